@@ -1,0 +1,43 @@
+"""glassnet — a small, fast, transparent deep-learning library.
+
+    import glassnet as gn
+    w = gn.tensor([0.2, 0.3, 0.9], requires_grad=True)
+    b = gn.tensor(0.5, requires_grad=True)
+    y = gn.sigmoid(w @ gn.tensor([0.5, 0.6, 0.1]) + b)   # 0.7047
+    y.backward()                                        # w.grad, b.grad
+"""
+
+__version__ = "0.1.0"
+
+from . import autograd, backend, functional, nn  # noqa: F401
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .backend import (bool_, double, float16, float32, float64, get_default_dtype,  # noqa: F401
+                      get_rng_state, int32, int64, long, manual_seed, set_default_dtype,
+                      set_rng_state)
+from .functional import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, selu,  # noqa: F401
+                         sigmoid, silu, softmax, softplus, softsign, tanh)
+from .tensor import (Tensor, arange, as_tensor, cat, chunk, concatenate, empty, exp,  # noqa: F401
+                     eye, from_numpy, full, full_like, linspace, log, matmul, maximum, minimum,
+                     ones, ones_like, pad, rand, rand_like, randint, randn, randn_like, randperm,
+                     split, stack, tensor, where, zeros, zeros_like)
+
+float = float32  # noqa: A001  (PyTorch spelling: gn.float is float32)
+bool = bool_  # noqa: A001
+
+
+def _elementwise(name):
+    def f(input, *args, **kwargs):
+        return getattr(as_tensor(input), name)(*args, **kwargs)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise {name} of a tensor (see ``Tensor.{name}``)."
+    return f
+
+
+sqrt, abs, sin, cos, clamp, clip = (_elementwise(n) for n in  # noqa: A001
+                                    ("sqrt", "abs", "sin", "cos", "clamp", "clip"))
+sum, mean, var, std, logsumexp = (_elementwise(n) for n in ("sum", "mean", "var", "std", "logsumexp"))  # noqa: A001
+max, min, argmax, argmin = (_elementwise(n) for n in ("max", "min", "argmax", "argmin"))  # noqa: A001
+reshape, flatten, squeeze, unsqueeze, transpose, permute = (
+    _elementwise(n) for n in ("reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute"))
+pow = _elementwise("pow")  # noqa: A001

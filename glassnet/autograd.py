@@ -1,0 +1,341 @@
+"""Reverse-mode automatic differentiation: ``Function``, grad mode, the backward pass.
+
+A ``Function`` is one node of the computational graph. ``apply`` makes one
+instance per call; that instance *is* the context: ``forward`` computes on raw
+arrays and keeps what ``backward`` needs in named attributes (``self.mask``,
+``self.y``), where an explanation can read them too.
+
+The backward pass sorts the graph topologically with an explicit stack rather
+than recursion, so a 10,000-step RNN graph does not hit Python's recursion
+limit, then walks it once from the loss to the leaves, summing gradients that
+arrive by several paths (the multivariate chain rule).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_Tensor = None  # set by glassnet.tensor (avoids an import cycle)
+
+# ----------------------------------------------------------------------------
+# grad mode
+# ----------------------------------------------------------------------------
+_grad_enabled = True
+# The explain recorder, when one is active (glassnet.explain); None costs one
+# comparison per op.
+_recorder = None
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager and decorator that turns graph recording on or off."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+        return False
+
+    def __call__(self, func):
+        import functools
+
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """``with gn.no_grad():`` or ``@gn.no_grad()`` — compute without recording a graph."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """``with gn.enable_grad():`` — record a graph even inside ``no_grad``."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+def set_recorder(recorder):
+    """Install (or remove, with None) the explain recorder. Returns the previous one."""
+    global _recorder
+    prev = _recorder
+    _recorder = recorder
+    return prev
+
+
+# ----------------------------------------------------------------------------
+# Function
+# ----------------------------------------------------------------------------
+class Function:
+    """One differentiable primitive.
+
+    Subclasses implement ``forward(*arrays, **params)`` returning an array (or a
+    tuple of arrays) and ``backward(grad_out)`` (or ``backward(*grad_outs)``)
+    returning one gradient array or ``None`` per tensor input. ``formula`` is
+    the op's math as text; ``describe`` may return step records for explain.
+    """
+
+    formula = ""
+    n_outputs = 1
+    _out_hooks = None  # {output index: [hook, ...]} for hooks on non-leaf outputs
+
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, *grad_outs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self, inputs, outputs):
+        """Step records for ``glassnet.explain``; None means 'use the formula'."""
+        return None
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays and link the result into the graph."""
+        fn = cls.__new__(cls)
+        if _grad_enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            requires_grad = True in needs
+        else:
+            needs = (False,) * len(inputs)
+            requires_grad = False
+        fn.needs_input_grad = needs
+        out = fn.forward(*[t.data for t in inputs], **params)
+        make = _Tensor._make
+        if type(out) is tuple:
+            if requires_grad:
+                fn.parents = inputs
+                fn.n_outputs = len(out)
+                fn._out_meta = [(o.shape, o.dtype) for o in out]
+                result = tuple(make(o, True, fn, i) for i, o in enumerate(out))
+            else:
+                result = tuple(make(o, False, None, 0) for o in out)
+        elif requires_grad:
+            fn.parents = inputs
+            result = make(out, True, fn, 0)
+        else:
+            result = make(out, False, None, 0)
+        if _recorder is not None:
+            _recorder.on_forward(fn, inputs, result, params)
+        return result
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+# ----------------------------------------------------------------------------
+# the backward pass
+# ----------------------------------------------------------------------------
+def _toposort(roots):
+    """Functions reachable from ``roots``, each after every function it consumes."""
+    order, visited = [], set()
+    stack = [(r._ctx, False) for r in roots if r._ctx is not None]
+    while stack:
+        fn, done = stack.pop()
+        if done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for p in fn.parents:
+            c = p._ctx
+            if c is not None and id(c) not in visited:
+                stack.append((c, False))
+    return order
+
+
+def _run_hooks(hooks, g):
+    for h in hooks:
+        r = h(_Tensor._make(g, False, None, 0))
+        if r is not None:
+            g = r.data if isinstance(r, _Tensor) else np.asarray(r)
+    return g
+
+
+def _accumulate_leaf(t, g, seen):
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    if t._hooks:
+        g = _run_hooks(t._hooks, g)
+    if t.grad is None:
+        # A backward may hand the same array to several inputs (x + x, views):
+        # copy before it becomes a .grad that optimizers may change in place.
+        if not g.flags.owndata or not g.flags.writeable or id(g) in seen:
+            g = g.copy()
+        seen.add(id(g))
+        t.grad = _Tensor._make(g, False, None, 0)
+    elif t.grad.data.flags.writeable:
+        t.grad.data += g
+    else:
+        t.grad.data = t.grad.data + g
+
+
+def run_backward(roots, grad_roots, retain_graph=False):
+    """Propagate ``grad_roots`` from ``roots`` back to every leaf that requires grad."""
+    order = _toposort(roots)
+    grads = {}
+    seen = set()
+    for r, g in zip(roots, grad_roots):
+        if r._ctx is None:
+            if r.requires_grad:
+                _accumulate_leaf(r, g, seen)
+            continue
+        slots = grads.setdefault(id(r._ctx), [None] * r._ctx.n_outputs)
+        i = r._out_idx
+        slots[i] = g if slots[i] is None else slots[i] + g
+    recorder = _recorder
+    for fn in reversed(order):
+        slots = grads.pop(id(fn), None)
+        if slots is None:
+            continue
+        if getattr(fn, "_freed", False):
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time; its saved "
+                "values were freed by the first backward. Pass retain_graph=True to the "
+                "first backward() if you need to call it twice."
+            )
+        if fn._out_hooks:
+            for i, hooks in fn._out_hooks.items():
+                if slots[i] is not None:
+                    slots[i] = _run_hooks(hooks, slots[i])
+        if fn.n_outputs == 1:
+            gin = fn.backward(slots[0])
+        else:
+            gin = fn.backward(
+                *[
+                    g if g is not None else np.zeros(shape, dtype)
+                    for g, (shape, dtype) in zip(slots, fn._out_meta)
+                ]
+            )
+        if type(gin) is not tuple:
+            gin = (gin,)
+        if recorder is not None:
+            recorder.on_backward(fn, slots, gin)
+        for i, (p, g) in enumerate(zip(fn.parents, gin)):
+            if g is None or not p.requires_grad:
+                continue
+            if g.shape != p.data.shape:
+                raise RuntimeError(
+                    f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                    f"for input {i}, whose shape is {p.data.shape}"
+                )
+            c = p._ctx
+            if c is None:
+                _accumulate_leaf(p, g, seen)
+            else:
+                s = grads.get(id(c))
+                if s is None:
+                    s = grads[id(c)] = [None] * c.n_outputs
+                j = p._out_idx
+                s[j] = g if s[j] is None else s[j] + g
+    if not retain_graph:
+        for fn in order:
+            d = fn.__dict__
+            parents = d["parents"]
+            d.clear()
+            d["parents"] = parents
+            d["_freed"] = True
+
+
+# ----------------------------------------------------------------------------
+# gradient checking
+# ----------------------------------------------------------------------------
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              seed: int = 0, raise_exception: bool = True) -> bool:
+    """Check ``fn``'s gradients against central finite differences (float64).
+
+    For a random cotangent ``v`` the backprop gradient of ⟨v, fn(inputs)⟩ with
+    respect to every element of every input that requires grad is compared
+    with (⟨v, f(x + ε e_j)⟩ − ⟨v, f(x − ε e_j)⟩) / 2ε.
+
+    Args:
+        fn: function of tensors returning a tensor (or tuple of tensors).
+        inputs: a tensor or a sequence of tensors; those with
+            ``requires_grad=True`` are checked. They must be float64.
+    Returns:
+        True, or raises ``AssertionError`` naming the input and element that
+        disagree (returns False when ``raise_exception=False``).
+
+    Example:
+        >>> x = gn.randn(3, dtype=gn.float64, requires_grad=True)
+        >>> gn.autograd.gradcheck(gn.tanh, x)
+        True
+    """
+    if isinstance(inputs, _Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    for i, x in enumerate(inputs):
+        if isinstance(x, _Tensor) and x.requires_grad and x.dtype != np.float64:
+            raise ValueError(
+                f"gradcheck: input {i} has dtype {x.dtype}; gradient checks need float64 "
+                "inputs (use .double())"
+            )
+    rng = np.random.default_rng(seed)
+
+    def outputs():
+        out = fn(*inputs)
+        return out if isinstance(out, (tuple, list)) else (out,)
+
+    outs = [o for o in outputs() if isinstance(o, _Tensor)]
+    vs = [rng.standard_normal(o.shape) for o in outs]
+
+    def dot_v():
+        with no_grad():
+            res = [o for o in outputs() if isinstance(o, _Tensor)]
+        return sum(float(np.sum(o.data * v)) for o, v in zip(res, vs))
+
+    for x in inputs:
+        if isinstance(x, _Tensor):
+            x.grad = None
+    total = None
+    for o, v in zip(outs, vs):
+        if o.requires_grad:
+            term = (o * _Tensor(v)).sum()
+            total = term if total is None else total + term
+    if total is None:
+        raise ValueError("gradcheck: no output requires grad; nothing to check")
+    total.backward()
+    for i, x in enumerate(inputs):
+        if not (isinstance(x, _Tensor) and x.requires_grad):
+            continue
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
+        x.data = np.ascontiguousarray(x.data)
+        flat = x.data.reshape(-1)
+        for j in range(flat.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            fp = dot_v()
+            flat[j] = orig - eps
+            fm = dot_v()
+            flat[j] = orig
+            numeric = (fp - fm) / (2 * eps)
+            a = analytic.reshape(-1)[j]
+            if not abs(a - numeric) <= atol + rtol * abs(numeric):
+                if not raise_exception:
+                    return False
+                raise AssertionError(
+                    f"gradcheck: input {i}, element {np.unravel_index(j, x.shape)}: "
+                    f"backprop gives {a:.8g}, finite differences give {numeric:.8g}"
+                )
+    return True

@@ -1,0 +1,76 @@
+"""The array module and the dtype policy.
+
+Everything numeric in glassnet goes through ``xp`` — NumPy today. Keeping the
+array module behind one name is what lets the same op code run on another
+array library later. Training uses float32 by default; explanations and
+gradient checks ask for float64 explicitly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+xp = np
+
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+# PyTorch spellings
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype that Python floats and ``zeros``/``randn``/... create (float32)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the floating dtype used for new tensors (float32 or float64)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d not in (float32, float64):
+        raise ValueError(f"set_default_dtype: expected float32 or float64, got {d}")
+    _default_dtype = d
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def as_dtype(dtype) -> np.dtype | None:
+    """Accept a NumPy dtype, a type, a string ('float32') or None."""
+    if dtype is None:
+        return None
+    return np.dtype(dtype)
+
+
+# One random generator for the whole library, reseeded by ``manual_seed``.
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random draw glassnet makes (init, dropout, rand, shuffles)."""
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    _rng = np.random.default_rng(int(seed))
+
+
+def rng() -> np.random.Generator:
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """The generator's state, for checkpoints that resume bit for bit."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state

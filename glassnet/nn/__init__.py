@@ -1,0 +1,11 @@
+"""Layers, containers, losses and initialisation (``gn.nn``), named as ``torch.nn``."""
+
+from . import functional, init  # noqa: F401
+from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid,  # noqa: F401
+                         SiLU, Softmax, Softplus, Softsign, Swish, Tanh)
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,  # noqa: F401
+                   MSELoss, NLLLoss, SmoothL1Loss)
+from .module import Module, Parameter  # noqa: F401

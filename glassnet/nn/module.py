@@ -1,0 +1,285 @@
+"""``Module`` and ``Parameter``: the building blocks of networks.
+
+Assigning a ``Parameter``, a ``Module`` or (via ``register_buffer``) an array
+to an attribute registers it, so ``parameters()``, ``state_dict()``,
+``train()``/``eval()`` and ``to(dtype)`` reach everything inside a model
+without the model listing it. Names follow PyTorch (``0.weight``,
+``layer1.bias``) so state dicts move between the two unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor, _to_array
+
+
+class Parameter(Tensor):
+    """A tensor that is a learnable parameter of a module (``requires_grad=True``)."""
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            data = np.empty(0, np.float32)
+        arr = data.data if isinstance(data, Tensor) else _to_array(data)
+        super().__init__(arr, requires_grad=requires_grad)
+        self.data = arr  # share storage with the tensor it wraps, as PyTorch does
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class for every layer and model.
+
+    Subclasses set parameters and submodules as attributes in ``__init__`` and
+    compute in ``forward``; call the module itself (``model(x)``).
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registry
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() is called "
+                f"(call super().__init__() first in {type(self).__name__}.__init__)"
+            )
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
+        if isinstance(value, (Parameter, Module)):
+            for store in (params, modules, buffers):
+                store.pop(name, None)
+            d.pop(name, None)
+            (params if isinstance(value, Parameter) else modules)[name] = value
+        elif name in params or name in modules:
+            if value is not None:
+                kind = "parameter" if name in params else "submodule"
+                raise TypeError(f"cannot assign a {type(value).__name__} to {kind} {name!r} of "
+                                f"{type(self).__name__} (expected a "
+                                f"{'Parameter' if kind == 'parameter' else 'Module'} or None)")
+            (params if name in params else modules)[name] = None
+        elif name in buffers:
+            buffers[name] = None if value is None or isinstance(value, Tensor) else Tensor(value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            if key in d and name in d[key]:
+                return d[key][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for key in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__[key]:
+                del self.__dict__[key][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """A non-learnable tensor saved in the state dict (e.g. BatchNorm's running mean)."""
+        self._buffers[name] = None if tensor is None else (
+            tensor if isinstance(tensor, Tensor) else Tensor(tensor))
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    add_module = register_module
+
+    # ------------------------------------------------------------- calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix: str = "", memo=None):
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mprefix, m in mods:
+            for name, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mprefix}.{name}" if mprefix else name), p
+
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = ""):
+        for mprefix, m in self.named_modules(prefix):
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mprefix}.{name}" if mprefix else name), b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule, then on this one (e.g. custom init)."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------- modes
+    def train(self, mode: bool = True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data[...] = 0
+
+    # ------------------------------------------------------------- dtype
+    def to(self, *args, dtype=None, **kwargs):
+        """Cast floating-point parameters and buffers (``model.to(gn.float64)``)."""
+        for a in args:
+            if isinstance(a, str) and a == "cpu":
+                continue
+            dtype = a
+        if dtype is None:
+            return self
+        dt = np.dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: only floating dtypes are allowed, got {dt}")
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is not None and t.data.dtype.kind == "f":
+                        t.data = t.data.astype(dt)
+                        if t.grad is not None:
+                            t.grad.data = t.grad.data.astype(dt)
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def cpu(self):
+        return self
+
+    # -------------------------------------------------------- state dicts
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name (tensors sharing the
+        module's storage; ``keep_vars=True`` returns the Parameters themselves)."""
+        out = OrderedDict()
+        for mprefix, m in self.named_modules(prefix.rstrip(".")):
+            skip = m.__dict__.get("_non_persistent", ())
+            for store in (m._parameters, m._buffers):
+                for name, t in store.items():
+                    if t is None or name in skip:
+                        continue
+                    key = f"{mprefix}.{name}" if mprefix else name
+                    out[key] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy values from ``state_dict`` (glassnet tensors, NumPy arrays or
+        anything array-like) into this module's parameters and buffers.
+
+        Raises ``KeyError`` listing missing and unexpected keys (when ``strict``)
+        and ``ValueError`` naming any key whose shape differs. Returns
+        ``(missing_keys, unexpected_keys)``.
+        """
+        own = self.state_dict(keep_vars=True)
+        given = set(state_dict.keys())
+        missing = [k for k in own if k not in given]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys: {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys: {unexpected}")
+            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+        arrays = {}
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+            if hasattr(v, "detach") and not isinstance(v, Tensor):  # e.g. a torch tensor
+                arr = np.asarray(v.detach().cpu().numpy())
+            if arr.shape != target.shape:
+                raise ValueError(
+                    f"load_state_dict for {type(self).__name__}: {k!r} has shape {arr.shape} in "
+                    f"the state dict but {target.shape} in the model"
+                )
+            arrays[k] = arr
+        for k, arr in arrays.items():  # all checked before anything changes
+            t = own[k]
+            t.data = np.array(arr, dtype=t.data.dtype)
+        return missing, unexpected
+
+    # ---------------------------------------------------------------- repr
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {sub}")
+        head = f"{type(self).__name__}({extra}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self._parameters) + list(self._modules) + list(self._buffers)

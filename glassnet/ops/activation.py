@@ -1,0 +1,216 @@
+"""Activation functions a = g(z), each numerically stable for |z| ≥ 1000.
+
+Each backward multiplies the incoming ∂L/∂a by g'(z), written where possible
+in terms of the saved output a (σ' = a(1 − a), tanh' = 1 − a²) so that no
+exponential is recomputed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _sigmoid(z):
+    # e = e^{-|z|} never overflows; σ(z) = 1/(1+e) for z ≥ 0 and e/(1+e) below.
+    e = np.exp(-np.abs(z))
+    r = 1 / (1 + e)
+    return np.where(z >= 0, r, e * r)
+
+
+class Sigmoid(Function):
+    """a = σ(z) = 1/(1 + e^{−z});  ∂a/∂z = a(1 − a)."""
+
+    formula = "a = 1 / (1 + e^{-z})"
+
+    def forward(self, z):
+        self.a = _sigmoid(z)
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return grad_out * a * (1 - a)
+
+
+class Tanh(Function):
+    """a = tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ);  ∂a/∂z = 1 − a²."""
+
+    formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
+
+    def forward(self, z):
+        self.a = np.tanh(z)
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return grad_out * (1 - a * a)
+
+
+class ReLU(Function):
+    """a = max(0, z);  ∂a/∂z = 1 for z > 0, else 0."""
+
+    formula = "a = max(0, z)"
+
+    def forward(self, z):
+        self.mask = z > 0
+        return np.where(self.mask, z, np.zeros((), z.dtype))
+
+    def backward(self, grad_out):
+        return np.where(self.mask, grad_out, np.zeros((), grad_out.dtype))
+
+
+class LeakyReLU(Function):
+    """a = z for z > 0, else αz;  ∂a/∂z = 1 or α."""
+
+    formula = "a = z if z > 0 else negative_slope * z"
+
+    def forward(self, z, negative_slope=0.01):
+        self.mask, self.slope = z > 0, negative_slope
+        return np.where(self.mask, z, z * negative_slope)
+
+    def backward(self, grad_out):
+        return np.where(self.mask, grad_out, grad_out * self.slope)
+
+
+class ELU(Function):
+    """a = z for z > 0, else α(eᶻ − 1);  ∂a/∂z = 1, or a + α below zero.
+
+    SELU is ``scale`` times ELU with fixed α and scale.
+    """
+
+    formula = "a = scale * (z if z > 0 else alpha * (e^z - 1))"
+
+    def forward(self, z, alpha=1.0, scale=1.0):
+        self.mask, self.alpha, self.scale = z > 0, alpha, scale
+        self.em1 = np.expm1(np.minimum(z, 0))  # e^z − 1 without overflow for large z
+        return scale * np.where(self.mask, z, alpha * self.em1)
+
+    def backward(self, grad_out):
+        return grad_out * (self.scale * np.where(self.mask, 1, self.alpha * (self.em1 + 1)))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class GELU(Function):
+    """a = z·Φ(z), Φ the standard normal CDF;  ∂a/∂z = Φ(z) + z·φ(z).
+
+    ``approximate='tanh'`` uses Φ(z) ≈ ½(1 + tanh(√(2/π)(z + 0.044715 z³))).
+    """
+
+    formula = "a = z * Phi(z)"
+
+    def forward(self, z, approximate="none"):
+        self.z, self.approximate = z, approximate
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            self.t = np.tanh(k * (z + 0.044715 * z**3))
+            return 0.5 * z * (1 + self.t)
+        self.cdf = (0.5 * (1 + _erf(z / math.sqrt(2)).astype(z.dtype))).astype(z.dtype)
+        return z * self.cdf
+
+    def backward(self, grad_out):
+        z = self.z
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = self.t
+            d = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * k * (1 + 3 * 0.044715 * z * z)
+            return grad_out * d
+        pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+        return grad_out * (self.cdf + z * pdf)
+
+
+class SiLU(Function):
+    """a = z·σ(z) (swish);  ∂a/∂z = σ(z)(1 + z(1 − σ(z)))."""
+
+    formula = "a = z * sigma(z)"
+
+    def forward(self, z):
+        self.z, self.s = z, _sigmoid(z)
+        return z * self.s
+
+    def backward(self, grad_out):
+        s = self.s
+        return grad_out * s * (1 + self.z * (1 - s))
+
+
+class Softplus(Function):
+    """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
+
+    formula = "a = ln(1 + e^{beta z}) / beta"
+
+    def forward(self, z, beta=1.0, threshold=20.0):
+        bz = z * beta
+        self.bz, self.threshold = bz, threshold
+        # ln(1 + e^x) = max(x, 0) + ln(1 + e^{-|x|}): no overflow
+        soft = (np.maximum(bz, 0) + np.log1p(np.exp(-np.abs(bz)))) / beta
+        return np.where(bz > threshold, z, soft)
+
+    def backward(self, grad_out):
+        return grad_out * np.where(self.bz > self.threshold, 1, _sigmoid(self.bz))
+
+
+class Softsign(Function):
+    """a = z/(1 + |z|);  ∂a/∂z = 1/(1 + |z|)²."""
+
+    formula = "a = z / (1 + |z|)"
+
+    def forward(self, z):
+        self.d = 1 + np.abs(z)
+        return z / self.d
+
+    def backward(self, grad_out):
+        return grad_out / (self.d * self.d)
+
+
+class Hardtanh(Function):
+    """a = clamp(z, min_val, max_val);  ∂a/∂z = 1 strictly inside, else 0."""
+
+    formula = "a = min(max(z, min_val), max_val)"
+
+    def forward(self, z, min_val=-1.0, max_val=1.0):
+        self.mask = (z > min_val) & (z < max_val)
+        return np.clip(z, min_val, max_val)
+
+    def backward(self, grad_out):
+        return np.where(self.mask, grad_out, np.zeros((), grad_out.dtype))
+
+
+class Softmax(Function):
+    """aᵢ = e^{zᵢ}/Σⱼ e^{zⱼ};  ∂L/∂zᵢ = aᵢ(gᵢ − Σⱼ gⱼaⱼ) with g = ∂L/∂a.
+
+    The maximum is subtracted first: e^{z − max z} never overflows.
+    """
+
+    formula = "a_i = e^{z_i} / sum_j e^{z_j}"
+
+    def forward(self, z, dim=-1):
+        self.dim = dim
+        e = np.exp(z - z.max(axis=dim, keepdims=True))
+        self.a = e / e.sum(axis=dim, keepdims=True)
+        return self.a
+
+    def backward(self, grad_out):
+        a = self.a
+        return a * (grad_out - (grad_out * a).sum(axis=self.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """aᵢ = zᵢ − log Σⱼ e^{zⱼ};  ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ."""
+
+    formula = "a_i = z_i - log sum_j e^{z_j}"
+
+    def forward(self, z, dim=-1):
+        self.dim = dim
+        shifted = z - z.max(axis=dim, keepdims=True)
+        self.a = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        return self.a
+
+    def backward(self, grad_out):
+        return grad_out - np.exp(self.a) * grad_out.sum(axis=self.dim, keepdims=True)

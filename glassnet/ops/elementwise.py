@@ -1,0 +1,267 @@
+"""Elementwise arithmetic and math.
+
+For ``z = f(x, y)`` applied element by element, ∂L/∂x = ∂L/∂z · ∂f/∂x pointwise.
+When the inputs were broadcast, the copies' gradients are summed back to each
+input's shape (``unbroadcast``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ._util import unbroadcast
+
+
+class Add(Function):
+    """z = x + y;  ∂z/∂x = 1, ∂z/∂y = 1."""
+
+    formula = "z = x + y"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = x.shape, y.shape
+        return x + y
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        return (unbroadcast(grad_out, self.x_shape) if nx else None,
+                unbroadcast(grad_out, self.y_shape) if ny else None)
+
+
+class Sub(Function):
+    """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
+
+    formula = "z = x - y"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = x.shape, y.shape
+        return x - y
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        return (unbroadcast(grad_out, self.x_shape) if nx else None,
+                unbroadcast(-grad_out, self.y_shape) if ny else None)
+
+
+class Mul(Function):
+    """z = x · y;  ∂z/∂x = y, ∂z/∂y = x."""
+
+    formula = "z = x * y"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        return (unbroadcast(grad_out * self.y, self.x.shape) if nx else None,
+                unbroadcast(grad_out * self.x, self.y.shape) if ny else None)
+
+
+class Div(Function):
+    """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
+
+    formula = "z = x / y"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        gx = grad_out / self.y if nx or ny else None
+        return (unbroadcast(gx, self.x.shape) if nx else None,
+                unbroadcast(-gx * self.x / self.y, self.y.shape) if ny else None)
+
+
+class Neg(Function):
+    """z = −x;  ∂z/∂x = −1."""
+
+    formula = "z = -x"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad_out):
+        return -grad_out
+
+
+class PowScalar(Function):
+    """z = xᵖ for a constant p;  ∂z/∂x = p·xᵖ⁻¹."""
+
+    formula = "z = x^p"
+
+    def forward(self, x, p):
+        self.x, self.p = x, p
+        return x**p
+
+    def backward(self, grad_out):
+        p = self.p
+        if p == 2:
+            return grad_out * (2 * self.x)
+        return grad_out * (p * self.x ** (p - 1))
+
+
+class Pow(Function):
+    """z = xʸ;  ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ·ln x (defined for x > 0)."""
+
+    formula = "z = x^y"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        self.z = x**y
+        return self.z
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        gx = gy = None
+        if nx:
+            gx = unbroadcast(grad_out * self.y * self.x ** (self.y - 1), self.x.shape)
+        if ny:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logx = np.where(self.x > 0, np.log(np.where(self.x > 0, self.x, 1)), 0)
+            gy = unbroadcast(grad_out * self.z * logx, self.y.shape)
+        return gx, gy
+
+
+class Exp(Function):
+    """z = eˣ;  ∂z/∂x = eˣ = z."""
+
+    formula = "z = e^x"
+
+    def forward(self, x):
+        self.z = np.exp(x)
+        return self.z
+
+    def backward(self, grad_out):
+        return grad_out * self.z
+
+
+class Log(Function):
+    """z = ln x;  ∂z/∂x = 1/x."""
+
+    formula = "z = ln(x)"
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad_out):
+        return grad_out / self.x
+
+
+class Sqrt(Function):
+    """z = √x;  ∂z/∂x = 1/(2√x)."""
+
+    formula = "z = sqrt(x)"
+
+    def forward(self, x):
+        self.z = np.sqrt(x)
+        return self.z
+
+    def backward(self, grad_out):
+        return grad_out / (2 * self.z)
+
+
+class Abs(Function):
+    """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0, as PyTorch)."""
+
+    formula = "z = |x|"
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad_out):
+        return grad_out * np.sign(self.x)
+
+
+class Clamp(Function):
+    """z = min(max(x, lo), hi);  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
+
+    formula = "z = min(max(x, min), max)"
+
+    def forward(self, x, min=None, max=None):  # noqa: A002
+        self.mask = np.ones(x.shape, dtype=bool)
+        if min is not None:
+            self.mask &= x >= min
+        if max is not None:
+            self.mask &= x <= max
+        return np.clip(x, min, max)
+
+    def backward(self, grad_out):
+        return grad_out * self.mask
+
+
+class Sin(Function):
+    """z = sin x;  ∂z/∂x = cos x."""
+
+    formula = "z = sin(x)"
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad_out):
+        return grad_out * np.cos(self.x)
+
+
+class Cos(Function):
+    """z = cos x;  ∂z/∂x = −sin x."""
+
+    formula = "z = cos(x)"
+
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad_out):
+        return -grad_out * np.sin(self.x)
+
+
+class Where(Function):
+    """z = x where cond else y;  the gradient goes to whichever was chosen."""
+
+    formula = "z = cond ? x : y"
+
+    def forward(self, x, y, cond):
+        self.cond, self.x_shape, self.y_shape = cond, x.shape, y.shape
+        return np.where(cond, x, y)
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        zero = np.zeros((), grad_out.dtype)
+        return (unbroadcast(np.where(self.cond, grad_out, zero), self.x_shape) if nx else None,
+                unbroadcast(np.where(self.cond, zero, grad_out), self.y_shape) if ny else None)
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise; the gradient goes to the larger (split evenly on ties)."""
+
+    formula = "z = max(x, y)"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.maximum(x, y)
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        wx = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(grad_out.dtype)
+        return (unbroadcast(grad_out * wx, self.x.shape) if nx else None,
+                unbroadcast(grad_out * (1 - wx), self.y.shape) if ny else None)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise; the gradient goes to the smaller (split evenly on ties)."""
+
+    formula = "z = min(x, y)"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.minimum(x, y)
+
+    def backward(self, grad_out):
+        nx, ny = self.needs_input_grad
+        wx = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(grad_out.dtype)
+        return (unbroadcast(grad_out * wx, self.x.shape) if nx else None,
+                unbroadcast(grad_out * (1 - wx), self.y.shape) if ny else None)

@@ -1,0 +1,304 @@
+"""Loss functions, each one fused node: forward computes the loss, backward the
+gradient in closed form.
+
+- MSE: ℓ = (x − y)²,  ∂ℓ/∂x = 2(x − y).  L1: ℓ = |x − y|,  ∂ℓ/∂x = sign(x − y).
+- Binary cross-entropy on probabilities p: ℓ = −[y ln p + (1 − y) ln(1 − p)],
+  ∂ℓ/∂p = (p − y)/(p(1 − p)); through a sigmoid p = σ(z) this becomes the
+  chapter's ∂ℓ/∂z = a − y, which ``binary_cross_entropy_with_logits`` uses
+  directly (and stays finite for any z).
+- Cross-entropy on logits z with target weights q (one-hot, smoothed or given
+  probabilities, times class weights): ℓ = −Σ_c q_c log softmax(z)_c,
+  ∂ℓ/∂z_c = softmax(z)_c Σ_c' q_c' − q_c.
+
+``reduction='mean'`` divides by the number of elements (by the summed class
+weights of the targets for class-index cross-entropy/NLL, as PyTorch does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .activation import _sigmoid
+
+
+def _reduce(loss, reduction, denom=None):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / (loss.size if denom is None else denom))
+
+
+def _scale(grad_out, shape, reduction, n):
+    """The upstream gradient as seen by each element of the unreduced loss."""
+    if reduction == "none":
+        return grad_out
+    return grad_out / n if reduction == "mean" else grad_out
+
+
+class _Pointwise(Function):
+    """Shared plumbing for losses that are a function of d = x − y alone."""
+
+    def forward(self, x, y, reduction="mean", **params):
+        self.reduction, self.n = reduction, x.size
+        self.d = x - y
+        loss, self.dldd = self.pointwise(self.d, **params)
+        return _reduce(loss, reduction).astype(x.dtype, copy=False)
+
+    def backward(self, grad_out):
+        g = _scale(grad_out, self.d.shape, self.reduction, self.n) * self.dldd
+        nx, ny = self.needs_input_grad
+        return (g if nx else None), (-g if ny else None)
+
+
+class MSELoss(_Pointwise):
+    """ℓ = (x − y)²;  ∂ℓ/∂x = 2(x − y)."""
+
+    formula = "L = (1/n) sum (x - y)^2"
+
+    @staticmethod
+    def pointwise(d):
+        return d * d, 2 * d
+
+
+class L1Loss(_Pointwise):
+    """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
+
+    formula = "L = (1/n) sum |x - y|"
+
+    @staticmethod
+    def pointwise(d):
+        return np.abs(d), np.sign(d)
+
+
+class HuberLoss(_Pointwise):
+    """ℓ = ½d² for |d| ≤ δ, else δ(|d| − ½δ);  ∂ℓ/∂d = clip(d, −δ, δ)."""
+
+    formula = "L = 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)"
+
+    @staticmethod
+    def pointwise(d, delta=1.0):
+        a = np.abs(d)
+        small = a <= delta
+        return np.where(small, 0.5 * d * d, delta * (a - 0.5 * delta)), np.clip(d, -delta, delta)
+
+
+class SmoothL1Loss(_Pointwise):
+    """ℓ = ½d²/β for |d| < β, else |d| − ½β;  ∂ℓ/∂d = clip(d/β, −1, 1)."""
+
+    formula = "L = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta"
+
+    @staticmethod
+    def pointwise(d, beta=1.0):
+        a = np.abs(d)
+        if beta == 0:
+            return a, np.sign(d)
+        small = a < beta
+        return np.where(small, 0.5 * d * d / beta, a - 0.5 * beta), np.clip(d / beta, -1, 1)
+
+
+class BCELoss(Function):
+    """ℓ = −w[y ln p + (1 − y) ln(1 − p)] (logs clamped at −100, as PyTorch);
+    ∂ℓ/∂p = w(p − y)/max(p(1 − p), 10⁻¹²)."""
+
+    formula = "L = -[y log(p) + (1 - y) log(1 - p)]"
+
+    def forward(self, p, y, weight=None, reduction="mean"):
+        self.p, self.y, self.w, self.reduction = p, y, weight, reduction
+        logp = np.maximum(np.log(p), -100)
+        log1mp = np.maximum(np.log1p(-p), -100)
+        loss = -(y * logp + (1 - y) * log1mp)
+        if weight is not None:
+            loss = loss * weight
+        return _reduce(loss, reduction).astype(p.dtype, copy=False)
+
+    def backward(self, grad_out):
+        p, y = self.p, self.y
+        g = _scale(grad_out, p.shape, self.reduction, p.size)
+        d = (p - y) / np.maximum(p * (1 - p), 1e-12)
+        if self.w is not None:
+            d = d * self.w
+        gp = np.broadcast_to(g * d, p.shape)
+        nx, ny = self.needs_input_grad
+        gy = None
+        if ny:
+            gy = g * (np.log1p(-p) - np.log(p))
+            if self.w is not None:
+                gy = gy * self.w
+            gy = np.broadcast_to(gy, y.shape)
+        return gp, gy
+
+
+class BCEWithLogitsLoss(Function):
+    """ℓ = −w[p_w·y ln σ(z) + (1 − y) ln(1 − σ(z))], computed without overflow;
+    ∂ℓ/∂z = w[σ(z)(p_w·y + 1 − y) − p_w·y]  (= a − y when w = p_w = 1)."""
+
+    formula = "L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]"
+
+    def forward(self, z, y, weight=None, pos_weight=None, reduction="mean"):
+        self.z, self.y, self.w, self.pw, self.reduction = z, y, weight, pos_weight, reduction
+        # −ln σ(z) = softplus(−z) = max(−z, 0) + ln(1 + e^{−|z|})
+        sp_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))
+        if pos_weight is None:
+            loss = (1 - y) * z + sp_neg
+        else:
+            loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * sp_neg
+        if weight is not None:
+            loss = loss * weight
+        return _reduce(loss, reduction).astype(z.dtype, copy=False)
+
+    def backward(self, grad_out):
+        z, y, pw = self.z, self.y, self.pw
+        g = _scale(grad_out, z.shape, self.reduction, z.size)
+        s = _sigmoid(z)
+        if pw is None:
+            d = s - y
+        else:
+            d = s * (pw * y + 1 - y) - pw * y
+        if self.w is not None:
+            d = d * self.w
+        gz = np.broadcast_to(g * d, z.shape)
+        gy = None
+        if self.needs_input_grad[1]:
+            gy = -z if pw is None else -z - (pw - 1) * (np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
+            gy = g * gy * (1 if self.w is None else self.w)
+            gy = np.broadcast_to(gy, y.shape)
+        return gz, gy
+
+
+def _to_rows(x):
+    """(N, C, d1, ...) → (N·d1·…, C), so class scores are the last axis."""
+    if x.ndim <= 2:
+        return x.reshape(-1, x.shape[-1])
+    return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _from_rows(g, shape):
+    if len(shape) <= 2:
+        return g.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return np.moveaxis(g.reshape(moved), -1, 1)
+
+
+def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
+    """q (M, C) — how much each class's −log p counts for each row — and the
+    'mean' denominator."""
+    m, c = rows.shape
+    w = np.ones(c, rows.dtype) if weight is None else weight.astype(rows.dtype, copy=False)
+    if target.dtype.kind == "f":  # class probabilities
+        t = _to_rows(target)
+        if label_smoothing:
+            t = t * (1 - label_smoothing) + label_smoothing / c
+        return t * w, np.ones(m, dtype=bool), m
+    t = target.reshape(-1)
+    valid = t != ignore_index
+    tv = np.where(valid, t, 0)
+    if valid.any():
+        bad = tv[(tv < 0) | (tv >= c)]
+        if bad.size:
+            raise IndexError(
+                f"{name}: target contains class index {int(bad[0])} but the input has {c} "
+                f"classes (expected indices in [0, {c - 1}] or ignore_index={ignore_index})"
+            )
+    q = np.zeros((m, c), rows.dtype)
+    rows_idx = np.arange(m)
+    q[rows_idx, tv] = (1 - label_smoothing) * w[tv]
+    if label_smoothing:
+        q += (label_smoothing / c) * w
+    q[~valid] = 0
+    denom = w[tv][valid].sum()
+    return q, valid, denom
+
+
+def _check_target(x, target, name):
+    if target.dtype.kind == "f":
+        if target.shape != x.shape:
+            raise ValueError(
+                f"{name}: probability targets must have the input's shape {x.shape}, "
+                f"got {target.shape}"
+            )
+        return
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold class indices (int64), got dtype {target.dtype}")
+    expected = (x.shape[0],) + tuple(x.shape[2:]) if x.ndim >= 2 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"{name}: target of shape {target.shape} does not fit input of shape {x.shape} "
+            f"(expected class indices of shape {expected})"
+        )
+
+
+class CrossEntropyLoss(Function):
+    """ℓ = −Σ_c q_c log softmax(z)_c with q the (weighted, smoothed) target;
+    ∂ℓ/∂z = softmax(z)·Σq − q: for a plain one-hot target, softmax(z) − onehot(y)."""
+
+    formula = "L = -sum_c y_c log(softmax(z)_c)"
+
+    def forward(self, z, target, weight=None, ignore_index=-100, reduction="mean",
+                label_smoothing=0.0):
+        _check_target(z, target, "cross_entropy")
+        self.shape, self.reduction = z.shape, reduction
+        squeeze = z.ndim == 1
+        if squeeze:
+            z, target = z[None], target[None]
+        rows = _to_rows(z)
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        q, self.valid, denom = _target_weights(
+            rows, target, weight, ignore_index, label_smoothing, "cross_entropy")
+        self.logp, self.q = logp, q
+        per_row = -(q * logp).sum(axis=1)
+        self.denom = denom
+        if reduction == "none":
+            out_shape = target.shape if target.dtype.kind != "f" else (z.shape[0],) + z.shape[2:]
+            loss = per_row.reshape(out_shape)
+            return loss[0] if squeeze else loss
+        return _reduce(per_row, reduction, denom).astype(z.dtype, copy=False)
+
+    def backward(self, grad_out):
+        q = self.q
+        if self.reduction == "none":
+            g = grad_out.reshape(-1, 1)
+        elif self.reduction == "mean":
+            g = grad_out / self.denom
+        else:
+            g = grad_out
+        p = np.exp(self.logp)
+        grows = (p * q.sum(axis=1, keepdims=True) - q) * g
+        if len(self.shape) == 1:
+            return grows.reshape(self.shape), None
+        return _from_rows(grows, self.shape).astype(self.logp.dtype, copy=False), None
+
+
+class NLLLoss(Function):
+    """ℓ = −w_y · x_y for log-probabilities x;  ∂ℓ/∂x_c = −w_y [c = y]."""
+
+    formula = "L = -x_y"
+
+    def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
+        if target.dtype.kind == "f":
+            raise TypeError(f"nll_loss: target must hold class indices (int64), got dtype {target.dtype}")
+        _check_target(x, target, "nll_loss")
+        self.shape, self.reduction = x.shape, reduction
+        squeeze = x.ndim == 1
+        if squeeze:
+            x, target = x[None], target[None]
+        rows = _to_rows(x)
+        q, _, self.denom = _target_weights(rows, target, weight, ignore_index, 0.0, "nll_loss")
+        self.q = q
+        per_row = -(q * rows).sum(axis=1)
+        if reduction == "none":
+            loss = per_row.reshape(target.shape)
+            return loss[0] if squeeze else loss
+        return _reduce(per_row, reduction, self.denom).astype(x.dtype, copy=False)
+
+    def backward(self, grad_out):
+        if self.reduction == "none":
+            g = grad_out.reshape(-1, 1)
+        elif self.reduction == "mean":
+            g = grad_out / self.denom
+        else:
+            g = grad_out
+        return _from_rows(-self.q * g, self.shape), None

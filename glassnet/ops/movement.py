@@ -1,0 +1,134 @@
+"""Ops that move or select elements without arithmetic.
+
+Their gradients move the incoming gradient back: reshape it, permute it back
+with the inverse permutation, scatter it to the selected positions (adding
+where an index repeats), or slice it apart where inputs were joined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ._util import unbroadcast
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  ∂L/∂x = (∂L/∂y) reshaped back."""
+
+    formula = "y = reshape(x)"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self.shape)
+
+
+class Permute(Function):
+    """y = x with axes reordered;  ∂L/∂x = (∂L/∂y) with the inverse order."""
+
+    formula = "y = permute(x)"
+
+    def forward(self, x, dims):
+        self.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    def backward(self, grad_out):
+        return grad_out.transpose(self.inverse)
+
+
+class Expand(Function):
+    """y = x broadcast to a larger shape;  ∂L/∂x sums the copies."""
+
+    formula = "y = broadcast(x)"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad_out):
+        return unbroadcast(grad_out, self.shape)
+
+
+def _is_advanced(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (list, np.ndarray)) for i in items)
+
+
+class Index(Function):
+    """y = x[index];  ∂L/∂x is zero except at the selected positions.
+
+    With integer-array indices a position may be chosen twice; ``np.add.at``
+    adds both contributions instead of keeping only the last.
+    """
+
+    formula = "y = x[index]"
+
+    def forward(self, x, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.advanced = _is_advanced(index)
+        return x[index]
+
+    def backward(self, grad_out):
+        gx = np.zeros(self.shape, grad_out.dtype)
+        if self.advanced:
+            np.add.at(gx, self.index, grad_out)
+        else:
+            gx[self.index] = grad_out
+        return gx
+
+
+class Cat(Function):
+    """y = [x₁; x₂; …] along ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
+
+    formula = "y = cat(x_1, ..., x_k)"
+
+    def forward(self, *xs, dim=0):
+        self.dim = dim
+        self.splits = np.cumsum([x.shape[dim] for x in xs])[:-1]
+        return np.concatenate(xs, axis=dim)
+
+    def backward(self, grad_out):
+        return tuple(np.split(grad_out, self.splits, axis=self.dim))
+
+
+class Stack(Function):
+    """y = stack(x₁, …, xₖ) on a new ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
+
+    formula = "y = stack(x_1, ..., x_k)"
+
+    def forward(self, *xs, dim=0):
+        self.dim = dim
+        return np.stack(xs, axis=dim)
+
+    def backward(self, grad_out):
+        n = grad_out.shape[self.dim]
+        return tuple(np.take(grad_out, i, axis=self.dim) for i in range(n))
+
+
+class Split(Function):
+    """(y₁, …, yₖ) = pieces of x along ``dim``;  ∂L/∂x joins the pieces' gradients."""
+
+    formula = "(y_1, ..., y_k) = split(x)"
+
+    def forward(self, x, sections, dim=0):
+        self.dim = dim
+        return tuple(np.split(x, sections, axis=dim))
+
+    def backward(self, *grad_outs):
+        return np.concatenate(grad_outs, axis=self.dim)
+
+
+class Pad(Function):
+    """y = x surrounded by a constant;  ∂L/∂x is the interior of ∂L/∂y."""
+
+    formula = "y = pad(x)"
+
+    def forward(self, x, pad_width, value=0.0):
+        self.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, grad_out):
+        return grad_out[self.inner]

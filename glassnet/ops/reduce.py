@@ -1,0 +1,122 @@
+"""Reductions: sum, mean, max/min, var, logsumexp.
+
+A reduction's output element depends on a slice of the input; its gradient is
+the incoming gradient spread back over that slice: uniformly for sum (×1) and
+mean (×1/n), to the winner for max/min, by 2(x − x̄)/(n − c) for variance, and
+by the softmax weights for logsumexp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _expand(g, shape, axis, keepdim):
+    """Broadcast a reduced gradient back to the input's shape."""
+    if axis is not None and not keepdim:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+def _count(shape, axis):
+    if axis is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[a] for a in axis]))
+
+
+class Sum(Function):
+    """y = Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1."""
+
+    formula = "y = sum_i x_i"
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        return np.asarray(x.sum(axis=dim, keepdims=keepdim))
+
+    def backward(self, grad_out):
+        return _expand(grad_out, self.shape, self.dim, self.keepdim)
+
+
+class Mean(Function):
+    """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
+
+    formula = "y = (1/n) sum_i x_i"
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        self.n = _count(x.shape, dim)
+        return np.asarray(x.mean(axis=dim, keepdims=keepdim))
+
+    def backward(self, grad_out):
+        return _expand(grad_out / self.n, self.shape, self.dim, self.keepdim)
+
+
+class MaxMin(Function):
+    """y = max (or min) over ``dim``; the gradient goes to the chosen element.
+
+    Over a single ``dim`` the gradient goes to the element at the returned
+    index; over all elements it is split evenly between tied maxima (as
+    PyTorch does).
+    """
+
+    formula = "y = max_i x_i"
+
+    def forward(self, x, dim=None, keepdim=False, mode="max"):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        if dim is None:
+            y = x.max() if mode == "max" else x.min()
+            self.mask = x == y
+            self.count = self.mask.sum()
+            return np.asarray(y)
+        (axis,) = dim
+        self.indices = (x.argmax if mode == "max" else x.argmin)(axis=axis, keepdims=True)
+        y = np.take_along_axis(x, self.indices, axis=axis)
+        return y if keepdim else np.squeeze(y, axis)
+
+    def backward(self, grad_out):
+        if self.dim is None:
+            return self.mask * (grad_out / self.count).astype(grad_out.dtype)
+        (axis,) = self.dim
+        g = grad_out if self.keepdim else np.expand_dims(grad_out, axis)
+        gx = np.zeros(self.shape, grad_out.dtype)
+        np.put_along_axis(gx, self.indices, g, axis=axis)
+        return gx
+
+
+class Var(Function):
+    """v = Σᵢ (xᵢ − x̄)² / (n − correction);  ∂v/∂xᵢ = 2(xᵢ − x̄)/(n − correction)."""
+
+    formula = "v = sum_i (x_i - mean)^2 / (n - correction)"
+
+    def forward(self, x, dim=None, correction=1, keepdim=False):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        n = _count(x.shape, dim)
+        self.denom = max(n - correction, 0)
+        self.d = x - x.mean(axis=dim, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((self.d * self.d).sum(axis=dim, keepdims=keepdim) / self.denom)
+
+    def backward(self, grad_out):
+        g = _expand(grad_out, self.shape, self.dim, self.keepdim)
+        return g * (2 / self.denom) * self.d
+
+
+class LogSumExp(Function):
+    """y = log Σᵢ e^{xᵢ} (computed as m + log Σ e^{xᵢ − m});  ∂y/∂xᵢ = softmax(x)ᵢ."""
+
+    formula = "y = log sum_i e^{x_i}"
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        m = x.max(axis=dim, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.exp(x - m).sum(axis=dim, keepdims=True)
+        y = m + np.log(s)
+        self.x, self.y = x, y
+        return y if keepdim else np.asarray(np.squeeze(y, axis=dim))
+
+    def backward(self, grad_out):
+        g = _expand(grad_out, self.shape, self.dim, self.keepdim)
+        return g * np.exp(self.x - self.y)

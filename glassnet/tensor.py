@@ -1,0 +1,1028 @@
+"""``Tensor``: an n-dimensional array that remembers how it was computed.
+
+A tensor holds its values in ``data`` (a NumPy array), its gradient in
+``grad`` once ``backward()`` has run, and — when it was produced by a
+differentiable op with an input that requires grad — a link to that op
+(``grad_fn``). Operators and methods here are thin: they turn Python
+arguments into arrays and call one primitive from ``glassnet.ops``; the few
+composites (``std``, ``chunk``, ``flatten``, ...) are built from primitives.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from . import autograd
+from . import backend as B
+from .autograd import Function
+from .ops import activation as A
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import movement as M
+from .ops import reduce as R
+from .ops._util import normalize_axis
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _to_array(data, dtype=None) -> np.ndarray:
+    """Convert user data to an array with PyTorch's dtype rules.
+
+    Python floats become the default dtype (float32); a NumPy array keeps its
+    dtype (float64 stays float64); ints become int64 and bools bool.
+    """
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d.data if isinstance(d, Tensor) else d for d in data]
+        arr = np.asarray(data)
+        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+            arr = arr.astype(B.get_default_dtype())
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "fiub":
+            raise TypeError(
+                f"tensor: cannot make a tensor from {type(data).__name__} data of dtype "
+                f"{arr.dtype} (expected numbers, nested lists of numbers or a NumPy array)"
+            )
+    if dtype is not None:
+        arr = arr.astype(B.as_dtype(dtype), copy=False)
+    return arr
+
+
+def _check_grad_dtype(arr, requires_grad, where="tensor"):
+    if requires_grad and arr.dtype.kind != "f":
+        raise TypeError(
+            f"{where}: only floating-point tensors can require gradients, got dtype {arr.dtype} "
+            "(create it with dtype=gn.float32 or convert with .float())"
+        )
+
+
+class Tensor:
+    """An array with automatic differentiation.
+
+    Args:
+        data: nested lists, a number, a NumPy array or a tensor.
+        dtype: the element type (default: float32 for Python floats, the
+            array's own dtype for NumPy arrays).
+        requires_grad: record operations on this tensor so ``backward()`` can
+            compute ∂L/∂(this tensor).
+
+    Example:
+        >>> w = gn.tensor([0.2, 0.3, 0.9], requires_grad=True)
+        >>> (w * 2).sum().backward(); w.grad
+        tensor([2., 2., 2.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_idx", "name", "_hooks",
+                 "__weakref__", "__dict__")
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None):
+        arr = _to_array(data, dtype)
+        if isinstance(data, (Tensor, np.ndarray)) and arr is (data.data if isinstance(data, Tensor) else data):
+            arr = arr.copy()
+        _check_grad_dtype(arr, requires_grad)
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._out_idx = 0
+        self.name = name
+        self._hooks = None
+
+    @classmethod
+    def _make(cls, data, requires_grad, ctx, idx):
+        """Fast constructor for op results (no conversion, no checks)."""
+        t = object.__new__(Tensor)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t._out_idx = idx
+        t.name = None
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------------ info
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # ------------------------------------------------------------- autograd
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Compute ∂self/∂x for every leaf x with ``requires_grad`` and add it to ``x.grad``.
+
+        Args:
+            gradient: ∂L/∂self, required when ``self`` is not a scalar.
+            retain_graph: keep the graph's saved values for another backward.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no grad_fn (did you "
+                "create the inputs with requires_grad=True, or compute it under no_grad()?)"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be created implicitly only for scalar outputs, but this "
+                    f"tensor has shape {self.shape}; pass gradient= a tensor of that shape "
+                    "(or reduce it first, e.g. loss.sum())"
+                )
+            g = np.ones_like(self.data)
+        else:
+            g = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
+                         dtype=self.dtype)
+            if g.shape != self.shape:
+                raise ValueError(
+                    f"backward: gradient has shape {g.shape} but the tensor has shape {self.shape}"
+                )
+        autograd.run_backward((self,), (g,), retain_graph=retain_graph)
+
+    def detach(self) -> Tensor:
+        """The same values, cut off from the graph (shares memory)."""
+        return Tensor._make(self.data, False, None, 0)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad_: only leaf tensors can be set not to require grad; "
+                               "use .detach() instead")
+        _check_grad_dtype(self.data, requires_grad, "requires_grad_")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned
+        tensor replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if self._ctx is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            ctx = self._ctx
+            if ctx._out_hooks is None:
+                ctx._out_hooks = {}
+            hooks = ctx._out_hooks.setdefault(self._out_idx, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after ``backward()``."""
+        if self._ctx is None:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = Tensor._make(g.data.copy(), False, None, 0) if t.grad is None else \
+                    Tensor._make(t.grad.data + g.data, False, None, 0)
+
+        self.register_hook(keep)
+
+    # ----------------------------------------------------------- conversion
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def clone(self) -> Tensor:
+        return self * 1 if self.requires_grad else Tensor._make(self.data.copy(), False, None, 0)
+
+    def to(self, *args, dtype=None, **kwargs) -> Tensor:
+        """Cast to a dtype (``t.to(gn.float64)``); device strings other than 'cpu' are refused."""
+        for a in args:
+            if isinstance(a, str) and a not in ("float32", "float64", "int64", "bool", "int32"):
+                if a != "cpu":
+                    raise ValueError(f"to: device {a!r} is not available (glassnet runs on 'cpu')")
+            else:
+                dtype = a
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return self
+        return Cast.apply(self, dtype=np.dtype(dtype))
+
+    def type(self, dtype) -> Tensor:
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(B.float32)
+
+    def double(self) -> Tensor:
+        return self.to(B.float64)
+
+    def long(self) -> Tensor:
+        return self.to(B.int64)
+
+    def int(self) -> Tensor:
+        return self.to(B.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(B.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements "
+                               "is ambiguous; use .any() or .all()")
+        return builtins.bool(self.data)
+
+    def __float__(self):
+        return builtins.float(self.item())
+
+    def __int__(self):
+        return builtins.int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.data)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(",
+                               suppress_small=False, threshold=1000)
+        extra = []
+        if self.dtype not in (B.get_default_dtype(), B.int64, B.bool_):
+            extra.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{type(self._ctx).__name__}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    # ------------------------------------------------------------ arithmetic
+    def _const(self, other):
+        """A non-tensor operand as a constant tensor of a matching dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (builtins.int, builtins.float, builtins.bool)) and not isinstance(other, np.ndarray):
+            if self.data.dtype.kind == "f":
+                return Tensor._make(np.asarray(other, self.data.dtype), False, None, 0)
+            if isinstance(other, builtins.float):
+                return Tensor._make(np.asarray(other, B.get_default_dtype()), False, None, 0)
+        return Tensor._make(_to_array(other), False, None, 0)
+
+    def _binary(self, op, other, name, reflected=False):
+        other = self._const(other)
+        a, b = (other, self) if reflected else (self, other)
+        try:
+            return op.apply(a, b)
+        except ValueError as err:
+            if "broadcast" in str(err):
+                raise ValueError(
+                    f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+                    "(from the right, each pair of dimensions must be equal or one of them 1)"
+                ) from None
+            raise
+
+    def __add__(self, other):
+        return self._binary(E.Add, other, "add")
+
+    def __radd__(self, other):
+        return self._binary(E.Add, other, "add", True)
+
+    def __sub__(self, other):
+        return self._binary(E.Sub, other, "sub")
+
+    def __rsub__(self, other):
+        return self._binary(E.Sub, other, "sub", True)
+
+    def __mul__(self, other):
+        return self._binary(E.Mul, other, "mul")
+
+    def __rmul__(self, other):
+        return self._binary(E.Mul, other, "mul", True)
+
+    def __truediv__(self, other):
+        return self._binary(E.Div, other, "div")
+
+    def __rtruediv__(self, other):
+        return self._binary(E.Div, other, "div", True)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, (builtins.int, builtins.float)):
+            return E.PowScalar.apply(self, p=exponent)
+        return self._binary(E.Pow, exponent, "pow")
+
+    def __rpow__(self, base):
+        return self._binary(E.Pow, base, "pow", True)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return E.Abs.apply(self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(self._const(other), self)
+
+    # in-place forms: allowed on tensors that need no grad (or under no_grad)
+    def _inplace(self, ufunc, other, name):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                f"{name}: in-place operation on a tensor that requires grad; write "
+                f"`x = x {name[2:-2]} y` instead, or do it inside `with gn.no_grad():`"
+            )
+        o = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, o, out=self.data, casting="same_kind")
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} and dtype "
+                             f"{self.dtype} in place with {np.shape(o)}: {err}") from None
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(np.add, other, "__add__")
+
+    def __isub__(self, other):
+        return self._inplace(np.subtract, other, "__sub__")
+
+    def __imul__(self, other):
+        return self._inplace(np.multiply, other, "__mul__")
+
+    def __itruediv__(self, other):
+        return self._inplace(np.divide, other, "__truediv__")
+
+    def add_(self, other, alpha=1):
+        return self._inplace(np.add, other * alpha if alpha != 1 else other, "__add__")
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(np.subtract, other * alpha if alpha != 1 else other, "__sub__")
+
+    def mul_(self, other):
+        return self._inplace(np.multiply, other, "__mul__")
+
+    def div_(self, other):
+        return self._inplace(np.divide, other, "__truediv__")
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("fill_: in-place operation on a tensor that requires grad; "
+                               "do it inside `with gn.no_grad():`")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("copy_: in-place operation on a tensor that requires grad; "
+                               "do it inside `with gn.no_grad():`")
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        if np.broadcast_shapes(src.shape, self.shape) != self.shape:
+            raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.shape}")
+        self.data[...] = src
+        return self
+
+    # comparisons: boolean tensors, outside the graph
+    def _compare(self, ufunc, other):
+        o = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(ufunc(self.data, o), False, None, 0)
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    def __and__(self, other):
+        return self._compare(np.logical_and, other)
+
+    def __or__(self, other):
+        return self._compare(np.logical_or, other)
+
+    def __invert__(self):
+        return Tensor._make(np.logical_not(self.data), False, None, 0)
+
+    def eq(self, other):
+        return self == other
+
+    def any(self):
+        return Tensor._make(np.asarray(self.data.any()), False, None, 0)
+
+    def all(self):
+        return Tensor._make(np.asarray(self.data.all()), False, None, 0)
+
+    def isnan(self):
+        return Tensor._make(np.isnan(self.data), False, None, 0)
+
+    def isfinite(self):
+        return Tensor._make(np.isfinite(self.data), False, None, 0)
+
+    # -------------------------------------------------------------- indexing
+    def __getitem__(self, index):
+        index = _convert_index(index)
+        try:
+            return M.Index.apply(self, index=index)
+        except IndexError as err:
+            raise IndexError(f"index {_show_index(index)} is invalid for a tensor of shape "
+                             f"{self.shape}: {err}") from None
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("setitem: assigning into a tensor that requires grad; do it inside "
+                               "`with gn.no_grad():` or build a new tensor with gn.where/cat")
+        self.data[_convert_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------- movement
+    def reshape(self, *shape) -> Tensor:
+        shape = _shape_arg(shape)
+        if shape == self.shape:
+            return self
+        try:
+            np.empty(self.shape, dtype=np.bool_).reshape(shape)  # cheap shape check
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
+                             f"({self.data.size} elements) into shape {shape}") from None
+        return M.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def view_as(self, other) -> Tensor:
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = normalize_axis((start_dim, end_dim), self.ndim, "flatten dim")
+        shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
+        return self.reshape(shape)
+
+    def unflatten(self, dim: int, sizes) -> Tensor:
+        (d,) = normalize_axis(dim, self.ndim)
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def squeeze(self, dim=None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dims = normalize_axis(dim, self.ndim)
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        (d,) = normalize_axis(dim, self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def permute(self, *dims) -> Tensor:
+        dims = normalize_axis(_shape_arg(dims), self.ndim)
+        if sorted(dims) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {self.ndim} "
+                             f"dimensions of a tensor of shape {self.shape}")
+        return M.Permute.apply(self, dims=dims)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        d0, d1 = normalize_axis((dim0, dim1), self.ndim)
+        dims = list(range(self.ndim))
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+        return M.Permute.apply(self, dims=tuple(dims))
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> Tensor:
+        return self if self.ndim < 2 else M.Permute.apply(self, dims=tuple(range(self.ndim))[::-1])
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def expand(self, *shape) -> Tensor:
+        shape = _shape_arg(shape)
+        shape = tuple(s if n == -1 else n for n, s in
+                      zip(shape, (1,) * (len(shape) - self.ndim) + self.shape))
+        try:
+            np.broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+        return M.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other) -> Tensor:
+        return self.expand(other.shape)
+
+    def split(self, split_size_or_sections, dim: int = 0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return chunk(self, chunks, dim)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim: bool = False) -> Tensor:
+        return R.Sum.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False) -> Tensor:
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
+        return R.Mean.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+
+    def _maxmin(self, dim, keepdim, mode):
+        if self.data.size == 0:
+            raise ValueError(f"{mode}: cannot reduce an empty tensor of shape {self.shape}")
+        if dim is None:
+            return R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+        axes = normalize_axis(dim, self.ndim)
+        values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode)
+        f = np.argmax if mode == "max" else np.argmin
+        idx = f(self.data, axis=axes[0], keepdims=keepdim) if self.ndim else np.asarray(0)
+        return MaxResult(values, Tensor._make(np.asarray(idx, np.int64), False, None, 0))
+
+    def max(self, dim=None, keepdim: bool = False):
+        """The largest element; with ``dim``, ``(values, indices)`` along it."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        return self._maxmin(dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        return self._maxmin(dim, keepdim, "min")
+
+    def amax(self, dim=None, keepdim: bool = False):
+        out = self.max(dim, keepdim)
+        return out if dim is None else out.values
+
+    def amin(self, dim=None, keepdim: bool = False):
+        out = self.min(dim, keepdim)
+        return out if dim is None else out.values
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._make(np.asarray(self.data.argmax(), np.int64), False, None, 0)
+        (d,) = normalize_axis(dim, self.ndim)
+        return Tensor._make(self.data.argmax(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+
+    def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor._make(np.asarray(self.data.argmin(), np.int64), False, None, 0)
+        (d,) = normalize_axis(dim, self.ndim)
+        return Tensor._make(self.data.argmin(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None) -> Tensor:
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return R.Var.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
+                           keepdim=keepdim)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None) -> Tensor:
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        return R.LogSumExp.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+
+    # ------------------------------------------------------- elementwise math
+    def exp(self):
+        return E.Exp.apply(self)
+
+    def log(self):
+        return E.Log.apply(self)
+
+    def sqrt(self):
+        return E.Sqrt.apply(self)
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    def sin(self):
+        return E.Sin.apply(self)
+
+    def cos(self):
+        return E.Cos.apply(self)
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return E.Clamp.apply(self, min=min, max=max)
+
+    clip = clamp
+
+    def sigmoid(self):
+        return A.Sigmoid.apply(self)
+
+    def tanh(self):
+        return A.Tanh.apply(self)
+
+    def relu(self):
+        return A.ReLU.apply(self)
+
+    def softmax(self, dim: int = -1):
+        (d,) = normalize_axis(dim, self.ndim)
+        return A.Softmax.apply(self, dim=d)
+
+    def log_softmax(self, dim: int = -1):
+        (d,) = normalize_axis(dim, self.ndim)
+        return A.LogSoftmax.apply(self, dim=d)
+
+    def matmul(self, other):
+        return matmul(self, other)
+
+    def mm(self, other):
+        return matmul(self, other)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+class Cast(Function):
+    """y = x converted to another dtype;  ∂L/∂x = ∂L/∂y converted back."""
+
+    formula = "y = x"
+
+    def forward(self, x, dtype):
+        self.dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad_out):
+        return grad_out.astype(self.dtype) if self.dtype.kind == "f" else None
+
+
+autograd._Tensor = Tensor
+
+
+# ---------------------------------------------------------------------------
+# argument helpers
+# ---------------------------------------------------------------------------
+def _shape_arg(shape) -> tuple:
+    """Accept f(2, 3) and f((2, 3)) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    try:
+        return tuple(builtins.int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be integers, got {shape!r}") from None
+
+
+def _convert_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _show_index(index):
+    if isinstance(index, np.ndarray):
+        return f"array of shape {index.shape}"
+    return repr(index)
+
+
+# ---------------------------------------------------------------------------
+# creation
+# ---------------------------------------------------------------------------
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    Example:
+        >>> gn.tensor([[1., 2.], [3., 4.]]).shape
+        (2, 2)
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like ``tensor`` but without copying when ``data`` is already an array or tensor."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return Tensor._make(_to_array(data, dtype), False, None, 0)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (its dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    return Tensor._make(array, False, None, 0)
+
+
+def _new(arr, requires_grad):
+    _check_grad_dtype(arr, requires_grad)
+    return Tensor._make(arr, bool(requires_grad), None, 0)
+
+
+def _float_dtype(dtype):
+    return B.get_default_dtype() if dtype is None else B.as_dtype(dtype)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _to_array(fill_value).dtype
+    return _new(np.full(_shape_arg((size,)), fill_value, B.as_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
+    if dtype is None:
+        is_float = any(isinstance(v, builtins.float) for v in (start, end, step))
+        dtype = B.get_default_dtype() if is_float else B.int64
+    return _new(np.arange(start, end, step).astype(B.as_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    return _new(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    return _new(B.rng().random(_shape_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    return _new(B.rng().standard_normal(_shape_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return _new(B.rng().integers(low, high, size=_shape_arg((size,)) if size != () else ())
+                .astype(B.as_dtype(dtype) or B.int64), False)
+
+
+def randperm(n: int) -> Tensor:
+    return _new(B.rng().permutation(n).astype(np.int64), False)
+
+
+def _like(x, dtype):
+    return x.dtype if dtype is None else B.as_dtype(dtype)
+
+
+def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(x.shape, _like(x, dtype)), requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(x.shape, _like(x, dtype)), requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.full(x.shape, fill_value, _like(x, dtype)), requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(B.rng().random(x.shape, dtype=_like(x, dtype)), requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(B.rng().standard_normal(x.shape, dtype=_like(x, dtype)), requires_grad)
+
+
+# ---------------------------------------------------------------------------
+# functions of several tensors
+# ---------------------------------------------------------------------------
+def _as_tensors(tensors, name):
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise ValueError(f"{name}: expected a non-empty sequence of tensors")
+    return tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in tensors)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    ts = _as_tensors(tensors, "cat")
+    (d,) = normalize_axis(dim, ts[0].ndim)
+    ref = ts[0].shape
+    for i, t in enumerate(ts):
+        if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref}; all sizes "
+                f"must match except in dimension {d}"
+            )
+    return M.Cat.apply(*ts, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join tensors of equal shape along a new dimension."""
+    ts = _as_tensors(tensors, "stack")
+    for i, t in enumerate(ts):
+        if t.shape != ts[0].shape:
+            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
+                             f"{ts[0].shape}; stack needs equal shapes")
+    (d,) = normalize_axis(dim, ts[0].ndim + 1)
+    return M.Stack.apply(*ts, dim=d)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0):
+    """Pieces of ``x`` along ``dim``: of size ``split_size`` each (the last may be
+    smaller), or of the listed sizes."""
+    (d,) = normalize_axis(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
+        size = builtins.int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        cuts = list(range(size, n, size))
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)} but dimension {d} has "
+                             f"size {n}")
+        cuts = list(np.cumsum(sizes)[:-1])
+    if not cuts:
+        return (x,)
+    return M.Split.apply(x, sections=cuts, dim=d)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0):
+    """``chunks`` pieces of (nearly) equal size along ``dim``."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    (d,) = normalize_axis(dim, x.ndim)
+    size = -(-x.shape[d] // chunks)
+    return split(x, max(size, 1), d)
+
+
+def where(condition, x, y) -> Tensor:
+    """Elements of ``x`` where ``condition`` holds, else of ``y``."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    xt = x if isinstance(x, Tensor) else None
+    yt = y if isinstance(y, Tensor) else None
+    ref = xt if xt is not None else yt
+    if ref is None:
+        return as_tensor(np.where(cond, x, y))
+    xt = ref._const(x)
+    yt = ref._const(y)
+    try:
+        np.broadcast_shapes(cond.shape, xt.shape, yt.shape)
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, x {xt.shape} and y {yt.shape} cannot be "
+                         "broadcast together") from None
+    return E.Where.apply(xt, yt, cond=cond)
+
+
+def maximum(x, y) -> Tensor:
+    x = as_tensor(x)
+    return x._binary(E.Maximum, y, "maximum")
+
+
+def minimum(x, y) -> Tensor:
+    x = as_tensor(x)
+    return x._binary(E.Minimum, y, "minimum")
+
+
+def matmul(x: Tensor, y: Tensor) -> Tensor:
+    """Matrix product with NumPy's rules for vectors and batches."""
+    x, y = as_tensor(x), as_tensor(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                         f"{x.shape} and {y.shape}")
+    inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if x.shape[-1] != inner_y:
+        raise ValueError(
+            f"matmul: shapes {x.shape} and {y.shape} do not fit: the first has {x.shape[-1]} "
+            f"columns but the second has {inner_y} rows"
+        )
+    try:
+        return L.MatMul.apply(x, y)
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {x.shape} and {y.shape} cannot be "
+                         "broadcast together") from None
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last dimensions: ``pad=(left, right, top, bottom, ...)`` as PyTorch."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of sizes, at most 2 per dimension "
+                         f"({2 * x.ndim} for shape {x.shape}), got {tuple(pad)}")
+    if mode != "constant":
+        raise ValueError(f"pad: mode {mode!r} is not supported (expected 'constant')")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    width = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return M.Pad.apply(x, pad_width=tuple(width), value=value)
+
+
+def exp(x):
+    return as_tensor(x).exp()
+
+
+def log(x):
+    return as_tensor(x).log()
