@@ -1,0 +1,1 @@
+"""Worked, step-by-step solutions of small computations (``gn.explain``)."""
