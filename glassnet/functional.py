@@ -13,6 +13,7 @@ from . import backend as B
 from .ops import activation as A
 from .ops import linalg as L
 from .ops import loss as LS
+from .ops import norm as NORM
 from .tensor import Tensor, as_tensor, cat, chunk, matmul, pad, split, stack, where  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -266,3 +267,88 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"one_hot: class values must be in [0, {n - 1}], got {idx.min()}..{idx.max()}")
     return Tensor._make(np.eye(n, dtype=np.int64)[idx], False, None, 0)
+
+
+# ---------------------------------------------------------------------------
+# normalisation
+# ---------------------------------------------------------------------------
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation: y = γ (x − μ_B)/√(σ²_B + ε) + β per channel (axis 1).
+
+    In training the statistics come from the batch (over every axis but 1) and
+    the running statistics, when given, move towards them:
+    running ← (1 − momentum)·running + momentum·batch (the variance unbiased,
+    as PyTorch). Otherwise the running statistics normalise.
+
+    Args:
+        input: (N, C), (N, C, L) or (N, C, H, W).
+        running_mean, running_var: (C,) tensors updated in place, or None
+            (then the batch statistics are used even when not training).
+        weight, bias: γ and β, shape (C,), or None.
+    Example:
+        >>> x = gn.randn(8, 3)
+        >>> y = F.batch_norm(x, None, None, training=True)   # each column: mean 0, var 1
+    """
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must have at least 2 dimensions (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for an input with {c} "
+                             f"channels (input shape {x.shape}), got {tuple(t.shape)}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    use_batch = training or running_mean is None or running_var is None
+    if use_batch:
+        count = x.data.size // max(c, 1)
+        if training and count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
+        mean, var, inv_std = NORM.moments(x.data, axes, eps)
+        if training and running_mean is not None and running_var is not None:
+            m = momentum
+            rm, rv = running_mean.data, running_var.data
+            rm *= 1 - m
+            rm += m * mean.reshape(c)
+            rv *= 1 - m
+            rv += (m * count / max(count - 1, 1)) * var.reshape(c)
+    else:
+        pshape = (1, c) + (1,) * (x.ndim - 2)
+        mean = running_mean.data.reshape(pshape).astype(x.dtype, copy=False)
+        inv_std = (1.0 / np.sqrt(running_var.data.reshape(pshape) + eps)).astype(x.dtype, copy=False)
+    wb = [t for t in (weight, bias) if t is not None]
+    return NORM.BatchNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes, param_axes=axes,
+                                pshape=(1, c) + (1,) * (x.ndim - 2), has_weight=weight is not None,
+                                has_bias=bias is not None, batch_stats=use_batch)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Layer normalisation: y = γ (x − μ)/√(σ² + ε) + β, with μ, σ² over the
+    trailing ``normalized_shape`` dimensions of each sample.
+
+    Args:
+        input: (*, *normalized_shape).
+        normalized_shape: int or tuple, the trailing shape to normalise over.
+        weight, bias: γ and β, shape ``normalized_shape``, or None.
+    Example:
+        >>> y = F.layer_norm(gn.randn(4, 10), (10,))   # each row: mean 0, var 1
+    """
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape "
+                         f"{shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mean, _, inv_std = NORM.moments(x.data, axes, eps)
+    wb = [t for t in (weight, bias) if t is not None]
+    return NORM.LayerNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
+                                param_axes=tuple(range(x.ndim - k)), pshape=shape,
+                                has_weight=weight is not None, has_bias=bias is not None)

@@ -1,0 +1,88 @@
+"""Normalisation layers as fused nodes: batch norm and layer norm.
+
+Both compute x̂ = (x − μ)/σ over some axes (σ = √(var + ε), biased variance)
+and y = γ x̂ + β. With g = ∂L/∂y and ĝ = γ g, the chain rule through μ and σ
+(both functions of every x in the group of m values) gives, per group:
+
+    ∂L/∂x = (1/σ) (ĝ − mean(ĝ) − x̂ · mean(ĝ x̂))
+    ∂L/∂γ = Σ g x̂,   ∂L/∂β = Σ g      (summed over everything γ is shared by)
+
+The two mean terms are the paths through μ and through σ. When the statistics
+are fixed constants (batch norm in eval mode) they vanish: ∂L/∂x = ĝ/σ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class _Normalize(Function):
+    """y = γ (x − μ)/σ + β with μ, 1/σ given (computed by the caller).
+
+    ``axes`` are the axes the statistics were taken over, ``param_axes`` those
+    γ and β are shared over (their gradients sum over them). ``pshape`` is how
+    γ and β are reshaped to broadcast against x. ``batch_stats`` says whether
+    μ and σ depend on x (train mode) or are constants (running statistics).
+    """
+
+    def forward(self, x, *wb, mean, inv_std, axes, param_axes, pshape, has_weight, has_bias,
+                batch_stats=True):
+        self.axes, self.param_axes, self.batch_stats = axes, param_axes, batch_stats
+        self.inv_std = inv_std
+        self.x_hat = (x - mean) * inv_std
+        w = wb[0] if has_weight else None
+        b = wb[-1] if has_bias else None
+        self.w = None if w is None else w.reshape(pshape)
+        self.pshape = pshape
+        if w is None and b is None:
+            return self.x_hat
+        y = self.x_hat * self.w if w is not None else self.x_hat.copy()
+        if b is not None:
+            y += b.reshape(pshape)
+        return y
+
+    def backward(self, grad_out):
+        g, x_hat = grad_out, self.x_hat
+        needs = self.needs_input_grad
+        grads = []
+        if needs[0]:
+            gh = g * self.w if self.w is not None else g
+            if self.batch_stats:
+                gx = gh - gh.mean(axis=self.axes, keepdims=True)
+                gx -= x_hat * (gh * x_hat).mean(axis=self.axes, keepdims=True)
+                gx *= self.inv_std
+            else:
+                gx = gh * self.inv_std
+            grads.append(gx)
+        else:
+            grads.append(None)
+        i = 1
+        if self.w is not None:
+            grads.append((g * x_hat).sum(axis=self.param_axes) if needs[i] else None)
+            i += 1
+        if i < len(needs):
+            grads.append(g.sum(axis=self.param_axes) if needs[i] else None)
+        return tuple(grads)
+
+
+class BatchNorm(_Normalize):
+    """Batch normalisation over every axis but the channel axis 1."""
+
+    formula = "y = gamma * (x - mean_batch) / sqrt(var_batch + eps) + beta"
+
+
+class LayerNorm(_Normalize):
+    """Layer normalisation over the trailing ``normalized_shape`` axes."""
+
+    formula = "y = gamma * (x - mean_last_dims) / sqrt(var_last_dims + eps) + beta"
+
+
+def moments(x: np.ndarray, axes: tuple, eps: float):
+    """Mean, biased variance and 1/√(var + ε) over ``axes`` (kept as size-1 axes)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    d = x - mean
+    var = np.mean(d * d, axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    return mean, var, inv_std.astype(x.dtype, copy=False)
