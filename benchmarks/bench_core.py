@@ -1,0 +1,296 @@
+"""Core engine against PyTorch CPU: training steps and peak memory.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_core.py
+
+- MLP 784-256-128-10, ReLU, cross-entropy, Adam, batch 128, float32
+  (goal: glassnet >= 1.2x PyTorch's samples/s);
+- the chapter's 2-3-1 sigmoid network, MSE, SGD, batch 4 — per-op overhead
+  (goal: >= 3x PyTorch's steps/s);
+- peak memory of the MLP run, each framework in its own process
+  (goal: glassnet <= 1.5x PyTorch's growth).
+
+A step is forward + backward + optimizer step on a batch prepared beforehand.
+``--reference`` adds rows for the same steps written by hand in NumPy (no
+autograd): the floor an engine can approach.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import itertools
+
+from common import compare, compare_memory, memory_child, print_memory, print_report, setup
+
+MLP_SIZES = (784, 256, 128, 10)
+MLP_BATCH = 128
+TINY_BATCH = 4
+
+
+# ---------------------------------------------------------------------------
+# data and weights, shared by both frameworks
+# ---------------------------------------------------------------------------
+def mlp_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((MLP_BATCH, MLP_SIZES[0]), dtype=np.float32)
+    y = rng.integers(0, MLP_SIZES[-1], MLP_BATCH).astype(np.int64)
+    ws = []
+    for n_in, n_out in itertools.pairwise(MLP_SIZES):
+        bound = 1 / np.sqrt(n_in)
+        ws.append((rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32),
+                   rng.uniform(-bound, bound, n_out).astype(np.float32)))
+    return x, y, ws
+
+
+def tiny_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    y = np.array([[0], [1], [1], [0]], np.float32)
+    ws = [(rng.uniform(-1, 1, (3, 2)).astype(np.float32), rng.uniform(-1, 1, 3).astype(np.float32)),
+          (rng.uniform(-1, 1, (1, 3)).astype(np.float32), rng.uniform(-1, 1, 1).astype(np.float32))]
+    return x, y, ws
+
+
+# ---------------------------------------------------------------------------
+# glassnet
+# ---------------------------------------------------------------------------
+def _gn_optimizer(kind, params, lr):
+    """``gn.optim.Adam``/``SGD``; a plain NumPy stand-in while ``glassnet.optim`` lacks them."""
+    import glassnet as gn
+
+    optim = getattr(gn, "optim", None)
+    if optim is not None and hasattr(optim, kind):
+        return getattr(optim, kind)(params, lr=lr)
+    print(f"note: glassnet.optim.{kind} not found; timing a NumPy stand-in optimizer",
+          file=sys.stderr)
+    return _StandIn(list(params), kind, lr)
+
+
+class _StandIn:
+    def __init__(self, params, kind, lr):
+        self.params, self.kind, self.lr, self.t = params, kind, lr, 0
+        self.m = [np.zeros_like(p.data) for p in params]
+        self.v = [np.zeros_like(p.data) for p in params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.t += 1
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = p.grad.data
+            if self.kind == "SGD":
+                p.data -= self.lr * g
+                continue
+            m *= 0.9
+            m += 0.1 * g
+            v *= 0.999
+            v += 0.001 * g * g
+            p.data -= (self.lr / (1 - 0.9 ** self.t)) * m / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-8)
+
+
+def _gn_model(ws, act):
+    import glassnet as gn
+
+    layers = []
+    for i, (w, b) in enumerate(ws):
+        lin = gn.nn.Linear(w.shape[1], w.shape[0])
+        lin.weight.data[...] = w
+        lin.bias.data[...] = b
+        layers.append(lin)
+        if act is not None and (i < len(ws) - 1 or act == "sigmoid"):
+            layers.append(gn.nn.ReLU() if act == "relu" else gn.nn.Sigmoid())
+    return gn.nn.Sequential(*layers)
+
+
+def gn_mlp():
+    import glassnet as gn
+
+    x, y, ws = mlp_data()
+    model = _gn_model(ws, "relu")
+    opt = _gn_optimizer("Adam", model.parameters(), lr=1e-3)
+    loss_fn = gn.nn.CrossEntropyLoss()
+    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def gn_tiny():
+    import glassnet as gn
+
+    x, y, ws = tiny_data()
+    model = _gn_model(ws, "sigmoid")
+    opt = _gn_optimizer("SGD", model.parameters(), lr=0.5)
+    loss_fn = gn.nn.MSELoss()
+    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+# ---------------------------------------------------------------------------
+# PyTorch
+# ---------------------------------------------------------------------------
+def _torch_model(ws, act):
+    import torch
+
+    layers = []
+    for i, (w, b) in enumerate(ws):
+        lin = torch.nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers.append(lin)
+        if i < len(ws) - 1 or act == "sigmoid":
+            layers.append(torch.nn.ReLU() if act == "relu" else torch.nn.Sigmoid())
+    return torch.nn.Sequential(*layers)
+
+
+def torch_mlp():
+    import torch
+
+    x, y, ws = mlp_data()
+    model = _torch_model(ws, "relu")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def torch_tiny():
+    import torch
+
+    x, y, ws = tiny_data()
+    model = _torch_model(ws, "sigmoid")
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    loss_fn = torch.nn.MSELoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+# ---------------------------------------------------------------------------
+# hand-written NumPy (reference floor, no autograd)
+# ---------------------------------------------------------------------------
+def numpy_mlp():
+    x, y, ws = mlp_data()
+    params = [a.copy() for wb in ws for a in wb]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+    t = [0]
+    rows = np.arange(MLP_BATCH)
+
+    def step():
+        w1, b1_, w2, b2_, w3, b3 = params
+        z1 = x @ w1.T
+        z1 += b1_
+        a1 = np.maximum(z1, 0)
+        z2 = a1 @ w2.T
+        z2 += b2_
+        a2 = np.maximum(z2, 0)
+        z3 = a2 @ w3.T
+        z3 += b3
+        z3 -= z3.max(axis=1, keepdims=True)
+        p = np.exp(z3)
+        p /= p.sum(axis=1, keepdims=True)
+        p[rows, y] -= 1
+        g3 = p / MLP_BATCH
+        gw3, gb3 = g3.T @ a2, g3.sum(0)
+        g2 = g3 @ w3
+        g2 *= z2 > 0
+        gw2, gb2 = g2.T @ a1, g2.sum(0)
+        g1 = g2 @ w2
+        g1 *= z1 > 0
+        gw1, gb1 = g1.T @ x, g1.sum(0)
+        t[0] += 1
+        c1, c2 = 1 - b1 ** t[0], 1 - b2 ** t[0]
+        for prm, g, mm, vv in zip(params, (gw1, gb1, gw2, gb2, gw3, gb3), m, v):
+            mm *= b1
+            mm += (1 - b1) * g
+            vv *= b2
+            vv += (1 - b2) * g * g
+            prm -= (lr / c1) * mm / (np.sqrt(vv / c2) + eps)
+
+    return step
+
+
+def numpy_tiny():
+    x, y, ws = tiny_data()
+    (w1, b1), (w2, b2) = [(w.copy(), b.copy()) for w, b in ws]
+    lr = 0.5
+
+    def step():
+        a1 = 1 / (1 + np.exp(-(x @ w1.T + b1)))
+        a2 = 1 / (1 + np.exp(-(a1 @ w2.T + b2)))
+        g2 = 2 * (a2 - y) / y.size * a2 * (1 - a2)
+        g1 = g2 @ w2 * a1 * (1 - a1)
+        w2[...] -= lr * (g2.T @ a1)
+        b2[...] -= lr * g2.sum(0)
+        w1[...] -= lr * (g1.T @ x)
+        b1[...] -= lr * g1.sum(0)
+
+    return step
+
+
+BUILDERS = {"gn": gn_mlp, "torch": torch_mlp, "numpy": numpy_mlp}
+
+
+def main():
+    args = setup("core", extra_args=lambda p: (
+        p.add_argument("--reference", action="store_true",
+                       help="add hand-written NumPy rows (no autograd)"),
+        p.add_argument("--no-memory", action="store_true", help="skip the memory runs"),
+        p.add_argument("--mem-steps", type=int, default=100, help="training steps per memory run")))
+    results = [
+        compare("MLP 784-256-128-10 Adam b128", gn_mlp(), torch_mlp(), MLP_BATCH, goal=1.2),
+        compare("2-3-1 sigmoid SGD b4", gn_tiny(), torch_tiny(), 1, unit="steps/s", goal=3.0),
+    ]
+    if args.reference:
+        results += [
+            compare("MLP by hand in NumPy (ref)", numpy_mlp(), torch_mlp(), MLP_BATCH),
+            compare("2-3-1 by hand in NumPy (ref)", numpy_tiny(), torch_tiny(), 1, unit="steps/s"),
+        ]
+    print_report(results, "training steps (forward + backward + optimizer step), "
+                          "glassnet vs PyTorch CPU")
+    if not args.no_memory:
+        print()
+        mem = [compare_memory("MLP 784-256-128-10 Adam b128", __file__, ("gn", "torch"),
+                              steps=args.mem_steps, goal=1.5)]
+        print_memory(mem)
+
+
+if __name__ == "__main__":
+    memory_child(BUILDERS)
+    main()

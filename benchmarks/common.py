@@ -1,0 +1,396 @@
+"""Side-by-side timing of glassnet and PyTorch CPU, in one process, one run.
+
+The API is four calls; a benchmark script looks like::
+
+    from common import compare, compare_memory, memory_child, print_report, setup
+
+    args = setup("core")                      # parses --threads/--repeats/--quick, warns about env
+    results = [compare("MLP 784-256-128-10", gn_step, torch_step, samples_per_step=128)]
+    print_report(results)
+
+``compare(name, gn_step, torch_step, samples_per_step)``
+    ``gn_step()`` and ``torch_step()`` each run one full training step
+    (forward + backward + optimizer step) on data prepared beforehand. Both
+    are warmed up, then timed in interleaved blocks (glassnet, torch, torch,
+    glassnet, ...) so that machine noise — other processes, frequency changes —
+    hits both alike; the median block gives the time per step. Returns a
+    ``Result`` whose ``ratio`` is glassnet's throughput over PyTorch's (> 1:
+    glassnet is faster).
+
+``compare_memory(name, script, key, steps)`` / ``memory_child(builders)``
+    Peak memory of a training run, each framework in a fresh subprocess of
+    ``script`` (so one framework's allocations and caches cannot hide the
+    other's). The child measures its resident set just before building the
+    model (after imports and data) and its high-water mark (``ru_maxrss``)
+    after ``steps`` training steps; the difference is what training costs.
+
+Both frameworks run with the same number of threads: PyTorch via
+``torch.set_num_threads`` and NumPy's OpenBLAS via threadpoolctl when it is
+installed, else through OpenBLAS's own ``set_num_threads`` entry point.
+
+``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` in the environment make OpenBLAS
+pick slower kernels for NumPy (PyTorch brings its own BLAS and is not
+affected), so ``setup`` warns when they are set; run benchmarks with
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_core.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SLOW_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+_options = argparse.Namespace(repeats=7, block_time=0.25, warmup_time=0.3, threads=None, quick=False)
+
+
+# ---------------------------------------------------------------------------
+# threads
+# ---------------------------------------------------------------------------
+def _openblas_lib():
+    """NumPy's OpenBLAS, found among the libraries this process has loaded."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:
+        return None, None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", "_64_", ""):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None, None
+
+
+def numpy_blas_threads() -> int | None:
+    """The number of threads NumPy's BLAS uses (None if it cannot be found out)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+        if n:
+            return n[0]
+    except ImportError:
+        pass
+    get, _ = _openblas_lib()
+    return int(get()) if get is not None else None
+
+
+def set_threads(n: int) -> None:
+    """Give NumPy's BLAS and PyTorch the same number of threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n, user_api="blas")
+    except ImportError:
+        _, put = _openblas_lib()
+        if put is not None:
+            put(int(n))
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# set-up and environment
+# ---------------------------------------------------------------------------
+def setup(name: str, argv=None, extra_args=None) -> argparse.Namespace:
+    """Parse the common options, warn about a slow-BLAS environment, fix thread counts.
+
+    Options: ``--threads N`` (default: PyTorch's default), ``--repeats R``
+    (timed blocks per framework), ``--block-time S`` (seconds per block),
+    ``--quick`` (fewer, shorter blocks). ``extra_args(parser)`` may add more.
+    """
+    p = argparse.ArgumentParser(description=f"glassnet vs PyTorch CPU: {name} benchmarks")
+    p.add_argument("--threads", type=int, default=None, help="threads for both frameworks")
+    p.add_argument("--repeats", type=int, default=7, help="timed blocks per framework")
+    p.add_argument("--block-time", type=float, default=0.25, help="seconds per timed block")
+    p.add_argument("--quick", action="store_true", help="3 short blocks (smoke run)")
+    if extra_args is not None:
+        extra_args(p)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.repeats, args.block_time = 3, 0.05
+    for var in SLOW_BLAS_VARS:
+        if os.environ.get(var):
+            print(f"WARNING: {var}={os.environ[var]} is set; it makes NumPy's OpenBLAS use slower "
+                  "kernels and the comparison unfair. Run:\n  env -u OPENBLAS_CORETYPE -u "
+                  f"OPENBLAS_L2_SIZE {sys.executable} {' '.join(sys.argv)}\n", file=sys.stderr)
+    import torch
+
+    if args.threads is None:
+        args.threads = torch.get_num_threads()
+    set_threads(args.threads)
+    _options.repeats, _options.block_time, _options.threads = args.repeats, args.block_time, args.threads
+    _options.warmup_time = min(0.3, 2 * args.block_time)
+    _options.quick = args.quick
+    return args
+
+
+def environment() -> str:
+    """One paragraph: versions, CPU, thread counts, BLAS environment."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    slow = [f"{v}={os.environ[v]}" for v in SLOW_BLAS_VARS if os.environ.get(v)]
+    return (
+        f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}\n"
+        f"CPU: {cpu} ({os.cpu_count()} logical cores)\n"
+        f"threads: numpy BLAS {numpy_blas_threads()}, torch {torch.get_num_threads()}"
+        f"  |  slow-BLAS env vars: {', '.join(slow) if slow else 'unset (good)'}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------
+@dataclass
+class Result:
+    """Timing of one benchmark; times are seconds per step (median of blocks)."""
+
+    name: str
+    samples_per_step: int
+    gn_times: list = field(default_factory=list)
+    torch_times: list = field(default_factory=list)
+    unit: str = "samples/s"
+    goal: float | None = None
+    note: str = ""
+
+    @property
+    def gn_step(self) -> float:
+        return statistics.median(self.gn_times)
+
+    @property
+    def torch_step(self) -> float:
+        return statistics.median(self.torch_times)
+
+    @property
+    def gn_rate(self) -> float:
+        return self.samples_per_step / self.gn_step
+
+    @property
+    def torch_rate(self) -> float:
+        return self.samples_per_step / self.torch_step
+
+    @property
+    def ratio(self) -> float:
+        """glassnet throughput / PyTorch throughput (> 1: glassnet is faster)."""
+        return self.torch_step / self.gn_step
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.goal is None else self.ratio >= self.goal
+
+
+def _steps_for(step, seconds: float) -> int:
+    """How many calls of ``step`` take about ``seconds`` (at least 1)."""
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        t = time.perf_counter() - t0
+        if t >= seconds / 4 or n >= 1 << 20:
+            return max(1, int(n * seconds / max(t, 1e-9)))
+        n *= 2
+
+
+def _block(step, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - t0) / n
+
+
+def compare(name: str, gn_step, torch_step, samples_per_step: int = 1, *, goal: float | None = None,
+            unit: str = "samples/s", repeats: int | None = None, block_time: float | None = None,
+            note: str = "") -> Result:
+    """Time ``gn_step()`` against ``torch_step()`` (each one training step).
+
+    Args:
+        name: the row's label.
+        gn_step, torch_step: zero-argument callables doing one step each.
+        samples_per_step: samples one step processes (batch size); 1 to
+            report steps/s.
+        goal: the ratio (glassnet/torch throughput) to meet; shown in the table.
+        unit: the throughput unit printed ("samples/s", "steps/s", ...).
+        repeats, block_time: override the command-line options.
+    Returns:
+        A ``Result`` (``.ratio``, ``.gn_rate``, ``.torch_rate``, raw block times).
+    """
+    repeats = repeats or _options.repeats
+    block_time = block_time or _options.block_time
+    res = Result(name, samples_per_step, unit=unit, goal=goal, note=note)
+    # warm-up: caches, allocator pools, lazy initialisation on both sides
+    n_gn = _steps_for(gn_step, _options.warmup_time)
+    n_torch = _steps_for(torch_step, _options.warmup_time)
+    n_gn = max(1, int(n_gn * block_time / _options.warmup_time))
+    n_torch = max(1, int(n_torch * block_time / _options.warmup_time))
+    gc.collect()
+    for r in range(repeats):
+        # alternate which goes first so neither always follows the other
+        order = ((gn_step, n_gn, res.gn_times), (torch_step, n_torch, res.torch_times))
+        for step, n, times in (order if r % 2 == 0 else order[::-1]):
+            times.append(_block(step, n))
+    return res
+
+
+def print_report(results, title: str = "") -> None:
+    """Print the environment and a table of throughputs and ratios."""
+    print(environment())
+    print()
+    if title:
+        print(title)
+    w = max(len(r.name) for r in results) + 2
+    head = (f"{'benchmark':<{w}}{'glassnet':>16}{'torch':>16}{'gn/torch':>10}{'goal':>8}  "
+            f"{'ms/step gn | torch':>20}  spread gn | torch")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        goal = "" if r.goal is None else (f">={r.goal:g}" + (" ok" if r.met else " NO"))
+        spread = (f"{_spread(r.gn_times):4.0%} | {_spread(r.torch_times):4.0%}")
+        print(f"{r.name:<{w}}{r.gn_rate:>12.4g} {_short(r.unit):<3}{r.torch_rate:>12.4g} "
+              f"{_short(r.unit):<3}{r.ratio:>9.2f}x{goal:>9}  "
+              f"{r.gn_step * 1e3:>8.3f} | {r.torch_step * 1e3:<8.3f}  {spread}")
+        if r.note:
+            print(f"{'':<{w}}  ({r.note})")
+    print(f"\nthroughput in {', '.join(sorted({r.unit for r in results}))}; gn/torch > 1 means "
+          "glassnet is faster; spread = (max - min) / median over the timed blocks")
+
+
+def _short(unit):
+    return {"samples/s": "s/s", "steps/s": "st/s"}.get(unit, unit[:3])
+
+
+def _spread(times):
+    return (max(times) - min(times)) / statistics.median(times)
+
+
+# ---------------------------------------------------------------------------
+# memory
+# ---------------------------------------------------------------------------
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _maxrss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+@dataclass
+class MemResult:
+    name: str
+    gn: dict
+    torch: dict
+    goal: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        """glassnet peak growth / PyTorch peak growth (< 1: glassnet uses less)."""
+        return self.gn["peak_delta"] / max(self.torch["peak_delta"], 1)
+
+
+def memory_child(builders: dict) -> None:
+    """Entry point of a memory-measuring subprocess; call at the top of ``__main__``.
+
+    ``builders`` maps a key to a function ``build() -> step`` that builds the
+    model, data already made, and returns the step callable. When the script
+    runs as ``script --memory-child KEY STEPS THREADS`` this measures and
+    prints JSON and exits; otherwise it returns at once.
+    """
+    if len(sys.argv) < 2 or sys.argv[1] != "--memory-child":
+        return
+    key, steps, threads = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    set_threads(threads)
+    gc.collect()
+    base = _rss_bytes()
+    base_peak = _maxrss_bytes()
+    step = builders[key]()
+    t0 = time.process_time()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    step()  # first step: lazy allocations happen here
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    for _ in range(steps - 1):
+        step()
+    ru2 = resource.getrusage(resource.RUSAGE_SELF)
+    peak = _maxrss_bytes()
+    print(json.dumps({
+        "base_rss": base,
+        "base_peak": base_peak,
+        "peak": peak,
+        # growth of the high-water mark over the resident set before the model existed
+        "peak_delta": peak - base,
+        "end_delta": _rss_bytes() - base,
+        "minflt_first": ru1.ru_minflt - ru0.ru_minflt,
+        "minflt_per_step": (ru2.ru_minflt - ru1.ru_minflt) / max(steps - 1, 1),
+        "cpu_s": time.process_time() - t0,
+    }))
+    sys.exit(0)
+
+
+def _run_child(script: str, key: str, steps: int) -> dict:
+    env = dict(os.environ)
+    cmd = [sys.executable, script, "--memory-child", key, str(steps), str(_options.threads or 1)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"memory child {key!r} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_memory(name: str, script: str, keys=("gn", "torch"), steps: int = 50,
+                   goal: float | None = None) -> MemResult:
+    """Peak memory growth of a training run, each framework in its own subprocess.
+
+    ``script`` must call ``memory_child(builders)`` with ``keys`` among the
+    builders (first: glassnet, second: PyTorch).
+    """
+    return MemResult(name, _run_child(script, keys[0], steps), _run_child(script, keys[1], steps),
+                     goal)
+
+
+def print_memory(results) -> None:
+    """A table of peak memory growth (MiB) and page faults per step."""
+    mib = 1 << 20
+    w = max(len(r.name) for r in results) + 2
+    head = (f"{'memory':<{w}}{'gn MiB':>9}{'torch MiB':>11}{'gn/torch':>10}{'goal':>9}"
+            f"{'faults/step gn | torch':>26}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        goal = "" if r.goal is None else (f"<={r.goal:g}" + (" ok" if r.ratio <= r.goal else " NO"))
+        print(f"{r.name:<{w}}{r.gn['peak_delta'] / mib:>9.1f}{r.torch['peak_delta'] / mib:>11.1f}"
+              f"{r.ratio:>9.2f}x{goal:>9}{r.gn['minflt_per_step']:>14.0f} | "
+              f"{r.torch['minflt_per_step']:<8.0f}")
+    print("\nMiB = growth of the peak resident set (ru_maxrss) over the resident set before the "
+          "model was built, in a fresh process per framework; faults/step = minor page faults "
+          "per training step after the first")
