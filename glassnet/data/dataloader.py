@@ -1,0 +1,140 @@
+"""``DataLoader``: a dataset served in (shuffled) mini-batches.
+
+Each epoch draws one permutation of the sample indices and walks it in
+slices of ``batch_size``, so every sample appears exactly once per epoch.
+Over a dataset with ``get_batch`` (``TensorDataset`` and its ``Subset``s) a
+batch is one fancy-indexing call per array; any other dataset is read sample
+by sample and the samples are stacked by ``collate_fn``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor
+from .dataset import _resolve_generator
+
+
+def default_collate(samples: list):
+    """Stack a list of samples into one batch.
+
+    Tensors and arrays are stacked along a new first dimension; Python and
+    NumPy numbers become a 1-d tensor (ints int64, floats float32); tuples,
+    lists and dicts are collated field by field; strings stay a list.
+
+    Example:
+        >>> default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
+        (tensor of shape (2, 3), tensor([1, 0]))
+    """
+    if not samples:
+        raise ValueError("default_collate: got an empty list of samples")
+    first = samples[0]
+    if isinstance(first, (Tensor, np.ndarray)):
+        arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}; "
+                             "pad them or pass a collate_fn")
+        return Tensor._make(np.stack(arrays), False, None, 0)
+    if isinstance(first, (bool, np.bool_)):
+        return Tensor._make(np.asarray(samples, dtype=np.bool_), False, None, 0)
+    if isinstance(first, numbers.Integral):
+        return Tensor._make(np.asarray(samples, dtype=np.int64), False, None, 0)
+    if isinstance(first, numbers.Real):
+        return Tensor(samples)
+    if isinstance(first, (str, bytes)):
+        return list(samples)
+    if isinstance(first, dict):
+        return {k: default_collate([s[k] for s in samples]) for k in first}
+    if isinstance(first, (tuple, list)):
+        n = len(first)
+        if any(len(s) != n for s in samples):
+            raise ValueError("default_collate: samples have different numbers of fields")
+        fields = [default_collate([s[i] for s in samples]) for i in range(n)]
+        return tuple(fields) if isinstance(first, tuple) else fields
+    raise TypeError(f"default_collate: don't know how to batch samples of type "
+                    f"{type(first).__name__}; pass a collate_fn")
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches.
+
+    Args:
+        dataset: a ``Dataset`` (anything with ``len`` and ``[i]``).
+        batch_size: samples per batch.
+        shuffle: draw a fresh random order every epoch.
+        drop_last: skip the last batch when it is smaller than ``batch_size``.
+        collate_fn: turns a list of samples into a batch (default:
+            ``default_collate``). Giving one turns off the whole-batch path.
+        generator: a ``numpy.random.Generator`` for the shuffles.
+        seed: shorthand for ``generator=np.random.default_rng(seed)``. With
+            neither, shuffles draw from glassnet's global generator, so
+            ``gn.manual_seed`` fixes them and checkpoints restore them.
+
+    Example:
+        >>> loader = gn.data.DataLoader(gn.data.TensorDataset(X, y), batch_size=32, shuffle=True)
+        >>> for xb, yb in loader: ...
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
+                 drop_last: bool = False, collate_fn=None, generator=None, seed=None):
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
+                or batch_size <= 0:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got "
+                            f"{type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self._own_generator = generator is not None or seed is not None
+        self._generator = _resolve_generator(generator, seed, "DataLoader") \
+            if self._own_generator else None
+
+    @property
+    def generator(self) -> np.random.Generator:
+        """The generator the next shuffle draws from (the global one unless given)."""
+        if self._generator is not None:
+            return self._generator
+        from .. import backend as B
+
+        return B.rng()
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        return self.generator.permutation(n) if self.shuffle else np.arange(n)
+
+    def __iter__(self):
+        order = self._order()
+        fast = self.collate_fn is None and hasattr(self.dataset, "get_batch")
+        collate = self.collate_fn or default_collate
+        stop = len(self) * self.batch_size
+        for start in range(0, stop, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            if fast:
+                yield self.dataset.get_batch(idx)
+            else:
+                yield collate([self.dataset[int(i)] for i in idx])
+
+    def state_dict(self) -> dict:
+        """The shuffle generator's state when the loader owns one (for checkpoints)."""
+        return {"generator": self._generator.bit_generator.state if self._own_generator else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("generator") is not None:
+            if not self._own_generator:
+                raise ValueError("DataLoader.load_state_dict: the state has a generator but this "
+                                 "loader draws from the global one (create it with seed=...)")
+            self._generator.bit_generator.state = state["generator"]
+
+    def __repr__(self):
+        return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last}, {len(self.dataset)} samples, {len(self)} batches)")
