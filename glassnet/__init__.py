@@ -9,7 +9,7 @@
 
 __version__ = "0.1.0"
 
-from . import autograd, backend, functional, nn  # noqa: F401
+from . import autograd, backend, functional, nn, optim  # noqa: F401
 from . import data  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (bool_, double, float16, float32, float64, get_default_dtype,  # noqa: F401

@@ -1,6 +1,6 @@
 """Layers, containers, losses and initialisation (``gn.nn``), named as ``torch.nn``."""
 
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid,  # noqa: F401
                          SiLU, Softmax, Softplus, Softsign, Swish, Tanh)
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401

@@ -1,0 +1,388 @@
+"""Learning-rate schedules, as ``torch.optim.lr_scheduler``.
+
+A scheduler changes ``group['lr']`` of its optimizer each time ``step()`` is
+called (once per epoch, or per batch for warm-up), after ``optimizer.step()``.
+The multiplicative schedules update the current lr recursively, as PyTorch
+does, so sequences agree with PyTorch's to the last bit and compose with
+other schedulers on the same optimizer.
+
+    opt = gn.optim.SGD(model.parameters(), lr=0.1)
+    sched = gn.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    for epoch in range(30):
+        train_one_epoch(); sched.step()
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import Counter
+
+from .optimizer import Optimizer
+
+
+def _lrs(optimizer):
+    return [g["lr"] for g in optimizer.param_groups]
+
+
+class LRScheduler:
+    """Base class: keeps ``last_epoch`` (steps taken) and ``base_lrs``.
+
+    Subclasses implement ``get_lr()``, the new lr of each group at
+    ``self.last_epoch``. Construction performs step 0 (which leaves the lr at
+    its initial value for all but ``LinearLR``).
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected a glassnet Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    raise KeyError(f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' "
+                                   f"but last_epoch={last_epoch}; resume from a loaded optimizer "
+                                   "state or use last_epoch=-1")
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list:
+        """The learning rates set by the latest ``step()``, one per parameter group."""
+        return self._last_lr
+
+    def step(self) -> None:
+        """Advance one epoch (or iteration) and set each group's lr."""
+        self._step_count += 1
+        self._update_lr()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:  # jump straight to ``epoch`` (SequentialLR at a milestone)
+            self.last_epoch = epoch
+            values = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
+        for g, lr in zip(self.optimizer.param_groups, values):
+            g["lr"] = lr
+        self._last_lr = _lrs(self.optimizer)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (and functions, which cannot be saved)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr · λ(epoch), with one function per group or one for all.
+
+    Example:
+        >>> sched = LambdaLR(opt, lambda epoch: 0.95 ** epoch)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
+                                 f"got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs:
+    lr = base_lr · γ^⌊epoch/step_size⌋.
+
+    Example:
+        >>> sched = StepLR(opt, step_size=30, gamma=0.1)   # 0.1, then 0.01 from epoch 30, ...
+    """
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        if not isinstance(step_size, int) or step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _closed_form(self):
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each epoch in ``milestones``.
+
+    Example:
+        >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+    """
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        ms = list(milestones)
+        if ms != sorted(ms):
+            raise ValueError(f"MultiStepLR: milestones must be increasing, got {ms}")
+        self.milestones, self.gamma = Counter(ms), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _lrs(self.optimizer)]
+
+    def _closed_form(self):
+        ms = sorted(self.milestones.elements())
+        return [b * self.gamma ** bisect_right(ms, self.last_epoch) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every epoch: lr = base_lr · γ^epoch."""
+
+    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [lr * self.gamma for lr in _lrs(self.optimizer)]
+
+    def _closed_form(self):
+        return [b * self.gamma**self.last_epoch for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from base_lr down to ``eta_min`` over ``T_max`` epochs:
+    lr ≈ η_min + ½(base_lr − η_min)(1 + cos(π·epoch/T_max)).
+
+    Computed recursively from the current lr (PyTorch's formula), so it
+    follows other changes to the lr; past T_max it rises again (period 2·T_max).
+
+    Example:
+        >>> sched = CosineAnnealingLR(opt, T_max=50)
+    """
+
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        if T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        if self._step_count == 1 and e > 0:
+            return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:
+            return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for b, g in zip(self.base_lrs, groups)]
+        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo) + lo
+                for g in groups]
+
+    def _closed_form(self):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr by a factor moving linearly from ``start_factor`` to
+    ``end_factor`` over ``total_iters`` steps (linear warm-up), then keep it.
+
+    Example:
+        >>> sched = LinearLR(opt, start_factor=0.1, total_iters=5)  # 10% → 100% in 5 steps
+    """
+
+    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
+        if total_iters <= 0:
+            raise ValueError(f"LinearLR: total_iters must be positive, got {total_iters}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        s, f, n = self.start_factor, self.end_factor, self.total_iters
+        if self.last_epoch == 0:
+            return [lr * s for lr in _lrs(self.optimizer)]
+        if self._is_initial or self.last_epoch > n:
+            return _lrs(self.optimizer)
+        return [lr * (1.0 + (f - s) / (n * s + (self.last_epoch - 1) * (f - s)))
+                for lr in _lrs(self.optimizer)]
+
+    def _closed_form(self):
+        s, f, n = self.start_factor, self.end_factor, self.total_iters
+        return [b * (s + (f - s) * min(n, self.last_epoch) / n) for b in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the ``milestones``
+    (e.g. a LinearLR warm-up, then CosineAnnealingLR).
+
+    Example:
+        >>> warm = LinearLR(opt, start_factor=0.1, total_iters=5)
+        >>> cos = CosineAnnealingLR(opt, T_max=45)
+        >>> sched = SequentialLR(opt, [warm, cos], milestones=[5])
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR: expects at least one scheduler, got none")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise TypeError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which needs a "
+                                 "metric in step() and cannot be sequenced")
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) belongs to a "
+                                 "different optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expects one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        self._schedulers, self._milestones = schedulers, milestones
+        self.optimizer = optimizer
+        self.last_epoch = last_epoch + 1
+        for g in optimizer.param_groups:
+            g["lr"] = g["initial_lr"]
+        for s in schedulers:  # undo the step each one took when it was built
+            s.last_epoch -= 1
+        idx = bisect_right(milestones, 0)
+        schedulers[idx]._initial_step()
+        self._last_lr = schedulers[idx].get_last_lr()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        s = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            s._update_lr(0)
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+    def state_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return out
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        subs = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for s, sd in zip(self._schedulers, subs):
+            s.load_state_dict(sd)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by ``factor`` when a metric has stopped improving for
+    more than ``patience`` epochs. Call ``step(metric)`` once per epoch.
+
+    Args:
+        mode: 'min' (loss) or 'max' (accuracy).
+        factor: multiplier, < 1 (default 0.1).
+        patience: epochs without improvement to tolerate (default 10).
+        threshold: how much better counts as better (default 1e-4).
+        threshold_mode: 'rel' (best·(1 ∓ threshold)) or 'abs' (best ∓ threshold).
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: lower bound on the lr (a number, or one per group).
+        eps: reductions smaller than this are skipped.
+    Example:
+        >>> sched = ReduceLROnPlateau(opt, mode="min", patience=2)
+        >>> sched.step(val_loss)
+    """
+
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr=0.0, eps: float = 1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau: expected a glassnet Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * n
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.last_epoch = 0
+        self._last_lr = _lrs(optimizer)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            return a < best * (1 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
+        return a > best * (1 + self.threshold) if self.threshold_mode == "rel" else a > best + self.threshold
+
+    def step(self, metrics) -> None:
+        current = float(metrics)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs during cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            if len(self.min_lrs) != len(self.optimizer.param_groups) and self.default_min_lr is not None:
+                self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+            for g, lo in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(g["lr"] * self.factor, lo)
+                if g["lr"] - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = _lrs(self.optimizer)
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+
+_LRScheduler = LRScheduler  # older PyTorch name

@@ -1,0 +1,236 @@
+"""``Optimizer``: parameter groups, per-parameter state, and state dicts.
+
+An optimizer holds ``param_groups`` — lists of parameters that share
+hyperparameters (a dict each: ``{'params': [...], 'lr': ..., ...}``) — and
+``state[p]``, a dict of arrays per parameter (momentum buffers, moment
+estimates). ``step()`` visits each parameter that has a gradient and calls the
+subclass's update, which changes ``p.data`` in place.
+
+``state_dict()`` has PyTorch's layout: ``{'state': {index: {...}},
+'param_groups': [{..., 'params': [indices]}]}``, the parameters numbered in
+the order the groups list them, so a checkpoint resumes exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+
+class _Required:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def check_hparam(opt: str, name: str, value, ok: bool, expected: str) -> None:
+    """Raise a ValueError naming the optimizer, the argument, its value and the valid range."""
+    if not ok:
+        raise ValueError(f"{opt}: invalid {name} {value!r}; expected {expected}")
+
+
+def check_common(opt: str, lr, eps=None, weight_decay=None, momentum=None) -> None:
+    """The checks every optimizer makes (those arguments it has)."""
+    check_hparam(opt, "learning rate lr", lr, lr >= 0, "a number >= 0")
+    if eps is not None:
+        check_hparam(opt, "eps", eps, eps >= 0, "a number >= 0")
+    if weight_decay is not None:
+        check_hparam(opt, "weight_decay", weight_decay, weight_decay >= 0, "a number >= 0")
+    if momentum is not None:
+        check_hparam(opt, "momentum", momentum, momentum >= 0, "a number >= 0")
+
+
+def _to_array(v):
+    if isinstance(v, Tensor):
+        return v.data
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor
+        return v.detach().cpu().numpy()
+    return v
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of parameters, or of dicts (parameter groups) with a
+            ``'params'`` entry and optional per-group hyperparameters.
+        defaults: hyperparameters used where a group does not set them.
+
+    Subclasses implement ``_update(p, grad, state, group)``.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.state: dict = {}
+        self.param_groups: list = []
+        self._work: dict = {}  # scratch arrays per parameter, reused across steps
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors or "
+                            "dicts, got a single Tensor (wrap it in a list)")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list "
+                             "(did the model register any Parameters?)")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters (e.g. a layer
+        to fine-tune with a smaller ``lr``)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        name = type(self).__name__
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} is a "
+                                f"{type(p).__name__}")
+            if not p.requires_grad:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) does not require grad")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf tensor (parameter {i}, shape "
+                                 f"{p.shape}); pass the leaf, e.g. use .detach().requires_grad_()")
+        group = {"params": params}
+        for k, v in self.defaults.items():
+            v = param_group.get(k, v)
+            if v is required:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required "
+                                 f"hyperparameter {k!r}")
+            group[k] = v
+        for k, v in param_group.items():
+            group.setdefault(k, v)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group "
+                             "(or twice in one)")
+        self._validate_group(group)
+        self.param_groups.append(group)
+
+    def _validate_group(self, group: dict) -> None:
+        """Check a group's hyperparameters (subclasses check theirs)."""
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of all optimized parameters (``None``, or zeros in place)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient.
+
+        ``closure``, if given, re-evaluates the model and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        state, update = self.state, self._update
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                s = state.get(p)
+                if s is None:
+                    s = state[p] = {}
+                update(p, p.grad.data, s, group)
+        return loss
+
+    def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _scratch(self, p: Tensor, like: np.ndarray, n: int = 1) -> list:
+        """``n`` work arrays shaped like ``like``, kept per parameter so big
+        updates do not allocate fresh temporaries every step."""
+        w = self._work.get(p)
+        if w is None or len(w) < n or w[0].shape != like.shape or w[0].dtype != like.dtype:
+            w = self._work[p] = [np.empty_like(like) for _ in range(n)]
+        return w
+
+    # ------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict:
+        """``{'state': {i: {...}}, 'param_groups': [{..., 'params': [i, ...]}]}`` (PyTorch's layout).
+
+        The state arrays are the optimizer's own (copy them to keep a snapshot).
+        """
+        index, groups, i = {}, [], 0
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            packed["params"] = list(range(i, i + len(g["params"])))
+            for p in g["params"]:
+                index[id(p)] = i
+                i += 1
+            groups.append(packed)
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state saved by ``state_dict()`` (ours or
+        PyTorch's, with tensors converted or not). Groups must match in number
+        and size."""
+        name = type(self).__name__
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
+                             f"group(s) but the optimizer has {len(self.param_groups)}")
+        for i, (g, s) in enumerate(zip(self.param_groups, saved)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
+                                 f"{len(g['params'])} parameters but the saved group has "
+                                 f"{len(s['params'])}")
+        new_state = {}
+        params_by_index = {}
+        for g, s in zip(self.param_groups, saved):
+            for idx, p in zip(s["params"], g["params"]):
+                params_by_index[idx] = p
+        for idx, st in state_dict["state"].items():
+            p = params_by_index.get(int(idx))
+            if p is None:
+                continue
+            new_state[p] = self._cast_state(p, st)
+        for g, s in zip(self.param_groups, saved):
+            for k, v in s.items():
+                if k != "params":
+                    g[k] = copy.deepcopy(_to_array(v) if k != "betas" else tuple(float(b) for b in v))
+        self.state = new_state
+
+    @staticmethod
+    def _cast_state(p: Tensor, st: dict) -> dict:
+        out = {}
+        for k, v in st.items():
+            v = _to_array(v)
+            if k == "step":
+                out[k] = float(np.asarray(v))
+            elif isinstance(v, np.ndarray):
+                if v.shape != p.shape:
+                    raise ValueError(f"load_state_dict: state {k!r} has shape {v.shape} but its "
+                                     f"parameter has shape {p.shape}")
+                out[k] = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else v.dtype)
+            else:
+                out[k] = copy.deepcopy(v)
+        return out
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(k for k in g if k != "params"):
+                lines.append(f"    {k}: {g[k]}")
+        return "\n".join(lines) + "\n)"
+
+
+def bias_corrections(beta1: float, beta2: float, step: float):
+    """Adam's 1 − β₁ᵗ and √(1 − β₂ᵗ)."""
+    return 1 - beta1**step, math.sqrt(1 - beta2**step)
