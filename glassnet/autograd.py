@@ -104,8 +104,12 @@ class Function:
     def backward(self, *grad_outs):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def describe(self, inputs, outputs):
-        """Step records for ``glassnet.explain``; None means 'use the formula'."""
+    def describe(self, inputs, outputs, grads=None):
+        """Step records for ``glassnet.explain``; None means 'use the formula'.
+
+        ``inputs``/``outputs`` are operands (name and value); ``grads`` is None
+        for the forward pass, and ``(grad_outs, grad_ins)`` for the backward.
+        """
         return None
 
     @classmethod
@@ -205,6 +209,8 @@ def run_backward(roots, grad_roots, retain_graph=False):
         i = r._out_idx
         slots[i] = g if slots[i] is None else slots[i] + g
     recorder = _recorder
+    if recorder is not None:
+        recorder.on_backward_begin(roots)
     for fn in reversed(order):
         slots = grads.pop(id(fn), None)
         if slots is None:
@@ -320,7 +326,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if not (isinstance(x, _Tensor) and x.requires_grad):
             continue
         analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
-        x.data = np.ascontiguousarray(x.data)
+        # a C-ordered copy, so reshape(-1) below is a view we can poke
+        # (np.ascontiguousarray would turn a 0-d input into shape (1,))
+        x.data = np.array(x.data, order="C")
         flat = x.data.reshape(-1)
         for j in range(flat.size):
             orig = flat[j]

@@ -1,1 +1,29 @@
-"""Worked, step-by-step solutions of small computations (``gn.explain``)."""
+"""Worked, step-by-step solutions of small computations, with the real numbers.
+
+    with gn.explain() as ex:          # records forward and backward of what runs inside
+        loss = F.binary_cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()                    # w ← w − η ∂L/∂w, with the numbers
+    print(ex)                         # plain text;  ex.to_markdown(), ex.to_latex()
+
+``gn.explain`` is this package and, called, the context manager
+(``gn.explain(digits=4, max_elements=16)``). Every op describes itself in the
+chapter's notation (``Tensor.name`` gives the symbols; unnamed tensors are
+auto-named). The ``glassnet explain`` command (``cli.py``) works the
+chapter's standard exercises on the same machinery.
+"""
+
+import sys as _sys
+import types as _types
+
+from .recorder import Explanation, Recorder, explain, record_step, register_describer  # noqa: F401
+from .records import Eq, Operand, Show, Step, Text  # noqa: F401
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None) -> explain:
+        """``with gn.explain() as ex:`` — see ``glassnet.explain.explain``."""
+        return explain(digits=digits, max_elements=max_elements, title=title)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -26,6 +26,11 @@ class Sigmoid(Function):
 
     formula = "a = 1 / (1 + e^{-z})"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.SIGMOID)
+
     def forward(self, z):
         self.a = _sigmoid(z)
         return self.a
@@ -40,6 +45,11 @@ class Tanh(Function):
 
     formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.TANH)
+
     def forward(self, z):
         self.a = np.tanh(z)
         return self.a
@@ -53,6 +63,11 @@ class ReLU(Function):
     """a = max(0, z);  ∂a/∂z = 1 for z > 0, else 0."""
 
     formula = "a = max(0, z)"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.RELU)
 
     def forward(self, z):
         self.mask = z > 0

@@ -18,6 +18,11 @@ class Add(Function):
 
     formula = "z = x + y"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.binary(inputs, outputs, grads, *build.ADD)
+
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
         return x + y
@@ -32,6 +37,11 @@ class Sub(Function):
     """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
 
     formula = "z = x - y"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.binary(inputs, outputs, grads, *build.SUB)
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
@@ -48,6 +58,11 @@ class Mul(Function):
 
     formula = "z = x * y"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.binary(inputs, outputs, grads, *build.MUL)
+
     def forward(self, x, y):
         self.x, self.y = x, y
         return x * y
@@ -62,6 +77,11 @@ class Div(Function):
     """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
 
     formula = "z = x / y"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.binary(inputs, outputs, grads, *build.DIV)
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -90,6 +110,11 @@ class PowScalar(Function):
     """z = xᵖ for a constant p;  ∂z/∂x = p·xᵖ⁻¹."""
 
     formula = "z = x^p"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.power(self.p))
 
     def forward(self, x, p):
         self.x, self.p = x, p
@@ -129,6 +154,11 @@ class Exp(Function):
 
     formula = "z = e^x"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.EXP)
+
     def forward(self, x):
         self.z = np.exp(x)
         return self.z
@@ -141,6 +171,11 @@ class Log(Function):
     """z = ln x;  ∂z/∂x = 1/x."""
 
     formula = "z = ln(x)"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.LOG)
 
     def forward(self, x):
         self.x = x

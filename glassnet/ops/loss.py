@@ -58,6 +58,11 @@ class MSELoss(_Pointwise):
 
     formula = "L = (1/n) sum (x - y)^2"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.MSE)
+
     @staticmethod
     def pointwise(d):
         return d * d, 2 * d
@@ -67,6 +72,11 @@ class L1Loss(_Pointwise):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
 
     formula = "L = (1/n) sum |x - y|"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.L1)
 
     @staticmethod
     def pointwise(d):
@@ -105,6 +115,13 @@ class BCELoss(Function):
 
     formula = "L = -[y log(p) + (1 - y) log(1 - p)]"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        if self.w is not None:
+            return None
+        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.BCE)
+
     def forward(self, p, y, weight=None, reduction="mean"):
         self.p, self.y, self.w, self.reduction = p, y, weight, reduction
         logp = np.maximum(np.log(p), -100)
@@ -137,6 +154,13 @@ class BCEWithLogitsLoss(Function):
 
     formula = "L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        if self.w is not None or self.pw is not None:
+            return None
+        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.BCE_LOGITS)
+
     def forward(self, z, y, weight=None, pos_weight=None, reduction="mean"):
         self.z, self.y, self.w, self.pw, self.reduction = z, y, weight, pos_weight, reduction
         # −ln σ(z) = softplus(−z) = max(−z, 0) + ln(1 + e^{−|z|})
@@ -162,7 +186,8 @@ class BCEWithLogitsLoss(Function):
         gz = np.broadcast_to(g * d, z.shape)
         gy = None
         if self.needs_input_grad[1]:
-            gy = -z if pw is None else -z - (pw - 1) * (np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
+            # ∂ℓ/∂y = −z + (p_w − 1)·softplus(−z)
+            gy = -z if pw is None else -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
             gy = g * gy * (1 if self.w is None else self.w)
             gy = np.broadcast_to(gy, y.shape)
         return gz, gy

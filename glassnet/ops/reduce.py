@@ -31,6 +31,11 @@ class Sum(Function):
 
     formula = "y = sum_i x_i"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.reduction(inputs, outputs, grads) if self.dim is None else None
+
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
         return np.asarray(x.sum(axis=dim, keepdims=keepdim))
@@ -43,6 +48,11 @@ class Mean(Function):
     """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
 
     formula = "y = (1/n) sum_i x_i"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.reduction(inputs, outputs, grads, mean=True) if self.dim is None else None
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim

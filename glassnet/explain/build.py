@@ -1,0 +1,467 @@
+"""Builders that ops' ``describe`` hooks use to turn their numbers into records.
+
+Each builder takes the op's operands (``records.Operand``: name + value) and,
+for the backward pass, ``grads = (grad_outs, grad_ins)`` as the engine
+computed them, and returns a list of items (``Eq``, ``Show``, ``Text``).
+Which elements are worked out in full is decided here (``indices``): all of
+them for small tensors, one for large ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd
+from .records import Call, Deriv, E, Eq, Frac, Neg, Num, Prod, Ref, Show, Sum, Sym, Text
+
+DEFAULT_MAX_ELEMENTS = 16
+
+
+def _settings():
+    rec = autograd._recorder
+    return rec if rec is not None else None
+
+
+def indices(shape, limit=None):
+    """The element indices to work out: all for small tensors, else the first."""
+    rec = _settings()
+    if limit is None:
+        limit = rec.max_elements if rec is not None else DEFAULT_MAX_ELEMENTS
+    n = int(np.prod(shape)) if len(shape) else 1
+    if n <= limit:
+        return [tuple(int(i) for i in ix) for ix in np.ndindex(*shape)] if shape else [()]
+    return [tuple(0 for _ in shape)]
+
+
+def one(seq):
+    """A one-term sum is just the term."""
+    return seq[0] if len(seq) == 1 else Sum(seq)
+
+
+def partial(shape, limit=None) -> bool:
+    """True when only some elements of a tensor of this shape are worked out."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    return len(indices(shape, limit)) < n
+
+
+def loss():
+    """∂(this)/∂… : the tensor backward() started from (usually the loss L)."""
+    rec = _settings()
+    return rec.loss_expr() if rec is not None else Sym("L")
+
+
+def d(operand, idx=None):
+    """∂L/∂operand[idx]."""
+    return Deriv(loss(), Ref(operand, idx))
+
+
+def num(v):
+    return Num(float(v))
+
+
+def is_root(operand) -> bool:
+    rec = _settings()
+    return rec is not None and rec.is_root(operand)
+
+
+def chain(out_op, idx, gv, sym_factors, num_factors):
+    """∂L/∂out · (local factors), in symbols and in numbers; the upstream
+    factor is left out where ``out`` is where backward started (it is 1)."""
+    if is_root(out_op) and gv == 1:
+        s, n = list(sym_factors), list(num_factors)
+    else:
+        s, n = [d(out_op, idx)] + list(sym_factors), [num(gv)] + list(num_factors)
+    s, n = s or [num(1)], n or [num(1)]
+    return (s[0] if len(s) == 1 else Prod(s)), (n[0] if len(n) == 1 else Prod(n))
+
+
+def val(operand, idx):
+    return float(operand.value[idx]) if operand.value.ndim else float(operand.value)
+
+
+def shows(*operands):
+    """Show each operand's value (in full when small)."""
+    return [Show(o, o.value) for o in operands]
+
+
+def note_partial(shape, what="element"):
+    if partial(shape):
+        return [Text(f"(shape {tuple(shape)}: one {what} worked in full; the rest follow the same rule)")]
+    return []
+
+
+def bidx(in_shape, out_shape, idx):
+    """The input index that broadcasting maps to output index ``idx``."""
+    k = len(out_shape) - len(in_shape)
+    return tuple(0 if s == 1 else idx[k + j] for j, s in enumerate(in_shape))
+
+
+def sources(in_shape, out_shape, in_idx):
+    """The output indices that input element ``in_idx`` was broadcast to."""
+    k = len(out_shape) - len(in_shape)
+    ranges = []
+    for j, n in enumerate(out_shape):
+        if j < k:
+            ranges.append(range(n))
+        else:
+            s = in_shape[j - k]
+            ranges.append(range(n) if s == 1 and n != 1 else [in_idx[j - k]])
+    import itertools
+
+    return [tuple(t) for t in itertools.product(*ranges)]
+
+
+def upstream(g_out, idx):
+    """The upstream factor ∂L/∂out[idx], or None when it is the start of backward (1)."""
+    return float(g_out[idx]) if g_out.ndim else float(g_out)
+
+
+# ---------------------------------------------------------------------------
+# pointwise ops:  a = g(z)
+# ---------------------------------------------------------------------------
+def unary(inputs, outputs, grads, sym, numeric, local_sym, local_num):
+    """Records for a = g(z), element by element.
+
+    sym(zref) / numeric(zv): the right-hand side in symbols / in numbers.
+    local_sym(zref, aref) / local_num(zv, av): ∂a/∂z in symbols / numbers.
+    """
+    z, a = inputs[0], outputs[0]
+    items = []
+    if grads is None:
+        items += shows(z)
+        for i in indices(a.shape):
+            zv, av = val(z, i), val(a, i)
+            items.append(Eq(Ref(a, i or None), [sym(Ref(z, i or None)), numeric(zv)], num(av), ref=(a, i)))
+        return items + note_partial(a.shape) + shows(a)
+    (g_out,), g_in = grads
+    if g_in[0] is None:
+        return []
+    for i in indices(z.shape):
+        zv, av, g = val(z, i), val(a, i), upstream(g_out, i)
+        cs, cn = chain(a, i or None, g, [local_sym(Ref(z, i or None), Ref(a, i or None))],
+                       [local_num(zv, av)])
+        items.append(Eq(d(z, i or None), [cs, cn], num(g_in[0][i]), ref=("grad", 0, i)))
+    return items + note_partial(z.shape)
+
+
+def sigmoid_rhs():
+    return (lambda z: Frac(num(1), Sum([num(1), _pow_e(Neg(z))])),
+            lambda zv: Frac(num(1), Sum([num(1), _pow_e(num(-zv))])),
+            lambda z, a: Prod([a, Sum([num(1), Neg(a)])]),
+            lambda zv, av: Prod([num(av), Sum([num(1), num(-av)])]))
+
+
+def _pow_e(x):
+    from .records import Pow
+
+    return Pow(E, x)
+
+
+def linear_like(x_op, w_op, b_op, z_op, grads, w_transposed=True):
+    """z = W x + b (``Linear``; W is (out, in)): each z_j as a dot product."""
+    x, w, z = x_op.value, w_op.value, z_op.value
+    items = []
+    if grads is None:
+        items += shows(*(o for o in (w_op, x_op, b_op) if o is not None))
+        for idx in indices(z.shape):
+            j, lead = idx[-1], idx[:-1]
+            terms_s = [Prod([Ref(w_op, (j, k)), Ref(x_op, lead + (k,))]) for k in range(x.shape[-1])]
+            terms_n = [Prod([num(w[j, k]), num(x[lead + (k,)])]) for k in range(x.shape[-1])]
+            if b_op is not None:
+                terms_s.append(Ref(b_op, (j,)))
+                terms_n.append(num(b_op.value[j]))
+            items.append(Eq(Ref(z_op, idx), [Sum(terms_s), Sum(terms_n)], num(z[idx]), ref=(z_op, idx)))
+        return items + note_partial(z.shape) + shows(z_op)
+    (g,), g_in = grads
+    g2 = g.reshape(-1, g.shape[-1])
+    x2 = x.reshape(-1, x.shape[-1])
+    leads = list(np.ndindex(*z.shape[:-1])) if z.ndim > 1 else [()]
+    # ∂L/∂W_jk = Σ_n ∂L/∂z_nj · x_nk
+    if g_in[1] is not None:
+        for (j, k) in indices(w.shape):
+            items.append(Eq(d(w_op, (j, k)),
+                            [Sum([Prod([d(z_op, lead + (j,)), Ref(x_op, lead + (k,))]) for lead in leads]),
+                             Sum([Prod([num(g2[n, j]), num(x2[n, k])]) for n in range(len(leads))])],
+                            num(g_in[1][j, k]), ref=("grad", 1, (j, k))))
+        items += note_partial(w.shape)
+    if len(g_in) > 2 and g_in[2] is not None:
+        for (j,) in indices(b_op.shape):
+            items.append(Eq(d(b_op, (j,)),
+                            [Sum([Prod([d(z_op, lead + (j,)), num(1)]) for lead in leads]),
+                             Sum([num(g2[n, j]) for n in range(len(leads))])],
+                            num(g_in[2][j]), ref=("grad", 2, (j,))))
+        items += note_partial(b_op.shape)
+    if g_in[0] is not None:
+        for idx in indices(x.shape):
+            k, lead = idx[-1], idx[:-1]
+            items.append(Eq(d(x_op, idx),
+                            [Sum([Prod([d(z_op, lead + (j,)), Ref(w_op, (j, k))]) for j in range(w.shape[0])]),
+                             Sum([Prod([num(g[lead + (j,)]), num(w[j, k])]) for j in range(w.shape[0])])],
+                            num(g_in[0][idx]), ref=("grad", 0, idx)))
+        items += note_partial(x.shape)
+    return items
+
+
+def matmul(x_op, y_op, z_op, grads):
+    """z = x @ y: each output element as a dot product (vectors as rows/columns)."""
+    x, y, z = x_op.value, y_op.value, z_op.value
+    x2 = x[None, :] if x.ndim == 1 else x
+    y2 = y[:, None] if y.ndim == 1 else y
+    zz = np.matmul(x2, y2)
+
+    def xi(i, k, b):  # index into x for row i, inner k (batch index b)
+        return (k,) if x.ndim == 1 else b[len(b) - (x.ndim - 2):] + (i, k) if x.ndim > 2 else (i, k)
+
+    def yi(k, j, b):
+        return (k,) if y.ndim == 1 else b[len(b) - (y.ndim - 2):] + (k, j) if y.ndim > 2 else (k, j)
+
+    def zi(b, i, j):
+        idx = b + ((i,) if x.ndim > 1 else ()) + ((j,) if y.ndim > 1 else ())
+        return idx
+
+    n_inner = x2.shape[-1]
+    items = []
+    if grads is None:
+        items += shows(x_op, y_op)
+        for full in indices(zz.shape):
+            b, i, j = full[:-2], full[-2], full[-1]
+            zidx = zi(b, i, j)
+            items.append(Eq(Ref(z_op, zidx if zidx else None),
+                            [Sum([Prod([Ref(x_op, xi(i, k, b)), Ref(y_op, yi(k, j, b))]) for k in range(n_inner)]),
+                             Sum([Prod([num(x[xi(i, k, b)]), num(y[yi(k, j, b)])]) for k in range(n_inner)])],
+                            num(z[zidx] if zidx else z), ref=(z_op, zidx)))
+        return items + note_partial(zz.shape) + shows(z_op)
+    (g,), g_in = grads
+    if z.ndim <= 2 and x.ndim <= 2 and y.ndim <= 2:
+        g2 = np.reshape(g, zz.shape)
+        if g_in[0] is not None:
+            for idx in indices(x.shape):
+                i, k = (0, idx[0]) if x.ndim == 1 else idx
+                items.append(Eq(d(x_op, idx),
+                                [Sum([Prod([d(z_op, zi((), i, j) or None), Ref(y_op, yi(k, j, ()))])
+                                      for j in range(zz.shape[-1])]),
+                                 Sum([Prod([num(g2[i, j]), num(y[yi(k, j, ())])]) for j in range(zz.shape[-1])])],
+                                num(g_in[0][idx]), ref=("grad", 0, idx)))
+            items += note_partial(x.shape)
+        if g_in[1] is not None:
+            for idx in indices(y.shape):
+                k, j = (idx[0], 0) if y.ndim == 1 else idx
+                items.append(Eq(d(y_op, idx),
+                                [Sum([Prod([Ref(x_op, xi(i, k, ())), d(z_op, zi((), i, j) or None)])
+                                      for i in range(zz.shape[-2])]),
+                                 Sum([Prod([num(x[xi(i, k, ())]), num(g2[i, j])]) for i in range(zz.shape[-2])])],
+                                num(g_in[1][idx]), ref=("grad", 1, idx)))
+            items += note_partial(y.shape)
+        return items
+    return gradients_only(grads, (x_op, y_op))
+
+
+def gradients_only(grads, inputs):
+    """Backward without a worked rule: the gradients the engine computed."""
+    _, g_in = grads
+    items = []
+    for op, g in zip(inputs, g_in):
+        if g is not None:
+            items.append(Show(d(op), g))
+    return items
+
+
+def binary(inputs, outputs, grads, sym, numeric, local):
+    """z = f(x, y) elementwise with broadcasting.
+
+    local[k](xv, yv) -> (symbolic factor builder, numeric factor) for input k;
+    a factor of None means ×1.
+    """
+    x, y = inputs
+    z = outputs[0]
+    items = []
+    if grads is None:
+        items += shows(x, y)
+        for i in indices(z.shape):
+            ix, iy = bidx(x.shape, z.shape, i), bidx(y.shape, z.shape, i)
+            items.append(Eq(Ref(z, i or None), [sym(Ref(x, ix or None), Ref(y, iy or None)),
+                                                 numeric(val(x, ix), val(y, iy))],
+                            num(val(z, i)), ref=(z, i)))
+        return items + note_partial(z.shape) + shows(z)
+    (g,), g_in = grads
+    for k, op in enumerate(inputs):
+        if g_in[k] is None:
+            continue
+        for ii in indices(op.shape):
+            terms_s, terms_n = [], []
+            for oi in sources(op.shape, z.shape, ii):
+                ix, iy = bidx(x.shape, z.shape, oi), bidx(y.shape, z.shape, oi)
+                fs, fn = local[k](Ref(x, ix or None), Ref(y, iy or None), val(x, ix), val(y, iy))
+                gv = float(g[oi]) if g.ndim else float(g)
+                cs, cn = chain(z, oi or None, gv, [fs] if fs is not None else [],
+                               [fn] if fn is not None else [])
+                terms_s.append(cs)
+                terms_n.append(cn)
+            items.append(Eq(d(op, ii or None), [Sum(terms_s), Sum(terms_n)],
+                            num(g_in[k][ii] if g_in[k].ndim else g_in[k]), ref=("grad", k, ii)))
+        items += note_partial(op.shape)
+    return items
+
+
+def reduction(inputs, outputs, grads, mean=False):
+    """y = Σ x_i (or the mean) over all elements (or along ``dim``: shown as values)."""
+    x, y = inputs[0], outputs[0]
+    n = x.value.size
+    items = []
+    if grads is None:
+        items += shows(x)
+        if y.value.ndim == 0:
+            idxs = [tuple(i) for i in np.ndindex(*x.shape)] if x.shape else [()]
+            s_sym = Sum([Ref(x, i or None) for i in idxs])
+            s_num = Sum([num(val(x, i)) for i in idxs])
+            if mean:
+                s_sym, s_num = Prod([Frac(num(1), num(n)), s_sym]), Prod([Frac(num(1), num(n)), s_num])
+            items.append(Eq(Ref(y), [s_sym, s_num], num(y.value), ref=(y, ())))
+        else:
+            items += shows(y)
+        return items
+    (g,), g_in = grads
+    if g_in[0] is None:
+        return []
+    if y.value.ndim == 0:
+        for i in indices(x.shape):
+            f = Frac(num(1), num(n)) if mean else num(1)
+            cs, cn = chain(y, None, float(g), [f], [f])
+            items.append(Eq(d(x, i or None), [cs, cn],
+                            num(g_in[0][i] if g_in[0].ndim else g_in[0]), ref=("grad", 0, i)))
+        return items + note_partial(x.shape)
+    return gradients_only(grads, inputs)
+
+
+# ---------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------
+def _scale_terms(reduction_, n):
+    return Frac(num(1), num(n)) if reduction_ == "mean" and n > 1 else None
+
+
+def loss_pointwise(inputs, outputs, grads, reduction_, sym, numeric, local_sym, local_num):
+    """L = (1/n) Σ ℓ(ŷ_i, y_i) for pointwise losses (MSE, BCE, L1)."""
+    yh, y = inputs[0], inputs[1]
+    out = outputs[0]
+    n = yh.value.size
+    items = []
+    idxs = [tuple(i) for i in np.ndindex(*yh.shape)] if yh.shape else [()]
+    if grads is None:
+        items += shows(yh, y)
+        if reduction_ == "none":
+            for i in indices(yh.shape):
+                items.append(Eq(Ref(out, i or None), [sym(Ref(yh, i or None), Ref(y, bidx(y.shape, yh.shape, i) or None)),
+                                                      numeric(val(yh, i), val(y, bidx(y.shape, yh.shape, i)))],
+                                num(val(out, i)), ref=(out, i)))
+            return items + note_partial(yh.shape)
+        if len(idxs) > DEFAULT_MAX_ELEMENTS:
+            items.append(Text(f"{reduction_} of {n} terms; the first:"))
+            i = idxs[0]
+            items.append(Eq(Sym("ℓ", i or None), [sym(Ref(yh, i or None), Ref(y, i or None)),
+                                                  numeric(val(yh, i), val(y, i))]))
+            items.append(Eq(Ref(out), [], num(out.value), ref=(out, ())))
+            return items
+        s_sym = Sum([sym(Ref(yh, i or None), Ref(y, bidx(y.shape, yh.shape, i) or None)) for i in idxs])
+        s_num = Sum([numeric(val(yh, i), val(y, bidx(y.shape, yh.shape, i))) for i in idxs])
+        sc = _scale_terms(reduction_, n)
+        if sc is not None:
+            s_sym, s_num = Prod([sc, s_sym]), Prod([sc, s_num])
+        items.append(Eq(Ref(out), [s_sym, s_num], num(out.value), ref=(out, ())))
+        return items
+    (g,), g_in = grads
+    if g_in[0] is None:
+        return []
+    sc = _scale_terms(reduction_, n)
+    for i in indices(yh.shape):
+        yi = bidx(y.shape, yh.shape, i)
+        gv = float(g[i]) if g.ndim else float(g)
+        fs = [local_sym(Ref(yh, i or None), Ref(y, yi or None))]
+        fn = [local_num(val(yh, i), val(y, yi))]
+        if sc is not None:
+            fs.insert(0, sc)
+            fn.insert(0, sc)
+        cs, cn = chain(out, (i or None) if reduction_ == "none" else None, gv, fs, fn)
+        items.append(Eq(d(yh, i or None), [cs, cn],
+                        num(g_in[0][i] if g_in[0].ndim else g_in[0]), ref=("grad", 0, i)))
+    return items + note_partial(yh.shape)
+
+
+def log(x):
+    return Call("log", x)
+
+
+def describe_formula(text):
+    return [Text(text)] if text else []
+
+
+# ---------------------------------------------------------------------------
+# rules of the common ops, for their describe hooks:
+# unary ops: (rhs in symbols, rhs in numbers, ∂a/∂z in symbols, in numbers)
+# binary ops: (rhs in symbols, rhs in numbers, (∂z/∂x rule, ∂z/∂y rule))
+# ---------------------------------------------------------------------------
+def _pw(base, e):
+    from .records import Pow
+
+    return Pow(base, e)
+
+
+SIGMOID = (lambda z: Call("σ", z),
+           lambda zv: Frac(num(1), Sum([num(1), _pw(E, num(-zv))])),
+           lambda z, a: Prod([a, Sum([num(1), Neg(a)])]),
+           lambda zv, av: Prod([num(av), Sum([num(1), num(-av)])]))
+TANH = (lambda z: Call("tanh", z),
+        lambda zv: Call("tanh", num(zv)),
+        lambda z, a: Sum([num(1), Neg(_pw(a, num(2)))]),
+        lambda zv, av: Sum([num(1), Neg(_pw(num(av), num(2)))]))
+RELU = (lambda z: Call("max", num(0), z),
+        lambda zv: Call("max", num(0), num(zv)),
+        lambda z, a: Deriv(a, z),
+        lambda zv, av: num(1.0 if zv > 0 else 0.0))
+EXP = (lambda z: _pw(E, z),
+       lambda zv: _pw(E, num(zv)),
+       lambda z, a: a,
+       lambda zv, av: num(av))
+LOG = (lambda z: Call("log", z),
+       lambda zv: Call("log", num(zv)),
+       lambda z, a: Frac(num(1), z),
+       lambda zv, av: Frac(num(1), num(zv)))
+
+
+def power(p):
+    return (lambda z: _pw(z, num(p)),
+            lambda zv: _pw(num(zv), num(p)),
+            lambda z, a: Prod([num(p), _pw(z, num(p - 1))]),
+            lambda zv, av: Prod([num(p), _pw(num(zv), num(p - 1))]))
+
+
+_ONE = (lambda xs, ys, xv, yv: (None, None))
+ADD = (lambda x, y: Sum([x, y]), lambda xv, yv: Sum([num(xv), num(yv)]), (_ONE, _ONE))
+SUB = (lambda x, y: Sum([x, Neg(y)]), lambda xv, yv: Sum([num(xv), num(-yv)]),
+       (_ONE, lambda xs, ys, xv, yv: (num(-1), num(-1))))
+MUL = (lambda x, y: Prod([x, y]), lambda xv, yv: Prod([num(xv), num(yv)]),
+       (lambda xs, ys, xv, yv: (ys, num(yv)), lambda xs, ys, xv, yv: (xs, num(xv))))
+DIV = (lambda x, y: Frac(x, y), lambda xv, yv: Frac(num(xv), num(yv)),
+       (lambda xs, ys, xv, yv: (Frac(num(1), ys), Frac(num(1), num(yv))),
+        lambda xs, ys, xv, yv: (Neg(Frac(xs, _pw(ys, num(2)))), Neg(Frac(num(xv), _pw(num(yv), num(2)))))))
+
+# losses: (ℓ in symbols, ℓ in numbers, ∂ℓ/∂ŷ in symbols, in numbers)
+MSE = (lambda p, y: _pw(Sum([p, Neg(y)]), num(2)),
+       lambda pv, yv: _pw(Sum([num(pv), num(-yv)]), num(2)),
+       lambda p, y: Prod([num(2), Sum([p, Neg(y)])]),
+       lambda pv, yv: Prod([num(2), Sum([num(pv), num(-yv)])]))
+L1 = (lambda p, y: Call("abs", Sum([p, Neg(y)])),
+      lambda pv, yv: Call("abs", Sum([num(pv), num(-yv)])),
+      lambda p, y: Call("sign", Sum([p, Neg(y)])),
+      lambda pv, yv: Call("sign", Sum([num(pv), num(-yv)])))
+BCE = (lambda p, y: Neg(Sum([Prod([y, log(p)]), Prod([Sum([num(1), Neg(y)]), log(Sum([num(1), Neg(p)]))])])),
+       lambda pv, yv: Neg(Sum([Prod([num(yv), log(num(pv))]),
+                              Prod([Sum([num(1), num(-yv)]), log(Sum([num(1), num(-pv)]))])])),
+       lambda p, y: Neg(Sum([Frac(y, p), Frac(Sum([y, num(-1)]), Sum([num(1), Neg(p)]))])),
+       lambda pv, yv: Neg(Sum([Frac(num(yv), num(pv)), Frac(Sum([num(yv), num(-1)]), Sum([num(1), num(-pv)]))])))
+BCE_LOGITS = (lambda z, y: Neg(Sum([Prod([y, log(Call("σ", z))]),
+                                    Prod([Sum([num(1), Neg(y)]), log(Sum([num(1), Neg(Call("σ", z))]))])])),
+              lambda zv, yv: Neg(Sum([Prod([num(yv), log(Call("σ", num(zv)))]),
+                                      Prod([Sum([num(1), num(-yv)]), log(Sum([num(1), Neg(Call("σ", num(zv)))]))])])),
+              lambda z, y: Sum([Call("σ", z), Neg(y)]),
+              lambda zv, yv: Sum([Call("σ", num(zv)), num(-yv)]))

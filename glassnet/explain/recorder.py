@@ -1,0 +1,354 @@
+"""``gn.explain()``: record what the engine does and keep it as step records.
+
+The engine calls the active recorder from ``Function.apply`` (after each
+forward) and from the backward pass (after each op's backward, before the
+graph's saved values are freed). The recorder asks the op to describe itself
+(``fn.describe(inputs, outputs, grads)``; describers registered here by op
+class name stand in for ops that have none yet) and keeps the resulting
+``Step``s. With no recorder installed the engine pays one ``is None`` test
+per op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd
+from . import build as X
+from .records import Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+
+# op class name -> describe(fn, inputs, outputs, grads) for ops without a hook
+DESCRIBERS: dict = {}
+# op class name -> letter for auto-named outputs
+_SYMBOLS = {
+    "Linear": "z", "MatMul": "z", "Add": "z", "Sub": "z", "Conv2d": "z", "Conv1d": "z",
+    "Sigmoid": "a", "Tanh": "a", "ReLU": "a", "LeakyReLU": "a", "ELU": "a", "GELU": "a",
+    "SiLU": "a", "Softmax": "a", "LogSoftmax": "a", "Softplus": "a", "Softsign": "a",
+    "Hardtanh": "a", "MaxPool2d": "p", "AvgPool2d": "p",
+    "MSELoss": "L", "BCELoss": "L", "BCEWithLogitsLoss": "L", "CrossEntropyLoss": "L",
+    "NLLLoss": "L", "L1Loss": "L", "HuberLoss": "L", "SmoothL1Loss": "L",
+}
+
+
+def register_describer(op_name: str):
+    """Decorator: describe ops of class ``op_name`` (for ops without their own hook)."""
+
+    def deco(f):
+        DESCRIBERS[op_name] = f
+        return f
+
+    return deco
+
+
+class Explanation:
+    """The recorded steps of a computation, renderable as text, Markdown or LaTeX.
+
+    ``print(ex)`` gives plain text; ``ex.to_markdown()`` Markdown with LaTeX
+    math (Jupyter shows it via ``_repr_markdown_``); ``ex.to_latex()`` a
+    LaTeX fragment (``standalone=True``: a whole document).
+    """
+
+    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None):
+        from .records import Fmt
+
+        Fmt(digits)  # validates
+        if not isinstance(max_elements, int) or max_elements < 1:
+            raise ValueError(f"explain: max_elements must be a positive integer, got {max_elements!r}")
+        self.digits, self.max_elements, self.title = digits, max_elements, title
+        self.steps: list[Step] = []
+        self.operands: list[Operand] = []
+
+    # rendering ------------------------------------------------------------
+    def to_text(self, digits: int | None = None) -> str:
+        from .render import to_text
+
+        return to_text(self, self.digits if digits is None else digits)
+
+    def to_markdown(self, digits: int | None = None) -> str:
+        from .render import to_markdown
+
+        return to_markdown(self, self.digits if digits is None else digits)
+
+    def to_latex(self, digits: int | None = None, standalone: bool = False) -> str:
+        from .render import to_latex
+
+        return to_latex(self, self.digits if digits is None else digits, standalone)
+
+    def render(self, format: str = "text", digits: int | None = None) -> str:
+        if format == "text":
+            return self.to_text(digits)
+        if format == "markdown":
+            return self.to_markdown(digits)
+        if format == "latex":
+            return self.to_latex(digits)
+        raise ValueError(f"explain: format must be 'text', 'markdown' or 'latex', got {format!r}")
+
+    def __str__(self):
+        return self.to_text()
+
+    def _repr_markdown_(self):
+        return self.to_markdown()
+
+    def __repr__(self):
+        return f"<Explanation: {len(self.steps)} steps>"
+
+    def __len__(self):
+        return len(self.steps)
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    # building -------------------------------------------------------------
+    def add(self, step: Step) -> Step:
+        self.steps.append(step)
+        return step
+
+    def section(self, title: str, *items) -> Step:
+        """Add a free-standing step (a heading and its items) between recorded ones."""
+        return self.add(Step("note", title, list(items)))
+
+    def equations(self):
+        for s in self.steps:
+            for item in s.items:
+                if isinstance(item, Eq):
+                    yield s, item
+
+
+class Recorder:
+    """Receives the engine's forward/backward notifications for one ``explain``."""
+
+    def __init__(self, expl: Explanation):
+        self.expl = expl
+        self.max_elements = expl.max_elements
+        self._nodes = {}  # id(fn) -> (fn, inputs, outputs)
+        self._by_tensor = {}  # id(tensor) -> (tensor, auto name)
+        self._counts = {}
+        self._root = None
+        self._shown = {}
+
+    # names ----------------------------------------------------------------
+    def _auto(self, t, letter):
+        hit = self._by_tensor.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        k = self._counts[letter] = self._counts.get(letter, 0) + 1
+        name = letter if letter == "L" and k == 1 else f"{letter}{k}"
+        self._by_tensor[id(t)] = (t, name)
+        return name
+
+    def operand(self, t, letter=None):
+        if letter is None:
+            letter = "x" if t._ctx is None and not t.requires_grad else ("w" if t._ctx is None else "t")
+        op = Operand(t, t.data, self._auto(t, letter))
+        self.expl.operands.append(op)
+        return op
+
+    def loss_expr(self):
+        return Ref(self._root) if self._root is not None else Sym("L")
+
+    def is_root(self, operand) -> bool:
+        return self._root is not None and operand.tensor is self._root.tensor
+
+    # engine hooks -----------------------------------------------------------
+    def on_forward(self, fn, inputs, result, params):
+        outs = result if type(result) is tuple else (result,)
+        letter = _SYMBOLS.get(type(fn).__name__, "t")
+        in_ops = [self.operand(t) for t in inputs]
+        out_ops = [self.operand(t, letter) for t in outs]
+        self._nodes[id(fn)] = (fn, in_ops, out_ops)
+        items = self._shown_once(self._describe(fn, in_ops, out_ops, None), out_ops)
+        self.expl.add(Step("forward", _title(fn), items, formula=fn.formula, op=type(fn).__name__))
+
+    def on_backward_begin(self, roots):
+        r = roots[0]
+        hit = self._by_tensor.get(id(r))
+        self._root = Operand(r, r.data, hit[1] if hit else "L")
+
+    def on_backward(self, fn, grad_outs, grad_ins):
+        node = self._nodes.get(id(fn))
+        if node is None or node[0] is not fn:  # built before explain() began
+            node = (fn, [self.operand(p) for p in fn.parents],
+                    [Operand(None, np.zeros(0), "out")])
+        _, in_ops, out_ops = node
+        g_outs = tuple(np.asarray(g) if g is not None else np.zeros(o.shape) for g, o in zip(grad_outs, out_ops))
+        g_ins = tuple(None if g is None else np.array(g, dtype=np.float64) for g in grad_ins)
+        # inputs that need no gradient get none, whatever backward returned
+        g_ins = tuple(g if p.requires_grad else None for g, p in zip(g_ins, fn.parents))
+        items = self._describe(fn, in_ops, out_ops, (g_outs, g_ins))
+        step = Step("backward", _title(fn), items, op=type(fn).__name__)
+        step.grads = (g_outs, g_ins)
+        step.operands = (in_ops, out_ops)
+        self.expl.add(step)
+
+    def _shown_once(self, items, out_ops):
+        """Drop value listings the reader has already seen (an op's input that an
+        earlier step printed, scalars an equation states anyway)."""
+        keep = []
+        outs = {id(o) for o in out_ops}
+        for it in items:
+            if isinstance(it, Show) and isinstance(it.what, Ref) and it.what.idx is None:
+                op = it.what.operand
+                key = (id(op.tensor), it.value.tobytes())
+                if id(op) in outs:
+                    self._shown[key] = op.tensor
+                    if it.value.size <= 1:
+                        continue
+                elif key in self._shown and self._shown[key] is op.tensor:
+                    continue
+                else:
+                    self._shown[key] = op.tensor
+            keep.append(it)
+        return keep
+
+    def _describe(self, fn, in_ops, out_ops, grads):
+        items = None
+        try:
+            items = fn.describe(in_ops, out_ops, grads)
+        except TypeError:  # a hook with the older (inputs, outputs) signature
+            items = fn.describe(in_ops, out_ops) if grads is None else None
+        if items is None and type(fn).__name__ in DESCRIBERS:
+            items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads)
+        if items is None:
+            items = _generic(fn, in_ops, out_ops, grads)
+        return items
+
+    # optimizer updates ------------------------------------------------------
+    def on_update(self, optimizer, params_before, params_after, lrs, grads):
+        """Describe one optimizer step: θ ← θ − η ∂L/∂θ for plain SGD, values otherwise."""
+        items = []
+        plain = type(optimizer).__name__ == "SGD" and all(
+            not g.get("momentum", 0) and not g.get("weight_decay", 0)
+            for g in getattr(optimizer, "param_groups", [{}]))
+        for p, before, after, lr, grad in zip(*_per_param(optimizer, params_before, params_after, lrs, grads)):
+            op_b = Operand(p, before, self._auto(p, "w"))
+            op_a = Operand(p, after, op_b.auto)
+            if grad is None:
+                continue
+            sign = -1 if optimizer is not None and getattr(optimizer, "_maximize", False) else 1
+            for idx in X.indices(before.shape):
+                i = idx or None
+                if plain:
+                    items.append(Eq(Ref(op_b, i),
+                                    [Sum([Ref(op_b, i), _neg(Prod([Sym("η"), Deriv(self.loss_expr(), Ref(op_b, i))]))]),
+                                     Sum([Num(before[idx]), _neg(Prod([Num(lr), Num(grad[idx] * sign)]))])],
+                                    Num(after[idx]), ref=(op_a, idx), note="update"))
+                else:
+                    items.append(Eq(Ref(op_b, i), [], Num(after[idx]), ref=(op_a, idx), note="update"))
+            items += X.note_partial(before.shape)
+        rule = "θ ← θ − η ∂L/∂θ" if plain else (type(optimizer).__doc__ or "").strip().split("\n")[0]
+        self.expl.add(Step("update", f"{type(optimizer).__name__} step (η = {lrs[0] if lrs else '?'})",
+                           items, formula=rule, op=type(optimizer).__name__))
+
+
+def _neg(e):
+    from .records import Neg
+
+    return Neg(e)
+
+
+def _per_param(optimizer, before, after, lrs, grads):
+    params = list(before)
+    return (params, [before[p] for p in params], [after[p] for p in params],
+            [lrs[p] for p in params], [grads[p] for p in params])
+
+
+def _title(fn):
+    return type(fn).__name__
+
+
+def _generic(fn, in_ops, out_ops, grads):
+    """An op with no describer: its formula and its values (or gradients)."""
+    if grads is None:
+        return X.shows(*in_ops) + X.shows(*out_ops)
+    return X.gradients_only(grads, in_ops)
+
+
+class explain:
+    """``with gn.explain() as ex:`` — record every op (forward and backward) run inside.
+
+    Args:
+        digits: decimals printed (default 4); the numbers themselves are the
+            engine's, unrounded.
+        max_elements: tensors with at most this many elements are worked out
+            element by element; larger ones show their shape and one element.
+
+    Example:
+        >>> w = gn.tensor([0.2, 0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
+        >>> x = gn.tensor([0.5, 0.6, 0.1], dtype=gn.float64, name="x")
+        >>> with gn.explain() as ex:
+        ...     y = gn.sigmoid(w @ x + 0.5)
+        >>> print(ex)   # z = w·x = 0.2·0.5 + 0.3·0.6 + 0.9·0.1 = 0.37, ... y = 0.7047
+    """
+
+    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None):
+        self.explanation = Explanation(digits, max_elements, title)
+        self.recorder = Recorder(self.explanation)
+        self._prev = None
+
+    def __enter__(self) -> Explanation:
+        self._prev = autograd.set_recorder(self.recorder)
+        _install_optimizer_hook()
+        return self.explanation
+
+    def __exit__(self, *exc):
+        autograd.set_recorder(self._prev)
+        return False
+
+
+# ---------------------------------------------------------------------------
+# optimizer steps
+# ---------------------------------------------------------------------------
+def record_step(optimizer, step_fn):
+    """Run ``step_fn()`` (an optimizer's step) and, when a recorder is active,
+    record each parameter before and after it."""
+    rec = autograd._recorder
+    if rec is None or not isinstance(rec, Recorder):
+        return step_fn()
+    params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+    lrs = {p: g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    before = {p: np.array(p.data, dtype=np.float64) for p in params}
+    grads = {p: np.array(p.grad.data, dtype=np.float64) for p in params}
+    out = step_fn()
+    after = {p: np.array(p.data, dtype=np.float64) for p in params}
+    rec.on_update(optimizer, before, after, lrs, grads)
+    return out
+
+
+_hooked = set()
+
+
+def _install_optimizer_hook():
+    """Wrap each optimizer class's ``step`` once so steps inside explain() are recorded.
+
+    The wrapper costs one ``is None`` test per step when no explanation is recording.
+    """
+    import sys
+
+    optim = sys.modules.get("glassnet.optim")
+    base = getattr(optim, "Optimizer", None) if optim is not None else None
+    if base is None:
+        return
+    todo = [base]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        step = cls.__dict__.get("step")
+        if step is None or cls in _hooked or getattr(step, "_explained", False):
+            continue
+
+        def wrapped(self, *args, _step=step, **kwargs):
+            if autograd._recorder is None or getattr(self, "_in_explained_step", False):
+                return _step(self, *args, **kwargs)
+            self._in_explained_step = True
+            try:
+                return record_step(self, lambda: _step(self, *args, **kwargs))
+            finally:
+                self._in_explained_step = False
+
+        wrapped._explained = True
+        wrapped.__doc__, wrapped.__name__ = step.__doc__, "step"
+        cls.step = wrapped
+        _hooked.add(cls)
+
+
+__all__ = ["Explanation", "Recorder", "Show", "Text", "explain", "record_step", "register_describer"]
