@@ -274,6 +274,10 @@ class CrossEntropyLoss(Function):
         q, self.valid, denom = _target_weights(
             rows, target, weight, ignore_index, label_smoothing, "cross_entropy")
         self.logp, self.q = logp, q
+        # probability targets are differentiable too: q = w·((1 − ε)t + ε/C)
+        self.target_scale = None
+        if target.dtype.kind == "f":
+            self.target_scale = (1 - label_smoothing) * (1 if weight is None else weight)
         per_row = -(q * logp).sum(axis=1)
         self.denom = denom
         if reduction == "none":
@@ -292,9 +296,14 @@ class CrossEntropyLoss(Function):
             g = grad_out
         p = np.exp(self.logp)
         grows = (p * q.sum(axis=1, keepdims=True) - q) * g
+        gt = None
+        if self.target_scale is not None and self.needs_input_grad[1]:
+            # ∂ℓ/∂t_c = −(1 − ε) w_c log p_c
+            gt = -self.logp * self.target_scale * g
+            gt = gt.reshape(self.shape) if len(self.shape) == 1 else _from_rows(gt, self.shape)
         if len(self.shape) == 1:
-            return grows.reshape(self.shape), None
-        return _from_rows(grows, self.shape).astype(self.logp.dtype, copy=False), None
+            return grows.reshape(self.shape), gt
+        return _from_rows(grows, self.shape).astype(self.logp.dtype, copy=False), gt
 
 
 class NLLLoss(Function):
