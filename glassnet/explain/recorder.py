@@ -217,14 +217,14 @@ class Recorder:
         """Describe one optimizer step: θ ← θ − η ∂L/∂θ for plain SGD, values otherwise."""
         items = []
         plain = type(optimizer).__name__ == "SGD" and all(
-            not g.get("momentum", 0) and not g.get("weight_decay", 0)
+            not g.get("momentum", 0) and not g.get("weight_decay", 0) and not g.get("maximize", False)
             for g in getattr(optimizer, "param_groups", [{}]))
         for p, before, after, lr, grad in zip(*_per_param(optimizer, params_before, params_after, lrs, grads)):
             op_b = Operand(p, before, self._auto(p, "w"))
             op_a = Operand(p, after, op_b.auto)
             if grad is None:
                 continue
-            sign = -1 if optimizer is not None and getattr(optimizer, "_maximize", False) else 1
+            sign = 1
             for idx in X.indices(before.shape):
                 i = idx or None
                 if plain:
@@ -236,7 +236,8 @@ class Recorder:
                     items.append(Eq(Ref(op_b, i), [], Num(after[idx]), ref=(op_a, idx), note="update"))
             items += X.note_partial(before.shape)
         rule = "θ ← θ − η ∂L/∂θ" if plain else (type(optimizer).__doc__ or "").strip().split("\n")[0]
-        self.expl.add(Step("update", f"{type(optimizer).__name__} step (η = {lrs[0] if lrs else '?'})",
+        lr0 = next(iter(lrs.values()), None)
+        self.expl.add(Step("update", f"{type(optimizer).__name__} step (η = {lr0})",
                            items, formula=rule, op=type(optimizer).__name__))
 
 
@@ -287,7 +288,6 @@ class explain:
 
     def __enter__(self) -> Explanation:
         self._prev = autograd.set_recorder(self.recorder)
-        _install_optimizer_hook()
         return self.explanation
 
     def __exit__(self, *exc):
@@ -308,47 +308,14 @@ def record_step(optimizer, step_fn):
     lrs = {p: g["lr"] for g in optimizer.param_groups for p in g["params"]}
     before = {p: np.array(p.data, dtype=np.float64) for p in params}
     grads = {p: np.array(p.grad.data, dtype=np.float64) for p in params}
-    out = step_fn()
+    optimizer._explaining = True
+    try:
+        out = step_fn()
+    finally:
+        optimizer._explaining = False
     after = {p: np.array(p.data, dtype=np.float64) for p in params}
     rec.on_update(optimizer, before, after, lrs, grads)
     return out
-
-
-_hooked = set()
-
-
-def _install_optimizer_hook():
-    """Wrap each optimizer class's ``step`` once so steps inside explain() are recorded.
-
-    The wrapper costs one ``is None`` test per step when no explanation is recording.
-    """
-    import sys
-
-    optim = sys.modules.get("glassnet.optim")
-    base = getattr(optim, "Optimizer", None) if optim is not None else None
-    if base is None:
-        return
-    todo = [base]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        step = cls.__dict__.get("step")
-        if step is None or cls in _hooked or getattr(step, "_explained", False):
-            continue
-
-        def wrapped(self, *args, _step=step, **kwargs):
-            if autograd._recorder is None or getattr(self, "_in_explained_step", False):
-                return _step(self, *args, **kwargs)
-            self._in_explained_step = True
-            try:
-                return record_step(self, lambda: _step(self, *args, **kwargs))
-            finally:
-                self._in_explained_step = False
-
-        wrapped._explained = True
-        wrapped.__doc__, wrapped.__name__ = step.__doc__, "step"
-        cls.step = wrapped
-        _hooked.add(cls)
 
 
 __all__ = ["Explanation", "Recorder", "Show", "Text", "explain", "record_step", "register_describer"]

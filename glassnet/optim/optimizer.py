@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .. import autograd as _autograd
 from ..autograd import enable_grad
 from ..tensor import Tensor
 
@@ -133,6 +134,10 @@ class Optimizer:
 
         ``closure``, if given, re-evaluates the model and returns the loss.
         """
+        if _autograd._recorder is not None and not self.__dict__.get("_explaining"):
+            from ..explain.recorder import record_step  # inside gn.explain(): w ← w − η ∂L/∂w
+
+            return record_step(self, lambda: self.step(closure))
         loss = None
         if closure is not None:
             with enable_grad():
