@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 from . import autograd, backend, functional, nn, optim  # noqa: F401
 from . import data  # noqa: F401
+from . import io  # noqa: F401
+from .io import load, save  # noqa: F401
 from . import explain  # noqa: F401  (gn.explain() is the context manager)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (bool_, double, float16, float32, float64, get_default_dtype,  # noqa: F401

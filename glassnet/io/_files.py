@@ -1,0 +1,185 @@
+"""Atomic writes and safetensors files with a JSON header, with clear errors.
+
+Every file glassnet writes goes to a temporary file in the same directory,
+is flushed and fsync'ed, then renamed over the target with ``os.replace`` —
+a rename within one file system is atomic, so a crash or an error mid-write
+leaves either the old file or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import safetensors
+import safetensors.numpy as stn
+
+from ..tensor import Tensor
+
+META_KEY = "glassnet"
+
+
+def _write_and_sync(fh, data: bytes) -> None:
+    fh.write(data)
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    path = Path(os.fspath(path))
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(directory)!r} does "
+                                "not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write_and_sync(fh, data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def as_array(value, name: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        arr = value.data
+    elif isinstance(value, np.ndarray):
+        arr = value
+    elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        arr = value.detach().cpu().numpy()
+    else:
+        raise TypeError(f"save: {name!r} is a {type(value).__name__}; only tensors and arrays can be "
+                        "saved as weights")
+    if arr.dtype == object:
+        raise TypeError(f"save: {name!r} has dtype object, which cannot be saved")
+    return np.ascontiguousarray(arr)  # safetensors reads raw memory: it must be C-contiguous
+
+
+def write_safetensors(path, tensors: dict, meta: dict) -> None:
+    """Write arrays plus a JSON metadata record into one safetensors file, atomically."""
+    try:
+        data = stn.save(tensors, metadata={META_KEY: json.dumps(meta, allow_nan=True)})
+    except (safetensors.SafetensorError, TypeError, ValueError) as err:
+        raise ValueError(f"save: cannot serialise to {str(path)!r}: {err}") from None
+    atomic_write_bytes(path, data)
+
+
+def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
+    """``(arrays, glassnet_metadata_or_None)`` from a safetensors file, with clear errors."""
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise FileNotFoundError(f"{where}: no such file: {str(p)!r}")
+    raw = p.read_bytes()
+    bad = f"{where}: {str(p)!r} is not a valid glassnet/safetensors file"
+    if len(raw) < 8:
+        raise ValueError(f"{bad}: only {len(raw)} bytes (truncated or empty)")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        raise ValueError(f"{bad}: the header says {n} bytes but the file has only {len(raw) - 8} "
+                         "after the length field (truncated?)")
+    try:
+        header = json.loads(raw[8:8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{bad}: the header is not JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{bad}: the header is not a JSON object")  # noqa: TRY004
+    try:
+        end = max((int(e["data_offsets"][1]) for k, e in header.items() if k != "__metadata__"),
+                  default=0)
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise ValueError(f"{bad}: a tensor entry in the header has no valid data_offsets") from None
+    if 8 + n + end > len(raw):
+        raise ValueError(f"{bad}: truncated — the tensors need {8 + n + end} bytes, the file has "
+                         f"{len(raw)}")
+    try:
+        arrays = stn.load(raw)
+    except (safetensors.SafetensorError, TypeError, ValueError) as err:
+        raise ValueError(f"{bad}: {err}") from None
+    meta = (header.get("__metadata__") or {}).get(META_KEY)
+    if meta is None:
+        return arrays, None
+    try:
+        meta = json.loads(meta)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{bad}: its glassnet metadata is not JSON ({err})") from None
+    return arrays, meta
+
+
+# ------------------------------------------------------------------------------------------
+# JSON trees with arrays inside (optimizer and scheduler states, extras): arrays go to the
+# safetensors part under a generated key, the rest stays JSON; markers make the trip exact.
+def encode_tree(obj, key: str, arrays: dict):
+    if isinstance(obj, Tensor):
+        arrays[key] = np.ascontiguousarray(obj.data)
+        return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
+    if isinstance(obj, np.ndarray):
+        arrays[key] = np.ascontiguousarray(obj)
+        return {"__ndarray__": key}
+    if isinstance(obj, np.generic):  # keep NumPy scalar types: float32 arithmetic must stay float32
+        arrays[key] = np.asarray(obj)
+        return {"__scalar__": key}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode_tree(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [encode_tree(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]
+    if isinstance(obj, Counter):  # MultiStepLR's milestones: a missing key must still count 0
+        return {"__counter__": [[encode_tree(k, f"{key}/k{i}", arrays), v]
+                                for i, (k, v) in enumerate(obj.items())]}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: encode_tree(v, f"{key}/{k}", arrays) for k, v in obj.items()}
+        return {"__dict__": [[encode_tree(k, f"{key}/k{i}", arrays),
+                              encode_tree(v, f"{key}/{i}", arrays)]
+                             for i, (k, v) in enumerate(obj.items())]}
+    raise TypeError(f"save_checkpoint: cannot save {key!r} of type {type(obj).__name__} (only "
+                    "numbers, strings, lists, tuples, dicts, arrays and tensors)")
+
+
+def decode_tree(obj, arrays: dict, where: str):
+    if isinstance(obj, list):
+        return [decode_tree(v, arrays, where) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+
+    def get(key):
+        if key not in arrays:
+            raise ValueError(f"{where}: the file refers to tensor {key!r} which it does not contain")
+        return arrays[key]
+
+    if "__tensor__" in obj:
+        return Tensor._make(get(obj["__tensor__"]), bool(obj.get("requires_grad")), None, 0)
+    if "__ndarray__" in obj:
+        return get(obj["__ndarray__"])
+    if "__scalar__" in obj:
+        return get(obj["__scalar__"])[()]
+    if "__tuple__" in obj:
+        return tuple(decode_tree(v, arrays, where) for v in obj["__tuple__"])
+    if "__counter__" in obj:
+        return Counter({decode_tree(k, arrays, where): v for k, v in obj["__counter__"]})
+    if "__dict__" in obj:
+        return {decode_tree(k, arrays, where): decode_tree(v, arrays, where)
+                for k, v in obj["__dict__"]}
+    return {k: decode_tree(v, arrays, where) for k, v in obj.items()}
