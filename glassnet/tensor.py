@@ -611,10 +611,16 @@ class Tensor:
             raise ValueError(f"{mode}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
             return R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+        if not isinstance(dim, (builtins.int, np.integer)):
+            raise TypeError(f"{mode}: dim must be one integer, got {dim!r} (use amax/amin for "
+                            "several dimensions)")
         axes = normalize_axis(dim, self.ndim)
+        if self.ndim == 0:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
+            values = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+            return MaxResult(values, Tensor._make(np.asarray(0, np.int64), False, None, 0))
         values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode)
         f = np.argmax if mode == "max" else np.argmin
-        idx = f(self.data, axis=axes[0], keepdims=keepdim) if self.ndim else np.asarray(0)
+        idx = f(self.data, axis=axes[0], keepdims=keepdim)
         return MaxResult(values, Tensor._make(np.asarray(idx, np.int64), False, None, 0))
 
     def max(self, dim=None, keepdim: bool = False):
@@ -629,23 +635,35 @@ class Tensor:
         return self._maxmin(dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim: bool = False):
-        out = self.max(dim, keepdim)
-        return out if dim is None else out.values
+        return self._amaxmin(dim, keepdim, "max")
 
     def amin(self, dim=None, keepdim: bool = False):
-        out = self.min(dim, keepdim)
-        return out if dim is None else out.values
+        return self._amaxmin(dim, keepdim, "min")
+
+    def _amaxmin(self, dim, keepdim, mode):
+        # unlike max(dim), the gradient is split evenly between tied extremes (as PyTorch)
+        if self.data.size == 0:
+            raise ValueError(f"a{mode}: cannot reduce an empty tensor of shape {self.shape}")
+        axes = normalize_axis(dim, self.ndim)
+        if self.ndim == 0 or axes is None:
+            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+            return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
+        return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return Tensor._make(np.asarray(self.data.argmax(), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._make(np.asarray(0, np.int64), False, None, 0)
         return Tensor._make(self.data.argmax(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
     def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
         if dim is None:
             return Tensor._make(np.asarray(self.data.argmin(), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim)
+        if self.ndim == 0:
+            return Tensor._make(np.asarray(0, np.int64), False, None, 0)
         return Tensor._make(self.data.argmin(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -660,7 +678,9 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
-        return R.LogSumExp.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+        axes = normalize_axis(dim, self.ndim)
+        # a 0-d tensor reduces over no axis at all (NumPy has no axis 0 there)
+        return R.LogSumExp.apply(self, dim=axes if self.ndim else None, keepdim=keepdim)
 
     # ------------------------------------------------------- elementwise math
     def exp(self):

@@ -67,14 +67,20 @@ class MaxMin(Function):
     """y = max (or min) over ``dim``; the gradient goes to the chosen element.
 
     Over a single ``dim`` the gradient goes to the element at the returned
-    index; over all elements it is split evenly between tied maxima (as
-    PyTorch does).
+    index; over all elements, or with ``split_ties`` (amax/amin), it is split
+    evenly between tied maxima (as PyTorch does).
     """
 
     formula = "y = max_i x_i"
 
-    def forward(self, x, dim=None, keepdim=False, mode="max"):
+    def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
+        self.split_ties = split_ties
+        if split_ties:
+            y = x.max(axis=dim, keepdims=True) if mode == "max" else x.min(axis=dim, keepdims=True)
+            self.mask = x == y
+            self.count = self.mask.sum(axis=dim, keepdims=True)
+            return y if keepdim else np.squeeze(y, axis=dim)
         if dim is None:
             y = x.max() if mode == "max" else x.min()
             self.mask = x == y
@@ -88,6 +94,9 @@ class MaxMin(Function):
     def backward(self, grad_out):
         if self.dim is None:
             return self.mask * (grad_out / self.count).astype(grad_out.dtype)
+        if self.split_ties:
+            g = _expand(grad_out, self.shape, self.dim, self.keepdim)
+            return self.mask * (g / self.count).astype(grad_out.dtype)
         (axis,) = self.dim
         g = grad_out if self.keepdim else np.expand_dims(grad_out, axis)
         gx = np.zeros(self.shape, grad_out.dtype)

@@ -1,0 +1,197 @@
+"""The points the op registry stays away from: kinks, ties, switch points and
+extreme inputs. At each, glassnet must make PyTorch's choice of (sub)gradient
+and stay finite."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+import glassnet.functional as F
+
+
+def _grads(torch, gn_fn, torch_fn, *arrays):
+    """Forward values and input gradients of sum(fn(...) * v), from both libraries."""
+    v = None
+    xs = [gn.tensor(a.copy(), requires_grad=True) for a in arrays]
+    ts = [torch.from_numpy(a.copy()).requires_grad_() for a in arrays]
+    out, tout = gn_fn(*xs), torch_fn(*ts)
+    v = np.linspace(0.5, 1.5, out.data.size).reshape(out.shape)
+    (out * gn.tensor(v)).sum().backward()
+    (tout * torch.from_numpy(v)).sum().backward()
+    return out, tout, xs, ts
+
+
+def _assert_same(torch, gn_fn, torch_fn, *arrays, atol=1e-12):
+    out, tout, xs, ts = _grads(torch, gn_fn, torch_fn, *arrays)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=atol, rtol=1e-9)
+    for k, (x, t) in enumerate(zip(xs, ts)):
+        expected = np.zeros(x.shape) if t.grad is None else t.grad.numpy()
+        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+        np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-9, err_msg=f"grad of input {k}")
+
+
+TIES = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [-1.0, 5.0, 0.5, 5.0]])
+
+
+@pytest.mark.parametrize("case", [
+    "max_all", "min_all", "amax_dim", "amin_dim", "amax_dims", "max_dim", "min_dim",
+    "maximum", "minimum", "maximum_bcast",
+])
+def test_ties_match_torch(case, torch):
+    """max()/amax split the gradient between ties; max(dim) gives it to the returned index."""
+    fns = {
+        "max_all": (lambda x: x.max(), lambda x: x.max()),
+        "min_all": (lambda x: (-x).min(), lambda x: (-x).min()),
+        "amax_dim": (lambda x: x.amax(1), lambda x: x.amax(1)),
+        "amin_dim": (lambda x: (-x).amin(1, keepdim=True), lambda x: (-x).amin(1, keepdim=True)),
+        "amax_dims": (lambda x: x.reshape(3, 2, 2).amax((1, 2)), lambda x: x.reshape(3, 2, 2).amax((1, 2))),
+        "max_dim": (lambda x: x.max(1).values, lambda x: x.max(1).values),
+        "min_dim": (lambda x: (-x).min(1).values, lambda x: (-x).min(1).values),
+        "maximum": (lambda x: gn.maximum(x, x.detach() * 0 + 2.0), lambda x: torch.maximum(x, x.detach() * 0 + 2.0)),
+        "minimum": (lambda x: gn.minimum(x, x.detach() * 0 + 2.0), lambda x: torch.minimum(x, x.detach() * 0 + 2.0)),
+        "maximum_bcast": None,
+    }
+    if case == "maximum_bcast":
+        _assert_same(torch, gn.maximum, torch.maximum, TIES, np.array([3.0, 2.0, 2.0, 5.0]))
+        return
+    g, t = fns[case]
+    _assert_same(torch, g, t, TIES)
+
+
+def test_max_dim_indices_pick_first_tie(torch):
+    x = gn.tensor(TIES)
+    values, indices = x.max(1)
+    tv, ti = torch.from_numpy(TIES).max(1)
+    np.testing.assert_array_equal(indices.data, ti.numpy())
+    np.testing.assert_array_equal(x.argmax(1).data, torch.from_numpy(TIES).argmax(1).numpy())
+    np.testing.assert_array_equal(x.argmin(0).data, torch.from_numpy(TIES).argmin(0).numpy())
+    assert indices.dtype == np.int64 and not indices.requires_grad
+
+
+def test_max_with_dim_returns_named_values_and_indices():
+    x = gn.tensor([[1.0, 5.0], [7.0, 2.0]], requires_grad=True)
+    out = x.max(dim=0)
+    assert out.values.tolist() == [7.0, 5.0] and out.indices.tolist() == [1, 0]
+    values, indices = x.min(dim=1, keepdim=True)
+    assert values.shape == (2, 1) and indices.tolist() == [[0], [1]]
+    with pytest.raises(TypeError, match=r"max: dim must be one integer"):
+        x.max(dim=(0, 1))
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "abs", "hardtanh", "clamp",
+                                  "clamp_min", "softplus_threshold", "l1", "huber", "smooth_l1"])
+def test_kinks_match_torch(name, torch):
+    """At the kink each op takes PyTorch's subgradient (e.g. ReLU'(0) = 0, |x|'(0) = 0,
+    clamp passes the gradient at its bounds, hardtanh does not)."""
+    TF = torch.nn.functional
+    z = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 20.0, 2.0])
+    cases = {
+        "relu": (gn.relu, torch.relu),
+        "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), lambda x: TF.leaky_relu(x, 0.1)),
+        "elu": (F.elu, TF.elu),
+        "selu": (F.selu, TF.selu),
+        "abs": (lambda x: x.abs(), lambda x: x.abs()),
+        "hardtanh": (F.hardtanh, TF.hardtanh),
+        "clamp": (lambda x: x.clamp(-0.5, 0.5), lambda x: x.clamp(-0.5, 0.5)),
+        "clamp_min": (lambda x: x.clamp(min=0.0), lambda x: x.clamp(min=0.0)),
+        "softplus_threshold": (lambda x: F.softplus(x, beta=1.0, threshold=1.0),
+                               lambda x: TF.softplus(x, beta=1.0, threshold=1.0)),
+        "l1": (lambda x: F.l1_loss(x, gn.zeros(7, dtype=gn.float64), reduction="none"),
+               lambda x: TF.l1_loss(x, torch.zeros(7), reduction="none")),
+        "huber": (lambda x: F.huber_loss(x, gn.zeros(7, dtype=gn.float64), reduction="none", delta=0.5),
+                  lambda x: TF.huber_loss(x, torch.zeros(7), reduction="none", delta=0.5)),
+        "smooth_l1": (lambda x: F.smooth_l1_loss(x, gn.zeros(7, dtype=gn.float64), reduction="none", beta=0.5),
+                      lambda x: TF.smooth_l1_loss(x, torch.zeros(7), reduction="none", beta=0.5)),
+    }
+    g, t = cases[name]
+    _assert_same(torch, g, t, z)
+
+
+STABILITY_ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh", "silu",
+                         "softplus", "softsign", "hardtanh", "softmax", "log_softmax", "logsumexp"]
+
+
+@pytest.mark.parametrize("name", STABILITY_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_activations_stable_at_large_inputs(name, dtype, torch):
+    """|z| ≥ 1000: finite values and gradients, no overflow warnings, and PyTorch's numbers."""
+    TF = torch.nn.functional
+    fns = {
+        "sigmoid": (gn.sigmoid, torch.sigmoid), "tanh": (gn.tanh, torch.tanh), "relu": (gn.relu, torch.relu),
+        "leaky_relu": (F.leaky_relu, TF.leaky_relu), "elu": (F.elu, TF.elu), "selu": (F.selu, TF.selu),
+        "gelu": (F.gelu, TF.gelu),
+        "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"), lambda x: TF.gelu(x, approximate="tanh")),
+        "silu": (F.silu, TF.silu), "softplus": (F.softplus, TF.softplus), "softsign": (F.softsign, TF.softsign),
+        "hardtanh": (F.hardtanh, TF.hardtanh), "softmax": (lambda x: F.softmax(x, -1), lambda x: TF.softmax(x, -1)),
+        "log_softmax": (lambda x: F.log_softmax(x, -1), lambda x: TF.log_softmax(x, -1)),
+        "logsumexp": (lambda x: x.logsumexp(-1), lambda x: x.logsumexp(-1)),
+    }
+    g, t = fns[name]
+    z = np.array([[-1000.0, 1000.0, -3000.0, 0.5], [1e4, -1e4, 1000.0, 999.0]], dtype=dtype)
+    x = gn.tensor(z, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            out = g(x)
+            out.sum().backward()
+    assert out.dtype == np.dtype(dtype) and x.grad.dtype == np.dtype(dtype)
+    assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
+    tx = torch.from_numpy(z.astype(np.float64)).requires_grad_()
+    tout = t(tx)
+    tout.sum().backward()
+    tol = 1e-12 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["bce_with_logits", "cross_entropy", "nll_of_log_softmax"])
+def test_losses_stable_at_large_logits(name, torch):
+    TF = torch.nn.functional
+    z = np.array([[-1000.0, 1000.0, 3.0], [2000.0, -50.0, -1e4]])
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    cls = np.array([0, 2])
+    fns = {
+        "bce_with_logits": (lambda x: F.binary_cross_entropy_with_logits(x, gn.tensor(y), pos_weight=gn.tensor([2.0, 1.0, 0.5], dtype=gn.float64)),
+                            lambda x: TF.binary_cross_entropy_with_logits(x, torch.from_numpy(y), pos_weight=torch.tensor([2.0, 1.0, 0.5]))),
+        "cross_entropy": (lambda x: F.cross_entropy(x, gn.tensor(cls), label_smoothing=0.1),
+                          lambda x: TF.cross_entropy(x, torch.from_numpy(cls), label_smoothing=0.1)),
+        "nll_of_log_softmax": (lambda x: F.nll_loss(F.log_softmax(x, 1), gn.tensor(cls)),
+                               lambda x: TF.nll_loss(TF.log_softmax(x, 1), torch.from_numpy(cls))),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _assert_same(torch, *fns[name], z, atol=1e-9)
+
+
+def test_bce_saturated_probabilities_match_torch(torch):
+    """Probabilities of exactly 0 and 1: logs clamped at −100 as in PyTorch, finite gradient."""
+    p = np.array([0.0, 1.0, 1.0, 0.0, 0.5])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
+    x = gn.tensor(p, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.binary_cross_entropy(x, gn.tensor(y), reduction="none")
+        loss.sum().backward()
+    t = torch.from_numpy(p).requires_grad_()
+    tl = torch.nn.functional.binary_cross_entropy(t, torch.from_numpy(y), reduction="none")
+    tl.sum().backward()
+    np.testing.assert_allclose(loss.data, tl.detach().numpy())
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)
+
+
+def test_pow_at_zero_base_matches_torch(torch):
+    """0 ** y: the gradient w.r.t. y is 0 (not nan), as PyTorch; x ** 0 has gradient 0 at x = 0."""
+    _assert_same(torch, lambda x, y: x**y, lambda x, y: x**y, np.array([0.0, 0.0, 2.0, 0.0]), np.array([2.0, 1.0, 0.5, 0.0]))
+    _assert_same(torch, lambda x: x**0, lambda x: x**0, np.array([0.0, 1.0]))
+    _assert_same(torch, lambda x: x**2, lambda x: x**2, np.array([0.0, -1.0]))
+    _assert_same(torch, lambda x: 2.0**x, lambda x: 2.0**x, np.array([0.0, -1.0]))
+
+
+def test_sqrt_log_at_zero_match_torch(torch):
+    with np.errstate(divide="ignore"):
+        out, tout, xs, ts = _grads(torch, lambda x: x.sqrt(), torch.sqrt, np.array([0.0, 4.0]))
+    np.testing.assert_array_equal(xs[0].grad.data, ts[0].grad.numpy())
