@@ -124,6 +124,8 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return grad_out * (2 * self.x)
+        if p == 0:  # x⁰ = 1 everywhere, also at x = 0 where p·x⁻¹ would give nan
+            return np.zeros_like(grad_out)
         return grad_out * (p * self.x ** (p - 1))
 
 
@@ -141,7 +143,11 @@ class Pow(Function):
         nx, ny = self.needs_input_grad
         gx = gy = None
         if nx:
-            gx = unbroadcast(grad_out * self.y * self.x ** (self.y - 1), self.x.shape)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = self.y * self.x ** (self.y - 1)
+            # y = 0 has derivative 0 even at x = 0 (as PyTorch), not 0·∞
+            d = np.where(self.y == 0, 0, d) if np.any(self.y == 0) else d
+            gx = unbroadcast(grad_out * d, self.x.shape)
         if ny:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logx = np.where(self.x > 0, np.log(np.where(self.x > 0, self.x, 1)), 0)

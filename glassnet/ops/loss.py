@@ -124,8 +124,9 @@ class BCELoss(Function):
 
     def forward(self, p, y, weight=None, reduction="mean"):
         self.p, self.y, self.w, self.reduction = p, y, weight, reduction
-        logp = np.maximum(np.log(p), -100)
-        log1mp = np.maximum(np.log1p(-p), -100)
+        with np.errstate(divide="ignore"):  # log 0 = −inf, clamped just below
+            logp = np.maximum(np.log(p), -100)
+            log1mp = np.maximum(np.log1p(-p), -100)
         loss = -(y * logp + (1 - y) * log1mp)
         if weight is not None:
             loss = loss * weight
