@@ -127,7 +127,9 @@ class GELU(Function):
             k = math.sqrt(2 / math.pi)
             self.t = np.tanh(k * (z + 0.044715 * z**3))
             return 0.5 * z * (1 + self.t)
-        self.cdf = (0.5 * (1 + _erf(z / math.sqrt(2)).astype(z.dtype))).astype(z.dtype)
+        # np.asarray: on a 0-d input frompyfunc returns a Python float, not an array
+        erf = np.asarray(_erf(z / math.sqrt(2)), dtype=z.dtype)
+        self.cdf = (0.5 * (1 + erf)).astype(z.dtype, copy=False)
         return z * self.cdf
 
     def backward(self, grad_out):
