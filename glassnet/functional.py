@@ -11,6 +11,7 @@ import numpy as np
 
 from . import backend as B
 from .ops import activation as A
+from .ops import embedding as EMB
 from .ops import linalg as L
 from .ops import loss as LS
 from .ops import norm as NORM
@@ -352,3 +353,30 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return NORM.LayerNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
                                 param_axes=tuple(range(x.ndim - k)), pshape=shape,
                                 has_weight=weight is not None, has_bias=bias is not None)
+
+
+# ---------------------------------------------------------------------------
+# embeddings
+# ---------------------------------------------------------------------------
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Look up rows: y = weight[input] (``input`` int64 indices of any shape).
+
+    Shape: input (*), weight (num_embeddings, embedding_dim) → (*, embedding_dim).
+    The gradient of row ``padding_idx`` is zero.
+
+    Example:
+        >>> w = gn.randn(10, 3, requires_grad=True)
+        >>> gn.nn.functional.embedding(gn.tensor([[1, 2, 4]]), w).shape
+        (1, 3, 3)
+    """
+    idx = as_tensor(input)
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"embedding: indices must be integers (int64), got dtype {idx.dtype}")
+    num = weight.shape[0]
+    a = idx.data
+    if a.size and (a.min() < 0 or a.max() >= num):
+        raise ValueError(f"embedding: indices must be in [0, {num - 1}] (num_embeddings={num}), "
+                         f"got values from {a.min()} to {a.max()}")
+    if padding_idx is not None:
+        padding_idx = padding_idx % num
+    return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx)

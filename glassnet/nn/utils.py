@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from . import rnn_utils as rnn  # noqa: F401  (gn.nn.utils.rnn, as torch.nn.utils.rnn)
 
 
 def _grads(parameters) -> list:

@@ -1,0 +1,37 @@
+"""Embedding lookup: y = W[idx], a row of W per index.
+
+Each output row is a copy of one row of W, so ∂L/∂W[k] is the sum of the
+output gradients at every position whose index is k (rows never looked up
+get zero). The row at ``padding_idx`` is held fixed: its gradient is zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class Embedding(Function):
+    """y[..., :] = W[idx[...], :];  ∂L/∂W[k] = Σ_{positions p: idx_p = k} ∂L/∂y_p (0 at padding_idx)."""
+
+    formula = "y = W[idx]"
+
+    def forward(self, w, idx, padding_idx=None):
+        self.idx, self.num, self.padding_idx = idx, w.shape[0], padding_idx
+        return np.take(w, idx, axis=0)
+
+    def backward(self, grad_out):
+        d = grad_out.shape[-1]
+        g = grad_out.reshape(-1, d)
+        idx = self.idx.reshape(-1)
+        if idx.size > 4 * self.num:  # many lookups: one-hot counts as a matmul beats scattered adds
+            onehot = np.zeros((self.num, idx.size), g.dtype)
+            onehot[idx, np.arange(idx.size)] = 1
+            gw = onehot @ g
+        else:
+            gw = np.zeros((self.num, d), g.dtype)
+            np.add.at(gw, idx, g)
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return gw
