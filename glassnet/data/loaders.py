@@ -169,6 +169,12 @@ def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
     Example:
         >>> X, y = gn.data.load_csv("iris.csv", target_column="species")
     """
+    if header is None or header is False:
+        header = False
+    elif header is True or (type(header) is int and header == 0):
+        header = True
+    elif header != "infer":
+        raise ValueError(f"load_csv: header must be 'infer', True or False, got {header!r}")
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"load_csv: no such file: {str(p)!r}")
@@ -178,14 +184,7 @@ def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
                 if r and any(f.strip() for f in r)]
     if not rows:
         raise ValueError(f"load_csv: {name!r} is empty")
-    if header == "infer":
-        has_header = any(_number(f) is None for f in rows[0][1])
-    elif header in (True, 0) and header is not False:
-        has_header = True
-    elif header in (False, None):
-        has_header = False
-    else:
-        raise ValueError(f"load_csv: header must be 'infer', True or False, got {header!r}")
+    has_header = any(_number(f) is None for f in rows[0][1]) if header == "infer" else header
     names = [f.strip() for f in rows[0][1]] if has_header else None
     body = rows[1:] if has_header else rows
     if not body:
