@@ -328,11 +328,15 @@ class Tensor:
                 return Tensor._make(np.asarray(other, self.data.dtype), False, None, 0)
             if isinstance(other, builtins.float):
                 return Tensor._make(np.asarray(other, B.get_default_dtype()), False, None, 0)
+            if self.data.dtype.kind in "iu" and not isinstance(other, builtins.bool):
+                return Tensor._make(np.asarray(other, self.data.dtype), False, None, 0)  # int32 + 1 is int32
         return Tensor._make(_to_array(other), False, None, 0)
 
     def _binary(self, op, other, name, reflected=False):
         other = self._const(other)
         a, b = (other, self) if reflected else (self, other)
+        if a.data.dtype != b.data.dtype or op is E.Div:
+            a, b = _promote(a, b, op is E.Div)
         try:
             return op.apply(a, b)
         except ValueError as err:
@@ -369,6 +373,8 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
+            if isinstance(exponent, builtins.float) and self.data.dtype.kind != "f":
+                return self.to(B.get_default_dtype()) ** exponent  # int ** 0.5 is float32
             return E.PowScalar.apply(self, p=exponent)
         return self._binary(E.Pow, exponent, "pow")
 
@@ -733,6 +739,22 @@ class Tensor:
 
     def mm(self, other):
         return matmul(self, other)
+
+
+def _promote(a, b, true_divide=False):
+    """PyTorch's promotion for mixed operands: a float tensor keeps its dtype against
+    integer or bool tensors (NumPy would make float32 with int64 float64), and
+    integers divide to the default float dtype."""
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == "f" and kb != "f":
+        return a, Tensor._make(b.data.astype(a.data.dtype), False, None, 0)
+    if kb == "f" and ka != "f":
+        return Tensor._make(a.data.astype(b.data.dtype), False, None, 0), b
+    if true_divide and ka != "f":
+        d = B.get_default_dtype()
+        return (Tensor._make(a.data.astype(d), False, None, 0),
+                Tensor._make(b.data.astype(d), False, None, 0))
+    return a, b
 
 
 class _HookHandle:
