@@ -139,6 +139,9 @@ class Recorder:
     def operand(self, t, letter=None):
         if letter is None:
             letter = "x" if t._ctx is None and not t.requires_grad else ("w" if t._ctx is None else "t")
+        if t._ctx is None and not t.requires_grad and t.data.size == 1 and not getattr(t, "name", None):
+            # an unnamed constant (the ½ in ½·Σ…) reads best as its value
+            return Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
         op = Operand(t, t.data, self._auto(t, letter))
         self.expl.operands.append(op)
         return op

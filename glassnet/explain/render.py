@@ -16,11 +16,12 @@ _PHASES = {"forward": "Forward pass", "backward": "Backward pass (chain rule)",
 
 def _groups(expl):
     """Consecutive steps of one phase, each group under one heading."""
-    out = []
-    for i, s in enumerate(expl.steps):
+    out, k = [], 0
+    for s in expl.steps:
         if not out or out[-1][0] != s.phase:
             out.append((s.phase, []))
-        out[-1][1].append((i + 1, s))
+        k += s.phase != "note"
+        out[-1][1].append((k, s))
     return out
 
 
@@ -100,7 +101,7 @@ def _text_item(item, f: Fmt, indent: str) -> str:
         return indent + _eq_text(item, f)
     if isinstance(item, Show):
         label = item.label or item.what.text(f)
-        return indent + f"{label} = " + _value_text(item.value, f, indent)
+        return (indent + f"{label} = " + _value_text(item.value, f, indent)).replace("= \n", "=\n")
     if isinstance(item, Text):
         return indent + item.text + ("" if not item.math else " " + ", ".join(m.text(f) for m in item.math))
     if isinstance(item, Expr):

@@ -1,0 +1,383 @@
+"""The chapter's standard exercises, solved by the engine under ``gn.explain``.
+
+Each function validates its inputs (raising ``ExerciseError``, a
+``ValueError`` whose one-line message names the value that is wrong and the
+shape or form expected), builds the computation from real ops, layers and
+optimizers in float64, runs it inside ``gn.explain()`` and returns the
+``Explanation``. Nothing here computes a number itself: the steps are the
+engine's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn, optim
+from ..autograd import no_grad
+from ..tensor import tensor
+from .recorder import Explanation, explain
+from .records import Eq, Frac, Neg, Num, Prod, Show, Step, Sum, Sym, Text
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+LOSSES = {"mse": "mean squared error L = (1/n) Σ (ŷ − y)²",
+          "sse": "half squared error E = ½ Σ (y − ŷ)²",
+          "bce": "binary cross-entropy L = −[y log ŷ + (1 − y) log(1 − ŷ)]"}
+_LOSS_ALIASES = {"mse": "mse", "squared": "sse", "sse": "sse", "half-sse": "sse", "half_sse": "sse",
+                 "half-squared": "sse", "bce": "bce", "binary-cross-entropy": "bce",
+                 "binary_cross_entropy": "bce", "cross-entropy": "bce", "ce": "bce"}
+
+
+class ExerciseError(ValueError):
+    """Bad exercise input: the message names the value and the expected form."""
+
+
+def _named(values, name, requires_grad=False):
+    t = tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
+    t.name = name
+    return t
+
+
+def _shape_text(shape):
+    return "×".join(str(s) for s in shape) if shape else "a number"
+
+
+def as_array(value, what, ndim=None, shape=None):
+    """``value`` (nested lists of numbers) as a float64 array of the expected form."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExerciseError(
+            f"{what}: expected {'a number' if ndim == 0 else 'a list of numbers' if ndim == 1 else 'a matrix (list of rows)' if ndim == 2 else 'numbers'}"
+            f", got {value!r} (rows of a matrix must all have the same length)") from None
+    if not np.all(np.isfinite(arr)):
+        raise ExerciseError(f"{what}: all values must be finite numbers, got {value!r}")
+    if ndim is not None and arr.ndim != ndim:
+        if ndim == 1 and arr.ndim == 0:
+            arr = arr.reshape(1)
+        elif ndim == 0 and arr.size == 1:
+            arr = arr.reshape(())
+        else:
+            kind = {0: "a number", 1: "a list of numbers", 2: "a matrix (list of rows)"}.get(ndim, f"{ndim}-d array")
+            raise ExerciseError(f"{what}: expected {kind}, got shape {_shape_text(arr.shape)} ({value!r})")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ExerciseError(f"{what}: expected shape {_shape_text(shape)}, got {_shape_text(arr.shape)}")
+    return arr
+
+
+def _activation(name, where):
+    key = str(name).lower()
+    if key in ("identity", "none"):
+        key = "linear"
+    if key not in ACTIVATIONS:
+        raise ExerciseError(f"{where}: unknown activation {name!r} (expected one of: {', '.join(ACTIVATIONS)})")
+    return key
+
+
+def _apply_activation(key, z):
+    if key == "sigmoid":
+        return F.sigmoid(z)
+    if key == "tanh":
+        return F.tanh(z)
+    if key == "relu":
+        return F.relu(z)
+    return z
+
+
+def loss_key(name):
+    key = _LOSS_ALIASES.get(str(name).lower())
+    if key is None:
+        raise ExerciseError(f"loss: unknown loss {name!r} (expected mse, sse (½·squared error) or bce)")
+    return key
+
+
+# ---------------------------------------------------------------------------
+# a single neuron
+# ---------------------------------------------------------------------------
+def neuron(weights, bias, inputs, activation="sigmoid", digits=4) -> Explanation:
+    """y = g(w·x + b) for one neuron (the chapter's first numerical)."""
+    w = as_array(weights, "weights", 1)
+    x = as_array(inputs, "input", 1)
+    if x.shape != w.shape:
+        raise ExerciseError(f"input: expected {w.size} values (one per weight), got {x.size}")
+    b = as_array(0.0 if bias is None else bias, "bias", 0)
+    act = _activation(activation, "activation")
+    wt, xt, bt = _named(w, "w", True), _named(x, "x"), _named(b, "b", True)
+    with explain(digits=digits, title="A single neuron: y = g(w·x + b)") as ex:
+        wx = wt @ xt
+        wx.name = "w·x"
+        z = wx + bt
+        z.name = "z"
+        if act != "linear":
+            y = _apply_activation(act, z)
+            y.name = "y"
+    ex.add(Step("note", "Answer", [Text(f"y = {'z' if act == 'linear' else act + '(z)'}:"),
+                                  Show(Sym("y"), (z if act == "linear" else y).data)]))
+    return ex
+
+
+# ---------------------------------------------------------------------------
+# fully connected networks: forward, backprop, update
+# ---------------------------------------------------------------------------
+def _network_layers(sizes, weights, biases, activations):
+    if not isinstance(sizes, (list, tuple)) or len(sizes) < 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ExerciseError(f"sizes: expected at least two positive integers (inputs, ..., outputs), got {sizes!r}")
+    n_layers = len(sizes) - 1
+    if weights is None or len(weights) != n_layers:
+        got = 0 if weights is None else len(weights)
+        raise ExerciseError(f"weights: expected {n_layers} matrices (one per layer for sizes {list(sizes)}), got {got}")
+    if biases is not None and len(biases) != n_layers:
+        raise ExerciseError(f"biases: expected {n_layers} vectors (one per layer), got {len(biases)}")
+    if isinstance(activations, str):
+        activations = [activations] * n_layers
+    if len(activations) != n_layers:
+        raise ExerciseError(f"activation: expected one name or {n_layers} (one per layer), got {len(activations)}")
+    layers = []
+    for i in range(n_layers):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        w = as_array(weights[i], f"weights of layer {i + 1}", 2 if n_out > 1 or np.ndim(weights[i]) == 2 else 1)
+        if w.ndim == 1:
+            w = w.reshape(1, -1)
+        if w.shape != (n_out, n_in):
+            raise ExerciseError(
+                f"weights of layer {i + 1}: expected a {n_out}×{n_in} matrix (one row per neuron of layer "
+                f"{i + 1}, one column per input from layer {i}), got {_shape_text(w.shape)}")
+        b = None
+        if biases is not None:
+            b = as_array(biases[i], f"biases of layer {i + 1}", 1)
+            if b.shape != (n_out,):
+                raise ExerciseError(f"biases of layer {i + 1}: expected {n_out} values (one per neuron), got {b.size}")
+        layers.append((w, b, _activation(activations[i], f"activation of layer {i + 1}")))
+    return layers
+
+
+def _examples(examples, sizes, loss, need_target=True):
+    if not examples:
+        raise ExerciseError("examples: expected at least one training example (input and target)")
+    out = []
+    for k, ex in enumerate(examples):
+        if not isinstance(ex, (list, tuple)) or len(ex) != 2:
+            raise ExerciseError(f"example {k + 1}: expected an (input, target) pair, got {ex!r}")
+        x = as_array(ex[0], f"input of example {k + 1}", 1)
+        if ex[1] is None and not need_target:
+            if x.size != sizes[0]:
+                raise ExerciseError(f"input of example {k + 1}: expected {sizes[0]} values (the input layer "
+                                    f"size), got {x.size}")
+            out.append((x, None))
+            continue
+        y = as_array(ex[1], f"target of example {k + 1}", 1)
+        if x.size != sizes[0]:
+            raise ExerciseError(f"input of example {k + 1}: expected {sizes[0]} values (the input layer size), got {x.size}")
+        if y.size != sizes[-1]:
+            raise ExerciseError(f"target of example {k + 1}: expected {sizes[-1]} values (the output layer size), got {y.size}")
+        if loss == "bce" and np.any((y < 0) | (y > 1)):
+            raise ExerciseError(f"target of example {k + 1}: binary cross-entropy needs targets in [0, 1], got {ex[1]!r}")
+        out.append((x, y))
+    return out
+
+
+def build_network(sizes, weights, biases=None, activations="sigmoid"):
+    """The ``nn.Linear`` layers (float64, weights set, parameters named W^[l], b^[l])
+    and their activation names."""
+    spec = _network_layers(sizes, weights, biases, activations)
+    linears, acts = [], []
+    for i, (w, b, act) in enumerate(spec):
+        lin = nn.Linear(w.shape[1], w.shape[0], bias=b is not None, dtype=np.float64)
+        lin.weight.data[...] = w
+        lin.weight.name = f"W^[{i + 1}]"
+        if b is not None:
+            lin.bias.data[...] = b
+            lin.bias.name = f"b^[{i + 1}]"
+        linears.append(lin)
+        acts.append(act)
+    return linears, acts
+
+
+def network_forward(linears, acts, x):
+    a = _named(x, "x")
+    for i, (lin, act) in enumerate(zip(linears, acts)):
+        z = lin(a)
+        z.name = f"z^[{i + 1}]"
+        a = _apply_activation(act, z)
+        if act != "linear":
+            a.name = f"a^[{i + 1}]"
+    return a
+
+
+def network_loss(a, y, loss):
+    yt = _named(y, "y")
+    if loss == "mse":
+        L = F.mse_loss(a, yt)
+        L.name = "L"
+    elif loss == "bce":
+        L = F.binary_cross_entropy(a, yt)
+        L.name = "L"
+    else:
+        s = F.mse_loss(a, yt, reduction="sum")
+        s.name = "Σ(ŷ−y)²"
+        L = 0.5 * s
+        L.name = "E"
+    return L
+
+
+def network(sizes, weights, biases=None, activations="sigmoid", loss="mse", examples=(), lr=0.1,
+            backprop=True, digits=4) -> Explanation:
+    """Forward pass (and, with ``backprop``, the chain rule and an SGD update) of a
+    small fully connected network, one training example after another."""
+    loss = loss_key(loss)
+    linears, acts = build_network(sizes, weights, biases, activations)
+    exs = _examples(examples, sizes, loss, need_target=backprop)
+    if backprop and (not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0):
+        raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
+    params = [p for lin in linears for p in lin.parameters()]
+    opt = optim.SGD(params, lr=float(lr)) if backprop else None
+    title = (f"Backpropagation: network {'-'.join(str(s) for s in sizes)}, {LOSSES[loss]}, η = {lr}"
+             if backprop else f"Forward pass: network {'-'.join(str(s) for s in sizes)}")
+    with explain(digits=digits, max_elements=64, title=title) as ex:
+        for k, (x, y) in enumerate(exs):
+            if len(exs) > 1:
+                ex.section(f"Training example {k + 1}: x = {_fmt_list(x)}"
+                           + ("" if y is None else f", y = {_fmt_list(y)}"))
+            a = network_forward(linears, acts, x)
+            if y is None:
+                continue
+            L = network_loss(a, y, loss)
+            if backprop:
+                opt.zero_grad()
+                L.backward()
+                opt.step()
+    if backprop:
+        ex.section("Updated weights", *[Show(Sym(p.name), p.data) for p in params])
+    return ex
+
+
+# ---------------------------------------------------------------------------
+# output sizes of a conv/pool/flatten/dense stack
+# ---------------------------------------------------------------------------
+def _int(v, what, minimum=0):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        try:
+            fv = float(v)
+        except (TypeError, ValueError):
+            raise ExerciseError(f"{what}: expected an integer, got {v!r}") from None
+        if not fv.is_integer():
+            raise ExerciseError(f"{what}: expected an integer, got {v!r}")
+        v = int(fv)
+    if v < minimum:
+        raise ExerciseError(f"{what}: expected an integer >= {minimum}, got {v}")
+    return int(v)
+
+
+def shapes(input_shape, layers, digits=4) -> Explanation:
+    """Each layer's output size by h_new = (h − f + 2p)/s + 1, parameter counts,
+    and the flattened length, checked against the layers run on a zero input.
+
+    ``input_shape`` is (h, w, c) as the chapter writes it (39×39×3) or (h, w);
+    each layer a dict: {"type": "conv", "f": 3, "n": 10, "s": 1, "p": 0},
+    {"type": "pool", "f": 2, "s": 2, "mode": "max"}, {"type": "flatten"},
+    {"type": "dense", "n": 10}.
+    """
+    if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3):
+        raise ExerciseError(f"input shape: expected h×w or h×w×c (e.g. 39x39x3), got {input_shape!r}")
+    dims = [_int(v, "input shape", 1) for v in input_shape]
+    h, w = dims[0], dims[1]
+    c = dims[2] if len(dims) == 3 else 1
+    if not layers:
+        raise ExerciseError("layers: expected at least one layer (conv, pool, flatten or dense)")
+    expl = Explanation(digits, title=f"Output sizes for a {h}×{w}×{c} input")
+    x = tensor(np.zeros((1, c, h, w)))
+    total = 0
+    flat = None
+    size_fn = getattr(nn, "conv_output_size", None)
+    for i, spec in enumerate(layers):
+        kind = str(spec.get("type", "")).lower()
+        where = f"layer {i + 1} ({kind or '?'})"
+        items = []
+        if kind in ("conv", "pool"):
+            if flat is not None:
+                raise ExerciseError(f"{where}: a {kind} layer cannot follow flatten/dense (its input is a vector)")
+            f = _int(spec.get("f"), f"{where}: filter size f", 1)
+            s = _int(spec.get("s", 1 if kind == "conv" else f), f"{where}: stride s", 1)
+            p = _int(spec.get("p", 0), f"{where}: padding p", 0)
+            n = _int(spec.get("n", 1), f"{where}: number of filters n", 1) if kind == "conv" else c
+            if f > h + 2 * p or f > w + 2 * p:
+                raise ExerciseError(f"{where}: filter {f}×{f} is larger than the padded input "
+                                    f"{h + 2 * p}×{w + 2 * p} (h×w = {h}×{w}, padding {p})")
+            if kind == "conv":
+                layer = nn.Conv2d(c, n, f, stride=s, padding=p, dtype=np.float64)
+            elif str(spec.get("mode", "max")).lower() in ("max", "avg", "average", "mean"):
+                layer = (nn.MaxPool2d(f, stride=s, padding=p) if str(spec.get("mode", "max")).lower() == "max"
+                         else nn.AvgPool2d(f, stride=s, padding=p))
+            else:
+                raise ExerciseError(f"{where}: unknown pooling {spec.get('mode')!r} (expected max or avg)")
+            with no_grad():
+                x = layer(x)
+            h_new, w_new = x.shape[2], x.shape[3]
+            if size_fn is not None:  # the library's own formula must agree with the layer
+                assert size_fn(h, f, s, p) == h_new
+            for dim, old, new in (("h", h, h_new), ("w", w, w_new)):
+                if dim == "w" and w == h:
+                    continue
+                frac = Frac(Sum([Num(old), Num(-f), Prod([Num(2), Num(p)])]), Num(s))
+                rule = Sum([Frac(Sum([Sym(dim), _negsym("f"), Prod([Num(2), Sym("p")])]), Sym("s")), Num(1)])
+                items.append(Eq(Sym(f"{dim}_new"), [rule, Sum([frac, Num(1)])], Num(new)))
+            if (h - f + 2 * p) % s:
+                items.append(Text(f"({h} − {f} + 2·{p}) is not divisible by {s}: the last "
+                                  f"{(h - f + 2 * p) % s} row(s)/column(s) are not covered; the size rounds down"))
+            c_new = n
+            if kind == "conv":
+                params = (f * f * c + 1) * n
+                items.append(Eq(Sym("parameters"), [Prod([Sum([Prod([Sym("f"), Sym("f"), Sym("c_in")]), Num(1)]), Sym("n")]),
+                                                    Prod([Sum([Prod([Num(f), Num(f), Num(c)]), Num(1)]), Num(n)])],
+                                Num(sum(int(p_.data.size) for p_ in layer.parameters()))))
+                total += params
+            items.append(Text(f"output: {h_new}×{w_new}×{c_new}"))
+            title = (f"Layer {i + 1}: conv {f}×{f}, {n} filters, stride {s}, padding {p}" if kind == "conv"
+                     else f"Layer {i + 1}: {'max' if isinstance(layer, nn.MaxPool2d) else 'average'} pooling "
+                          f"{f}×{f}, stride {s}, padding {p}")
+            h, w, c = h_new, w_new, c_new
+        elif kind == "flatten":
+            flat = h * w * c
+            x = x.reshape(1, -1)
+            items.append(Eq(Sym("length"), [Prod([Sym("h"), Sym("w"), Sym("c")]), Prod([Num(h), Num(w), Num(c)])],
+                            Num(x.shape[1])))
+            title = f"Layer {i + 1}: flatten"
+        elif kind in ("dense", "fc", "linear"):
+            n = _int(spec.get("n"), f"{where}: number of neurons n", 1)
+            n_in = flat if flat is not None else h * w * c
+            if flat is None:
+                x = x.reshape(1, -1)
+                items.append(Text(f"(flattening first: {h}·{w}·{c} = {n_in} inputs)"))
+            layer = nn.Linear(n_in, n, dtype=np.float64)
+            with no_grad():
+                x = layer(x)
+            params = (n_in + 1) * n
+            items.append(Eq(Sym("parameters"), [Prod([Sum([Sym("n_in"), Num(1)]), Sym("n")]),
+                                                Prod([Sum([Num(n_in), Num(1)]), Num(n)])],
+                            Num(sum(int(p_.data.size) for p_ in layer.parameters()))))
+            items.append(Text(f"output: a vector of {x.shape[1]}"))
+            total += params
+            flat = x.shape[1]
+            title = f"Layer {i + 1}: dense, {n} neurons"
+        else:
+            raise ExerciseError(f"layer {i + 1}: unknown layer type {spec.get('type')!r} "
+                                "(expected conv, pool, flatten or dense)")
+        expl.add(Step("forward", title, items))
+    answer = [Text(f"final output: {'a vector of ' + str(flat) if flat is not None else f'{h}×{w}×{c}'}")]
+    if flat is None:
+        answer.append(Eq(Sym("flattened length"), [Prod([Num(h), Num(w), Num(c)])], Num(int(np.prod(x.shape)))))
+    answer.append(Text(f"trainable parameters: {total}"))
+    expl.add(Step("note", "Answer", answer))
+    return expl
+
+
+def _fmt_list(v):
+    return "[" + ", ".join(f"{float(x):g}" for x in np.asarray(v).reshape(-1)) + "]"
+
+
+def _negsym(name):
+    return Neg(Sym(name))
+
+
+__all__ = ["ExerciseError", "as_array", "build_network", "network", "neuron", "shapes"]
