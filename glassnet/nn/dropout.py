@@ -21,3 +21,29 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout2d(Module):
+    """Zero whole channels (feature maps) with probability ``p`` and scale the rest
+    by 1/(1 − p) in training; the identity in ``eval()`` mode.
+
+    Neighbouring pixels of a map are strongly correlated, so dropping single
+    pixels barely regularises a CNN; dropping a whole map does.
+    Shape: (N, C, H, W) or (C, H, W), unchanged.
+
+    Example:
+        >>> gn.nn.Dropout2d(0.25)(gn.ones(2, 4, 3, 3)).shape
+        (2, 4, 3, 3)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout2d: probability p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,65 @@
+"""Scratch arrays reused from one training step to the next.
+
+A convolution or pooling layer needs the same large temporaries (im2col
+columns, padded inputs, outputs) at every step. Allocating them afresh makes
+the C library hand big blocks back to the OS and fault them in again — thousands
+of page faults per step. ``workspace(shape, dtype)`` instead returns an array
+the pool already holds, as soon as nothing else refers to it.
+
+"Nothing else refers to it" is read from CPython's reference count: the pool's
+list holds one reference; a Function that saved the array for backward, a
+Tensor wrapping it, or any NumPy view of it (views keep their base alive) holds
+more. So an array is handed out again only once every user has dropped it, and
+two forwards before one backward can never share a buffer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+
+import numpy as np
+
+# Arrays kept per (shape, dtype), and distinct (shape, dtype) keys kept; the
+# oldest key is dropped first (e.g. the last, smaller batch of an epoch).
+_PER_KEY = 4
+_MAX_KEYS = 48
+_pool: OrderedDict = OrderedDict()
+# references to a free pooled array as seen inside _take: the pool's list, the
+# loop variable and getrefcount's own argument
+_FREE_REFS = 3
+
+
+def _take(arrays):
+    for a in arrays:
+        if sys.getrefcount(a) == _FREE_REFS:
+            return a
+    return None
+
+
+def workspace(shape: tuple, dtype, zero: bool = False) -> np.ndarray:
+    """A C-contiguous array of ``shape`` and ``dtype`` that no one else is using.
+
+    Its contents are whatever the previous user left unless ``zero=True``.
+    """
+    key = (tuple(shape), np.dtype(dtype))
+    arrays = _pool.get(key)
+    if arrays is None:
+        arrays = _pool[key] = []
+        if len(_pool) > _MAX_KEYS:
+            _pool.popitem(last=False)
+    else:
+        _pool.move_to_end(key)
+    a = _take(arrays)
+    if a is None:
+        a = np.empty(key[0], key[1])
+        if len(arrays) < _PER_KEY:
+            arrays.append(a)
+    if zero:
+        a.fill(0)
+    return a
+
+
+def clear_workspace() -> None:
+    """Forget every pooled array (memory returns once no one else holds them)."""
+    _pool.clear()

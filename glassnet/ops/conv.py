@@ -1,0 +1,157 @@
+"""Convolution (cross-correlation, as in the chapter and PyTorch) by im2col + one matmul.
+
+z[n, o, i, j] = b[o] + Σ_{c,u,v} w[o, c, u, v] · x[n, c, i·s + u·d, j·s + v·d]
+
+im2col copies every receptive field into a column: cols[n, (c,u,v), (i,j)],
+so the whole layer is one batched matrix product z[n] = W · cols[n] with W
+reshaped to (C_out, C_in·kh·kw). Groups split both into g independent blocks.
+Backward is the same product read the other way:
+
+  ∂L/∂W = Σ_n G[n] · cols[n]ᵀ          (G = ∂L/∂z reshaped to (C_out, Ho·Wo))
+  ∂L/∂b = Σ_{n,i,j} G
+  ∂L/∂cols[n] = Wᵀ · G[n],  then col2im adds each column back onto the pixels
+                            it was copied from (∂L/∂x).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function
+from ._workspace import workspace
+
+
+def conv_out_size(n: int, k: int, s: int, p_total: int, d: int) -> int:
+    """⌊(n + p_total − d(k − 1) − 1)/s⌋ + 1 — the chapter's (n − f + 2p)/s + 1 with dilation."""
+    return (n + p_total - d * (k - 1) - 1) // s + 1
+
+
+def _pad_zeros(x, pads):
+    """x with (top, bottom, left, right) zero borders on its last two axes, in a reused buffer."""
+    pt, pb, pl, pr = pads
+    if not (pt or pb or pl or pr):
+        return x
+    N, C, H, W = x.shape
+    xp = workspace((N, C, H + pt + pb, W + pl + pr), x.dtype)
+    # zero only the borders: the interior is overwritten just below
+    xp[:, :, :pt] = 0
+    xp[:, :, pt + H:] = 0
+    xp[:, :, pt:pt + H, :pl] = 0
+    xp[:, :, pt:pt + H, pl + W:] = 0
+    xp[:, :, pt:pt + H, pl:pl + W] = x
+    return xp
+
+
+def _windows(xp, kh, kw, Ho, Wo, stride, dilation):
+    """A (N, C, kh, kw, Ho, Wo) view of xp: [..., u, v, i, j] = xp[..., i·s + u·d, j·s + v·d]."""
+    N, C = xp.shape[:2]
+    sN, sC, sH, sW = xp.strides
+    (sh, sw), (dh, dw) = stride, dilation
+    return as_strided(xp, (N, C, kh, kw, Ho, Wo),
+                      (sN, sC, sH * dh, sW * dw, sH * sh, sW * sw), writeable=False)
+
+
+class Conv2d(Function):
+    """z = W ⋆ x + b over (N, C_in, H, W) inputs; one im2col buffer and one matmul per call.
+
+    ``padding`` is (top, bottom, left, right) zeros; ``w`` is (C_out, C_in/groups, kh, kw).
+    """
+
+    formula = "z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]"
+
+    def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
+                groups=1):
+        N, C, H, W = x.shape
+        O, Cg, kh, kw = w.shape
+        G = groups
+        pt, pb, pl, pr = padding
+        Ho = conv_out_size(H, kh, stride[0], pt + pb, dilation[0])
+        Wo = conv_out_size(W, kw, stride[1], pl + pr, dilation[1])
+        L, K = Ho * Wo, Cg * kh * kw
+        self.x_shape, self.w_shape = x.shape, w.shape
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, G
+        self.out_hw = (Ho, Wo)
+        if kh == kw == 1 and stride == (1, 1) and not any(padding) and x.flags.c_contiguous:
+            cols = x.reshape(N, G, K, L)  # a 1×1 convolution needs no copy
+        else:
+            xp = _pad_zeros(x, padding)
+            cols = workspace((N, G, K, L), x.dtype)
+            np.copyto(cols.reshape(N, C, kh, kw, Ho, Wo),
+                      _windows(xp, kh, kw, Ho, Wo, stride, dilation))
+        z = workspace((N, G, O // G, L), np.result_type(x, w))
+        np.matmul(w.reshape(G, O // G, K), cols, out=z)
+        if b is not None:
+            z += b.reshape(G, O // G, 1)
+        if self.needs_input_grad[1]:
+            self.cols = cols
+        if self.needs_input_grad[0]:
+            self.w = w
+        return z.reshape(N, O, Ho, Wo)
+
+    def backward(self, grad_out):
+        N, O, G = self.x_shape[0], self.w_shape[0], self.groups
+        Ho, Wo = self.out_hw
+        g = grad_out.reshape(N, G, O // G, Ho * Wo)
+        needs = self.needs_input_grad
+        gx = gw = gb = None
+        if needs[1]:
+            # Σ_n G[n]·cols[n]ᵀ; cols[n]ᵀ is a transposed view, which BLAS reads directly
+            gw = np.matmul(g, self.cols.swapaxes(-1, -2)).sum(axis=0).reshape(self.w_shape)
+        if len(needs) == 3 and needs[2]:
+            gb = grad_out.sum(axis=(0, 2, 3))
+        if needs[0]:
+            gx = self._grad_input(g)
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    def _grad_input(self, g):
+        N, C, H, W = self.x_shape
+        O, Cg, kh, kw = self.w_shape
+        G = self.groups
+        (Ho, Wo), (sh, sw), (dh, dw) = self.out_hw, self.stride, self.dilation
+        pt, pb, pl, pr = self.padding
+        K = Cg * kh * kw
+        wT = self.w.reshape(G, O // G, K).swapaxes(-1, -2)
+        gcols = workspace((N, G, K, Ho * Wo), g.dtype)
+        np.matmul(wT, g, out=gcols)
+        if kh == kw == 1 and (sh, sw) == (1, 1) and not any(self.padding):
+            return gcols.reshape(N, C, H, W)
+        # col2im: each kernel offset (u, v) sends one strided slab back onto the
+        # pixels it was read from; kh·kw slab additions, each over the whole batch
+        gxp = workspace((N, C, H + pt + pb, W + pl + pr), g.dtype, zero=True)
+        g6 = gcols.reshape(N, C, kh, kw, Ho, Wo)
+        hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
+        for u in range(kh):
+            for v in range(kw):
+                gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += g6[:, :, u, v]
+        if any(self.padding):
+            return gxp[:, :, pt:pt + H, pl:pl + W]
+        return gxp
+
+
+def pad_matrix(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """E (n + lo + hi, n) with E @ v = v padded by copying from inside it.
+
+    Padding the last two axes is separable, y = E_h · x · E_wᵀ, so it runs as
+    ``pool.SeparablePool`` and its gradient adds every copy back to its source.
+    """
+    return _index_matrix(_pad_index(n, lo, hi, mode), n)
+
+
+def _index_matrix(index: np.ndarray, n: int, dtype=np.float64) -> np.ndarray:
+    """One-hot rows: E[i, index[i]] = 1, so E @ v gathers v[index]."""
+    e = np.zeros((len(index), n), dtype)
+    e[np.arange(len(index)), index] = 1
+    return e
+
+
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """Which input position each padded position copies, for reflect / replicate / circular."""
+    i = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    period = 2 * (n - 1)  # reflect: ... 2 1 | 0 1 2 ... n-1 | n-2 ...
+    i = np.abs(i) % period if period else np.zeros_like(i)
+    return np.where(i >= n, period - i, i)
