@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import defaultdict
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
-        self.state: dict = {}
+        self.state: defaultdict = defaultdict(dict)  # state[p]: {} until p's first step
         self.param_groups: list = []
         self._work: dict = {}  # scratch arrays per parameter, reused across steps
         if isinstance(params, Tensor):
@@ -147,10 +148,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                s = state.get(p)
-                if s is None:
-                    s = state[p] = {}
-                update(p, p.grad.data, s, group)
+                update(p, p.grad.data, state[p], group)
         return loss
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
@@ -195,7 +193,7 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
                                  f"{len(g['params'])} parameters but the saved group has "
                                  f"{len(s['params'])}")
-        new_state = {}
+        new_state = defaultdict(dict)
         params_by_index = {}
         for g, s in zip(self.param_groups, saved):
             for idx, p in zip(s["params"], g["params"]):
@@ -226,6 +224,11 @@ class Optimizer:
             else:
                 out[k] = copy.deepcopy(v)
         return out
+
+    def __getstate__(self):
+        d = dict(self.__dict__)
+        d["_work"] = {}  # scratch space is not state
+        return d
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
