@@ -16,6 +16,7 @@ chapter's standard exercises on the same machinery.
 import sys as _sys
 import types as _types
 
+from . import cnn  # noqa: F401  (registers the conv/pool describers)
 from .recorder import Explanation, Recorder, explain, record_step, register_describer  # noqa: F401
 from .records import Eq, Operand, Show, Step, Text  # noqa: F401
 

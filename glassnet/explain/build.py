@@ -84,6 +84,16 @@ def shows(*operands):
     return [Show(o, o.value) for o in operands]
 
 
+def show_maps(op):
+    """An (N, C, H, W) value as its feature maps: name^(c) = matrix (one sample)."""
+    v = op.value
+    if v.ndim != 4 or v.shape[0] != 1:
+        return shows(op)
+    if v.shape[1] == 1:
+        return [Show(Ref(op), v[0, 0])]
+    return [Show(Ref(op, None, c + 1), v[0, c]) for c in range(v.shape[1])]
+
+
 def note_partial(shape, what="element"):
     if partial(shape):
         return [Text(f"(shape {tuple(shape)}: one {what} worked in full; the rest follow the same rule)")]

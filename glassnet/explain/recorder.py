@@ -17,7 +17,7 @@ from .. import autograd
 from . import build as X
 from .records import Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 
-# op class name -> describe(fn, inputs, outputs, grads) for ops without a hook
+# op class name -> describe(fn, inputs, outputs, grads, params) for ops without a hook
 DESCRIBERS: dict = {}
 # op class name -> letter for auto-named outputs
 _SYMBOLS = {
@@ -158,8 +158,8 @@ class Recorder:
         letter = _SYMBOLS.get(type(fn).__name__, "t")
         in_ops = [self.operand(t) for t in inputs]
         out_ops = [self.operand(t, letter) for t in outs]
-        self._nodes[id(fn)] = (fn, in_ops, out_ops)
-        items = self._shown_once(self._describe(fn, in_ops, out_ops, None), out_ops)
+        self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
+        items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
         self.expl.add(Step("forward", _title(fn), items, formula=fn.formula, op=type(fn).__name__))
 
     def on_backward_begin(self, roots):
@@ -171,13 +171,13 @@ class Recorder:
         node = self._nodes.get(id(fn))
         if node is None or node[0] is not fn:  # built before explain() began
             node = (fn, [self.operand(p) for p in fn.parents],
-                    [Operand(None, np.zeros(0), "out")])
-        _, in_ops, out_ops = node
+                    [Operand(None, np.zeros(0), "out")], {})
+        _, in_ops, out_ops, params = node
         g_outs = tuple(np.asarray(g) if g is not None else np.zeros(o.shape) for g, o in zip(grad_outs, out_ops))
         g_ins = tuple(None if g is None else np.array(g, dtype=np.float64) for g in grad_ins)
         # inputs that need no gradient get none, whatever backward returned
         g_ins = tuple(g if p.requires_grad else None for g, p in zip(g_ins, fn.parents))
-        items = self._describe(fn, in_ops, out_ops, (g_outs, g_ins))
+        items = self._describe(fn, in_ops, out_ops, (g_outs, g_ins), params)
         step = Step("backward", _title(fn), items, op=type(fn).__name__)
         step.grads = (g_outs, g_ins)
         step.operands = (in_ops, out_ops)
@@ -203,14 +203,14 @@ class Recorder:
             keep.append(it)
         return keep
 
-    def _describe(self, fn, in_ops, out_ops, grads):
+    def _describe(self, fn, in_ops, out_ops, grads, params):
         items = None
         try:
             items = fn.describe(in_ops, out_ops, grads)
         except TypeError:  # a hook with the older (inputs, outputs) signature
             items = fn.describe(in_ops, out_ops) if grads is None else None
         if items is None and type(fn).__name__ in DESCRIBERS:
-            items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads)
+            items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
         if items is None:
             items = _generic(fn, in_ops, out_ops, grads)
         return items

@@ -34,6 +34,7 @@ def latex_name(name: str) -> str:
         s = s.replace(k, v + (" " if v[-1].isalpha() and v.startswith("\\") else ""))
     s = s.replace(" }", "}").strip()
     s = re.sub(r"\^\[([^\]]*)\]", r"^{[\1]}", s)
+    s = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", s)
     s = re.sub(r"_([A-Za-z0-9,]+)", r"_{\1}", s)
     s = re.sub(r"\bW_\{(xh|hh|hy|yh)\}", r"W_{\1}", s)
     return s
@@ -192,13 +193,14 @@ class Sym(Expr):
 
 
 class Ref(Sym):
-    """A tensor (an ``Operand``) by name, resolved when rendering."""
+    """A tensor (an ``Operand``) by name, resolved when rendering; ``sup`` adds a
+    superscript such as the feature map's number: z^(2)_11."""
 
-    def __init__(self, operand: Operand, idx=None):
-        self.operand, self.idx = operand, idx
+    def __init__(self, operand: Operand, idx=None, sup=None):
+        self.operand, self.idx, self.sup = operand, idx, sup
 
     def _name(self):
-        return self.operand.name
+        return self.operand.name + ("" if self.sup is None else f"^({self.sup})")
 
 
 class Deriv(Expr):
@@ -229,6 +231,11 @@ class Sum(Expr):
             if i and isinstance(t, Num) and t.v < 0:
                 out.append(" - " if latex else " − ")
                 out.append(Num(-t.v).latex(f) if latex else Num(-t.v).text(f))
+                continue
+            if i and isinstance(t, Prod) and isinstance(t.factors[0], Num) and t.factors[0].v < 0:
+                out.append(" - " if latex else " − ")  # a + (−1)·b prints as a − 1·b
+                flipped = Prod([Num(-t.factors[0].v)] + t.factors[1:])
+                out.append(_wrap(flipped, f, 2, latex))
                 continue
             if i and isinstance(t, Neg):
                 out.append(" - " if latex else " − ")
