@@ -266,6 +266,20 @@ class Module:
             t.data = np.array(arr, dtype=t.data.dtype)
         return missing, unexpected
 
+    # ------------------------------------------------------------- summary
+    def summary(self, input_shape, batch_size: int | None = 1, dtype=None,
+                verbose: bool = True) -> str:
+        """Print and return a table of every layer's output shape and parameter count,
+        found by running zeros of ``(batch_size, *input_shape)`` through the model
+        (see ``glassnet.nn.summary.summary``).
+
+        Example:
+            >>> gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.Sigmoid()).summary((2,))
+        """
+        from .summary import summary  # summary runs modules, so it imports this file
+
+        return summary(self, input_shape, batch_size=batch_size, dtype=dtype, verbose=verbose)
+
     # ---------------------------------------------------------------- repr
     def extra_repr(self) -> str:
         return ""
