@@ -54,6 +54,13 @@ SPECS = [
     ("LinearLR", {}),
     ("LinearLR", {"start_factor": 0.1, "end_factor": 1.0, "total_iters": 8}),
     ("LinearLR", {"start_factor": 1.0, "end_factor": 0.2, "total_iters": 20}),
+    ("MultiplicativeLR", {"lr_lambda": lambda e: 0.95 if e % 2 else 0.9}),
+    ("ConstantLR", {"factor": 0.5, "total_iters": 4}),
+    ("PolynomialLR", {"total_iters": 20, "power": 2.0}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 4}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.001}),
+    ("OneCycleLR", {"max_lr": 0.5, "total_steps": 30}),
+    ("OneCycleLR", {"max_lr": [1.0, 0.1], "total_steps": 30, "anneal_strategy": "linear", "three_phase": True}),
 ]
 
 
@@ -62,6 +69,43 @@ def test_scheduler_sequence_matches_torch(torch, spec):
     topt, gopt = _opts(torch)
     got = _run(topt, gopt, _build(torch.optim.lr_scheduler, topt, spec), _build(gs, gopt, spec))
     assert len({tuple(g) for g in got}) > 1  # the lr really changes
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam"])
+def test_one_cycle_cycles_momentum_like_torch(torch, opt_name):
+    tp, gp = torch.nn.Parameter(torch.ones(2)), gn.nn.Parameter(gn.ones(2))
+    kw = {"momentum": 0.9} if opt_name == "SGD" else {}
+    topt = getattr(torch.optim, opt_name)([tp], lr=0.1, **kw)
+    gopt = getattr(gn.optim, opt_name)([gp], lr=0.1, **kw)
+    key = "momentum" if opt_name == "SGD" else "betas"
+    ts = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=1.0, epochs=3, steps_per_epoch=8)
+    gsch = gs.OneCycleLR(gopt, max_lr=1.0, epochs=3, steps_per_epoch=8)
+    for _ in range(23):
+        topt.step()
+        ts.step()
+        gsch.step()
+        assert gsch.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-13)
+        assert gopt.param_groups[0][key] == pytest.approx(topt.param_groups[0][key], rel=1e-13)
+
+
+def test_chained_scheduler(torch):
+    topt, gopt = _opts(torch)
+
+    def make(mod, opt):
+        return mod.ChainedScheduler([mod.ConstantLR(opt, factor=0.1, total_iters=3), mod.ExponentialLR(opt, 0.9)])
+
+    _run(topt, gopt, make(torch.optim.lr_scheduler, topt), make(gs, gopt))
+
+
+def test_warm_restarts_fractional_epochs(torch):
+    topt, gopt = _opts(torch)
+    ts = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, T_0=2, T_mult=2)
+    gsch = gs.CosineAnnealingWarmRestarts(gopt, T_0=2, T_mult=2)
+    for e in np.arange(0, 9, 0.25):
+        topt.step()
+        ts.step(float(e))
+        gsch.step(float(e))
+        assert gsch.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-13)
 
 
 def test_cosine_formula_values():
@@ -160,5 +204,11 @@ def test_scheduler_errors():
         gs.ReduceLROnPlateau(opt, mode="up")
     with pytest.raises(ValueError, match="one milestone fewer than schedulers"):
         gs.SequentialLR(opt, [gs.StepLR(opt, 2), gs.StepLR(opt, 3)], milestones=[])
+    with pytest.raises(ValueError, match="OneCycleLR: give total_steps"):
+        gs.OneCycleLR(opt, max_lr=1.0)
+    with pytest.raises(ValueError, match="cycle_momentum needs an optimizer with momentum or betas"):
+        gs.OneCycleLR(gn.optim.Adagrad([gn.nn.Parameter(gn.ones(1))]), max_lr=1.0, total_steps=5)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: T_0 must be a positive integer"):
+        gs.CosineAnnealingWarmRestarts(opt, T_0=0)
     with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas"):
         gs.LambdaLR(opt, [lambda e: 1, lambda e: 2])
