@@ -61,6 +61,12 @@ def atomic_write_bytes(path, data: bytes) -> None:
         pass
 
 
+def _contiguous(arr: np.ndarray) -> np.ndarray:
+    # safetensors reads raw memory, so it must be C-contiguous (np.ascontiguousarray would
+    # also turn a 0-d array into a 1-d one)
+    return arr if arr.flags.c_contiguous else np.array(arr, order="C")
+
+
 def as_array(value, name: str) -> np.ndarray:
     if isinstance(value, Tensor):
         arr = value.data
@@ -73,7 +79,7 @@ def as_array(value, name: str) -> np.ndarray:
                         "saved as weights")
     if arr.dtype == object:
         raise TypeError(f"save: {name!r} has dtype object, which cannot be saved")
-    return np.ascontiguousarray(arr)  # safetensors reads raw memory: it must be C-contiguous
+    return _contiguous(arr)
 
 
 def write_safetensors(path, tensors: dict, meta: dict) -> None:
@@ -131,10 +137,10 @@ def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
 # safetensors part under a generated key, the rest stays JSON; markers make the trip exact.
 def encode_tree(obj, key: str, arrays: dict):
     if isinstance(obj, Tensor):
-        arrays[key] = np.ascontiguousarray(obj.data)
+        arrays[key] = _contiguous(obj.data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = _contiguous(obj)
         return {"__ndarray__": key}
     if isinstance(obj, np.generic):  # keep NumPy scalar types: float32 arithmetic must stay float32
         arrays[key] = np.asarray(obj)

@@ -29,6 +29,7 @@ from ..tensor import Tensor
 
 _REGISTRY: dict[str, dict] = {}
 _NN_SCANNED: set = set()
+_MAX_INLINE = 4096  # elements of an array argument written into the JSON record
 
 
 def _default_name(cls) -> str:
@@ -105,6 +106,11 @@ def _json_value(v, where: str):
         return {k: _json_value(x, where) for k, x in v.items()}
     if isinstance(v, np.dtype):
         return {"__dtype__": v.name}
+    if isinstance(v, (Tensor, np.ndarray)):  # a small constant such as a loss's class weights
+        a = v.data if isinstance(v, Tensor) else v
+        if a.size <= _MAX_INLINE and a.dtype.kind in "biuf":
+            return {"__array__": a.tolist(), "dtype": a.dtype.name, "tensor": isinstance(v, Tensor)}
+        raise _Missing(f"{where} is an array too large to record as an argument ({a.shape})")
     raise _Missing(f"{where} is a {type(v).__name__}")
 
 
@@ -116,6 +122,9 @@ def _from_json(v):
             return tuple(_from_json(x) for x in v["__tuple__"])
         if "__dtype__" in v:
             return np.dtype(v["__dtype__"])
+        if "__array__" in v:
+            a = np.array(v["__array__"], dtype=v["dtype"])
+            return Tensor(a) if v.get("tensor") else a
         if "__zeros__" in v:
             return Tensor(np.zeros(v["__zeros__"], dtype=v["dtype"]))
         return {k: _from_json(x) for k, x in v.items()}
