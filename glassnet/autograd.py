@@ -60,18 +60,30 @@ class set_grad_enabled:
         return wrapper
 
 
-class no_grad(set_grad_enabled):
-    """``with gn.no_grad():`` or ``@gn.no_grad()`` — compute without recording a graph."""
+class _ModeDecorator(set_grad_enabled):
+    """A fixed grad mode usable as ``with m():``, ``@m()`` and bare ``@m`` (as PyTorch)."""
 
-    def __init__(self):
-        super().__init__(False)
+    _mode = False
+
+    def __new__(cls, func=None):
+        if callable(func):  # bare decorator: @gn.no_grad
+            return set_grad_enabled(cls._mode)(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        super().__init__(self._mode)
 
 
-class enable_grad(set_grad_enabled):
+class no_grad(_ModeDecorator):
+    """``with gn.no_grad():`` or ``@gn.no_grad`` — compute without recording a graph."""
+
+    _mode = False
+
+
+class enable_grad(_ModeDecorator):
     """``with gn.enable_grad():`` — record a graph even inside ``no_grad``."""
 
-    def __init__(self):
-        super().__init__(True)
+    _mode = True
 
 
 def set_recorder(recorder):

@@ -1,0 +1,406 @@
+"""The backward engine: accumulation, retain_graph, grad mode, hooks, deep and
+diamond graphs, aliasing, in-place rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+
+def _leaf(values, dtype=gn.float64):
+    return gn.tensor(values, dtype=dtype, requires_grad=True)
+
+
+# ---------------------------------------------------------------------------
+# accumulation and explicit gradients
+# ---------------------------------------------------------------------------
+def test_grad_accumulates_across_backward_calls():
+    x = _leaf([1.0, 2.0, 3.0])
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 4.0, 6.0])
+    (3 * x).sum().backward()  # a new graph: PyTorch adds into .grad
+    np.testing.assert_allclose(x.grad.data, [5.0, 7.0, 9.0])
+    x.grad = None
+    x.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, 1.0, 1.0])
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = _leaf([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"grad can be created implicitly only for scalar outputs.*shape \(2,\)"):
+        y.backward()
+
+
+def test_backward_with_explicit_gradient(torch):
+    a = np.array([[1.0, -2.0], [0.5, 3.0]])
+    v = np.array([[1.0, 0.5], [-1.0, 2.0]])
+    x = _leaf(a)
+    (x * x * 3).backward(gn.tensor(v))
+    tx = torch.from_numpy(a).requires_grad_()
+    (tx * tx * 3).backward(torch.from_numpy(v))
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\) but the tensor has shape \(2, 2\)"):
+        (x * 2).backward(gn.ones(3, dtype=gn.float64))
+
+
+def test_backward_of_scalar_with_one_element_shape():
+    x = _leaf([2.0])
+    (x * x).backward()  # shape (1,) counts as a scalar, as in PyTorch
+    np.testing.assert_allclose(x.grad.data, [4.0])
+
+
+def test_backward_without_grad_is_a_clear_error():
+    with pytest.raises(RuntimeError, match=r"does not require grad"):
+        gn.tensor([1.0, 2.0]).sum().backward()
+
+
+# ---------------------------------------------------------------------------
+# retain_graph
+# ---------------------------------------------------------------------------
+def test_second_backward_without_retain_graph_fails_clearly():
+    x = _leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"backward through the graph a second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_doubles_grads():
+    x = _leaf([1.0, 2.0])
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2 * first)
+
+
+def test_shared_subgraph_second_backward_fails_unless_retained():
+    x = _leaf([1.0, 2.0])
+    h = x.tanh()
+    h.sum().backward()
+    with pytest.raises(RuntimeError, match=r"retain_graph"):
+        (h * 2).sum().backward()
+
+
+# ---------------------------------------------------------------------------
+# detach and grad mode
+# ---------------------------------------------------------------------------
+def test_detach_cuts_the_graph_and_shares_memory():
+    x = _leaf([1.0, 2.0])
+    d = x.detach()
+    assert not d.requires_grad and d.grad_fn is None and d.is_leaf
+    assert np.shares_memory(d.data, x.data)
+    y = (x * d).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, 2.0])  # d is a constant
+
+
+def test_no_grad_records_nothing():
+    x = _leaf([1.0, 2.0])
+    with gn.no_grad():
+        y = x * 2
+        assert not gn.is_grad_enabled()
+    assert gn.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+
+
+def test_enable_grad_inside_no_grad():
+    x = _leaf([1.0])
+    with gn.no_grad():
+        with gn.enable_grad():
+            y = x * 2
+        z = x * 2
+    assert y.requires_grad and not z.requires_grad
+
+
+def test_set_grad_enabled_context_and_decorators():
+    x = _leaf([1.0])
+    with gn.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    with gn.set_grad_enabled(True):
+        assert (x * 2).requires_grad
+
+    @gn.no_grad()
+    def f(t):
+        return t * 2
+
+    @gn.enable_grad()
+    def g(t):
+        return t * 2
+
+    @gn.set_grad_enabled(False)
+    def h(t):
+        return t * 2
+
+    assert not f(x).requires_grad and not h(x).requires_grad
+    with gn.no_grad():
+        assert g(x).requires_grad
+    assert f.__name__ == "f"
+    assert gn.is_grad_enabled()
+
+
+def test_grad_mode_restored_after_exception():
+    with pytest.raises(ZeroDivisionError):
+        with gn.no_grad():
+            1 / 0
+    assert gn.is_grad_enabled()
+
+
+def test_no_grad_bare_class_decorator_works():
+    """``@gn.no_grad`` without parentheses (PyTorch accepts both spellings)."""
+    x = _leaf([1.0])
+
+    @gn.no_grad
+    def f(t):
+        return t * 2
+
+    @gn.enable_grad
+    def g(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    with gn.no_grad():
+        assert g(x).requires_grad
+    assert gn.is_grad_enabled()
+
+
+def test_requires_grad_on_int_tensor_is_a_type_error():
+    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients.*int64"):
+        gn.tensor([1, 2]).requires_grad_()
+    with pytest.raises(TypeError, match=r"only floating-point tensors"):
+        gn.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match=r"only floating-point tensors"):
+        gn.zeros(2, dtype=gn.int64, requires_grad=True)
+
+
+def test_requires_grad_flag_on_non_leaf():
+    x = _leaf([1.0])
+    y = x * 2
+    assert y.requires_grad and not y.is_leaf
+    with pytest.raises(RuntimeError, match=r"only leaf tensors"):
+        y.requires_grad_(False)
+
+
+# ---------------------------------------------------------------------------
+# hooks and retain_grad
+# ---------------------------------------------------------------------------
+def test_register_hook_sees_and_replaces_gradients():
+    x = _leaf([1.0, 2.0])
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(g.data.copy()))
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(seen[0], [3.0, 3.0])
+    handle.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    assert len(seen) == 1
+
+    x.grad = None
+    x.register_hook(lambda g: g * 2)
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [6.0, 6.0])
+
+
+def test_hook_on_intermediate_changes_upstream_gradient(torch):
+    a = np.array([0.5, -1.0])
+    x = _leaf(a)
+    h = x * x
+    h.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    tx = torch.from_numpy(a).requires_grad_()
+    th = tx * tx
+    th.register_hook(lambda g: g * 10)
+    th.sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+
+
+def test_retain_grad_keeps_intermediate_grad():
+    x = _leaf([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.data, 2 * h.data)
+    np.testing.assert_allclose(x.grad.data, 2 * h.data * 3)
+    assert (x * 2).grad is None
+
+
+def test_retain_grad_accumulates(torch):
+    x = _leaf([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(h.grad.data, 4 * h.data)
+
+
+def test_hook_on_tensor_without_grad_fails():
+    with pytest.raises(RuntimeError, match=r"does not require grad"):
+        gn.tensor([1.0]).register_hook(lambda g: g)
+
+
+# ---------------------------------------------------------------------------
+# graph shapes
+# ---------------------------------------------------------------------------
+def test_deep_chain_has_no_recursion_limit():
+    x = _leaf([0.5])
+    y = x
+    for _ in range(20000):
+        y = y * 1.0001 + 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0001**20000], rtol=1e-9)
+
+
+def test_diamond_graph(torch):
+    a = np.array([0.3, -0.7, 1.2])
+
+    def f(lib_x, exp, sin):
+        b = exp(lib_x)
+        c = sin(lib_x)
+        d = b * c + b * lib_x
+        return (d * c).sum()
+
+    x = _leaf(a)
+    f(x, gn.exp, gn.sin).backward()
+    tx = torch.from_numpy(a).requires_grad_()
+    f(tx, torch.exp, torch.sin).backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_x_plus_x_gradient_is_two():
+    x = _leaf([1.0, -3.0])
+    (x + x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    x.grad = None
+    (x * x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 27.0])
+
+
+def test_leaf_grads_are_not_aliased():
+    """Two leaves that receive the same array (x + y) get separate .grad buffers."""
+    x, y = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
+    (x + y).sum().backward()
+    assert not np.shares_memory(x.grad.data, y.grad.data)
+    with gn.no_grad():
+        x.grad.data *= 5
+    np.testing.assert_allclose(y.grad.data, [1.0, 1.0])
+
+
+def test_leaf_grad_not_aliased_with_upstream_or_broadcast():
+    x = _leaf([[1.0, 2.0]])
+    y = x.expand(3, 2)
+    z = _leaf(np.ones((3, 2)))
+    out = y * 1 + z
+    g = np.ones((3, 2))
+    out.backward(gn.tensor(g))
+    x.grad.data[...] = 7
+    np.testing.assert_allclose(z.grad.data, np.ones((3, 2)))
+    np.testing.assert_allclose(g, np.ones((3, 2)))
+
+
+def test_grad_dtype_and_shape_follow_the_leaf():
+    x = gn.randn(3, 2, requires_grad=True)
+    (x.double() * 2).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.shape == (3, 2)
+
+
+def test_unused_input_gets_no_grad():
+    x, y = _leaf([1.0]), _leaf([2.0])
+    (x * 2).sum().backward()
+    assert y.grad is None
+
+
+def test_multi_output_op_with_one_output_used(torch):
+    a = np.arange(6.0).reshape(3, 2)
+    x = _leaf(a)
+    p, q, r = gn.chunk(x, 3)
+    (q * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [[0, 0], [2, 2], [0, 0]])
+
+
+# ---------------------------------------------------------------------------
+# in-place rules
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("op", ["iadd", "isub", "imul", "itruediv", "add_", "mul_", "zero_", "fill_", "copy_",
+                                "setitem"])
+def test_inplace_on_requires_grad_raises(op):
+    x = _leaf([1.0, 2.0])
+    before = x.data.copy()
+    ops = {
+        "iadd": lambda t: t.__iadd__(1.0), "isub": lambda t: t.__isub__(1.0),
+        "imul": lambda t: t.__imul__(2.0), "itruediv": lambda t: t.__itruediv__(2.0),
+        "add_": lambda t: t.add_(1.0), "mul_": lambda t: t.mul_(2.0), "zero_": lambda t: t.zero_(),
+        "fill_": lambda t: t.fill_(3.0), "copy_": lambda t: t.copy_(gn.ones(2)),
+        "setitem": lambda t: t.__setitem__(0, 5.0),
+    }
+    with pytest.raises(RuntimeError, match=r"in-place|assigning into"):
+        ops[op](x)
+    np.testing.assert_array_equal(x.data, before)
+    with gn.no_grad():
+        ops[op](x)
+    assert not np.array_equal(x.data, before)
+    assert x.requires_grad and x.is_leaf
+
+
+def test_inplace_on_plain_tensor_works():
+    x = gn.tensor([1.0, 2.0])
+    x += 1
+    x *= gn.tensor([2.0, 3.0])
+    x[0] = 0.5
+    np.testing.assert_allclose(x.data, [0.5, 9.0])
+    x.sub_(gn.tensor([0.5, 1.0]), alpha=2)
+    np.testing.assert_allclose(x.data, [-0.5, 7.0])
+
+
+def test_inplace_update_under_no_grad_is_an_sgd_step():
+    w = _leaf([1.0, 2.0])
+    (w * w).sum().backward()
+    with gn.no_grad():
+        w -= 0.1 * w.grad
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    assert w.requires_grad and w.is_leaf and w.grad_fn is None
+
+
+def test_inplace_shape_error_names_shapes():
+    x = gn.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"cannot update a tensor of shape \(2, 3\)"):
+        x += gn.ones(4)
+
+
+def test_non_leaf_inplace_on_graph_is_refused():
+    x = _leaf([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"in-place"):
+        y += 1
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    class Wrong(gn.autograd.Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, grad_out):
+            return grad_out  # should be 2x·grad_out
+
+    x = _leaf([0.3, 0.7])
+    with pytest.raises(AssertionError, match=r"gradcheck: input 0, element"):
+        gn.autograd.gradcheck(lambda t: Wrong.apply(t), x)
+    assert gn.autograd.gradcheck(lambda t: Wrong.apply(t), x, raise_exception=False) is False
+    with pytest.raises(ValueError, match=r"float64"):
+        gn.autograd.gradcheck(gn.tanh, gn.randn(2, requires_grad=True))
+
+
+def test_backward_shape_check_names_the_op():
+    class BadShape(gn.autograd.Function):
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, grad_out):
+            return np.ones(5)
+
+    x = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"BadShape.backward returned a gradient of shape \(5,\) for input 0"):
+        BadShape.apply(x).backward()
