@@ -154,3 +154,27 @@ def test_normalization_errors():
         gn.nn.LayerNorm(5)(gn.randn(2, 4))
     with pytest.raises(ValueError, match=r"batch_norm: weight must have shape \(3,\)"):
         F.batch_norm(gn.randn(4, 3), None, None, gn.ones(4), training=True)
+
+
+@pytest.mark.parametrize("which", ["weight", "bias"])
+def test_functional_norms_with_only_weight_or_bias(torch, which):
+    x = np.random.randn(6, 3, 4)
+    p = np.random.randn(3)
+    q = np.random.randn(4)
+    kw_g = {which: gn.tensor(p, requires_grad=True)}
+    kw_t = {which: torch.tensor(p, requires_grad=True)}
+    xg, xt = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yg = F.batch_norm(xg, None, None, training=True, **kw_g)
+    yt = torch.nn.functional.batch_norm(xt, None, None, training=True, **kw_t)
+    lg = {which: gn.tensor(q, requires_grad=True)}
+    lt = {which: torch.tensor(q, requires_grad=True)}
+    zg = F.layer_norm(xg, (4,), **lg)
+    zt = torch.nn.functional.layer_norm(xt, (4,), **lt)
+    g = np.random.randn(*x.shape)
+    (yg * gn.tensor(g) + zg * gn.tensor(g * 2)).sum().backward()
+    (yt * torch.tensor(g) + zt * torch.tensor(g * 2)).sum().backward()
+    np.testing.assert_allclose(yg.data, yt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(zg.data, zt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(kw_g[which].grad.data, kw_t[which].grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(lg[which].grad.data, lt[which].grad.numpy(), atol=1e-10)
