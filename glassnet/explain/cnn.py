@@ -65,7 +65,7 @@ def conv2d(fn, inputs, outputs, grads, params):
             items += X.shows(w_op)
         if b_op is not None:
             items += X.shows(b_op)
-        items.append(Text(f"stride {sh if sh == sw else (sh, sw)}, padding {pt if len(set((pt, pb, pl, pr))) == 1 else (pt, pb, pl, pr)}: "
+        items.append(Text(f"stride {sh if sh == sw else (sh, sw)}, padding {pt if len({pt, pb, pl, pr}) == 1 else (pt, pb, pl, pr)}: "
                           "each cell is the sum of the window's elementwise products"
                           + (" plus the bias" if b_op is not None else "")))
         for idx in X.indices(z.shape):

@@ -125,6 +125,7 @@ class Recorder:
         self._counts = {}
         self._root = None
         self._shown = {}
+        self._contrib = {}  # id(tensor) -> (tensor, [gradients sent back to it])
 
     # names ----------------------------------------------------------------
     def _auto(self, t, letter):
@@ -177,11 +178,30 @@ class Recorder:
         g_ins = tuple(None if g is None else np.array(g, dtype=np.float64) for g in grad_ins)
         # inputs that need no gradient get none, whatever backward returned
         g_ins = tuple(g if p.requires_grad else None for g, p in zip(g_ins, fn.parents))
-        items = self._describe(fn, in_ops, out_ops, (g_outs, g_ins), params)
+        items = self._paths(out_ops, g_outs) + self._describe(fn, in_ops, out_ops, (g_outs, g_ins), params)
+        for p, g in zip(fn.parents, g_ins):
+            if g is not None:
+                self._contrib.setdefault(id(p), (p, []))[1].append(g)
         step = Step("backward", _title(fn), items, op=type(fn).__name__)
         step.grads = (g_outs, g_ins)
         step.operands = (in_ops, out_ops)
         self.expl.add(step)
+
+    def _paths(self, out_ops, g_outs):
+        """The multivariate chain rule: where a tensor fed several ops, its
+        gradient is the sum of what each path sent back."""
+        items = []
+        for o, g in zip(out_ops, g_outs):
+            hit = self._contrib.get(id(o.tensor))
+            if hit is None or hit[0] is not o.tensor or len(hit[1]) < 2:
+                continue
+            parts = hit[1]
+            for idx in X.indices(o.shape):
+                items.append(Eq(Deriv(self.loss_expr(), Ref(o, idx or None)),
+                                [Sum([Num(c[idx]) for c in parts])], Num(g[idx]), ref=(o, idx), note="paths"))
+        if items:
+            items.insert(0, Text("gradients arriving by several paths add up:"))
+        return items
 
     def _shown_once(self, items, out_ops):
         """Drop value listings the reader has already seen (an op's input that an

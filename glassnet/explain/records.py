@@ -179,13 +179,18 @@ class Sym(Expr):
 
     def text(self, f):
         sub = index_text(self.idx)
-        return self._name() + (("_" if "_" not in self._name() else ",") + sub if sub else "")
+        name = self._name()
+        if sub and " " in name:  # (W_xh x_1 + b_h)_2
+            return f"({name})_{sub}"
+        return name + (("_" if "_" not in name else ",") + sub if sub else "")
 
     def latex(self, f):
         name = latex_name(self._name())
         sub = index_text(self.idx)
         if not sub:
             return name
+        if " " in self._name():
+            return rf"\left({name}\right)_{{{sub}}}"
         m = re.match(r"^(.*)_\{([^}]*)\}$", name)
         if m:  # already subscripted (h_{t}): append the index
             return f"{m.group(1)}_{{{m.group(2)},{sub}}}"
