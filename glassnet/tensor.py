@@ -41,7 +41,11 @@ def _to_array(data, dtype=None) -> np.ndarray:
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.data if isinstance(d, Tensor) else d for d in data]
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise ValueError("tensor: nested lists have uneven lengths; every row at one level must "
+                             "have the same length (a tensor is rectangular)") from None
         if arr.dtype == np.float64 and not isinstance(data, np.generic):
             arr = arr.astype(B.get_default_dtype())
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
@@ -791,7 +795,7 @@ def _shape_arg(shape) -> tuple:
         shape = shape[0]
     try:
         return tuple(builtins.int(s) for s in shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"shape must be integers, got {shape!r}") from None
 
 

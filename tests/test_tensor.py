@@ -1,0 +1,287 @@
+"""Tensor creation, dtype rules, conversion, repr, seeding, and bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+
+# ---------------------------------------------------------------------------
+# creation
+# ---------------------------------------------------------------------------
+def test_tensor_copies_and_infers_dtype():
+    a = np.array([1.0, 2.0])
+    t = gn.tensor(a)
+    a[0] = 9
+    assert t.tolist() == [1.0, 2.0]
+    assert t.dtype == np.float64  # a NumPy float64 array stays float64
+    assert gn.tensor([1.0, 2.0]).dtype == np.float32  # Python floats: default float32
+    assert gn.tensor(2.5).dtype == np.float32 and gn.tensor(2.5).shape == ()
+    assert gn.tensor([1, 2]).dtype == np.int64
+    assert gn.tensor(np.array([1, 2], np.int32)).dtype == np.int32
+    assert gn.tensor([True, False]).dtype == np.bool_
+    assert gn.tensor([1, 2.5]).dtype == np.float32
+    assert gn.tensor([[1, 2]], dtype=gn.float64).dtype == np.float64
+    assert gn.tensor(np.float64(1.5)).dtype == np.float64
+    t2 = gn.tensor(t)
+    assert t2.data is not t.data
+
+
+def test_tensor_from_list_of_tensors():
+    t = gn.tensor([gn.tensor(1.0), gn.tensor(2.0)])
+    assert t.shape == (2,) and t.dtype == np.float32
+
+
+def test_tensor_rejects_non_numeric():
+    with pytest.raises(TypeError, match=r"tensor: cannot make a tensor from str"):
+        gn.tensor("abc")
+    with pytest.raises(ValueError, match=r"tensor: nested lists have uneven lengths"):
+        gn.tensor([[1.0, 2.0], [3.0]])
+
+
+@pytest.mark.parametrize("fn, args, shape", [
+    (gn.zeros, (2, 3), (2, 3)), (gn.zeros, ((2, 3),), (2, 3)), (gn.ones, (4,), (4,)),
+    (gn.empty, (1, 2), (1, 2)), (gn.rand, (3, 2), (3, 2)), (gn.randn, ((2, 2),), (2, 2)), (gn.zeros, (), ()),
+])
+def test_shape_creation(fn, args, shape):
+    t = fn(*args)
+    assert t.shape == shape and t.dtype == np.float32 and not t.requires_grad
+    assert fn(*args, dtype=gn.float64).dtype == np.float64
+    assert fn(*args, requires_grad=True).requires_grad
+
+
+def test_values_of_creation_functions():
+    assert gn.zeros(2).tolist() == [0.0, 0.0]
+    assert gn.ones(2, 1).tolist() == [[1.0], [1.0]]
+    f = gn.full((2, 2), 7.0)
+    assert f.tolist() == [[7.0, 7.0], [7.0, 7.0]] and f.dtype == np.float32
+    assert gn.full((2,), 3).dtype == np.int64
+    assert gn.full((2,), True).dtype == np.bool_
+    assert gn.arange(5).tolist() == [0, 1, 2, 3, 4] and gn.arange(5).dtype == np.int64
+    assert gn.arange(1, 2, 0.25).tolist() == [1.0, 1.25, 1.5, 1.75] and gn.arange(1, 2, 0.25).dtype == np.float32
+    assert gn.arange(5, 0, -2).tolist() == [5, 3, 1]
+    np.testing.assert_allclose(gn.linspace(0, 1, 5).data, [0, 0.25, 0.5, 0.75, 1])
+    assert gn.linspace(0, 1, 5).dtype == np.float32
+    np.testing.assert_array_equal(gn.eye(3).data, np.eye(3))
+    assert gn.eye(2, 3).shape == (2, 3)
+    r = gn.rand(1000)
+    assert 0 <= r.data.min() and r.data.max() < 1
+    n = gn.randn(10000, dtype=gn.float64)
+    assert abs(n.data.mean()) < 0.05 and abs(n.data.std() - 1) < 0.05
+    ri = gn.randint(3, 7, (1000,))
+    assert ri.dtype == np.int64 and ri.data.min() >= 3 and ri.data.max() <= 6 and ri.shape == (1000,)
+    assert gn.randint(5, size=(2, 3)).shape == (2, 3)
+    assert sorted(gn.randperm(5).tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_like_functions():
+    x = gn.tensor(np.ones((2, 3), np.float64))
+    for fn in (gn.zeros_like, gn.ones_like, gn.rand_like, gn.randn_like):
+        y = fn(x)
+        assert y.shape == (2, 3) and y.dtype == np.float64
+        assert fn(x, dtype=gn.float32).dtype == np.float32
+    assert gn.full_like(x, 2.5).tolist() == [[2.5] * 3] * 2
+    assert gn.zeros_like(x, requires_grad=True).requires_grad
+    assert gn.zeros_like(gn.tensor([1, 2])).dtype == np.int64
+
+
+def test_from_numpy_shares_memory_and_numpy_returns_the_array():
+    a = np.arange(4.0)
+    t = gn.from_numpy(a)
+    a[0] = 10
+    assert t.data[0] == 10 and t.dtype == np.float64
+    t.numpy()[1] = 20
+    assert a[1] == 20
+    with pytest.raises(TypeError, match=r"from_numpy: expected a NumPy array, got list"):
+        gn.from_numpy([1, 2])
+    with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+        gn.ones(2, requires_grad=True).numpy()
+    assert np.asarray(gn.ones(2)).shape == (2,)
+
+
+def test_item_tolist_and_conversions():
+    assert gn.tensor(2.5).item() == 2.5 and isinstance(gn.tensor(2.5).item(), float)
+    assert gn.tensor([3]).item() == 3 and isinstance(gn.tensor([3]).item(), int)
+    with pytest.raises(ValueError, match=r"item: only one-element tensors.*shape \(2,\)"):
+        gn.tensor([1.0, 2.0]).item()
+    assert gn.tensor([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
+    assert float(gn.tensor(1.5)) == 1.5 and int(gn.tensor(3)) == 3
+    assert len(gn.zeros(4, 2)) == 4
+    assert [r.tolist() for r in gn.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]]
+    with pytest.raises(RuntimeError, match=r"ambiguous"):
+        bool(gn.tensor([1.0, 2.0]))
+    x = gn.tensor([1.0, 2.0])
+    assert x.double().dtype == np.float64 and x.long().dtype == np.int64 and x.to(gn.float64).dtype == np.float64
+    assert x.to("cpu") is x
+    with pytest.raises(ValueError, match=r"device 'cuda' is not available"):
+        x.to("cuda")
+
+
+def test_cast_is_differentiable():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    (x.double() * 3).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_clone_is_a_copy_in_the_graph():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    assert not np.shares_memory(x.data, y.data)
+    (y * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+# ---------------------------------------------------------------------------
+# dtype rules
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("a, b, expected", [
+    (np.float32, np.float64, np.float64),
+    (np.float64, np.float32, np.float64),
+    (np.float32, np.int64, np.float32),
+    (np.int64, np.float32, np.float32),
+    (np.float64, np.int32, np.float64),
+    (np.float32, np.bool_, np.float32),
+    (np.int64, np.int64, np.int64),
+    (np.int32, np.int64, np.int64),
+])
+def test_binary_dtype_promotion_matches_torch(a, b, expected, torch):
+    x = gn.tensor(np.array([1, 2], dtype=a))
+    y = gn.tensor(np.array([3, 1], dtype=b))
+    for op in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q):
+        assert op(x, y).dtype == expected
+    tx, ty = torch.from_numpy(np.array([1, 2], dtype=a)), torch.from_numpy(np.array([3, 1], dtype=b))
+    assert str((tx * ty).dtype) == f"torch.{np.dtype(expected).name}"
+
+
+def test_scalar_dtype_rules():
+    i = gn.tensor([1, 2])
+    f32 = gn.tensor([1.0, 2.0])
+    f64 = gn.tensor(np.array([1.0, 2.0]))
+    assert (i * 2.5).dtype == np.float32  # int tensor * Python float -> default float
+    assert (2.5 * i).dtype == np.float32
+    assert (i * 2).dtype == np.int64
+    assert (i / 2).dtype == np.float32 and (i / i).dtype == np.float32
+    assert (i / 2).tolist() == [0.5, 1.0]
+    assert (f32 * 2.5).dtype == np.float32 and (f32 * 2).dtype == np.float32
+    assert (f64 * 2.5).dtype == np.float64
+    assert (f32 ** 2).dtype == np.float32 and (2 ** f32).dtype == np.float32
+    assert (i ** 2).dtype == np.int64 and (i ** 0.5).dtype == np.float32
+    assert (f32 > 1).dtype == np.bool_
+    assert (gn.tensor(np.array([1, 2], np.int32)) + 1).dtype == np.int32
+    assert gn.where(f32 > 1, f32, 0.0).dtype == np.float32
+
+
+def test_mean_of_int_tensor_is_refused():
+    with pytest.raises(TypeError, match=r"mean: needs a floating-point tensor, got dtype int64"):
+        gn.tensor([1, 2]).mean()
+
+
+def test_default_dtype_can_be_changed():
+    try:
+        gn.set_default_dtype(gn.float64)
+        assert gn.tensor([1.0]).dtype == np.float64 and gn.zeros(1).dtype == np.float64
+    finally:
+        gn.set_default_dtype(gn.float32)
+    assert gn.tensor([1.0]).dtype == np.float32
+    with pytest.raises(ValueError, match=r"set_default_dtype: expected float32 or float64, got int64"):
+        gn.set_default_dtype(gn.int64)
+
+
+# ---------------------------------------------------------------------------
+# seeding and repr
+# ---------------------------------------------------------------------------
+def test_manual_seed_repeats_every_random_draw():
+    def draw():
+        return (gn.rand(3).tolist(), gn.randn(2, 2).tolist(), gn.randint(0, 10, (4,)).tolist(),
+                gn.randperm(5).tolist(), gn.functional.dropout(gn.ones(8), 0.5).tolist())
+
+    gn.manual_seed(123)
+    first = draw()
+    gn.manual_seed(123)
+    assert draw() == first
+    gn.manual_seed(124)
+    assert draw() != first
+    state = gn.get_rng_state()
+    a = gn.rand(3).tolist()
+    gn.set_rng_state(state)
+    assert gn.rand(3).tolist() == a
+    with pytest.raises(ValueError, match=r"manual_seed: seed must be a non-negative integer, got -1"):
+        gn.manual_seed(-1)
+
+
+def test_repr():
+    assert repr(gn.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
+    assert repr(gn.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(gn.tensor(np.array([1.0]))) == "tensor([1.], dtype=float64)"
+    x = gn.tensor([1.0], requires_grad=True)
+    assert repr(x) == "tensor([1.], requires_grad=True)"
+    assert repr(x * 2) == "tensor([2.], grad_fn=<Mul>)"
+    assert "..." in repr(gn.zeros(3000))
+
+
+# ---------------------------------------------------------------------------
+# indexing beyond the registry: negative steps, setitem, errors
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("index", [
+    (slice(None, None, -1),), (slice(-1, 0, -2), slice(None, None, -1)), (slice(4, None, -3), 1),
+])
+def test_negative_step_slices_match_numpy(index):
+    """PyTorch has no negative steps; NumPy is the reference here."""
+    a = np.arange(24.0).reshape(6, 4)
+    x = gn.tensor(a, requires_grad=True)
+    y = x[index]
+    np.testing.assert_array_equal(y.data, a[index])
+    v = np.arange(y.data.size, dtype=float).reshape(y.shape) + 1
+    y.backward(gn.tensor(v))
+    expected = np.zeros_like(a)
+    expected[index] = v
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_index_with_repeated_integer_array_accumulates():
+    x = gn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[gn.tensor([0, 0, 2, 0])].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0]
+
+
+def test_index_errors_name_shape():
+    x = gn.zeros(3, 4)
+    with pytest.raises(IndexError, match=r"index 3 is invalid for a tensor of shape \(3, 4\)"):
+        x[3]
+    with pytest.raises(IndexError, match=r"shape \(3, 4\)"):
+        x[0, 0, 0]
+    with pytest.raises(IndexError, match=r"shape \(3, 4\)"):
+        x[gn.tensor([0, 5])]
+    with pytest.raises(IndexError, match=r"shape \(3, 4\)"):
+        x[np.array([True, False])]
+
+
+# ---------------------------------------------------------------------------
+# bad inputs: messages that name the shapes
+# ---------------------------------------------------------------------------
+def test_bad_shape_messages():
+    a, b = gn.ones(2, 3), gn.ones(4, 5)
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not fit"):
+        a @ b
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 3\) and \(4, 5\) cannot be broadcast"):
+        a + b
+    with pytest.raises(ValueError, match=r"mul: shapes \(2, 3\) and \(2,\) cannot be broadcast"):
+        a * gn.ones(2)
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(4, 5\) but tensor 0 has shape \(2, 3\)"):
+        gn.cat([a, b])
+    with pytest.raises(ValueError, match=r"stack: tensor 1 has shape \(4, 5\)"):
+        gn.stack([a, b])
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into shape \(4,\)"):
+        a.reshape(4)
+    with pytest.raises(IndexError, match=r"dim=2 is out of range for a tensor with 2 dimension\(s\).*\[-2, 1\]"):
+        a.sum(2)
+    with pytest.raises(IndexError, match=r"out of range"):
+        a.softmax(-3)
+    with pytest.raises(IndexError, match=r"out of range"):
+        gn.cat([a, a], dim=2)
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(2, 3\) to \(4, 3\)"):
+        a.expand(4, 3)
+    with pytest.raises(TypeError, match=r"shape must be integers"):
+        gn.zeros("a")
