@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_common, check_hparam
-from .sgd import _effective_grad
+from .optimizer import Optimizer, check_common, check_hparam, prepare, step_ratio
 
 
 def adagrad(param, grad, state_sum, step, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
@@ -22,18 +21,13 @@ def adagrad(param, grad, state_sum, step, *, lr, lr_decay=0.0, weight_decay=0.0,
     Args:
         work: two scratch arrays shaped like ``param`` (allocated if None).
     """
-    if work is None:
-        work = [np.empty_like(param), np.empty_like(param)]
-    g = _effective_grad(param, grad, weight_decay, maximize, work[0])
-    t = work[1]
+    g, t = prepare(param, grad, weight_decay, maximize, work)
     clr = lr / (1 + (step - 1) * lr_decay)
     np.multiply(g, g, out=t)
     state_sum += t
     np.sqrt(state_sum, out=t)
     t += eps
-    np.divide(g, t, out=t)
-    t *= clr
-    param -= t
+    step_ratio(param, g, t, clr)
 
 
 class Adagrad(Optimizer):

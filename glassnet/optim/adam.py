@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, bias_corrections, check_common, check_hparam
-from .sgd import _effective_grad
+from .optimizer import Optimizer, bias_corrections, check_common, check_hparam, prepare, step_ratio
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, beta2, eps,
@@ -24,15 +23,9 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, b
     Args:
         work: two scratch arrays shaped like ``param`` (allocated if None).
     """
-    if work is None:
-        work = [np.empty_like(param), np.empty_like(param)]
-    if decoupled_weight_decay:
-        if weight_decay:
-            param *= 1 - lr * weight_decay
-        g = _effective_grad(param, grad, 0.0, maximize, work[0])
-    else:
-        g = _effective_grad(param, grad, weight_decay, maximize, work[0])
-    t = work[1]
+    if decoupled_weight_decay and weight_decay:
+        param *= 1 - lr * weight_decay
+    g, t = prepare(param, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize, work)
     np.subtract(g, exp_avg, out=t)  # m ← m + (1 − β₁)(g − m)
     t *= 1 - beta1
     exp_avg += t
@@ -48,9 +41,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, b
     np.sqrt(v, out=t)
     t /= bc2_sqrt
     t += eps
-    np.divide(exp_avg, t, out=t)
-    t *= lr / bc1
-    param -= t
+    step_ratio(param, exp_avg, t, lr / bc1)
 
 
 class Adam(Optimizer):

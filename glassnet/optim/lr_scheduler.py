@@ -249,6 +249,18 @@ class LinearLR(LRScheduler):
         return [b * (s + (f - s) * min(n, self.last_epoch) / n) for b in self.base_lrs]
 
 
+def _check_schedulers(name, schedulers, optimizer) -> None:
+    """Schedulers to combine: at least one, none needing a metric, all on ``optimizer``."""
+    if not schedulers:
+        raise ValueError(f"{name}: expects at least one scheduler, got none")
+    for i, s in enumerate(schedulers):
+        if isinstance(s, ReduceLROnPlateau):
+            raise TypeError(f"{name}: scheduler {i} is a ReduceLROnPlateau, which needs a metric in "
+                            "step() and cannot be combined")
+        if getattr(s, "optimizer", None) is not optimizer:
+            raise ValueError(f"{name}: scheduler {i} ({type(s).__name__}) belongs to a different optimizer")
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at the ``milestones``
     (e.g. a LinearLR warm-up, then CosineAnnealingLR).
@@ -261,15 +273,7 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
         schedulers, milestones = list(schedulers), list(milestones)
-        if not schedulers:
-            raise ValueError("SequentialLR: expects at least one scheduler, got none")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise TypeError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which needs a "
-                                 "metric in step() and cannot be sequenced")
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) belongs to a "
-                                 "different optimizer")
+        _check_schedulers("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: expects one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
@@ -544,16 +548,8 @@ class ChainedScheduler(LRScheduler):
 
     def __init__(self, schedulers, optimizer: Optimizer | None = None):
         schedulers = list(schedulers)
-        if not schedulers:
-            raise ValueError("ChainedScheduler: expects at least one scheduler, got none")
-        optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise TypeError(f"ChainedScheduler: scheduler {i} is a ReduceLROnPlateau, which needs a "
-                                "metric in step() and cannot be chained")
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(s).__name__}) belongs to a "
-                                 "different optimizer")
+        optimizer = optimizer or (schedulers[0].optimizer if schedulers else None)
+        _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers, self.optimizer = schedulers, optimizer
         self._last_lr = _lrs(optimizer)
 

@@ -239,6 +239,30 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def effective_grad(param, grad, weight_decay, maximize, out):
+    """d = ±g + λθ — the gradient of the (negated, if maximizing) loss plus L2
+    decay; ``grad`` itself when there is nothing to add."""
+    if not weight_decay and not maximize:
+        return grad
+    np.multiply(param, weight_decay, out=out)
+    return np.subtract(out, grad, out=out) if maximize else np.add(out, grad, out=out)
+
+
+def prepare(param, grad, weight_decay, maximize, work):
+    """The effective gradient (see ``effective_grad``) and a scratch array; the
+    two work arrays shaped like ``param`` are allocated when ``work`` is None."""
+    if work is None:
+        work = (np.empty_like(param), np.empty_like(param))
+    return effective_grad(param, grad, weight_decay, maximize, work[0]), work[1]
+
+
+def step_ratio(param, num, denom, scale) -> None:
+    """θ ← θ − scale · num/denom, in place; ``denom`` is overwritten."""
+    np.divide(num, denom, out=denom)
+    denom *= scale
+    param -= denom
+
+
 def bias_corrections(beta1: float, beta2: float, step: float):
     """Adam's 1 − β₁ᵗ and √(1 − β₂ᵗ)."""
     return 1 - beta1**step, math.sqrt(1 - beta2**step)

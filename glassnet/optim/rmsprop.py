@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_common, check_hparam
-from .sgd import _effective_grad
+from .optimizer import Optimizer, check_common, check_hparam, prepare, step_ratio
 
 
 def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
@@ -22,10 +21,7 @@ def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, ep
     Args:
         work: two scratch arrays shaped like ``param`` (allocated if None).
     """
-    if work is None:
-        work = [np.empty_like(param), np.empty_like(param)]
-    g = _effective_grad(param, grad, weight_decay, maximize, work[0])
-    t = work[1]
+    g, t = prepare(param, grad, weight_decay, maximize, work)
     square_avg *= alpha
     np.multiply(g, g, out=t)
     t *= 1 - alpha
@@ -40,14 +36,14 @@ def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, ep
     else:
         np.sqrt(square_avg, out=t)
     t += eps
-    np.divide(g, t, out=t)
     if momentum > 0:
+        np.divide(g, t, out=t)
         momentum_buffer *= momentum
         momentum_buffer += t
         np.multiply(momentum_buffer, lr, out=t)
+        param -= t
     else:
-        t *= lr
-    param -= t
+        step_ratio(param, g, t, lr)
 
 
 class RMSprop(Optimizer):

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_common, check_hparam
-
-
-def _effective_grad(param, grad, weight_decay, maximize, out):
-    """d = ±g + λθ — the gradient of the (negated, if maximizing) loss plus L2
-    decay; ``grad`` itself when there is nothing to add."""
-    if not weight_decay and not maximize:
-        return grad
-    np.multiply(param, weight_decay, out=out)
-    return np.subtract(out, grad, out=out) if maximize else np.add(out, grad, out=out)
+from .optimizer import Optimizer, check_common, check_hparam, prepare
 
 
 def sgd(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
@@ -30,10 +21,7 @@ def sgd(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, nester
     Args:
         work: two scratch arrays shaped like ``param`` (allocated if None).
     """
-    if work is None:
-        work = [np.empty_like(param), np.empty_like(param)]
-    d = _effective_grad(param, grad, weight_decay, maximize, work[0])
-    t = work[1]
+    d, t = prepare(param, grad, weight_decay, maximize, work)
     if momentum != 0:
         if momentum_buffer is None:
             momentum_buffer = d.copy()
