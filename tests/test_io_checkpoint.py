@@ -150,3 +150,15 @@ def test_tree_encoding_round_trip():
     assert back["a"] == [1, 2.5, None, True, "s"] and back["inf"] == float("inf")
     assert type(back[3][0]) is np.float64 and back[3][1].tolist() == [0, 1, 2]
     assert back["__odd"]["x"].tolist() == [1.0] and back["c"][4] == 2 and back["c"][5] == 0
+
+
+def test_seeded_loader_state_travels_in_extra(tmp_path):
+    ds = gn.data.TensorDataset(np.arange(10.0), np.arange(10))
+    loader = gn.data.DataLoader(ds, batch_size=3, shuffle=True, seed=4)
+    next(iter(loader))
+    gn.io.save_checkpoint(tmp_path / "c", nn.Linear(1, 1), loader=loader.state_dict())
+    expected = [yb.tolist() for _, yb in loader]
+    fresh = gn.data.DataLoader(ds, batch_size=3, shuffle=True, seed=4)
+    info = gn.io.load_checkpoint(tmp_path / "c", nn.Linear(1, 1))
+    fresh.load_state_dict(info["extra"]["loader"])
+    assert [yb.tolist() for _, yb in fresh] == expected

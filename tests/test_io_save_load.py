@@ -322,3 +322,32 @@ def test_written_file_has_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (path.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+class Head(nn.Module):
+    """A registered layer that takes another layer as a constructor argument."""
+
+    def __init__(self, body, out_features, scale=None):
+        super().__init__()
+        self.body, self.out_features = body, out_features
+        self.fc = nn.Linear(4, out_features)
+        self.scale = scale
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def test_registered_layer_with_a_layer_argument(tmp_path):
+    gn.io.register(Head)
+    try:
+        m = Head(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), 2, scale=np.array([1.5, 2.0]))
+        _perturb(m)
+        gn.save(m, tmp_path / "h.st")
+        back = gn.load(tmp_path / "h.st")
+        assert isinstance(back, Head) and isinstance(back.body, nn.Sequential)
+        assert back.out_features == 2 and back.scale.tolist() == [1.5, 2.0]
+        _assert_same_state(m, back)
+        x = gn.randn(5, 3)
+        np.testing.assert_array_equal(back(x).data, m(x).data)
+    finally:
+        gn.io.arch._REGISTRY.pop(gn.io.arch._default_name(Head))
