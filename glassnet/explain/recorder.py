@@ -191,14 +191,15 @@ class Recorder:
         """The multivariate chain rule: where a tensor fed several ops, its
         gradient is the sum of what each path sent back."""
         items = []
-        for o, g in zip(out_ops, g_outs):
+        for k, (o, g) in enumerate(zip(out_ops, g_outs)):
             hit = self._contrib.get(id(o.tensor))
             if hit is None or hit[0] is not o.tensor or len(hit[1]) < 2:
                 continue
             parts = hit[1]
             for idx in X.indices(o.shape):
                 items.append(Eq(Deriv(self.loss_expr(), Ref(o, idx or None)),
-                                [Sum([Num(c[idx]) for c in parts])], Num(g[idx]), ref=(o, idx), note="paths"))
+                                [Sum([Num(c[idx]) for c in parts])], Num(g[idx]), ref=("grad_out", k, idx),
+                                note="paths"))
         if items:
             items.insert(0, Text("gradients arriving by several paths add up:"))
         return items

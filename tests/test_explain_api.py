@@ -1,0 +1,163 @@
+"""gn.explain(): recording, rendering, and every printed number being the engine's."""
+
+import numpy as np
+import pytest
+from explain_check import check
+
+import glassnet as gn
+from glassnet import autograd
+from glassnet import functional as F
+from glassnet.explain.records import Eq, Fmt
+
+
+def named(v, name, rg=False):
+    t = gn.tensor(np.asarray(v, dtype=np.float64), requires_grad=rg)
+    t.name = name
+    return t
+
+
+def chapter_neuron():
+    w, x, b = named([0.2, 0.3, 0.9], "w", True), named([0.5, 0.6, 0.1], "x"), named(0.5, "b", True)
+    with gn.explain() as ex:
+        wx = w @ x
+        wx.name = "w·x"
+        z = wx + b
+        z.name = "z"
+        y = gn.sigmoid(z)
+        y.name = "y"
+    return ex, (w, b, y)
+
+
+def test_chapter_neuron_forward():
+    ex, _ = chapter_neuron()
+    text = str(ex)
+    assert "w·x = w_1·x_1 + w_2·x_2 + w_3·x_3 = 0.2·0.5 + 0.3·0.6 + 0.9·0.1 = 0.37" in text
+    assert "z = w·x + b = 0.37 + 0.5 = 0.87" in text
+    assert "y = σ(z) = 1/(1 + e^(−0.87)) = 0.7047" in text
+    assert check(ex)[0] == 3
+    # rounding is a setting; the chapter prints .70
+    assert "= 0.7\n" in ex.to_text(digits=2)
+
+
+def test_markdown_and_latex():
+    ex, _ = chapter_neuron()
+    md = ex.to_markdown()
+    assert md == ex._repr_markdown_()
+    assert r"y = \sigma\left(z\right) = \frac{1}{1 + e^{-0.87}} = 0.7047" in md
+    assert "$$" in md and "### Forward pass" in md
+    tex = ex.to_latex()
+    assert r"\[w\cdot x = w_{1} \cdot x_{1}" in tex
+    doc = ex.to_latex(standalone=True)
+    assert doc.startswith(r"\documentclass") and doc.rstrip().endswith(r"\end{document}")
+    with pytest.raises(ValueError, match="format must be"):
+        ex.render("html")
+
+
+def test_backward_chain_rule_and_sgd_step(torch):
+    w, x, b = named([0.2, 0.3, 0.9], "w", True), named([0.5, 0.6, 0.1], "x"), named(0.5, "b", True)
+    target = named(1.0, "y")
+    opt = gn.optim.SGD([w, b], lr=0.5)
+    with gn.explain() as ex:
+        a = gn.sigmoid(w @ x + b)
+        a.name = "ŷ"
+        L = F.binary_cross_entropy(a, target)
+        L.name = "L"
+        L.backward()
+        opt.step()
+    text = str(ex)
+    # the chapter's ∂L/∂a = −(y/a + (y − 1)/(1 − a)), then ∂L/∂z = ∂L/∂a · a(1 − a)
+    assert "∂L/∂ŷ = −(y/ŷ + (y − 1)/(1 − ŷ)) = −(1/0.7047 + (1 − 1)/(1 − 0.7047)) = −1.419" in text
+    assert "·ŷ·(1 − ŷ) = −1.419·0.7047·(1 − 0.7047) = −0.2953" in text
+    assert "w_1 ← w_1 − η·∂L/∂w_1 = 0.2 − 0.5·(−0.1476) = 0.2738" in text
+    n_eq, n_ref, n_num = check(ex)
+    assert n_eq == n_ref and n_num >= n_eq
+    # the same computation in PyTorch
+    tw = torch.tensor([0.2, 0.3, 0.9], dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    ta = torch.sigmoid(tw @ torch.tensor([0.5, 0.6, 0.1], dtype=torch.float64) + tb)
+    torch.nn.functional.binary_cross_entropy(ta, torch.tensor(1.0, dtype=torch.float64)).backward()
+    np.testing.assert_allclose(w.data, (tw - 0.5 * tw.grad).detach().numpy(), rtol=1e-12)
+    updates = [e for s in ex.steps if s.phase == "update" for e in s.items if isinstance(e, Eq)]
+    np.testing.assert_allclose([e.result.value() for e in updates[:3]], w.data, rtol=1e-12)
+
+
+def test_every_number_is_the_engines_for_many_ops():
+    gn.manual_seed(1)
+    x = named(np.random.default_rng(0).normal(size=(2, 3)), "x", True)
+    y = named(np.random.default_rng(1).normal(size=(3,)), "y", True)
+    with gn.explain() as ex:
+        t = (x * y - x / (y * y + 1)).exp().log() ** 2
+        u = gn.tanh(t) + gn.relu(t - 0.5)
+        loss = F.mse_loss(u.sum(1), named([0.1, -0.2], "target")) + u.mean()
+        loss.backward()
+    n_eq, n_ref, n_num = check(ex)
+    assert n_eq > 40 and n_ref == n_eq
+    phases = {s.phase for s in ex.steps}
+    assert phases == {"forward", "backward"}
+
+
+def test_gradient_paths_add_up():
+    x = named([1.0, 2.0], "x", True)
+    with gn.explain() as ex:
+        h = gn.tanh(x)
+        h.name = "h"
+        s = (h * 2 + h * h).sum()
+        s.backward()
+    text = str(ex)
+    assert "gradients arriving by several paths add up:" in text
+    check(ex)
+
+
+def test_large_tensors_show_shape_and_one_worked_element():
+    a, b = named(np.ones((10, 10)), "A"), named(np.full((10, 10), 0.5), "B")
+    with gn.explain() as ex:
+        c = a @ b
+    (step,) = ex.steps
+    eqs = step.equations()
+    assert len(eqs) == 1 and eqs[0].result.value() == 5.0
+    text = str(ex)
+    assert "(shape (10, 10); first element 1)" in text
+    assert "one element worked in full" in text
+    with gn.explain(max_elements=200) as ex2:
+        a @ b
+    assert len(ex2.steps[0].equations()) == 100
+    assert c.shape == (10, 10)
+
+
+def test_auto_names_and_names_set_later():
+    p, q = gn.tensor([1.0, 2.0], dtype=gn.float64), gn.tensor([3.0, 4.0], dtype=gn.float64)
+    with gn.explain() as ex:
+        r = p * q
+    assert "t1_1 = x1_1·x2_1 = 1·3 = 3" in str(ex)
+    r.name = "r"  # names are looked up when rendering
+    assert "r_1 = x1_1·x2_1" in str(ex)
+
+
+def test_no_cost_and_no_recording_when_off():
+    assert autograd._recorder is None
+    with gn.explain() as ex:
+        assert autograd._recorder is not None
+        gn.tensor([1.0]) + 1
+    assert autograd._recorder is None
+    n = len(ex.steps)
+    gn.tensor([1.0]) + 1
+    assert len(ex.steps) == n == 1
+    # a recorder left behind by an exception is removed too
+    with pytest.raises(RuntimeError):
+        with gn.explain():
+            raise RuntimeError("boom")
+    assert autograd._recorder is None
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="digits must be an integer"):
+        gn.explain(digits=-1)
+    with pytest.raises(ValueError, match="max_elements must be a positive integer"):
+        gn.explain(max_elements=0)
+
+
+def test_number_format():
+    f = Fmt(4)
+    assert [f.num(v) for v in (0.87, 3.0, -1.0, 0.70474, -0.0, 1e-7, 12345.678)] == \
+        ["0.87", "3", "−1", "0.7047", "0", "1e−7", "12345.678"]
+    assert Fmt(2).num(0.7047) == "0.7"
