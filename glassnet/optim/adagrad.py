@@ -31,7 +31,9 @@ def adagrad(param, grad, state_sum, step, *, lr, lr_decay=0.0, weight_decay=0.0,
 
 
 class Adagrad(Optimizer):
-    """Adagrad (Duchi et al.): θ ← θ − γ g/(√Σg² + ε) (see ``adagrad`` for the full rule).
+    """Adagrad: θ ← θ − γ g/(√s + ε), s the sum of all past g².
+
+    Duchi et al. (2011). The full rule, with lr decay and weight decay, is in ``adagrad``.
 
     Args:
         params: parameters or parameter groups.

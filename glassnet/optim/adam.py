@@ -45,7 +45,9 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, b
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba): momentum on g and a per-weight scale from g² (see ``adam``).
+    """Adam: θ ← θ − γ m̂/(√v̂ + ε), m̂ and v̂ the bias-corrected running means of g and g².
+
+    Kingma & Ba (2015). The full rule, with AMSGrad and weight decay, is in ``adam``.
 
     Args:
         params: parameters or parameter groups.
@@ -92,8 +94,10 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter): θ ← θ(1 − γλ)
-    before the Adam step, instead of adding λθ to the gradient (see ``adam``).
+    """AdamW: θ ← θ(1 − γλ) − γ m̂/(√v̂ + ε), Adam with decoupled weight decay.
+
+    Loshchilov & Hutter (2019): the decay shrinks θ directly instead of adding
+    λθ to the gradient. The full rule is in ``adam``.
 
     Arguments as ``Adam``; ``weight_decay`` defaults to 1e-2.
     Example:

@@ -47,7 +47,9 @@ def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, ep
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton): θ ← θ − γ g/(√E[g²] + ε) (see ``rmsprop`` for the full rule).
+    """RMSprop: θ ← θ − γ g/(√v + ε), v the running mean of g².
+
+    Hinton (2012). The full rule, centered and with momentum, is in ``rmsprop``.
 
     Args:
         params: parameters or parameter groups.

@@ -45,7 +45,9 @@ def sgd(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, nester
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent: θ ← θ − γ∇θL (see ``sgd`` for the full rule).
+    """Stochastic gradient descent: θ ← θ − γg (with momentum μ: b ← μb + g, θ ← θ − γb).
+
+    The full rule, with dampening, Nesterov momentum and weight decay, is in ``sgd``.
 
     Args:
         params: parameters or parameter groups.
