@@ -609,11 +609,15 @@ class Tensor:
 
     # ------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim: bool = False) -> Tensor:
+        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
+            dim = None  # dim=() or [] reduces everything, as PyTorch
         return R.Sum.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
         if self.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
+        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
+            dim = None  # dim=() or [] reduces everything, as PyTorch
         return R.Mean.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def _maxmin(self, dim, keepdim, mode):
@@ -685,7 +689,10 @@ class Tensor:
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return R.Std.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
+                           keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         axes = normalize_axis(dim, self.ndim)

@@ -195,3 +195,41 @@ def test_sqrt_log_at_zero_match_torch(torch):
     with np.errstate(divide="ignore"):
         out, tout, xs, ts = _grads(torch, lambda x: x.sqrt(), torch.sqrt, np.array([0.0, 4.0]))
     np.testing.assert_array_equal(xs[0].grad.data, ts[0].grad.numpy())
+
+
+# ---------------------------------------------------------------------------
+# degenerate reductions: PyTorch's nan/inf/0 conventions, without exceptions or warnings
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["var_one_element", "std_constant", "std_dim_constant_rows", "sum_empty_dim",
+                                  "mean_empty_dim", "logsumexp_all_neg_inf", "cross_entropy_all_ignored",
+                                  "nll_all_ignored"])
+def test_degenerate_reductions_match_torch(case, torch):
+    TF = torch.nn.functional
+    cases = {
+        "var_one_element": (lambda x: x.var(), lambda x: x.var(), np.array([1.5])),
+        "std_constant": (lambda x: x.std(), lambda x: x.std(), np.ones(3)),
+        "std_dim_constant_rows": (lambda x: x.std(1), lambda x: x.std(1), np.array([[1.0, 1.0], [1.0, 3.0]])),
+        "sum_empty_dim": (lambda x: x.sum(dim=()), lambda x: x.sum(dim=()), np.arange(6.0).reshape(2, 3)),
+        "mean_empty_dim": (lambda x: x.mean(dim=[]), lambda x: x.mean(dim=[]), np.arange(6.0).reshape(2, 3)),
+        "logsumexp_all_neg_inf": (lambda x: x.logsumexp(0), lambda x: x.logsumexp(0), np.array([-np.inf, -np.inf])),
+        "cross_entropy_all_ignored": (lambda x: F.cross_entropy(x, gn.tensor([-100, -100])),
+                                      lambda x: TF.cross_entropy(x, torch.tensor([-100, -100])), np.ones((2, 3))),
+        "nll_all_ignored": (lambda x: F.nll_loss(x, gn.tensor([-100, -100])),
+                            lambda x: TF.nll_loss(x, torch.tensor([-100, -100])), np.ones((2, 3))),
+    }
+    g, t, a = cases[case]
+    x = gn.tensor(a, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = g(x)
+        if case != "logsumexp_all_neg_inf":
+            out.sum().backward()
+    tx = torch.from_numpy(a).requires_grad_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tout = t(tx)
+        if case != "logsumexp_all_neg_inf":
+            tout.sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy())
+    if case != "logsumexp_all_neg_inf":
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy())

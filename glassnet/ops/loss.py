@@ -28,7 +28,8 @@ def _reduce(loss, reduction, denom=None):
     total = loss.sum()
     if reduction == "sum":
         return np.asarray(total)
-    return np.asarray(total / (loss.size if denom is None else denom))
+    with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as PyTorch
+        return np.asarray(total / (loss.size if denom is None else denom))
 
 
 def _scale(grad_out, shape, reduction, n):
@@ -292,7 +293,8 @@ class CrossEntropyLoss(Function):
         if self.reduction == "none":
             g = grad_out.reshape(-1, 1)
         elif self.reduction == "mean":
-            g = grad_out / self.denom
+            # every target ignored: the loss is nan but no element gets a gradient (as PyTorch)
+            g = grad_out / self.denom if self.denom else np.zeros_like(grad_out)
         else:
             g = grad_out
         p = np.exp(self.logp)
@@ -333,7 +335,8 @@ class NLLLoss(Function):
         if self.reduction == "none":
             g = grad_out.reshape(-1, 1)
         elif self.reduction == "mean":
-            g = grad_out / self.denom
+            # every target ignored: the loss is nan but no element gets a gradient (as PyTorch)
+            g = grad_out / self.denom if self.denom else np.zeros_like(grad_out)
         else:
             g = grad_out
         return _from_rows(-self.q * g, self.shape), None

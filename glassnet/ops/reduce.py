@@ -119,7 +119,23 @@ class Var(Function):
 
     def backward(self, grad_out):
         g = _expand(grad_out, self.shape, self.dim, self.keepdim)
-        return g * (2 / self.denom) * self.d
+        with np.errstate(divide="ignore", invalid="ignore"):  # n ≤ correction: nan, as PyTorch
+            return g * (np.float64(2) / self.denom).astype(g.dtype) * self.d
+
+
+class Std(Var):
+    """s = √v;  ∂s/∂xᵢ = (xᵢ − x̄)/((n − correction)·s), taken as 0 where s = 0 (as PyTorch)."""
+
+    formula = "s = sqrt(sum_i (x_i - mean)^2 / (n - correction))"
+
+    def forward(self, x, dim=None, correction=1, keepdim=False):
+        self.s = np.sqrt(super().forward(x, dim, correction, keepdim))
+        return self.s
+
+    def backward(self, grad_out):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(self.s == 0, 0, grad_out / (2 * self.s)).astype(grad_out.dtype, copy=False)
+        return super().backward(g)
 
 
 class LogSumExp(Function):
@@ -132,7 +148,8 @@ class LogSumExp(Function):
         m = x.max(axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = np.exp(x - m).sum(axis=dim, keepdims=True)
-        y = m + np.log(s)
+        with np.errstate(divide="ignore"):  # all −inf: log 0 = −inf, as PyTorch
+            y = m + np.log(s)
         self.x, self.y = x, y
         return y if keepdim else np.asarray(np.squeeze(y, axis=dim))
 
