@@ -90,7 +90,7 @@ def test_every_number_is_the_engines_for_many_ops():
         u = gn.tanh(t) + gn.relu(t - 0.5)
         loss = F.mse_loss(u.sum(1), named([0.1, -0.2], "target")) + u.mean()
         loss.backward()
-    n_eq, n_ref, n_num = check(ex)
+    n_eq, n_ref, _ = check(ex)
     assert n_eq > 40 and n_ref == n_eq
     phases = {s.phase for s in ex.steps}
     assert phases == {"forward", "backward"}
@@ -143,9 +143,8 @@ def test_no_cost_and_no_recording_when_off():
     gn.tensor([1.0]) + 1
     assert len(ex.steps) == n == 1
     # a recorder left behind by an exception is removed too
-    with pytest.raises(RuntimeError):
-        with gn.explain():
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), gn.explain():
+        raise RuntimeError("boom")
     assert autograd._recorder is None
 
 

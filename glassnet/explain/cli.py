@@ -133,7 +133,7 @@ def _per_layer(v, what):
     """A list with one matrix per layer, from repeated options or one nested list."""
     if v is None:
         return None
-    if isinstance(v, str):
+    if isinstance(v, (str, int, float)):
         v = [v]
     if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
         v = [parse_value(x, f"{what} {i + 1}") for i, x in enumerate(v)]
@@ -424,7 +424,7 @@ def _explain_main(args) -> int:
         out = expl.render(args.format, args.digits)
     except (InputError, ExerciseError) as err:
         return _fail(f"explain {args.kind}", err)
-    except ValueError as err:  # the engine's own checks (shapes, arguments)
+    except (ValueError, TypeError) as err:  # the engine's own checks (shapes, arguments)
         return _fail(f"explain {args.kind}", str(err).splitlines()[0])
     sys.stdout.write(out)
     return 0

@@ -181,6 +181,10 @@ def _filters(filters, channels):
     ws = []
     for k, f in enumerate(filters):
         w = as_array(f, f"filter {k + 1}")
+        if w.ndim == 0:
+            w = w.reshape(1, 1)
+        if w.ndim == 1 and w.size == 1:
+            w = w.reshape(1, 1)
         if w.ndim == 2:
             w = w[None]
         if w.ndim != 3:

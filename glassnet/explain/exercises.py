@@ -17,7 +17,7 @@ from .. import nn, optim
 from ..autograd import no_grad
 from ..tensor import tensor
 from .recorder import Explanation, explain
-from .records import Eq, Frac, Neg, Num, Prod, Show, Step, Sum, Sym, Text
+from .records import Eq, Floor, Frac, Neg, Num, Prod, Show, Step, Sum, Sym, Text
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 LOSSES = {"mse": "mean squared error L = (1/n) Σ (ŷ − y)²",
@@ -320,7 +320,10 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
                 if dim == "w" and w == h:
                     continue
                 frac = Frac(Sum([Num(old), Num(-f), Prod([Num(2), Num(p)])]), Num(s))
-                rule = Sum([Frac(Sum([Sym(dim), _negsym("f"), Prod([Num(2), Sym("p")])]), Sym("s")), Num(1)])
+                rule = Frac(Sum([Sym(dim), _negsym("f"), Prod([Num(2), Sym("p")])]), Sym("s"))
+                if (old - f + 2 * p) % s:  # the window does not fit a whole number of times
+                    frac, rule = Floor(frac), Floor(rule)
+                rule = Sum([rule, Num(1)])
                 items.append(Eq(Sym(f"{dim}_new"), [rule, Sum([frac, Num(1)])], Num(new)))
             if (h - f + 2 * p) % s:
                 items.append(Text(f"({h} − {f} + 2·{p}) is not divisible by {s}: the last "

@@ -349,6 +349,26 @@ class Pow(Expr):
         return None if b is None or e is None else b**e
 
 
+class Floor(Expr):
+    """⌊x⌋: the output-size formula when the stride does not divide evenly."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def children(self):
+        return (self.x,)
+
+    def text(self, f):
+        return "⌊" + self.x.text(f) + "⌋"
+
+    def latex(self, f):
+        return r"\left\lfloor " + self.x.latex(f) + r" \right\rfloor"
+
+    def value(self):
+        v = self.x.value()
+        return None if v is None else float(math.floor(v + 1e-12))
+
+
 E = Sym("e")
 E.value = lambda: math.e
 
