@@ -12,12 +12,10 @@ import numpy as np
 from . import backend as B
 from .ops import activation as A
 from .ops import conv as CONV
-from .ops import conv as CONV
 from .ops import embedding as EMB
 from .ops import linalg as L
 from .ops import loss as LS
 from .ops import norm as NORM
-from .ops import pool as POOL
 from .ops import pool as POOL
 from .tensor import Tensor, as_tensor, cat, chunk, matmul, pad, split, stack, where  # noqa: F401
 
@@ -27,6 +25,12 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ---------------------------------------------------------------------------
 # activations
 # ---------------------------------------------------------------------------
+def _floating(input):
+    """The input as a tensor; int/bool ones converted to the default float dtype (as PyTorch)."""
+    t = as_tensor(input)
+    return t if t.data.dtype.kind == "f" else t._float()
+
+
 def sigmoid(input: Tensor) -> Tensor:
     """σ(z) = 1/(1 + e^{−z}), element by element.
 
@@ -34,12 +38,12 @@ def sigmoid(input: Tensor) -> Tensor:
         >>> gn.sigmoid(gn.tensor(0.87)).item()  # the chapter's neuron
         0.7047...
     """
-    return A.Sigmoid.apply(as_tensor(input))
+    return A.Sigmoid.apply(_floating(input))
 
 
 def tanh(input: Tensor) -> Tensor:
     """tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ)."""
-    return A.Tanh.apply(as_tensor(input))
+    return A.Tanh.apply(_floating(input))
 
 
 def relu(input: Tensor) -> Tensor:
@@ -54,24 +58,24 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """z for z > 0, else α(eᶻ − 1)."""
-    return A.ELU.apply(as_tensor(input), alpha=alpha, scale=1.0)
+    return A.ELU.apply(_floating(input), alpha=alpha, scale=1.0)
 
 
 def selu(input: Tensor) -> Tensor:
     """scale·elu(z, α) with the self-normalising constants."""
-    return A.ELU.apply(as_tensor(input), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
+    return A.ELU.apply(_floating(input), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """z·Φ(z) (``approximate='tanh'`` for the tanh formula)."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return A.GELU.apply(as_tensor(input), approximate=approximate)
+    return A.GELU.apply(_floating(input), approximate=approximate)
 
 
 def silu(input: Tensor) -> Tensor:
     """z·σ(z), also called swish."""
-    return A.SiLU.apply(as_tensor(input))
+    return A.SiLU.apply(_floating(input))
 
 
 swish = silu
@@ -79,12 +83,12 @@ swish = silu
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """(1/β) ln(1 + e^{βz}), linear where βz > threshold."""
-    return A.Softplus.apply(as_tensor(input), beta=beta, threshold=threshold)
+    return A.Softplus.apply(_floating(input), beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
     """z/(1 + |z|)."""
-    return A.Softsign.apply(as_tensor(input))
+    return A.Softsign.apply(_floating(input))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -96,12 +100,12 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
     """e^{zᵢ}/Σⱼ e^{zⱼ} along ``dim``."""
-    return as_tensor(input).softmax(dim)
+    return _floating(input).softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
     """zᵢ − log Σⱼ e^{zⱼ} along ``dim``."""
-    return as_tensor(input).log_softmax(dim)
+    return _floating(input).log_softmax(dim)
 
 
 # ---------------------------------------------------------------------------
@@ -337,7 +341,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if training and count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
-        mean, var, inv_std = NORM.moments(x.data, axes, eps)
+        mean, var, inv_std, centered = NORM.moments(x.data, axes, eps)
         if training and running_mean is not None and running_var is not None:
             m = momentum
             rm, rv = _stat_array(running_mean), _stat_array(running_var)
@@ -349,10 +353,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         pshape = (1, c) + (1,) * (x.ndim - 2)
         mean = _stat_array(running_mean).reshape(pshape).astype(x.dtype, copy=False)
         inv_std = (1.0 / np.sqrt(_stat_array(running_var).reshape(pshape) + eps)).astype(x.dtype, copy=False)
+        centered = None
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
     return NORM.BatchNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes, param_axes=axes,
                                 pshape=(1, c) + (1,) * (x.ndim - 2), has_weight=weight is not None,
-                                has_bias=bias is not None, batch_stats=use_batch)
+                                has_bias=bias is not None, batch_stats=use_batch, centered=centered)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -377,329 +382,12 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean, _, inv_std = NORM.moments(x.data, axes, eps)
+    mean, _, inv_std, centered = NORM.moments(x.data, axes, eps)
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
     return NORM.LayerNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
                                 param_axes=tuple(range(x.ndim - k)), pshape=shape,
-                                has_weight=weight is not None, has_bias=bias is not None)
-
-
-# ---------------------------------------------------------------------------
-# convolution and pooling
-# ---------------------------------------------------------------------------
-def _ntuple(value, n: int, name: str, layer: str, minimum: int = 1) -> tuple:
-    """An int or a length-n sequence of ints → n-tuple, each at least ``minimum``."""
-    vals = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(vals) != n or not all(isinstance(v, (int, np.integer)) for v in vals):
-        raise ValueError(f"{layer}: {name} must be an int or a tuple of {n} ints, got {value!r}")
-    if any(v < minimum for v in vals):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{layer}: {name} must be {what}, got {value!r}")
-    return tuple(int(v) for v in vals)
-
-
-def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, nd, layer):
-    """Validate a conv1d/conv2d call and run the fused op (nd = 1 or 2 spatial dims)."""
-    x, w = as_tensor(input), as_tensor(weight)
-    dims = "(N, C_in, L)" if nd == 1 else "(N, C_in, H, W)"
-    if x.ndim != nd + 2:
-        raise ValueError(f"{layer}: expected a {nd + 2}-D input {dims}, got shape {x.shape}")
-    if w.ndim != nd + 2:
-        raise ValueError(f"{layer}: weight must be {nd + 2}-D (C_out, C_in/groups, "
-                         f"{'k' if nd == 1 else 'kh, kw'}), got shape {w.shape}")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{layer}: groups must be a positive integer, got {groups!r}")
-    c_in, c_out = w.shape[1] * groups, w.shape[0]
-    if x.shape[1] != c_in:
-        raise ValueError(f"{layer}: input has {x.shape[1]} channels but the layer expects {c_in} "
-                         f"(input shape {x.shape})")
-    if c_out % groups:
-        raise ValueError(f"{layer}: out_channels ({c_out}) must be divisible by groups ({groups})")
-    if bias is not None and tuple(bias.shape) != (c_out,):
-        raise ValueError(f"{layer}: bias must have shape ({c_out},), got {tuple(bias.shape)}")
-    if x.dtype != w.dtype:
-        raise TypeError(f"{layer}: input dtype {x.dtype} does not match weight dtype {w.dtype}")
-    k = tuple(w.shape[2:])
-    if any(v < 1 for v in k):
-        raise ValueError(f"{layer}: kernel size must be positive, got {k}")
-    s = _ntuple(stride, nd, "stride", layer)
-    d = _ntuple(dilation, nd, "dilation", layer)
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ValueError(f"{layer}: padding must be 'same', 'valid', an int or a tuple, "
-                             f"got {padding!r}")
-        if padding == "same" and any(v != 1 for v in s):
-            raise ValueError(f"{layer}: padding='same' needs stride 1, got stride {s}")
-        # 'same': total d(k − 1) split as PyTorch does, the extra one on the far side
-        total = [di * (ki - 1) if padding == "same" else 0 for di, ki in zip(d, k)]
-        pads = [(t // 2, t - t // 2) for t in total]
-    else:
-        pads = [(p, p) for p in _ntuple(padding, nd, "padding", layer, minimum=0)]
-    size = x.shape[2:]
-    eff = tuple(di * (ki - 1) + 1 for di, ki in zip(d, k))
-    for n, (lo, hi), e in zip(size, pads, eff):
-        if n + lo + hi < e:
-            raise ValueError(
-                f"{layer}: input of shape {x.shape} (padded spatial size "
-                f"{tuple(m + a + b for m, (a, b) in zip(size, pads))}) is smaller than the "
-                f"{'dilated ' if any(v > 1 for v in d) else ''}kernel {eff}")
-    if padding_mode != "zeros":
-        if padding_mode not in ("reflect", "replicate", "circular"):
-            raise ValueError(f"{layer}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
-                             f"'circular', got {padding_mode!r}")
-        for n, (lo, hi) in zip(size, pads):
-            if padding_mode == "reflect" and max(lo, hi) >= n:
-                raise ValueError(f"{layer}: reflect padding {max(lo, hi)} must be smaller than the "
-                                 f"input size {n} (input shape {x.shape})")
-    if nd == 1:  # a sequence is a one-row image
-        x, w = x.unsqueeze(2), w.unsqueeze(2)
-        s, d, pads, size = (1,) + s, (1,) + d, [(0, 0)] + pads, (1,) + size
-    if padding_mode != "zeros" and any(lo or hi for lo, hi in pads):
-        (ph, qh), (pw, qw) = pads
-        x = POOL.SeparablePool.apply(x, a_h=CONV.pad_matrix(size[0], ph, qh, padding_mode),
-                                     a_w=CONV.pad_matrix(size[1], pw, qw, padding_mode))
-        pads = [(0, 0), (0, 0)]
-    ts = (x, w) if bias is None else (x, w, as_tensor(bias))
-    z = CONV.Conv2d.apply(*ts, stride=s, padding=pads[0] + pads[1], dilation=d, groups=groups)
-    return z.squeeze(2) if nd == 1 else z
-
-
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
-    """2-D convolution (cross-correlation): z[n,o,i,j] = b[o] + Σ_{c,u,v} w[o,c,u,v]·x[n,c,i·s+u·d,j·s+v·d].
-
-    Args:
-        input: (N, C_in, H, W).
-        weight: (C_out, C_in/groups, kh, kw).
-        bias: (C_out,) or None.
-        stride, padding, dilation: an int or an (h, w) pair; padding may also be
-            'valid' (none) or 'same' (output as large as the input; stride 1).
-        groups: split the channels into this many independent convolutions.
-    Shape: output (N, C_out, H_out, W_out) with
-        H_out = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1 (the chapter's (h − f + 2p)/s + 1).
-    Example:
-        >>> x = gn.randn(1, 1, 6, 6)
-        >>> F.conv2d(x, gn.randn(2, 1, 3, 3)).shape
-        (1, 2, 4, 4)
-    """
-    return _conv(input, weight, bias, stride, padding, dilation, groups, "zeros", 2, "conv2d")
-
-
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
-    """1-D convolution over sequences: z[n,o,t] = b[o] + Σ_{c,u} w[o,c,u]·x[n,c,t·s+u·d].
-
-    Args:
-        input: (N, C_in, L) — e.g. a batch of embedded sentences, channels = embedding size.
-        weight: (C_out, C_in/groups, k).
-        stride, padding, dilation: int (padding also 'valid' or 'same').
-    Shape: output (N, C_out, L_out), L_out = ⌊(L + 2p − d(k − 1) − 1)/s⌋ + 1.
-    Example:
-        >>> F.conv1d(gn.randn(4, 8, 20), gn.randn(16, 8, 3), padding="same").shape
-        (4, 16, 20)
-    """
-    return _conv(input, weight, bias, stride, padding, dilation, groups, "zeros", 1, "conv1d")
-
-
-def _pool_input(input, nd, layer):
-    """(tensor with a batch axis, whether one was added); pools accept unbatched input."""
-    x = as_tensor(input)
-    if x.ndim not in (nd + 1, nd + 2):
-        dims = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
-        raise ValueError(f"{layer}: expected a {nd + 1}-D or {nd + 2}-D input {dims}, "
-                         f"got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{layer}: expected a floating-point input, got dtype {x.dtype}")
-    return (x.unsqueeze(0), True) if x.ndim == nd + 1 else (x, False)
-
-
-def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, nd, layer):
-    """Validated (kernel, stride, padding, dilation, output size) for a pooling call."""
-    k = _ntuple(kernel_size, nd, "kernel_size", layer)
-    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _ntuple(stride, nd, "stride", layer)
-    p = _ntuple(padding, nd, "padding", layer, minimum=0)
-    d = _ntuple(dilation, nd, "dilation", layer)
-    for ki, pi in zip(k, p):
-        if pi > ki // 2:
-            raise ValueError(f"{layer}: padding {p} must be at most half the kernel size {k}")
-    size = x.shape[2:]
-    out = tuple(POOL.pool_out_size(n, ki, si, pi, di, ceil_mode)
-                for n, ki, si, pi, di in zip(size, k, s, p, d))
-    if any(o < 1 for o in out):
-        raise ValueError(f"{layer}: input of shape {x.shape} is too small for kernel {k} "
-                         f"(stride {s}, padding {p}, dilation {d}): the output size {out} "
-                         "is not positive")
-    return k, s, p, d, out
-
-
-def _unbatch(y, added):
-    return y.squeeze(0) if added else y
-
-
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """y[n,c,i,j] = max of x over the window at (i·s, j·s); the gradient goes to the maximum.
-
-    Args:
-        input: (N, C, H, W) or (C, H, W).
-        kernel_size: int or (kh, kw); stride defaults to kernel_size.
-        padding: implicit −∞ border (at most half the kernel).
-        ceil_mode: round the output size up, keeping partial windows at the end.
-    Shape: H_out = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (⌈⌉ with ceil_mode).
-    Example:
-        >>> F.max_pool2d(gn.randn(1, 2, 4, 4), 2).shape
-        (1, 2, 2, 2)
-    """
-    if return_indices:
-        raise ValueError("max_pool2d: return_indices=True is not supported")
-    x, added = _pool_input(input, 2, "max_pool2d")
-    k, s, p, d, _ = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, 2,
-                               "max_pool2d")
-    return _unbatch(POOL.MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d,
-                                         ceil_mode=ceil_mode), added)
-
-
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """y[n,c,t] = max of x[n,c,·] over the window at t·s (see ``max_pool2d``).
-
-    Example:
-        >>> F.max_pool1d(gn.randn(2, 3, 10), 2).shape
-        (2, 3, 5)
-    """
-    if return_indices:
-        raise ValueError("max_pool1d: return_indices=True is not supported")
-    x, added = _pool_input(input, 1, "max_pool1d")
-    k, s, p, d, _ = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, 1,
-                               "max_pool1d")
-    y = POOL.MaxPool2d.apply(x.unsqueeze(2), kernel_size=(1,) + k, stride=(1,) + s,
-                             padding=(0,) + p, dilation=(1,) + d, ceil_mode=ceil_mode)
-    return _unbatch(y.squeeze(2), added)
-
-
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """y[n,c,i,j] = mean of x over the window at (i·s, j·s).
-
-    Args:
-        input: (N, C, H, W) or (C, H, W).
-        kernel_size: int or (kh, kw); stride defaults to kernel_size.
-        padding: implicit zero border (at most half the kernel).
-        ceil_mode: round the output size up.
-        count_include_pad: divide by the window size including padding (True, as
-            PyTorch) or only by the real inputs in it.
-        divisor_override: divide every sum by this instead.
-    Example:
-        >>> F.avg_pool2d(gn.ones(1, 1, 4, 4), 2).tolist()
-        [[[[1.0, 1.0], [1.0, 1.0]]]]
-    """
-    x, added = _pool_input(input, 2, "avg_pool2d")
-    if divisor_override is not None and divisor_override <= 0:
-        raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor_override}")
-    k, s, p, _, _ = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode, 2, "avg_pool2d")
-    a_h, a_w = POOL.avg_pool_matrices(x.shape[2], x.shape[3], k, s, p, ceil_mode,
-                                      count_include_pad, divisor_override)
-    return _unbatch(POOL.SeparablePool.apply(x, a_h=a_h, a_w=a_w), added)
-
-
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
-    """y[n,c,t] = mean of x[n,c,·] over the window at t·s (see ``avg_pool2d``).
-
-    Example:
-        >>> F.avg_pool1d(gn.ones(1, 1, 6), 3).tolist()
-        [[[1.0, 1.0]]]
-    """
-    x, added = _pool_input(input, 1, "avg_pool1d")
-    k, s, p, _, _ = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode, 1, "avg_pool1d")
-    a_h, a_w = POOL.avg_pool_matrices(1, x.shape[2], (1,) + k, (1,) + s, (0,) + p, ceil_mode,
-                                      count_include_pad)
-    y = POOL.SeparablePool.apply(x.unsqueeze(2), a_h=a_h, a_w=a_w)
-    return _unbatch(y.squeeze(2), added)
-
-
-def _adaptive_size(output_size, size, nd, layer):
-    out = (output_size,) * nd if isinstance(output_size, (int, np.integer)) or \
-        output_size is None else tuple(output_size)
-    if len(out) != nd:
-        raise ValueError(f"{layer}: output_size must be an int or a tuple of {nd}, "
-                         f"got {output_size!r}")
-    out = tuple(n if o is None else o for o, n in zip(out, size))
-    if any(not isinstance(o, (int, np.integer)) or o < 1 for o in out):
-        raise ValueError(f"{layer}: output_size must be positive, got {output_size!r}")
-    return out
-
-
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Average pooling to a fixed (H_out, W_out): window i spans [⌊iH/H_out⌋, ⌈(i+1)H/H_out⌉).
-
-    Example:
-        >>> F.adaptive_avg_pool2d(gn.randn(2, 8, 7, 7), 1).shape   # global average pooling
-        (2, 8, 1, 1)
-    """
-    x, added = _pool_input(input, 2, "adaptive_avg_pool2d")
-    (H, W) = x.shape[2:]
-    ho, wo = _adaptive_size(output_size, (H, W), 2, "adaptive_avg_pool2d")
-    return _unbatch(POOL.SeparablePool.apply(x, a_h=POOL.adaptive_matrix(H, ho),
-                                             a_w=POOL.adaptive_matrix(W, wo)), added)
-
-
-def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
-    """Average pooling of (N, C, L) to a fixed length (see ``adaptive_avg_pool2d``)."""
-    x, added = _pool_input(input, 1, "adaptive_avg_pool1d")
-    (lo,) = _adaptive_size(output_size, x.shape[2:], 1, "adaptive_avg_pool1d")
-    y = POOL.SeparablePool.apply(x.unsqueeze(2), a_h=np.ones((1, 1)),
-                                 a_w=POOL.adaptive_matrix(x.shape[2], lo))
-    return _unbatch(y.squeeze(2), added)
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero whole channels x[n, c] with probability p, scale the rest by 1/(1 − p) (training only).
-
-    Args:
-        input: (N, C, H, W) or (C, H, W) (also (N, C, L) for Dropout1d-style use).
-    """
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")
-    x = as_tensor(input)
-    if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape {x.shape}")
-    if not training or p == 0:
-        return x
-    lead = 2 if x.ndim == 4 else 1  # an unbatched (C, H, W) input drops channels
-    mshape = x.shape[:lead] + (1,) * (x.ndim - lead)
-    keep = B.rng().random(mshape, dtype=np.float32) >= p
-    scale = 0.0 if p == 1 else 1 / (1 - p)
-    mask = keep.astype(x.dtype) * np.asarray(scale, x.dtype)
-    return x * Tensor._make(mask, False, None, 0)
-
-
-# ---------------------------------------------------------------------------
-# embeddings
-# ---------------------------------------------------------------------------
-def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Look up rows: y = weight[input] (``input`` int64 indices of any shape).
-
-    Shape: input (*), weight (num_embeddings, embedding_dim) → (*, embedding_dim).
-    The gradient of row ``padding_idx`` is zero.
-
-    Example:
-        >>> w = gn.randn(10, 3, requires_grad=True)
-        >>> gn.nn.functional.embedding(gn.tensor([[1, 2, 4]]), w).shape
-        (1, 3, 3)
-    """
-    idx = as_tensor(input)
-    if idx.dtype.kind not in "iu":
-        raise ValueError(f"embedding: indices must be integers (int64), got dtype {idx.dtype}")
-    num = weight.shape[0]
-    a = idx.data
-    if a.size and (a.min() < 0 or a.max() >= num):
-        raise ValueError(f"embedding: indices must be in [0, {num - 1}] (num_embeddings={num}), "
-                         f"got values from {a.min()} to {a.max()}")
-    if padding_idx is not None:
-        padding_idx = padding_idx % num
-    return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx)
+                                has_weight=weight is not None, has_bias=bias is not None,
+                                centered=centered)
 
 
 # ---------------------------------------------------------------------------

@@ -701,22 +701,22 @@ class Tensor:
 
     # ------------------------------------------------------- elementwise math
     def exp(self):
-        return E.Exp.apply(self)
+        return E.Exp.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def log(self):
-        return E.Log.apply(self)
+        return E.Log.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return E.Sqrt.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def abs(self):
         return E.Abs.apply(self)
 
     def sin(self):
-        return E.Sin.apply(self)
+        return E.Sin.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def cos(self):
-        return E.Cos.apply(self)
+        return E.Cos.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def pow(self, exponent):
         return self**exponent
@@ -728,11 +728,15 @@ class Tensor:
 
     clip = clamp
 
+    def _float(self):
+        # int/bool input to float-valued math gives the default float dtype, as PyTorch
+        return self if self.data.dtype.kind == "f" else self.to(B.get_default_dtype())
+
     def sigmoid(self):
-        return A.Sigmoid.apply(self)
+        return A.Sigmoid.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def tanh(self):
-        return A.Tanh.apply(self)
+        return A.Tanh.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def relu(self):
         return A.ReLU.apply(self)

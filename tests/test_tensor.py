@@ -285,3 +285,17 @@ def test_bad_shape_messages():
         a.expand(4, 3)
     with pytest.raises(TypeError, match=r"shape must be integers"):
         gn.zeros("a")
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.exp(), lambda t: t.log(), lambda t: t.sqrt(), lambda t: t.sin(), lambda t: t.cos(),
+    lambda t: t.sigmoid(), lambda t: t.tanh(), gn.exp, gn.log, gn.sqrt, gn.sigmoid, gn.tanh, gn.nn.functional.elu,
+    gn.nn.functional.selu, gn.nn.functional.gelu, gn.nn.functional.silu, gn.nn.functional.softplus,
+    gn.nn.functional.softsign, gn.nn.functional.softmax, gn.nn.functional.log_softmax,
+])
+def test_float_math_on_int_tensors_gives_float32(fn, torch):
+    """exp(int tensor) is float32 as in PyTorch, not NumPy's float64."""
+    out = fn(gn.tensor([1, 2, 4]))
+    assert out.dtype == np.float32
+    ref = fn(gn.tensor([1.0, 2.0, 4.0]))
+    np.testing.assert_allclose(out.data, ref.data)
