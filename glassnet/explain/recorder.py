@@ -142,7 +142,9 @@ class Recorder:
             letter = "x" if t._ctx is None and not t.requires_grad else ("w" if t._ctx is None else "t")
         if t._ctx is None and not t.requires_grad and t.data.size == 1 and not getattr(t, "name", None):
             # an unnamed constant (the ½ in ½·Σ…) reads best as its value
-            return Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
+            op = Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
+            op.const = True
+            return op
         op = Operand(t, t.data, self._auto(t, letter))
         self.expl.operands.append(op)
         return op
@@ -212,6 +214,8 @@ class Recorder:
         for it in items:
             if isinstance(it, Show) and isinstance(it.what, Ref) and it.what.idx is None:
                 op = it.what.operand
+                if getattr(op, "const", False):
+                    continue
                 key = (id(op.tensor), it.value.tobytes())
                 if id(op) in outs:
                     self._shown[key] = op.tensor
@@ -222,6 +226,8 @@ class Recorder:
                 else:
                     self._shown[key] = op.tensor
             keep.append(it)
+        for op in out_ops:  # its equations state it: a later step need not list it again
+            self._shown[(id(op.tensor), op.value.tobytes())] = op.tensor
         return keep
 
     def _describe(self, fn, in_ops, out_ops, grads, params):

@@ -24,7 +24,8 @@ import numpy as np
 # names in textbook notation
 # ---------------------------------------------------------------------------
 _GREEK = {"σ": r"\sigma", "η": r"\eta", "δ": r"\delta", "θ": r"\theta", "α": r"\alpha",
-          "ŷ": r"\hat{y}", "∂": r"\partial", "·": r"\cdot", "−": "-", "←": r"\leftarrow"}
+          "ŷ": r"\hat{y}", "∂": r"\partial", "·": r"\cdot", "−": "-", "←": r"\leftarrow",
+          "Σ": r"\Sigma", "²": "^{2}", "½": r"\tfrac{1}{2}"}
 
 
 def latex_name(name: str) -> str:
@@ -54,13 +55,14 @@ def index_text(idx) -> str:
 class Operand:
     """An op's input or output: the tensor (for its name) and a copy of its value."""
 
-    __slots__ = ("auto", "tensor", "value")
+    __slots__ = ("auto", "const", "tensor", "value")
 
     def __init__(self, tensor, value, auto="t"):
         self.tensor = tensor
         self.value = np.array(value, dtype=np.float64, copy=True) if np.asarray(value).dtype.kind in "fiub" \
             else np.asarray(value)
         self.auto = auto
+        self.const = False
 
     @property
     def name(self) -> str:
@@ -285,18 +287,24 @@ class Prod(Expr):
 
 
 class Neg(Expr):
+    """−x; ``bracket=True`` writes −[…] as the chapter's cross-entropy does."""
+
     prec = 3
 
-    def __init__(self, x):
-        self.x = x
+    def __init__(self, x, bracket=False):
+        self.x, self.bracket = x, bracket
 
     def children(self):
         return (self.x,)
 
     def text(self, f):
+        if self.bracket:
+            return "−[" + self.x.text(f) + "]"
         return "−" + _wrap(self.x, f, 4, False)
 
     def latex(self, f):
+        if self.bracket:
+            return r"-\left[" + self.x.latex(f) + r"\right]"
         return "-" + _wrap(self.x, f, 4, True)
 
     def value(self):

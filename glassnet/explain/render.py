@@ -26,7 +26,7 @@ def _groups(expl):
 
 
 def formula_latex(text: str) -> str:
-    s = text.replace("sum_", r"\sum_").replace("*", r" \cdot ").replace("log(", r"\log(")
+    s = re.sub(r"\bsum\b", r"\\sum", text).replace("*", r" \cdot ").replace("log(", r"\log(")
     s = s.replace("sigma(", r"\sigma(").replace("max(", r"\max(").replace("Phi(", r"\Phi(")
     s = re.sub(r"(?<![\\a-zA-Z])(tanh|exp|ln)\b", r"\\\1", s)
     s = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", s)
@@ -164,7 +164,9 @@ def to_markdown(expl, digits: int) -> str:
 def _tex_escape(s: str) -> str:
     return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&") \
         .replace("#", r"\#").replace("^", r"\^{}").replace("η", r"$\eta$").replace("θ", r"$\theta$") \
-        .replace("∂", r"$\partial$").replace("σ", r"$\sigma$").replace("−", "-").replace("×", r"$\times$")
+        .replace("∂", r"$\partial$").replace("σ", r"$\sigma$").replace("−", "-").replace("×", r"$\times$") \
+        .replace("Σ", r"$\Sigma$").replace("½", r"$\frac{1}{2}$").replace("ŷ", r"$\hat{y}$") \
+        .replace("²", r"$^2$").replace("·", r"$\cdot$").replace("δ", r"$\delta$")
 
 
 def to_latex(expl, digits: int, standalone: bool = False) -> str:
