@@ -28,10 +28,13 @@ class _Normalize(Function):
     """
 
     def forward(self, x, *wb, mean, inv_std, axes, param_axes, pshape, has_weight, has_bias,
-                batch_stats=True):
+                batch_stats=True, centered=None):
         self.axes, self.param_axes, self.batch_stats = axes, param_axes, batch_stats
         self.inv_std = inv_std
-        self.x_hat = (x - mean) * inv_std
+        if centered is not None:  # x − μ, already computed for the variance: scale it in place
+            self.x_hat = np.multiply(centered, inv_std, out=centered)
+        else:
+            self.x_hat = (x - mean) * inv_std
         w = wb[0] if has_weight else None
         b = wb[-1] if has_bias else None
         self.w = None if w is None else w.reshape(pshape)
@@ -68,9 +71,36 @@ class _Normalize(Function):
 
 
 class BatchNorm(_Normalize):
-    """Batch normalisation over every axis but the channel axis 1."""
+    """Batch normalisation over every axis but the channel axis 1.
+
+    γ is constant over each normalised group (a channel), so mean(ĝ) = γ Σg/m
+    and mean(ĝ x̂) = γ Σ(g x̂)/m: the two sums that are ∂L/∂β and ∂L/∂γ also
+    give ∂L/∂x = (γ/σ)(g − Σg/m − x̂ Σ(g x̂)/m), in one temporary array.
+    """
 
     formula = "y = gamma * (x - mean_batch) / sqrt(var_batch + eps) + beta"
+
+    def backward(self, grad_out):
+        if not self.batch_stats:
+            return super().backward(grad_out)
+        g, x_hat, axes = grad_out, self.x_hat, self.axes
+        needs = self.needs_input_grad
+        t = g * x_hat
+        sum_gx = t.sum(axis=axes, keepdims=True)
+        sum_g = g.sum(axis=axes, keepdims=True)
+        grads = [None]
+        if needs[0]:
+            m = g.size // sum_g.size
+            np.multiply(x_hat, sum_gx * (-1.0 / m), out=t)  # t no longer needed for the sums
+            t += g
+            t -= sum_g * (1.0 / m)
+            t *= self.inv_std if self.w is None else self.inv_std * self.w
+            grads[0] = t
+        if self.w is not None:
+            grads.append(sum_gx.reshape(-1) if needs[1] else None)
+        if len(needs) > len(grads):
+            grads.append(sum_g.reshape(-1) if needs[-1] else None)
+        return tuple(grads)
 
 
 class LayerNorm(_Normalize):
@@ -80,9 +110,11 @@ class LayerNorm(_Normalize):
 
 
 def moments(x: np.ndarray, axes: tuple, eps: float):
-    """Mean, biased variance and 1/√(var + ε) over ``axes`` (kept as size-1 axes)."""
+    """Mean, biased variance and 1/√(var + ε) over ``axes`` (kept as size-1 axes),
+    and x − mean (a new array the caller may reuse)."""
     mean = x.mean(axis=axes, keepdims=True)
     d = x - mean
-    var = np.mean(d * d, axis=axes, keepdims=True)
+    sq = d * d
+    var = sq.mean(axis=axes, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
-    return mean, var, inv_std.astype(x.dtype, copy=False)
+    return mean, var, inv_std.astype(x.dtype, copy=False), d
