@@ -160,3 +160,33 @@ def test_number_format():
     assert [f.num(v) for v in (0.87, 3.0, -1.0, 0.70474, -0.0, 1e-7, 12345.678)] == \
         ["0.87", "3", "−1", "0.7047", "0", "1e−7", "12345.678"]
     assert Fmt(2).num(0.7047) == "0.7"
+
+
+def test_cross_entropy_softmax_target_probability_log(torch):
+    z = named([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3]], "z", True)
+    with gn.explain() as ex:
+        L = F.cross_entropy(z, gn.tensor([1, 2]))
+        L.backward()
+    text = str(ex)
+    assert "p_12 = e^z_12/(e^z_11 + e^z_12 + e^z_13) = e^2/(e^1 + e^2 + e^0.5) = 0.6285" in text
+    assert "ℓ_1 = −log(p_12) = −log(0.6285) = 0.4644" in text
+    assert "∂L/∂z_12 = (1/2)·(p_12 − [2 = y]) = (1/2)·(0.6285 − 1) = −0.1857" in text
+    check(ex)
+    tz = torch.tensor(z.data, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 2]))
+    tl.backward()
+    (final,) = [e for e in ex.steps[0].items if isinstance(e, Eq) and e.ref is not None]
+    assert abs(final.result.value() - tl.item()) < 1e-12
+    grads = [e.result.value() for e in ex.steps[1].items if isinstance(e, Eq)]
+    np.testing.assert_allclose(grads, tz.grad.numpy().ravel(), rtol=1e-12)
+
+
+def test_softmax_backward_rule():
+    z = named([0.5, -1.0, 2.0], "z", True)
+    with gn.explain() as ex:
+        a = F.softmax(z, dim=-1)
+        a.name = "a"
+        (a * named([1.0, 2.0, 3.0], "c")).sum().backward()
+    assert "a_1 = e^z_1/(e^z_1 + e^z_2 + e^z_3) = e^0.5/(e^0.5 + e^(−1) + e^2)" in str(ex)
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq == n_ref

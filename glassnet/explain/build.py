@@ -476,3 +476,90 @@ BCE_LOGITS = (lambda z, y: Neg(Sum([Prod([y, log(Call("σ", z))]),
                                             log(Sum([num(1), Neg(Call("σ", num(zv)))]))])]), True),
               lambda z, y: Sum([Call("σ", z), Neg(y)]),
               lambda zv, yv: Sum([Call("σ", num(zv)), num(-yv)]))
+
+
+# ---------------------------------------------------------------------------
+# softmax and cross-entropy: softmax → the target's probability → −log
+# ---------------------------------------------------------------------------
+def _rows(shape):
+    return [()] if len(shape) == 1 else [(r,) for r in range(shape[0])]
+
+
+def softmax(inputs, outputs, grads, dim):
+    """a_i = e^{z_i} / Σ_j e^{z_j} along the last axis of a vector or a matrix."""
+    z, a = inputs[0], outputs[0]
+    if z.value.ndim not in (1, 2) or dim not in (-1, z.value.ndim - 1):
+        return None
+    C = z.shape[-1]
+    items = []
+    if grads is None:
+        items += shows(z)
+        for i in indices(a.shape):
+            r = i[:-1]
+            den_s = Sum([_pw(E, Ref(z, r + (j,))) for j in range(C)])
+            den_n = Sum([_pw(E, num(z.value[r + (j,)])) for j in range(C)])
+            items.append(Eq(Ref(a, i), [Frac(_pw(E, Ref(z, i)), den_s), Frac(_pw(E, num(z.value[i])), den_n)],
+                            num(a.value[i]), ref=(a, i)))
+        return items + note_partial(a.shape) + shows(a)
+    (g,), g_in = grads
+    if g_in[0] is None:
+        return []
+    for i in indices(z.shape):
+        r = i[:-1]
+        inner_s = Sum([d(a, i)] + [Neg(Prod([d(a, r + (j,)), Ref(a, r + (j,))])) for j in range(C)])
+        inner_n = Sum([num(g[i])] + [Neg(Prod([num(g[r + (j,)]), num(a.value[r + (j,)])])) for j in range(C)])
+        items.append(Eq(d(z, i), [Prod([Ref(a, i), inner_s]), Prod([num(a.value[i]), inner_n])],
+                        num(g_in[0][i]), ref=("grad", 0, i)))
+    return items + note_partial(z.shape)
+
+
+def cross_entropy(fn, inputs, outputs, grads):
+    """ℓ = −log softmax(z)_y for class-index targets (no class weights or smoothing)."""
+    z, t, out = inputs[0], inputs[1], outputs[0]
+    q = getattr(fn, "q", None)
+    if q is None or z.value.ndim not in (1, 2) or not np.all((q == 0) | (q == 1)) or fn.reduction == "none":
+        return None
+    C = z.shape[-1]
+    rows = _rows(z.shape)
+    labels = [int(np.argmax(q[k])) if q[k].any() else None for k in range(len(rows))]
+    p = np.exp(fn.logp)
+    n = float(fn.denom) if fn.reduction == "mean" else 1.0
+    items = []
+    if grads is None:
+        items += shows(z, t)
+        loss_terms_s, loss_terms_n = [], []
+        for k, (r, y) in enumerate(zip(rows, labels)):
+            if y is None:
+                continue
+            zi = r + (y,)
+            lbl = (k, y) if r else (y,)
+            den = Sum([_pw(E, num(z.value[r + (j,)])) for j in range(C)])
+            items.append(Eq(Sym("p", lbl), [Frac(_pw(E, Ref(z, zi)), Sum([_pw(E, Ref(z, r + (j,))) for j in range(C)])),
+                                           Frac(_pw(E, num(z.value[zi])), den)], num(p[k, y])))
+            items.append(Eq(Sym("ℓ", (k,) if r else None), [Neg(log(Sym("p", lbl))), Neg(log(num(p[k, y])))],
+                            num(-fn.logp[k, y])))
+            loss_terms_s.append(Sym("ℓ", (k,) if r else None))
+            loss_terms_n.append(num(-fn.logp[k, y]))
+        if len(loss_terms_n) > 1 or n != 1:
+            sc = [Frac(num(1), num(n))] if n != 1 else []
+            items.append(Eq(Ref(out), [Prod(sc + [Sum(loss_terms_s)]), Prod(sc + [Sum(loss_terms_n)])],
+                            num(out.value), ref=(out, ())))
+        else:
+            items.append(Eq(Ref(out), [], num(out.value), ref=(out, ())))
+        return items
+    (g,), g_in = grads
+    gv = float(g)
+    for i in indices(z.shape):
+        k = i[0] if len(i) == 2 else 0
+        c = i[-1]
+        y = labels[k]
+        yv = 1.0 if y == c else 0.0
+        lbl = (k, c) if len(i) == 2 else (c,)
+        fs = [Sum([Sym("p", lbl), Neg(Sym(f"[{c + 1} = y]"))])]
+        fnum = [Sum([num(p[k, c]), num(-yv)])]
+        if n != 1:
+            fs.insert(0, Frac(num(1), num(n)))
+            fnum.insert(0, Frac(num(1), num(n)))
+        cs, cn = chain(out, None, gv, fs, fnum)
+        items.append(Eq(d(z, i), [cs, cn], num(g_in[0][i]), ref=("grad", 0, i)))
+    return items + note_partial(z.shape)

@@ -235,7 +235,7 @@ class Sum(Expr):
     def _join(self, f, latex):
         out = []
         for i, t in enumerate(self.terms):
-            if i and isinstance(t, Num) and t.v < 0:
+            if i and isinstance(t, Num) and t.prec == 3:  # negative, or −0
                 out.append(" - " if latex else " − ")
                 out.append(Num(-t.v).latex(f) if latex else Num(-t.v).text(f))
                 continue

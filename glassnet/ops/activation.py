@@ -207,6 +207,11 @@ class Softmax(Function):
 
     formula = "a_i = e^{z_i} / sum_j e^{z_j}"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.softmax(inputs, outputs, grads, self.dim)
+
     def forward(self, z, dim=-1):
         self.dim = dim
         e = np.exp(z - z.max(axis=dim, keepdims=True))

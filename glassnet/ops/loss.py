@@ -263,6 +263,11 @@ class CrossEntropyLoss(Function):
 
     formula = "L = -sum_c y_c log(softmax(z)_c)"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.cross_entropy(self, inputs, outputs, grads)
+
     def forward(self, z, target, weight=None, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
         _check_target(z, target, "cross_entropy")
