@@ -199,9 +199,13 @@ def _accumulate_leaf(t, g, seen):
         # copy before it becomes a .grad that optimizers may change in place.
         if not g.flags.owndata or not g.flags.writeable or id(g) in seen:
             g = g.copy()
-        seen.add(id(g))
+        else:
+            # Kept without a copy, so it may also be a gradient still waiting in
+            # another node's slot (x + h hands one array to both): remember it,
+            # and add to it out of place below.
+            seen.add(id(g))
         t.grad = _Tensor._make(g, False, None, 0)
-    elif t.grad.data.flags.writeable:
+    elif t.grad.data.flags.writeable and id(t.grad.data) not in seen:
         t.grad.data += g
     else:
         t.grad.data = t.grad.data + g

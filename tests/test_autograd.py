@@ -404,3 +404,26 @@ def test_backward_shape_check_names_the_op():
     x = _leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match=r"BadShape.backward returned a gradient of shape \(5,\) for input 0"):
         BadShape.apply(x).backward()
+
+
+@pytest.mark.parametrize("form", range(4))
+def test_leaf_grad_does_not_corrupt_a_pending_gradient(form, torch):
+    """x + h hands one array to x.grad and to h's pending gradient; a later
+    gradient for x must not be added into that shared array in place."""
+    a = np.array([0.3, -0.5])
+
+    def f(x):
+        h = x.tanh()
+        if form == 0:
+            return ((x + h) * 2 + (x * 5) * (h + x)).sum()
+        if form == 1:
+            return ((h + x) * 2 + (x * 5) * (x + h)).sum()
+        if form == 2:
+            return ((x + h) * 3 + x * 7 + (h * x)).sum()
+        return ((x + h.exp()) * x + x * 2).sum()
+
+    x = _leaf(a)
+    f(x).backward()
+    t = torch.from_numpy(a).requires_grad_()
+    f(t).backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
