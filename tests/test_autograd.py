@@ -427,3 +427,47 @@ def test_leaf_grad_does_not_corrupt_a_pending_gradient(form, torch):
     t = torch.from_numpy(a).requires_grad_()
     f(t).backward()
     np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
+
+
+def _random_program(rng, n_steps):
+    prog, n = [], 2
+    for _ in range(n_steps):
+        prog.append((int(rng.integers(0, 10)), int(rng.integers(0, n)), int(rng.integers(0, n))))
+        n += 1
+    return prog, [int(i) for i in rng.integers(0, n, 3)]
+
+
+def _run_program(prog, outs, x, y):
+    nodes = [x, y]
+    for op, i, j in prog:
+        p, q = nodes[i], nodes[j]
+        r = [lambda: p + q, lambda: p * q, lambda: p - q, lambda: p.tanh(), lambda: p.sin() * 0.5,
+             lambda: p.reshape(4, 3).reshape(3, 4), lambda: p.T.T + q, lambda: p.sum(0, keepdim=True) * q,
+             lambda: (p * 2).transpose(0, 1).transpose(0, 1), lambda: p[1:] .sum() + q][op]()
+        nodes.append(r)
+    total = 0
+    for k, o in enumerate(outs):
+        total = total + (nodes[o] * (k + 1.5)).sum()
+    return total
+
+
+def test_random_graphs_match_torch(torch):
+    """Random DAGs with shared subexpressions, views and pass-through gradients."""
+    checked = 0
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+        prog, outs = _random_program(rng, int(rng.integers(3, 12)))
+        x, y = _leaf(a), _leaf(b)
+        loss = _run_program(prog, outs, x, y)
+        if not isinstance(loss, gn.Tensor) or not loss.requires_grad:
+            continue
+        loss.backward()
+        tx, ty = torch.from_numpy(a).requires_grad_(), torch.from_numpy(b).requires_grad_()
+        _run_program(prog, outs, tx, ty).backward()
+        for g, t in ((x.grad, tx.grad), (y.grad, ty.grad)):
+            got = np.zeros((3, 4)) if g is None else g.data
+            expected = np.zeros((3, 4)) if t is None else t.numpy()
+            np.testing.assert_allclose(got, expected, atol=1e-10, err_msg=f"program {seed}: {prog}")
+        checked += 1
+    assert checked > 100
