@@ -12,8 +12,9 @@ def _mlp(lib):
 
 def test_named_parameters_match_torch(torch):
     g, t = _mlp(gn), _mlp(torch)
-    assert [(n, p.shape) for n, p in g.named_parameters()] == \
-        [(n, tuple(p.shape)) for n, p in t.named_parameters()]
+    assert [(n, p.shape) for n, p in g.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in t.named_parameters()
+    ]
     assert list(g.state_dict()) == list(t.state_dict())
 
 
@@ -23,11 +24,15 @@ def test_torch_state_dict_loads_and_gives_same_outputs(torch):
     missing, unexpected = g.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
     assert missing == [] and unexpected == []
     x = np.random.randn(5, 4)
-    np.testing.assert_allclose(g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
     # torch tensors themselves load as well
     g2 = _mlp(gn).double()
     g2.load_state_dict(t.state_dict())
-    np.testing.assert_allclose(g2(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        g2(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
 
 
 def test_glassnet_state_dict_loads_into_torch(torch):
@@ -35,7 +40,9 @@ def test_glassnet_state_dict_loads_into_torch(torch):
     t = _mlp(torch)
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in g.state_dict().items()})
     x = np.random.randn(5, 4)
-    np.testing.assert_allclose(t(torch.tensor(x)).detach().numpy(), g(gn.tensor(x)).data, atol=1e-12)
+    np.testing.assert_allclose(
+        t(torch.tensor(x)).detach().numpy(), g(gn.tensor(x)).data, atol=1e-12
+    )
 
 
 def test_batchnorm_state_dict_both_ways(torch):
@@ -46,7 +53,9 @@ def test_batchnorm_state_dict_both_ways(torch):
     t.eval()
     g.eval()
     x = np.random.randn(5, 3)
-    np.testing.assert_allclose(g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
     assert int(g[1].num_batches_tracked.data) == 1
 
 
@@ -61,7 +70,10 @@ def test_load_state_dict_strict_errors():
     with pytest.raises(KeyError, match=r"unexpected keys: \['3.weight'\]"):
         g.load_state_dict(extra)
     bad = dict(sd, **{"0.weight": np.zeros((8, 5))})
-    with pytest.raises(ValueError, match=r"'0.weight' has shape \(8, 5\) in the state dict but \(8, 4\) in the model"):
+    with pytest.raises(
+        ValueError,
+        match=r"'0.weight' has shape \(8, 5\) in the state dict but \(8, 4\) in the model",
+    ):
         g.load_state_dict(bad)
     before = g[0].weight.data.copy()
     assert g.load_state_dict(missing, strict=False) == (["2.bias"], [])
@@ -80,7 +92,9 @@ def test_failed_load_changes_nothing():
 
 
 def test_train_eval_flags_reach_every_module():
-    g = gn.nn.Sequential(gn.nn.Linear(2, 2), gn.nn.Dropout(0.5), gn.nn.Sequential(gn.nn.BatchNorm1d(2)))
+    g = gn.nn.Sequential(
+        gn.nn.Linear(2, 2), gn.nn.Dropout(0.5), gn.nn.Sequential(gn.nn.BatchNorm1d(2))
+    )
     assert all(m.training for m in g.modules())
     assert g.eval() is g
     assert not any(m.training for m in g.modules())
@@ -142,8 +156,10 @@ def test_apply_visits_every_module():
 def test_repr_readable(torch):
     g = _mlp(gn)
     assert repr(g) == repr(_mlp(torch))
-    assert repr(g) == ("Sequential(\n  (0): Linear(in_features=4, out_features=8, bias=True)\n"
-                       "  (1): ReLU()\n  (2): Linear(in_features=8, out_features=3, bias=True)\n)")
+    assert repr(g) == (
+        "Sequential(\n  (0): Linear(in_features=4, out_features=8, bias=True)\n"
+        "  (1): ReLU()\n  (2): Linear(in_features=8, out_features=3, bias=True)\n)"
+    )
 
 
 def test_module_list_and_dict_register(torch):
@@ -162,11 +178,14 @@ def test_module_list_and_dict_register(torch):
         def __init__(self):
             super().__init__()
             self.blocks = torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)])
-            self.heads = torch.nn.ModuleDict({"a": torch.nn.Linear(2, 1), "b": torch.nn.Linear(2, 4)})
+            self.heads = torch.nn.ModuleDict(
+                {"a": torch.nn.Linear(2, 1), "b": torch.nn.Linear(2, 4)}
+            )
 
     n = Net()
-    assert [(k, p.shape) for k, p in n.named_parameters()] == \
-        [(k, tuple(p.shape)) for k, p in TNet().named_parameters()]
+    assert [(k, p.shape) for k, p in n.named_parameters()] == [
+        (k, tuple(p.shape)) for k, p in TNet().named_parameters()
+    ]
     assert len(list(n.parameters())) == 10
     a, b = n(gn.randn(3, 2))
     assert a.shape == (3, 1) and b.shape == (3, 4)

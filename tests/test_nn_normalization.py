@@ -52,7 +52,9 @@ def test_batchnorm1d_matches_torch_train_and_eval(torch, shape, momentum):
     assert int(gm.num_batches_tracked.data) == 3
 
 
-@pytest.mark.parametrize("affine,track", [(True, True), (False, True), (True, False), (False, False)])
+@pytest.mark.parametrize(
+    "affine,track", [(True, True), (False, True), (True, False), (False, False)]
+)
 def test_batchnorm2d_flags_match_torch(torch, affine, track):
     tm = torch.nn.BatchNorm2d(3, affine=affine, track_running_stats=track)
     if affine:
@@ -91,9 +93,13 @@ def test_batch_norm_gradcheck_train_and_eval():
     x = gn.tensor(np.random.randn(4, 3, 2), requires_grad=True)
     w = gn.tensor(np.random.randn(3), requires_grad=True)
     b = gn.tensor(np.random.randn(3), requires_grad=True)
-    assert gn.autograd.gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b))
+    assert gn.autograd.gradcheck(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, w, b)
+    )
     rm, rv = gn.tensor(np.random.randn(3)), gn.tensor(np.random.rand(3) + 0.5)
-    assert gn.autograd.gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
+    assert gn.autograd.gradcheck(
+        lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b)
+    )
 
 
 def test_layer_norm_gradcheck():
@@ -122,7 +128,9 @@ def test_batchnorm_default_dtype_and_repr():
     assert bn.num_batches_tracked.dtype == np.int64
     y = bn(gn.randn(8, 4))
     assert y.dtype == np.float32
-    assert repr(bn) == "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    assert (
+        repr(bn) == "BatchNorm1d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    )
     assert repr(gn.nn.LayerNorm(3)) == "LayerNorm((3,), eps=1e-05, elementwise_affine=True)"
 
 
@@ -132,7 +140,9 @@ def test_batchnorm_normalises_in_train_and_uses_running_stats_in_eval():
     y = bn(x).data
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(0), 1, atol=1e-3)
-    np.testing.assert_allclose(bn.running_mean.data, x.data.mean(0), rtol=1e-5)  # cumulative: one batch
+    np.testing.assert_allclose(
+        bn.running_mean.data, x.data.mean(0), rtol=1e-5
+    )  # cumulative: one batch
     bn.eval()
     y2 = bn(x[:5]).data
     expected = (x.data[:5] - bn.running_mean.data) / np.sqrt(bn.running_var.data + 1e-5)
@@ -140,9 +150,13 @@ def test_batchnorm_normalises_in_train_and_uses_running_stats_in_eval():
 
 
 def test_normalization_errors():
-    with pytest.raises(ValueError, match=r"BatchNorm1d: expected 2-D \(N, C\) or 3-D \(N, C, L\) input, got 4-D"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm1d: expected 2-D \(N, C\) or 3-D \(N, C, L\) input, got 4-D"
+    ):
         gn.nn.BatchNorm1d(3)(gn.randn(2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4-D \(N, C, H, W\) input, got 2-D"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm2d: expected 4-D \(N, C, H, W\) input, got 2-D"
+    ):
         gn.nn.BatchNorm2d(3)(gn.randn(2, 3))
     with pytest.raises(ValueError, match=r"BatchNorm2d: input has 5 channels .* expects 3"):
         gn.nn.BatchNorm2d(3)(gn.randn(2, 5, 4, 4))
@@ -150,7 +164,10 @@ def test_normalization_errors():
         gn.nn.BatchNorm1d(3)(gn.randn(1, 3))
     with pytest.raises(ValueError, match="num_features must be a positive integer"):
         gn.nn.BatchNorm1d(0)
-    with pytest.raises(ValueError, match=r"LayerNorm: input of shape \(2, 4\) does not end in normalized_shape \(5,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LayerNorm: input of shape \(2, 4\) does not end in normalized_shape \(5,\)",
+    ):
         gn.nn.LayerNorm(5)(gn.randn(2, 4))
     with pytest.raises(ValueError, match=r"batch_norm: weight must have shape \(3,\)"):
         F.batch_norm(gn.randn(4, 3), None, None, gn.ones(4), training=True)

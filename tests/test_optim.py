@@ -20,7 +20,16 @@ CASES = [
     ("Adam", {}),
     ("Adam", {"amsgrad": True}),
     ("Adam", {"weight_decay": 0.1}),
-    ("Adam", {"betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True, "weight_decay": 0.05, "maximize": True}),
+    (
+        "Adam",
+        {
+            "betas": (0.8, 0.99),
+            "eps": 1e-6,
+            "amsgrad": True,
+            "weight_decay": 0.05,
+            "maximize": True,
+        },
+    ),
     ("AdamW", {}),
     ("AdamW", {"amsgrad": True, "weight_decay": 0.3}),
     ("AdamW", {"weight_decay": 0.5, "maximize": True}),
@@ -67,7 +76,9 @@ def _assert_same(tm, gm, atol=1e-6):
         np.testing.assert_allclose(gp.data, tp.detach().numpy(), rtol=0, atol=atol, err_msg=n)
 
 
-@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{'-'.join(k) or 'default'}" for n, k in CASES])
+@pytest.mark.parametrize(
+    "name,kw", CASES, ids=[f"{n}-{'-'.join(k) or 'default'}" for n, k in CASES]
+)
 def test_optimizer_matches_torch_20_steps(torch, name, kw):
     tm, gm = _twins(torch)
     topt = getattr(torch.optim, name)(tm.parameters(), lr=LR, **kw)
@@ -78,7 +89,9 @@ def test_optimizer_matches_torch_20_steps(torch, name, kw):
         _step_gn(gm, gopt, x, y)
     _assert_same(tm, gm)
     # the moved distance is large compared with the tolerance: the check can fail
-    assert max(np.abs(p.data - q).max() for p, q in zip(gm.parameters(), _twins_initial(torch))) > 1e-3
+    assert (
+        max(np.abs(p.data - q).max() for p, q in zip(gm.parameters(), _twins_initial(torch))) > 1e-3
+    )
 
 
 def _twins_initial(torch):
@@ -87,9 +100,15 @@ def _twins_initial(torch):
     return [p.detach().numpy() for p in tm.parameters()]
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", {"momentum": 0.9}), ("Adam", {"amsgrad": True}),
-                                     ("RMSprop", {"centered": True, "momentum": 0.3}),
-                                     ("Adagrad", {"lr_decay": 0.01})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", {"momentum": 0.9}),
+        ("Adam", {"amsgrad": True}),
+        ("RMSprop", {"centered": True, "momentum": 0.3}),
+        ("Adagrad", {"lr_decay": 0.01}),
+    ],
+)
 def test_param_groups_with_different_lr(torch, name, kw):
     tm, gm = _twins(torch)
     tg = [{"params": tm[0].parameters(), "lr": 0.2}, {"params": tm[2].parameters()}]
@@ -104,10 +123,16 @@ def test_param_groups_with_different_lr(torch, name, kw):
     _assert_same(tm, gm)
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", {"momentum": 0.9, "nesterov": True}),
-                                     ("Adam", {"amsgrad": True}), ("AdamW", {}),
-                                     ("RMSprop", {"centered": True, "momentum": 0.5}),
-                                     ("Adagrad", {"lr_decay": 0.05})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", {"momentum": 0.9, "nesterov": True}),
+        ("Adam", {"amsgrad": True}),
+        ("AdamW", {}),
+        ("RMSprop", {"centered": True, "momentum": 0.5}),
+        ("Adagrad", {"lr_decay": 0.05}),
+    ],
+)
 def test_state_dict_round_trip_resumes_identically(torch, name, kw):
     x, y = _data()
     _, a = _twins(torch)
@@ -131,8 +156,15 @@ def test_state_dict_round_trip_resumes_identically(torch, name, kw):
         np.testing.assert_array_equal(p.data, q.data)
 
 
-@pytest.mark.parametrize("name,kw", [("SGD", {"momentum": 0.9}), ("Adam", {"amsgrad": True}),
-                                     ("RMSprop", {"momentum": 0.5}), ("Adagrad", {})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("SGD", {"momentum": 0.9}),
+        ("Adam", {"amsgrad": True}),
+        ("RMSprop", {"momentum": 0.5}),
+        ("Adagrad", {}),
+    ],
+)
 def test_torch_optimizer_state_dict_loads(torch, name, kw):
     """A torch optimizer checkpoint (tensors as they are) resumes in glassnet."""
     x, y = _data()
@@ -198,19 +230,28 @@ def test_float32_updates_stay_float32():
 
 
 BAD = [
-    (lambda p: gn.optim.SGD(p, lr=-0.1), r"SGD: invalid learning rate lr -0.1; expected a number >= 0"),
+    (
+        lambda p: gn.optim.SGD(p, lr=-0.1),
+        r"SGD: invalid learning rate lr -0.1; expected a number >= 0",
+    ),
     (lambda p: gn.optim.SGD(p, momentum=-1), r"SGD: invalid momentum -1"),
     (lambda p: gn.optim.SGD(p, nesterov=True), r"SGD: nesterov momentum requires momentum > 0"),
     (lambda p: gn.optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
     (lambda p: gn.optim.SGD(p, weight_decay=-1e-4), r"SGD: invalid weight_decay"),
-    (lambda p: gn.optim.Adam(p, betas=(1.0, 0.999)), r"Adam: invalid beta parameter at index 0 1.0; expected a number in \[0, 1\)"),
+    (
+        lambda p: gn.optim.Adam(p, betas=(1.0, 0.999)),
+        r"Adam: invalid beta parameter at index 0 1.0; expected a number in \[0, 1\)",
+    ),
     (lambda p: gn.optim.Adam(p, betas=(0.9, -0.1)), r"Adam: invalid beta parameter at index 1"),
     (lambda p: gn.optim.AdamW(p, eps=-1e-8), r"AdamW: invalid eps"),
     (lambda p: gn.optim.Adam(p, lr=-1), r"Adam: invalid learning rate"),
     (lambda p: gn.optim.RMSprop(p, alpha=1.5), r"RMSprop: invalid alpha 1.5"),
     (lambda p: gn.optim.RMSprop(p, momentum=-0.5), r"RMSprop: invalid momentum"),
     (lambda p: gn.optim.Adagrad(p, lr_decay=-0.1), r"Adagrad: invalid lr_decay"),
-    (lambda p: gn.optim.Adagrad(p, initial_accumulator_value=-1), r"Adagrad: invalid initial_accumulator_value"),
+    (
+        lambda p: gn.optim.Adagrad(p, initial_accumulator_value=-1),
+        r"Adagrad: invalid initial_accumulator_value",
+    ),
 ]
 
 
@@ -235,7 +276,9 @@ def test_bad_params_raise():
 def test_load_state_dict_mismatch_raises():
     opt = gn.optim.SGD([gn.nn.Parameter(gn.ones(2))], lr=0.1)
     other = gn.optim.SGD([gn.nn.Parameter(gn.ones(2)), gn.nn.Parameter(gn.ones(2))], lr=0.1)
-    with pytest.raises(ValueError, match="parameter group 0 has 1 parameters but the saved group has 2"):
+    with pytest.raises(
+        ValueError, match="parameter group 0 has 1 parameters but the saved group has 2"
+    ):
         opt.load_state_dict(other.state_dict())
 
 

@@ -60,7 +60,10 @@ SPECS = [
     ("CosineAnnealingWarmRestarts", {"T_0": 4}),
     ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 0.001}),
     ("OneCycleLR", {"max_lr": 0.5, "total_steps": 30}),
-    ("OneCycleLR", {"max_lr": [1.0, 0.1], "total_steps": 30, "anneal_strategy": "linear", "three_phase": True}),
+    (
+        "OneCycleLR",
+        {"max_lr": [1.0, 0.1], "total_steps": 30, "anneal_strategy": "linear", "three_phase": True},
+    ),
 ]
 
 
@@ -92,7 +95,9 @@ def test_chained_scheduler(torch):
     topt, gopt = _opts(torch)
 
     def make(mod, opt):
-        return mod.ChainedScheduler([mod.ConstantLR(opt, factor=0.1, total_iters=3), mod.ExponentialLR(opt, 0.9)])
+        return mod.ChainedScheduler(
+            [mod.ConstantLR(opt, factor=0.1, total_iters=3), mod.ExponentialLR(opt, 0.9)]
+        )
 
     _run(topt, gopt, make(torch.optim.lr_scheduler, topt), make(gs, gopt))
 
@@ -128,7 +133,9 @@ def test_sequential_warmup_then_decay(torch, second):
 
     def make(mod, opt):
         warm = mod.LinearLR(opt, start_factor=0.1, total_iters=5)
-        after = mod.CosineAnnealingLR(opt, T_max=20) if second == "cos" else mod.ExponentialLR(opt, 0.9)
+        after = (
+            mod.CosineAnnealingLR(opt, T_max=20) if second == "cos" else mod.ExponentialLR(opt, 0.9)
+        )
         return mod.SequentialLR(opt, [warm, after], milestones=[5])
 
     got = _run(topt, gopt, make(torch.optim.lr_scheduler, topt), make(gs, gopt))
@@ -139,8 +146,15 @@ def test_sequential_three_schedulers(torch):
     topt, gopt = _opts(torch)
 
     def make(mod, opt):
-        return mod.SequentialLR(opt, [mod.LinearLR(opt, 0.5, total_iters=3), mod.StepLR(opt, 4, 0.5),
-                                      mod.ExponentialLR(opt, 0.8)], milestones=[3, 12])
+        return mod.SequentialLR(
+            opt,
+            [
+                mod.LinearLR(opt, 0.5, total_iters=3),
+                mod.StepLR(opt, 4, 0.5),
+                mod.ExponentialLR(opt, 0.8),
+            ],
+            milestones=[3, 12],
+        )
 
     _run(topt, gopt, make(torch.optim.lr_scheduler, topt), make(gs, gopt))
 
@@ -148,7 +162,14 @@ def test_sequential_three_schedulers(torch):
 PLATEAU = [
     {},
     {"mode": "min", "factor": 0.5, "patience": 2},
-    {"mode": "max", "factor": 0.5, "patience": 1, "threshold": 0.01, "threshold_mode": "abs", "cooldown": 2},
+    {
+        "mode": "max",
+        "factor": 0.5,
+        "patience": 1,
+        "threshold": 0.01,
+        "threshold_mode": "abs",
+        "cooldown": 2,
+    },
     {"mode": "min", "factor": 0.2, "patience": 0, "min_lr": [0.01, 0.005]},
     {"mode": "max", "factor": 0.7, "patience": 1, "threshold": 0.05, "cooldown": 1, "min_lr": 0.02},
 ]
@@ -159,8 +180,13 @@ def test_reduce_on_plateau_matches_torch(torch, kw):
     rng = np.random.default_rng(3)
     metrics = list(1.0 / (1 + np.arange(30) / 5) + rng.uniform(0, 0.2, 30))
     topt, gopt = _opts(torch)
-    _run(topt, gopt, torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw),
-         gs.ReduceLROnPlateau(gopt, **kw), metrics=metrics)
+    _run(
+        topt,
+        gopt,
+        torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw),
+        gs.ReduceLROnPlateau(gopt, **kw),
+        metrics=metrics,
+    )
 
 
 def test_reduce_on_plateau_reduces():
@@ -206,9 +232,13 @@ def test_scheduler_errors():
         gs.SequentialLR(opt, [gs.StepLR(opt, 2), gs.StepLR(opt, 3)], milestones=[])
     with pytest.raises(ValueError, match="OneCycleLR: give total_steps"):
         gs.OneCycleLR(opt, max_lr=1.0)
-    with pytest.raises(ValueError, match="cycle_momentum needs an optimizer with momentum or betas"):
+    with pytest.raises(
+        ValueError, match="cycle_momentum needs an optimizer with momentum or betas"
+    ):
         gs.OneCycleLR(gn.optim.Adagrad([gn.nn.Parameter(gn.ones(1))]), max_lr=1.0, total_steps=5)
-    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: T_0 must be a positive integer"):
+    with pytest.raises(
+        ValueError, match="CosineAnnealingWarmRestarts: T_0 must be a positive integer"
+    ):
         gs.CosineAnnealingWarmRestarts(opt, T_0=0)
     with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas"):
         gs.LambdaLR(opt, [lambda e: 1, lambda e: 2])

@@ -26,12 +26,21 @@ class _BatchNorm(Module):
     _ranks: tuple = ()
     _shape_text = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=None,
+    ):
         super().__init__()
         name = type(self).__name__
         if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
-            raise ValueError(f"{name}: num_features must be a positive integer, got {num_features!r}")
+            raise ValueError(
+                f"{name}: num_features must be a positive integer, got {num_features!r}"
+            )
         if eps <= 0:
             raise ValueError(f"{name}: eps must be positive, got {eps}")
         if momentum is not None and not 0 <= momentum <= 1:
@@ -69,11 +78,15 @@ class _BatchNorm(Module):
     def _check_input(self, x: Tensor) -> None:
         name = type(self).__name__
         if x.ndim not in self._ranks:
-            raise ValueError(f"{name}: expected {self._shape_text} input, got {x.ndim}-D input "
-                             f"of shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected {self._shape_text} input, got {x.ndim}-D input "
+                f"of shape {x.shape}"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: input has {x.shape[1]} channels (dimension 1) but the layer "
-                             f"expects {self.num_features} (input shape {x.shape})")
+            raise ValueError(
+                f"{name}: input has {x.shape[1]} channels (dimension 1) but the layer "
+                f"expects {self.num_features} (input shape {x.shape})"
+            )
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
@@ -84,12 +97,22 @@ class _BatchNorm(Module):
                 momentum = 1.0 / int(self.num_batches_tracked.data)
         # Without running statistics, eval mode also normalises with the batch's.
         training = self.training or not self.track_running_stats
-        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
-                            training, momentum, self.eps)
+        return F.batch_norm(
+            input,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training,
+            momentum,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -146,13 +169,24 @@ class LayerNorm(Module):
         (4, 10)
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype=None,
+    ):
         super().__init__()
-        shape = ((normalized_shape,) if isinstance(normalized_shape, (int, np.integer))
-                 else tuple(normalized_shape))
+        shape = (
+            (normalized_shape,)
+            if isinstance(normalized_shape, (int, np.integer))
+            else tuple(normalized_shape)
+        )
         if not shape or any(not isinstance(n, (int, np.integer)) or n <= 0 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be positive integers, got {normalized_shape!r}")
+            raise ValueError(
+                f"LayerNorm: normalized_shape must be positive integers, got {normalized_shape!r}"
+            )
         if eps <= 0:
             raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
         self.normalized_shape = tuple(int(n) for n in shape)
@@ -176,10 +210,14 @@ class LayerNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         k = len(self.normalized_shape)
-        if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
-            raise ValueError(f"LayerNorm: input of shape {input.shape} does not end in "
-                             f"normalized_shape {self.normalized_shape}")
+        if input.ndim < k or tuple(input.shape[input.ndim - k :]) != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm: input of shape {input.shape} does not end in "
+                f"normalized_shape {self.normalized_shape}"
+            )
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

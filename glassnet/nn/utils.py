@@ -14,8 +14,9 @@ def _grads(parameters) -> list:
     return [p.grad.data for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> Tensor:
     """Scale all gradients together so their joint norm is at most ``max_norm``.
 
     ‖g‖ = (Σ_p ‖g_p‖^q)^{1/q} over every gradient (q = ``norm_type``; ``inf``:
@@ -43,11 +44,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         # a dot product per gradient: no |g|² temporaries
         total = float(np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads)))
     else:
-        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type))
+        total = float(
+            sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+        )
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients "
-                           f"is {total}, so they cannot be clipped; set error_if_nonfinite=False "
-                           "to skip this check")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients "
+            f"is {total}, so they cannot be clipped; set error_if_nonfinite=False "
+            "to skip this check"
+        )
     coef = min(max_norm / (total + 1e-6), 1.0)
     if coef < 1.0:
         for g in grads:
@@ -78,8 +83,10 @@ def vector_to_parameters(vec, parameters) -> None:
     params = list(parameters)
     n = sum(p.data.size for p in params)
     if v.ndim != 1 or v.size != n:
-        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {n} elements, got shape {v.shape}")
+        raise ValueError(
+            f"vector_to_parameters: expected a 1-D vector of {n} elements, got shape {v.shape}"
+        )
     i = 0
     for p in params:
-        p.data[...] = v[i:i + p.data.size].reshape(p.shape)
+        p.data[...] = v[i : i + p.data.size].reshape(p.shape)
         i += p.data.size

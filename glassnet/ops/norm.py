@@ -27,8 +27,20 @@ class _Normalize(Function):
     μ and σ depend on x (train mode) or are constants (running statistics).
     """
 
-    def forward(self, x, *wb, mean, inv_std, axes, param_axes, pshape, has_weight, has_bias,
-                batch_stats=True, centered=None):
+    def forward(
+        self,
+        x,
+        *wb,
+        mean,
+        inv_std,
+        axes,
+        param_axes,
+        pshape,
+        has_weight,
+        has_bias,
+        batch_stats=True,
+        centered=None,
+    ):
         self.axes, self.param_axes, self.batch_stats = axes, param_axes, batch_stats
         self.inv_std = inv_std
         if centered is not None:  # x − μ, already computed for the variance: scale it in place

@@ -7,8 +7,19 @@ import numpy as np
 from .optimizer import Optimizer, check_common, check_hparam, prepare, step_ratio
 
 
-def adagrad(param, grad, state_sum, step, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
-            maximize=False, work=None):
+def adagrad(
+    param,
+    grad,
+    state_sum,
+    step,
+    *,
+    lr,
+    lr_decay=0.0,
+    weight_decay=0.0,
+    eps=1e-10,
+    maximize=False,
+    work=None,
+):
     """One Adagrad step on arrays (t = ``step``, counted from 1), in place.
 
     The rule (as ``torch.optim.Adagrad``), g = ∇θ (−∇θ when maximizing)::
@@ -47,12 +58,25 @@ class Adagrad(Optimizer):
         >>> opt = gn.optim.Adagrad(model.parameters(), lr=0.1)
     """
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-                 maximize: bool = False):
-        defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                        "initial_accumulator_value": initial_accumulator_value, "eps": eps,
-                        "maximize": maximize}
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
         for group in self.param_groups:  # as PyTorch, the state exists before the first step
             for p in group["params"]:
@@ -72,6 +96,15 @@ class Adagrad(Optimizer):
         if not state:
             state.update(self._init_state(p, group))
         state["step"] += 1
-        adagrad(p.data, grad, state["sum"], state["step"], lr=group["lr"], lr_decay=group["lr_decay"],
-                weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
-                work=self._scratch(p, grad, 2))
+        adagrad(
+            p.data,
+            grad,
+            state["sum"],
+            state["step"],
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+            work=self._scratch(p, grad, 2),
+        )

@@ -35,8 +35,10 @@ class LRScheduler:
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected a glassnet Optimizer, got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: expected a glassnet Optimizer, got "
+                f"{type(optimizer).__name__}"
+            )
         self.optimizer = optimizer
         if last_epoch == -1:
             for g in optimizer.param_groups:
@@ -44,9 +46,11 @@ class LRScheduler:
         else:
             for i, g in enumerate(optimizer.param_groups):
                 if "initial_lr" not in g:
-                    raise KeyError(f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' "
-                                   f"but last_epoch={last_epoch}; resume from a loaded optimizer "
-                                   "state or use last_epoch=-1")
+                    raise KeyError(
+                        f"{type(self).__name__}: param_groups[{i}] has no 'initial_lr' "
+                        f"but last_epoch={last_epoch}; resume from a loaded optimizer "
+                        "state or use last_epoch=-1"
+                    )
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -104,8 +108,10 @@ class LambdaLR(LRScheduler):
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
-                                 f"got {len(lr_lambda)}")
+                raise ValueError(
+                    f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
+                    f"got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
@@ -206,14 +212,22 @@ class CosineAnnealingLR(LRScheduler):
         if self._step_count == 1 and e > 0:
             return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
-            return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
-                    for b, g in zip(self.base_lrs, groups)]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo) + lo
-                for g in groups]
+            return [
+                g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                for b, g in zip(self.base_lrs, groups)
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (g["lr"] - lo)
+            + lo
+            for g in groups
+        ]
 
     def _closed_form(self):
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+        return [
+            self.eta_min
+            + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for b in self.base_lrs
+        ]
 
 
 class LinearLR(LRScheduler):
@@ -224,8 +238,14 @@ class LinearLR(LRScheduler):
         >>> sched = LinearLR(opt, start_factor=0.1, total_iters=5)  # 10% → 100% in 5 steps
     """
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
@@ -241,8 +261,10 @@ class LinearLR(LRScheduler):
             return [lr * s for lr in _lrs(self.optimizer)]
         if self._is_initial or self.last_epoch > n:
             return _lrs(self.optimizer)
-        return [lr * (1.0 + (f - s) / (n * s + (self.last_epoch - 1) * (f - s)))
-                for lr in _lrs(self.optimizer)]
+        return [
+            lr * (1.0 + (f - s) / (n * s + (self.last_epoch - 1) * (f - s)))
+            for lr in _lrs(self.optimizer)
+        ]
 
     def _closed_form(self):
         s, f, n = self.start_factor, self.end_factor, self.total_iters
@@ -255,10 +277,14 @@ def _check_schedulers(name, schedulers, optimizer) -> None:
         raise ValueError(f"{name}: expects at least one scheduler, got none")
     for i, s in enumerate(schedulers):
         if isinstance(s, ReduceLROnPlateau):
-            raise TypeError(f"{name}: scheduler {i} is a ReduceLROnPlateau, which needs a metric in "
-                            "step() and cannot be combined")
+            raise TypeError(
+                f"{name}: scheduler {i} is a ReduceLROnPlateau, which needs a metric in "
+                "step() and cannot be combined"
+            )
         if getattr(s, "optimizer", None) is not optimizer:
-            raise ValueError(f"{name}: scheduler {i} ({type(s).__name__}) belongs to a different optimizer")
+            raise ValueError(
+                f"{name}: scheduler {i} ({type(s).__name__}) belongs to a different optimizer"
+            )
 
 
 class SequentialLR(LRScheduler):
@@ -275,8 +301,10 @@ class SequentialLR(LRScheduler):
         schedulers, milestones = list(schedulers), list(milestones)
         _check_schedulers("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: expects one milestone fewer than schedulers, got "
-                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+            raise ValueError(
+                f"SequentialLR: expects one milestone fewer than schedulers, got "
+                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+            )
         self._schedulers, self._milestones = schedulers, milestones
         self.optimizer = optimizer
         self.last_epoch = last_epoch + 1
@@ -316,7 +344,9 @@ def _per_group(name, optimizer, value) -> list:
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name}: expected {n} values (one per parameter group), got {len(value)}")
+            raise ValueError(
+                f"{name}: expected {n} values (one per parameter group), got {len(value)}"
+            )
         return list(value)
     return [value] * n
 
@@ -332,13 +362,18 @@ class MultiplicativeLR(LRScheduler):
         self.lr_lambdas = _per_group("MultiplicativeLR", optimizer, lr_lambda)
         for f in self.lr_lambdas:
             if not callable(f):
-                raise TypeError(f"MultiplicativeLR: lr_lambda must be callable, got {type(f).__name__}")
+                raise TypeError(
+                    f"MultiplicativeLR: lr_lambda must be callable, got {type(f).__name__}"
+                )
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         if self._is_initial:
             return _lrs(self.optimizer)
-        return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [
+            g["lr"] * f(self.last_epoch)
+            for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
 
 class ConstantLR(LRScheduler):
@@ -348,7 +383,9 @@ class ConstantLR(LRScheduler):
         >>> sched = ConstantLR(opt, factor=0.5, total_iters=4)
     """
 
-    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+    def __init__(
+        self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1
+    ):
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
         self.factor, self.total_iters = factor, total_iters
@@ -403,19 +440,27 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         >>> sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2)
     """
 
-    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1):
+    def __init__(
+        self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         if not isinstance(T_0, int) or T_0 <= 0:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_0 must be a positive integer, got {T_0!r}"
+            )
         if not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_mult must be an integer >= 1, got {T_mult!r}"
+            )
         self.T_0 = self.T_i = T_0
         self.T_mult, self.eta_min = T_mult, eta_min
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for b in self.base_lrs]
+        return [
+            self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+            for b in self.base_lrs
+        ]
 
     def step(self, epoch: float | None = None) -> None:
         self._step_count += 1
@@ -429,7 +474,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i *= self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be non-negative, got {epoch}")
+                raise ValueError(
+                    f"CosineAnnealingWarmRestarts: epoch must be non-negative, got {epoch}"
+                )
             if epoch >= self.T_0:
                 if self.T_mult == 1:
                     self.T_cur = epoch % self.T_0
@@ -461,13 +508,27 @@ class OneCycleLR(LRScheduler):
         >>> # call sched.step() after every batch
     """
 
-    def __init__(self, optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        max_lr,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"OneCycleLR: expected a glassnet Optimizer, got {type(optimizer).__name__}")
+            raise TypeError(
+                f"OneCycleLR: expected a glassnet Optimizer, got {type(optimizer).__name__}"
+            )
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
@@ -476,21 +537,38 @@ class OneCycleLR(LRScheduler):
                     raise ValueError(f"OneCycleLR: {name} must be a positive integer, got {v!r}")
             total_steps = epochs * steps_per_epoch
         elif not isinstance(total_steps, int) or total_steps <= 0:
-            raise ValueError(f"OneCycleLR: total_steps must be a positive integer, got {total_steps!r}")
+            raise ValueError(
+                f"OneCycleLR: total_steps must be a positive integer, got {total_steps!r}"
+            )
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
-        self.optimizer, self.total_steps, self.anneal_strategy = optimizer, total_steps, anneal_strategy
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
+        self.optimizer, self.total_steps, self.anneal_strategy = (
+            optimizer,
+            total_steps,
+            anneal_strategy,
+        )
         up = float(pct_start * total_steps) - 1
         if three_phase:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
-                             "base_momentum", "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (
+                    float(2 * pct_start * total_steps) - 2,
+                    "max_lr",
+                    "initial_lr",
+                    "base_momentum",
+                    "max_momentum",
+                ),
+                (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
         else:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+            self._phases = [
+                (up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
         if last_epoch == -1:
             for g, m in zip(optimizer.param_groups, _per_group("OneCycleLR", optimizer, max_lr)):
                 g["initial_lr"] = m / div_factor
@@ -499,13 +577,17 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(f"OneCycleLR: cycle_momentum needs an optimizer with momentum or betas, "
-                                 f"got {type(optimizer).__name__} (pass cycle_momentum=False)")
+                raise ValueError(
+                    f"OneCycleLR: cycle_momentum needs an optimizer with momentum or betas, "
+                    f"got {type(optimizer).__name__} (pass cycle_momentum=False)"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             if last_epoch == -1:
-                for g, hi, lo in zip(optimizer.param_groups,
-                                     _per_group("OneCycleLR", optimizer, max_momentum),
-                                     _per_group("OneCycleLR", optimizer, base_momentum)):
+                for g, hi, lo in zip(
+                    optimizer.param_groups,
+                    _per_group("OneCycleLR", optimizer, max_momentum),
+                    _per_group("OneCycleLR", optimizer, base_momentum),
+                ):
                     self._set_momentum(g, hi)
                     g["max_momentum"], g["base_momentum"] = hi, lo
         super().__init__(optimizer, last_epoch)
@@ -580,18 +662,30 @@ class ReduceLROnPlateau(LRScheduler):
         >>> sched.step(val_loss)
     """
 
-    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr=0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr=0.0,
+        eps: float = 1e-8,
+    ):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: expected a glassnet Optimizer, got "
-                            f"{type(optimizer).__name__}")
+            raise TypeError(
+                f"ReduceLROnPlateau: expected a glassnet Optimizer, got {type(optimizer).__name__}"
+            )
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
@@ -611,8 +705,16 @@ class ReduceLROnPlateau(LRScheduler):
 
     def is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
-            return a < best * (1 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
-        return a > best * (1 + self.threshold) if self.threshold_mode == "rel" else a > best + self.threshold
+            return (
+                a < best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
+                else a < best - self.threshold
+            )
+        return (
+            a > best * (1 + self.threshold)
+            if self.threshold_mode == "rel"
+            else a > best + self.threshold
+        )
 
     def step(self, metrics) -> None:
         current = float(metrics)
@@ -625,7 +727,10 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs during cooldown do not count
         if self.num_bad_epochs > self.patience:
-            if len(self.min_lrs) != len(self.optimizer.param_groups) and self.default_min_lr is not None:
+            if (
+                len(self.min_lrs) != len(self.optimizer.param_groups)
+                and self.default_min_lr is not None
+            ):
                 self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
             for g, lo in zip(self.optimizer.param_groups, self.min_lrs):
                 new = max(g["lr"] * self.factor, lo)

@@ -74,12 +74,16 @@ class Optimizer:
         self.param_groups: list = []
         self._work: dict = {}  # scratch arrays per parameter, reused across steps
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors or "
-                            "dicts, got a single Tensor (wrap it in a list)")
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of tensors or "
+                "dicts, got a single Tensor (wrap it in a list)"
+            )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list "
-                             "(did the model register any Parameters?)")
+            raise ValueError(
+                f"{type(self).__name__} got an empty parameter list "
+                "(did the model register any Parameters?)"
+            )
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -95,26 +99,32 @@ class Optimizer:
         name = type(self).__name__
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} is a "
-                                f"{type(p).__name__}")
+                raise TypeError(
+                    f"{name}: can only optimize Tensors, but parameter {i} is a {type(p).__name__}"
+                )
             if not p.requires_grad:
                 raise ValueError(f"{name}: parameter {i} (shape {p.shape}) does not require grad")
             if not p.is_leaf:
-                raise ValueError(f"{name}: can't optimize a non-leaf tensor (parameter {i}, shape "
-                                 f"{p.shape}); pass the leaf, e.g. use .detach().requires_grad_()")
+                raise ValueError(
+                    f"{name}: can't optimize a non-leaf tensor (parameter {i}, shape "
+                    f"{p.shape}); pass the leaf, e.g. use .detach().requires_grad_()"
+                )
         group = {"params": params}
         for k, v in self.defaults.items():
             v = param_group.get(k, v)
             if v is required:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required "
-                                 f"hyperparameter {k!r}")
+                raise ValueError(
+                    f"{name}: parameter group didn't specify a value of required "
+                    f"hyperparameter {k!r}"
+                )
             group[k] = v
         for k, v in param_group.items():
             group.setdefault(k, v)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or any(id(p) in seen for p in params):
-            raise ValueError(f"{name}: some parameters appear in more than one parameter group "
-                             "(or twice in one)")
+            raise ValueError(
+                f"{name}: some parameters appear in more than one parameter group (or twice in one)"
+            )
         self._validate_group(group)
         self.param_groups.append(group)
 
@@ -151,7 +161,9 @@ class Optimizer:
                 update(p, p.grad.data, state[p], group)
         return loss
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict, group: dict) -> None:  # pragma: no cover
+    def _update(
+        self, p: Tensor, grad: np.ndarray, state: dict, group: dict
+    ) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def _scratch(self, p: Tensor, like: np.ndarray, n: int = 1) -> list:
@@ -164,7 +176,8 @@ class Optimizer:
 
     # ------------------------------------------------------------ state dicts
     def state_dict(self) -> dict:
-        """``{'state': {i: {...}}, 'param_groups': [{..., 'params': [i, ...]}]}`` (PyTorch's layout).
+        """The state in PyTorch's layout:
+        ``{'state': {i: {...}}, 'param_groups': [{..., 'params': [i, ...]}]}``.
 
         The state arrays are the optimizer's own (copy them to keep a snapshot).
         """
@@ -186,13 +199,17 @@ class Optimizer:
         name = type(self).__name__
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
-                             f"group(s) but the optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
+                f"group(s) but the optimizer has {len(self.param_groups)}"
+            )
         for i, (g, s) in enumerate(zip(self.param_groups, saved)):
             if len(g["params"]) != len(s["params"]):
-                raise ValueError(f"{name}.load_state_dict: parameter group {i} has "
-                                 f"{len(g['params'])} parameters but the saved group has "
-                                 f"{len(s['params'])}")
+                raise ValueError(
+                    f"{name}.load_state_dict: parameter group {i} has "
+                    f"{len(g['params'])} parameters but the saved group has "
+                    f"{len(s['params'])}"
+                )
         new_state = defaultdict(dict)
         params_by_index = {}
         for g, s in zip(self.param_groups, saved):
@@ -206,7 +223,9 @@ class Optimizer:
         for g, s in zip(self.param_groups, saved):
             for k, v in s.items():
                 if k != "params":
-                    g[k] = copy.deepcopy(_to_array(v) if k != "betas" else tuple(float(b) for b in v))
+                    g[k] = copy.deepcopy(
+                        _to_array(v) if k != "betas" else tuple(float(b) for b in v)
+                    )
         self.state = new_state
 
     @staticmethod
@@ -218,8 +237,10 @@ class Optimizer:
                 out[k] = float(np.asarray(v))
             elif isinstance(v, np.ndarray):
                 if v.shape != p.shape:
-                    raise ValueError(f"load_state_dict: state {k!r} has shape {v.shape} but its "
-                                     f"parameter has shape {p.shape}")
+                    raise ValueError(
+                        f"load_state_dict: state {k!r} has shape {v.shape} but its "
+                        f"parameter has shape {p.shape}"
+                    )
                 out[k] = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else v.dtype)
             else:
                 out[k] = copy.deepcopy(v)

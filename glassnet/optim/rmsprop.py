@@ -7,8 +7,22 @@ import numpy as np
 from .optimizer import Optimizer, check_common, check_hparam, prepare, step_ratio
 
 
-def rmsprop(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
-            weight_decay=0.0, momentum=0.0, centered=False, maximize=False, work=None):
+def rmsprop(
+    param,
+    grad,
+    square_avg,
+    grad_avg,
+    momentum_buffer,
+    *,
+    lr,
+    alpha,
+    eps,
+    weight_decay=0.0,
+    momentum=0.0,
+    centered=False,
+    maximize=False,
+    work=None,
+):
     """One RMSprop step on arrays, in place.
 
     The rule (as ``torch.optim.RMSprop``), g = ∇θ (−∇θ when maximizing)::
@@ -64,16 +78,33 @@ class RMSprop(Optimizer):
         >>> opt = gn.optim.RMSprop(model.parameters(), lr=1e-3)
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False):
-        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
-                        "centered": centered, "maximize": maximize}
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = {
+            "lr": lr,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
-        check_common("RMSprop", g["lr"], eps=g["eps"], weight_decay=g["weight_decay"],
-                     momentum=g["momentum"])
+        check_common(
+            "RMSprop", g["lr"], eps=g["eps"], weight_decay=g["weight_decay"], momentum=g["momentum"]
+        )
         check_hparam("RMSprop", "alpha", g["alpha"], 0 <= g["alpha"] <= 1, "a number in [0, 1]")
 
     def _update(self, p, grad, state, group):
@@ -85,8 +116,18 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
-        rmsprop(p.data, grad, state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"),
-                lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-                weight_decay=group["weight_decay"], momentum=group["momentum"],
-                centered=group["centered"], maximize=group["maximize"],
-                work=self._scratch(p, grad, 2))
+        rmsprop(
+            p.data,
+            grad,
+            state["square_avg"],
+            state.get("grad_avg"),
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=group["momentum"],
+            centered=group["centered"],
+            maximize=group["maximize"],
+            work=self._scratch(p, grad, 2),
+        )

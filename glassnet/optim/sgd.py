@@ -7,8 +7,19 @@ import numpy as np
 from .optimizer import Optimizer, check_common, check_hparam, prepare
 
 
-def sgd(param, grad, momentum_buffer, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
-        weight_decay=0.0, maximize=False, work=None):
+def sgd(
+    param,
+    grad,
+    momentum_buffer,
+    *,
+    lr,
+    momentum=0.0,
+    dampening=0.0,
+    nesterov=False,
+    weight_decay=0.0,
+    maximize=False,
+    work=None,
+):
     """One SGD step on arrays, in place on ``param``; returns the momentum buffer.
 
     The rule (as ``torch.optim.SGD``), g = ∇θ (−∇θ when maximizing)::
@@ -62,24 +73,49 @@ class SGD(Optimizer):
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                        "nesterov": nesterov, "maximize": maximize}
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _validate_group(self, g):
         check_common("SGD", g["lr"], weight_decay=g["weight_decay"], momentum=g["momentum"])
         check_hparam("SGD", "dampening", g["dampening"], g["dampening"] >= 0, "a number >= 0")
         if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov momentum requires momentum > 0 and zero dampening "
-                             f"(got momentum={g['momentum']}, dampening={g['dampening']})")
+            raise ValueError(
+                f"SGD: nesterov momentum requires momentum > 0 and zero dampening "
+                f"(got momentum={g['momentum']}, dampening={g['dampening']})"
+            )
 
     def _update(self, p, grad, state, group):
         momentum = group["momentum"]
-        buf = sgd(p.data, grad, state.get("momentum_buffer"), lr=group["lr"], momentum=momentum,
-                  dampening=group["dampening"], nesterov=group["nesterov"],
-                  weight_decay=group["weight_decay"], maximize=group["maximize"],
-                  work=self._scratch(p, grad, 2))
+        buf = sgd(
+            p.data,
+            grad,
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+            work=self._scratch(p, grad, 2),
+        )
         if momentum != 0:
             state["momentum_buffer"] = buf
