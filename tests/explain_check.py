@@ -15,11 +15,12 @@ import numpy as np
 from glassnet.explain.records import Eq, Expr, Fmt, Num
 
 
-def _close(a, b):
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (math.isinf(a) and a == b)
+def _close(a, b, rtol=1e-9):
+    return math.isclose(a, b, rel_tol=rtol, abs_tol=rtol * 1e-3) or (math.isinf(a) and a == b)
 
 
-def check(ex, digits=4):
+def check(ex, digits=4, rtol=1e-9):
+    """``rtol``: 1e-9 for float64 computations; float32 ones need about 1e-5."""
     fmt = Fmt(digits)
     text = ex.to_text(digits)
     n_eq = n_ref = n_num = 0
@@ -37,13 +38,13 @@ def check(ex, digits=4):
                 else:
                     op, idx = item.ref
                     engine = np.asarray(op.value)[idx]
-                assert _close(float(engine), r), f"{step.title}: printed {r}, engine computed {engine}"
+                assert _close(float(engine), r, rtol), f"{step.title}: printed {r}, engine computed {engine}"
             for side in item.sides:
                 assert isinstance(side, Expr)
                 v = side.value()
                 if v is not None:
                     n_num += 1
-                    assert _close(v, r) or abs(v - r) <= 1e-9 * max(1.0, abs(r)), (
+                    assert _close(v, r, rtol) or abs(v - r) <= rtol * max(1.0, abs(r)), (
                         f"{step.title}: {side.text(fmt)} evaluates to {v}, but the result printed is {r}")
             assert fmt.num(r) in text
             for num in item.lhs.nums() if hasattr(item.lhs, "nums") else ():

@@ -190,3 +190,38 @@ def test_softmax_backward_rule():
     assert "a_1 = e^z_1/(e^z_1 + e^z_2 + e^z_3) = e^0.5/(e^0.5 + e^(−1) + e^2)" in str(ex)
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
+
+
+def _small_cnn_step(record):
+    gn.manual_seed(0)
+    model = gn.nn.Sequential(gn.nn.Conv2d(1, 2, 3, padding=1), gn.nn.BatchNorm2d(2), gn.nn.ReLU(),
+                             gn.nn.MaxPool2d(2), gn.nn.Conv2d(2, 3, 3, stride=2), gn.nn.Tanh(),
+                             gn.nn.AvgPool2d(1), gn.nn.Flatten(), gn.nn.Linear(3, 2))
+    x, y = gn.randn(3, 1, 6, 6), gn.tensor([0, 1, 1])
+    opt = gn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    if not record:
+        return step(), model, None
+    with gn.explain() as ex:
+        loss = step()
+    return loss, model, ex
+
+
+def test_explaining_a_whole_model_changes_nothing_and_describes_every_op():
+    loss0, m0, _ = _small_cnn_step(False)
+    loss1, m1, ex = _small_cnn_step(True)
+    assert loss0.item() == loss1.item()
+    for p0, p1 in zip(m0.parameters(), m1.parameters()):
+        np.testing.assert_array_equal(p0.data, p1.data)
+    text, _, _ = str(ex), ex.to_markdown(), ex.to_latex()
+    assert "could not describe" not in text
+    titles = [s.title for s in ex.steps]
+    assert {"Conv2d", "MaxPool2d", "SeparablePool", "Linear", "CrossEntropyLoss"} <= set(titles)
+    assert titles[-1].startswith("SGD step")
+    check(ex, rtol=1e-5)  # float32 model: the engine's sums differ from float64 ones in the 7th digit

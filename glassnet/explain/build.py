@@ -183,6 +183,8 @@ def linear_like(x_op, w_op, b_op, z_op, grads, w_transposed=True):
             items.append(Eq(Ref(z_op, idx), [Sum(terms_s), Sum(terms_n)], num(z[idx]), ref=(z_op, idx)))
         return items + note_partial(z.shape) + shows(z_op)
     (g,), g_in = grads
+    if not is_root(z_op):
+        items += [Text("δ, the error at this layer's z (from the step before):"), Show(d(z_op), g)]
     g2 = g.reshape(-1, g.shape[-1])
     x2 = x.reshape(-1, x.shape[-1])
     leads = list(np.ndindex(*z.shape[:-1])) if z.ndim > 1 else [()]

@@ -233,11 +233,17 @@ class Recorder:
     def _describe(self, fn, in_ops, out_ops, grads, params):
         items = None
         try:
-            items = fn.describe(in_ops, out_ops, grads)
-        except TypeError:  # a hook with the older (inputs, outputs) signature
-            items = fn.describe(in_ops, out_ops) if grads is None else None
-        if items is None and type(fn).__name__ in DESCRIBERS:
-            items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
+            try:
+                items = fn.describe(in_ops, out_ops, grads)
+            except TypeError as err:  # a hook with the older (inputs, outputs) signature
+                if "positional argument" not in str(err):
+                    raise
+                items = fn.describe(in_ops, out_ops) if grads is None else None
+            if items is None and type(fn).__name__ in DESCRIBERS:
+                items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
+        except Exception as err:  # noqa: BLE001 - explaining must never break the computation
+            items = [Text(f"({type(fn).__name__} could not describe itself: {type(err).__name__}: {err})")]
+            return items + _generic(fn, in_ops, out_ops, grads)
         if items is None:
             items = _generic(fn, in_ops, out_ops, grads)
         return items
