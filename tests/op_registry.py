@@ -323,6 +323,11 @@ INDEXES = [
     ("bool_mask_rows", (3, 4), np.array([True, False, True])),
     ("bool_tensor_mask", (3, 4), ("tensor", _MASK)),
     ("scalar_0d_ellipsis", (), ()),
+    ("bool_rows_and_slice", (3, 4), (np.array([True, False, True]), slice(1, 3))),
+    ("ellipsis_int_array", (2, 3, 4), (Ellipsis, np.array([0, 0, 3]))),
+    ("none_and_array", (4, 3), (None, np.array([1, 1]))),
+    ("slice_then_array", (3, 4), (slice(0, 2), np.array([3, 3, 0]))),
+    ("arrays_broadcast", (4, 3), (np.array([[0], [2]]), np.array([1, 1, 2]))),
     ("2d_int_array", (5,), np.array([[0, 1], [1, 4]])),
 ]
 
@@ -661,6 +666,8 @@ def _ce_samples(red):
             Sample((rn(rng, 2, 4, 3), C(np.moveaxis(softmax_rows(rng, 2, 3, 4), -1, 1))), dict(reduction=red),
                    name="(N,C,d1) probs"),
             Sample((rn(rng, 4), np.array(2)), dict(reduction=red), name="(C,)"),
+            Sample((rn(rng, 4), softmax_rows(rng, 4)), dict(reduction=red, label_smoothing=0.1),
+                   name="(C,) probs"),
             Sample((rn(rng, 4), np.array(2)), dict(reduction=red, weight=C(positive(rng, 4)),
                                                    label_smoothing=0.25), name="(C,) w+ls"),
             Sample((rn(rng, 5, 4) * 500, _targets(rng, 5, 4)), dict(reduction=red), name="large logits"),
