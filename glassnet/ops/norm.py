@@ -63,13 +63,18 @@ class _Normalize(Function):
         needs = self.needs_input_grad
         grads = []
         if needs[0]:
-            gh = g * self.w if self.w is not None else g
-            if self.batch_stats:
-                gx = gh - gh.mean(axis=self.axes, keepdims=True)
-                gx -= x_hat * (gh * x_hat).mean(axis=self.axes, keepdims=True)
-                gx *= self.inv_std
+            if not self.batch_stats:
+                gx = g * (self.inv_std if self.w is None else self.inv_std * self.w)
             else:
-                gx = gh * self.inv_std
+                gh = g * self.w if self.w is not None else g
+                t = gh * x_hat
+                np.multiply(x_hat, t.mean(axis=self.axes, keepdims=True), out=t)
+                # gh is a temporary of ours unless it is grad_out itself
+                gx = np.subtract(
+                    gh, gh.mean(axis=self.axes, keepdims=True), out=gh if gh is not g else None
+                )
+                gx -= t
+                gx *= self.inv_std
             grads.append(gx)
         else:
             grads.append(None)
