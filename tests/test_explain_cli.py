@@ -122,6 +122,16 @@ def test_values_from_files(capsys, tmp_path):
                   "input: 1,0\ntarget: 1\nloss: bce\nlr: 0.5\n")
     rc, out_txt, _ = run(capsys, "backprop", "--file", str(tf), "--no-bias")
     assert rc == 0 and out_txt == out_json
+    yf = tmp_path / "net.yaml"
+    yf.write_text("sizes: [2, 2, 1]\nweights:\n  - [[0.1, 0.2], [0.3, 0.4]]\n  - [[0.5, 0.6]]\n"
+                  "input: [1, 0]\ntarget: 1\nloss: bce\nlr: 0.5\n")
+    rc, out_yaml, _ = run(capsys, "backprop", "--file", str(yf), "--no-bias")
+    assert rc == 0 and out_yaml == out_json
+    sf = tmp_path / "cnn.yaml"
+    sf.write_text("# CNN Numerical 2\ninput: 39x39x3\nlayer:\n  - conv:f=3,n=10,s=1,p=0\n"
+                  "  - conv:f=5,n=20,s=2,p=0\n  - conv:f=5,n=40,s=2,p=0\n  - flatten\n")
+    rc, out, _ = run(capsys, "shapes", "--file", str(sf))
+    assert rc == 0 and "7·7·40 = 1960" in out
     # the command line overrides the file
     rc, out_lr, _ = run(capsys, "backprop", "--file", str(tf), "--no-bias", "--lr", "0.1")
     assert rc == 0 and "η = 0.1" in out_lr

@@ -71,7 +71,8 @@ def parse_value(text, what: str):
 
 
 def load_file(path: str) -> dict:
-    """Values of an exercise from a JSON file or from ``key: value`` lines."""
+    """Values of an exercise from a JSON file or from ``key: value`` lines (simple
+    YAML: flow lists such as ``[[1, 0], [0, 1]]`` and ``- item`` block lists)."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -87,15 +88,27 @@ def load_file(path: str) -> dict:
             raise InputError(f"--file {path}: expected a JSON object of option names to values")
         return data
     data = {}
+    block = None  # the key of a YAML-style block list ("key:" then "- item" lines)
     for n, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
+            continue
+        if block is not None and line.startswith("-"):
+            item = line[1:].strip()
+            data[block].append(item if re.fullmatch(r"[A-Za-z][\w:=,.\s-]*", item) and
+                               not re.fullmatch(_NUM, item) else parse_value(item, f"{path}: {block}"))
+            continue
+        block = None
+        m = re.match(r"^([A-Za-z_][\w-]*)\s*:\s*$", line)
+        if m:
+            block = m.group(1).replace("-", "_")
+            data[block] = []
             continue
         m = re.match(r"^([A-Za-z_][\w-]*)\s*[:=]\s*(.*)$", line)
         if not m:
             raise InputError(f"--file {path}, line {n}: expected 'name: value', got {line!r}")
         key, val = m.group(1).replace("-", "_"), m.group(2).strip()
-        if re.fullmatch(r"[A-Za-z][\w-]*", val) or re.fullmatch(r"\d+x\d+(x\d+)?", val):
+        if re.fullmatch(r"[A-Za-z][\w:=,.-]*", val) or re.fullmatch(r"\d+x\d+(x\d+)?", val):
             parsed = val
         else:
             parsed = parse_value(val, f"{path}: {key}")

@@ -314,8 +314,9 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
             with no_grad():
                 x = layer(x)
             h_new, w_new = x.shape[2], x.shape[3]
-            if size_fn is not None:  # the library's own formula must agree with the layer
-                assert size_fn(h, f, s, p) == h_new
+            if size_fn is not None and size_fn((h, w), f, s, p) != (h_new, w_new):
+                raise RuntimeError(f"{where}: nn.conv_output_size gives {size_fn((h, w), f, s, p)} but the "
+                                   f"layer produced {h_new}×{w_new}")
             for dim, old, new in (("h", h, h_new), ("w", w, w_new)):
                 if dim == "w" and w == h:
                     continue
