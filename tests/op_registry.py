@@ -13,8 +13,8 @@ or plain Python values passed through unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -244,10 +244,10 @@ register(
     OpInfo("cos", lambda x: x.cos(), torch.cos if torch else None, unary_samples()),
     OpInfo("gn.cos", gn.cos, torch.cos if torch else None, unary_samples()),
     OpInfo("clamp", lambda x, **k: x.clamp(**k), lambda x, **k: x.clamp(**k),
-           lambda rng: [Sample((away(rn(rng, 3, 4), (-0.5, 0.5)),), dict(min=-0.5, max=0.5)),
-                        Sample((away(rn(rng, 5), (0.2,)),), dict(min=0.2)),
-                        Sample((away(rn(rng, 2, 1, 3), (0.1,)),), dict(max=0.1)),
-                        Sample((np.array(0.7),), dict(min=-0.5, max=0.5))],
+           lambda rng: [Sample((away(rn(rng, 3, 4), (-0.5, 0.5)),), {"min": -0.5, "max": 0.5}),
+                        Sample((away(rn(rng, 5), (0.2,)),), {"min": 0.2}),
+                        Sample((away(rn(rng, 2, 1, 3), (0.1,)),), {"max": 0.1}),
+                        Sample((np.array(0.7),), {"min": -0.5, "max": 0.5})],
            avoid="x at min/max (see test_clamp_edges)",
            bad=[BadInput((np.ones(3),), {}, ValueError, r"clamp: at least one of min and max")]),
     OpInfo("gn.clamp", lambda x: gn.clamp(x, -0.3, 0.4), lambda x: torch.clamp(x, -0.3, 0.4),
@@ -431,19 +431,19 @@ register(
            bad=[BadInput((np.ones((5, 2)), 0), {}, ValueError, r"chunk: chunks must be positive")]),
     OpInfo("pad", lambda x, p, **k: gn.pad(x, p, **k), lambda x, p, **k: TF.pad(x, p, **k),
            lambda rng: [Sample((rn(rng, 2, 3), (1, 2))), Sample((rn(rng, 2, 3), (1, 0, 0, 2))),
-                        Sample((rn(rng, 2, 3, 2), (1, 1, 1, 1), ), dict(value=0.5)),
+                        Sample((rn(rng, 2, 3, 2), (1, 1, 1, 1), ), {"value": 0.5}),
                         Sample((rn(rng, 3), (0, 0)))],
            bad=[BadInput((np.ones((2, 3)), (1, 2, 3)), {}, ValueError, r"pad: expected an even number"),
-                BadInput((np.ones((2, 3)), (1, 1)), dict(mode="reflekt"), ValueError,
+                BadInput((np.ones((2, 3)), (1, 1)), {"mode": "reflekt"}, ValueError,
                          r"pad: mode 'reflekt' is not supported")]),
 )
 
 # ---------------------------------------------------------------------------
 # reductions
 # ---------------------------------------------------------------------------
-_RED_SAMPLES = [((3, 4), {}), ((3, 4), dict(dim=0)), ((3, 4), dict(dim=-1, keepdim=True)),
-                ((2, 3, 4), dict(dim=(0, 2))), ((2, 3, 4), dict(dim=1)), ((), {}), ((5,), dict(dim=0)),
-                ((2, 1, 3), dict(dim=(1,), keepdim=True))]
+_RED_SAMPLES = [((3, 4), {}), ((3, 4), {"dim": 0}), ((3, 4), {"dim": -1, "keepdim": True}),
+                ((2, 3, 4), {"dim": (0, 2)}), ((2, 3, 4), {"dim": 1}), ((), {}), ((5,), {"dim": 0}),
+                ((2, 1, 3), {"dim": (1,), "keepdim": True})]
 
 
 def _red_samples(make=rn, cases=_RED_SAMPLES):
@@ -452,8 +452,8 @@ def _red_samples(make=rn, cases=_RED_SAMPLES):
     return samples
 
 
-_MAXMIN_CASES = [((3, 4), {}), ((3, 4), dict(dim=0)), ((3, 4), dict(dim=1, keepdim=True)),
-                 ((2, 3, 4), dict(dim=-2)), ((), {}), ((5,), dict(dim=0)), ((), dict(dim=0))]
+_MAXMIN_CASES = [((3, 4), {}), ((3, 4), {"dim": 0}), ((3, 4), {"dim": 1, "keepdim": True}),
+                 ((2, 3, 4), {"dim": -2}), ((), {}), ((5,), {"dim": 0}), ((), {"dim": 0})]
 
 
 def _maxmin(mode):
@@ -464,43 +464,43 @@ def _maxmin(mode):
 
 register(
     OpInfo("sum", lambda x, **k: x.sum(**k), lambda x, **k: x.sum(**k), _red_samples(),
-           bad=[BadInput((np.ones((3, 4)),), dict(dim=2), IndexError,
+           bad=[BadInput((np.ones((3, 4)),), {"dim": 2}, IndexError,
                          r"dim=2 is out of range for a tensor with 2 dimension\(s\)")]),
     OpInfo("gn.sum", lambda x: gn.sum(x, 1), lambda x: torch.sum(x, 1), lambda rng: [Sample((rn(rng, 3, 4),))]),
     OpInfo("mean", lambda x, **k: x.mean(**k), lambda x, **k: x.mean(**k), _red_samples(),
-           bad=[BadInput((np.ones((3, 4)),), dict(dim=-3), IndexError, r"out of range")]),
+           bad=[BadInput((np.ones((3, 4)),), {"dim": -3}, IndexError, r"out of range")]),
     OpInfo("max", _maxmin("max"), _maxmin("max"), _red_samples(distinct, _MAXMIN_CASES),
            avoid="ties (see test_max_ties)"),
     OpInfo("min", _maxmin("min"), _maxmin("min"), _red_samples(distinct, _MAXMIN_CASES), avoid="ties"),
     OpInfo("gn.max", lambda x: gn.max(x, 1), lambda x: torch.max(x, 1),
            lambda rng: [Sample((distinct(rng, 3, 4),))]),
     OpInfo("amax", lambda x, **k: x.amax(**k), lambda x, **k: x.amax(**k),
-           lambda rng: [Sample((distinct(rng, 3, 4),), dict(dim=1)), Sample((distinct(rng, 3, 4),)),
-                        Sample((distinct(rng, 2, 3, 4),), dict(dim=(0, 2))),
-                        Sample((distinct(rng, 2, 3),), dict(dim=-1, keepdim=True)),
-                        Sample((rn(rng),), dict(dim=0))]),
+           lambda rng: [Sample((distinct(rng, 3, 4),), {"dim": 1}), Sample((distinct(rng, 3, 4),)),
+                        Sample((distinct(rng, 2, 3, 4),), {"dim": (0, 2)}),
+                        Sample((distinct(rng, 2, 3),), {"dim": -1, "keepdim": True}),
+                        Sample((rn(rng),), {"dim": 0})]),
     OpInfo("amin", lambda x, **k: x.amin(**k), lambda x, **k: x.amin(**k),
-           lambda rng: [Sample((distinct(rng, 3, 4),), dict(dim=0, keepdim=True))]),
+           lambda rng: [Sample((distinct(rng, 3, 4),), {"dim": 0, "keepdim": True})]),
     OpInfo("argmax", lambda x, **k: x.argmax(**k), lambda x, **k: x.argmax(**k),
-           _red_samples(distinct, [((3, 4), {}), ((3, 4), dict(dim=0)), ((3, 4), dict(dim=-1, keepdim=True)),
-                                   ((), {}), ((2, 3, 4), dict(dim=1)), ((), dict(dim=0)),
-                                   ((), dict(dim=-1, keepdim=True))]), differentiable=False),
+           _red_samples(distinct, [((3, 4), {}), ((3, 4), {"dim": 0}), ((3, 4), {"dim": -1, "keepdim": True}),
+                                   ((), {}), ((2, 3, 4), {"dim": 1}), ((), {"dim": 0}),
+                                   ((), {"dim": -1, "keepdim": True})]), differentiable=False),
     OpInfo("argmin", lambda x, **k: x.argmin(**k), lambda x, **k: x.argmin(**k),
-           _red_samples(distinct, [((3, 4), {}), ((3, 4), dict(dim=1)), ((2, 3, 4), dict(dim=0, keepdim=True))]),
+           _red_samples(distinct, [((3, 4), {}), ((3, 4), {"dim": 1}), ((2, 3, 4), {"dim": 0, "keepdim": True})]),
            differentiable=False),
     OpInfo("gn.argmax", lambda x: gn.argmax(x, 1), lambda x: torch.argmax(x, 1),
            lambda rng: [Sample((distinct(rng, 3, 4),))], differentiable=False),
     OpInfo("var", lambda x, **k: x.var(**k), lambda x, **k: x.var(**k),
-           _red_samples(cases=[((3, 4), {}), ((3, 4), dict(dim=0)), ((3, 4), dict(dim=1, keepdim=True)),
-                               ((2, 3, 4), dict(dim=(0, 2))), ((3, 4), dict(dim=1, correction=0)),
-                               ((3, 4), dict(dim=0, correction=2)), ((5,), dict(unbiased=False)),
-                               ((5,), dict(unbiased=True))])),
+           _red_samples(cases=[((3, 4), {}), ((3, 4), {"dim": 0}), ((3, 4), {"dim": 1, "keepdim": True}),
+                               ((2, 3, 4), {"dim": (0, 2)}), ((3, 4), {"dim": 1, "correction": 0}),
+                               ((3, 4), {"dim": 0, "correction": 2}), ((5,), {"unbiased": False}),
+                               ((5,), {"unbiased": True})])),
     OpInfo("std", lambda x, **k: x.std(**k), lambda x, **k: x.std(**k),
-           _red_samples(cases=[((3, 4), {}), ((3, 4), dict(dim=0)), ((3, 4), dict(dim=1, keepdim=True)),
-                               ((3, 4), dict(dim=1, correction=0)), ((2, 3, 4), dict(dim=(1, 2)))])),
+           _red_samples(cases=[((3, 4), {}), ((3, 4), {"dim": 0}), ((3, 4), {"dim": 1, "keepdim": True}),
+                               ((3, 4), {"dim": 1, "correction": 0}), ((2, 3, 4), {"dim": (1, 2)})])),
     OpInfo("logsumexp", lambda x, **k: x.logsumexp(**k), lambda x, **k: x.logsumexp(**k),
-           _red_samples(cases=[((3, 4), dict(dim=1)), ((3, 4), dict(dim=0, keepdim=True)),
-                               ((2, 3, 4), dict(dim=(0, 2))), ((5,), dict(dim=0)), ((), dict(dim=0))])),
+           _red_samples(cases=[((3, 4), {"dim": 1}), ((3, 4), {"dim": 0, "keepdim": True}),
+                               ((2, 3, 4), {"dim": (0, 2)}), ((5,), {"dim": 0}), ((), {"dim": 0})])),
     OpInfo("gn.logsumexp", lambda x: gn.logsumexp(x, -1), lambda x: torch.logsumexp(x, -1),
            lambda rng: [Sample((rn(rng, 3, 4) * 300,), name="large")]),
     OpInfo("gn.mean/var/std", lambda x: gn.mean(x, 0) + gn.var(x, 0) + gn.std(x, 0),
@@ -520,7 +520,7 @@ def _act(name, op, ref, make=rn, kwargs_list=({},), avoid=""):
     return OpInfo(name, op, ref, samples, avoid=avoid, atol=1e-9)
 
 
-_kink0 = lambda r, *s: away(rn(r, *s), (0.0,), 0.05)  # noqa: E731
+_kink0 = lambda r, *s: away(rn(r, *s), (0.0,), 0.05)
 ACTIVATIONS = [
     _act("sigmoid", gn.sigmoid, torch.sigmoid if torch else None),
     _act("sigmoid_method", lambda x: x.sigmoid(), lambda x: x.sigmoid()),
@@ -529,32 +529,32 @@ ACTIVATIONS = [
     _act("relu", gn.relu, torch.relu if torch else None, _kink0, avoid="z = 0 (see test_activation_kinks)"),
     _act("relu_method", lambda x: x.relu(), lambda x: x.relu(), _kink0),
     _act("leaky_relu", F.leaky_relu, TF.leaky_relu if TF else None, _kink0,
-         ({}, dict(negative_slope=0.2), dict(negative_slope=-0.5)), avoid="z = 0"),
-    _act("elu", F.elu, TF.elu if TF else None, _kink0, ({}, dict(alpha=0.5)), avoid="z = 0"),
+         ({}, {"negative_slope": 0.2}, {"negative_slope": -0.5}), avoid="z = 0"),
+    _act("elu", F.elu, TF.elu if TF else None, _kink0, ({}, {"alpha": 0.5}), avoid="z = 0"),
     _act("selu", F.selu, TF.selu if TF else None, _kink0, avoid="z = 0"),
-    _act("gelu", F.gelu, TF.gelu if TF else None, kwargs_list=({}, dict(approximate="tanh"),
-                                                               dict(approximate="none"))),
+    _act("gelu", F.gelu, TF.gelu if TF else None, kwargs_list=({}, {"approximate": "tanh"},
+                                                               {"approximate": "none"})),
     _act("silu", F.silu, TF.silu if TF else None),
     _act("softplus", F.softplus, TF.softplus if TF else None,
          lambda r, *s: away(rn(r, *s) * 6, (10.0, -10.0, 20.0), 0.1),
-         ({}, dict(beta=2.0), dict(beta=0.5, threshold=2.0)), avoid="β·z = threshold (switch point)"),
+         ({}, {"beta": 2.0}, {"beta": 0.5, "threshold": 2.0}), avoid="β·z = threshold (switch point)"),
     _act("softsign", F.softsign, TF.softsign if TF else None),
     _act("hardtanh", F.hardtanh, TF.hardtanh if TF else None,
          lambda r, *s: away(rn(r, *s), (-1.0, 1.0, -0.25, 0.25, -0.5, 0.5), 0.05),
-         ({}, dict(min_val=-0.5, max_val=0.25)), avoid="z at min_val/max_val"),
+         ({}, {"min_val": -0.5, "max_val": 0.25}), avoid="z at min_val/max_val"),
     _act("softmax", lambda x, dim=-1: F.softmax(x, dim), lambda x, dim=-1: torch.softmax(x, dim),
-         kwargs_list=({}, dict(dim=0))),
+         kwargs_list=({}, {"dim": 0})),
     _act("log_softmax", lambda x, dim=-1: F.log_softmax(x, dim), lambda x, dim=-1: torch.log_softmax(x, dim),
-         kwargs_list=({}, dict(dim=0))),
+         kwargs_list=({}, {"dim": 0})),
     _act("softmax_method", lambda x: x.softmax(-1), lambda x: x.softmax(-1)),
 ]
 register(*ACTIVATIONS)
 register(
     OpInfo("gelu_bad", F.gelu, None, lambda rng: [],
-           bad=[BadInput((np.ones(3),), dict(approximate="erf"), ValueError,
+           bad=[BadInput((np.ones(3),), {"approximate": "erf"}, ValueError,
                          r"gelu: approximate must be 'none' or 'tanh', got 'erf'")]),
     OpInfo("hardtanh_bad", F.hardtanh, None, lambda rng: [],
-           bad=[BadInput((np.ones(3),), dict(min_val=1.0, max_val=0.0), ValueError,
+           bad=[BadInput((np.ones(3),), {"min_val": 1.0, "max_val": 0.0}, ValueError,
                          r"hardtanh: min_val \(1.0\) must be less than max_val \(0.0\)")]),
     OpInfo("softmax_bad", F.softmax, None, lambda rng: [],
            bad=[BadInput((np.ones((2, 3)), 2), {}, IndexError, r"dim=2 is out of range")]),
@@ -576,7 +576,7 @@ def _pointwise_loss(name, op, ref, make_x=rn, make_y=rn, extra=({},), avoid=""):
         infos.append(OpInfo(f"{name}_{red}", op, ref, samples, avoid=avoid,
                             bad=[BadInput((np.ones((4, 3)), np.ones((4, 1))), {}, ValueError,
                                           rf"{name}: target has shape \(4, 1\) but input has shape \(4, 3\)"),
-                                 BadInput((np.ones(3), np.ones(3)), dict(reduction="avg"), ValueError,
+                                 BadInput((np.ones(3), np.ones(3)), {"reduction": "avg"}, ValueError,
                                           rf"{name}: reduction must be 'mean', 'sum' or 'none', got 'avg'")]))
     return infos
 
@@ -596,10 +596,10 @@ register(*_pointwise_loss("mse_loss", F.mse_loss, TF.mse_loss if TF else None))
 register(*_pointwise_loss("l1_loss", F.l1_loss, TF.l1_loss if TF else None,
                           _apart(0.05), _zero_target, avoid="x = y"))
 register(*_pointwise_loss("huber_loss", F.huber_loss, TF.huber_loss if TF else None,
-                          _apart(0.05), _zero_target, ({}, dict(delta=0.5), dict(delta=2.0)),
+                          _apart(0.05), _zero_target, ({}, {"delta": 0.5}, {"delta": 2.0}),
                           avoid="|x − y| = delta"))
 register(*_pointwise_loss("smooth_l1_loss", F.smooth_l1_loss, TF.smooth_l1_loss if TF else None,
-                          _apart(0.05), _zero_target, ({}, dict(beta=0.5), dict(beta=2.0)),
+                          _apart(0.05), _zero_target, ({}, {"beta": 0.5}, {"beta": 2.0}),
                           avoid="|x − y| = beta"))
 # with random targets too (gradient w.r.t. the target)
 register(OpInfo("l1_loss_targets", F.l1_loss, TF.l1_loss if TF else None,
@@ -614,24 +614,24 @@ for red in REDUCTIONS:
         OpInfo(f"binary_cross_entropy_weight_{red}", F.binary_cross_entropy,
                TF.binary_cross_entropy if TF else None,
                lambda rng, red=red: [
-                   Sample((probs(rng, 4, 3), probs(rng, 4, 3)), dict(weight=cpositive(rng, 4, 3), reduction=red)),
-                   Sample((probs(rng, 4, 3), probs(rng, 4, 3)), dict(weight=cpositive(rng, 3), reduction=red),
+                   Sample((probs(rng, 4, 3), probs(rng, 4, 3)), {"weight": cpositive(rng, 4, 3), "reduction": red}),
+                   Sample((probs(rng, 4, 3), probs(rng, 4, 3)), {"weight": cpositive(rng, 3), "reduction": red},
                           name="broadcast weight")]),
         OpInfo(f"bce_with_logits_{red}", F.binary_cross_entropy_with_logits,
                TF.binary_cross_entropy_with_logits if TF else None,
                lambda rng, red=red: [
                    Sample((rn(rng, *s) * 3, probs(rng, *s)), dict(k, reduction=red), name=f"{s}{list(k)}")
                    for s in LOSS_SHAPES
-                   for k in ({}, dict(weight=cpositive(rng, *s)), dict(pos_weight=cpositive(rng, *s[-1:])),
-                             dict(weight=cpositive(rng, *s[-1:]), pos_weight=cpositive(rng, *s[-1:])))]),
+                   for k in ({}, {"weight": cpositive(rng, *s)}, {"pos_weight": cpositive(rng, *s[-1:])},
+                             {"weight": cpositive(rng, *s[-1:]), "pos_weight": cpositive(rng, *s[-1:])})]),
     )
 register(OpInfo("bce_bad", F.binary_cross_entropy, None, lambda rng: [],
                 bad=[BadInput((np.array([0.5, 1.5]), np.array([0.0, 1.0])), {}, ValueError,
                               r"binary_cross_entropy: input must hold probabilities in \[0, 1\]")]))
 register(OpInfo("bce_with_logits_bad", F.binary_cross_entropy_with_logits, None, lambda rng: [],
-                bad=[BadInput((np.ones((4, 3)), np.ones((4, 3))), dict(pos_weight=np.ones(2)), ValueError,
+                bad=[BadInput((np.ones((4, 3)), np.ones((4, 3))), {"pos_weight": np.ones(2)}, ValueError,
                               r"binary_cross_entropy_with_logits: pos_weight.*\(2,\)"),
-                     BadInput((np.ones((4, 3)), np.ones((4, 3))), dict(weight=np.ones((5, 3))), ValueError,
+                     BadInput((np.ones((4, 3)), np.ones((4, 3))), {"weight": np.ones((5, 3))}, ValueError,
                               r"binary_cross_entropy_with_logits: weight.*\(5, 3\)")]))
 
 
@@ -645,32 +645,32 @@ def _targets(rng, n, c, ignore=None, shape=None):
 def _ce_samples(red):
     def samples(rng):
         out = [
-            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), dict(reduction=red), name="plain"),
-            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), dict(reduction=red, weight=C(positive(rng, 4))),
+            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), {"reduction": red}, name="plain"),
+            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), {"reduction": red, "weight": C(positive(rng, 4))},
                    name="weight"),
-            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), dict(reduction=red, label_smoothing=0.2),
+            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), {"reduction": red, "label_smoothing": 0.2},
                    name="smoothing"),
-            Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=-100)), dict(reduction=red), name="ignore"),
-            Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=2)), dict(reduction=red, ignore_index=2),
+            Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=-100)), {"reduction": red}, name="ignore"),
+            Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=2)), {"reduction": red, "ignore_index": 2},
                    name="ignore_index=2"),
             Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=-1)),
-                   dict(reduction=red, ignore_index=-1, weight=C(positive(rng, 4)), label_smoothing=0.3),
+                   {"reduction": red, "ignore_index": -1, "weight": C(positive(rng, 4)), "label_smoothing": 0.3},
                    name="weight+smoothing+ignore"),
-            Sample((rn(rng, 5, 4), C(softmax_rows(rng, 5, 4))), dict(reduction=red), name="probs"),
-            Sample((rn(rng, 5, 4), softmax_rows(rng, 5, 4)), dict(reduction=red), name="probs, target grad"),
+            Sample((rn(rng, 5, 4), C(softmax_rows(rng, 5, 4))), {"reduction": red}, name="probs"),
+            Sample((rn(rng, 5, 4), softmax_rows(rng, 5, 4)), {"reduction": red}, name="probs, target grad"),
             Sample((rn(rng, 5, 4), softmax_rows(rng, 5, 4)),
-                   dict(reduction=red, weight=C(positive(rng, 4)), label_smoothing=0.1), name="probs+w+ls"),
-            Sample((rn(rng, 2, 4, 3), _targets(rng, 2, 4, shape=(2, 3))), dict(reduction=red), name="(N,C,d1)"),
+                   {"reduction": red, "weight": C(positive(rng, 4)), "label_smoothing": 0.1}, name="probs+w+ls"),
+            Sample((rn(rng, 2, 4, 3), _targets(rng, 2, 4, shape=(2, 3))), {"reduction": red}, name="(N,C,d1)"),
             Sample((rn(rng, 2, 4, 3, 2), _targets(rng, 2, 4, shape=(2, 3, 2), ignore=-100)),
-                   dict(reduction=red, weight=C(positive(rng, 4)), label_smoothing=0.1), name="(N,C,d1,d2)"),
-            Sample((rn(rng, 2, 4, 3), C(np.moveaxis(softmax_rows(rng, 2, 3, 4), -1, 1))), dict(reduction=red),
+                   {"reduction": red, "weight": C(positive(rng, 4)), "label_smoothing": 0.1}, name="(N,C,d1,d2)"),
+            Sample((rn(rng, 2, 4, 3), C(np.moveaxis(softmax_rows(rng, 2, 3, 4), -1, 1))), {"reduction": red},
                    name="(N,C,d1) probs"),
-            Sample((rn(rng, 4), np.array(2)), dict(reduction=red), name="(C,)"),
-            Sample((rn(rng, 4), softmax_rows(rng, 4)), dict(reduction=red, label_smoothing=0.1),
+            Sample((rn(rng, 4), np.array(2)), {"reduction": red}, name="(C,)"),
+            Sample((rn(rng, 4), softmax_rows(rng, 4)), {"reduction": red, "label_smoothing": 0.1},
                    name="(C,) probs"),
-            Sample((rn(rng, 4), np.array(2)), dict(reduction=red, weight=C(positive(rng, 4)),
-                                                   label_smoothing=0.25), name="(C,) w+ls"),
-            Sample((rn(rng, 5, 4) * 500, _targets(rng, 5, 4)), dict(reduction=red), name="large logits"),
+            Sample((rn(rng, 4), np.array(2)), {"reduction": red, "weight": C(positive(rng, 4)),
+                                                   "label_smoothing": 0.25}, name="(C,) w+ls"),
+            Sample((rn(rng, 5, 4) * 500, _targets(rng, 5, 4)), {"reduction": red}, name="large logits"),
         ]
         return out
     return samples
@@ -684,11 +684,11 @@ def softmax_rows(rng, *shape):
 def _nll_samples(red):
     def samples(rng):
         return [
-            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), dict(reduction=red)),
+            Sample((rn(rng, 5, 4), _targets(rng, 5, 4)), {"reduction": red}),
             Sample((rn(rng, 6, 4), _targets(rng, 6, 4, ignore=-100)),
-                   dict(reduction=red, weight=C(positive(rng, 4))), name="weight+ignore"),
-            Sample((rn(rng, 2, 4, 3), _targets(rng, 2, 4, shape=(2, 3))), dict(reduction=red), name="(N,C,d1)"),
-            Sample((rn(rng, 4), np.array(1)), dict(reduction=red), name="(C,)"),
+                   {"reduction": red, "weight": C(positive(rng, 4))}, name="weight+ignore"),
+            Sample((rn(rng, 2, 4, 3), _targets(rng, 2, 4, shape=(2, 3))), {"reduction": red}, name="(N,C,d1)"),
+            Sample((rn(rng, 4), np.array(1)), {"reduction": red}, name="(C,)"),
         ]
     return samples
 
@@ -700,11 +700,11 @@ _CE_BAD = [
              r"cross_entropy: target of shape \(3,\) does not fit input of shape \(5, 4\)"),
     BadInput((np.ones((5, 4)), np.ones((5, 3))), {}, ValueError,
              r"cross_entropy: probability targets must have the input's shape \(5, 4\), got \(5, 3\)"),
-    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), dict(weight=np.ones(3)), ValueError,
+    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), {"weight": np.ones(3)}, ValueError,
              r"cross_entropy: weight must have one entry per class \(4\), got shape \(3,\)"),
-    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), dict(label_smoothing=1.5), ValueError,
+    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), {"label_smoothing": 1.5}, ValueError,
              r"cross_entropy: label_smoothing must be in \[0, 1\]"),
-    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), dict(reduction="max"), ValueError,
+    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), {"reduction": "max"}, ValueError,
              r"cross_entropy: reduction must be"),
     BadInput((np.ones((5, 4)), np.array([0, -1, 2, 3, 0])), {}, IndexError,
              r"cross_entropy: target contains class index -1"),
@@ -713,7 +713,7 @@ _NLL_BAD = [
     BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 7])), {}, IndexError,
              r"nll_loss: target contains class index 7 but the input has 4 classes"),
     BadInput((np.ones((5, 4)), np.ones((5, 4))), {}, TypeError, r"nll_loss: target must hold class indices"),
-    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), dict(weight=np.ones(5)), ValueError,
+    BadInput((np.ones((5, 4)), np.array([0, 1, 2, 3, 0])), {"weight": np.ones(5)}, ValueError,
              r"nll_loss: weight must have one entry per class \(4\), got shape \(5,\)"),
 ]
 for red in REDUCTIONS:

@@ -143,9 +143,8 @@ def test_set_grad_enabled_context_and_decorators():
 
 
 def test_grad_mode_restored_after_exception():
-    with pytest.raises(ZeroDivisionError):
-        with gn.no_grad():
-            1 / 0
+    with pytest.raises(ZeroDivisionError), gn.no_grad():
+        _ = 1 / 0
     assert gn.is_grad_enabled()
 
 
@@ -316,7 +315,7 @@ def test_unused_input_gets_no_grad():
 def test_multi_output_op_with_one_output_used(torch):
     a = np.arange(6.0).reshape(3, 2)
     x = _leaf(a)
-    p, q, r = gn.chunk(x, 3)
+    _p, q, _r = gn.chunk(x, 3)
     (q * 2).sum().backward()
     np.testing.assert_allclose(x.grad.data, [[0, 0], [2, 2], [0, 0]])
 
@@ -437,14 +436,18 @@ def _random_program(rng, n_steps):
     return prog, [int(i) for i in rng.integers(0, n, 3)]
 
 
+_PROGRAM_OPS = [
+    lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q, lambda p, q: p.tanh(),
+    lambda p, q: p.sin() * 0.5, lambda p, q: p.reshape(4, 3).reshape(3, 4), lambda p, q: p.T.T + q,
+    lambda p, q: p.sum(0, keepdim=True) * q, lambda p, q: (p * 2).transpose(0, 1).transpose(0, 1),
+    lambda p, q: p[1:].sum() + q,
+]
+
+
 def _run_program(prog, outs, x, y):
     nodes = [x, y]
     for op, i, j in prog:
-        p, q = nodes[i], nodes[j]
-        r = [lambda: p + q, lambda: p * q, lambda: p - q, lambda: p.tanh(), lambda: p.sin() * 0.5,
-             lambda: p.reshape(4, 3).reshape(3, 4), lambda: p.T.T + q, lambda: p.sum(0, keepdim=True) * q,
-             lambda: (p * 2).transpose(0, 1).transpose(0, 1), lambda: p[1:] .sum() + q][op]()
-        nodes.append(r)
+        nodes.append(_PROGRAM_OPS[op](nodes[i], nodes[j]))
     total = 0
     for k, o in enumerate(outs):
         total = total + (nodes[o] * (k + 1.5)).sum()

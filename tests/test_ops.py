@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 import pytest
+from op_registry import OPS, C, Sample
 
 import glassnet as gn
-from op_registry import OPS, C, Sample
 
 SAMPLE_CASES = []
 for _info in OPS:

@@ -64,8 +64,8 @@ def test_ties_match_torch(case, torch):
 
 def test_max_dim_indices_pick_first_tie(torch):
     x = gn.tensor(TIES)
-    values, indices = x.max(1)
-    tv, ti = torch.from_numpy(TIES).max(1)
+    _values, indices = x.max(1)
+    _tv, ti = torch.from_numpy(TIES).max(1)
     np.testing.assert_array_equal(indices.data, ti.numpy())
     np.testing.assert_array_equal(x.argmax(1).data, torch.from_numpy(TIES).argmax(1).numpy())
     np.testing.assert_array_equal(x.argmin(0).data, torch.from_numpy(TIES).argmin(0).numpy())
@@ -193,7 +193,7 @@ def test_pow_at_zero_base_matches_torch(torch):
 
 def test_sqrt_log_at_zero_match_torch(torch):
     with np.errstate(divide="ignore"):
-        out, tout, xs, ts = _grads(torch, lambda x: x.sqrt(), torch.sqrt, np.array([0.0, 4.0]))
+        _out, _tout, xs, ts = _grads(torch, lambda x: x.sqrt(), torch.sqrt, np.array([0.0, 4.0]))
     np.testing.assert_array_equal(xs[0].grad.data, ts[0].grad.numpy())
 
 

@@ -139,11 +139,12 @@ class BCELoss(Function):
         d = (p - y) / np.maximum(p * (1 - p), 1e-12)
         if self.w is not None:
             d = d * self.w
-        gp = np.broadcast_to(g * d, p.shape)
         nx, ny = self.needs_input_grad
+        gp = np.broadcast_to(g * d, p.shape) if nx else None
         gy = None
         if ny:
-            gy = g * (np.log1p(-p) - np.log(p))
+            with np.errstate(divide="ignore"):  # ∂ℓ/∂y = −logit(p): ±inf at p = 0 or 1, as PyTorch
+                gy = g * (np.log1p(-p) - np.log(p))
             if self.w is not None:
                 gy = gy * self.w
             gy = np.broadcast_to(gy, y.shape)
