@@ -225,3 +225,18 @@ def test_explaining_a_whole_model_changes_nothing_and_describes_every_op():
     assert {"Conv2d", "MaxPool2d", "SeparablePool", "Linear", "CrossEntropyLoss"} <= set(titles)
     assert titles[-1].startswith("SGD step")
     check(ex, rtol=1e-5)  # float32 model: the engine's sums differ from float64 ones in the 7th digit
+
+
+def test_fused_rnn_steps_and_parameter_names_from_the_model():
+    layer = gn.nn.RNN(1, 2, dtype=gn.float64)
+    for n, v in (("weight_ih_l0", [[0.5], [0.1]]), ("weight_hh_l0", [[0.2, 0], [0, 0.3]]),
+                 ("bias_ih_l0", [0, 0.1]), ("bias_hh_l0", [0, 0])):
+        getattr(layer, n).data[...] = v
+    with gn.explain(names=layer) as ex:
+        out, _ = layer(gn.tensor(np.array([1.0, 0.5, -1.0])[:, None, None]))
+        out.sum().backward()
+    text = str(ex)
+    assert "h_2,1 = tanh(0.5·0.5 + 0.2·0.4621 + 0·0.1974 + 0 + 0) = 0.3296" in text
+    assert "weight_hh_l0 =" in text and "∂t4/∂weight_ih_l0" in text
+    n_eq, n_ref, _ = check(ex)
+    assert n_ref == 6 + 1 + 6  # six hidden values, the sum, and its six gradients

@@ -16,15 +16,15 @@ chapter's standard exercises on the same machinery.
 import sys as _sys
 import types as _types
 
-from . import cnn  # noqa: F401  (registers the conv/pool describers)
+from . import cnn, rnn  # noqa: F401  (register the conv/pool/RNN describers)
 from .recorder import Explanation, Recorder, explain, record_step, register_describer  # noqa: F401
 from .records import Eq, Operand, Show, Step, Text  # noqa: F401
 
 
 class _CallableModule(_types.ModuleType):
-    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None) -> explain:
+    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None, names=None) -> explain:
         """``with gn.explain() as ex:`` — see ``glassnet.explain.explain``."""
-        return explain(digits=digits, max_elements=max_elements, title=title)
+        return explain(digits=digits, max_elements=max_elements, title=title, names=names)
 
 
 _sys.modules[__name__].__class__ = _CallableModule

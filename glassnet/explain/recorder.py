@@ -308,6 +308,8 @@ class explain:
             engine's, unrounded.
         max_elements: tensors with at most this many elements are worked out
             element by element; larger ones show their shape and one element.
+        names: a model (its ``named_parameters()`` name its parameters) or a
+            dict {name: tensor}, for tensors whose ``name`` is not set.
 
     Example:
         >>> w = gn.tensor([0.2, 0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
@@ -317,10 +319,15 @@ class explain:
         >>> print(ex)   # z = w·x = 0.2·0.5 + 0.3·0.6 + 0.9·0.1 = 0.37, ... y = 0.7047
     """
 
-    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None):
+    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None,
+                 names=None):
         self.explanation = Explanation(digits, max_elements, title)
         self.recorder = Recorder(self.explanation)
         self._prev = None
+        if names is not None:
+            items = names.named_parameters() if hasattr(names, "named_parameters") else dict(names).items()
+            for n, t in items:  # unnamed parameters print as '0.weight', 'weight_ih_l0', ...
+                self.recorder._by_tensor[id(t)] = (t, n)
 
     def __enter__(self) -> Explanation:
         self._prev = autograd.set_recorder(self.recorder)

@@ -17,9 +17,10 @@ import numpy as np
 from .. import functional as F
 from .. import optim
 from ..tensor import stack, tensor
+from . import build as X
 from .exercises import ExerciseError, _activation, _apply_activation, as_array, loss_key
-from .recorder import explain
-from .records import Deriv, Eq, Num, Ref, Show, Step, Sum, Sym, Text
+from .recorder import explain, register_describer
+from .records import Call, Deriv, Eq, Num, Prod, Ref, Show, Step, Sum, Sym, Text
 
 
 def _named(v, name, rg=False):
@@ -172,3 +173,37 @@ def _op(p, value=None):
     from .records import Operand
 
     return Operand(p, p.data if value is None else value, p.name)
+
+
+# ---------------------------------------------------------------------------
+# the fused recurrent layer (nn.RNN): each step's h_t as the chapter writes it
+# ---------------------------------------------------------------------------
+@register_describer("RecurrentLayer")
+def recurrent_layer(fn, inputs, outputs, grads, params):
+    mode = params.get("mode")
+    if mode not in ("tanh", "relu") or params.get("lengths") is not None:
+        return None  # LSTM/GRU and packed sequences: values only
+    if grads is not None:
+        return [Text("BPTT runs inside this fused layer; `glassnet explain rnn` (or a loop of RNNCell) "
+                     "shows each time step's contribution")] + X.gradients_only(grads, inputs)
+    x_op, h0_op, wih_op, whh_op = inputs[:4]
+    bias = params.get("bias", True) and len(inputs) >= 6
+    bih, bhh = (inputs[4].value, inputs[5].value) if bias else (None, None)
+    y = outputs[0].value
+    x, h0, wih, whh = x_op.value, h0_op.value, wih_op.value, whh_op.value
+    T, N, H = y.shape
+    reverse = params.get("reverse", False)
+    items = X.shows(wih_op, whh_op) + ([Show(inputs[4], bih), Show(inputs[5], bhh)] if bias else [])
+    for idx in X.indices(y.shape):
+        t, n, j = idx
+        prev_t = t + 1 if reverse else t - 1
+        h_prev = h0[n] if prev_t < 0 or prev_t >= T else y[prev_t, n]
+        terms = [Prod([Num(wih[j, k]), Num(x[t, n, k])]) for k in range(x.shape[2])]
+        terms += [Prod([Num(whh[j, m]), Num(h_prev[m])]) for m in range(H)]
+        if bias:
+            terms += [Num(bih[j]), Num(bhh[j])]
+        rhs = Call("tanh", Sum(terms)) if mode == "tanh" else Call("max", Num(0), Sum(terms))
+        lhs = Sym(f"h_{t + 1}", (j,) if N == 1 else (n, j))
+        items.append(Eq(lhs, [rhs], Num(y[idx]), ref=(outputs[0], idx)))
+    items += X.note_partial(y.shape)
+    return items
