@@ -238,5 +238,5 @@ def test_fused_rnn_steps_and_parameter_names_from_the_model():
     text = str(ex)
     assert "h_2,1 = tanh(0.5·0.5 + 0.2·0.4621 + 0·0.1974 + 0 + 0) = 0.3296" in text
     assert "weight_hh_l0 =" in text and "∂t4/∂weight_ih_l0" in text
-    n_eq, n_ref, _ = check(ex)
+    _, n_ref, _ = check(ex)
     assert n_ref == 6 + 1 + 6  # six hidden values, the sum, and its six gradients
