@@ -724,6 +724,14 @@ class Tensor:
     def clamp(self, min=None, max=None):  # noqa: A002
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            # tensor bounds: each output element comes from x, min or max, and so does its gradient
+            out = self
+            if min is not None:
+                out = where(out < min, min, out)
+            if max is not None:
+                out = where(out > max, max, out)
+            return out
         return E.Clamp.apply(self, min=min, max=max)
 
     clip = clamp
@@ -810,6 +818,14 @@ def _shape_arg(shape) -> tuple:
         raise TypeError(f"shape must be integers, got {shape!r}") from None
 
 
+def _size_arg(size, name) -> tuple:
+    """A creation function's size: integers, none negative."""
+    shape = _shape_arg(size)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{name}: sizes must be non-negative, got {shape}")
+    return shape
+
+
 def _convert_index(index):
     if isinstance(index, Tensor):
         return index.data
@@ -863,21 +879,21 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _new(np.zeros(_size_arg(size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _new(np.ones(_size_arg(size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _new(np.empty(_shape_arg(size), _float_dtype(dtype)), requires_grad)
+    return _new(np.empty(_size_arg(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = _to_array(fill_value).dtype
-    return _new(np.full(_shape_arg((size,)), fill_value, B.as_dtype(dtype)), requires_grad)
+    return _new(np.full(_size_arg((size,), "full"), fill_value, B.as_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -903,12 +919,12 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
 
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(B.rng().random(_shape_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _new(B.rng().random(_size_arg(size, "rand"), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(B.rng().standard_normal(_shape_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+    return _new(B.rng().standard_normal(_size_arg(size, "randn"), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None) -> Tensor:

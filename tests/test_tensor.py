@@ -299,3 +299,9 @@ def test_float_math_on_int_tensors_gives_float32(fn, torch):
     assert out.dtype == np.float32
     ref = fn(gn.tensor([1.0, 2.0, 4.0]))
     np.testing.assert_allclose(out.data, ref.data)
+
+
+@pytest.mark.parametrize("fn", [gn.zeros, gn.ones, gn.empty, gn.rand, gn.randn])
+def test_negative_sizes_are_refused_by_name(fn):
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: sizes must be non-negative, got \(2, -1\)"):
+        fn(2, -1)
