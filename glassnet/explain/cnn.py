@@ -101,9 +101,8 @@ def max_pool2d(fn, inputs, outputs, grads, params):
     x_op, y_op = inputs[0], outputs[0]
     (kh, kw), (sh, sw) = _pairs(params.get("kernel_size", 2)), _pairs(params.get("stride", 2))
     (ph, pw), (dh, dw) = _pairs(params.get("padding", 0)), _pairs(params.get("dilation", 1))
-    x, y = x_op.value, y_op.value
+    x = x_op.value
     H, W = x.shape[2:]
-    C = y.shape[1]
 
     def window(n, c, i, j):
         out = []
@@ -114,19 +113,11 @@ def max_pool2d(fn, inputs, outputs, grads, params):
                     out.append(((r, q), float(x[n, c, r, q])))
         return out
 
-    if grads is None:
-        items = X.show_maps(x_op) if x_op.tensor is None or x_op.tensor._ctx is None else []
-        items.append(Text(f"{kh}×{kw} windows, stride {sh}: each cell is its window's largest value"))
-        for idx in X.indices(y.shape):
-            vals = [Num(v) for _, v in window(*idx)]
-            items.append(Eq(_cell(y_op, idx, C), [Call("max", *vals)], Num(y[idx]), ref=(y_op, idx)))
-        items += X.note_partial(y.shape, "cell")
-        return items + X.show_maps(y_op)
-    _, g_in = grads
-    if g_in[0] is None:
-        return []
-    return [Text("each window's gradient goes to the input that was its maximum; the others get 0"),
-            Show(X.d(x_op), g_in[0])]
+    def rhs(idx):
+        return Call("max", *[Num(v) for _, v in window(*idx)])
+
+    return _pooled(x_op, y_op, grads, f"{kh}×{kw} windows, stride {sh}: each cell is its window's largest value",
+                   rhs, "each window's gradient goes to the input that was its maximum; the others get 0")
 
 
 @register_describer("SeparablePool")
@@ -137,29 +128,35 @@ def avg_pool2d(fn, inputs, outputs, grads, params):
     x, y = x_op.value, y_op.value
     if y.ndim != 4:
         return None
-    C = y.shape[1]
+
+    def rhs(idx):
+        n, c, i, j = idx
+        rows, cols = np.nonzero(a_h[i])[0], np.nonzero(a_w[j])[0]
+        wts = np.outer(a_h[i, rows], a_w[j, cols]).reshape(-1)
+        vals = [Num(x[n, c, r, q]) for r in rows for q in cols]
+        if np.allclose(wts, wts[0]) and abs(1 / wts[0] - len(vals)) < 1e-9:
+            return Call("avg", *vals)
+        if np.allclose(wts, wts[0]):
+            return Frac(Sum(vals), Num(round(1 / wts[0], 12)))
+        return Sum([Prod([Num(wt), v]) for wt, v in zip(wts, vals)])
+
+    return _pooled(x_op, y_op, grads, "each cell is the average of its window", rhs,
+                   "each window's gradient is shared equally by its inputs (÷ window size)")
+
+
+def _pooled(x_op, y_op, grads, rule, rhs, grad_rule):
+    """Records of a pooling: each output cell = rhs(cell); backward: the gradient, by ``grad_rule``."""
+    y = y_op.value
     if grads is None:
         items = X.show_maps(x_op) if x_op.tensor is None or x_op.tensor._ctx is None else []
-        items.append(Text("each cell is the average of its window"))
+        items.append(Text(rule))
         for idx in X.indices(y.shape):
-            n, c, i, j = idx
-            rows, cols = np.nonzero(a_h[i])[0], np.nonzero(a_w[j])[0]
-            wts = np.outer(a_h[i, rows], a_w[j, cols]).reshape(-1)
-            vals = [Num(x[n, c, r, q]) for r in rows for q in cols]
-            if np.allclose(wts, wts[0]) and abs(1 / wts[0] - len(vals)) < 1e-9:
-                rhs = Call("avg", *vals)
-            elif np.allclose(wts, wts[0]):
-                rhs = Frac(Sum(vals), Num(round(1 / wts[0], 12)))
-            else:
-                rhs = Sum([Prod([Num(wt), v]) for wt, v in zip(wts, vals)])
-            items.append(Eq(_cell(y_op, idx, C), [rhs], Num(y[idx]), ref=(y_op, idx)))
-        items += X.note_partial(y.shape, "cell")
-        return items + X.show_maps(y_op)
+            items.append(Eq(_cell(y_op, idx, y.shape[1]), [rhs(idx)], Num(y[idx]), ref=(y_op, idx)))
+        return items + X.note_partial(y.shape, "cell") + X.show_maps(y_op)
     _, g_in = grads
     if g_in[0] is None:
         return []
-    return [Text("each window's gradient is shared equally by its inputs (÷ window size)"),
-            Show(X.d(x_op), g_in[0])]
+    return [Text(grad_rule), Show(X.d(x_op), g_in[0])]
 
 
 # ---------------------------------------------------------------------------
