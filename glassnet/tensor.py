@@ -403,9 +403,10 @@ class Tensor:
     # in-place forms: allowed on tensors that need no grad (or under no_grad)
     def _inplace(self, ufunc, other, name):
         if self.requires_grad and autograd.is_grad_enabled():
+            sym = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}[name]
             raise RuntimeError(
-                f"{name}: in-place operation on a tensor that requires grad; write "
-                f"`x = x {name[2:-2]} y` instead, or do it inside `with gn.no_grad():`"
+                f"x {sym}= y: in-place operation on a tensor that requires grad; write "
+                f"`x = x {sym} y` instead, or do it inside `with gn.no_grad():`"
             )
         o = other.data if isinstance(other, Tensor) else other
         try:
@@ -545,12 +546,21 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = normalize_axis((start_dim, end_dim), self.ndim, "flatten dim")
+        if s > e:
+            raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
+                             f"for a tensor of shape {self.shape}")
         shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
         return self.reshape(shape)
 
     def unflatten(self, dim: int, sizes) -> Tensor:
         (d,) = normalize_axis(dim, self.ndim)
-        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+        sizes = _shape_arg((sizes,))
+        known = int(np.prod([n for n in sizes if n != -1]))
+        if sizes.count(-1) > 1 or (known != self.shape[d] if -1 not in sizes else
+                                   known == 0 or self.shape[d] % known):
+            raise ValueError(f"unflatten: sizes {sizes} do not multiply up to the size of dimension "
+                             f"{d} ({self.shape[d]}) of a tensor of shape {self.shape}")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
     def squeeze(self, dim=None) -> Tensor:
         if dim is None:
@@ -590,12 +600,18 @@ class Tensor:
 
     def expand(self, *shape) -> Tensor:
         shape = _shape_arg(shape)
-        shape = tuple(s if n == -1 else n for n, s in
-                      zip(shape, (1,) * (len(shape) - self.ndim) + self.shape))
+        new = len(shape) - self.ndim
+        if new < 0 or -1 in shape[:new]:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape} (the new shape "
+                             "needs at least as many dimensions, and -1 only for existing ones)")
+        shape = tuple(s if n == -1 else n for n, s in zip(shape, (1,) * new + self.shape))
         try:
-            np.broadcast_shapes(self.shape, shape)
+            ok = np.broadcast_shapes(self.shape, shape) == shape
         except ValueError:
-            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+            ok = False
+        if not ok:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape} (only "
+                             "dimensions of size 1 can grow)")
         return M.Expand.apply(self, shape=shape)
 
     def expand_as(self, other) -> Tensor:

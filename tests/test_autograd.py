@@ -363,6 +363,14 @@ def test_inplace_update_under_no_grad_is_an_sgd_step():
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
 
 
+def test_inplace_error_message_shows_the_out_of_place_form():
+    x = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"x \+= y: in-place operation.*write `x = x \+ y` instead"):
+        x += 1
+    with pytest.raises(RuntimeError, match=r"write `x = x / y` instead"):
+        x.div_(2.0)
+
+
 def test_inplace_shape_error_names_shapes():
     x = gn.zeros(2, 3)
     with pytest.raises(ValueError, match=r"cannot update a tensor of shape \(2, 3\)"):

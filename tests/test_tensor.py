@@ -305,3 +305,22 @@ def test_float_math_on_int_tensors_gives_float32(fn, torch):
 def test_negative_sizes_are_refused_by_name(fn):
     with pytest.raises(ValueError, match=rf"{fn.__name__}: sizes must be non-negative, got \(2, -1\)"):
         fn(2, -1)
+
+
+def test_movement_errors_name_the_problem():
+    x = gn.zeros(2, 12)
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(3, 5\) do not multiply up to the size of dimension 1 \(12\)"):
+        x.unflatten(1, (3, 5))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(-1, -1\)"):
+        x.unflatten(1, (-1, -1))
+    with pytest.raises(ValueError, match=r"unflatten: sizes \(5, -1\)"):
+        x.unflatten(1, (5, -1))
+    assert x.unflatten(1, (-1, 4)).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match=r"flatten: start_dim \(2\) comes after end_dim \(1\)"):
+        gn.zeros(2, 3, 4).flatten(2, 1)
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(3, 4\) to \(1, 4\)"):
+        gn.zeros(3, 4).expand(1, 4)
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(2, 3\) to \(3,\)"):
+        gn.zeros(2, 3).expand(3)
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(3,\) to \(-1, 3\)"):
+        gn.zeros(3).expand(-1, 3)
