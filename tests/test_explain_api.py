@@ -240,3 +240,23 @@ def test_fused_rnn_steps_and_parameter_names_from_the_model():
     assert "weight_hh_l0 =" in text and "∂t4/∂weight_ih_l0" in text
     _, n_ref, _ = check(ex)
     assert n_ref == 6 + 1 + 6  # six hidden values, the sum, and its six gradients
+
+
+def test_more_activations_and_leaf_gradients_summed_over_paths(torch):
+    z = named([-1.5, -0.2, 0.3, 2.0], "z", True)
+    with gn.explain() as ex:
+        s = (F.leaky_relu(z, 0.1) + F.elu(z) + F.selu(z) + F.silu(z) + F.softplus(z) + F.softsign(z)
+             + (-z))
+        s.sum().backward()
+    text = str(ex)
+    assert "leaky(z_1) = 0.1·(−1.5) = −0.15" in text and "elu(z_1) = e^(−1.5) − 1 = −0.7769" in text
+    assert "Gradients reaching a tensor by several paths add up" in text
+    assert "could not describe" not in text
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq == n_ref
+    tz = torch.tensor(z.data, requires_grad=True)
+    tf = torch.nn.functional
+    (tf.leaky_relu(tz, 0.1) + tf.elu(tz) + tf.selu(tz) + tf.silu(tz) + tf.softplus(tz) + tf.softsign(tz)
+     - tz).sum().backward()
+    summed = [e.result.value() for e in ex.steps[-1].items if isinstance(e, Eq)]
+    np.testing.assert_allclose(summed, tz.grad.numpy(), rtol=1e-12)

@@ -565,3 +565,39 @@ def cross_entropy(fn, inputs, outputs, grads):
         cs, cn = chain(out, None, gv, fs, fnum)
         items.append(Eq(d(z, i), [cs, cn], num(g_in[0][i]), ref=("grad", 0, i)))
     return items + note_partial(z.shape)
+
+
+def leaky_relu(slope):
+    return (lambda z: Call("leaky", z),
+            lambda zv: num(zv) if zv > 0 else Prod([num(slope), num(zv)]),
+            lambda z, a: Deriv(a, z),
+            lambda zv, av: num(1.0 if zv > 0 else slope))
+
+
+def elu(alpha, scale):
+    def times(k, x):
+        return x if k == 1 else Prod([num(k), x])
+
+    def rhs(zv):
+        return times(scale, num(zv) if zv > 0 else times(alpha, Sum([_pw(E, num(zv)), num(-1)])))
+
+    def local(zv, av):
+        return times(scale, num(1) if zv > 0 else times(alpha, _pw(E, num(zv))))
+
+    return (lambda z: Call("elu" if scale == 1 else "selu", z), rhs, lambda z, a: Deriv(a, z), local)
+
+
+SILU = (lambda z: Prod([z, Call("σ", z)]),
+        lambda zv: Prod([num(zv), Call("σ", num(zv))]),
+        lambda z, a: Prod([Call("σ", z), Sum([num(1), Prod([z, Sum([num(1), Neg(Call("σ", z))])])])]),
+        lambda zv, av: Prod([Call("σ", num(zv)),
+                             Sum([num(1), Prod([num(zv), Sum([num(1), Neg(Call("σ", num(zv)))])])])]))
+SOFTPLUS = (lambda z: Call("log", Sum([num(1), _pw(E, z)])),
+            lambda zv: Call("log", Sum([num(1), _pw(E, num(zv))])),
+            lambda z, a: Call("σ", z),
+            lambda zv, av: Call("σ", num(zv)))
+SOFTSIGN = (lambda z: Frac(z, Sum([num(1), Call("abs", z)])),
+            lambda zv: Frac(num(zv), Sum([num(1), Call("abs", num(zv))])),
+            lambda z, a: Frac(num(1), _pw(Sum([num(1), Call("abs", z)]), num(2))),
+            lambda zv, av: Frac(num(1), _pw(Sum([num(1), Call("abs", num(zv))]), num(2))))
+NEG = (lambda z: Neg(z), lambda zv: Neg(num(zv)), lambda z, a: num(-1), lambda zv, av: num(-1))

@@ -165,7 +165,23 @@ class Recorder:
         items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
         self.expl.add(Step("forward", _title(fn), items, formula=fn.formula, op=type(fn).__name__))
 
+    def flush_leaves(self):
+        """After a backward: leaves reached by several paths get the sum of them."""
+        items = []
+        for t, parts, fresh in self._contrib.values():
+            if t._ctx is not None or len(parts) < 2 or not fresh or t.grad is None:
+                continue
+            op = Operand(t, t.grad.data, self._auto(t, "w"))
+            for idx in X.indices(op.shape):
+                items.append(Eq(Deriv(self.loss_expr(), Ref(op, idx or None)), [Sum([Num(c[idx]) for c in parts])],
+                                Num(op.value[idx]), ref=(op, idx), note="paths"))
+            items += X.note_partial(op.shape)
+        self._contrib = {}
+        if items:
+            self.expl.add(Step("backward", "Gradients reaching a tensor by several paths add up", items))
+
     def on_backward_begin(self, roots):
+        self.flush_leaves()
         r = roots[0]
         hit = self._by_tensor.get(id(r))
         self._root = Operand(r, r.data, hit[1] if hit else "L")
@@ -183,7 +199,8 @@ class Recorder:
         items = self._paths(out_ops, g_outs) + self._describe(fn, in_ops, out_ops, (g_outs, g_ins), params)
         for p, g in zip(fn.parents, g_ins):
             if g is not None:
-                self._contrib.setdefault(id(p), (p, []))[1].append(g)
+                # a leaf whose .grad is still None will hold exactly the sum of these
+                self._contrib.setdefault(id(p), (p, [], p.grad is None))[1].append(g)
         step = Step("backward", _title(fn), items, op=type(fn).__name__)
         step.grads = (g_outs, g_ins)
         step.operands = (in_ops, out_ops)
@@ -251,6 +268,7 @@ class Recorder:
     # optimizer updates ------------------------------------------------------
     def on_update(self, optimizer, params_before, params_after, lrs, grads):
         """Describe one optimizer step: θ ← θ − η ∂L/∂θ for plain SGD, values otherwise."""
+        self.flush_leaves()
         items = []
         plain = type(optimizer).__name__ == "SGD" and all(
             not g.get("momentum", 0) and not g.get("weight_decay", 0) and not g.get("maximize", False)
@@ -335,6 +353,7 @@ class explain:
 
     def __exit__(self, *exc):
         autograd.set_recorder(self._prev)
+        self.recorder.flush_leaves()
         return False
 
 

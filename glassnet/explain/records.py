@@ -389,6 +389,9 @@ _FUNCS = {
     "avg": (r"\operatorname{avg}", lambda v: math.fsum(v) / len(v)),
     "sign": (r"\operatorname{sign}", lambda v: float(np.sign(v[0]))),
     "abs": (r"\operatorname{abs}", lambda v: abs(v[0])),
+    "leaky": (r"\operatorname{leaky\_relu}", None),
+    "elu": (r"\operatorname{elu}", None),
+    "selu": (r"\operatorname{selu}", None),
 }
 
 
@@ -410,7 +413,7 @@ class Call(Expr):
 
     def value(self):
         vs = [a.value() for a in self.args]
-        if any(v is None for v in vs) or self.fn not in _FUNCS:
+        if any(v is None for v in vs) or _FUNCS.get(self.fn, (None, None))[1] is None:
             return None
         return _FUNCS[self.fn][1](vs)
 

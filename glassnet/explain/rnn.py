@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import autograd, optim
 from .. import functional as F
-from .. import optim
 from ..tensor import stack, tensor
 from . import build as X
 from .exercises import ExerciseError, _activation, _apply_activation, as_array, loss_key
@@ -167,6 +167,9 @@ def _bptt_summary(ex, params):
                              Sum([Num(c[idx]) for c in contribs])],
                             Num(total[idx]), ref=(_op(p, total), idx)))
     ex.add(Step("note", "BPTT: each time step's contribution", items))
+    rec = autograd._recorder
+    for p in params:  # summed here, with each step named: not again as plain sums
+        rec._contrib.pop(id(p), None)
 
 
 def _op(p, value=None):

@@ -82,6 +82,11 @@ class LeakyReLU(Function):
 
     formula = "a = z if z > 0 else negative_slope * z"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.leaky_relu(self.slope))
+
     def forward(self, z, negative_slope=0.01):
         self.mask, self.slope = z > 0, negative_slope
         return np.where(self.mask, z, z * negative_slope)
@@ -97,6 +102,11 @@ class ELU(Function):
     """
 
     formula = "a = scale * (z if z > 0 else alpha * (e^z - 1))"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.elu(self.alpha, self.scale))
 
     def forward(self, z, alpha=1.0, scale=1.0):
         self.mask, self.alpha, self.scale = z > 0, alpha, scale
@@ -161,6 +171,11 @@ class SiLU(Function):
 
     formula = "a = z * sigma(z)"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.SILU)
+
     def forward(self, z):
         self.z, self.s = z, _sigmoid(z)
         return z * self.s
@@ -174,6 +189,13 @@ class Softplus(Function):
     """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
 
     formula = "a = ln(1 + e^{beta z}) / beta"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        if not np.array_equal(self.bz, inputs[0].value):  # beta != 1
+            return None
+        return build.unary(inputs, outputs, grads, *build.SOFTPLUS)
 
     def forward(self, z, beta=1.0, threshold=20.0):
         bz = z * beta
@@ -190,6 +212,11 @@ class Softsign(Function):
     """a = z/(1 + |z|);  ∂a/∂z = 1/(1 + |z|)²."""
 
     formula = "a = z / (1 + |z|)"
+
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.SOFTSIGN)
 
     def forward(self, z):
         self.d = 1 + np.abs(z)

@@ -99,6 +99,11 @@ class Neg(Function):
 
     formula = "z = -x"
 
+    def describe(self, inputs, outputs, grads=None):
+        from ..explain import build
+
+        return build.unary(inputs, outputs, grads, *build.NEG)
+
     def forward(self, x):
         return -x
 
