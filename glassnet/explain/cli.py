@@ -410,7 +410,9 @@ def register(subparsers) -> None:
     """Add the ``explain`` and ``exercise`` subcommands to ``subparsers``."""
     p = subparsers.add_parser(
         "explain", help="worked, step-by-step solutions of the chapter's exercises",
-        description="Run a small computation on the real engine and print every step with its numbers.")
+        description="Run a small computation on the real engine and print every step with its numbers.",
+        epilog="Lists: 0.2,0.3,0.9 or '[0.2, 0.3, 0.9]'; matrices: '1 0 1; 0 1 0' or '[[1,0,1],[0,1,0]]'. "
+               "A value that starts with '-' needs '=': --bias=-0.5. KIND --help lists each kind's options.")
     _add_kinds(p.add_subparsers(dest="kind", required=True, metavar="KIND"))
     p.set_defaults(func=_explain_main)
     q = subparsers.add_parser(
