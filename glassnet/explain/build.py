@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd
-from .records import Call, Deriv, E, Eq, Frac, Neg, Num, Prod, Ref, Show, Sum, Sym, Text
+from .records import Call, Deriv, E, Eq, Frac, Neg, Num, Pow, Prod, Ref, Show, Sum, Sym, Text
 
 DEFAULT_MAX_ELEMENTS = 16
 
@@ -32,10 +32,6 @@ def indices(shape, limit=None):
         return [tuple(int(i) for i in ix) for ix in np.ndindex(*shape)] if shape else [()]
     return [tuple(0 for _ in shape)]
 
-
-def one(seq):
-    """A one-term sum is just the term."""
-    return seq[0] if len(seq) == 1 else Sum(seq)
 
 
 def partial(shape, limit=None) -> bool:
@@ -154,17 +150,6 @@ def unary(inputs, outputs, grads, sym, numeric, local_sym, local_num):
     return items + note_partial(z.shape)
 
 
-def sigmoid_rhs():
-    return (lambda z: Frac(num(1), Sum([num(1), _pow_e(Neg(z))])),
-            lambda zv: Frac(num(1), Sum([num(1), _pow_e(num(-zv))])),
-            lambda z, a: Prod([a, Sum([num(1), Neg(a)])]),
-            lambda zv, av: Prod([num(av), Sum([num(1), num(-av)])]))
-
-
-def _pow_e(x):
-    from .records import Pow
-
-    return Pow(E, x)
 
 
 def linear_like(x_op, w_op, b_op, z_op, grads, w_transposed=True):
@@ -403,9 +388,6 @@ def log(x):
     return Call("log", x)
 
 
-def describe_formula(text):
-    return [Text(text)] if text else []
-
 
 # ---------------------------------------------------------------------------
 # rules of the common ops, for their describe hooks:
@@ -413,8 +395,6 @@ def describe_formula(text):
 # binary ops: (rhs in symbols, rhs in numbers, (∂z/∂x rule, ∂z/∂y rule))
 # ---------------------------------------------------------------------------
 def _pw(base, e):
-    from .records import Pow
-
     return Pow(base, e)
 
 

@@ -377,8 +377,14 @@ class Floor(Expr):
         return None if v is None else float(math.floor(v + 1e-12))
 
 
-E = Sym("e")
-E.value = lambda: math.e
+class _Euler(Sym):
+    """e, which evaluates to 2.718…"""
+
+    def value(self):
+        return math.e
+
+
+E = _Euler("e")
 
 _FUNCS = {
     "σ": (r"\sigma", lambda v: 1 / (1 + math.exp(-v[0])) if v[0] >= 0 else math.exp(v[0]) / (1 + math.exp(v[0]))),
