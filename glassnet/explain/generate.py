@@ -50,7 +50,8 @@ def backprop(rng):
     w1, w2 = _r1(rng, -1, 1, (2, 2)), _r1(rng, -1, 1, (1, 2))
     with_bias = bool(rng.integers(0, 2))
     b1, b2 = _r1(rng, -0.5, 0.5, 2), _r1(rng, -0.5, 0.5, 1)
-    x, y = rng.integers(0, 2, 2).astype(float), float(rng.integers(0, 2))
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]][int(rng.integers(0, 3))])  # never all zeros
+    y = float(rng.integers(0, 2))
     loss = str(rng.choice(["mse", "sse", "bce"]))
     lr = float(rng.choice([0.1, 0.5, 1.0]))
     loss_text = exercises.LOSSES[loss]
