@@ -32,49 +32,122 @@ def _floating(input):
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """σ(z) = 1/(1 + e^{−z}), element by element.
+    """σ(z) = 1/(1 + e^{−z}), element by element; computed without overflow for any z.
+
+    Args:
+        input: the pre-activations z (int tensors are converted to float32).
+    Shape: any; the output has the input's shape.
 
     Example:
-        >>> gn.sigmoid(gn.tensor(0.87)).item()  # the chapter's neuron
-        0.7047...
+        >>> gn.sigmoid(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([0.1192, 0.5   , 0.9526])
+        >>> round(gn.sigmoid(gn.tensor(0.87)).item(), 4)  # the chapter's neuron
+        0.7047
     """
     return A.Sigmoid.apply(_floating(input))
 
 
 def tanh(input: Tensor) -> Tensor:
-    """tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ)."""
+    """tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ), element by element.
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> gn.tanh(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.964 ,  0.    ,  0.9951])
+    """
     return A.Tanh.apply(_floating(input))
 
 
 def relu(input: Tensor) -> Tensor:
-    """max(0, z)."""
+    """ReLU(z) = max(0, z), element by element (gradient 0 at z = 0, as PyTorch).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> gn.relu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([0., 0., 3.])
+    """
     return A.ReLU.apply(as_tensor(input))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """z for z > 0, else negative_slope·z."""
+    """z for z > 0, else negative_slope·z.
+
+    Args:
+        input: the pre-activations z.
+        negative_slope: the slope below zero (0.01).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.leaky_relu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.02,  0.  ,  3.  ])
+    """
     return A.LeakyReLU.apply(as_tensor(input), negative_slope=negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """z for z > 0, else α(eᶻ − 1)."""
+    """ELU(z) = z for z > 0, else α(eᶻ − 1).
+
+    Args:
+        input: the pre-activations z.
+        alpha: the value −α that ELU approaches for z → −∞ (1.0).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.elu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.8647,  0.    ,  3.    ])
+    """
     return A.ELU.apply(_floating(input), alpha=alpha, scale=1.0)
 
 
 def selu(input: Tensor) -> Tensor:
-    """scale·elu(z, α) with the self-normalising constants."""
+    """SELU(z) = λ·ELU(z, α) with λ ≈ 1.0507, α ≈ 1.6733 (self-normalising constants).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.selu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.5202,  0.    ,  3.1521])
+    """
     return A.ELU.apply(_floating(input), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """z·Φ(z) (``approximate='tanh'`` for the tanh formula)."""
+    """GELU(z) = z·Φ(z), Φ the standard normal CDF.
+
+    Args:
+        input: the pre-activations z.
+        approximate: 'none' (exact, with erf) or 'tanh'
+            (Φ(z) ≈ ½(1 + tanh(√(2/π)(z + 0.044715 z³)))).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.gelu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.0455,  0.    ,  2.996 ])
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return A.GELU.apply(_floating(input), approximate=approximate)
 
 
 def silu(input: Tensor) -> Tensor:
-    """z·σ(z), also called swish."""
+    """SiLU(z) = z·σ(z), also called swish.
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.silu(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.2384,  0.    ,  2.8577])
+    """
     return A.SiLU.apply(_floating(input))
 
 
@@ -82,29 +155,79 @@ swish = silu
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """(1/β) ln(1 + e^{βz}), linear where βz > threshold."""
+    """softplus(z) = (1/β)·ln(1 + e^{βz}), and z itself where βz > threshold.
+
+    Args:
+        input: the pre-activations z.
+        beta: β (1.0).
+        threshold: above this βz the function is taken as linear (20.0).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.softplus(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([0.1269, 0.6931, 3.0486])
+    """
     return A.Softplus.apply(_floating(input), beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
-    """z/(1 + |z|)."""
+    """softsign(z) = z/(1 + |z|).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.softsign(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.6667,  0.    ,  0.75  ])
+    """
     return A.Softsign.apply(_floating(input))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """clamp(z, min_val, max_val)."""
+    """hardtanh(z) = min(max(z, min_val), max_val); gradient 1 strictly inside, else 0.
+
+    Args:
+        input: the pre-activations z.
+        min_val, max_val: the bounds (−1, 1); min_val must be below max_val.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.hardtanh(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
     if min_val >= max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
     return A.Hardtanh.apply(as_tensor(input), min_val=min_val, max_val=max_val)
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
-    """e^{zᵢ}/Σⱼ e^{zⱼ} along ``dim``."""
+    """softmax(z)ᵢ = e^{zᵢ}/Σⱼ e^{zⱼ} along ``dim`` (max subtracted first: no overflow).
+
+    Args:
+        input: the scores z.
+        dim: the dimension that sums to 1 (-1).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.softmax(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
+        tensor([0.0064, 0.0471, 0.9465])
+    """
     return _floating(input).softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
-    """zᵢ − log Σⱼ e^{zⱼ} along ``dim``."""
+    """log_softmax(z)ᵢ = zᵢ − log Σⱼ e^{zⱼ} along ``dim``, computed stably.
+
+    Args:
+        input: the scores z.
+        dim: the dimension normalised over (-1).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.log_softmax(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
+        tensor([-5.055, -3.055, -0.055])
+    """
     return _floating(input).log_softmax(dim)
 
 
@@ -112,10 +235,18 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
 # layers' math
 # ---------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """z = x Wᵀ + b.
+    """z = x Wᵀ + b, one fused node (the layer of ``nn.Linear``).
 
+    Args:
+        input: x.
+        weight: W, (out_features, in_features) as PyTorch.
+        bias: b or None.
     Shape: input (*, in_features), weight (out_features, in_features),
-    bias (out_features,) → (*, out_features).
+        bias (out_features,) → (*, out_features).
+
+    Example:
+        >>> F.linear(gn.tensor([[0.5, 0.6, 0.1]]), gn.tensor([[0.2, 0.3, 0.9]]), gn.tensor([0.5]))
+        tensor([[0.87]])
     """
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
@@ -133,7 +264,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability p and scale the rest by 1/(1 − p) (training only)."""
+    """Inverted dropout: each element is zeroed with probability p and the rest
+    are scaled by 1/(1 − p), so the expected value is unchanged (training only).
+
+    Args:
+        input: any tensor.
+        p: the probability of zeroing an element, in [0, 1] (0.5).
+        training: when False the input is returned unchanged.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> y = F.dropout(gn.ones(1000), p=0.5)
+        >>> sorted(set(y.tolist()))
+        [0.0, 2.0]
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0:
@@ -174,24 +318,70 @@ def _pointwise_loss(op, name, input, target, reduction, **params):
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error (1/n) Σ (x − y)²."""
+    """Mean squared error: L = (1/n) Σ (xᵢ − yᵢ)²;  ∂L/∂xᵢ = 2(xᵢ − yᵢ)/n.
+
+    Args:
+        input: predictions x.
+        target: targets y, the same shape.
+        reduction: 'mean' (default), 'sum' or 'none' (per element).
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.mse_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]))
+        tensor(1.75)
+    """
     return _pointwise_loss(LS.MSELoss, "mse_loss", input, target, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean absolute error (1/n) Σ |x − y|."""
+    """Mean absolute error: L = (1/n) Σ |xᵢ − yᵢ|;  ∂L/∂xᵢ = sign(xᵢ − yᵢ)/n.
+
+    Args:
+        input: predictions x.
+        target: targets y, the same shape.
+        reduction: 'mean' (default), 'sum' or 'none'.
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.l1_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]))
+        tensor(1.1667)
+    """
     return _pointwise_loss(LS.L1Loss, "l1_loss", input, target, reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Quadratic within ``delta`` of the target, linear beyond."""
+    """Huber loss: ½d² where |d| ≤ δ, else δ(|d| − ½δ), with d = x − y.
+
+    Args:
+        input: predictions x.
+        target: targets y, the same shape.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        delta: δ > 0, where the loss turns from quadratic to linear (1.0).
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.huber_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]))
+        tensor(0.7083)
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     return _pointwise_loss(LS.HuberLoss, "huber_loss", input, target, reduction, delta=delta)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """Huber loss divided by ``beta``: ½d²/β within β, |d| − ½β beyond."""
+    """Smooth L1: ½d²/β where |d| < β, else |d| − ½β, with d = x − y (Huber / β).
+
+    Args:
+        input: predictions x.
+        target: targets y, the same shape.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        beta: β ≥ 0 (1.0); β = 0 is the L1 loss.
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.smooth_l1_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]), beta=0.5)
+        tensor(0.9167)
+    """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     return _pointwise_loss(LS.SmoothL1Loss, "smooth_l1_loss", input, target, reduction, beta=beta)
@@ -214,7 +404,23 @@ def _optional(t, like, name, arg):
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
-    """−[y log p + (1 − y) log(1 − p)] for probabilities p in [0, 1]."""
+    """Binary cross-entropy of probabilities: ℓ = −w[y ln p + (1 − y) ln(1 − p)].
+
+    The logs are clamped at −100 as in PyTorch, so p = 0 or 1 gives a finite
+    loss. Through a sigmoid, p = σ(z), the gradient is the chapter's
+    ∂ℓ/∂z = a − y; ``binary_cross_entropy_with_logits`` does that in one stable step.
+
+    Args:
+        input: probabilities p in [0, 1].
+        target: targets y in [0, 1], the same shape.
+        weight: optional per-element weights w, broadcastable to the input.
+        reduction: 'mean' (default), 'sum' or 'none'.
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.binary_cross_entropy(gn.tensor([0.9, 0.2, 0.7]), gn.tensor([1.0, 0.0, 1.0]))
+        tensor(0.2284)
+    """
     _check_reduction(reduction, "binary_cross_entropy")
     target = _target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
@@ -231,7 +437,22 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
-    """Binary cross-entropy of σ(z), computed stably from the logits z."""
+    """Binary cross-entropy of σ(z) from the logits z, stable for any z:
+    ℓ = −w[p_w·y ln σ(z) + (1 − y) ln(1 − σ(z))];  ∂ℓ/∂z = σ(z) − y when w = p_w = 1.
+
+    Args:
+        input: logits z.
+        target: targets y in [0, 1], the same shape.
+        weight: optional per-element weights w, broadcastable to the input.
+        reduction: 'mean' (default), 'sum' or 'none'.
+        pos_weight: optional weight p_w of the positive term, broadcastable
+            to the input (one per class in the last dimension).
+    Shape: input and target (*), equal; output () or (*) for 'none'.
+
+    Example:
+        >>> F.binary_cross_entropy_with_logits(gn.tensor([2.0, -1.0, 0.5]), gn.tensor([1.0, 0.0, 1.0]))
+        tensor(0.3048)
+    """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
@@ -254,14 +475,28 @@ def _class_target(input, target, name):
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy of logits: −log softmax(z)_y, averaged.
+    """Softmax cross-entropy of logits: ℓ = −Σ_c q_c log softmax(z)_c, with q the
+    one-hot target (or the given class probabilities); ∂ℓ/∂z = softmax(z) − q.
 
-    Shape: input (N, C) or (N, C, d1, ...) or (C,); target class indices (N,)
-    / (N, d1, ...) / (), or class probabilities shaped like input.
+    As PyTorch: class ``weight`` w scales each term; ``label_smoothing`` ε
+    replaces q by (1 − ε)q + ε/C; targets equal to ``ignore_index`` count for
+    nothing; 'mean' divides by the summed weights w_y of the counted targets
+    (by the number of samples for probability targets).
+
+    Args:
+        input: logits z.
+        target: class indices (int) or class probabilities (float, input's shape).
+        weight: optional (C,) class weights.
+        ignore_index: a target value to skip (-100).
+        reduction: 'mean' (default), 'sum' or 'none' (one loss per sample).
+        label_smoothing: ε in [0, 1] (0.0).
+    Shape: input (N, C), (N, C, d1, ...) or (C,); target (N,), (N, d1, ...) or ()
+        of indices, or probabilities shaped like the input; 'none' gives (N,), (N, d1, ...) or ().
 
     Example:
-        >>> z = gn.tensor([[2.0, 0.5, -1.0]]); gn.nn.functional.cross_entropy(z, gn.tensor([0]))
-        tensor(0.2413)
+        >>> z = gn.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> F.cross_entropy(z, gn.tensor([0, 2]), reduction="none")
+        tensor([0.2413, 1.0019])
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0 <= label_smoothing <= 1:
@@ -277,7 +512,23 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood −x_y of log-probabilities x (e.g. from log_softmax)."""
+    """Negative log-likelihood of log-probabilities x: ℓ = −w_y·x_y.
+
+    ``nll_loss(log_softmax(z, 1), y)`` equals ``cross_entropy(z, y)``.
+
+    Args:
+        input: log-probabilities x (e.g. from ``log_softmax``).
+        target: class indices (int).
+        weight: optional (C,) class weights w.
+        ignore_index: a target value to skip (-100).
+        reduction: 'mean' (divides by Σ w_y over counted targets), 'sum' or 'none'.
+    Shape: input (N, C), (N, C, d1, ...) or (C,); target (N,), (N, d1, ...) or ().
+
+    Example:
+        >>> z = gn.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> F.nll_loss(F.log_softmax(z, 1), gn.tensor([0, 2]))
+        tensor(0.6216)
+    """
     _check_reduction(reduction, "nll_loss")
     target = _class_target(input, target, "nll_loss")
     w = None if weight is None else as_tensor(weight).data
