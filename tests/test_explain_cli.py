@@ -85,6 +85,31 @@ def test_backprop_updates_equal_an_optimizer_step(torch, loss):
     np.testing.assert_allclose(shown(ex, "W^[2]"), tw[1], rtol=1e-12)
 
 
+def test_backprop_batch_and_the_same_step_without_explain(capsys, torch):
+    import glassnet as gn
+
+    ws, examples = [[[0.5, 0.6]]], [([1, 0], [1]), ([0, 1], [0])]
+    ex = exercises.network([2, 1], ws, None, "sigmoid", "bce", examples, lr=0.5, batch=True)
+    check(ex)
+    # torch: one step on the mean loss over both examples
+    w = torch.tensor([[0.5, 0.6]], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    a = torch.sigmoid(x @ w.T)
+    torch.nn.functional.binary_cross_entropy(a, torch.tensor([[1.0], [0.0]], dtype=torch.float64)).backward()
+    np.testing.assert_allclose(shown(ex, "W^[1]"), (w - 0.5 * w.grad).detach().numpy(), rtol=1e-12)
+    # the library's own layers and optimizer, with no recorder at all
+    linears, _ = exercises.build_network([2, 1], ws, None, "sigmoid")
+    opt = gn.optim.SGD([linears[0].weight], lr=0.5)
+    gn.nn.functional.binary_cross_entropy(
+        gn.sigmoid(linears[0](gn.tensor(np.array([[1.0, 0.0], [0.0, 1.0]])))),
+        gn.tensor(np.array([[1.0], [0.0]]))).backward()
+    opt.step()
+    np.testing.assert_array_equal(shown(ex, "W^[1]"), linears[0].weight.data)
+    rc, out, _ = run(capsys, "backprop", "--sizes", "2,1", "--weights", "0.5 0.6", "--no-bias", "--input", "1,0",
+                     "--target", "1", "--input", "0,1", "--target", "0", "--loss", "bce", "--lr", "0.5", "--batch")
+    assert rc == 0 and out.count("SGD step") == 1 and "− [y_21·log(a^[1]_21)" in out
+
+
 def test_backprop_cli_with_biases_and_mixed_activations(capsys, torch):
     rc, out, _ = run(capsys, "backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4",
                      "--weights", "0.5 0.6", "--biases", "0.1,-0.1", "--biases=-0.2",

@@ -229,7 +229,8 @@ def _network_args(args, backprop):
     except (TypeError, ValueError):
         raise InputError(f"--lr: expected a number, got {lr!r}") from None
     return E.network(sizes, weights, biases, _activations(vals.get("activation")), vals.get("loss", "mse"),
-                     list(zip(inputs, targets)), lr=lr, backprop=backprop, digits=args.digits)
+                     list(zip(inputs, targets)), lr=lr, backprop=backprop, digits=args.digits,
+                     batch=bool(args.batch or vals.get("batch")))
 
 
 def _run_forward(args):
@@ -368,6 +369,8 @@ def _add_kinds(sub):
         p.add_argument("--lr", help="learning rate η (default 0.1)")
         p.add_argument("--input", action="append", help="a training example's input (repeat for more)")
         p.add_argument("--target", action="append", help="its target output (one per --input)")
+        p.add_argument("--batch", action="store_true",
+                       help="all examples in one pass and one update (default: one update per example)")
         _common(p)
     p = sub.add_parser("conv", help="convolution by hand: every feature-map cell, then optional pooling")
     p.add_argument("--image", help="the image as a matrix, e.g. '1 0 0; 0 1 0; 0 0 1'")

@@ -222,12 +222,19 @@ def network_loss(a, y, loss):
 
 
 def network(sizes, weights, biases=None, activations="sigmoid", loss="mse", examples=(), lr=0.1,
-            backprop=True, digits=4) -> Explanation:
+            backprop=True, digits=4, batch=False) -> Explanation:
     """Forward pass (and, with ``backprop``, the chain rule and an SGD update) of a
-    small fully connected network, one training example after another."""
+    small fully connected network, one training example after another — or, with
+    ``batch``, all examples in one pass and one update (the loss averaged over
+    them; summed for ½·squared error)."""
     loss = loss_key(loss)
     linears, acts = build_network(sizes, weights, biases, activations)
     exs = _examples(examples, sizes, loss, need_target=backprop)
+    if batch and len(exs) > 1:
+        if any(y is None for _, y in exs) and any(y is not None for _, y in exs):
+            raise ExerciseError("target: give a target for every example, or for none")
+        exs = [(np.stack([x for x, _ in exs]),
+                None if exs[0][1] is None else np.stack([y for _, y in exs]))]
     if backprop and (not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0):
         raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
     params = [p for lin in linears for p in lin.parameters()]

@@ -246,7 +246,11 @@ class Sum(Expr):
                 continue
             if i and isinstance(t, Neg):
                 out.append(" - " if latex else " − ")
-                out.append(_wrap(t.x, f, 2, latex))
+                if t.bracket:
+                    inner = t.x.latex(f) if latex else t.x.text(f)
+                    out.append(r"\left[" + inner + r"\right]" if latex else "[" + inner + "]")
+                else:
+                    out.append(_wrap(t.x, f, 2, latex))
                 continue
             if i:
                 out.append(" + ")
