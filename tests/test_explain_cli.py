@@ -108,6 +108,8 @@ def test_backprop_batch_and_the_same_step_without_explain(capsys, torch):
     rc, out, _ = run(capsys, "backprop", "--sizes", "2,1", "--weights", "0.5 0.6", "--no-bias", "--input", "1,0",
                      "--target", "1", "--input", "0,1", "--target", "0", "--loss", "bce", "--lr", "0.5", "--batch")
     assert rc == 0 and out.count("SGD step") == 1 and "− [y_21·log(a^[1]_21)" in out
+    # the chapter's shortcut for σ followed by cross-entropy, here averaged over the two examples
+    assert "∂L/∂z^[1]_11 = (1/2)·(a^[1]_11 − y_11) = (1/2)·(0.6225 − 1) = −0.1888" in out
 
 
 def test_backprop_cli_with_biases_and_mixed_activations(capsys, torch):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import autograd
 from . import build as X
-from .records import Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 
 # op class name -> describe(fn, inputs, outputs, grads, params) for ops without a hook
 DESCRIBERS: dict = {}
@@ -126,6 +126,7 @@ class Recorder:
         self._root = None
         self._shown = {}
         self._contrib = {}  # id(tensor) -> (tensor, [gradients sent back to it])
+        self._sources = {}  # id(tensor) -> [nodes whose backward sent it a gradient]
 
     # names ----------------------------------------------------------------
     def _auto(self, t, letter):
@@ -176,7 +177,7 @@ class Recorder:
                 items.append(Eq(Deriv(self.loss_expr(), Ref(op, idx or None)), [Sum([Num(c[idx]) for c in parts])],
                                 Num(op.value[idx]), ref=(op, idx), note="paths"))
             items += X.note_partial(op.shape)
-        self._contrib = {}
+        self._contrib, self._sources = {}, {}
         if items:
             self.expl.add(Step("backward", "Gradients reaching a tensor by several paths add up", items))
 
@@ -197,14 +198,41 @@ class Recorder:
         # inputs that need no gradient get none, whatever backward returned
         g_ins = tuple(g if p.requires_grad else None for g, p in zip(g_ins, fn.parents))
         items = self._paths(out_ops, g_outs) + self._describe(fn, in_ops, out_ops, (g_outs, g_ins), params)
+        items += self._shortcut(fn, in_ops, out_ops, g_ins)
         for p, g in zip(fn.parents, g_ins):
             if g is not None:
                 # a leaf whose .grad is still None will hold exactly the sum of these
                 self._contrib.setdefault(id(p), (p, [], p.grad is None))[1].append(g)
+                self._sources.setdefault(id(p), []).append(node)
         step = Step("backward", _title(fn), items, op=type(fn).__name__)
         step.grads = (g_outs, g_ins)
         step.operands = (in_ops, out_ops)
         self.expl.add(step)
+
+    def _shortcut(self, fn, in_ops, out_ops, g_ins):
+        """σ then binary cross-entropy: ∂L/∂z = a − y (÷ n for the mean), the chapter's result."""
+        if type(fn).__name__ != "Sigmoid" or g_ins[0] is None:
+            return []
+        src = self._sources.get(id(out_ops[0].tensor), [])
+        if len(src) != 1 or type(src[0][0]).__name__ != "BCELoss" or src[0][3].get("weight") is not None:
+            return []
+        _, (p_op, y_op), (loss_op,), params = src[0]
+        if p_op.tensor is not out_ops[0].tensor or not self.is_root(loss_op) or \
+                params.get("reduction", "mean") == "none":
+            return []
+        n = p_op.value.size if params.get("reduction", "mean") == "mean" else 1
+        z, a = in_ops[0], out_ops[0]
+        items = [Text("together, σ and cross-entropy simplify to ∂L/∂z = a − y"
+                      + (f" (÷ {n} for the mean)" if n > 1 else "") + ":")]
+        for idx in X.indices(z.shape):
+            yi = X.bidx(y_op.shape, p_op.shape, idx)
+            sym = Sum([Ref(a, idx or None), Neg(Ref(y_op, yi or None))])
+            val = Sum([Num(a.value[idx]), Num(-y_op.value[yi])])
+            if n > 1:
+                sym, val = Prod([Frac(Num(1), Num(n)), sym]), Prod([Frac(Num(1), Num(n)), val])
+            items.append(Eq(Deriv(self.loss_expr(), Ref(z, idx or None)), [sym, val], Num(g_ins[0][idx]),
+                            ref=("grad", 0, idx)))
+        return items
 
     def _paths(self, out_ops, g_outs):
         """The multivariate chain rule: where a tensor fed several ops, its
