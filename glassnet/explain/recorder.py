@@ -358,11 +358,11 @@ class explain:
             dict {name: tensor}, for tensors whose ``name`` is not set.
 
     Example:
-        >>> w = gn.tensor([0.2, 0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
-        >>> x = gn.tensor([0.5, 0.6, 0.1], dtype=gn.float64, name="x")
+        >>> w = gn.Tensor([0.2, 0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
+        >>> x = gn.Tensor([0.5, 0.6, 0.1], dtype=gn.float64, name="x")
         >>> with gn.explain() as ex:
         ...     y = gn.sigmoid(w @ x + 0.5)
-        >>> print(ex)   # z = w·x = 0.2·0.5 + 0.3·0.6 + 0.9·0.1 = 0.37, ... y = 0.7047
+        >>> print(ex)   # z1 = w_1·x_1 + … = 0.2·0.5 + 0.3·0.6 + 0.9·0.1 = 0.37, …, a1 = σ(z2) = 0.7047
     """
 
     def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None,
