@@ -77,6 +77,14 @@ def test_retain_graph_doubles_grads():
     np.testing.assert_allclose(x.grad.data, 2 * first)
 
 
+def test_second_backward_through_a_multi_output_op_fails_clearly():
+    x = _leaf(np.arange(6.0))
+    a, b, c = x.chunk(3)
+    (c * 2).sum().backward()
+    with pytest.raises(RuntimeError, match=r"backward through the graph a second time"):
+        (c * 3).sum().backward()
+
+
 def test_shared_subgraph_second_backward_fails_unless_retained():
     x = _leaf([1.0, 2.0])
     h = x.tanh()
