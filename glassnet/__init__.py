@@ -14,6 +14,7 @@ from . import data  # noqa: F401
 from . import io  # noqa: F401
 from .io import load, save  # noqa: F401
 from . import explain  # noqa: F401  (gn.explain() is the context manager)
+from . import train, viz  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (bool_, double, float16, float32, float64, get_default_dtype,  # noqa: F401
                       get_rng_state, int32, int64, long, manual_seed, set_default_dtype,

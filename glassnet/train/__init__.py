@@ -1,0 +1,10 @@
+"""Training made short: ``fit``, ``evaluate``, ``predict``, metrics and callbacks (``gn.train``).
+
+    history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=10,
+                           val_data=(X_val, y_val), callbacks=[gn.train.EarlyStopping(patience=2)])
+"""
+
+from .callbacks import Callback, EarlyStopping, LRSchedulerCallback, ModelCheckpoint, TerminateOnNaN  # noqa: F401
+from .history import History  # noqa: F401
+from .loop import TrainState, evaluate, fit, get_loss, predict  # noqa: F401
+from .metrics import accuracy, confusion_matrix, mae, mse, top_k_accuracy  # noqa: F401

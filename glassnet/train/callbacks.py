@@ -1,0 +1,302 @@
+"""Callbacks: code that ``fit`` runs at fixed points of training.
+
+A callback subclasses ``Callback`` and overrides any of ``on_train_begin``,
+``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``, ``on_train_end``.
+``fit`` gives each one its ``state`` (model, optimizer, history, epoch, ...)
+before training starts; ``self.state.stop("why")`` ends training after the
+current epoch, ``self.state.stop("why", abort_epoch=True)`` at once, without
+running the rest of the epoch's callbacks (so a bad epoch is never
+checkpointed). ``on_batch_end`` is only called on callbacks that define it,
+so the per-batch loop stays lean.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class Callback:
+    """Base class: every hook does nothing.
+
+    ``order`` sets who runs first at each point (lower first; guards such as
+    ``TerminateOnNaN`` run before ``ModelCheckpoint``).
+
+    Example:
+        >>> class PrintLoss(gn.train.Callback):
+        ...     def on_epoch_end(self, epoch, logs):
+        ...         print(epoch, logs["loss"])
+    """
+
+    order = 0
+    state = None
+
+    def set_state(self, state) -> None:
+        self.state = state
+
+    @property
+    def model(self):
+        return self.state.model
+
+    @property
+    def optimizer(self):
+        return self.state.optimizer
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
+
+    def on_batch_end(self, batch: int, logs: dict) -> None: ...
+
+
+def defines(callback: Callback, hook: str) -> bool:
+    """True if ``callback`` overrides ``hook`` (so ``fit`` skips calls that do nothing)."""
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+class _Monitor:
+    """Which logged value to watch and what counts as better (shared by several callbacks)."""
+
+    def __init__(self, owner: str, monitor: str | None, mode: str, min_delta: float):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if min_delta < 0:
+            raise ValueError(f"{owner}: min_delta must be >= 0, got {min_delta}")
+        self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, min_delta
+        self.best = None
+
+    def resolve(self, has_validation: bool) -> None:
+        if self.monitor is None:
+            self.monitor = "val_loss" if has_validation else "loss"
+        if self.mode == "auto":
+            higher = ("acc", "top_k", "auc", "precision", "recall", "f1")
+            self.mode = "max" if any(h in self.monitor for h in higher) else "min"
+        self.best = None
+
+    def value(self, logs: dict) -> float:
+        if self.monitor not in logs:
+            hint = " (pass val_data= to fit, or monitor='loss')" if self.monitor.startswith(
+                "val_") else ""
+            raise ValueError(f"{self.owner}: monitored value {self.monitor!r} is not logged; "
+                             f"available: {', '.join(sorted(logs))}{hint}")
+        return logs[self.monitor]
+
+    def improved(self, value: float) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when the monitored value has not improved for ``patience`` epochs.
+
+    Args:
+        monitor: a key of the epoch logs (default ``'val_loss'`` when there is
+            validation data, else ``'loss'``).
+        patience: stop after this many epochs in a row without improvement (0 acts as 1).
+        mode: ``'min'``, ``'max'`` or ``'auto'`` (max for accuracies, min otherwise).
+        min_delta: smallest change that counts as an improvement.
+        restore_best_weights: at the end, put back the weights of the best epoch.
+    Example:
+        >>> gn.train.fit(model, train, "cross_entropy", opt, epochs=100, val_data=val,
+        ...              callbacks=[gn.train.EarlyStopping(patience=3)])
+    """
+
+    def __init__(self, monitor: str | None = None, patience: int = 0, mode: str = "auto",
+                 min_delta: float = 0.0, restore_best_weights: bool = False):
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be a non-negative integer, got {patience!r}")
+        self._watch = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.wait, self.best_epoch, self.stopped_epoch, self._best_weights = 0, None, None, None
+
+    @property
+    def monitor(self):
+        return self._watch.monitor
+
+    @property
+    def best(self):
+        return self._watch.best
+
+    def on_train_begin(self, logs=None):
+        self._watch.resolve(self.state.has_validation)
+        self.wait, self.best_epoch, self.stopped_epoch, self._best_weights = 0, None, None, None
+
+    def on_epoch_end(self, epoch, logs):
+        value = self._watch.value(logs)
+        if self._watch.improved(value):
+            self._watch.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_weights = {k: v.data.copy() for k, v in self.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= max(self.patience, 1):
+            self.stopped_epoch = epoch
+            self.state.stop(f"early stopping: {self.monitor} has not improved for "
+                            f"{self.wait} epoch(s) (best {self._watch.best:.4g} at epoch "
+                            f"{self.best_epoch})")
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self._best_weights is not None:
+            self.model.load_state_dict(self._best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save a 'last' checkpoint after every epoch and a 'best' one when the monitored value improves.
+
+    Files are written with ``gn.io.save_checkpoint`` (model, optimizer,
+    scheduler state, epoch and history), atomically: a crash or Ctrl-C during
+    a save leaves the previous file whole. Resume with
+    ``fit(..., resume_from=checkpoint.last_path)``.
+
+    Args:
+        path: a directory (files ``best.ckpt`` and ``last.ckpt`` inside it) or a
+            file name such as ``run/model.ckpt`` (files ``run/model.best.ckpt``
+            and ``run/model.last.ckpt``).
+        monitor, mode, min_delta: what 'best' means (as ``EarlyStopping``).
+        save_best, save_last: which of the two files to keep.
+    Example:
+        >>> ckpt = gn.train.ModelCheckpoint("runs/mlp")
+        >>> gn.train.fit(model, train, "cross_entropy", opt, epochs=5, callbacks=[ckpt])
+        >>> ckpt.best_path
+        'runs/mlp/best.ckpt'
+    """
+
+    order = 10  # after guards that may declare the epoch bad
+
+    def __init__(self, path, monitor: str | None = None, mode: str = "auto",
+                 min_delta: float = 0.0, save_best: bool = True, save_last: bool = True):
+        p = Path(path)
+        if p.suffix and not p.is_dir():
+            self.directory = p.parent
+            self.best_path = str(p.with_name(f"{p.stem}.best{p.suffix}"))
+            self.last_path = str(p.with_name(f"{p.stem}.last{p.suffix}"))
+        else:
+            self.directory = p
+            self.best_path, self.last_path = str(p / "best.ckpt"), str(p / "last.ckpt")
+        self._watch = _Monitor("ModelCheckpoint", monitor, mode, min_delta)
+        self.save_best, self.save_last = save_best, save_last
+        self.best_epoch = None
+        self.last_epoch = None  # epoch of the newest 'last' checkpoint written
+
+    @property
+    def monitor(self):
+        return self._watch.monitor
+
+    @property
+    def best(self):
+        return self._watch.best
+
+    def on_train_begin(self, logs=None):
+        self._watch.resolve(self.state.has_validation)
+        resumed = self.state.resumed or {}
+        if resumed.get("monitor") == self.monitor:
+            self._watch.best = resumed.get("best")
+        try:
+            os.makedirs(self.directory or ".", exist_ok=True)
+        except OSError as e:
+            raise OSError(f"ModelCheckpoint: cannot create the folder {str(self.directory)!r}: "
+                          f"{e.strerror or e}") from e
+
+    def _save(self, path, epoch):
+        from ..io import save_checkpoint
+
+        loader = getattr(self.state, "train_loader", None)
+        extra = {"loader": loader.state_dict()} if hasattr(loader, "state_dict") else {}
+        save_checkpoint(path, self.model, optimizer=self.optimizer,
+                        scheduler=self.state.scheduler, epoch=epoch,
+                        history=self.state.history.to_dict(), monitor=self.monitor,
+                        best=self._watch.best, **extra)
+
+    def on_epoch_end(self, epoch, logs):
+        value = self._watch.value(logs)
+        if self._watch.improved(value):
+            self._watch.best, self.best_epoch = value, epoch
+            if self.save_best:
+                self._save(self.best_path, epoch)
+        if self.save_last:
+            self._save(self.last_path, epoch)
+            self.last_epoch = epoch
+
+
+class LRSchedulerCallback(Callback):
+    """Step a learning-rate scheduler once per epoch (default) or once per batch.
+
+    ``ReduceLROnPlateau`` is stepped with the monitored value
+    (``monitor``, default ``'val_loss'`` with validation data, else ``'loss'``).
+    The scheduler's state goes into checkpoints with the optimizer's.
+
+    Example:
+        >>> sched = gn.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+        >>> gn.train.fit(..., callbacks=[gn.train.LRSchedulerCallback(sched)])
+    """
+
+    order = 5
+
+    def __init__(self, scheduler, interval: str = "epoch", monitor: str | None = None):
+        if interval not in ("epoch", "batch"):
+            raise ValueError(f"LRSchedulerCallback: interval must be 'epoch' or 'batch', "
+                             f"got {interval!r}")
+        self.scheduler, self.interval = scheduler, interval
+        self.on_plateau = any(c.__name__ == "ReduceLROnPlateau" for c in type(scheduler).__mro__)
+        if self.on_plateau and interval == "batch":
+            raise ValueError("LRSchedulerCallback: ReduceLROnPlateau steps on an epoch's "
+                             "metric; use interval='epoch'")
+        self._watch = _Monitor("LRSchedulerCallback", monitor, "min", 0.0)
+        if interval == "batch":
+            self.on_batch_end = self._batch_step  # only then does fit call it per batch
+
+    def on_train_begin(self, logs=None):
+        self._watch.resolve(self.state.has_validation)
+
+    def _batch_step(self, batch, logs):
+        self.scheduler.step()
+
+    def on_epoch_end(self, epoch, logs):
+        if self.interval != "epoch":
+            return
+        if self.on_plateau:
+            self.scheduler.step(self._watch.value(logs))
+        else:
+            self.scheduler.step()
+
+
+class TerminateOnNaN(Callback):
+    """Stop as soon as the loss becomes NaN or infinite, naming the epoch and batch.
+
+    The broken epoch is abandoned before any checkpoint is written, so the last
+    good checkpoint stays intact. At each epoch's end the weights and the
+    validation loss are checked too.
+    """
+
+    order = -10
+
+    def on_batch_end(self, batch, logs):
+        loss = logs["loss"]
+        if not math.isfinite(loss):
+            self.state.stop(f"loss is {loss} at epoch {self.state.epoch}, batch {batch} "
+                            f"(try a smaller learning rate)", abort_epoch=True)
+
+    def on_epoch_end(self, epoch, logs):
+        for key in ("loss", "val_loss"):
+            v = logs.get(key)
+            if v is not None and not math.isfinite(v):
+                self.state.stop(f"{key} is {v} at epoch {epoch} (try a smaller learning rate)",
+                                abort_epoch=True)
+                return
+        for name, p in self.model.named_parameters():
+            if not np.isfinite(p.data).all():
+                self.state.stop(f"parameter {name!r} holds NaN/Inf after epoch {epoch} "
+                                f"(try a smaller learning rate)", abort_epoch=True)
+                return

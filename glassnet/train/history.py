@@ -1,0 +1,59 @@
+"""``History``: what ``fit`` returns — one list of numbers per metric."""
+
+from __future__ import annotations
+
+
+class History(dict):
+    """Per-epoch results of ``fit``: ``history['loss']``, ``history['val_accuracy']``, ...
+
+    A ``dict`` from metric name to a list with one value per finished epoch,
+    plus ``epochs`` (the epoch numbers, 1-based), ``stopped_epoch`` /
+    ``stop_reason`` when training ended early, and ``interrupted`` when it was
+    stopped with Ctrl-C.
+
+    Example:
+        >>> history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=3)
+        >>> history.epochs, history["loss"]
+        ([1, 2, 3], [0.61, 0.32, 0.21])
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epochs: list[int] = []
+        self.stopped_epoch: int | None = None
+        self.stop_reason: str | None = None
+        self.interrupted = False
+
+    @property
+    def history(self) -> dict:
+        """The metric lists as a plain dict (the Keras spelling)."""
+        return dict(self)
+
+    def append(self, epoch: int, logs: dict) -> None:
+        """Record one finished epoch's ``logs`` (missing metrics stay aligned as None)."""
+        n = len(self.epochs)
+        for key, value in logs.items():
+            self.setdefault(key, [None] * n).append(value)
+        for key, values in self.items():
+            if len(values) == n:
+                values.append(None)
+        self.epochs.append(epoch)
+
+    def last(self) -> dict:
+        """The most recent epoch's values."""
+        return {k: v[-1] for k, v in self.items() if v}
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (metric lists plus ``epochs``) for saving with a checkpoint."""
+        return {"epochs": list(self.epochs), **{k: list(v) for k, v in self.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        h = cls({k: list(v) for k, v in d.items() if k != "epochs"})
+        h.epochs = list(d.get("epochs", []))
+        return h
+
+    def __repr__(self):
+        shown = ", ".join(f"{k}: {v[-1]:.4g}" for k, v in self.items()
+                          if v and isinstance(v[-1], (int, float)))
+        return f"History({len(self.epochs)} epochs; last {shown})"

@@ -1,0 +1,426 @@
+"""``fit``, ``evaluate`` and ``predict``: the training loop a beginner calls in one line.
+
+One epoch is the chapter's loop over mini-batches: forward, loss, zero the
+gradients, backward, optimizer step. Everything else ``fit`` does (metrics,
+progress, callbacks, checkpoints) is kept out of that loop's way: the loss is
+turned into a Python float once per batch, metrics read arrays already
+computed, the progress bar redraws a few times a second, and only callbacks
+that define ``on_batch_end`` are called per batch.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import nn
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .callbacks import ModelCheckpoint, defines
+from .history import History
+from .metrics import accuracy, get_metric
+from .progress import Progress
+
+LOSSES = {
+    "cross_entropy": nn.CrossEntropyLoss, "crossentropy": nn.CrossEntropyLoss,
+    "nll": nn.NLLLoss, "nll_loss": nn.NLLLoss,
+    "mse": nn.MSELoss, "mse_loss": nn.MSELoss,
+    "mae": nn.L1Loss, "l1": nn.L1Loss, "l1_loss": nn.L1Loss,
+    "bce": nn.BCELoss, "binary_cross_entropy": nn.BCELoss,
+    "bce_with_logits": nn.BCEWithLogitsLoss,
+    "binary_cross_entropy_with_logits": nn.BCEWithLogitsLoss,
+    "huber": nn.HuberLoss, "huber_loss": nn.HuberLoss,
+    "smooth_l1": nn.SmoothL1Loss, "smooth_l1_loss": nn.SmoothL1Loss,
+}
+
+
+def get_loss(loss):
+    """A loss module or callable from a module, a callable or a name ('cross_entropy', 'mse', ...)."""
+    if isinstance(loss, str):
+        key = loss.lower()
+        if key not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r} (expected a loss module, a function or one "
+                             f"of {', '.join(sorted(LOSSES))})")
+        return LOSSES[key]()
+    if callable(loss):
+        return loss
+    raise TypeError(f"loss must be a loss module, a function or a name, got {type(loss).__name__}")
+
+
+def _binary_loss(loss_fn) -> bool:
+    return isinstance(loss_fn, (nn.BCELoss, nn.BCEWithLogitsLoss))
+
+
+def _with_binary_targets(loss_fn):
+    """BCE wants float targets shaped like the output; class labels (N,) for an (N, 1)
+    output are reshaped and cast here, so ``fit(model, (X, y), 'bce', ...)`` just works."""
+    @functools.wraps(loss_fn)
+    def call(output, target):
+        t = target.data
+        if t.shape != output.shape and t.size == output.data.size:
+            t = t.reshape(output.shape)
+        if t.dtype != output.dtype:
+            t = t.astype(output.dtype)
+        if t is not target.data:
+            target = Tensor._make(t, False, None, 0)
+        return loss_fn(output, target)
+    return call
+
+
+def _metric_list(metrics, loss_fn):
+    if metrics is None or isinstance(metrics, (str,)) or callable(metrics):
+        metrics = () if metrics is None else (metrics,)
+    out = []
+    for m in metrics:
+        name, fn = get_metric(m)
+        if fn is accuracy and isinstance(loss_fn, nn.BCEWithLogitsLoss):
+            fn = functools.partial(accuracy, threshold=0.0)  # the model outputs logits
+        elif fn is accuracy and isinstance(loss_fn, nn.BCELoss):
+            fn = functools.partial(accuracy, threshold=0.5)
+        out.append((name, fn))
+    return out
+
+
+def _model_dtype(model):
+    for p in model.parameters():
+        return p.data.dtype
+    return None
+
+
+def _arrays(data, what: str, dtype) -> list:
+    """(X, y) or (X,) given as arrays/tensors/lists: arrays with floats in the model's dtype."""
+    out = []
+    for i, a in enumerate(data):
+        arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+        if arr.dtype.kind == "f" and dtype is not None and arr.dtype != dtype:
+            arr = arr.astype(dtype)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind not in "fiub":
+            raise TypeError(f"{what}: element {i} of the data tuple is not numeric "
+                            f"(dtype {arr.dtype})")
+        if arr.ndim == 0:
+            raise ValueError(f"{what}: element {i} of the data tuple is a scalar; expected arrays "
+                             f"with a first (sample) dimension")
+        out.append(arr)
+    if len({a.shape[0] for a in out}) > 1:
+        raise ValueError(f"{what}: the arrays hold different numbers of samples "
+                         f"(shapes {', '.join(str(a.shape) for a in out)})")
+    return out
+
+
+def as_loader(data, batch_size: int, shuffle: bool, seed=None, dtype=None, what="data"):
+    """Batches from a DataLoader (used as is), a Dataset, or an (X, y) tuple of arrays/tensors."""
+    from ..data.dataloader import DataLoader
+    from ..data.dataset import TensorDataset
+
+    if isinstance(data, (tuple, list)):
+        if len(data) != 2 and what != "predict":
+            raise ValueError(f"{what}: expected an (X, y) pair, got a {type(data).__name__} of "
+                             f"{len(data)} items")
+        data = TensorDataset(*_arrays(data, what, dtype))
+    elif isinstance(data, (np.ndarray, Tensor)) and what == "predict":
+        data = TensorDataset(*_arrays((data,), what, dtype))
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not isinstance(data, DataLoader):
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    if hasattr(data, "__iter__"):
+        return data
+    raise TypeError(f"{what}: expected a DataLoader, a Dataset or an (X, y) tuple of arrays, "
+                    f"got {type(data).__name__}")
+
+
+def _unpack(batch, what):
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        x, y = batch[0], batch[1]
+    else:
+        raise ValueError(f"{what}: each batch must be an (inputs, targets) pair, got "
+                         f"{type(batch).__name__}")
+    if not isinstance(x, Tensor):
+        x = Tensor._make(np.asarray(x), False, None, 0)
+    if not isinstance(y, Tensor):
+        y = Tensor._make(np.asarray(y), False, None, 0)
+    return x, y
+
+
+class TrainState:
+    """What callbacks can see and change during ``fit``."""
+
+    def __init__(self, model, optimizer, loss, history, epochs, steps, has_validation,
+                 scheduler=None, resumed=None):
+        self.model, self.optimizer, self.loss = model, optimizer, loss
+        self.history, self.epochs, self.steps = history, epochs, steps
+        self.has_validation, self.scheduler, self.resumed = has_validation, scheduler, resumed
+        self.epoch, self.batch = 0, 0
+        self.stop_training, self.abort_epoch, self.stop_reason = False, False, None
+
+    def stop(self, reason: str, abort_epoch: bool = False) -> None:
+        """End training after this epoch (or at once, skipping its end, with ``abort_epoch``)."""
+        self.stop_training = True
+        self.abort_epoch = self.abort_epoch or abort_epoch
+        self.stop_reason = self.stop_reason or reason
+
+
+def _steps(loader):
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
+def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, progress):
+    """One pass over ``loader`` with updates; returns the epoch's mean loss and metrics."""
+    total, count = 0.0, 0
+    sums = [0.0] * len(metric_fns)
+    live = progress.live
+
+    def running():
+        return {"loss": total / count, **{name: s / count for (name, _), s in zip(metric_fns, sums)}}
+
+    for batch, b in enumerate(loader, 1):
+        x, y = _unpack(b, "fit")
+        output = model(x)
+        loss = loss_fn(output, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        value = float(loss.data)
+        n = x.data.shape[0]
+        total += value * n
+        count += n
+        for i, (_, fn) in enumerate(metric_fns):
+            sums[i] += fn(output.data, y.data) * n
+        if batch_cbs:
+            state.batch = batch
+            logs = {"loss": value}
+            for cb in batch_cbs:
+                cb.on_batch_end(batch, logs)
+            if state.abort_epoch:
+                break
+        if live:
+            progress.batch(running)
+    if count == 0:
+        raise ValueError("fit: the training data yielded no batches (is it empty?)")
+    return running()
+
+
+def _validate_training_setup(epochs, batch_size, initial_epoch):
+    for name, v, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1),
+                         ("initial_epoch", initial_epoch, 0)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+            raise ValueError(f"fit: {name} must be an integer >= {low}, got {v!r}")
+
+
+def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
+        metrics=("accuracy",), callbacks=(), batch_size: int = 32, shuffle: bool = True,
+        seed: int | None = None, verbose=True, initial_epoch: int = 0,
+        resume_from: str | None = None) -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_data``: w ← w − η ∇L per mini-batch.
+
+    Args:
+        model: a ``gn.nn.Module``.
+        train_data: a ``DataLoader``, a ``Dataset`` or an ``(X, y)`` tuple of
+            arrays/tensors (batched with ``batch_size``, shuffled each epoch).
+        loss: a loss module (``gn.nn.CrossEntropyLoss()``), a function
+            ``(output, target) -> Tensor`` or a name: 'cross_entropy', 'mse',
+            'bce', 'bce_with_logits', 'mae', 'nll', 'huber', 'smooth_l1'.
+        optimizer: a ``gn.optim`` optimizer over ``model.parameters()``.
+        epochs: index of the last epoch (epochs run: ``initial_epoch+1 .. epochs``).
+        val_data: evaluated after every epoch (same forms as ``train_data``);
+            its results are logged as ``val_loss``, ``val_accuracy``, ...
+        metrics: names ('accuracy', 'top_k_accuracy', 'mse', 'mae') or
+            functions ``(output, target) -> float``.
+        callbacks: ``gn.train.Callback`` instances (``EarlyStopping``,
+            ``ModelCheckpoint``, ``LRSchedulerCallback``, ``TerminateOnNaN``).
+        batch_size, shuffle, seed: how tuples and Datasets are batched (a given
+            DataLoader is used as it is). ``seed`` fixes the shuffle order.
+        verbose: True: a progress bar with live loss on a terminal, one line
+            per epoch otherwise; 2: always lines; False: silent.
+        initial_epoch: number of epochs already done (when continuing).
+        resume_from: a checkpoint written by ``ModelCheckpoint``: restores the
+            model, optimizer, scheduler, history and epoch, then continues.
+    Returns:
+        a ``History``: ``history['loss']``, ``history['val_accuracy']``, ...
+        one value per epoch, and ``history.epochs``.
+    Ctrl-C stops training cleanly after the current batch; the last
+    checkpoint is intact, and the message says how to resume.
+
+    Example:
+        >>> model = gn.nn.Sequential(gn.nn.Linear(2, 16), gn.nn.ReLU(), gn.nn.Linear(16, 2))
+        >>> opt = gn.optim.Adam(model.parameters(), lr=0.01)
+        >>> history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=20)
+    """
+    _validate_training_setup(epochs, batch_size, initial_epoch)
+    loss_fn = get_loss(loss)
+    metric_fns = _metric_list(metrics, loss_fn)
+    if _binary_loss(loss_fn):
+        loss_fn = _with_binary_targets(loss_fn)
+    dtype = _model_dtype(model)
+    train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
+    val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
+                                                         None, dtype, "fit: val_data")
+    callbacks = sorted(callbacks or (), key=lambda c: getattr(c, "order", 0))
+    scheduler = next((getattr(c, "scheduler", None) for c in callbacks
+                      if getattr(c, "scheduler", None) is not None), None)
+    history, resumed = History(), None
+    if resume_from is not None:
+        from ..io import load_checkpoint
+
+        info = load_checkpoint(resume_from, model, optimizer=optimizer, scheduler=scheduler)
+        initial_epoch = int(info.get("epoch") or 0)
+        resumed = info.get("extra") or {}
+        if resumed.get("history"):
+            history = History.from_dict(resumed["history"])
+        loader_state = resumed.get("loader") or {}
+        if loader_state.get("generator") is not None and getattr(train_loader, "_own_generator",
+                                                                 False):
+            train_loader.load_state_dict(loader_state)  # the same shuffles as an unbroken run
+    state = TrainState(model, optimizer, loss_fn, history, epochs, _steps(train_loader),
+                       val_loader is not None, scheduler, resumed)
+    state.train_loader = train_loader
+    for cb in callbacks:
+        cb.set_state(state)
+    batch_cbs = [cb for cb in callbacks if defines(cb, "on_batch_end")]
+    progress = Progress(verbose, epochs, state.steps)
+    was_training = model.training
+    for cb in callbacks:
+        cb.on_train_begin({})
+    try:
+        for epoch in range(initial_epoch + 1, epochs + 1):
+            state.epoch, state.batch = epoch, 0
+            lr = _current_lr(optimizer)
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            progress.epoch_begin(epoch)
+            model.train()
+            logs = _run_epoch(model, train_loader, loss_fn, optimizer, metric_fns, state,
+                              batch_cbs, progress)
+            if state.abort_epoch:  # logged (the curve shows the blow-up), never checkpointed
+                history.append(epoch, logs)
+                break
+            if val_loader is not None:
+                val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit: val_data")
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            if lr is not None:
+                logs["lr"] = lr
+            history.append(epoch, logs)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+                if state.abort_epoch:
+                    break
+            progress.epoch_end(epoch, logs)
+            if state.stop_training:
+                break
+    except KeyboardInterrupt:
+        history.interrupted = True
+        state.stop(f"interrupted (Ctrl-C) during epoch {state.epoch}")
+    finally:
+        progress.close()
+        model.train(was_training)
+    for cb in callbacks:
+        cb.on_train_end({})
+    if state.stop_training:
+        history.stopped_epoch = state.epoch
+        history.stop_reason = state.stop_reason
+        progress.message(_stop_message(state, callbacks, history))
+    return history
+
+
+def _current_lr(optimizer):
+    groups = getattr(optimizer, "param_groups", None)
+    if groups and "lr" in groups[0]:
+        return float(groups[0]["lr"])
+    return None
+
+
+def _stop_message(state, callbacks, history) -> str:
+    lines = [f"Training stopped: {state.stop_reason}."]
+    if not (history.interrupted or state.abort_epoch):
+        return lines[0]
+    ckpt = next((c for c in callbacks if isinstance(c, ModelCheckpoint) and c.last_epoch), None)
+    if ckpt is not None:
+        lines.append(f"The last checkpoint (epoch {ckpt.last_epoch}) is intact: {ckpt.last_path}")
+        if history.interrupted:
+            lines.append(f"Resume with: fit(..., resume_from={ckpt.last_path!r})")
+    elif history.interrupted:
+        lines.append("No checkpoint was written (add gn.train.ModelCheckpoint(dir) to be "
+                     "able to resume).")
+    return "\n".join(lines)
+
+
+def _evaluate(model, loader, loss_fn, metric_fns, what) -> dict:
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    sums = [0.0] * len(metric_fns)
+    try:
+        with no_grad():
+            for b in loader:
+                x, y = _unpack(b, what)
+                output = model(x)
+                n = x.data.shape[0]
+                if loss_fn is not None:
+                    total += float(loss_fn(output, y).data) * n
+                for i, (_, fn) in enumerate(metric_fns):
+                    sums[i] += fn(output.data, y.data) * n
+                count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError(f"{what}: the data yielded no batches (is it empty?)")
+    out = {"loss": total / count} if loss_fn is not None else {}
+    out.update({name: s / count for (name, _), s in zip(metric_fns, sums)})
+    return out
+
+
+def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size: int = 256) -> dict:
+    """Mean loss and metrics of ``model`` over ``data``, in eval mode without a graph.
+
+    Args:
+        model: a ``gn.nn.Module``.
+        data: a ``DataLoader``, a ``Dataset`` or an ``(X, y)`` tuple.
+        loss: optional loss (module, function or name); adds ``'loss'``.
+        metrics: names or functions, as in ``fit``.
+    Returns: ``{'loss': ..., 'accuracy': ...}``.
+
+    Example:
+        >>> gn.train.evaluate(model, (X_test, y_test), loss="cross_entropy")
+        {'loss': 0.081, 'accuracy': 0.975}
+    """
+    loss_fn = None if loss is None else get_loss(loss)
+    metric_fns = _metric_list(metrics, loss_fn)
+    if loss_fn is not None and _binary_loss(loss_fn):
+        loss_fn = _with_binary_targets(loss_fn)
+    loader = as_loader(data, batch_size, False, None, _model_dtype(model), "evaluate")
+    return _evaluate(model, loader, loss_fn, metric_fns, "evaluate")
+
+
+def predict(model, X, batch_size: int = 256) -> Tensor:
+    """The model's outputs for inputs ``X``, computed in batches in eval mode: ŷ = f(X).
+
+    Args:
+        model: a ``gn.nn.Module``.
+        X: an array or tensor (N, ...), a Dataset or DataLoader (first field used).
+        batch_size: samples per forward pass (bounds memory).
+    Shape: (N, ...) → (N, *output shape).
+
+    Example:
+        >>> gn.train.predict(model, X_test).argmax(dim=1)
+    """
+    loader = as_loader(X, batch_size, False, None, _model_dtype(model), "predict")
+    was_training = model.training
+    model.eval()
+    outputs = []
+    try:
+        with no_grad():
+            for b in loader:
+                x = b[0] if isinstance(b, (tuple, list)) else b
+                x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None, 0)
+                outputs.append(model(x).data)
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("predict: the input holds no samples")
+    return Tensor._make(np.concatenate(outputs), False, None, 0)
+
+

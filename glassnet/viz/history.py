@@ -1,0 +1,129 @@
+"""Training curves: loss and metrics per epoch, and the learning-rate lesson.
+
+matplotlib is imported only inside these functions, with the non-interactive
+Agg backend, so ``import glassnet`` never needs it and plots work without a
+display (servers, CI).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install glassnet[plot]") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _series(history, key):
+    values = history.get(key) or []
+    epochs = getattr(history, "epochs", None) or list(range(1, len(values) + 1))
+    pts = [(e, v) for e, v in zip(epochs, values)
+           if v is not None and isinstance(v, (int, float)) and math.isfinite(v)]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def _save(fig, path):
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write the plot {path!r}: folder {folder!r} does not exist")
+    fmt = os.path.splitext(path)[1][1:].lower() or "png"
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)  # a half-written PNG never replaces a good one
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def plot_history(history, path) -> str:
+    """Plot train/validation loss and each metric against the epoch, and save a PNG.
+
+    Args:
+        history: the ``History`` that ``gn.train.fit`` returns (or a dict of lists).
+        path: the PNG file to write.
+    Returns: ``path``.
+
+    Example:
+        >>> history = gn.train.fit(model, train, "cross_entropy", opt, epochs=10, val_data=val)
+        >>> gn.viz.plot_history(history, "curves.png")
+    """
+    plt = _pyplot()
+    names = [k for k in history if not k.startswith("val_") and k != "lr"]
+    names = ["loss"] + [k for k in names if k != "loss"] if "loss" in names else names
+    if not names:
+        raise ValueError("plot_history: the history holds no values to plot")
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    try:
+        for ax, name in zip(axes[0], names):
+            for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
+                x, y = _series(history, key)
+                if y:
+                    ax.plot(x, y, style, marker="o", markersize=3, label=label)
+            ax.set_title(name)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            ax.legend()
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+    return os.fspath(path)
+
+
+def plot_learning_rates(histories_by_lr: dict, path, key: str = "loss") -> str:
+    """The learning-rate lesson in one picture: the loss curve for each learning rate.
+
+    Too low a rate creeps down slowly; too high a rate jumps around or blows up
+    (curves stop where the loss became NaN/inf, marked ✕); a good rate falls fast
+    and settles. Each entry is labelled with its rate and final loss.
+
+    Args:
+        histories_by_lr: ``{lr: History}`` (or ``{label: History}``); the label
+            may also be a tuple ``(lr, "too high")``.
+        path: the PNG file to write.
+        key: the logged value to plot (default ``'loss'``).
+    Returns: ``path``.
+
+    Example:
+        >>> runs = {lr: train_with(lr) for lr in (5.0, 0.001, 0.1)}
+        >>> gn.viz.plot_learning_rates(runs, "learning_rates.png")
+    """
+    plt = _pyplot()
+    if not histories_by_lr:
+        raise ValueError("plot_learning_rates: no histories given")
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        for label, history in histories_by_lr.items():
+            if isinstance(label, tuple):
+                lr, verdict = label
+                text = f"η = {lr:g} ({verdict})"
+            else:
+                text = f"η = {label:g}" if isinstance(label, (int, float)) else str(label)
+            x, y = _series(history, key)
+            values = history.get(key) or []
+            diverged = any(v is not None and not math.isfinite(v) for v in values)
+            final = "diverged" if diverged else (f"final {y[-1]:.3g}" if y else "no data")
+            (line,) = ax.plot(x, y, marker="o", markersize=3, label=f"{text}: {final}")
+            if diverged and x:
+                ax.plot(x[-1], y[-1], "x", color=line.get_color(), markersize=10, mew=2)
+        finite = [v for h in histories_by_lr.values() for v in _series(h, key)[1]]
+        if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
+            ax.set_yscale("log")  # a blown-up curve would flatten the others
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_title("Learning rate: too high, too low, about right")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+    return os.fspath(path)
