@@ -160,6 +160,23 @@ def test_gradcheck(info, sample):
     assert gn.autograd.gradcheck(rebuild, leaves, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
+class _DtypeWatch:
+    """A backward recorder that notes every op whose gradient for a float32 input
+    is not float32 (a silent float64 upcast makes training twice as slow)."""
+
+    def __init__(self):
+        self.calls, self.upcasts = 0, set()
+
+    def __getattr__(self, name):  # the other recorder hooks: nothing to do
+        return lambda *args, **kwargs: None
+
+    def on_backward(self, fn, slots, gin):
+        self.calls += 1
+        for p, g in zip(fn.parents, gin):
+            if g is not None and p.data.dtype == np.float32 and g.dtype != np.float32:
+                self.upcasts.add(type(fn).__name__)
+
+
 @pytest.mark.parametrize("info, sample", [c for c in SAMPLE_CASES if c.values[0].float32])
 def test_float32_preserved(info, sample):
     args, kwargs, leaves = _build(sample, _gn_make, dtype=np.float32)
@@ -182,7 +199,14 @@ def test_float32_preserved(info, sample):
     for o in float_outs:
         term = (o * gn.ones_like(o)).sum()
         total = term if total is None else total + term
-    total.backward()
+    watch = _DtypeWatch()
+    prev = gn.autograd.set_recorder(watch)
+    try:
+        total.backward()
+    finally:
+        gn.autograd.set_recorder(prev)
+    assert watch.calls, "the backward recorder hook was not called"
+    assert not watch.upcasts, f"{info.name}: float32 inputs got float64 gradients in {watch.upcasts}"
     for k, x in enumerate(leaves):
         if x.grad is not None:
             assert x.grad.dtype == np.float32, f"{info.name}: grad of input {k} is {x.grad.dtype}"
