@@ -120,7 +120,7 @@ def max_pool2d(fn, inputs, outputs, grads, params):
                    rhs, "each window's gradient goes to the input that was its maximum; the others get 0")
 
 
-@register_describer("SeparablePool")
+@register_describer("SeparablePool", formula="p_ij = (1/f^2) sum_{u,v} x[i*s+u, j*s+v]")
 def avg_pool2d(fn, inputs, outputs, grads, params):
     """Average pooling (and other separable poolings) as each window's average."""
     x_op, y_op = inputs[0], outputs[0]

@@ -30,11 +30,18 @@ _SYMBOLS = {
 }
 
 
-def register_describer(op_name: str):
-    """Decorator: describe ops of class ``op_name`` (for ops without their own hook)."""
+# op class name -> the formula to print instead of the op's own ``formula``
+FORMULAS: dict = {}
+
+
+def register_describer(op_name: str, formula: str | None = None):
+    """Decorator: describe ops of class ``op_name`` (for ops without their own hook);
+    ``formula`` replaces the op's formula text where it reads poorly for a learner."""
 
     def deco(f):
         DESCRIBERS[op_name] = f
+        if formula is not None:
+            FORMULAS[op_name] = formula
         return f
 
     return deco
@@ -164,7 +171,8 @@ class Recorder:
         out_ops = [self.operand(t, letter) for t in outs]
         self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
         items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
-        self.expl.add(Step("forward", _title(fn), items, formula=fn.formula, op=type(fn).__name__))
+        formula = FORMULAS.get(type(fn).__name__, fn.formula)
+        self.expl.add(Step("forward", _title(fn), items, formula=formula, op=type(fn).__name__))
 
     def flush_leaves(self):
         """After a backward: leaves reached by several paths get the sum of them."""
