@@ -97,6 +97,8 @@ def test_forward_matches_torch(info, sample, torch):
     assert len(outs) == len(touts), f"{info.name}: {len(outs)} outputs, torch gives {len(touts)}"
     for k, (o, t) in enumerate(zip(outs, touts)):
         assert isinstance(o, gn.Tensor), f"output {k} is {type(o).__name__}, not a Tensor"
+        if not info.differentiable or o.dtype.kind != "f":
+            assert not o.requires_grad and o.grad_fn is None, f"output {k} should be outside the graph"
         tv = t.detach().numpy()
         assert o.shape == tv.shape, f"output {k}: shape {o.shape}, torch {tv.shape}"
         if tv.dtype.kind == "f":
