@@ -26,7 +26,7 @@ def _groups(expl):
 
 
 def formula_latex(text: str) -> str:
-    s = re.sub(r"\bsum\b", r"\\sum", text).replace("*", r" \cdot ").replace("log(", r"\log(")
+    s = re.sub(r"(?<![\\A-Za-z])sum(?![A-Za-z])", r"\\sum", text).replace("*", r" \cdot ").replace("log(", r"\log(")
     s = s.replace("sigma(", r"\sigma(").replace("max(", r"\max(").replace("Phi(", r"\Phi(")
     s = re.sub(r"(?<![\\a-zA-Z])(tanh|exp|ln)\b", r"\\\1", s)
     s = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", s)
