@@ -32,15 +32,28 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
+def _with_mode(mode, func):
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _ModeDecorator.of(mode):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 class set_grad_enabled:
-    """Context manager and decorator that turns graph recording on or off."""
+    """Turn graph recording on or off: as a plain call (``gn.set_grad_enabled(False)``
+    takes effect at once, as in PyTorch), a context manager, or a decorator."""
 
     def __init__(self, mode: bool):
-        self.mode = bool(mode)
+        global _grad_enabled
+        self.prev, self.mode = _grad_enabled, bool(mode)
+        _grad_enabled = self.mode
 
     def __enter__(self):
         global _grad_enabled
-        self.prev = _grad_enabled
         _grad_enabled = self.mode
         return self
 
@@ -50,30 +63,37 @@ class set_grad_enabled:
         return False
 
     def __call__(self, func):
-        import functools
-
-        mode = self.mode
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper
+        global _grad_enabled
+        _grad_enabled = self.prev  # as a decorator it changes nothing until func runs
+        return _with_mode(self.mode, func)
 
 
 class _ModeDecorator(set_grad_enabled):
-    """A fixed grad mode usable as ``with m():``, ``@m()`` and bare ``@m`` (as PyTorch)."""
+    """A fixed grad mode usable as ``with m():``, ``@m()`` and bare ``@m`` (as PyTorch);
+    unlike ``set_grad_enabled`` it changes nothing until entered."""
 
     _mode = False
 
     def __new__(cls, func=None):
         if callable(func):  # bare decorator: @gn.no_grad
-            return set_grad_enabled(cls._mode)(func)
+            return _with_mode(cls._mode, func)
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        super().__init__(self._mode)
+        self.mode = self._mode
+
+    @staticmethod
+    def of(mode):
+        return enable_grad() if mode else no_grad()
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = self.mode
+        return self
+
+    def __call__(self, func):
+        return _with_mode(self.mode, func)
 
 
 class no_grad(_ModeDecorator):
@@ -111,6 +131,7 @@ class Function:
     formula = ""
     n_outputs = 1
     _out_hooks = None  # {output index: [hook, ...]} for hooks on non-leaf outputs
+    _freed = False  # set by a backward that released the saved values
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -177,21 +198,27 @@ class Function:
 # ----------------------------------------------------------------------------
 def _toposort(roots):
     """Functions reachable from ``roots``, each after every function it consumes."""
+    # Depth-first with an explicit stack of (function, iterator over its
+    # inputs): each function is pushed once and emitted after all its inputs'
+    # functions. Functions hash by identity, so they key sets and dicts directly.
     order, visited = [], set()
-    stack = [(r._ctx, False) for r in roots if r._ctx is not None]
-    while stack:
-        fn, done = stack.pop()
-        if done:
-            order.append(fn)
+    for r in roots:
+        fn = r._ctx
+        if fn is None or fn in visited:
             continue
-        if id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        stack.append((fn, True))
-        for p in fn.parents:
-            c = p._ctx
-            if c is not None and id(c) not in visited:
-                stack.append((c, False))
+        visited.add(fn)
+        stack = [(fn, iter(fn.parents))]
+        while stack:
+            fn, parents = stack[-1]
+            for p in parents:
+                c = p._ctx
+                if c is not None and c not in visited:
+                    visited.add(c)
+                    stack.append((c, iter(c.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(fn)
     return order
 
 
@@ -235,17 +262,17 @@ def run_backward(roots, grad_roots, retain_graph=False):
             if r.requires_grad:
                 _accumulate_leaf(r, g, seen)
             continue
-        slots = grads.setdefault(id(r._ctx), [None] * r._ctx.n_outputs)
+        slots = grads.setdefault(r._ctx, [None] * r._ctx.n_outputs)
         i = r._out_idx
         slots[i] = g if slots[i] is None else slots[i] + g
     recorder = _recorder
     if recorder is not None:
         recorder.on_backward_begin(roots)
     for fn in reversed(order):
-        slots = grads.pop(id(fn), None)
+        slots = grads.pop(fn, None)
         if slots is None:
             continue
-        if getattr(fn, "_freed", False):
+        if fn._freed:
             raise RuntimeError(
                 "backward: trying to backward through the graph a second time; its saved "
                 "values were freed by the first backward. Pass retain_graph=True to the "
@@ -268,7 +295,9 @@ def run_backward(roots, grad_roots, retain_graph=False):
             gin = (gin,)
         if recorder is not None:
             recorder.on_backward(fn, slots, gin)
-        for i, (p, g) in enumerate(zip(fn.parents, gin)):
+        i = -1
+        for p, g in zip(fn.parents, gin):
+            i += 1
             if g is None or not p.requires_grad:
                 continue
             if g.shape != p.data.shape:
@@ -280,9 +309,9 @@ def run_backward(roots, grad_roots, retain_graph=False):
             if c is None:
                 _accumulate_leaf(p, g, seen)
             else:
-                s = grads.get(id(c))
+                s = grads.get(c)
                 if s is None:
-                    s = grads[id(c)] = [None] * c.n_outputs
+                    s = grads[c] = [None] * c.n_outputs
                 j = p._out_idx
                 s[j] = g if s[j] is None else s[j] + g
     if not retain_graph:

@@ -172,7 +172,7 @@ class Tensor:
                     f"tensor has shape {self.shape}; pass gradient= a tensor of that shape "
                     "(or reduce it first, e.g. loss.sum())"
                 )
-            g = np.ones_like(self.data)
+            g = np.ones(self.data.shape, self.data.dtype)
         else:
             g = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
                          dtype=self.dtype)
