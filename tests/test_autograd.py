@@ -150,6 +150,29 @@ def test_set_grad_enabled_context_and_decorators():
     assert gn.is_grad_enabled()
 
 
+def test_set_grad_enabled_as_a_plain_call_takes_effect_at_once():
+    x = _leaf([1.0])
+    try:
+        gn.set_grad_enabled(False)
+        assert not gn.is_grad_enabled() and not (x * 2).requires_grad
+        gn.set_grad_enabled(True)
+        assert (x * 2).requires_grad
+    finally:
+        gn.set_grad_enabled(True)
+    ctx = gn.no_grad()  # unlike set_grad_enabled, creating no_grad() changes nothing
+    assert gn.is_grad_enabled()
+    with ctx:
+        assert not gn.is_grad_enabled()
+    assert gn.is_grad_enabled()
+
+    @gn.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert gn.is_grad_enabled()  # decorating does not switch the mode
+    assert not f(x).requires_grad and gn.is_grad_enabled()
+
+
 def test_grad_mode_restored_after_exception():
     with pytest.raises(ZeroDivisionError), gn.no_grad():
         _ = 1 / 0
