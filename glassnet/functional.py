@@ -539,13 +539,31 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """Class indices → one-hot int64 rows."""
+    """Class indices → one-hot rows: out[..., c] = 1 where tensor == c, else 0 (int64).
+
+    Args:
+        tensor: class indices (int).
+        num_classes: the number of classes C; -1 takes max(tensor) + 1.
+    Shape: (*) → (*, C).
+
+    Example:
+        >>> F.one_hot(gn.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
     idx = as_tensor(tensor).data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects class indices (int64), got dtype {idx.dtype}")
-    n = int(idx.max()) + 1 if num_classes == -1 else num_classes
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise ValueError(f"one_hot: class values must be in [0, {n - 1}], got {idx.min()}..{idx.max()}")
+    if idx.size and idx.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {idx.min()}")
+    if num_classes == -1:
+        if not idx.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    n = num_classes
+    if idx.size and idx.max() >= n:
+        raise ValueError(f"one_hot: class value {idx.max()} is out of range for num_classes={n} "
+                         f"(expected values in [0, {n - 1}])")
     return Tensor._make(np.eye(n, dtype=np.int64)[idx], False, None, 0)
 
 

@@ -1,4 +1,4 @@
-"""functional.dropout: inverted dropout, its mask as the gradient, and its argument checks."""
+"""functional.dropout (inverted dropout, its mask as the gradient, argument checks) and one_hot."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def test_dropout_is_repeatable_under_manual_seed():
 def test_dropout_rejects_bad_p(p):
     with pytest.raises(ValueError, match=rf"dropout: probability p must be in \[0, 1\], got {p}"):
         F.dropout(gn.ones(3), p)
+
+
+def test_one_hot_matches_torch_and_names_bad_values(torch):
+    idx = np.array([[0, 2], [1, 1]])
+    np.testing.assert_array_equal(F.one_hot(gn.tensor(idx)).data,
+                                  torch.nn.functional.one_hot(torch.from_numpy(idx)).numpy())
+    assert F.one_hot(gn.tensor([1]), 4).shape == (1, 4) and F.one_hot(gn.tensor([1])).dtype == np.int64
+    with pytest.raises(ValueError, match=r"one_hot: class value 3 is out of range for num_classes=2"):
+        F.one_hot(gn.tensor([0, 3]), 2)
+    with pytest.raises(ValueError, match=r"one_hot: class values must be non-negative, got -1"):
+        F.one_hot(gn.tensor([-1, 0]))
+    with pytest.raises(ValueError, match=r"one_hot: cannot infer num_classes from an empty tensor"):
+        F.one_hot(gn.tensor(np.zeros(0, np.int64)))
+    with pytest.raises(TypeError, match=r"one_hot: expects class indices"):
+        F.one_hot(gn.tensor([0.5]))
