@@ -20,6 +20,9 @@ so h_n is the state at each sequence's last real step) or have not yet
 started (reverse direction, so they start from h0 at their own last step).
 Outputs past a sequence's end are zero and get no gradient.
 
+Layout: gate pre-activations are kept gate-major, (gates, N, H) per step,
+so that every per-step operation works on contiguous blocks (NumPy's fast
+path); the recurrent product is one batched matmul over the gates.
 Sigmoids are computed as σ(x) = ½ + ½ tanh(x/2): the ½ is folded into the
 weights once per call, so one tanh covers all of a step's gates.
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ._workspace import workspace
 
 MODES = ("tanh", "relu", "lstm", "gru")
 GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
@@ -39,19 +43,32 @@ grad_watchers: list = []
 
 
 def _layout(mode, hidden):
-    """Internal gate order and the pre-activation scale of each gate row.
+    """Internal gate orders (input side, hidden side) and pre-activation scales.
 
-    LSTM gates are stored o,i,f,g internally: the three sigmoid gates are
-    one contiguous block, and so are the three whose δ is ∂L/∂c times a factor.
+    LSTM gates are stored o,i,f,g: the three sigmoid gates form one block,
+    and so do the three whose δ is ∂L/∂c times a factor. GRU keeps r,z,n on
+    the input side and n,r,z on the hidden side, so that in backward the
+    input-side δ (r,z,n_x) and the hidden-side δ (n_h,r,z) are two
+    overlapping windows of one buffer [n_h, r, z, n_x].
     """
     H = hidden
     if mode == "lstm":
         perm = np.r_[3 * H:4 * H, 0:2 * H, 2 * H:3 * H]
         scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]
-        return perm, scale
+        return perm, perm, scale, scale
     if mode == "gru":
-        return None, np.r_[np.full(2 * H, 0.5), np.ones(H)]
-    return None, None
+        perm_h = np.r_[2 * H:3 * H, 0:2 * H]
+        return None, perm_h, np.r_[np.full(2 * H, 0.5), np.ones(H)], np.r_[np.ones(H), np.full(2 * H, 0.5)]
+    return None, None, None, None
+
+
+def _unperm(a, perm):
+    """Rows of ``a`` in internal gate order → PyTorch's order."""
+    if perm is None:
+        return a
+    out = np.empty_like(a)
+    out[perm] = a
+    return out
 
 
 class RecurrentLayer(Function):
@@ -73,15 +90,16 @@ class RecurrentLayer(Function):
             c0, rest = rest[0], rest[1:]
         w_ih, w_hh = rest[0], rest[1]
         b_ih, b_hh = (rest[2], rest[3]) if bias else (None, None)
-        T, N, _ = x.shape
+        T, N, I = x.shape
         H = w_hh.shape[1]
+        G = GATES[mode]
         self.mode, self.reverse, self.bias, self.watch_key = mode, reverse, bias, watch_key
         self.T, self.N, self.H = T, N, H
         dt = x.dtype
 
         # variable lengths: sort longest first so the running rows are a prefix
         self.order = self.inverse = None
-        batch_sizes = None
+        bs = None
         if lengths is not None:
             lengths = np.asarray(lengths)
             if (lengths == T).all():
@@ -93,50 +111,52 @@ class RecurrentLayer(Function):
                     x, h0, lengths = x[:, order], h0[order], lengths[order]
                     if lstm:
                         c0 = c0[order]
-                batch_sizes = (lengths[None, :] > np.arange(T)[:, None]).sum(1)
-        self.batch_sizes = batch_sizes
-        self.mask = None if batch_sizes is None else (np.arange(N)[None, :] < batch_sizes[:, None])
+                bs = (lengths[None, :] > np.arange(T)[:, None]).sum(1)
+        self.batch_sizes = bs
+        self.mask = None if bs is None else (np.arange(N)[None, :] < bs[:, None])
+        full = bs is None
+        ragged = not full  # rows past their end are never written: zero them, never NaN
 
         # state buffers: S[new(t)] is the state after step t, S[prev(t)] the one before
-        S = np.empty((T + 1, N, H), dt)
+        S = workspace((T + 1, N, H), dt)
         first = T if reverse else 0
         S[first] = h0
         C = None
         if lstm:
-            C = np.empty((T + 1, N, H), dt)
+            C = workspace((T + 1, N, H), dt)
             C[first] = c0
         steps = range(T - 1, -1, -1) if reverse else range(T)
         shift = 0 if reverse else 1  # new(t) = t + shift, prev(t) = t + 1 - shift
 
-        perm, scale = _layout(mode, H)
-        wi = w_ih if perm is None else w_ih[perm]
-        wh = w_hh if perm is None else w_hh[perm]
-        if scale is not None:
-            wi_s = wi * scale[:, None].astype(dt)
-            wh_s = wh * scale[:, None].astype(dt)
-        else:
-            wi_s, wh_s = wi, wh
-        whT = np.ascontiguousarray(wh_s.T)
-        Z = np.matmul(x.reshape(T * N, -1), wi_s.T).reshape(T, N, -1)
+        perm_x, perm_h, scale_x, scale_h = _layout(mode, H)
+        wi = w_ih if perm_x is None else w_ih[perm_x]
+        wh = w_hh if perm_h is None else w_hh[perm_h]
+        wi_s = wi if scale_x is None else wi * scale_x[:, None].astype(dt)
+        wh_s = wh if scale_h is None else wh * scale_h[:, None].astype(dt)
+        # input projection of every step at once, gate-major: Z[g] = X W_ih[g]ᵀ + b[g]
+        Z = workspace((G, T * N, H), dt)
+        np.matmul(x.reshape(T * N, I), wi_s.reshape(G, H, I).transpose(0, 2, 1), out=Z)
         if bias:
             if mode == "gru":  # b_hn stays inside r ⊙ (W_hn h + b_hn)
                 b = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
             else:
                 b = b_ih + b_hh
-            if perm is not None:
-                b = b[perm]
-            if scale is not None:
-                b = b * scale.astype(dt)
-            Z += b
-        tmp = np.empty((N, Z.shape[2]), dt)
-        H2, H3 = 2 * H, 3 * H
+            if perm_x is not None:
+                b = b[perm_x]
+            if scale_x is not None:
+                b = b * scale_x.astype(dt)
+            Z += b.reshape(G, 1, H)
+        Z = Z.reshape(G, T, N, H)
+        whT = np.ascontiguousarray(wh_s.reshape(G, H, H).transpose(0, 2, 1))  # (G, H_in, H_out)
 
-        if mode in ("tanh", "relu"):
+        if G == 1:
+            Z1, w1 = Z[0], whT[0]
+            tmp = np.empty((N, H), dt)
             for t in steps:
-                n = N if batch_sizes is None else batch_sizes[t]
+                n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
-                z = Z[t, :n]
-                np.matmul(S[prev, :n], whT, out=tmp[:n])
+                z = Z1[t, :n]
+                np.matmul(S[prev, :n], w1, out=tmp[:n])
                 z += tmp[:n]
                 if mode == "tanh":
                     np.tanh(z, out=S[new, :n])
@@ -145,65 +165,67 @@ class RecurrentLayer(Function):
                 if n < N:
                     S[new, n:] = S[prev, n:]
         elif lstm:
-            TC = np.empty((T, N, H), dt)
+            A = workspace((T, G, N, H), dt, zero=ragged)  # gates o, i, f, g after activation
+            TC = workspace((T, N, H), dt, zero=ragged)
+            tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
             for t in steps:
-                n = N if batch_sizes is None else batch_sizes[t]
+                n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
-                a = Z[t, :n]
-                np.matmul(S[prev, :n], whT, out=tmp[:n])
-                a += tmp[:n]
+                a, gt = (A[t], tmp) if n == N else (A[t, :, :n], tmp[:, :n])
+                np.matmul(S[prev, :n], whT, out=gt)
+                np.add(Z[:, t, :n], gt, out=a)
                 np.tanh(a, out=a)
-                s = a[:, :H3]  # o, i, f: σ = ½ + ½ tanh(z/2)
-                s *= 0.5
-                s += 0.5
+                sg = a[:3]  # o, i, f: σ = ½ + ½ tanh(z/2)
+                sg *= 0.5
+                sg += 0.5
                 c = C[new, :n]
-                np.multiply(a[:, H2:H3], C[prev, :n], out=c)
-                np.multiply(a[:, H:H2], a[:, H3:], out=tmp2[:n])
+                np.multiply(a[2], C[prev, :n], out=c)
+                np.multiply(a[1], a[3], out=tmp2[:n])
                 c += tmp2[:n]
                 tc = TC[t, :n]
                 np.tanh(c, out=tc)
-                np.multiply(a[:, :H], tc, out=S[new, :n])
+                np.multiply(a[0], tc, out=S[new, :n])
                 if n < N:
                     S[new, n:] = S[prev, n:]
                     C[new, n:] = C[prev, n:]
-            self.TC = TC
-        else:  # gru
-            HN = np.empty((T, N, H), dt)
-            tmp2 = np.empty((N, H), dt)
-            b_hn = b_hh[H2:] if bias else None
+            self.A, self.TC = A, TC
+        else:  # gru: input side r, z, n; hidden side n, r, z
+            A = workspace((T, G, N, H), dt, zero=ragged)  # r, z, n after activation
+            HN = workspace((T, N, H), dt, zero=ragged)  # W_hn h + b_hn
+            tmp = np.empty((G, N, H), dt)
+            b_hn = b_hh[2 * H:] if bias else None
             for t in steps:
-                n = N if batch_sizes is None else batch_sizes[t]
+                n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
-                a = Z[t, :n]
+                a, gt = (A[t], tmp) if n == N else (A[t, :, :n], tmp[:, :n])
                 hp = S[prev, :n]
-                np.matmul(hp, whT, out=tmp[:n])
-                rz = a[:, :H2]
-                rz += tmp[:n, :H2]
+                np.matmul(hp, whT, out=gt)
+                rz = a[:2]
+                np.add(Z[:2, t, :n], gt[1:], out=rz)
                 np.tanh(rz, out=rz)
                 rz *= 0.5
                 rz += 0.5
                 hn = HN[t, :n]
                 if bias:
-                    np.add(tmp[:n, H2:], b_hn, out=hn)
+                    np.add(gt[0], b_hn, out=hn)
                 else:
-                    hn[...] = tmp[:n, H2:]
-                g = a[:, H2:]
-                np.multiply(a[:, :H], hn, out=tmp2[:n])
-                g += tmp2[:n]
+                    hn[...] = gt[0]
+                g = a[2]
+                np.multiply(a[0], hn, out=g)
+                g += Z[2, t, :n]
                 np.tanh(g, out=g)
                 h = S[new, :n]
                 np.subtract(hp, g, out=h)
-                h *= a[:, H:H2]
+                h *= a[1]
                 h += g
                 if n < N:
                     S[new, n:] = S[prev, n:]
-            self.HN = HN
+            self.A, self.HN = A, HN
 
-        self.x, self.S, self.C, self.A = x, S, C, Z
-        self.wi, self.wh, self.perm = wi, wh, perm
-        ys = slice(0, T) if reverse else slice(1, T + 1)
-        y = S[ys]
+        self.x, self.S, self.C = x, S, C
+        self.wi, self.wh, self.perm_x, self.perm_h = wi, wh, perm_x, perm_h
+        y = S[0:T] if reverse else S[1:T + 1]
         if self.mask is not None:
             y = y * self.mask[:, :, None]
         outs = [y, S[0 if reverse else T]]
@@ -217,7 +239,6 @@ class RecurrentLayer(Function):
     # ------------------------------------------------------------------ backward
     def backward(self, dy, dh_n, dc_n=None):
         mode, T, N, H = self.mode, self.T, self.N, self.H
-        H2, H3 = 2 * H, 3 * H
         lstm = mode == "lstm"
         if self.order is not None:
             o = self.order
@@ -227,16 +248,20 @@ class RecurrentLayer(Function):
         reverse, S, bs = self.reverse, self.S, self.batch_sizes
         dt = S.dtype
         P = S[1:] if reverse else S[:T]  # state before each step, natural time order
-        Y = S[:T] if reverse else S[1:]  # state after each step
         steps = range(T) if reverse else range(T - 1, -1, -1)
-        A = self.A
-        wh = self.wh
-        # dHt[t] = total ∂L/∂h_t; zero where a sequence has ended
-        dHt = np.zeros((T, N, H), dt) if bs is not None else np.empty((T, N, H), dt)
-        dh = np.array(dh_n, dtype=dt)  # carried ∂L/∂h from the step after
+        dHt = workspace((T, N, H), dt, zero=bs is not None)  # total ∂L/∂h_t
+        dh = np.array(dh_n, dtype=dt)  # ∂L/∂h carried back from the step after
+        dc = None
 
         if mode in ("tanh", "relu"):
-            D = 1 - Y * Y if mode == "tanh" else (Y > 0).astype(dt)  # becomes δ in place
+            Y = S[:T] if reverse else S[1:]
+            D = workspace((T, N, H), dt)  # local derivative, turned into δ in place
+            if mode == "tanh":
+                np.multiply(Y, Y, out=D)
+                np.subtract(1, D, out=D)
+            else:
+                np.greater(Y, 0, out=D, casting="unsafe")
+            wh = self.wh
             for t in steps:
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
@@ -244,26 +269,29 @@ class RecurrentLayer(Function):
                 d = D[t, :n]
                 d *= cur
                 np.matmul(d, wh, out=dh[:n])
-            dZx = dZh = D
+            dZx = dZh = D.reshape(1, T * N, H)
         elif lstm:
-            C, TC = self.C, self.TC
+            C, A, TC = self.C, self.A, self.TC
             Cp = C[1:] if reverse else C[:T]
-            o, i, f, g = A[..., :H], A[..., H:H2], A[..., H2:H3], A[..., H3:]
-            # M[t] ⊙ [dh, dc, dc, dc] = δ for gates o, i, f, g
-            M = np.empty((T, N, 4 * H), dt)
-            sig = A[..., :H3]
-            np.multiply(sig, 1 - sig, out=M[..., :H3])
-            M[..., :H] *= TC
-            M[..., H:H2] *= g
-            M[..., H2:H3] *= Cp
-            np.multiply(g, g, out=M[..., H3:])
-            np.subtract(1, M[..., H3:], out=M[..., H3:])
-            M[..., H3:] *= i
-            K = 1 - TC * TC  # ∂c/∂h via h = o tanh c
+            o, i, f, g = A[:, 0], A[:, 1], A[:, 2], A[:, 3]
+            # M[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g
+            M = workspace((4, T, N, H), dt)
+            s = workspace((T, N, H), dt)
+            for k, (gate, other) in enumerate(((o, TC), (i, g), (f, Cp))):
+                np.subtract(1, gate, out=s)
+                np.multiply(gate, s, out=M[k])
+                M[k] *= other
+            np.multiply(g, g, out=M[3])
+            np.subtract(1, M[3], out=M[3])
+            M[3] *= i
+            K = s  # ∂c/∂h through h = o tanh c
+            np.multiply(TC, TC, out=K)
+            np.subtract(1, K, out=K)
             K *= o
             dc = np.array(dc_n, dtype=dt)
             tmp = np.empty((N, H), dt)
-            M4 = M.reshape(T, N, 4, H)
+            tmpG = np.empty((4, N, H), dt)
+            W4 = self.wh.reshape(4, H, H)
             for t in steps:
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
@@ -271,74 +299,88 @@ class RecurrentLayer(Function):
                 c = dc[:n]
                 np.multiply(cur, K[t, :n], out=tmp[:n])
                 c += tmp[:n]
-                M[t, :n, :H] *= cur
-                M4[t, :n, 1:] *= c[:, None, :]
+                M[0, t, :n] *= cur
+                M[1, t, :n] *= c
+                M[2, t, :n] *= c
+                M[3, t, :n] *= c
                 c *= f[t, :n]
-                np.matmul(M[t, :n], wh, out=dh[:n])
-            dZx = dZh = M
+                gt = tmpG if n == N else tmpG[:, :n]
+                np.matmul(M[:, t, :n], W4, out=gt)
+                d = dh[:n]
+                np.add(gt[0], gt[1], out=d)
+                d += gt[2]
+                d += gt[3]
+            dZx = dZh = M.reshape(4, T * N, H)
         else:  # gru
-            HN = self.HN
-            r, z, nn = A[..., :H], A[..., H:H2], A[..., H2:]
-            Mn = 1 - nn * nn
-            Mn *= 1 - z  # δn (input side) = ∂L/∂h ⊙ Mn
-            Mh = np.empty((T, N, 3 * H), dt)  # δ for hidden side [r, z, hn]
-            np.multiply(Mn, r, out=Mh[..., H2:])
-            np.subtract(1, r, out=Mh[..., :H])
-            Mh[..., :H] *= HN
-            Mh[..., :H] *= Mh[..., H2:]
-            np.subtract(P, nn, out=Mh[..., H:H2])
-            Mh[..., H:H2] *= z
-            Mh[..., H:H2] *= 1 - z
+            A, HN = self.A, self.HN
+            r, z, nn = A[:, 0], A[:, 1], A[:, 2]
+            # B = [n_h, r, z, n_x]: hidden-side δ is B[0:3], input-side δ is B[1:4]
+            B = workspace((4, T, N, H), dt)
+            omz = workspace((T, N, H), dt)
+            np.subtract(1, z, out=omz)
+            Mn = B[3]  # ∂h/∂(n's pre-activation) = (1 − z)(1 − n²)
+            np.multiply(nn, nn, out=Mn)
+            np.subtract(1, Mn, out=Mn)
+            Mn *= omz
+            np.multiply(Mn, r, out=B[0])
+            np.subtract(1, r, out=B[1])
+            B[1] *= HN
+            B[1] *= B[0]
+            np.subtract(P, nn, out=B[2])
+            B[2] *= z
+            B[2] *= omz
             tmp = np.empty((N, H), dt)
-            M3 = Mh.reshape(T, N, 3, H)
+            tmpG = np.empty((3, N, H), dt)
+            W3 = self.wh.reshape(3, H, H)
             for t in steps:
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
-                M3[t, :n] *= cur[:, None, :]
-                np.matmul(Mh[t, :n], wh, out=dh[:n])
+                B[0, t, :n] *= cur
+                B[1, t, :n] *= cur
+                B[2, t, :n] *= cur
+                gt = tmpG if n == N else tmpG[:, :n]
+                np.matmul(B[:3, t, :n], W3, out=gt)
+                d = dh[:n]
+                np.add(gt[0], gt[1], out=d)
+                d += gt[2]
                 np.multiply(cur, z[t, :n], out=tmp[:n])
-                dh[:n] += tmp[:n]
-            dZh = Mh
-            dZx = Mh.copy()
-            np.multiply(dHt, Mn, out=dZx[..., H2:])
+                d += tmp[:n]
+            Mn *= dHt
+            B = B.reshape(4, T * N, H)
+            dZh, dZx = B[0:3], B[1:4]
         if bs is not None:  # rows past a sequence's end hold stale multipliers
-            dZh *= self.mask[:, :, None]
+            m = self.mask.reshape(1, T * N, 1)
+            dZh *= m
             if dZx is not dZh:
-                dZx *= self.mask[:, :, None]
+                dZx[-1] *= m[0]
         if grad_watchers and self.watch_key is not None:
             norms = np.sqrt(np.einsum("tnh,tnh->t", dHt, dHt))
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
-        return self._param_grads(dZx, dZh, P, dh, dc if lstm else None)
+        return self._param_grads(dZx, dZh, P, dh, dc)
 
     def _param_grads(self, dZx, dZh, P, dh0, dc0):
+        """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh) from the stacked δ (gates, T·N, H)."""
         needs = self.needs_input_grad
         T, N, H = self.T, self.N, self.H
         lstm = self.mode == "lstm"
         k = 3 if lstm else 2  # index of W_ih among the inputs
-        G = dZx.shape[2]
-        dx2 = dZx.reshape(T * N, G)
-        dh2 = dZh.reshape(T * N, G)
-        perm = self.perm
-
-        def unperm(a):
-            if perm is None:
-                return a
-            out = np.empty_like(a)
-            out[perm] = a
-            return out
-
-        gx = np.matmul(dx2, self.wi).reshape(self.x.shape) if needs[0] else None
-        gh0 = dh0 if needs[1] else None
-        gc0 = dc0 if lstm and needs[2] else None
-        gwi = unperm(dx2.T @ self.x.reshape(T * N, -1)) if needs[k] else None
-        gwh = unperm(dh2.T @ P.reshape(T * N, H)) if needs[k + 1] else None
-        grads = [gx, gh0] + ([gc0] if lstm else []) + [gwi, gwh]
+        G, I = dZx.shape[0], self.x.shape[2]
+        x2 = self.x.reshape(T * N, I)
+        gx = None
+        if needs[0]:  # ∂L/∂x_t = Σ_gates δ_t W_ih
+            wi = self.wi.reshape(G, H, I)
+            gx = dZx[0] @ wi[0] if G == 1 else np.matmul(dZx, wi).sum(0)
+            gx = gx.reshape(T, N, I)
+        grads = [gx, dh0 if needs[1] else None] + ([dc0 if needs[2] else None] if lstm else [])
+        grads.append(_unperm(np.matmul(dZx.transpose(0, 2, 1), x2).reshape(G * H, I), self.perm_x)
+                     if needs[k] else None)
+        grads.append(_unperm(np.matmul(dZh.transpose(0, 2, 1), P.reshape(T * N, H)).reshape(G * H, H),
+                             self.perm_h) if needs[k + 1] else None)
         if self.bias:
-            gbi = unperm(dx2.sum(0)) if needs[k + 2] else None
-            gbh = unperm(dh2.sum(0)) if needs[k + 3] else None
-            grads += [gbi, gbh]
+            grads.append(_unperm(dZx.sum(1).reshape(-1), self.perm_x) if needs[k + 2] else None)
+            grads.append(_unperm(dZh.sum(1).reshape(-1), self.perm_h) if needs[k + 3] else None)
         if self.order is not None:
             inv = self.inverse
             if grads[0] is not None:

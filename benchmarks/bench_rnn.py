@@ -1,0 +1,125 @@
+"""Recurrent layers against PyTorch CPU: training steps of a many-to-one sequence regressor.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_rnn.py
+
+Model: one recurrent layer (input 32, hidden 128) over sequences of 50 steps,
+batch 32, then a linear head on the last step's output; MSE loss; Adam. A
+step is forward + backward + optimizer update on data prepared beforehand.
+Goals: Elman RNN (tanh) >= 1.0x PyTorch's samples/s, LSTM >= 1.0x; GRU reported.
+``--profile`` prints where glassnet's step spends its time (cProfile).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench_core import _gn_optimizer
+from common import compare, print_report, setup
+
+INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def data(kind, seed=0):
+    """Inputs, targets and weights (PyTorch layout) shared by both frameworks."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((SEQ, BATCH, INPUT), dtype=np.float32)
+    y = rng.standard_normal((BATCH, 1), dtype=np.float32)
+    G, bound = GATES[kind] * HIDDEN, 1 / np.sqrt(HIDDEN)
+    weights = {
+        "weight_ih_l0": rng.uniform(-bound, bound, (G, INPUT)),
+        "weight_hh_l0": rng.uniform(-bound, bound, (G, HIDDEN)),
+        "bias_ih_l0": rng.uniform(-bound, bound, G),
+        "bias_hh_l0": rng.uniform(-bound, bound, G),
+    }
+    head = (rng.uniform(-bound, bound, (1, HIDDEN)), rng.uniform(-bound, bound, 1))
+    return x, y, {k: v.astype(np.float32) for k, v in weights.items()}, head
+
+
+def gn_step(kind):
+    import glassnet as gn
+
+    x, y, weights, (hw, hb) = data(kind)
+    rnn = getattr(gn.nn, kind)(INPUT, HIDDEN)
+    rnn.load_state_dict(weights)
+    head = gn.nn.Linear(HIDDEN, 1)
+    head.load_state_dict({"weight": hw, "bias": hb})
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = _gn_optimizer("Adam", params, lr=1e-3)
+    loss_fn = gn.nn.MSELoss()
+    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        out, _ = rnn(xt)
+        loss = loss_fn(head(out[-1]), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def torch_step(kind):
+    import torch
+
+    x, y, weights, (hw, hb) = data(kind)
+    rnn = getattr(torch.nn, kind)(INPUT, HIDDEN)
+    rnn.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    head = torch.nn.Linear(HIDDEN, 1)
+    head.load_state_dict({"weight": torch.from_numpy(hw.astype(np.float32)),
+                          "bias": torch.from_numpy(hb.astype(np.float32))})
+    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    loss_fn = torch.nn.MSELoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        out, _ = rnn(xt)
+        loss = loss_fn(head(out[-1]), yt)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def profile(kind, steps=200):
+    import cProfile
+    import pstats
+
+    step = gn_step(kind)
+    for _ in range(10):
+        step()
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(steps):
+        step()
+    pr.disable()
+    print(f"--- glassnet {kind}: {steps} steps ---")
+    pstats.Stats(pr).sort_stats("tottime").print_stats(12)
+
+
+def main():
+    args = setup("rnn", extra_args=lambda p: (
+        p.add_argument("--profile", action="store_true", help="profile glassnet's steps"),
+        p.add_argument("--only", choices=sorted(GATES), default=None, help="one layer kind")))
+    kinds = [args.only] if args.only else ["RNN", "LSTM", "GRU"]
+    if args.profile:
+        for kind in kinds:
+            profile(kind)
+        return
+    goals = {"RNN": 1.0, "LSTM": 1.0, "GRU": None}
+    names = {"RNN": "Elman RNN (tanh)", "LSTM": "LSTM", "GRU": "GRU"}
+    results = [compare(f"{names[k]} in{INPUT} h{HIDDEN} T{SEQ} b{BATCH}", gn_step(k), torch_step(k),
+                       BATCH, goal=goals[k]) for k in kinds]
+    print_report(results, "training steps (forward + backward + Adam), many-to-one with a linear "
+                          "head, MSE; glassnet vs PyTorch CPU")
+
+
+if __name__ == "__main__":
+    main()
