@@ -97,6 +97,28 @@ def test_recurrent_models_train(tmp_path, capsys):
     assert code == 0 and out.strip().isdigit()
 
 
+def test_ctrl_c_keeps_checkpoint_and_prints_resume_command(tmp_path, capsys, monkeypatch):
+    from glassnet import train
+
+    def ctrl_c(self, batch, logs):
+        if self.state.epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.TerminateOnNaN, "on_batch_end", ctrl_c)
+    code, _, err = run(capsys, "train", "--model", "mlp", "--data", "moons", "--epochs", "4",
+                       "--out", tmp_path, "--no-plot")
+    assert code == 130
+    assert not (tmp_path / "model.safetensors").exists()
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    assert f"--resume {ckpt}" in err and "Resume with: glassnet train --model mlp" in err
+    monkeypatch.undo()
+    resume = err.split("Resume with: glassnet ")[1].split()
+    code, out, _ = run(capsys, *resume)
+    assert code == 0
+    assert "Epoch 2/4" in out and "Epoch 1/4" not in out  # continues where it stopped
+    assert (tmp_path / "model.safetensors").is_file()
+
+
 def test_help_has_examples(capsys):
     for cmd in ("train", "evaluate", "predict", "info"):
         assert main([cmd, "--help"]) == 0

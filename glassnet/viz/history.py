@@ -30,6 +30,12 @@ def _series(history, key):
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
+def _integer_epochs(ax):
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _save(fig, path):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -71,6 +77,7 @@ def plot_history(history, path) -> str:
                     ax.plot(x, y, style, marker="o", markersize=3, label=label)
             ax.set_title(name)
             ax.set_xlabel("epoch")
+            _integer_epochs(ax)
             ax.grid(alpha=0.3)
             ax.legend()
         _save(fig, path)
@@ -119,6 +126,7 @@ def plot_learning_rates(histories_by_lr: dict, path, key: str = "loss") -> str:
         if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
             ax.set_yscale("log")  # a blown-up curve would flatten the others
         ax.set_xlabel("epoch")
+        _integer_epochs(ax)
         ax.set_ylabel(key)
         ax.set_title("Learning rate: too high, too low, about right")
         ax.grid(alpha=0.3)
