@@ -861,14 +861,14 @@ def _show_index(index):
 # ---------------------------------------------------------------------------
 # creation
 # ---------------------------------------------------------------------------
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data``.
+def tensor(data, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """A new tensor holding a copy of ``data``; ``name`` labels it in explanations.
 
     Example:
         >>> gn.tensor([[1., 2.], [3., 4.]]).shape
         (2, 2)
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
 def as_tensor(data, dtype=None) -> Tensor:
