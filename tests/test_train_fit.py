@@ -164,7 +164,7 @@ def test_progress_bar_on_a_terminal(capsys):
     assert p.bar.postfix == "loss=0.5000"  # live running loss
     p.epoch_end(1, {"loss": 0.25, "accuracy": 0.75})
     text = stream.getvalue()
-    assert "Epoch 1/1" in text and "3/3" in text and "loss=0.2500, accuracy=0.7500" in text
+    assert "Epoch 1/1" in text and "3/3" in text and "loss=0.2500, acc=0.7500" in text
 
 
 def test_history_dict_roundtrip():

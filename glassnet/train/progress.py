@@ -12,7 +12,9 @@ def _fmt(logs: dict) -> str:
 
 
 def _postfix(logs: dict) -> str:
-    return ", ".join(f"{k}={v:.4f}" for k, v in logs.items() if k != "lr" and isinstance(v, float))
+    # short names keep the bar itself visible on an 80-column terminal
+    return ", ".join(f"{k.replace('accuracy', 'acc')}={v:.4f}" for k, v in logs.items()
+                     if k != "lr" and isinstance(v, float))
 
 
 class Progress:
@@ -47,7 +49,9 @@ class Progress:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch}/{self.epochs}",
-                            unit="batch", file=self.stream, leave=True, dynamic_ncols=True)
+                            unit="batch", file=self.stream, leave=True, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar:16}| {n_fmt}/{total_fmt} "
+                                       "[{elapsed}<{remaining}{postfix}]")
             self.next_refresh = time.monotonic() + self.refresh
 
     def batch(self, running: dict) -> None:
