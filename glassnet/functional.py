@@ -248,6 +248,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> F.linear(gn.tensor([[0.5, 0.6, 0.1]]), gn.tensor([[0.2, 0.3, 0.9]]), gn.tensor([0.5]))
         tensor([[0.87]])
     """
+    input, weight = as_tensor(input), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
@@ -312,6 +314,7 @@ def _target(target, like):
 
 def _pointwise_loss(op, name, input, target, reduction, **params):
     _check_reduction(reduction, name)
+    input = as_tensor(input)
     target = _target(target, input)
     _check_same_shape(input, target, name)
     return op.apply(input, target, reduction=reduction, **params)
@@ -422,6 +425,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         tensor(0.2284)
     """
     _check_reduction(reduction, "binary_cross_entropy")
+    input = as_tensor(input)
     target = _target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy")
     p = input.data
@@ -454,6 +458,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         tensor(0.3048)
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    input = as_tensor(input)
     target = _target(target, input)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     name = "binary_cross_entropy_with_logits"
@@ -499,6 +504,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         tensor([0.2413, 1.0019])
     """
     _check_reduction(reduction, "cross_entropy")
+    input = as_tensor(input)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _class_target(input, target, "cross_entropy")
@@ -530,6 +536,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         tensor(0.6216)
     """
     _check_reduction(reduction, "nll_loss")
+    input = as_tensor(input)
     target = _class_target(input, target, "nll_loss")
     w = None if weight is None else as_tensor(weight).data
     n_classes = input.shape[1 if input.ndim > 1 else 0] if input.ndim else 0

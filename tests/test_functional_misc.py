@@ -59,3 +59,19 @@ def test_one_hot_matches_torch_and_names_bad_values(torch):
         F.one_hot(gn.tensor(np.zeros(0, np.int64)))
     with pytest.raises(TypeError, match=r"one_hot: expects class indices"):
         F.one_hot(gn.tensor([0.5]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.linear(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4)),
+    lambda: F.mse_loss(np.ones(3), np.zeros(3)),
+    lambda: F.l1_loss([1.0, 2.0], [0.0, 0.0]),
+    lambda: F.binary_cross_entropy(np.full(3, 0.5), np.ones(3)),
+    lambda: F.binary_cross_entropy_with_logits(np.zeros(3), np.ones(3)),
+    lambda: F.cross_entropy(np.zeros((2, 3)), np.array([0, 2])),
+    lambda: F.nll_loss(np.zeros((2, 3)), [0, 2]),
+    lambda: F.sigmoid(np.zeros(2)),
+    lambda: F.relu([1.0, -1.0]),
+])
+def test_functional_accepts_arrays(call):
+    out = call()
+    assert isinstance(out, gn.Tensor) and np.isfinite(out.data).all()
