@@ -301,6 +301,8 @@ def _cmd_train(args) -> int:
     from . import train
 
     d = load_data(args.data, args.seed)
+    if args.model is None:
+        args.model = "cnn" if d.image_shape else "mlp"
     gn.manual_seed(args.seed)
     model = build_model(args.model, d)
     out = _prepare_out(args.out, args)
@@ -553,8 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a model on a data set; print progress and the final "
                                    "test metrics; write the model and the curve PNG to a run "
                                    "folder.", epilog=TRAIN_EPILOG, formatter_class=raw)
-    t.add_argument("--model", choices=("mlp", "cnn", "rnn", "lstm"), default="cnn",
-                   help="network kind (default: cnn); rnn/lstm read image rows as sequences")
+    t.add_argument("--model", choices=("mlp", "cnn", "rnn", "lstm"), default=None,
+                   help="network kind (default: cnn for images, mlp otherwise); rnn/lstm read "
+                        "image rows as sequences")
     t.add_argument("--data", type=_data_spec, default="digits", metavar="DATA",
                    help="digits (built in), moons, circles, spirals, xor, mnist:DIR or "
                         "csv:PATH (default: digits)")

@@ -78,6 +78,9 @@ def test_fit_regression_with_mse_and_mae():
                      metrics=("mae", gn.train.mse), verbose=False)
     assert h["mse"][-1] == pytest.approx(h["loss"][-1], rel=0.3)  # mse metric tracks the loss
     assert h["mae"][-1] < 0.05
+    h = gn.train.fit(model, (X, y), "mse", gn.optim.SGD(model.parameters(), lr=0.1),
+                     verbose=False)
+    assert sorted(h) == ["loss", "lr"]  # no accuracy by default for a regression loss
 
 
 def test_predict_batches_and_restores_mode():
@@ -93,6 +96,9 @@ def test_predict_batches_and_restores_mode():
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-6, atol=1e-6)
     gn.train.predict(model, X)
     assert model.training  # the caller's mode is kept
+    rows = X[:2].tolist()  # a list of samples
+    np.testing.assert_allclose(gn.train.predict(model, rows).numpy(), ref[:2], rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_evaluate_uses_eval_mode_and_no_grad():

@@ -68,7 +68,13 @@ def _with_binary_targets(loss_fn):
     return call
 
 
+DEFAULT_METRICS = ("accuracy",)
+_REGRESSION_LOSSES = (nn.MSELoss, nn.L1Loss, nn.HuberLoss, nn.SmoothL1Loss)
+
+
 def _metric_list(metrics, loss_fn):
+    if metrics is DEFAULT_METRICS and isinstance(loss_fn, _REGRESSION_LOSSES):
+        metrics = ()  # accuracy means nothing for regression; asked-for metrics still run
     if metrics is None or isinstance(metrics, (str,)) or callable(metrics):
         metrics = () if metrics is None else (metrics,)
     out = []
@@ -212,7 +218,7 @@ def _validate_training_setup(epochs, batch_size, initial_epoch):
 
 
 def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
-        metrics=("accuracy",), callbacks=(), batch_size: int = 32, shuffle: bool = True,
+        metrics=DEFAULT_METRICS, callbacks=(), batch_size: int = 32, shuffle: bool = True,
         seed: int | None = None, verbose=True, initial_epoch: int = 0,
         resume_from: str | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``: w ← w − η ∇L per mini-batch.
@@ -229,7 +235,8 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         val_data: evaluated after every epoch (same forms as ``train_data``);
             its results are logged as ``val_loss``, ``val_accuracy``, ...
         metrics: names ('accuracy', 'top_k_accuracy', 'mse', 'mae') or
-            functions ``(output, target) -> float``.
+            functions ``(output, target) -> float`` (default: accuracy, left
+            out when the loss is a regression loss such as 'mse').
         callbacks: ``gn.train.Callback`` instances (``EarlyStopping``,
             ``ModelCheckpoint``, ``LRSchedulerCallback``, ``TerminateOnNaN``).
         batch_size, shuffle, seed: how tuples and Datasets are batched (a given
@@ -373,7 +380,7 @@ def _evaluate(model, loader, loss_fn, metric_fns, what) -> dict:
     return out
 
 
-def evaluate(model, data, loss=None, metrics=("accuracy",), batch_size: int = 256) -> dict:
+def evaluate(model, data, loss=None, metrics=DEFAULT_METRICS, batch_size: int = 256) -> dict:
     """Mean loss and metrics of ``model`` over ``data``, in eval mode without a graph.
 
     Args:
@@ -407,6 +414,8 @@ def predict(model, X, batch_size: int = 256) -> Tensor:
     Example:
         >>> gn.train.predict(model, X_test).argmax(dim=1)
     """
+    if isinstance(X, list):
+        X = np.asarray(X, dtype=np.float32)  # a list of samples, not a tuple of fields
     loader = as_loader(X, batch_size, False, None, _model_dtype(model), "predict")
     was_training = model.training
     model.eval()
