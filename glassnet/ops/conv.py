@@ -110,20 +110,42 @@ class Conv2d(Function):
         G = self.groups
         (Ho, Wo), (sh, sw), (dh, dw) = self.out_hw, self.stride, self.dilation
         pt, pb, pl, pr = self.padding
+        Hp, Wp = H + pt + pb, W + pl + pr
         K = Cg * kh * kw
         wT = self.w.reshape(G, O // G, K).swapaxes(-1, -2)
-        gcols = workspace((N, G, K, Ho * Wo), g.dtype)
-        np.matmul(wT, g, out=gcols)
         if kh == kw == 1 and (sh, sw) == (1, 1) and not any(self.padding):
-            return gcols.reshape(N, C, H, W)
-        # col2im: each kernel offset (u, v) sends one strided slab back onto the
-        # pixels it was read from; kh·kw slab additions, each over the whole batch
-        gxp = workspace((N, C, H + pt + pb, W + pl + pr), g.dtype, zero=True)
-        g6 = gcols.reshape(N, C, kh, kw, Ho, Wo)
-        hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
-        for u in range(kh):
-            for v in range(kw):
-                gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += g6[:, :, u, v]
+            return np.matmul(wT, g).reshape(N, C, H, W)
+        if (sh, sw) == (1, 1):
+            # Number the output positions along the padded row pitch Wp (i·Wp + j, the
+            # columns j ≥ Wo set to 0): then the slab of kernel offset (u, v) is one
+            # contiguous run of a padded plane starting at u·d·Wp + v·d, and col2im adds
+            # long runs instead of rows Wo wide. The last run ends (kw − 1)·dw past the
+            # plane, hence the slack.
+            L = Ho * Wp
+            gp = workspace((N, G, O // G, L), g.dtype)
+            g4 = gp.reshape(N, O, Ho, Wp)
+            g4[..., Wo:] = 0
+            g4[..., :Wo] = g.reshape(N, O, Ho, Wo)
+            gcols = workspace((N, G, K, L), g.dtype)
+            np.matmul(wT, gp, out=gcols)
+            g5 = gcols.reshape(N, C, kh, kw, L)
+            gxp = workspace((N, C, Hp * Wp + (kw - 1) * dw), g.dtype, zero=True)
+            for u in range(kh):
+                for v in range(kw):
+                    off = u * dh * Wp + v * dw
+                    gxp[:, :, off:off + L] += g5[:, :, u, v]
+            gxp = gxp[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)
+        else:
+            # strided: each kernel offset (u, v) sends one strided slab back onto the
+            # pixels it was read from; kh·kw slab additions, each over the whole batch
+            gcols = workspace((N, G, K, Ho * Wo), g.dtype)
+            np.matmul(wT, g, out=gcols)
+            gxp = workspace((N, C, Hp, Wp), g.dtype, zero=True)
+            g6 = gcols.reshape(N, C, kh, kw, Ho, Wo)
+            hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
+            for u in range(kh):
+                for v in range(kw):
+                    gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += g6[:, :, u, v]
         if any(self.padding):
             return gxp[:, :, pt:pt + H, pl:pl + W]
         return gxp
