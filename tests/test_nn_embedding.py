@@ -1,0 +1,57 @@
+"""Embedding against PyTorch: lookups, gradients (repeated indices, padding_idx), init, bad input."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (200,)])  # few lookups (scatter-add) and many (one-hot matmul)
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+def test_matches_torch(torch, shape, padding_idx):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((7, 5))
+    idx = rng.integers(0, 7, shape)
+    idx.flat[:3] = [2, 2, 6]  # repeats and the padding rows
+    te = torch.nn.Embedding(7, 5, padding_idx=padding_idx)
+    ge = gn.nn.Embedding(7, 5, padding_idx=padding_idx, dtype=gn.float64)
+    te.weight.data = torch.tensor(w)
+    ge.weight.data = w.copy()
+    t_out, g_out = te(torch.tensor(idx)), ge(gn.tensor(idx))
+    np.testing.assert_allclose(g_out.data, t_out.detach().numpy())
+    v = rng.standard_normal(g_out.shape)
+    (t_out * torch.tensor(v)).sum().backward()
+    (g_out * gn.tensor(v)).sum().backward()
+    np.testing.assert_allclose(ge.weight.grad.data, te.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
+    if padding_idx is not None:
+        assert (ge.weight.grad.data[padding_idx] == 0).all()
+
+
+def test_init_and_gradcheck():
+    e = gn.nn.Embedding(400, 50, padding_idx=3)
+    w = e.weight.data
+    assert (w[3] == 0).all()
+    assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02  # N(0, 1)
+    e64 = gn.nn.Embedding(4, 3, dtype=gn.float64)
+    idx = gn.tensor([[0, 1, 1], [3, 0, 2]])
+    assert gn.autograd.gradcheck(lambda w: gn.nn.functional.embedding(idx, w), [e64.weight])
+
+
+def test_from_pretrained_and_repr():
+    w = np.arange(6.0).reshape(3, 2)
+    e = gn.nn.Embedding.from_pretrained(w)
+    assert not e.weight.requires_grad
+    np.testing.assert_array_equal(e(gn.tensor([2, 0])).data, w[[2, 0]])
+    assert repr(gn.nn.Embedding(10, 3, padding_idx=0)) == "Embedding(10, 3, padding_idx=0)"
+
+
+def test_bad_inputs():
+    e = gn.nn.Embedding(5, 2)
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 4\] \(num_embeddings=5\), got values from 0 to 5"):
+        e(gn.tensor([0, 5]))
+    with pytest.raises(ValueError, match=r"indices must be integers \(int64\), got dtype float32"):
+        e(gn.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"padding_idx must be in \[-5, 4\], got 5"):
+        gn.nn.Embedding(5, 2, padding_idx=5)
+    with pytest.raises(ValueError, match=r"embedding_dim must be a positive integer, got 0"):
+        gn.nn.Embedding(5, 0)
