@@ -79,7 +79,7 @@ def test_retain_graph_doubles_grads():
 
 def test_second_backward_through_a_multi_output_op_fails_clearly():
     x = _leaf(np.arange(6.0))
-    a, b, c = x.chunk(3)
+    _a, _b, c = x.chunk(3)
     (c * 2).sum().backward()
     with pytest.raises(RuntimeError, match=r"backward through the graph a second time"):
         (c * 3).sum().backward()
