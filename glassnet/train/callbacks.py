@@ -98,7 +98,25 @@ class _Monitor:
         return value > self.best + self.min_delta
 
 
-class EarlyStopping(Callback):
+class _Watching(Callback):
+    """A callback that tracks the best value of one logged metric."""
+
+    def __init__(self, monitor, mode, min_delta):
+        self._watch = _Monitor(type(self).__name__, monitor, mode, min_delta)
+
+    @property
+    def monitor(self):
+        return self._watch.monitor
+
+    @property
+    def best(self):
+        return self._watch.best
+
+    def on_train_begin(self, logs=None):
+        self._watch.resolve(self.state.has_validation)
+
+
+class EarlyStopping(_Watching):
     """Stop when the monitored value has not improved for ``patience`` epochs.
 
     Args:
@@ -117,20 +135,12 @@ class EarlyStopping(Callback):
                  min_delta: float = 0.0, restore_best_weights: bool = False):
         if not isinstance(patience, int) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be a non-negative integer, got {patience!r}")
-        self._watch = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        super().__init__(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = patience, restore_best_weights
         self.wait, self.best_epoch, self.stopped_epoch, self._best_weights = 0, None, None, None
 
-    @property
-    def monitor(self):
-        return self._watch.monitor
-
-    @property
-    def best(self):
-        return self._watch.best
-
     def on_train_begin(self, logs=None):
-        self._watch.resolve(self.state.has_validation)
+        super().on_train_begin(logs)
         self.wait, self.best_epoch, self.stopped_epoch, self._best_weights = 0, None, None, None
 
     def on_epoch_end(self, epoch, logs):
@@ -152,7 +162,7 @@ class EarlyStopping(Callback):
             self.model.load_state_dict(self._best_weights)
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(_Watching):
     """Save a 'last' checkpoint after every epoch and a 'best' one when the monitored value improves.
 
     Files are written with ``gn.io.save_checkpoint`` (model, optimizer,
@@ -185,21 +195,13 @@ class ModelCheckpoint(Callback):
         else:
             self.directory = p
             self.best_path, self.last_path = str(p / "best.ckpt"), str(p / "last.ckpt")
-        self._watch = _Monitor("ModelCheckpoint", monitor, mode, min_delta)
+        super().__init__(monitor, mode, min_delta)
         self.save_best, self.save_last = save_best, save_last
         self.best_epoch = None
         self.last_epoch = None  # epoch of the newest 'last' checkpoint written
 
-    @property
-    def monitor(self):
-        return self._watch.monitor
-
-    @property
-    def best(self):
-        return self._watch.best
-
     def on_train_begin(self, logs=None):
-        self._watch.resolve(self.state.has_validation)
+        super().on_train_begin(logs)
         resumed = self.state.resumed or {}
         if resumed.get("monitor") == self.monitor:
             self._watch.best = resumed.get("best")

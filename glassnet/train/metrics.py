@@ -116,14 +116,15 @@ def confusion_matrix(output, target, num_classes: int | None = None) -> np.ndarr
         num_classes, num_classes)
 
 
-def _regression_pair(output, target, name):
+def _mean_error(op, output, target, name) -> float:
+    """mean(op(ŷ − y)) in float64; a target (N,) is compared with an output (N, 1)."""
     out, tgt = _array(output), _array(target)
     if out.shape != tgt.shape:
         if out.size != tgt.size:
             raise ValueError(f"{name}: output shape {out.shape} and target shape {tgt.shape} "
                              f"hold different numbers of values")
         tgt = tgt.reshape(out.shape)
-    return out, tgt
+    return float(np.mean(op(out - tgt, dtype=np.float64))) if out.size else 0.0
 
 
 def mse(output, target) -> float:
@@ -133,8 +134,7 @@ def mse(output, target) -> float:
         >>> mse(gn.tensor([1., 2.]), gn.tensor([1., 4.]))
         2.0
     """
-    out, tgt = _regression_pair(output, target, "mse")
-    return float(np.mean(np.square(out - tgt, dtype=np.float64))) if out.size else 0.0
+    return _mean_error(np.square, output, target, "mse")
 
 
 def mae(output, target) -> float:
@@ -144,8 +144,7 @@ def mae(output, target) -> float:
         >>> mae(gn.tensor([1., 2.]), gn.tensor([1., 4.]))
         1.0
     """
-    out, tgt = _regression_pair(output, target, "mae")
-    return float(np.mean(np.abs(out - tgt, dtype=np.float64))) if out.size else 0.0
+    return _mean_error(np.abs, output, target, "mae")
 
 
 METRICS = {

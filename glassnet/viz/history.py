@@ -30,10 +30,17 @@ def _series(history, key):
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def _integer_epochs(ax):
+def _epoch_axes(ax, title, ylabel=None):
+    """Title, labels, whole-number epoch ticks, grid and legend."""
     from matplotlib.ticker import MaxNLocator
 
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    if ylabel:
+        ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend()
 
 
 def _save(fig, path):
@@ -75,11 +82,7 @@ def plot_history(history, path) -> str:
                 x, y = _series(history, key)
                 if y:
                     ax.plot(x, y, style, marker="o", markersize=3, label=label)
-            ax.set_title(name)
-            ax.set_xlabel("epoch")
-            _integer_epochs(ax)
-            ax.grid(alpha=0.3)
-            ax.legend()
+            _epoch_axes(ax, name)
         _save(fig, path)
     finally:
         plt.close(fig)
@@ -125,12 +128,7 @@ def plot_learning_rates(histories_by_lr: dict, path, key: str = "loss") -> str:
         finite = [v for h in histories_by_lr.values() for v in _series(h, key)[1]]
         if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
             ax.set_yscale("log")  # a blown-up curve would flatten the others
-        ax.set_xlabel("epoch")
-        _integer_epochs(ax)
-        ax.set_ylabel(key)
-        ax.set_title("Learning rate: too high, too low, about right")
-        ax.grid(alpha=0.3)
-        ax.legend()
+        _epoch_axes(ax, "Learning rate: too high, too low, about right", key)
         _save(fig, path)
     finally:
         plt.close(fig)
