@@ -82,3 +82,14 @@ def test_softmax_cross_entropy_gradient_is_p_minus_onehot():
     p = np.exp(z.data) / np.exp(z.data).sum(1, keepdims=True)
     np.testing.assert_allclose(z.grad.data, p - np.eye(3)[[0, 2]], rtol=1e-12)
     assert F.cross_entropy(gn.tensor([[2.0, 0.5, -1.0]]), gn.tensor([0])).item() == pytest.approx(0.2413, abs=1e-4)
+
+
+def test_bce_gradient_at_the_activation_is_the_chapters_formula():
+    """∂L/∂a = −(y/a + (y − 1)/(1 − a)), then ×a(1 − a) gives a − y."""
+    z = gn.tensor(Z, requires_grad=True)
+    a = gn.sigmoid(z)
+    a.retain_grad()
+    F.binary_cross_entropy(a, gn.tensor(Y), reduction="sum").backward()
+    av = a.data
+    np.testing.assert_allclose(a.grad.data, -(Y / av + (Y - 1) / (1 - av)), rtol=1e-10)
+    np.testing.assert_allclose(z.grad.data, a.grad.data * av * (1 - av), rtol=1e-10)
