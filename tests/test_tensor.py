@@ -155,6 +155,13 @@ def test_binary_dtype_promotion_matches_torch(a, b, expected, torch):
     assert str((tx * ty).dtype) == f"torch.{np.dtype(expected).name}"
 
 
+def test_matmul_of_float_and_int_keeps_the_float_dtype():
+    x = gn.ones(2, 3)
+    i = gn.tensor([[1], [2], [3]])
+    assert (x @ i).dtype == np.float32 and (i.T @ x.T).dtype == np.float32
+    assert (x @ i).tolist() == [[6.0], [6.0]]
+
+
 def test_scalar_dtype_rules():
     i = gn.tensor([1, 2])
     f32 = gn.tensor([1.0, 2.0])
