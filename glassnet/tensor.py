@@ -780,6 +780,17 @@ class Tensor:
         return matmul(self, other)
 
 
+def _same_dtype(ts):
+    """Tensors cast to one dtype by PyTorch's rule: the widest float among them if
+    any is float (ints do not widen float32 to float64), else NumPy's integer rule."""
+    dtypes = {t.data.dtype for t in ts}
+    if len(dtypes) == 1:
+        return ts
+    floats = [d for d in dtypes if d.kind == "f"]
+    target = np.result_type(*floats) if floats else np.result_type(*dtypes)
+    return tuple(t if t.data.dtype == target else t.to(target) for t in ts)
+
+
 def _promote(a, b, true_divide=False):
     """PyTorch's promotion for mixed operands: a float tensor keeps its dtype against
     integer or bool tensors (NumPy would make float32 with int64 float64), and
@@ -998,7 +1009,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref}; all sizes "
                 f"must match except in dimension {d}"
             )
-    return M.Cat.apply(*ts, dim=d)
+    return M.Cat.apply(*_same_dtype(ts), dim=d)
 
 
 concatenate = cat
@@ -1012,7 +1023,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
                              f"{ts[0].shape}; stack needs equal shapes")
     (d,) = normalize_axis(dim, ts[0].ndim + 1)
-    return M.Stack.apply(*ts, dim=d)
+    return M.Stack.apply(*_same_dtype(ts), dim=d)
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
@@ -1062,6 +1073,8 @@ def where(condition, x, y) -> Tensor:
     except ValueError:
         raise ValueError(f"where: condition {cond.shape}, x {xt.shape} and y {yt.shape} cannot be "
                          "broadcast together") from None
+    if xt.data.dtype != yt.data.dtype:
+        xt, yt = _same_dtype((xt, yt))
     return E.Where.apply(xt, yt, cond=cond)
 
 

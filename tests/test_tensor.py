@@ -162,6 +162,20 @@ def test_matmul_of_float_and_int_keeps_the_float_dtype():
     assert (x @ i).tolist() == [[6.0], [6.0]]
 
 
+def test_cat_stack_where_promote_as_torch(torch):
+    f32, f64, i64 = gn.ones(2), gn.tensor(np.ones(2)), gn.tensor([1, 2])
+    assert gn.cat([f32, i64]).dtype == np.float32
+    assert gn.stack([i64, f32]).dtype == np.float32
+    assert gn.cat([f32, f64]).dtype == np.float64
+    assert gn.where(gn.tensor([True, False]), f32, i64).dtype == np.float32
+    assert str(torch.cat([torch.ones(2, dtype=torch.float32), torch.tensor([1, 2])]).dtype) == "torch.float32"
+    x = gn.ones(2, requires_grad=True)
+    out = gn.cat([x, f64])
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [1.0, 1.0]
+
+
 def test_scalar_dtype_rules():
     i = gn.tensor([1, 2])
     f32 = gn.tensor([1.0, 2.0])
