@@ -315,10 +315,11 @@ def _cmd_train(args) -> int:
     say(f"{n_params:,} parameters; {type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, "
         f"{epochs} epochs, batch {args.batch_size}, seed {args.seed}; output in {out}")
     t0 = time.perf_counter()
-    history = train.fit(model, (d.X_train, d.y_train), loss, opt, epochs=epochs,
-                        val_data=(d.X_test, d.y_test), metrics=metrics,
-                        callbacks=[train.TerminateOnNaN(), ckpt], batch_size=args.batch_size,
-                        seed=args.seed, verbose=not args.quiet, resume_from=args.resume)
+    with np.errstate(all="ignore"):  # overflow shows up as NaN/inf, which TerminateOnNaN reports
+        history = train.fit(model, (d.X_train, d.y_train), loss, opt, epochs=epochs,
+                            val_data=(d.X_test, d.y_test), metrics=metrics,
+                            callbacks=[train.TerminateOnNaN(), ckpt], batch_size=args.batch_size,
+                            seed=args.seed, verbose=not args.quiet, resume_from=args.resume)
     seconds = time.perf_counter() - t0
     if history.interrupted:
         if ckpt.last_epoch:

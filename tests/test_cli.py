@@ -119,6 +119,15 @@ def test_ctrl_c_keeps_checkpoint_and_prints_resume_command(tmp_path, capsys, mon
     assert (tmp_path / "model.safetensors").is_file()
 
 
+def test_diverging_run_stops_with_one_clear_message(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--model", "mlp", "--data", "moons", "--epochs", "3",
+                       "--optimizer", "sgd", "--lr", "1e6", "--out", tmp_path, "--quiet")
+    assert code == 1
+    assert err.strip().splitlines() == [err.strip()]
+    assert "training stopped: loss is nan at epoch 1" in err and "smaller learning rate" in err
+    assert not (tmp_path / "model.safetensors").exists()
+
+
 def test_help_has_examples(capsys):
     for cmd in ("train", "evaluate", "predict", "info"):
         assert main([cmd, "--help"]) == 0
