@@ -35,6 +35,7 @@ TOY_SETS = ("moons", "circles", "spirals", "xor")
 OPTIMIZERS = {"sgd": ("SGD", 0.05), "adam": ("Adam", 2e-3), "adamw": ("AdamW", 2e-3),
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 0.05)}
 EPOCHS = {"mlp": 40, "cnn": 30, "rnn": 25, "lstm": 20}
+LR_DEMO_EPOCHS = 10  # three runs; the lesson is visible well before full training
 
 
 class CLIError(Exception):
@@ -304,7 +305,7 @@ def _cmd_train(args) -> int:
     model = build_model(args.model, d)
     out = _prepare_out(args.out, args)
     loss, metrics = _loss_and_metrics(d)
-    epochs = args.epochs or EPOCHS[args.model]
+    epochs = args.epochs or (LR_DEMO_EPOCHS if args.lr_demo else EPOCHS[args.model])
     say = (lambda *a: None) if args.quiet else print
     if args.lr_demo:
         return _lr_demo(args, d, out, loss, metrics, epochs, say)
@@ -576,7 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from a checkpoint written by an earlier run")
     t.add_argument("--lr-demo", action="store_true",
                    help="the learning-rate lesson: train with a too-high, a too-low and a good "
-                        "rate and plot the three loss curves")
+                        f"rate and plot the three loss curves (default {LR_DEMO_EPOCHS} epochs)")
     t.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
     t.add_argument("--quiet", action="store_true", help="print only the final result")
     t.set_defaults(func=_cmd_train)
