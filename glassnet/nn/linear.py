@@ -46,7 +46,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.linear(input, self.weight, self.bias)
+        # straight from the registry: self.weight goes through Module.__getattr__,
+        # which costs a failed attribute lookup per parameter per call
+        p = self._parameters
+        return F.linear(input, p["weight"], p["bias"])
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
