@@ -531,7 +531,7 @@ def _one_line(e) -> str:
 
 # --------------------------------------------------------------------------- parser
 TRAIN_EPILOG = """examples:
-  glassnet train                                   small CNN on the built-in digits (~98%)
+  glassnet train                                   small CNN on the built-in digits (>= 97%)
   glassnet train --model mlp --data moons --epochs 40 --out runs/moons
   glassnet train --model lstm --epochs 15          digits read row by row as sequences
   glassnet train --data mnist:~/data/mnist --epochs 3

@@ -128,6 +128,25 @@ def test_diverging_run_stops_with_one_clear_message(tmp_path, capsys):
     assert not (tmp_path / "model.safetensors").exists()
 
 
+def write_idx(path, arr):
+    import struct
+
+    code = 0x08  # unsigned bytes
+    header = struct.pack(">HBB", 0, code, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    path.write_bytes(header + arr.astype(np.uint8).tobytes())
+
+
+def test_mnist_folder(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 64), ("t10k", 32)):
+        write_idx(tmp_path / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    code, out, err = run(capsys, "train", "--data", f"mnist:{tmp_path}", "--epochs", "1",
+                         "--out", tmp_path / "run", "--no-plot")
+    assert code == 0, err
+    assert "mnist: 64 train / 32 test samples, 28x28 images, 10 classes" in out
+
+
 def test_help_has_examples(capsys):
     for cmd in ("train", "evaluate", "predict", "info"):
         assert main([cmd, "--help"]) == 0
