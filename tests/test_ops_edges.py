@@ -186,6 +186,9 @@ def test_bce_saturated_probabilities_match_torch(torch):
 def test_pow_at_zero_base_matches_torch(torch):
     """0 ** y: the gradient w.r.t. y is 0 (not nan), as PyTorch; x ** 0 has gradient 0 at x = 0."""
     _assert_same(torch, lambda x, y: x**y, lambda x, y: x**y, np.array([0.0, 0.0, 2.0, 0.0]), np.array([2.0, 1.0, 0.5, 0.0]))
+    with np.errstate(invalid="ignore"):  # log of a negative base: nan, as in PyTorch
+        _assert_same(torch, lambda x, y: x**y, lambda x, y: x**y, np.array([-2.0, -1.5, 0.0, 3.0]),
+                     np.array([2.0, 3.0, 0.0, -1.0]))
     _assert_same(torch, lambda x: x**0, lambda x: x**0, np.array([0.0, 1.0]))
     _assert_same(torch, lambda x: x**2, lambda x: x**2, np.array([0.0, -1.0]))
     _assert_same(torch, lambda x: 2.0**x, lambda x: 2.0**x, np.array([0.0, -1.0]))

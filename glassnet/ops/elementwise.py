@@ -154,9 +154,12 @@ class Pow(Function):
             d = np.where(self.y == 0, 0, d) if np.any(self.y == 0) else d
             gx = unbroadcast(grad_out * d, self.x.shape)
         if ny:
+            # as PyTorch: 0 where x = 0 and y ≥ 0 (0^y is flat in y there), nan for x < 0
             with np.errstate(divide="ignore", invalid="ignore"):
-                logx = np.where(self.x > 0, np.log(np.where(self.x > 0, self.x, 1)), 0)
-            gy = unbroadcast(grad_out * self.z * logx, self.y.shape)
+                gy = grad_out * self.z * np.log(self.x)
+            if not np.all(self.x):
+                gy = np.where((self.x == 0) & (self.y >= 0), 0, gy)
+            gy = unbroadcast(gy, self.y.shape)
         return gx, gy
 
 
