@@ -52,13 +52,13 @@ def test_train_cnn_on_digits_reaches_its_accuracy(tmp_path, capsys):
 def test_same_seed_same_numbers(tmp_path, capsys):
     lines = []
     for name in ("a", "b"):
-        code, out, _ = run(capsys, "train", "--model", "mlp", "--epochs", "1", "--seed", "3",
+        code, out, _ = run(capsys, "train", "--epochs", "1", "--seed", "3",
                            "--out", tmp_path / name, "--no-plot")
         assert code == 0
         lines.append([ln.split(" - ", 2)[-1] if ln.startswith("Epoch") else ln
                       for ln in out.splitlines() if ln.startswith(("Epoch", "Test:"))])
     assert lines[0] == lines[1] and len(lines[0]) == 2
-    code, out, _ = run(capsys, "train", "--model", "mlp", "--epochs", "1", "--seed", "4",
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--seed", "4",
                        "--out", tmp_path / "c", "--no-plot", "--quiet")
     assert out.splitlines()[0] != lines[0][-1]
 
