@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import register
-from .nn import Linear, Module
+from .train.models import SequenceClassifier
 
 MODEL_FILE = "model.safetensors"
 CURVES_FILE = "curves.png"
@@ -201,30 +200,6 @@ def build_model(kind: str, d: Data):
     # each image row is one time step: h steps of w features
     return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (h, w)),
                          SequenceClassifier(getattr(nn, layer)(w, 64, batch_first=True), 64, n_out))
-
-
-class SequenceClassifier(Module):
-    """A recurrent layer read at its last time step, then a Linear layer: ŷ = W h_T + b.
-
-    Args:
-        rnn: a ``gn.nn.RNN``/``LSTM``/``GRU`` with ``batch_first=True``.
-        hidden_size: the recurrent layer's hidden size.
-        out_features: number of classes (or outputs).
-    Shape: (N, T, input_size) → (N, out_features).
-    """
-
-    def __init__(self, rnn, hidden_size: int, out_features: int):
-        super().__init__()
-        self.rnn = rnn
-        self.hidden_size, self.out_features = hidden_size, out_features
-        self.fc = Linear(hidden_size, out_features)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.fc(output[:, -1])
-
-
-register(SequenceClassifier)  # so gn.load rebuilds saved rnn/lstm models
 
 
 def expected_features(model) -> int | None:

@@ -95,6 +95,13 @@ def test_recurrent_models_train(tmp_path, capsys):
     assert metric(out, "accuracy") > 0.3
     code, out, _ = run(capsys, "predict", tmp_path, ",".join(["0.5"] * 64))
     assert code == 0 and out.strip().isdigit()
+    # a plain `import glassnet` knows the layer, so gn.load rebuilds the saved model anywhere
+    script = ("import glassnet as gn, sys; m = gn.load(sys.argv[1]); "
+              "print(type(m[2]).__name__, m(gn.zeros(2, 8, 8)).shape)")
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path / "model.safetensors")],
+                       check=False, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.stdout.strip() == "SequenceClassifier (2, 10)", r.stderr
 
 
 def test_ctrl_c_keeps_checkpoint_and_prints_resume_command(tmp_path, capsys, monkeypatch):

@@ -8,3 +8,4 @@ from .callbacks import Callback, EarlyStopping, LRSchedulerCallback, ModelCheckp
 from .history import History  # noqa: F401
 from .loop import TrainState, evaluate, fit, get_loss, predict  # noqa: F401
 from .metrics import accuracy, confusion_matrix, mae, mse, top_k_accuracy  # noqa: F401
+from .models import SequenceClassifier  # noqa: F401
