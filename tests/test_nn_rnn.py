@@ -131,6 +131,9 @@ def test_pack_pad_roundtrip(torch):
            "pad_sequence")
     p = gn.nn.utils.rnn.pack_sequence([gn.tensor(s) for s in seqs], enforce_sorted=False)
     assert p.batch_sizes.tolist() == [3, 2, 1]
+    from glassnet.nn.utils.rnn import pack_sequence  # importable as in torch.nn.utils.rnn
+
+    assert pack_sequence is gn.nn.utils.rnn.pack_sequence
 
 
 def test_padding_never_leaks():

@@ -9,12 +9,16 @@ directly, so padding never reaches the result or the gradients.
 
 from __future__ import annotations
 
+import sys
 from collections import namedtuple
 
 import numpy as np
 
 from ..ops import recurrent as R
 from ..tensor import Tensor, as_tensor, cat, full
+
+# ``from glassnet.nn.utils.rnn import pack_padded_sequence`` works as with torch.nn.utils.rnn
+sys.modules.setdefault(__name__.rsplit(".", 1)[0] + ".utils.rnn", sys.modules[__name__])
 
 PackedSequence = namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices",
                                                "unsorted_indices"])
