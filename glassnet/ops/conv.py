@@ -96,8 +96,10 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         gx = gw = gb = None
         if needs[1]:
-            # Σ_n G[n]·cols[n]ᵀ; cols[n]ᵀ is a transposed view, which BLAS reads directly
-            gw = np.matmul(g, self.cols.swapaxes(-1, -2)).sum(axis=0).reshape(self.w_shape)
+            # Σ_n G[n]·cols[n]ᵀ, computed transposed as Σ_n cols[n]·G[n]ᵀ: OpenBLAS is up to
+            # 2× faster with the long (position) axis of the big operand contiguous
+            gwT = np.matmul(self.cols, g.swapaxes(-1, -2)).sum(axis=0)
+            gw = np.ascontiguousarray(gwT.swapaxes(-1, -2)).reshape(self.w_shape)
         if len(needs) == 3 and needs[2]:
             gb = grad_out.sum(axis=(0, 2, 3))
         if needs[0]:
