@@ -46,3 +46,8 @@ max, min, argmax, argmin = (_elementwise(n) for n in ("max", "min", "argmax", "a
 reshape, flatten, squeeze, unsqueeze, transpose, permute = (
     _elementwise(n) for n in ("reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute"))
 pow = _elementwise("pow")  # noqa: A001
+(neg, square, reciprocal, rsqrt, log1p, expm1, sign, cumsum, flip, gather, masked_fill, sort,
+ argsort, topk) = (_elementwise(n) for n in (
+    "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "sign", "cumsum", "flip", "gather",
+    "masked_fill", "sort", "argsort", "topk"))
+from .tensor import allclose, equal, is_tensor, isclose, numel  # noqa: F401

@@ -26,6 +26,7 @@ from .ops import reduce as R
 from .ops._util import normalize_axis
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -752,6 +753,128 @@ class Tensor:
 
     clip = clamp
 
+    # ----------------------------------------------- more of PyTorch's methods
+    def neg(self):
+        return E.Neg.apply(self)
+
+    negative = neg
+
+    def square(self):
+        return self * self
+
+    def reciprocal(self):
+        return 1 / self
+
+    def rsqrt(self):
+        return self.sqrt().reciprocal()
+
+    def log1p(self):
+        """ln(1 + x), accurate where x is tiny."""
+        return E.Log1p.apply(self if self.data.dtype.kind == "f" else self._float())
+
+    def expm1(self):
+        """eˣ − 1, accurate where x is tiny."""
+        return E.Expm1.apply(self if self.data.dtype.kind == "f" else self._float())
+
+    def sign(self) -> Tensor:
+        """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
+        is a constant outside the graph."""
+        return Tensor._make(np.sign(self.data), False, None, 0)
+
+    def cumsum(self, dim: int) -> Tensor:
+        """Running sums along ``dim``: yᵢ = Σ_{k ≤ i} x_k."""
+        (d,) = normalize_axis(dim, self.ndim)
+        return R.CumSum.apply(self, dim=d) if self.ndim else self * 1
+
+    def flip(self, *dims) -> Tensor:
+        """The elements in reverse order along each of ``dims``."""
+        dims = normalize_axis(_shape_arg(dims), self.ndim)
+        return self[tuple(slice(None, None, -1) if a in dims else slice(None) for a in range(self.ndim))]
+
+    def repeat(self, *sizes) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along dimension i (new leading ones allowed)."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim or any(r < 0 for r in sizes):
+            raise ValueError(f"repeat: expected at least {self.ndim} non-negative sizes (one per "
+                             f"dimension of shape {self.shape}), got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        # (s0, s1) → (1, s0, 1, s1) → expand to (r0, s0, r1, s1) → (r0·s0, r1·s1)
+        x = self.reshape(tuple(v for n in shape for v in (1, n)))
+        x = x.expand(tuple(v for r, n in zip(sizes, shape) for v in (r, n)))
+        return x.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def gather(self, dim: int, index) -> Tensor:
+        """out[i][j] = self[i][index[i][j]] for dim=1 (and likewise for any dim)."""
+        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+        (d,) = normalize_axis(dim, self.ndim)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must hold integers (int64), got dtype {idx.dtype}")
+        if idx.ndim != self.ndim or any(n > m for a, (n, m) in enumerate(zip(idx.shape, self.shape))
+                                        if a != d):
+            raise ValueError(f"gather: index of shape {idx.shape} does not fit input of shape "
+                             f"{self.shape} (same number of dimensions, and no larger except along "
+                             f"dim {d})")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.shape[d]):
+            raise IndexError(f"gather: index values must be in [0, {self.shape[d] - 1}] for dimension "
+                             f"{d} of shape {self.shape}, got {idx.min()}..{idx.max()}")
+        return M.Gather.apply(self, index=idx.astype(np.int64, copy=False), dim=d)
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """A copy with ``value`` wherever the boolean ``mask`` (broadcast to this shape) is True."""
+        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+        try:
+            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
+                             f"tensor's shape {self.shape}")
+        return where(m, value, self)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        """``(values, indices)`` sorted along ``dim``; ties keep their order."""
+        (d,) = normalize_axis(dim, self.ndim)
+        if self.ndim == 0:
+            return SortResult(self * 1 if self.requires_grad else self, Tensor._make(np.asarray(0), False, None, 0))
+        key = self.data.astype(np.int8) if self.data.dtype == np.bool_ else self.data
+        idx = np.argsort(-key if descending else key, axis=d, kind="stable")
+        return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64), False, None, 0))
+
+    def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
+        return self.sort(dim, descending).indices
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+        """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``."""
+        (d,) = normalize_axis(dim, self.ndim)
+        n = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(f"topk: k={k} is out of range for dimension {d} of size {n}")
+        values, indices = self.sort(d, descending=largest)
+        if self.ndim == 0:
+            return SortResult(values, indices)
+        first = tuple(slice(0, k) if a == d else slice(None) for a in range(self.ndim))
+        return SortResult(values[first], indices[first])
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self) -> bool:
+        return builtins.bool(self.data.flags.c_contiguous)
+
+    def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
     def _float(self):
         # int/bool input to float-valued math gives the default float dtype, as PyTorch
         return self if self.data.dtype.kind == "f" else self.to(B.get_default_dtype())
@@ -1130,3 +1253,28 @@ def exp(x):
 
 def log(x):
     return as_tensor(x).log()
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return as_tensor(input).data.size
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """|input − other| ≤ atol + rtol·|other|, element by element (a bool tensor)."""
+    return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol, atol, equal_nan),
+                        False, None, 0)
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when every element is ``isclose``."""
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+
+
+def equal(input, other) -> bool:
+    """True when both have the same shape and the same values."""
+    a, b = np.asarray(input), np.asarray(other)
+    return a.shape == b.shape and builtins.bool((a == b).all())

@@ -345,3 +345,20 @@ def test_movement_errors_name_the_problem():
         gn.zeros(2, 3).expand(3)
     with pytest.raises(ValueError, match=r"expand: cannot expand shape \(3,\) to \(-1, 3\)"):
         gn.zeros(3).expand(-1, 3)
+
+
+def test_comparison_helpers():
+    a = gn.tensor([1.0, 2.0])
+    assert gn.allclose(a, a + 1e-9) and not gn.allclose(a, a + 1e-3)
+    assert gn.isclose(a, gn.tensor([1.0, 2.1])).tolist() == [True, False]
+    assert gn.equal(a, gn.tensor([1.0, 2.0])) and not gn.equal(a, gn.tensor([1.0])) and not gn.equal(a, a * 2)
+    assert gn.is_tensor(a) and not gn.is_tensor(np.ones(2)) and gn.numel(gn.zeros(2, 3)) == 6
+
+
+def test_new_and_contiguous():
+    x = gn.tensor(np.ones((2, 3)))
+    assert x.new_zeros(4).dtype == np.float64 and x.new_ones(2, 2).shape == (2, 2)
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0] and x.new_tensor([1, 2]).dtype == np.float64
+    t = x.T
+    assert not t.is_contiguous() and t.contiguous().is_contiguous() and x.contiguous() is x
+    np.testing.assert_array_equal(t.contiguous().data, t.data)

@@ -314,3 +314,29 @@ class Minimum(Function):
         wx = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(grad_out.dtype)
         return (unbroadcast(grad_out * wx, self.x.shape) if nx else None,
                 unbroadcast(grad_out * (1 - wx), self.y.shape) if ny else None)
+
+
+class Log1p(Function):
+    """z = ln(1 + x), accurate for tiny x;  ∂z/∂x = 1/(1 + x)."""
+
+    formula = "z = ln(1 + x)"
+
+    def forward(self, x):
+        self.x = x
+        return np.log1p(x)
+
+    def backward(self, grad_out):
+        return grad_out / (1 + self.x)
+
+
+class Expm1(Function):
+    """z = eˣ − 1, accurate for tiny x;  ∂z/∂x = eˣ = z + 1."""
+
+    formula = "z = e^x - 1"
+
+    def forward(self, x):
+        self.z = np.expm1(x)
+        return self.z
+
+    def backward(self, grad_out):
+        return grad_out * (self.z + 1)

@@ -132,3 +132,25 @@ class Pad(Function):
 
     def backward(self, grad_out):
         return grad_out[self.inner]
+
+
+class Gather(Function):
+    """y[i][j] = x[i][index[i][j]] along ``dim`` (``np.take_along_axis``);
+    ∂L/∂x adds each ∂L/∂y element back at the position it was taken from
+    (an index taken twice gets both)."""
+
+    formula = "y_ij = x_{i, index_ij}"
+
+    def forward(self, x, index, dim):
+        self.shape, self.index, self.dim = x.shape, index, dim
+        # as PyTorch, index may be smaller than x along the other axes: use that corner of x
+        corner = tuple(slice(None) if a == dim else slice(0, n) for a, n in enumerate(index.shape))
+        return np.take_along_axis(x[corner], index, axis=dim)
+
+    def backward(self, grad_out):
+        gx = np.zeros(self.shape, grad_out.dtype)
+        # the full coordinates of every gathered element, with index in place of axis dim
+        coords = list(np.indices(self.index.shape, sparse=True))
+        coords[self.dim] = self.index
+        np.add.at(gx, tuple(coords), grad_out)
+        return gx

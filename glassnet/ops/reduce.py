@@ -156,3 +156,19 @@ class LogSumExp(Function):
     def backward(self, grad_out):
         g = _expand(grad_out, self.shape, self.dim, self.keepdim)
         return g * np.exp(self.x - self.y)
+
+
+class CumSum(Function):
+    """yᵢ = Σ_{k ≤ i} x_k along ``dim``;  ∂L/∂x_k = Σ_{i ≥ k} ∂L/∂yᵢ (a reversed cumsum)."""
+
+    formula = "y_i = sum_{k <= i} x_k"
+
+    def forward(self, x, dim):
+        self.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    def backward(self, grad_out):
+        flip = [slice(None)] * grad_out.ndim
+        flip[self.dim] = slice(None, None, -1)
+        flip = tuple(flip)
+        return np.cumsum(grad_out[flip], axis=self.dim)[flip]
