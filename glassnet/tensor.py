@@ -857,6 +857,18 @@ class Tensor:
         first = tuple(slice(0, k) if a == d else slice(None) for a in range(self.ndim))
         return SortResult(values[first], indices[first])
 
+    def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
+        """The vector p-norm (Σ|x|ᵖ)^{1/p} over ``dim`` (all elements by default);
+        p may be a positive number, 'fro' (= 2) or inf (the largest |x|)."""
+        if p == "fro":
+            p = 2
+        if p in (np.inf, builtins.float("inf")):
+            return self.abs().amax(dim, keepdim)
+        if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
+            raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
+        return R.Norm.apply(self if self.data.dtype.kind == "f" else self._float(), p=p,
+                            dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+
     def contiguous(self) -> Tensor:
         return self if self.data.flags.c_contiguous else self.clone()
 

@@ -500,6 +500,14 @@ register(
            lambda rng: [Sample((distinct(rng, 3, 5), 2)), Sample((distinct(rng, 3, 5), 1), {"dim": 0, "largest": False}),
                         Sample((distinct(rng, 6), 6)), Sample((distinct(rng, 4, 3), 0))],
            bad=[BadInput((np.ones((3, 4)), 5), {}, ValueError, r"topk: k=5 is out of range for dimension 1 of size 4")]),
+    OpInfo("norm", lambda x, **k: x.norm(**k), lambda x, **k: x.norm(**k),
+           lambda rng: [Sample((rn(rng, 3, 4),)), Sample((rn(rng, 3, 4),), {"dim": 1}),
+                        Sample((rn(rng, 3, 4),), {"p": 1, "dim": 0, "keepdim": True}),
+                        Sample((away(rn(rng, 3, 4)),), {"p": 3}), Sample((rn(rng, 2, 3, 4),), {"dim": (0, 2)}),
+                        Sample((distinct(rng, 3, 4),), {"p": float("inf"), "dim": 1}),
+                        Sample((rn(rng, 5),), {"p": "fro"}), Sample((rn(rng),),)],
+           avoid="zero vectors (see test_degenerate_reductions_match_torch)",
+           bad=[BadInput((np.ones(3),), {"p": -1}, ValueError, r"norm: p must be a positive number")]),
     OpInfo("gn.gather/sort/topk", lambda x: gn.gather(x, 1, gn.tensor([[1], [0]])) + gn.sort(x, 1).values[:, :1]
            + gn.topk(x, 1).values, lambda x: torch.gather(x, 1, torch.tensor([[1], [0]])) + torch.sort(x, 1).values[:, :1]
            + torch.topk(x, 1).values, lambda rng: [Sample((distinct(rng, 2, 3),))]),

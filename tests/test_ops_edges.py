@@ -205,7 +205,7 @@ def test_sqrt_log_at_zero_match_torch(torch):
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["var_one_element", "std_constant", "std_dim_constant_rows", "sum_empty_dim",
                                   "mean_empty_dim", "logsumexp_all_neg_inf", "cross_entropy_all_ignored",
-                                  "nll_all_ignored"])
+                                  "nll_all_ignored", "norm_of_zero", "norm3_of_zero"])
 def test_degenerate_reductions_match_torch(case, torch):
     TF = torch.nn.functional
     cases = {
@@ -217,6 +217,8 @@ def test_degenerate_reductions_match_torch(case, torch):
         "logsumexp_all_neg_inf": (lambda x: x.logsumexp(0), lambda x: x.logsumexp(0), np.array([-np.inf, -np.inf])),
         "cross_entropy_all_ignored": (lambda x: F.cross_entropy(x, gn.tensor([-100, -100])),
                                       lambda x: TF.cross_entropy(x, torch.tensor([-100, -100])), np.ones((2, 3))),
+        "norm_of_zero": (lambda x: x.norm(dim=1), lambda x: x.norm(dim=1), np.array([[0.0, 0.0], [3.0, 4.0]])),
+        "norm3_of_zero": (lambda x: x.norm(p=3), lambda x: x.norm(p=3), np.zeros(3)),
         "nll_all_ignored": (lambda x: F.nll_loss(x, gn.tensor([-100, -100])),
                             lambda x: TF.nll_loss(x, torch.tensor([-100, -100])), np.ones((2, 3))),
     }

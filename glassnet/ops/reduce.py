@@ -172,3 +172,34 @@ class CumSum(Function):
         flip[self.dim] = slice(None, None, -1)
         flip = tuple(flip)
         return np.cumsum(grad_out[flip], axis=self.dim)[flip]
+
+
+class Norm(Function):
+    """y = (Σᵢ |xᵢ|ᵖ)^{1/p} over ``dim``;  ∂y/∂xᵢ = xᵢ|xᵢ|^{p−2} / y^{p−1}
+    (x/y for p = 2, sign(x) for p = 1), taken as 0 where y = 0, as PyTorch."""
+
+    formula = "y = (sum_i |x_i|^p)^(1/p)"
+
+    def forward(self, x, p=2.0, dim=None, keepdim=False):
+        self.x, self.p, self.shape, self.dim, self.keepdim = x, p, x.shape, dim, keepdim
+        a = np.abs(x)
+        if p == 2:
+            y = np.sqrt((x * x).sum(axis=dim, keepdims=True))
+        elif p == 1:
+            y = a.sum(axis=dim, keepdims=True)
+        else:
+            y = (a**p).sum(axis=dim, keepdims=True) ** (1 / p)
+        self.y = y
+        return y if keepdim else np.asarray(np.squeeze(y, axis=dim))
+
+    def backward(self, grad_out):
+        g = _expand(grad_out, self.shape, self.dim, self.keepdim)
+        x, y, p = self.x, self.y, self.p
+        if p == 1:
+            return g * np.sign(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                d = x / y
+            else:
+                d = x * np.abs(x) ** (p - 2) / y ** (p - 1)
+        return g * np.where(y == 0, 0, d).astype(g.dtype, copy=False)
