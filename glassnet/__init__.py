@@ -50,5 +50,5 @@ pow = _elementwise("pow")  # noqa: A001
  argsort, topk) = (_elementwise(n) for n in (
     "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "sign", "cumsum", "flip", "gather",
     "masked_fill", "sort", "argsort", "topk"))
-norm = _elementwise("norm")
+norm, prod = _elementwise("norm"), _elementwise("prod")
 from .tensor import allclose, equal, is_tensor, isclose, numel  # noqa: F401

@@ -857,6 +857,13 @@ class Tensor:
         first = tuple(slice(0, k) if a == d else slice(None) for a in range(self.ndim))
         return SortResult(values[first], indices[first])
 
+    def prod(self, dim=None, keepdim: bool = False) -> Tensor:
+        """The product of all elements, or along one ``dim``."""
+        if dim is None:
+            return R.Prod.apply(self)
+        (d,) = normalize_axis(dim, self.ndim)
+        return R.Prod.apply(self, dim=d if self.ndim else None, keepdim=keepdim)
+
     def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
         """The vector p-norm (Σ|x|ᵖ)^{1/p} over ``dim`` (all elements by default);
         p may be a positive number, 'fro' (= 2) or inf (the largest |x|)."""

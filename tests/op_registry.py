@@ -508,6 +508,11 @@ register(
                         Sample((rn(rng, 5),), {"p": "fro"}), Sample((rn(rng),),)],
            avoid="zero vectors (see test_degenerate_reductions_match_torch)",
            bad=[BadInput((np.ones(3),), {"p": -1}, ValueError, r"norm: p must be a positive number")]),
+    OpInfo("prod", lambda x, *a, **k: x.prod(*a, **k), lambda x, *a, **k: x.prod(*a, **k),
+           lambda rng: [Sample((rn(rng, 3, 4),)), Sample((rn(rng, 3, 4), 1)), Sample((rn(rng, 3, 4), 0), {"keepdim": True}),
+                        Sample((rn(rng, 2, 3, 4), -2)), Sample((rn(rng),)), Sample((rn(rng), 0)),
+                        Sample((np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.5]]), 1), name="zeros"),
+                        Sample((np.array([1.5, 0.0, -2.0]),), name="one zero")]),
     OpInfo("gn.gather/sort/topk", lambda x: gn.gather(x, 1, gn.tensor([[1], [0]])) + gn.sort(x, 1).values[:, :1]
            + gn.topk(x, 1).values, lambda x: torch.gather(x, 1, torch.tensor([[1], [0]])) + torch.sort(x, 1).values[:, :1]
            + torch.topk(x, 1).values, lambda rng: [Sample((distinct(rng, 2, 3),))]),

@@ -203,3 +203,27 @@ class Norm(Function):
             else:
                 d = x * np.abs(x) ** (p - 2) / y ** (p - 1)
         return g * np.where(y == 0, 0, d).astype(g.dtype, copy=False)
+
+
+class Prod(Function):
+    """y = Πᵢ xᵢ along one ``dim`` (or over all elements);  ∂y/∂xᵢ = Π_{k≠i} x_k,
+    computed as (product of those before i)·(product of those after i), so a zero
+    among the x's gives the right gradient, not 0/0."""
+
+    formula = "y = prod_i x_i"
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.x, self.dim, self.keepdim = x, dim, keepdim
+        return np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+
+    def backward(self, grad_out):
+        x, dim = self.x, self.dim
+        moved = x.reshape(-1) if dim is None else np.moveaxis(x, dim, -1)
+        ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+        before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = before * after
+        if dim is None:
+            return (grad_out * others).reshape(x.shape)
+        g = grad_out if self.keepdim else np.expand_dims(grad_out, dim)
+        return np.moveaxis(others, -1, dim) * g
