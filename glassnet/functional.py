@@ -680,6 +680,18 @@ def _ntuple(value, n: int, name: str, layer: str, minimum: int = 1) -> tuple:
     return tuple(int(v) for v in vals)
 
 
+def _conv_padding(padding, stride: tuple, nd: int, layer: str):
+    """A convolution's padding checked: 'valid', 'same' (stride 1 only) or an n-tuple ≥ 0."""
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{layer}: padding must be 'same', 'valid', an int or a tuple, "
+                             f"got {padding!r}")
+        if padding == "same" and any(v != 1 for v in stride):
+            raise ValueError(f"{layer}: padding='same' needs stride 1, got stride {stride}")
+        return padding
+    return _ntuple(padding, nd, "padding", layer, minimum=0)
+
+
 def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, nd, layer):
     """Validate a conv1d/conv2d call and run the fused op (nd = 1 or 2 spatial dims)."""
     x, w = as_tensor(input), as_tensor(weight)
@@ -706,17 +718,13 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, 
         raise ValueError(f"{layer}: kernel size must be positive, got {k}")
     s = _ntuple(stride, nd, "stride", layer)
     d = _ntuple(dilation, nd, "dilation", layer)
+    padding = _conv_padding(padding, s, nd, layer)
     if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ValueError(f"{layer}: padding must be 'same', 'valid', an int or a tuple, "
-                             f"got {padding!r}")
-        if padding == "same" and any(v != 1 for v in s):
-            raise ValueError(f"{layer}: padding='same' needs stride 1, got stride {s}")
         # 'same': total d(k − 1) split as PyTorch does, the extra one on the far side
         total = [di * (ki - 1) if padding == "same" else 0 for di, ki in zip(d, k)]
         pads = [(t // 2, t - t // 2) for t in total]
     else:
-        pads = [(p, p) for p in _ntuple(padding, nd, "padding", layer, minimum=0)]
+        pads = [(p, p) for p in padding]
     size = x.shape[2:]
     eff = tuple(di * (ki - 1) + 1 for di, ki in zip(d, k))
     for n, (lo, hi), e in zip(size, pads, eff):

@@ -78,13 +78,6 @@ def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
     return out if n else out[0]
 
 
-def _tuple(v, n, name, layer):
-    t = (v,) * n if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(t) != n or not all(isinstance(x, (int, np.integer)) for x in t):
-        raise ValueError(f"{layer}: {name} must be an int or a tuple of {n} ints, got {v!r}")
-    return tuple(int(x) for x in t)
-
-
 class _ConvNd(Module):
     """Parameters, initialisation and argument checks shared by Conv1d and Conv2d."""
 
@@ -105,23 +98,10 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{layer}: out_channels ({out_channels}) must be divisible by "
                              f"groups ({groups})")
-        k = _tuple(kernel_size, nd, "kernel_size", layer)
-        s = _tuple(stride, nd, "stride", layer)
-        d = _tuple(dilation, nd, "dilation", layer)
-        for name, t in (("kernel_size", k), ("stride", s), ("dilation", d)):
-            if any(x <= 0 for x in t):
-                raise ValueError(f"{layer}: {name} must be positive, got {t}")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{layer}: padding must be 'same', 'valid', an int or a tuple, "
-                                 f"got {padding!r}")
-            if padding == "same" and any(x != 1 for x in s):
-                raise ValueError(f"{layer}: padding='same' needs stride 1, got stride {s}")
-            p = padding
-        else:
-            p = _tuple(padding, nd, "padding", layer)
-            if any(x < 0 for x in p):
-                raise ValueError(f"{layer}: padding must be non-negative, got {p}")
+        k = F._ntuple(kernel_size, nd, "kernel_size", layer)
+        s = F._ntuple(stride, nd, "stride", layer)
+        d = F._ntuple(dilation, nd, "dilation", layer)
+        p = F._conv_padding(padding, s, nd, layer)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{layer}: padding_mode must be one of {_PADDING_MODES}, "
                              f"got {padding_mode!r}")

@@ -53,7 +53,7 @@ class MaxPool2d(_Pool):
                  return_indices: bool = False, ceil_mode: bool = False):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         if return_indices:
-            raise ValueError("MaxPool2d: return_indices=True is not supported")
+            raise ValueError(f"{type(self).__name__}: return_indices=True is not supported")
 
     def forward(self, input: Tensor) -> Tensor:
         return self._call(F.max_pool2d, input, dilation=self.dilation)
@@ -66,12 +66,6 @@ class MaxPool1d(MaxPool2d):
         >>> gn.nn.MaxPool1d(2)(gn.randn(2, 3, 10)).shape
         (2, 3, 5)
     """
-
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
-                 return_indices: bool = False, ceil_mode: bool = False):
-        _Pool.__init__(self, kernel_size, stride, padding, dilation, ceil_mode)
-        if return_indices:
-            raise ValueError("MaxPool1d: return_indices=True is not supported")
 
     def forward(self, input: Tensor) -> Tensor:
         return self._call(F.max_pool1d, input, dilation=self.dilation)
