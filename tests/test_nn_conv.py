@@ -369,3 +369,38 @@ def test_functional_bad_arguments():
         F.conv2d(x, w, gn.zeros(3), groups=2)
     with pytest.raises(TypeError, match="dtype"):
         F.conv2d(x.double(), w, groups=2)
+
+
+def test_conv1d_text_classifier_trains():
+    # embed tokens, channels = embedding size, convolve over time, max over time
+    emb, conv, fc = gn.nn.Embedding(20, 8), gn.nn.Conv1d(8, 6, 3, padding=1), gn.nn.Linear(6, 2)
+    params = list(emb.parameters()) + list(conv.parameters()) + list(fc.parameters())
+    opt = gn.optim.Adam(params, lr=0.05)
+    tokens = gn.tensor(np.random.randint(0, 20, (16, 7)))
+    labels = gn.tensor((tokens.numpy() < 10).sum(1) > 3).long()
+    losses = []
+    for _ in range(30):
+        h = conv(emb(tokens).transpose(1, 2)).relu()            # (16, 6, 7)
+        logits = fc(h.amax(dim=2))                                # max over time
+        loss = F.cross_entropy(logits, labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_non_contiguous_input_and_gradient(torch):
+    base = np.random.standard_normal((5, 3, 2, 6))
+    gbase = gn.tensor(base, requires_grad=True)
+    gx = gbase.permute(2, 1, 3, 0)                                      # (2, 3, 6, 5) view
+    assert not gx.data.flags.c_contiguous
+    w = np.random.standard_normal((4, 3, 3, 3))
+    y = F.conv2d(gx, gn.tensor(w), padding=1).permute(0, 2, 3, 1)       # non-contiguous grad
+    (y * gn.tensor(np.arange(y.numel()).reshape(y.shape) % 5)).sum().backward()
+    tbase = torch.tensor(base, requires_grad=True)
+    ty = torch.nn.functional.conv2d(tbase.permute(2, 1, 3, 0), torch.tensor(w), padding=1)
+    ty = ty.permute(0, 2, 3, 1)
+    (ty * torch.tensor(np.arange(ty.numel()).reshape(ty.shape) % 5)).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(gbase.grad.numpy(), tbase.grad.numpy(), atol=1e-10)
