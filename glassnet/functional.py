@@ -231,6 +231,93 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
     return _floating(input).log_softmax(dim)
 
 
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(z) = −softplus(−z), finite for any z.
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.logsigmoid(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-2.1269, -0.6931, -0.0486])
+    """
+    return -softplus(-_floating(input))
+
+
+def relu6(input: Tensor) -> Tensor:
+    """min(max(0, z), 6).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.relu6(gn.tensor([-2.0, 0.0, 7.0]))
+        tensor([0., 0., 6.])
+    """
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    """relu6(z + 3)/6: 0 below −3, 1 above 3, linear between.
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.hardsigmoid(gn.tensor([-4.0, 0.0, 1.5]))
+        tensor([0.  , 0.5 , 0.75])
+    """
+    return relu6(_floating(input) + 3) / 6
+
+
+def hardswish(input: Tensor) -> Tensor:
+    """z·hardsigmoid(z).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.hardswish(gn.tensor([-4.0, 0.0, 1.5]))
+        tensor([-0.   ,  0.   ,  1.125])
+    """
+    z = _floating(input)
+    return z * hardsigmoid(z)
+
+
+def mish(input: Tensor) -> Tensor:
+    """z·tanh(softplus(z)).
+
+    Args:
+        input: the pre-activations z.
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.mish(gn.tensor([-2.0, 0.0, 3.0]))
+        tensor([-0.2525,  0.    ,  2.9865])
+    """
+    z = _floating(input)
+    return z * tanh(softplus(z))
+
+
+def softmin(input: Tensor, dim: int = -1) -> Tensor:
+    """softmax(−z) along ``dim``: the smallest score gets the largest weight.
+
+    Args:
+        input: the scores z.
+        dim: the dimension that sums to 1 (-1).
+    Shape: any; the output has the input's shape.
+
+    Example:
+        >>> F.softmin(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
+        tensor([0.8756, 0.1185, 0.0059])
+    """
+    return softmax(-_floating(input), dim)
+
+
 # ---------------------------------------------------------------------------
 # layers' math
 # ---------------------------------------------------------------------------

@@ -627,6 +627,16 @@ ACTIVATIONS = [
     _act("log_softmax", lambda x, dim=-1: F.log_softmax(x, dim), lambda x, dim=-1: torch.log_softmax(x, dim),
          kwargs_list=({}, {"dim": 0})),
     _act("softmax_method", lambda x: x.softmax(-1), lambda x: x.softmax(-1)),
+    _act("logsigmoid", F.logsigmoid, TF.logsigmoid if TF else None),
+    _act("relu6", F.relu6, TF.relu6 if TF else None,
+         lambda r, *s: away(rn(r, *s) * 2.5, (0.0, 3.0), 0.05), avoid="z = 0 or 6"),
+    _act("hardsigmoid", F.hardsigmoid, TF.hardsigmoid if TF else None,
+         lambda r, *s: away(rn(r, *s) * 1.5, (-1.5, 1.5), 0.05), avoid="z = ±3"),
+    _act("hardswish", F.hardswish, TF.hardswish if TF else None,
+         lambda r, *s: away(rn(r, *s) * 1.5, (-1.5, 1.5), 0.05), avoid="z = ±3"),
+    _act("mish", F.mish, TF.mish if TF else None),
+    _act("softmin", lambda x, dim=-1: F.softmin(x, dim), lambda x, dim=-1: TF.softmin(x, dim),
+         kwargs_list=({}, {"dim": 0})),
 ]
 register(*ACTIVATIONS)
 register(
