@@ -25,16 +25,27 @@ import numpy as np
 _PER_KEY = 4
 _MAX_KEYS = 48
 _pool: OrderedDict = OrderedDict()
-# references to a free pooled array as seen inside _take: the pool's list, the
-# loop variable and getrefcount's own argument
-_FREE_REFS = 3
 
 
-def _take(arrays):
+def _take(arrays, free_refs):
     for a in arrays:
-        if sys.getrefcount(a) == _FREE_REFS:
+        if sys.getrefcount(a) == free_refs:
             return a
     return None
+
+
+def _count_free_refs() -> int:
+    """References to a pooled array that no one else holds, as ``_take`` sees them
+    (the list, the loop variable, getrefcount's argument: 3 on CPython 3.10–3.13).
+    Measured rather than assumed, since interpreters count borrowed references differently."""
+    probe = [np.empty(0)]
+    for n in range(1, 8):
+        if _take(probe, n) is not None:
+            return n
+    raise RuntimeError("workspace: cannot read reference counts on this interpreter")
+
+
+_FREE_REFS = _count_free_refs()
 
 
 def workspace(shape: tuple, dtype, zero: bool = False) -> np.ndarray:
@@ -50,7 +61,7 @@ def workspace(shape: tuple, dtype, zero: bool = False) -> np.ndarray:
             _pool.popitem(last=False)
     else:
         _pool.move_to_end(key)
-    a = _take(arrays)
+    a = _take(arrays, _FREE_REFS)
     if a is None:
         a = np.empty(key[0], key[1])
         if len(arrays) < _PER_KEY:
