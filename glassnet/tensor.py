@@ -257,7 +257,9 @@ class Tensor:
                 if a != "cpu":
                     raise ValueError(f"to: device {a!r} is not available (glassnet runs on 'cpu')")
             else:
-                dtype = a
+                dtype = a.dtype if isinstance(a, Tensor) else a  # t.to(other): other's dtype
+        if kwargs.get("device") not in (None, "cpu"):
+            raise ValueError(f"to: device {kwargs['device']!r} is not available (glassnet runs on 'cpu')")
         if dtype is None or np.dtype(dtype) == self.dtype:
             return self
         return Cast.apply(self, dtype=np.dtype(dtype))

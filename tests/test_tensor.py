@@ -119,6 +119,14 @@ def test_item_tolist_and_conversions():
         x.to("cuda")
 
 
+def test_to_accepts_a_tensor_and_device_keyword():
+    x = gn.tensor([1.0, 2.0])
+    assert x.to(gn.tensor(np.ones(1))).dtype == np.float64
+    assert x.to(device="cpu") is x and x.to("cpu", gn.float64).dtype == np.float64
+    with pytest.raises(ValueError, match=r"to: device 'cuda' is not available"):
+        x.to(device="cuda")
+
+
 def test_cast_is_differentiable():
     x = gn.tensor([1.0, 2.0], requires_grad=True)
     (x.double() * 3).sum().backward()
