@@ -130,12 +130,15 @@ class Tensor:
         return self.data.ndim
 
     def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
         return self.data.ndim
 
     def size(self, dim: int | None = None):
+        """The shape, or its length along ``dim``."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -151,6 +154,7 @@ class Tensor:
         return self._ctx is None
 
     def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors."""
         return self.data.dtype.kind == "f"
 
     # ------------------------------------------------------------- autograd
@@ -188,6 +192,7 @@ class Tensor:
         return Tensor._make(self.data, False, None, 0)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop, for a leaf) recording operations on this tensor, in place; returns it."""
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("requires_grad_: only leaf tensors can be set not to require grad; "
                                "use .detach() instead")
@@ -230,6 +235,7 @@ class Tensor:
 
     # ----------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
+        """The underlying NumPy array (shared memory); for tensors that require grad use ``detach().numpy()``."""
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
@@ -239,15 +245,18 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """The values as (nested) Python lists."""
         return self.data.tolist()
 
     def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to the original."""
         return self * 1 if self.requires_grad else Tensor._make(self.data.copy(), False, None, 0)
 
     def to(self, *args, dtype=None, **kwargs) -> Tensor:
@@ -265,24 +274,31 @@ class Tensor:
         return Cast.apply(self, dtype=np.dtype(dtype))
 
     def type(self, dtype) -> Tensor:
+        """Cast to ``dtype`` (as ``to``)."""
         return self.to(dtype)
 
     def float(self) -> Tensor:
+        """Cast to float32 (differentiable)."""
         return self.to(B.float32)
 
     def double(self) -> Tensor:
+        """Cast to float64 (differentiable)."""
         return self.to(B.float64)
 
     def long(self) -> Tensor:
+        """Cast to int64."""
         return self.to(B.int64)
 
     def int(self) -> Tensor:
+        """Cast to int32."""
         return self.to(B.int32)
 
     def bool(self) -> Tensor:
+        """Cast to bool."""
         return self.to(B.bool_)
 
     def cpu(self) -> Tensor:
+        """This tensor (glassnet runs on the CPU)."""
         return self
 
     def __len__(self):
@@ -432,21 +448,27 @@ class Tensor:
         return self._inplace(np.divide, other, "__truediv__")
 
     def add_(self, other, alpha=1):
+        """x += alpha·other in place (only outside the graph or under ``no_grad``)."""
         return self._inplace(np.add, other * alpha if alpha != 1 else other, "__add__")
 
     def sub_(self, other, alpha=1):
+        """x −= alpha·other in place (only outside the graph or under ``no_grad``)."""
         return self._inplace(np.subtract, other * alpha if alpha != 1 else other, "__sub__")
 
     def mul_(self, other):
+        """x *= other in place (only outside the graph or under ``no_grad``)."""
         return self._inplace(np.multiply, other, "__mul__")
 
     def div_(self, other):
+        """x /= other in place (only outside the graph or under ``no_grad``)."""
         return self._inplace(np.divide, other, "__truediv__")
 
     def zero_(self):
+        """Fill with zeros in place (e.g. ``p.grad.zero_()``)."""
         return self.fill_(0)
 
     def fill_(self, value):
+        """Fill with ``value`` in place."""
         if self.requires_grad and autograd.is_grad_enabled():
             raise RuntimeError("fill_: in-place operation on a tensor that requires grad; "
                                "do it inside `with gn.no_grad():`")
@@ -454,6 +476,7 @@ class Tensor:
         return self
 
     def copy_(self, src):
+        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
         if self.requires_grad and autograd.is_grad_enabled():
             raise RuntimeError("copy_: in-place operation on a tensor that requires grad; "
                                "do it inside `with gn.no_grad():`")
@@ -496,18 +519,23 @@ class Tensor:
         return Tensor._make(np.logical_not(self.data), False, None, 0)
 
     def eq(self, other):
+        """Elementwise ``==`` as a bool tensor."""
         return self == other
 
     def any(self):
+        """True (a 0-d bool tensor) if any element is non-zero."""
         return Tensor._make(np.asarray(self.data.any()), False, None, 0)
 
     def all(self):
+        """True (a 0-d bool tensor) if every element is non-zero."""
         return Tensor._make(np.asarray(self.data.all()), False, None, 0)
 
     def isnan(self):
+        """Elementwise test for nan (a bool tensor)."""
         return Tensor._make(np.isnan(self.data), False, None, 0)
 
     def isfinite(self):
+        """Elementwise test for finite values (a bool tensor)."""
         return Tensor._make(np.isfinite(self.data), False, None, 0)
 
     # -------------------------------------------------------------- indexing
@@ -527,6 +555,7 @@ class Tensor:
 
     # ------------------------------------------------------------- movement
     def reshape(self, *shape) -> Tensor:
+        """The same elements in a new shape (one size may be -1); ∂L/∂x is ∂L/∂y reshaped back."""
         shape = _shape_arg(shape)
         if shape == self.shape:
             return self
@@ -540,12 +569,15 @@ class Tensor:
     view = reshape
 
     def view_as(self, other) -> Tensor:
+        """``reshape(other.shape)``."""
         return self.reshape(other.shape)
 
     def reshape_as(self, other) -> Tensor:
+        """``reshape(other.shape)``."""
         return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dimensions ``start_dim``..``end_dim`` merged into one."""
         if self.ndim == 0:
             return self.reshape(1)
         s, e = normalize_axis((start_dim, end_dim), self.ndim, "flatten dim")
@@ -556,6 +588,7 @@ class Tensor:
         return self.reshape(shape)
 
     def unflatten(self, dim: int, sizes) -> Tensor:
+        """Dimension ``dim`` split into ``sizes`` (one may be -1)."""
         (d,) = normalize_axis(dim, self.ndim)
         sizes = _shape_arg((sizes,))
         known = int(np.prod([n for n in sizes if n != -1]))
@@ -566,16 +599,19 @@ class Tensor:
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
     def squeeze(self, dim=None) -> Tensor:
+        """Dimensions of size 1 removed (all, or those in ``dim``)."""
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         dims = normalize_axis(dim, self.ndim)
         return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
 
     def unsqueeze(self, dim: int) -> Tensor:
+        """A new dimension of size 1 inserted at ``dim``."""
         (d,) = normalize_axis(dim, self.ndim + 1)
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def permute(self, *dims) -> Tensor:
+        """The dimensions reordered: output dimension i is input dimension ``dims[i]``."""
         dims = normalize_axis(_shape_arg(dims), self.ndim)
         if sorted(dims) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of the {self.ndim} "
@@ -583,12 +619,14 @@ class Tensor:
         return M.Permute.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Dimensions ``dim0`` and ``dim1`` swapped."""
         d0, d1 = normalize_axis((dim0, dim1), self.ndim)
         dims = list(range(self.ndim))
         dims[d0], dims[d1] = dims[d1], dims[d0]
         return M.Permute.apply(self, dims=tuple(dims))
 
     def t(self) -> Tensor:
+        """The transpose of a tensor with at most 2 dimensions."""
         if self.ndim > 2:
             raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}")
         return self if self.ndim < 2 else self.transpose(0, 1)
@@ -602,6 +640,7 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def expand(self, *shape) -> Tensor:
+        """A broadcast view with size-1 dimensions grown to ``shape`` (-1 keeps a size); ∂L/∂x sums the copies."""
         shape = _shape_arg(shape)
         new = len(shape) - self.ndim
         if new < 0 or -1 in shape[:new]:
@@ -618,21 +657,26 @@ class Tensor:
         return M.Expand.apply(self, shape=shape)
 
     def expand_as(self, other) -> Tensor:
+        """``expand(other.shape)``."""
         return self.expand(other.shape)
 
     def split(self, split_size_or_sections, dim: int = 0):
+        """Pieces along ``dim`` of ``split_size`` each, or of the listed sizes."""
         return split(self, split_size_or_sections, dim)
 
     def chunk(self, chunks: int, dim: int = 0):
+        """``chunks`` pieces of (nearly) equal size along ``dim``."""
         return chunk(self, chunks, dim)
 
     # ------------------------------------------------------------ reductions
     def sum(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y."""
         if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
             dim = None  # dim=() or [] reduces everything, as PyTorch
         return R.Sum.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
+        """(1/n) Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y / n."""
         if self.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
         if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
@@ -663,14 +707,17 @@ class Tensor:
         return self._maxmin(dim, keepdim, "max")
 
     def min(self, dim=None, keepdim: bool = False):
+        """The smallest element; with ``dim``, ``(values, indices)`` along it."""
         if isinstance(dim, Tensor):
             return minimum(self, dim)
         return self._maxmin(dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim: bool = False):
+        """The largest values over ``dim`` (one or several); ties share the gradient."""
         return self._amaxmin(dim, keepdim, "max")
 
     def amin(self, dim=None, keepdim: bool = False):
+        """The smallest values over ``dim`` (one or several); ties share the gradient."""
         return self._amaxmin(dim, keepdim, "min")
 
     def _amaxmin(self, dim, keepdim, mode):
@@ -684,6 +731,7 @@ class Tensor:
         return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        """The index of the largest element (of the flattened tensor, or along ``dim``)."""
         if dim is None:
             return Tensor._make(np.asarray(self.data.argmax(), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim)
@@ -692,6 +740,7 @@ class Tensor:
         return Tensor._make(self.data.argmax(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
     def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
+        """The index of the smallest element (of the flattened tensor, or along ``dim``)."""
         if dim is None:
             return Tensor._make(np.asarray(self.data.argmin(), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim)
@@ -701,6 +750,7 @@ class Tensor:
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
+        """Σ(x − x̄)²/(n − correction) over ``dim`` (correction=1: the unbiased estimate)."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         return R.Var.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
@@ -708,39 +758,49 @@ class Tensor:
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
+        """√var over ``dim``; zero gradient where the spread is zero."""
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         return R.Std.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
                            keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
+        """log Σ e^{x} over ``dim``, computed without overflow; ∂y/∂x = softmax(x)."""
         axes = normalize_axis(dim, self.ndim)
         # a 0-d tensor reduces over no axis at all (NumPy has no axis 0 there)
         return R.LogSumExp.apply(self, dim=axes if self.ndim else None, keepdim=keepdim)
 
     # ------------------------------------------------------- elementwise math
     def exp(self):
+        """eˣ, elementwise."""
         return E.Exp.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def log(self):
+        """ln x, elementwise."""
         return E.Log.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def sqrt(self):
+        """√x, elementwise."""
         return E.Sqrt.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def abs(self):
+        """|x|, elementwise (gradient 0 at x = 0)."""
         return E.Abs.apply(self)
 
     def sin(self):
+        """sin x, elementwise."""
         return E.Sin.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def cos(self):
+        """cos x, elementwise."""
         return E.Cos.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def pow(self, exponent):
+        """x ** exponent (a number or a tensor)."""
         return self**exponent
 
     def clamp(self, min=None, max=None):  # noqa: A002
+        """min(max(x, min), max), elementwise; the bounds may be numbers or tensors."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -757,17 +817,21 @@ class Tensor:
 
     # ----------------------------------------------- more of PyTorch's methods
     def neg(self):
+        """−x."""
         return E.Neg.apply(self)
 
     negative = neg
 
     def square(self):
+        """x², elementwise."""
         return self * self
 
     def reciprocal(self):
+        """1/x, elementwise."""
         return 1 / self
 
     def rsqrt(self):
+        """1/√x, elementwise."""
         return self.sqrt().reciprocal()
 
     def log1p(self):
@@ -845,6 +909,7 @@ class Tensor:
         return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64), False, None, 0))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
+        """The indices that sort along ``dim``."""
         return self.sort(dim, descending).indices
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
@@ -879,21 +944,27 @@ class Tensor:
                             dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def contiguous(self) -> Tensor:
+        """This tensor, or a C-ordered copy in the graph when it is a strided view."""
         return self if self.data.flags.c_contiguous else self.clone()
 
     def is_contiguous(self) -> bool:
+        """True when the data is C-ordered in memory."""
         return builtins.bool(self.data.flags.c_contiguous)
 
     def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """Zeros of ``size`` with this tensor's dtype (unless given)."""
         return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+        """Ones of ``size`` with this tensor's dtype (unless given)."""
         return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+        """``fill_value`` everywhere, with this tensor's dtype (unless given)."""
         return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor from ``data`` with this tensor's dtype (unless given)."""
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def _float(self):
@@ -901,26 +972,33 @@ class Tensor:
         return self if self.data.dtype.kind == "f" else self.to(B.get_default_dtype())
 
     def sigmoid(self):
+        """σ(x) = 1/(1 + e^{−x}), elementwise."""
         return A.Sigmoid.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def tanh(self):
+        """tanh x, elementwise."""
         return A.Tanh.apply(self if self.data.dtype.kind == "f" else self._float())
 
     def relu(self):
+        """max(0, x), elementwise."""
         return A.ReLU.apply(self)
 
     def softmax(self, dim: int = -1):
+        """e^{xᵢ}/Σⱼ e^{xⱼ} along ``dim``."""
         (d,) = normalize_axis(dim, self.ndim)
         return A.Softmax.apply(self, dim=d)
 
     def log_softmax(self, dim: int = -1):
+        """xᵢ − log Σⱼ e^{xⱼ} along ``dim``."""
         (d,) = normalize_axis(dim, self.ndim)
         return A.LogSoftmax.apply(self, dim=d)
 
     def matmul(self, other):
+        """The matrix product ``self @ other``."""
         return matmul(self, other)
 
     def mm(self, other):
+        """The matrix product ``self @ other``."""
         return matmul(self, other)
 
 
