@@ -1128,28 +1128,34 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``gn.zeros(2, 3)`` or ``gn.zeros((2, 3))`` (float32 unless ``dtype``)."""
     return _new(np.zeros(_size_arg(size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``gn.ones(2, 3)`` (float32 unless ``dtype``)."""
     return _new(np.ones(_size_arg(size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of the given size (float32 unless ``dtype``)."""
     return _new(np.empty(_size_arg(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere; the dtype follows the value (float → float32, int → int64)."""
     if dtype is None:
         dtype = _to_array(fill_value).dtype
     return _new(np.full(_size_arg((size,), "full"), fill_value, B.as_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n×m identity matrix (m = n by default)."""
     return _new(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (excluded) in steps of ``step``: int64 for ints, float32 for floats."""
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -1161,6 +1167,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     return _new(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
@@ -1177,6 +1184,7 @@ def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def randint(low, high=None, size=(), dtype=None) -> Tensor:
+    """Random integers in [low, high) of the given size (int64)."""
     if high is None:
         low, high = 0, low
     return _new(B.rng().integers(low, high, size=_shape_arg((size,)) if size != () else ())
@@ -1184,6 +1192,7 @@ def randint(low, high=None, size=(), dtype=None) -> Tensor:
 
 
 def randperm(n: int) -> Tensor:
+    """A random permutation of 0..n−1 (int64)."""
     return _new(B.rng().permutation(n).astype(np.int64), False)
 
 
@@ -1192,22 +1201,27 @@ def _like(x, dtype):
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape and dtype of ``x``."""
     return _new(np.zeros(x.shape, _like(x, dtype)), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape and dtype of ``x``."""
     return _new(np.ones(x.shape, _like(x, dtype)), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` with the shape and dtype of ``x``."""
     return _new(np.full(x.shape, fill_value, _like(x, dtype)), requires_grad)
 
 
 def rand_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) samples with the shape and dtype of ``x``."""
     return _new(B.rng().random(x.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def randn_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples with the shape and dtype of ``x``."""
     return _new(B.rng().standard_normal(x.shape, dtype=_like(x, dtype)), requires_grad)
 
 
@@ -1301,11 +1315,13 @@ def where(condition, x, y) -> Tensor:
 
 
 def maximum(x, y) -> Tensor:
+    """max(x, y) elementwise with broadcasting; ties share the gradient."""
     x = as_tensor(x)
     return x._binary(E.Maximum, y, "maximum")
 
 
 def minimum(x, y) -> Tensor:
+    """min(x, y) elementwise with broadcasting; ties share the gradient."""
     x = as_tensor(x)
     return x._binary(E.Minimum, y, "minimum")
 
@@ -1347,18 +1363,22 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
 
 
 def exp(x):
+    """eˣ, elementwise."""
     return as_tensor(x).exp()
 
 
 def log(x):
+    """ln x, elementwise."""
     return as_tensor(x).log()
 
 
 def is_tensor(obj) -> bool:
+    """True for a glassnet ``Tensor``."""
     return isinstance(obj, Tensor)
 
 
 def numel(input) -> int:
+    """The number of elements."""
     return as_tensor(input).data.size
 
 
