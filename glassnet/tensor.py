@@ -358,7 +358,7 @@ class Tensor:
     def _binary(self, op, other, name, reflected=False):
         other = self._const(other)
         a, b = (other, self) if reflected else (self, other)
-        if a.data.dtype != b.data.dtype or op is E.Div:
+        if a.data.dtype != b.data.dtype or (op is E.Div and a.data.dtype.kind != "f"):
             a, b = _promote(a, b, op is E.Div)
         try:
             return op.apply(a, b)
