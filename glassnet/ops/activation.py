@@ -76,7 +76,9 @@ class ReLU(Function):
 
     def forward(self, z):
         self.mask = z > 0
-        return np.where(self.mask, z, np.zeros((), z.dtype))
+        # one pass, where np.where(mask, z, 0) reads z and the mask again; NaN
+        # stays NaN, as in PyTorch
+        return np.maximum(z, 0)
 
     def backward(self, grad_out):
         return np.where(self.mask, grad_out, np.zeros((), grad_out.dtype))
