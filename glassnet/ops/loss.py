@@ -28,8 +28,12 @@ def _reduce(loss, reduction, denom=None):
     total = loss.sum()
     if reduction == "sum":
         return np.asarray(total)
-    with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan, as PyTorch
-        return np.asarray(total / (loss.size if denom is None else denom))
+    n = loss.size if denom is None else denom
+    if not n:  # every target ignored: nan, as PyTorch, without a warning
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(total / n)
+    # (np.errstate costs about as much as the whole division, so only when needed)
+    return np.asarray(total / n)
 
 
 def _scale(grad_out, shape, reduction, n):
