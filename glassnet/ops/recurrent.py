@@ -62,12 +62,27 @@ def _layout(mode, hidden):
     return None, None, None, None
 
 
-def _unperm(a, perm):
-    """Rows of ``a`` in internal gate order → PyTorch's order."""
-    if perm is None:
-        return a
-    out = np.empty_like(a)
-    out[perm] = a
+def _blocks(perm, gates, hidden):
+    """For each internal gate, the index of its row block in PyTorch's order."""
+    return list(range(gates)) if perm is None else [int(perm[g * hidden]) // hidden for g in range(gates)]
+
+
+def _gate_products(dZ, rhs, blocks):
+    """Σ over steps of δᵀ·rhs for every gate, each gate's rows put back in PyTorch's place:
+    one (H, T·N) × (T·N, K) matmul per gate."""
+    G, _, H = dZ.shape
+    out = np.empty((G * H, rhs.shape[1]), dZ.dtype)
+    for g, b in enumerate(blocks):
+        np.matmul(dZ[g].T, rhs, out=out[b * H:(b + 1) * H])
+    return out
+
+
+def _gate_sums(dZ, blocks):
+    G, _, H = dZ.shape
+    sums = dZ.sum(1)
+    out = np.empty(G * H, dZ.dtype)
+    for g, b in enumerate(blocks):
+        out[b * H:(b + 1) * H] = sums[g]
     return out
 
 
@@ -135,7 +150,9 @@ class RecurrentLayer(Function):
         wh_s = wh if scale_h is None else wh * scale_h[:, None].astype(dt)
         # input projection of every step at once, gate-major: Z[g] = X W_ih[g]ᵀ + b[g]
         Z = workspace((G, T * N, H), dt)
-        np.matmul(x.reshape(T * N, I), wi_s.reshape(G, H, I).transpose(0, 2, 1), out=Z)
+        x2 = x.reshape(T * N, I)
+        for g in range(G):  # one 2-D matmul per gate (faster than NumPy's batched matmul here)
+            np.matmul(x2, wi_s[g * H:(g + 1) * H].T, out=Z[g])
         if bias:
             if mode == "gru":  # b_hn stays inside r ⊙ (W_hn h + b_hn)
                 b = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
@@ -274,20 +291,24 @@ class RecurrentLayer(Function):
             C, A, TC = self.C, self.A, self.TC
             Cp = C[1:] if reverse else C[:T]
             o, i, f, g = A[:, 0], A[:, 1], A[:, 2], A[:, 3]
-            # M[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g
+            # M[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
+            # o(1−o)·tanh c = h(1−o),  i(1−i)·g,  f(1−f)·c_{t−1},  i(1 − g²) = i − (i g) g
+            Y = S[:T] if reverse else S[1:]
             M = workspace((4, T, N, H), dt)
-            s = workspace((T, N, H), dt)
-            for k, (gate, other) in enumerate(((o, TC), (i, g), (f, Cp))):
-                np.subtract(1, gate, out=s)
-                np.multiply(gate, s, out=M[k])
-                M[k] *= other
-            np.multiply(g, g, out=M[3])
-            np.subtract(1, M[3], out=M[3])
-            M[3] *= i
-            K = s  # ∂c/∂h through h = o tanh c
-            np.multiply(TC, TC, out=K)
-            np.subtract(1, K, out=K)
-            K *= o
+            np.subtract(1, o, out=M[0])
+            M[0] *= Y
+            ig = workspace((T, N, H), dt)
+            np.multiply(i, g, out=ig)
+            np.subtract(1, i, out=M[1])
+            M[1] *= ig
+            np.subtract(1, f, out=M[2])
+            M[2] *= f
+            M[2] *= Cp
+            np.multiply(ig, g, out=M[3])
+            np.subtract(i, M[3], out=M[3])
+            K = ig  # ∂c/∂h through h = o tanh c: o(1 − tanh² c) = o − h tanh c
+            np.multiply(Y, TC, out=K)
+            np.subtract(o, K, out=K)
             dc = np.array(dc_n, dtype=dt)
             tmp = np.empty((N, H), dt)
             tmpG = np.empty((4, N, H), dt)
@@ -374,13 +395,12 @@ class RecurrentLayer(Function):
             gx = dZx[0] @ wi[0] if G == 1 else np.matmul(dZx, wi).sum(0)
             gx = gx.reshape(T, N, I)
         grads = [gx, dh0 if needs[1] else None] + ([dc0 if needs[2] else None] if lstm else [])
-        grads.append(_unperm(np.matmul(dZx.transpose(0, 2, 1), x2).reshape(G * H, I), self.perm_x)
-                     if needs[k] else None)
-        grads.append(_unperm(np.matmul(dZh.transpose(0, 2, 1), P.reshape(T * N, H)).reshape(G * H, H),
-                             self.perm_h) if needs[k + 1] else None)
+        bx, bh = _blocks(self.perm_x, G, H), _blocks(self.perm_h, G, H)
+        grads.append(_gate_products(dZx, x2, bx) if needs[k] else None)
+        grads.append(_gate_products(dZh, P.reshape(T * N, H), bh) if needs[k + 1] else None)
         if self.bias:
-            grads.append(_unperm(dZx.sum(1).reshape(-1), self.perm_x) if needs[k + 2] else None)
-            grads.append(_unperm(dZh.sum(1).reshape(-1), self.perm_h) if needs[k + 3] else None)
+            grads.append(_gate_sums(dZx, bx) if needs[k + 2] else None)
+            grads.append(_gate_sums(dZh, bh) if needs[k + 3] else None)
         if self.order is not None:
             inv = self.inverse
             if grads[0] is not None:
