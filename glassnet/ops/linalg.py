@@ -72,9 +72,10 @@ class Linear(Function):
         needs = self.needs_input_grad
         x, w = self.x, self.w
         gx = grad_out @ w if needs[0] else None
-        g2 = grad_out.reshape(-1, grad_out.shape[-1])
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        if grad_out.ndim != 2:  # (*, out) → (N, out): ∂L/∂W and ∂L/∂b sum over all leading dims
+            grad_out, x = grad_out.reshape(-1, grad_out.shape[-1]), x.reshape(-1, x.shape[-1])
+        gw = grad_out.T @ x if needs[1] else None
         if len(needs) == 3:
-            gb = g2.sum(axis=0) if needs[2] else None
+            gb = grad_out.sum(axis=0) if needs[2] else None
             return gx, gw, gb
         return gx, gw
