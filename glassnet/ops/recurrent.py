@@ -182,44 +182,45 @@ class RecurrentLayer(Function):
                 if n < N:
                     S[new, n:] = S[prev, n:]
         elif lstm:
-            A = workspace((T, G, N, H), dt, zero=ragged)  # gates o, i, f, g after activation
+            A = Z  # the projections become gates o, i, f, g after activation, in place
             TC = workspace((T, N, H), dt, zero=ragged)
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
             for t in steps:
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
-                a, gt = (A[t], tmp) if n == N else (A[t, :, :n], tmp[:, :n])
+                a, gt = (A[:, t], tmp) if n == N else (A[:, t, :n], tmp[:, :n])
                 np.matmul(S[prev, :n], whT, out=gt)
-                np.add(Z[:, t, :n], gt, out=a)
+                a += gt
                 np.tanh(a, out=a)
                 sg = a[:3]  # o, i, f: σ = ½ + ½ tanh(z/2)
                 sg *= 0.5
                 sg += 0.5
                 c = C[new, :n]
-                np.multiply(a[2], C[prev, :n], out=c)
-                np.multiply(a[1], a[3], out=tmp2[:n])
+                np.multiply(A[2, t, :n], C[prev, :n], out=c)
+                np.multiply(A[1, t, :n], A[3, t, :n], out=tmp2[:n])
                 c += tmp2[:n]
                 tc = TC[t, :n]
                 np.tanh(c, out=tc)
-                np.multiply(a[0], tc, out=S[new, :n])
+                np.multiply(A[0, t, :n], tc, out=S[new, :n])
                 if n < N:
                     S[new, n:] = S[prev, n:]
                     C[new, n:] = C[prev, n:]
             self.A, self.TC = A, TC
         else:  # gru: input side r, z, n; hidden side n, r, z
-            A = workspace((T, G, N, H), dt, zero=ragged)  # r, z, n after activation
+            A = Z  # the projections become r, z, n after activation, in place
             HN = workspace((T, N, H), dt, zero=ragged)  # W_hn h + b_hn
             tmp = np.empty((G, N, H), dt)
+            tmp2 = np.empty((N, H), dt)
             b_hn = b_hh[2 * H:] if bias else None
             for t in steps:
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
-                a, gt = (A[t], tmp) if n == N else (A[t, :, :n], tmp[:, :n])
+                gt = tmp if n == N else tmp[:, :n]
                 hp = S[prev, :n]
                 np.matmul(hp, whT, out=gt)
-                rz = a[:2]
-                np.add(Z[:2, t, :n], gt[1:], out=rz)
+                rz = A[:2, t, :n]
+                rz += gt[1:]
                 np.tanh(rz, out=rz)
                 rz *= 0.5
                 rz += 0.5
@@ -228,13 +229,13 @@ class RecurrentLayer(Function):
                     np.add(gt[0], b_hn, out=hn)
                 else:
                     hn[...] = gt[0]
-                g = a[2]
-                np.multiply(a[0], hn, out=g)
-                g += Z[2, t, :n]
+                g = A[2, t, :n]
+                np.multiply(A[0, t, :n], hn, out=tmp2[:n])
+                g += tmp2[:n]
                 np.tanh(g, out=g)
                 h = S[new, :n]
                 np.subtract(hp, g, out=h)
-                h *= a[1]
+                h *= A[1, t, :n]
                 h += g
                 if n < N:
                     S[new, n:] = S[prev, n:]
@@ -290,7 +291,7 @@ class RecurrentLayer(Function):
         elif lstm:
             C, A, TC = self.C, self.A, self.TC
             Cp = C[1:] if reverse else C[:T]
-            o, i, f, g = A[:, 0], A[:, 1], A[:, 2], A[:, 3]
+            o, i, f, g = A[0], A[1], A[2], A[3]
             # M[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
             # o(1−o)·tanh c = h(1−o),  i(1−i)·g,  f(1−f)·c_{t−1},  i(1 − g²) = i − (i g) g
             Y = S[:T] if reverse else S[1:]
@@ -334,7 +335,7 @@ class RecurrentLayer(Function):
             dZx = dZh = M.reshape(4, T * N, H)
         else:  # gru
             A, HN = self.A, self.HN
-            r, z, nn = A[:, 0], A[:, 1], A[:, 2]
+            r, z, nn = A[0], A[1], A[2]
             # B = [n_h, r, z, n_x]: hidden-side δ is B[0:3], input-side δ is B[1:4]
             B = workspace((4, T, N, H), dt)
             omz = workspace((T, N, H), dt)
