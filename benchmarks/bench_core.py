@@ -16,6 +16,7 @@ autograd): the floor an engine can approach.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 
@@ -23,8 +24,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import itertools
 
 from common import compare, compare_memory, memory_child, print_memory, print_report, setup
 

@@ -21,8 +21,9 @@ The API is four calls; a benchmark script looks like::
     Peak memory of a training run, each framework in a fresh subprocess of
     ``script`` (so one framework's allocations and caches cannot hide the
     other's). The child measures its resident set just before building the
-    model (after imports and data) and its high-water mark (``ru_maxrss``)
-    after ``steps`` training steps; the difference is what training costs.
+    model (after imports and data; the high-water mark is restarted there) and
+    its high-water mark (VmHWM) after ``steps`` training steps; the difference
+    is what building the model and training cost.
 
 Both frameworks run with the same number of threads: PyTorch via
 ``torch.set_num_threads`` and NumPy's OpenBLAS via threadpoolctl when it is
@@ -303,8 +304,29 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _maxrss_bytes() -> int:
+def _peak_rss_bytes() -> int:
+    """This process's resident-set high-water mark (VmHWM).
+
+    Not ``ru_maxrss``: Linux carries that over from the parent through fork and
+    exec, so a child started by a big benchmark process would report the
+    parent's peak (both frameworks then look alike)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _reset_peak_rss() -> None:
+    """Restart the high-water mark from the current resident set (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 @dataclass
@@ -333,8 +355,9 @@ def memory_child(builders: dict) -> None:
     key, steps, threads = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     set_threads(threads)
     gc.collect()
+    _reset_peak_rss()
     base = _rss_bytes()
-    base_peak = _maxrss_bytes()
+    base_peak = _peak_rss_bytes()
     step = builders[key]()
     t0 = time.process_time()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -343,7 +366,7 @@ def memory_child(builders: dict) -> None:
     for _ in range(steps - 1):
         step()
     ru2 = resource.getrusage(resource.RUSAGE_SELF)
-    peak = _maxrss_bytes()
+    peak = _peak_rss_bytes()
     print(json.dumps({
         "base_rss": base,
         "base_peak": base_peak,
@@ -391,6 +414,6 @@ def print_memory(results) -> None:
         print(f"{r.name:<{w}}{r.gn['peak_delta'] / mib:>9.1f}{r.torch['peak_delta'] / mib:>11.1f}"
               f"{r.ratio:>9.2f}x{goal:>9}{r.gn['minflt_per_step']:>14.0f} | "
               f"{r.torch['minflt_per_step']:<8.0f}")
-    print("\nMiB = growth of the peak resident set (ru_maxrss) over the resident set before the "
+    print("\nMiB = growth of the peak resident set (VmHWM) over the resident set before the "
           "model was built, in a fresh process per framework; faults/step = minor page faults "
           "per training step after the first")
