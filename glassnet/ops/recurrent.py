@@ -322,16 +322,11 @@ class RecurrentLayer(Function):
                 np.multiply(cur, K[t, :n], out=tmp[:n])
                 c += tmp[:n]
                 M[0, t, :n] *= cur
-                M[1, t, :n] *= c
-                M[2, t, :n] *= c
-                M[3, t, :n] *= c
+                M[1:, t, :n] *= c
                 c *= f[t, :n]
                 gt = tmpG if n == N else tmpG[:, :n]
                 np.matmul(M[:, t, :n], W4, out=gt)
-                d = dh[:n]
-                np.add(gt[0], gt[1], out=d)
-                d += gt[2]
-                d += gt[3]
+                np.add.reduce(gt, axis=0, out=dh[:n])
             dZx = dZh = M.reshape(4, T * N, H)
         else:  # gru
             A, HN = self.A, self.HN
@@ -358,14 +353,11 @@ class RecurrentLayer(Function):
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
-                B[0, t, :n] *= cur
-                B[1, t, :n] *= cur
-                B[2, t, :n] *= cur
+                B[:3, t, :n] *= cur
                 gt = tmpG if n == N else tmpG[:, :n]
                 np.matmul(B[:3, t, :n], W3, out=gt)
                 d = dh[:n]
-                np.add(gt[0], gt[1], out=d)
-                d += gt[2]
+                np.add.reduce(gt, axis=0, out=d)
                 np.multiply(cur, z[t, :n], out=tmp[:n])
                 d += tmp[:n]
             Mn *= dHt
