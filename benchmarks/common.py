@@ -182,6 +182,10 @@ class Result:
     samples_per_step: int
     gn_times: list = field(default_factory=list)
     torch_times: list = field(default_factory=list)
+    # minor page faults per step in each block: large numbers mean big arrays are
+    # handed back to the OS and faulted in again every step
+    gn_faults: list = field(default_factory=list)
+    torch_faults: list = field(default_factory=list)
     unit: str = "samples/s"
     goal: float | None = None
     note: str = ""
@@ -225,11 +229,18 @@ def _steps_for(step, seconds: float) -> int:
         n *= 2
 
 
-def _block(step, n: int) -> float:
+def _minflt() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _block(step, n: int, faults: list) -> float:
+    f0 = _minflt()
     t0 = time.perf_counter()
     for _ in range(n):
         step()
-    return (time.perf_counter() - t0) / n
+    t = (time.perf_counter() - t0) / n
+    faults.append((_minflt() - f0) / n)
+    return t
 
 
 def compare(name: str, gn_step, torch_step, samples_per_step: int = 1, *, goal: float | None = None,
@@ -259,9 +270,10 @@ def compare(name: str, gn_step, torch_step, samples_per_step: int = 1, *, goal: 
     gc.collect()
     for r in range(repeats):
         # alternate which goes first so neither always follows the other
-        order = ((gn_step, n_gn, res.gn_times), (torch_step, n_torch, res.torch_times))
-        for step, n, times in (order if r % 2 == 0 else order[::-1]):
-            times.append(_block(step, n))
+        order = ((gn_step, n_gn, res.gn_times, res.gn_faults),
+                 (torch_step, n_torch, res.torch_times, res.torch_faults))
+        for step, n, times, faults in (order if r % 2 == 0 else order[::-1]):
+            times.append(_block(step, n, faults))
     return res
 
 
@@ -273,12 +285,13 @@ def print_report(results, title: str = "") -> None:
         print(title)
     w = max(len(r.name) for r in results) + 2
     head = (f"{'benchmark':<{w}}{'glassnet':>16}{'torch':>16}{'gn/torch':>10}{'goal':>8}  "
-            f"{'ms/step gn | torch':>20}  spread gn | torch")
+            f"{'ms/step gn | torch':>20}  spread gn | torch  faults/step gn | torch")
     print(head)
     print("-" * len(head))
     for r in results:
         goal = "" if r.goal is None else (f">={r.goal:g}" + (" ok" if r.met else " NO"))
-        spread = (f"{_spread(r.gn_times):4.0%} | {_spread(r.torch_times):4.0%}")
+        spread = (f"{_spread(r.gn_times):4.0%} | {_spread(r.torch_times):4.0%}     "
+                  f"{statistics.median(r.gn_faults):8.0f} | {statistics.median(r.torch_faults):<6.0f}")
         print(f"{r.name:<{w}}{r.gn_rate:>12.4g} {_short(r.unit):<3}{r.torch_rate:>12.4g} "
               f"{_short(r.unit):<3}{r.ratio:>9.2f}x{goal:>9}  "
               f"{r.gn_step * 1e3:>8.3f} | {r.torch_step * 1e3:<8.3f}  {spread}")
