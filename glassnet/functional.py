@@ -337,17 +337,19 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     input, weight = as_tensor(input), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
-    if weight.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+    # shapes read once from the arrays: this runs for every layer of every step
+    x_shape, w_shape = input.data.shape, weight.data.shape
+    if len(w_shape) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[1]:
         raise ValueError(
-            f"linear: input has shape {input.shape} but the layer expects {weight.shape[1]} "
-            f"input features (last dimension); weight shape {weight.shape}"
+            f"linear: input has shape {x_shape} but the layer expects {w_shape[1]} "
+            f"input features (last dimension); weight shape {w_shape}"
         )
     if bias is None:
         return L.Linear.apply(input, weight)
-    if bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) (one per output feature), "
+    if bias.data.shape != (w_shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w_shape[0]},) (one per output feature), "
                          f"got {bias.shape}")
     return L.Linear.apply(input, weight, bias)
 
