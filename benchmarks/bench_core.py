@@ -59,42 +59,6 @@ def tiny_data(seed=0):
 # ---------------------------------------------------------------------------
 # glassnet
 # ---------------------------------------------------------------------------
-def _gn_optimizer(kind, params, lr):
-    """``gn.optim.Adam``/``SGD``; a plain NumPy stand-in while ``glassnet.optim`` lacks them."""
-    import glassnet as gn
-
-    optim = getattr(gn, "optim", None)
-    if optim is not None and hasattr(optim, kind):
-        return getattr(optim, kind)(params, lr=lr)
-    print(f"note: glassnet.optim.{kind} not found; timing a NumPy stand-in optimizer",
-          file=sys.stderr)
-    return _StandIn(list(params), kind, lr)
-
-
-class _StandIn:
-    def __init__(self, params, kind, lr):
-        self.params, self.kind, self.lr, self.t = params, kind, lr, 0
-        self.m = [np.zeros_like(p.data) for p in params]
-        self.v = [np.zeros_like(p.data) for p in params]
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        self.t += 1
-        for p, m, v in zip(self.params, self.m, self.v):
-            g = p.grad.data
-            if self.kind == "SGD":
-                p.data -= self.lr * g
-                continue
-            m *= 0.9
-            m += 0.1 * g
-            v *= 0.999
-            v += 0.001 * g * g
-            p.data -= (self.lr / (1 - 0.9 ** self.t)) * m / (np.sqrt(v / (1 - 0.999 ** self.t)) + 1e-8)
-
-
 def _gn_model(ws, act):
     import glassnet as gn
 
@@ -114,7 +78,7 @@ def gn_mlp():
 
     x, y, ws = mlp_data()
     model = _gn_model(ws, "relu")
-    opt = _gn_optimizer("Adam", model.parameters(), lr=1e-3)
+    opt = gn.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = gn.nn.CrossEntropyLoss()
     xt, yt = gn.from_numpy(x), gn.from_numpy(y)
 
@@ -132,7 +96,7 @@ def gn_tiny():
 
     x, y, ws = tiny_data()
     model = _gn_model(ws, "sigmoid")
-    opt = _gn_optimizer("SGD", model.parameters(), lr=0.5)
+    opt = gn.optim.SGD(model.parameters(), lr=0.5)
     loss_fn = gn.nn.MSELoss()
     xt, yt = gn.from_numpy(x), gn.from_numpy(y)
 

@@ -1,0 +1,67 @@
+"""The benchmark harness (benchmarks/common.py) runs and reports; no timings are checked."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path.insert(0, BENCH)
+
+import common
+
+
+def test_compare_interleaves_and_reports(torch, capsys):
+    calls = []
+    res = common.compare("toy", lambda: calls.append("gn"), lambda: calls.append("torch"),
+                         samples_per_step=8, goal=1.0, repeats=3, block_time=0.002)
+    assert len(res.gn_times) == len(res.torch_times) == 3
+    assert len(res.gn_faults) == 3
+    assert res.ratio == pytest.approx(res.torch_step / res.gn_step)
+    assert res.gn_rate == pytest.approx(8 / res.gn_step)
+    # both frameworks ran, in alternation after the warm-up
+    assert {"gn", "torch"} <= set(calls)
+    common.print_report([res], "title")
+    out = capsys.readouterr().out
+    assert "toy" in out and "gn/torch" in out and "threads: numpy BLAS" in out
+
+
+def test_setup_warns_about_slow_blas_env(torch, monkeypatch, capsys):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    threads = torch.get_num_threads()
+    try:
+        args = common.setup("test", argv=["--quick", "--threads", "1"])
+        assert args.threads == 1 and torch.get_num_threads() == 1
+        blas = common.numpy_blas_threads()
+        assert blas in (None, 1)
+    finally:
+        common.set_threads(threads)
+    assert "OPENBLAS_CORETYPE=Haswell" in capsys.readouterr().err
+
+
+def test_memory_child_measures_growth_in_a_fresh_process(tmp_path):
+    script = tmp_path / "mem.py"
+    script.write_text(
+        f"import sys; sys.path.insert(0, {BENCH!r})\n"
+        "import numpy as np\n"
+        "from common import memory_child\n"
+        "keep = []\n"
+        "def build():\n"
+        "    def step():\n"
+        "        if not keep:\n"
+        "            keep.append(np.ones(8 << 20 >> 3))  # 8 MiB held from the first step on\n"
+        "    return step\n"
+        "memory_child({'a': build})\n"
+        "print('not a child')\n")
+    out = subprocess.run([sys.executable, str(script), "--memory-child", "a", "3", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    import json
+
+    m = json.loads(out.strip().splitlines()[-1])
+    # the 8 MiB and little else: not the parent's (pytest's) resident set, which
+    # ru_maxrss would carry over into the child
+    assert 7 << 20 < m["peak_delta"] < 64 << 20
+    assert m["minflt_first"] > 0
+    assert np.isfinite(m["minflt_per_step"])
