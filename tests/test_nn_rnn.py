@@ -399,3 +399,20 @@ def test_several_graphs_alive_at_once(mode):
         (o ** 2).sum().backward()
         np.testing.assert_allclose(m.weight_hh_l0.grad.data, g, rtol=1e-12)
         m.zero_grad()
+
+
+def test_save_load_and_bidirectional_watch(tmp_path):
+    model = gn.nn.Sequential(gn.nn.Embedding(10, 4, padding_idx=0),
+                             gn.nn.GRU(4, 6, num_layers=2, batch_first=True, bidirectional=True))
+    gn.save(model, tmp_path / "m.gn")
+    loaded = gn.load(tmp_path / "m.gn")
+    ids = gn.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+    out, _ = model[1](model[0](ids), lengths=[4, 2])
+    out2, _ = loaded[1](loaded[0](ids), lengths=[4, 2])
+    np.testing.assert_allclose(out.data, out2.data, rtol=1e-6)
+    with gn.nn.utils.rnn.watch_gradients(model) as w:
+        out.sum().backward()
+    assert sorted(w.hidden_grad_norms) == ["1.l0", "1.l0_reverse", "1.l1", "1.l1_reverse"]
+    # the second sequence has 2 real steps: no gradient reaches its padded steps
+    assert all(n.shape == (4,) and np.isfinite(n).all() for n in w.hidden_grad_norms.values())
+    assert model[0].weight.grad.data[0].tolist() == [0.0] * 4  # padding row
