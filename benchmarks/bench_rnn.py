@@ -26,7 +26,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench_core import _gn_optimizer
 from common import compare, print_report, setup
 
 INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
@@ -58,7 +57,7 @@ def gn_step(kind):
     head = gn.nn.Linear(HIDDEN, 1)
     head.load_state_dict({"weight": hw, "bias": hb})
     params = list(rnn.parameters()) + list(head.parameters())
-    opt = _gn_optimizer("Adam", params, lr=1e-3)
+    opt = gn.optim.Adam(params, lr=1e-3)
     loss_fn = gn.nn.MSELoss()
     xt, yt = gn.from_numpy(x), gn.from_numpy(y)
 
