@@ -177,7 +177,10 @@ class Tensor:
                     f"tensor has shape {self.shape}; pass gradient= a tensor of that shape "
                     "(or reduce it first, e.g. loss.sum())"
                 )
-            g = np.ones(self.data.shape, self.data.dtype)
+            # np.array(1) for the usual scalar loss: np.ones is a Python-level
+            # function that costs more than the rest of this call
+            g = (np.array(1, self.data.dtype) if self.data.ndim == 0
+                 else np.ones(self.data.shape, self.data.dtype))
         else:
             g = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
                          dtype=self.dtype)
