@@ -141,6 +141,9 @@ class RecurrentLayer(Function):
             C = workspace((T + 1, N, H), dt)
             C[first] = c0
         steps = range(T - 1, -1, -1) if reverse else range(T)
+        # from a zero initial state (the default) the first step has no recurrent product
+        skip = steps[0] if not h0.any() else -1
+        self.zero_h0 = skip >= 0
         shift = 0 if reverse else 1  # new(t) = t + shift, prev(t) = t + 1 - shift
 
         perm_x, perm_h, scale_x, scale_h = _layout(mode, H)
@@ -184,8 +187,9 @@ class RecurrentLayer(Function):
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
                 z = Z1[t, :n]
-                np.matmul(S[prev, :n], w1, out=tmp[:n])
-                z += tmp[:n]
+                if t != skip:
+                    np.matmul(S[prev, :n], w1, out=tmp[:n])
+                    z += tmp[:n]
                 if mode == "tanh":
                     np.tanh(z, out=S[new, :n])
                 else:
@@ -201,8 +205,9 @@ class RecurrentLayer(Function):
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
                 a, gt = (A[:, t], tmp) if n == N else (A[:, t, :n], tmp[:, :n])
-                np.matmul(S[prev, :n], whT, out=gt)
-                a += gt
+                if t != skip:
+                    np.matmul(S[prev, :n], whT, out=gt)
+                    a += gt
                 np.tanh(a, out=a)
                 sg = a[:3]  # o, i, f: σ = ½ + ½ tanh(z/2)
                 sg *= 0.5
@@ -229,7 +234,10 @@ class RecurrentLayer(Function):
                 new, prev = t + shift, t + 1 - shift
                 gt = tmp if n == N else tmp[:, :n]
                 hp = S[prev, :n]
-                np.matmul(hp, whT, out=gt)
+                if t != skip:
+                    np.matmul(hp, whT, out=gt)
+                else:
+                    gt.fill(0)
                 rz = A[:2, t, :n]
                 rz += gt[1:]
                 np.tanh(rz, out=rz)
@@ -278,6 +286,8 @@ class RecurrentLayer(Function):
         dt = S.dtype
         P = S[1:] if reverse else S[:T]  # state before each step, natural time order
         steps = range(T) if reverse else range(T - 1, -1, -1)
+        # the last step's ∂L/∂h_{t−1} (and ∂L/∂c_{t−1}) only feeds ∂L/∂h0 (∂L/∂c0)
+        last = -1 if any(self.needs_input_grad[1:3 if lstm else 2]) else steps[-1]
         dHt = workspace((T, N, H), dt, zero=bs is not None)  # total ∂L/∂h_t
         dh = np.array(dh_n, dtype=dt)  # ∂L/∂h carried back from the step after
         dc = None
@@ -297,7 +307,8 @@ class RecurrentLayer(Function):
                 np.add(dh[:n], dy[t, :n], out=cur)
                 d = D[t, :n]
                 d *= cur
-                np.matmul(d, wh, out=dh[:n])
+                if t != last:
+                    np.matmul(d, wh, out=dh[:n])
             dZx = dZh = D.reshape(1, T * N, H)
         elif lstm:
             C, A, TC = self.C, self.A, self.TC
@@ -334,6 +345,8 @@ class RecurrentLayer(Function):
                 c += tmp[:n]
                 M[0, t, :n] *= cur
                 M[1:, t, :n] *= c
+                if t == last:
+                    break
                 c *= f[t, :n]
                 gt = tmpG if n == N else tmpG[:, :n]
                 np.matmul(M[:, t, :n], W4, out=gt)
@@ -365,6 +378,8 @@ class RecurrentLayer(Function):
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
                 B[:3, t, :n] *= cur
+                if t == last:
+                    break
                 gt = tmpG if n == N else tmpG[:, :n]
                 np.matmul(B[:3, t, :n], W3, out=gt)
                 d = dh[:n]
@@ -412,7 +427,14 @@ class RecurrentLayer(Function):
             else:
                 gb_hh = _gate_sums(dZh, bh)
         grads.append(gw_ih if needs[k] else None)
-        grads.append(_gate_products(dZh, P.reshape(T * N, H), bh) if needs[k + 1] else None)
+        if needs[k + 1]:
+            P2, dZp = P.reshape(T * N, H), dZh
+            if self.zero_h0:  # the first step's rows of P are the zero h0
+                rows = slice(0, (T - 1) * N) if self.reverse else slice(N, T * N)
+                P2, dZp = P2[rows], dZh[:, rows]
+            grads.append(_gate_products(dZp, P2, bh))
+        else:
+            grads.append(None)
         if self.bias:
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
