@@ -29,6 +29,8 @@ weights once per call, so one tanh covers all of a step's gates.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd import Function
@@ -42,6 +44,7 @@ GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
 grad_watchers: list = []
 
 
+@functools.cache  # np.r_ costs ~10 us a call; the arrays are only read
 def _layout(mode, hidden):
     """Internal gate orders (input side, hidden side) and pre-activation scales.
 
