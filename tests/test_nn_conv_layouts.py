@@ -47,18 +47,24 @@ def test_wide_conv2d_matches_torch(torch, case):
 
 
 @pytest.mark.parametrize("padding", [0, 1])
-def test_channels_last_input_conv_pool_conv(torch, padding):
-    x = np.random.standard_normal((2, 7, 6, 3)).transpose(0, 3, 1, 2)  # channels-last memory
-    assert not x.flags.c_contiguous
-    _check(torch, x, np.random.standard_normal((8, 3, 3, 3)), np.random.standard_normal(8),
+def test_wide_conv_relu_pool_conv(torch, padding):
+    # ReLU and max-pool keep the first convolution's channels-last order; the second
+    # convolution reads it, and every gradient flows back through the same orders
+    x = np.random.standard_normal((2, 8, 7, 6))
+    _check(torch, x, np.random.standard_normal((8, 8, 3, 3)), np.random.standard_normal(8),
            {"padding": padding}, pool=True)
 
 
-def test_max_pool_ties_on_channels_last_input(torch):
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(2, 2, 0), (2, 2, 1), (3, 3, 1), (3, 2, 1)])
+def test_max_pool_ties_on_channels_last_input(torch, kernel, stride, padding):
     # after ReLU whole windows are 0: the gradient goes to the first of equal maxima
-    x = np.maximum(np.random.standard_normal((2, 6, 8, 4)), 0.5).transpose(0, 3, 1, 2)
-    g, t = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    up = np.random.standard_normal((2, 4, 3, 4))
-    (F.max_pool2d(g, 2) * gn.tensor(up)).sum().backward()
-    (torch.nn.functional.max_pool2d(t, 2) * torch.tensor(up)).sum().backward()
-    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+    x = np.maximum(np.random.standard_normal((2, 7, 8, 4)), 0.5)
+    g0, t0 = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g, t = g0.permute(0, 3, 1, 2), t0.permute(0, 3, 1, 2)
+    assert g.data.strides[1] < g.data.strides[3]
+    y, ty = F.max_pool2d(g, kernel, stride, padding), torch.nn.functional.max_pool2d(t, kernel, stride, padding)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    up = np.random.standard_normal(y.shape)
+    (y * gn.tensor(up)).sum().backward()
+    (ty * torch.tensor(up)).sum().backward()
+    np.testing.assert_array_equal(g0.grad.numpy(), t0.grad.numpy())

@@ -83,6 +83,29 @@ def _first_max_onehot(win: np.ndarray, m: np.ndarray) -> np.ndarray:
     return hot
 
 
+def _is_channels_last(x: np.ndarray) -> bool:
+    """(N, C, H, W) stored as (N, H, W, C), e.g. a channels-last convolution's output."""
+    return x.shape[1] > 1 and x.strides[1] < x.strides[3] and x.strides[1] < x.strides[2]
+
+
+def _same_order(n, c, h, w):
+    return (n, c, h, w)
+
+
+def _channels_last_order(n, c, h, w):
+    return (n, h, w, c)
+
+
+def _logical(a: np.ndarray, order) -> np.ndarray:
+    """The (N, C, H, W) view of an array laid out in ``order``."""
+    return a if order is _same_order else a.transpose(0, 3, 1, 2)
+
+
+def _physical(a: np.ndarray, order) -> np.ndarray:
+    """The view of an (N, C, H, W) array with its axes in ``order``."""
+    return a if order is _same_order else a.transpose(0, 2, 3, 1)
+
+
 class MaxPool2d(Function):
     """y[n, c, i, j] = max over the window of x (padded with −∞);  ∂L/∂x at the argmax."""
 
@@ -97,10 +120,15 @@ class MaxPool2d(Function):
         # rows/columns the windows reach, including any −∞ border they need
         Hp = max((Ho - 1) * sh + dh * (kh - 1) + 1, H + ph)
         Wp = max((Wo - 1) * sw + dw * (kw - 1) + 1, W + pw)
+        disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+        # an input in channels-last memory order (a wide convolution's output) is pooled
+        # in that order, and so are the output and the gradient: every pass reads and
+        # writes runs of C values instead of gathering them C-strided
+        order = _channels_last_order if disjoint and _is_channels_last(x) else _same_order
         if Hp == H and Wp == W:
             xp = x
         else:
-            xp = workspace((N, C, Hp, Wp), x.dtype)
+            xp = _logical(workspace(order(N, C, Hp, Wp), x.dtype), order)
             xp.fill(-np.inf)
             xp[:, :, ph:ph + H, pw:pw + W] = x
         sN, sC, sH, sW = xp.strides
@@ -108,41 +136,44 @@ class MaxPool2d(Function):
         # window elements first: (kh, kw, N, C, Ho, Wo), so the max runs over axis 0
         # as kh·kw elementwise maxima of long contiguous rows
         win = workspace((K, M), x.dtype)
-        np.copyto(win.reshape(kh, kw, N, C, Ho, Wo),
-                  as_strided(xp, (kh, kw, N, C, Ho, Wo),
-                             (sH * dh, sW * dw, sN, sC, sH * sh, sW * sw)))
-        y = workspace((N, C, Ho, Wo), x.dtype)
+        np.copyto(win.reshape((kh, kw) + order(N, C, Ho, Wo)),
+                  as_strided(xp, (kh, kw) + order(N, C, Ho, Wo),
+                             (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw)))
+        y = workspace(order(N, C, Ho, Wo), x.dtype)
         np.max(win, axis=0, out=y.reshape(M))
         if self.needs_input_grad[0]:
-            if sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1:
+            if disjoint:
                 self.onehot = _first_max_onehot(win, y.reshape(M))
             else:
                 self.idx = _first_max_index(win, y.reshape(M))
             self.x_shape, self.padded_shape, self.out_hw = x.shape, (Hp, Wp), (Ho, Wo)
             self.params = (kh, kw, sh, sw, ph, pw, dh, dw)
-        return y
+            self.order = order
+        return _logical(y, order)
 
     def backward(self, grad_out):
         N, C, H, W = self.x_shape
         Hp, Wp = self.padded_shape
         Ho, Wo = self.out_hw
         kh, kw, sh, sw, ph, pw, dh, dw = self.params
-        g = grad_out.reshape(-1)
         if sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1:
             # disjoint windows: a one-hot spread of g over each window, written back
             # through the same strided view that read the windows
             # (the boolean one-hot times g in one pass: 3x faster than building a float
             # one-hot, scaling it and copying it through the view)
-            onehot = self.onehot
+            order = self.order
             covered = Hp == Ho * sh and Wp == Wo * sw and sh == kh and sw == kw
-            gxp = workspace((N, C, Hp, Wp), g.dtype, zero=not covered)
+            gxp = _logical(workspace(order(N, C, Hp, Wp), grad_out.dtype, zero=not covered),
+                           order)
             sN, sC, sH, sW = gxp.strides
-            np.multiply(onehot.reshape(kh, kw, N, C, Ho, Wo), grad_out.reshape(N, C, Ho, Wo),
-                        out=as_strided(gxp, (kh, kw, N, C, Ho, Wo),
-                                       (sH * dh, sW * dw, sN, sC, sH * sh, sW * sw)))
+            np.multiply(self.onehot.reshape((kh, kw) + order(N, C, Ho, Wo)),
+                        _physical(grad_out, order),
+                        out=as_strided(gxp, (kh, kw) + order(N, C, Ho, Wo),
+                                       (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw)))
         else:
             # overlapping windows: one input may be the max of several; bincount adds
             # the gradients that land on the same flat position
+            g = grad_out.reshape(-1)
             u, v = np.divmod(self.idx.astype(np.intp), kw)
             u, v = u.reshape(N * C, Ho, Wo), v.reshape(N * C, Ho, Wo)
             rows = np.arange(Ho)[:, None] * sh + u * dh
