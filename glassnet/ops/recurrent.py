@@ -292,7 +292,14 @@ class RecurrentLayer(Function):
         steps = range(T) if reverse else range(T - 1, -1, -1)
         # the last step's ∂L/∂h_{t−1} (and ∂L/∂c_{t−1}) only feeds ∂L/∂h0 (∂L/∂c0)
         last = -1 if any(self.needs_input_grad[1:3 if lstm else 2]) else steps[-1]
-        dHt = workspace((T, N, H), dt, zero=bs is not None)  # total ∂L/∂h_t
+        # total ∂L/∂h_t: kept for every step where GRU's δ or a gradient watcher reads it
+        # afterwards, else one step's worth of scratch that stays in cache
+        watched = bool(grad_watchers) and self.watch_key is not None
+        if watched or mode == "gru":
+            dHt = workspace((T, N, H), dt, zero=bs is not None)
+        else:
+            one = np.empty((N, H), dt)  # every step's row of dHt is this one buffer
+            dHt = np.lib.stride_tricks.as_strided(one, (T, N, H), (0,) + one.strides)
         dh = np.array(dh_n, dtype=dt)  # ∂L/∂h carried back from the step after
         dc = None
 
@@ -398,7 +405,7 @@ class RecurrentLayer(Function):
             dZh *= m
             if dZx is not dZh:
                 dZx[-1] *= m[0]
-        if grad_watchers and self.watch_key is not None:
+        if watched:
             norms = np.sqrt(np.einsum("tnh,tnh->t", dHt, dHt))
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
