@@ -7,13 +7,20 @@ batch 32, then a linear head on the last step's output; MSE loss; Adam. A
 step is forward + backward + optimizer update on data prepared beforehand.
 Goals: Elman RNN (tanh) >= 1.0x PyTorch's samples/s, LSTM >= 1.0x; GRU reported.
 ``--profile`` prints where glassnet's step spends its time (cProfile).
+``--cpu-steps N`` times N single steps of each framework, interleaved, by the
+process's CPU time, and reports the fastest and the median step: on a shared,
+noisy machine, with ``--threads 1``, the steadiest comparison.
 
-What bounds the LSTM: about 730 MFLOP per step, two thirds of it in matmuls
-that NumPy's OpenBLAS runs at roughly PyTorch's speed on one thread, and 100
-small per-step matmuls (32×128 by 128×512) that a second thread does not
-speed up; the rest is ~10 NumPy passes per step over the gates, which
-PyTorch's fused LSTM kernel does in one. PyTorch's RNN (tanh) and GRU run
-step by step through autograd, which the fused glassnet layer outpaces.
+What bounds the LSTM: about 730 MFLOP per step, all of it matrix products
+that OpenBLAS runs near one core's peak (~100 GFLOP/s float32 here): the
+input projection and the weight gradients as a few big products over all
+steps, and 100 small per-step products (32×128 by 4 gates of 128×128, ~40
+us each), which a second thread does not speed up. Those products are about
+two thirds of glassnet's step; the rest is ~10 NumPy calls per step over
+the gates in each direction (about 0.35 us of call overhead each plus a
+pass over the data) where PyTorch runs fewer, larger kernels. PyTorch's RNN
+(tanh) and GRU run step by step through autograd, which the fused glassnet
+layer outpaces.
 """
 
 from __future__ import annotations
@@ -110,14 +117,42 @@ def profile(kind, steps=200):
     pstats.Stats(pr).sort_stats("tottime").print_stats(12)
 
 
+def cpu_steps(kind, steps):
+    """Fastest and median CPU time of single steps, the two frameworks interleaved."""
+    import time
+
+    fns = {"glassnet": gn_step(kind), "torch": torch_step(kind)}
+    times = {k: [] for k in fns}
+    for _ in range(5):
+        for f in fns.values():
+            f()
+    for i in range(steps):
+        for k in (("glassnet", "torch") if i % 2 == 0 else ("torch", "glassnet")):
+            t0 = time.process_time()
+            fns[k]()
+            times[k].append(time.process_time() - t0)
+    (g_min, g_med), (t_min, t_med) = ((min(v), float(np.median(v))) for v in times.values())
+    print(f"{kind:5s} glassnet {g_min * 1e3:6.2f} ms (median {g_med * 1e3:6.2f})  "
+          f"torch {t_min * 1e3:6.2f} ms (median {t_med * 1e3:6.2f})  "
+          f"ratio {t_min / g_min:.2f}x (medians {t_med / g_med:.2f}x)")
+
+
 def main():
     args = setup("rnn", extra_args=lambda p: (
         p.add_argument("--profile", action="store_true", help="profile glassnet's steps"),
+        p.add_argument("--cpu-steps", type=int, default=0, metavar="N",
+                       help="compare N single steps by CPU time (use with --threads 1)"),
         p.add_argument("--only", choices=sorted(GATES), default=None, help="one layer kind")))
     kinds = [args.only] if args.only else ["RNN", "LSTM", "GRU"]
     if args.profile:
         for kind in kinds:
             profile(kind)
+        return
+    if args.cpu_steps:
+        print(f"CPU time per training step, {args.threads} thread(s), {args.cpu_steps} steps each "
+              f"(ratio > 1: glassnet is faster)")
+        for kind in kinds:
+            cpu_steps(kind, args.cpu_steps)
         return
     goals = {"RNN": 1.0, "LSTM": 1.0, "GRU": None}
     names = {"RNN": "Elman RNN (tanh)", "LSTM": "LSTM", "GRU": "GRU"}
