@@ -154,8 +154,16 @@ class Conv2d(Function):
         g = gh.reshape(N * Ho * Wo, O)
         gx = gw = gb = None
         if needs[1]:
-            gw = np.ascontiguousarray(
-                (g.T @ self.rows).reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+            K = self.rows.shape[1]
+            if O * K <= 4096:
+                # a small weight: per-image products whose (C_out, K) results stay in
+                # cache, then one sum, beat the single long product (LeNet's 6→16 5×5:
+                # 0.37 vs 0.47 ms)
+                gw = np.matmul(gh.reshape(N, Ho * Wo, O).transpose(0, 2, 1),
+                               self.rows.reshape(N, Ho * Wo, K)).sum(axis=0)
+            else:
+                gw = g.T @ self.rows
+            gw = np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         if len(needs) == 3 and needs[2]:
             gb = g.sum(axis=0)
         if needs[0]:
