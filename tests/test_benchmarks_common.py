@@ -20,6 +20,7 @@ def test_compare_interleaves_and_reports(torch, capsys):
     assert len(res.gn_times) == len(res.torch_times) == 3
     assert len(res.gn_faults) == 3
     assert res.ratio == pytest.approx(res.torch_step / res.gn_step)
+    assert res.best_ratio == pytest.approx(min(res.torch_times) / min(res.gn_times))
     assert res.gn_rate == pytest.approx(8 / res.gn_step)
     # both frameworks ran, in alternation after the warm-up
     assert {"gn", "torch"} <= set(calls)
