@@ -9,25 +9,87 @@
 
 __version__ = "0.1.0"
 
-from . import autograd, backend, functional, nn, optim  # noqa: F401
-from . import data  # noqa: F401
-from . import io  # noqa: F401
-from .io import load, save  # noqa: F401
-from . import explain  # noqa: F401  (gn.explain() is the context manager)
-from . import train, viz  # noqa: F401
+from . import (  # noqa: F401
+    autograd,
+    backend,
+    data,
+    explain,
+    functional,
+    io,
+    nn,
+    optim,
+    train,
+    viz,
+)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
-from .backend import (bool_, double, float16, float32, float64, get_default_dtype,  # noqa: F401
-                      get_rng_state, int32, int64, long, manual_seed, set_default_dtype,
-                      set_rng_state)
-from .functional import (elu, gelu, hardtanh, leaky_relu, log_softmax, relu, selu,  # noqa: F401
-                         sigmoid, silu, softmax, softplus, softsign, tanh)
-from .tensor import (Tensor, arange, as_tensor, cat, chunk, concatenate, empty, exp,  # noqa: F401
-                     eye, from_numpy, full, full_like, linspace, log, matmul, maximum, minimum,
-                     ones, ones_like, pad, rand, rand_like, randint, randn, randn_like, randperm,
-                     split, stack, tensor, where, zeros, zeros_like)
+from .backend import (  # noqa: F401
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    get_rng_state,
+    int32,
+    int64,
+    long,
+    manual_seed,
+    set_default_dtype,
+    set_rng_state,
+)
+from .functional import (  # noqa: F401
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+)
+from .io import load, save  # noqa: F401
+from .tensor import (  # noqa: F401
+    Tensor,
+    arange,
+    as_tensor,
+    cat,
+    chunk,
+    concatenate,
+    empty,
+    exp,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    log,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    pad,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    split,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 
-float = float32  # noqa: A001  (PyTorch spelling: gn.float is float32)
-bool = bool_  # noqa: A001
+float = float32
+bool = bool_
 
 
 def _elementwise(name):
@@ -39,13 +101,13 @@ def _elementwise(name):
     return f
 
 
-sqrt, abs, sin, cos, clamp, clip = (_elementwise(n) for n in  # noqa: A001
+sqrt, abs, sin, cos, clamp, clip = (_elementwise(n) for n in
                                     ("sqrt", "abs", "sin", "cos", "clamp", "clip"))
-sum, mean, var, std, logsumexp = (_elementwise(n) for n in ("sum", "mean", "var", "std", "logsumexp"))  # noqa: A001
-max, min, argmax, argmin = (_elementwise(n) for n in ("max", "min", "argmax", "argmin"))  # noqa: A001
+sum, mean, var, std, logsumexp = (_elementwise(n) for n in ("sum", "mean", "var", "std", "logsumexp"))
+max, min, argmax, argmin = (_elementwise(n) for n in ("max", "min", "argmax", "argmin"))
 reshape, flatten, squeeze, unsqueeze, transpose, permute = (
     _elementwise(n) for n in ("reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute"))
-pow = _elementwise("pow")  # noqa: A001
+pow = _elementwise("pow")
 (neg, square, reciprocal, rsqrt, log1p, expm1, sign, cumsum, flip, gather, masked_fill, sort,
  argsort, topk) = (_elementwise(n) for n in (
     "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "sign", "cumsum", "flip", "gather",

@@ -145,7 +145,7 @@ class Function:
         ``inputs``/``outputs`` are operands (name and value); ``grads`` is None
         for the forward pass, and ``(grad_outs, grad_ins)`` for the backward.
         """
-        return None
+        return
 
     @classmethod
     def apply(cls, *inputs, **params):

@@ -19,7 +19,7 @@ int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 bool_ = np.dtype(np.bool_)
 # PyTorch spellings
-float = float32  # noqa: A001
+float = float32
 double = float64
 long = int64
 

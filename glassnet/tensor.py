@@ -85,8 +85,17 @@ class Tensor:
         tensor([2., 2., 2.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_idx", "name", "_hooks",
-                 "__weakref__", "__dict__")
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_ctx",
+        "_hooks",
+        "_out_idx",
+        "data",
+        "grad",
+        "name",
+        "requires_grad",
+    )
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
@@ -802,7 +811,7 @@ class Tensor:
         """x ** exponent (a number or a tensor)."""
         return self**exponent
 
-    def clamp(self, min=None, max=None):  # noqa: A002
+    def clamp(self, min=None, max=None):
         """min(max(x, min), max), elementwise; the bounds may be numbers or tensors."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
@@ -915,7 +924,7 @@ class Tensor:
         """The indices that sort along ``dim``."""
         return self.sort(dim, descending).indices
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
         """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``."""
         (d,) = normalize_axis(dim, self.ndim)
         n = self.shape[d] if self.ndim else 1

@@ -1,17 +1,45 @@
 """Layers, containers, losses and initialisation (``gn.nn``), named as ``torch.nn``."""
 
 from . import functional, init, utils  # noqa: F401
-from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid,  # noqa: F401
-                         SiLU, Softmax, Softplus, Softsign, Swish, Tanh)
+from .activation import (  # noqa: F401
+                         ELU,
+                         GELU,
+                         SELU,
+                         Hardtanh,
+                         LeakyReLU,
+                         LogSoftmax,
+                         ReLU,
+                         Sigmoid,
+                         SiLU,
+                         Softmax,
+                         Softplus,
+                         Softsign,
+                         Swish,
+                         Tanh,
+)
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv1d, Conv2d, conv_output_size  # noqa: F401
 from .dropout import Dropout, Dropout2d  # noqa: F401
 from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
-from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss,  # noqa: F401
-                   MSELoss, NLLLoss, SmoothL1Loss)
+from .loss import (  # noqa: F401
+                         BCELoss,
+                         BCEWithLogitsLoss,
+                         CrossEntropyLoss,
+                         HuberLoss,
+                         L1Loss,
+                         MSELoss,
+                         NLLLoss,
+                         SmoothL1Loss,
+)
 from .module import Module, Parameter  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .pooling import (  # noqa: F401
+                         AdaptiveAvgPool1d,
+                         AdaptiveAvgPool2d,
+                         AvgPool1d,
+                         AvgPool2d,
+                         MaxPool1d,
+                         MaxPool2d,
+)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401
 from .sparse import Embedding  # noqa: F401
-from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d,  # noqa: F401
-                      MaxPool1d, MaxPool2d)

@@ -13,7 +13,6 @@ import numpy as np
 
 from ..autograd import Function
 
-
 # A little under ln(max) of each float dtype: e^x stays finite up to here.
 _EXP_LIMIT = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
 

@@ -230,7 +230,7 @@ class Clamp(Function):
 
     formula = "z = min(max(x, min), max)"
 
-    def forward(self, x, min=None, max=None):  # noqa: A002
+    def forward(self, x, min=None, max=None):
         self.mask = np.ones(x.shape, dtype=bool)
         if min is not None:
             self.mask &= x >= min
