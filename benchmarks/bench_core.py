@@ -57,84 +57,38 @@ def tiny_data(seed=0):
 
 
 # ---------------------------------------------------------------------------
-# glassnet
+# glassnet and PyTorch: one body, since the API is the same (`fw` is either
+# module), so both frameworks run exactly the same workload
 # ---------------------------------------------------------------------------
-def _gn_model(ws, act):
-    import glassnet as gn
+def _framework(name):
+    if name == "torch":
+        import torch
 
+        return torch
+    import glassnet
+
+    return glassnet
+
+
+def _model(fw, ws, act):
     layers = []
     for i, (w, b) in enumerate(ws):
-        lin = gn.nn.Linear(w.shape[1], w.shape[0])
-        lin.weight.data[...] = w
-        lin.bias.data[...] = b
-        layers.append(lin)
-        if act is not None and (i < len(ws) - 1 or act == "sigmoid"):
-            layers.append(gn.nn.ReLU() if act == "relu" else gn.nn.Sigmoid())
-    return gn.nn.Sequential(*layers)
-
-
-def gn_mlp():
-    import glassnet as gn
-
-    x, y, ws = mlp_data()
-    model = _gn_model(ws, "relu")
-    opt = gn.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = gn.nn.CrossEntropyLoss()
-    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def gn_tiny():
-    import glassnet as gn
-
-    x, y, ws = tiny_data()
-    model = _gn_model(ws, "sigmoid")
-    opt = gn.optim.SGD(model.parameters(), lr=0.5)
-    loss_fn = gn.nn.MSELoss()
-    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-# ---------------------------------------------------------------------------
-# PyTorch
-# ---------------------------------------------------------------------------
-def _torch_model(ws, act):
-    import torch
-
-    layers = []
-    for i, (w, b) in enumerate(ws):
-        lin = torch.nn.Linear(w.shape[1], w.shape[0])
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(w))
-            lin.bias.copy_(torch.from_numpy(b))
+        lin = fw.nn.Linear(w.shape[1], w.shape[0])
+        with fw.no_grad():
+            lin.weight.copy_(fw.from_numpy(w))
+            lin.bias.copy_(fw.from_numpy(b))
         layers.append(lin)
         if i < len(ws) - 1 or act == "sigmoid":
-            layers.append(torch.nn.ReLU() if act == "relu" else torch.nn.Sigmoid())
-    return torch.nn.Sequential(*layers)
+            layers.append(fw.nn.ReLU() if act == "relu" else fw.nn.Sigmoid())
+    return fw.nn.Sequential(*layers)
 
 
-def torch_mlp():
-    import torch
-
-    x, y, ws = mlp_data()
-    model = _torch_model(ws, "relu")
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+def _training_step(fw, data, act, make_opt, loss_fn):
+    x, y, ws = data
+    model = _model(fw, ws, act)
+    opt = make_opt(fw, model.parameters())
+    loss_fn = loss_fn(fw)
+    xt, yt = fw.from_numpy(x), fw.from_numpy(y)
 
     def step():
         opt.zero_grad()
@@ -145,22 +99,18 @@ def torch_mlp():
     return step
 
 
-def torch_tiny():
-    import torch
+def mlp_step(name):
+    """784-256-128-10 ReLU MLP, cross-entropy, Adam."""
+    return _training_step(_framework(name), mlp_data(), "relu",
+                          lambda fw, ps: fw.optim.Adam(ps, lr=1e-3),
+                          lambda fw: fw.nn.CrossEntropyLoss())
 
-    x, y, ws = tiny_data()
-    model = _torch_model(ws, "sigmoid")
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
-    loss_fn = torch.nn.MSELoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+def tiny_step(name):
+    """The chapter's 2-3-1 sigmoid network, MSE, SGD."""
+    return _training_step(_framework(name), tiny_data(), "sigmoid",
+                          lambda fw, ps: fw.optim.SGD(ps, lr=0.5),
+                          lambda fw: fw.nn.MSELoss())
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +177,7 @@ def numpy_tiny():
     return step
 
 
-BUILDERS = {"gn": gn_mlp, "torch": torch_mlp, "numpy": numpy_mlp}
+BUILDERS = {"gn": lambda: mlp_step("gn"), "torch": lambda: mlp_step("torch"), "numpy": numpy_mlp}
 
 
 def main():
@@ -237,13 +187,16 @@ def main():
         p.add_argument("--no-memory", action="store_true", help="skip the memory runs"),
         p.add_argument("--mem-steps", type=int, default=100, help="training steps per memory run")))
     results = [
-        compare("MLP 784-256-128-10 Adam b128", gn_mlp(), torch_mlp(), MLP_BATCH, goal=1.2),
-        compare("2-3-1 sigmoid SGD b4", gn_tiny(), torch_tiny(), 1, unit="steps/s", goal=3.0),
+        compare("MLP 784-256-128-10 Adam b128", mlp_step("gn"), mlp_step("torch"), MLP_BATCH,
+                goal=1.2),
+        compare("2-3-1 sigmoid SGD b4", tiny_step("gn"), tiny_step("torch"), 1, unit="steps/s",
+                goal=3.0),
     ]
     if args.reference:
         results += [
-            compare("MLP by hand in NumPy (ref)", numpy_mlp(), torch_mlp(), MLP_BATCH),
-            compare("2-3-1 by hand in NumPy (ref)", numpy_tiny(), torch_tiny(), 1, unit="steps/s"),
+            compare("MLP by hand in NumPy (ref)", numpy_mlp(), mlp_step("torch"), MLP_BATCH),
+            compare("2-3-1 by hand in NumPy (ref)", numpy_tiny(), tiny_step("torch"), 1,
+                    unit="steps/s"),
         ]
     print_report(results, "training steps (forward + backward + optimizer step), "
                           "glassnet vs PyTorch CPU")
