@@ -126,20 +126,49 @@ class Conv2d(Function):
         else:
             xp = xh
         sN, sH, sW, sC = xp.strides
-        rows = workspace((N, Ho, Wo, kh, kw, C), x.dtype)
-        np.copyto(rows, as_strided(xp, rows.shape, (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
-                                   writeable=False))
-        rows = rows.reshape(N * Ho * Wo, kh * kw * C)
-        w2 = np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(O, -1)
-        z = workspace((N * Ho * Wo, O), np.result_type(x, w))
-        np.matmul(rows, w2.T, out=z)
+        out_dtype = np.result_type(x, w)
+        self.rows = self.unf = None
+        if (sh, sw) == (1, 1) and O * kh * kw * C <= 4096:
+            # a small weight: unfold along the width only, unf[n, r, j, (v, c)] =
+            # xp[n, r, j + v·d, c]; the rows u·d .. u·d + Ho − 1 of every image are then
+            # one block, and z is a sum of kh batched products with the kernel's rows.
+            # A kh-th of the copying, and per-image products that stay in cache (LeNet's
+            # 6→16 5×5: 0.42 instead of 0.61 ms). For large weights the single long
+            # product is faster, its weight gradient most of all.
+            unf = workspace((N, xp.shape[1], Wo, kw, C), x.dtype)
+            np.copyto(unf, as_strided(xp, unf.shape, (sN, sH, sW, sW * dw, sC), writeable=False))
+            w3 = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(kh, kw * C, O)
+            z = workspace((N, Ho * Wo, O), out_dtype)
+            part = workspace((N, Ho * Wo, O), out_dtype) if kh > 1 else None
+            for u in range(kh):
+                if u == 0:
+                    np.matmul(self._unf_rows(unf, u), w3[u], out=z)
+                else:
+                    np.matmul(self._unf_rows(unf, u), w3[u], out=part)
+                    z += part
+            if self.needs_input_grad[1]:
+                self.unf = unf
+        else:
+            rows = workspace((N, Ho, Wo, kh, kw, C), x.dtype)
+            np.copyto(rows, as_strided(xp, rows.shape,
+                                       (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
+                                       writeable=False))
+            rows = rows.reshape(N * Ho * Wo, kh * kw * C)
+            z = workspace((N * Ho * Wo, O), out_dtype)
+            np.matmul(rows, np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(O, -1).T,
+                      out=z)
+            if self.needs_input_grad[1]:
+                self.rows = rows
         if b is not None:
             z += b
-        if self.needs_input_grad[1]:
-            self.rows = rows
         if self.needs_input_grad[0]:
-            self.w, self.w2 = w, w2
+            self.w = w
         return z.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)
+
+    def _unf_rows(self, unf, u):
+        """The (N, Ho·Wo, kw·C) rows of kernel row u in the width-unfolded input."""
+        (Ho, Wo), d = self.out_hw, self.dilation[0]
+        return unf[:, u * d:u * d + Ho].reshape(unf.shape[0], Ho * Wo, -1)
 
     def _backward_rows(self, grad_out):
         N, C = self.x_shape[:2]
@@ -153,7 +182,14 @@ class Conv2d(Function):
             gh = g
         g = gh.reshape(N * Ho * Wo, O)
         gx = gw = gb = None
-        if needs[1]:
+        if needs[1] and self.unf is not None:
+            # ∂L/∂W row u = Σ_n G[n]ᵀ · rows_u[n]
+            gT = gh.reshape(N, Ho * Wo, O).transpose(0, 2, 1)
+            gw = np.empty((O, kh, kw * C), gh.dtype)
+            for u in range(kh):
+                gw[:, u] = np.matmul(gT, self._unf_rows(self.unf, u)).sum(axis=0)
+            gw = np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+        elif needs[1]:
             K = self.rows.shape[1]
             if O * K <= 4096:
                 # a small weight: per-image products whose (C_out, K) results stay in
@@ -236,6 +272,7 @@ class Conv2d(Function):
         pt, pb, pl, pr = self.padding
         Hp, Wp = H + pt + pb, W + pl + pr
         K = kh * kw * C
+        w2 = np.ascontiguousarray(self.w.transpose(0, 2, 3, 1)).reshape(O, K)
         if (sh, sw) == (1, 1):
             # output positions numbered along the padded pitch Wp, as in _grad_input
             L = Ho * Wp
@@ -243,7 +280,7 @@ class Conv2d(Function):
             g2[..., Wo:] = 0
             g2[..., :Wo] = gh.transpose(3, 0, 1, 2)
             gcols = workspace((K, N * L), gh.dtype)
-            np.matmul(self.w2.T, g2.reshape(O, N * L), out=gcols)
+            np.matmul(w2.T, g2.reshape(O, N * L), out=gcols)
             g5 = gcols.reshape(kh, kw, C, N, L)
             gxp = workspace((C, N, Hp * Wp + (kw - 1) * dw), gh.dtype, zero=True)
             for u in range(kh):
@@ -254,7 +291,7 @@ class Conv2d(Function):
         else:
             g2 = np.ascontiguousarray(gh.transpose(3, 0, 1, 2))
             gcols = workspace((K, N * Ho * Wo), gh.dtype)
-            np.matmul(self.w2.T, g2.reshape(O, -1), out=gcols)
+            np.matmul(w2.T, g2.reshape(O, -1), out=gcols)
             g6 = gcols.reshape(kh, kw, C, N, Ho, Wo)
             gxp = workspace((C, N, Hp, Wp), gh.dtype, zero=True)
             hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
