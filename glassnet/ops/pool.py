@@ -2,7 +2,9 @@
 
 Max pooling passes each window's largest value on; its gradient goes to that
 one input (the first of equal maxima, as PyTorch), every other input of the
-window gets none:  ∂L/∂x[argmax] += ∂L/∂y.
+window gets none:  ∂L/∂x[argmax] += ∂L/∂y. An input stored channels-last (a
+wide convolution's output) is pooled in that memory order, and so are its
+output and gradient.
 
 Average pooling is linear and separable over height and width:
 y = A_h · x · A_wᵀ with A_h[i, r] = 1/(window height) for the rows r in window
