@@ -132,29 +132,80 @@ class Hardtanh(Module):
         return f"min_val={self.min_val}, max_val={self.max_val}"
 
 
-class Softmax(Module):
-    """aᵢ = e^{zᵢ}/Σⱼ e^{zⱼ} along ``dim``."""
+class _AlongDim(Module):
+    """An activation that normalises along one dimension ``dim``."""
 
     def __init__(self, dim: int = -1):
         super().__init__()
         self.dim = dim
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """aᵢ = e^{zᵢ}/Σⱼ e^{zⱼ} along ``dim``."""
 
     def forward(self, input):
         return F.softmax(input, self.dim)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """aᵢ = zᵢ − log Σⱼ e^{zⱼ} along ``dim``."""
-
-    def __init__(self, dim: int = -1):
-        super().__init__()
-        self.dim = dim
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
+
+class Softmin(_AlongDim):
+    """aᵢ = e^{−zᵢ}/Σⱼ e^{−zⱼ} along ``dim``."""
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+
+class LogSigmoid(Module):
+    """a = log σ(z)."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class ReLU6(Module):
+    """a = min(max(0, z), 6)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.relu6(input)
+
+
+class Hardsigmoid(Module):
+    """a = relu6(z + 3)/6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(Module):
+    """a = z·relu6(z + 3)/6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class Mish(Module):
+    """a = z·tanh(softplus(z))."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+
+    def forward(self, input):
+        return F.mish(input)
