@@ -71,6 +71,14 @@ def workspace(shape: tuple, dtype, zero: bool = False) -> np.ndarray:
     return a
 
 
+def workspace_copy(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` in a pooled array (``np.ascontiguousarray`` without
+    allocating a fresh one each step)."""
+    out = workspace(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
 def clear_workspace() -> None:
     """Forget every pooled array (memory returns once no one else holds them)."""
     _pool.clear()

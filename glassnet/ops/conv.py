@@ -28,7 +28,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
-from ._workspace import workspace
+from ._workspace import workspace, workspace_copy
 
 
 def conv_out_size(n: int, k: int, s: int, p_total: int, d: int) -> int:
@@ -59,6 +59,13 @@ def _windows(xp, kh, kw, Ho, Wo, stride, dilation):
     (sh, sw), (dh, dw) = stride, dilation
     return as_strided(xp, (N, C, kh, kw, Ho, Wo),
                       (sN, sC, sH * dh, sW * dw, sH * sh, sW * sw), writeable=False)
+
+
+def _weight_grad(g):
+    """∂L/∂W in a pooled array of its own: it becomes ``.grad`` without autograd's copy
+    (an array owning its data), and is handed out again once ``zero_grad`` drops it,
+    so a training step allocates no weight-sized arrays."""
+    return workspace_copy(g)
 
 
 def _use_rows(Cg, kh, kw, x) -> bool:
@@ -146,7 +153,7 @@ class Conv2d(Function):
             # product is faster, its weight gradient most of all.
             unf = workspace((N, xp.shape[1], Wo, kw, C), x.dtype)
             np.copyto(unf, as_strided(xp, unf.shape, (sN, sH, sW, sW * dw, sC), writeable=False))
-            w3 = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(kh, kw * C, O)
+            w3 = workspace_copy(w.transpose(2, 3, 1, 0)).reshape(kh, kw * C, O)
             z = workspace((N, Ho * Wo, O), out_dtype)
             part = workspace((N, Ho * Wo, O), out_dtype) if kh > 1 else None
             for u in range(kh):
@@ -164,7 +171,7 @@ class Conv2d(Function):
                                        writeable=False))
             rows = rows.reshape(N * Ho * Wo, kh * kw * C)
             z = workspace((N * Ho * Wo, O), out_dtype)
-            np.matmul(rows, np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(O, -1).T,
+            np.matmul(rows, workspace_copy(w.transpose(0, 2, 3, 1)).reshape(O, -1).T,
                       out=z)
             if self.needs_input_grad[1]:
                 self.rows = rows
@@ -194,10 +201,12 @@ class Conv2d(Function):
         if needs[1] and self.unf is not None:
             # ∂L/∂W row u = Σ_n G[n]ᵀ · rows_u[n]
             gT = gh.reshape(N, Ho * Wo, O).transpose(0, 2, 1)
-            gw = np.empty((O, kh, kw * C), gh.dtype)
+            gw = workspace((O, kh, kw * C), gh.dtype)
+            per_image = workspace((N, O, kw * C), gh.dtype)
             for u in range(kh):
-                gw[:, u] = np.matmul(gT, self._unf_rows(self.unf, u)).sum(axis=0)
-            gw = np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+                np.matmul(gT, self._unf_rows(self.unf, u), out=per_image)
+                per_image.sum(axis=0, out=gw[:, u])
+            gw = _weight_grad(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         elif needs[1]:
             K = self.rows.shape[1]
             if O * K <= 4096:
@@ -207,8 +216,8 @@ class Conv2d(Function):
                 gw = np.matmul(gh.reshape(N, Ho * Wo, O).transpose(0, 2, 1),
                                self.rows.reshape(N, Ho * Wo, K)).sum(axis=0)
             else:
-                gw = g.T @ self.rows
-            gw = np.ascontiguousarray(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+                gw = np.matmul(g.T, self.rows, out=workspace((O, K), g.dtype))
+            gw = _weight_grad(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
         if len(needs) == 3 and needs[2]:
             gb = g.sum(axis=0)
         if needs[0]:
@@ -253,7 +262,7 @@ class Conv2d(Function):
         sN, sH, sW, sO = gp.strides
         gcols = workspace((N, Hg, W, kw, O), gh.dtype)
         np.copyto(gcols, as_strided(gp, gcols.shape, (sN, sH, sW, sW * dw, sO), writeable=False))
-        wf = np.ascontiguousarray(self.w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))
+        wf = workspace_copy(self.w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1))
         wf = wf.reshape(kh, kw * O, C)
         gx = workspace((N, H * W, C), gh.dtype)
         part = workspace((N, H * W, C), gh.dtype) if kh > 1 else None
@@ -281,7 +290,7 @@ class Conv2d(Function):
         pt, pb, pl, pr = self.padding
         Hp, Wp = H + pt + pb, W + pl + pr
         K = kh * kw * C
-        w2 = np.ascontiguousarray(self.w.transpose(0, 2, 3, 1)).reshape(O, K)
+        w2 = workspace_copy(self.w.transpose(0, 2, 3, 1)).reshape(O, K)
         if (sh, sw) == (1, 1):
             # output positions numbered along the padded pitch Wp, as in _grad_input
             L = Ho * Wp
@@ -298,7 +307,7 @@ class Conv2d(Function):
                     gxp[:, :, off:off + L] += g5[u, v]
             gxp = gxp[:, :, :Hp * Wp].reshape(C, N, Hp, Wp)
         else:
-            g2 = np.ascontiguousarray(gh.transpose(3, 0, 1, 2))
+            g2 = workspace_copy(gh.transpose(3, 0, 1, 2))
             gcols = workspace((K, N * Ho * Wo), gh.dtype)
             np.matmul(w2.T, g2.reshape(O, -1), out=gcols)
             g6 = gcols.reshape(kh, kw, C, N, Ho, Wo)
@@ -320,8 +329,9 @@ class Conv2d(Function):
         if needs[1]:
             # Σ_n G[n]·cols[n]ᵀ, computed transposed as Σ_n cols[n]·G[n]ᵀ: OpenBLAS is up to
             # 2× faster with the long (position) axis of the big operand contiguous
-            gwT = np.matmul(self.cols, g.swapaxes(-1, -2)).sum(axis=0)
-            gw = np.ascontiguousarray(gwT.swapaxes(-1, -2)).reshape(self.w_shape)
+            per_image = workspace((N, G, self.cols.shape[2], O // G), g.dtype)
+            gwT = np.matmul(self.cols, g.swapaxes(-1, -2), out=per_image).sum(axis=0)
+            gw = _weight_grad(gwT.swapaxes(-1, -2).reshape(self.w_shape))
         if len(needs) == 3 and needs[2]:
             gb = grad_out.sum(axis=(0, 2, 3))
         if needs[0]:

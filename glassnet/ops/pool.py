@@ -76,7 +76,8 @@ def _first_max_onehot(win: np.ndarray, m: np.ndarray) -> np.ndarray:
     """
     hot = workspace(win.shape, np.bool_)
     np.equal(win, m, out=hot)
-    seen = hot[0].copy()
+    seen = workspace(hot[0].shape, np.bool_)
+    np.copyto(seen, hot[0])
     for k in range(1, len(hot)):
         np.greater(hot[k], seen, out=hot[k])  # hot and not seen
         seen |= hot[k]
