@@ -70,3 +70,18 @@ def test_max_pool_ties_on_channels_last_input(torch, kernel, stride, padding):
     (y * gn.tensor(up)).sum().backward()
     (ty * torch.tensor(up)).sum().backward()
     np.testing.assert_array_equal(g0.grad.numpy(), t0.grad.numpy())
+
+
+def test_weight_gradient_is_reused_after_zero_grad_and_accumulates():
+    conv = gn.nn.Conv2d(8, 16, 3, padding=1)
+    x = gn.randn(2, 8, 6, 6)
+    conv(x).sum().backward()
+    first = conv.weight.grad.numpy().copy()
+    assert conv.weight.grad.data.flags.owndata
+    conv(x).sum().backward()                       # no zero_grad: gradients add up
+    np.testing.assert_allclose(conv.weight.grad.numpy(), 2 * first, rtol=1e-5)
+    kept = conv.weight.grad                        # a held gradient is never handed out again
+    conv.weight.grad = None
+    conv(3 * x).sum().backward()
+    np.testing.assert_allclose(kept.numpy(), 2 * first, rtol=1e-5)
+    np.testing.assert_allclose(conv.weight.grad.numpy(), 3 * first, rtol=1e-5)
