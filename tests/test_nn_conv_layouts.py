@@ -84,4 +84,4 @@ def test_weight_gradient_is_reused_after_zero_grad_and_accumulates():
     conv.weight.grad = None
     conv(3 * x).sum().backward()
     np.testing.assert_allclose(kept.numpy(), 2 * first, rtol=1e-5)
-    np.testing.assert_allclose(conv.weight.grad.numpy(), 3 * first, rtol=1e-5)
+    np.testing.assert_allclose(conv.weight.grad.numpy(), 3 * first, rtol=1e-4, atol=1e-4)
