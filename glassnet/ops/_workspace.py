@@ -71,6 +71,20 @@ def workspace(shape: tuple, dtype, zero: bool = False) -> np.ndarray:
     return a
 
 
+def workspace_like(a: np.ndarray, dtype=None) -> np.ndarray:
+    """A pooled array of ``a``'s shape in ``a``'s memory order (a pooled ``np.empty_like``).
+
+    For ``a`` whose axes are a permutation of a C-contiguous array (a channels-last
+    convolution output seen as (N, C, H, W)) the result is the same permutation of a
+    pooled buffer, so an elementwise pass over both runs in memory order.
+    """
+    dtype = a.dtype if dtype is None else dtype
+    if a.flags.c_contiguous or a.ndim < 2:
+        return workspace(a.shape, dtype)
+    perm = sorted(range(a.ndim), key=lambda i: -a.strides[i])
+    return workspace(tuple(a.shape[i] for i in perm), dtype).transpose(np.argsort(perm))
+
+
 def workspace_copy(a: np.ndarray) -> np.ndarray:
     """A C-contiguous copy of ``a`` in a pooled array (``np.ascontiguousarray`` without
     allocating a fresh one each step)."""
