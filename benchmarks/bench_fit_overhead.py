@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import glassnet as gn  # noqa: E402  (the checkout's glassnet, installed or not)
+import glassnet as gn  # the checkout's glassnet, installed or not
 
 
 def make_model():
