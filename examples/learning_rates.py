@@ -15,9 +15,12 @@ the three loss curves drawn in ``learning_rates.png`` (needs matplotlib:
     python examples/learning_rates.py [output.png]
 """
 
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 import glassnet as gn
 
