@@ -52,3 +52,20 @@ def test_plot_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install glassnet\[plot\]"):
         gn.viz.plot_history(history([1.0]), tmp_path / "x.png")
+
+
+def test_a_failed_plot_leaves_the_old_file(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    path = tmp_path / "curves.png"
+    gn.viz.plot_history(history([1.0, 0.5]), path)
+    before = path.read_bytes()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        gn.viz.plot_history(history([2.0, 1.0]), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]

@@ -7,6 +7,7 @@ display (servers, CI).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 
@@ -44,18 +45,16 @@ def _epoch_axes(ax, title, ylabel=None):
 
 
 def _save(fig, path):
+    from ..io._files import atomic_write_bytes
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write the plot {path!r}: folder {folder!r} does not exist")
     fmt = os.path.splitext(path)[1][1:].lower() or "png"
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)  # a half-written PNG never replaces a good one
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=110, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())  # a half-written PNG never replaces a good one
 
 
 def plot_history(history, path) -> str:
