@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .explain import cli as explain_cli
 from .train.models import SequenceClassifier
 
 MODEL_FILE = "model.safetensors"
@@ -123,7 +124,7 @@ def _targets(y, where):
     """Class indices for integer or text labels; float targets mean regression."""
     if y is None:
         raise CLIError(f"{where}: no target column")
-    if y.dtype.kind in "US O".replace(" ", ""):
+    if y.dtype.kind in "USO":
         classes, y = np.unique(y, return_inverse=True)
         return y.astype(np.int64), len(classes)
     if y.dtype.kind in "iu":
@@ -597,12 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", metavar="MODEL", help="a model file (or a run folder)")
     i.set_defaults(func=_cmd_info)
 
-    try:
-        from .explain import cli as explain_cli
-    except ImportError:  # pragma: no cover - explain is part of the package
-        explain_cli = None
-    if explain_cli is not None:
-        explain_cli.register(sub)
+    explain_cli.register(sub)
     return parser
 
 
