@@ -229,3 +229,16 @@ def test_keyboard_interrupt_stops_cleanly_and_resume_continues(tmp_path, capsys)
 def test_initial_epoch_counts_from_there():
     _, _, h = run([], epochs=5, initial_epoch=3)
     assert h.epochs == [4, 5]
+
+
+def test_scheduler_callback_recognises_plateau_subclasses_and_names_itself():
+    opt = gn.optim.SGD(mlp().parameters(), lr=1.0)
+
+    class Patient(gn.optim.lr_scheduler.ReduceLROnPlateau):
+        pass
+
+    assert LRSchedulerCallback(Patient(opt)).on_plateau
+    assert not LRSchedulerCallback(gn.optim.lr_scheduler.StepLR(opt, step_size=1)).on_plateau
+    cb = LRSchedulerCallback(Patient(opt), monitor="val_acc")
+    with pytest.raises(ValueError, match="LRSchedulerCallback: monitored value 'val_acc'"):
+        run([cb], epochs=1)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..optim.lr_scheduler import ReduceLROnPlateau
+
 
 class Callback:
     """Base class: every hook does nothing.
@@ -232,7 +234,7 @@ class ModelCheckpoint(_Watching):
             self.last_epoch = epoch
 
 
-class LRSchedulerCallback(Callback):
+class LRSchedulerCallback(_Watching):
     """Step a learning-rate scheduler once per epoch (default) or once per batch.
 
     ``ReduceLROnPlateau`` is stepped with the monitored value
@@ -251,16 +253,13 @@ class LRSchedulerCallback(Callback):
             raise ValueError(f"LRSchedulerCallback: interval must be 'epoch' or 'batch', "
                              f"got {interval!r}")
         self.scheduler, self.interval = scheduler, interval
-        self.on_plateau = any(c.__name__ == "ReduceLROnPlateau" for c in type(scheduler).__mro__)
+        self.on_plateau = isinstance(scheduler, ReduceLROnPlateau)
         if self.on_plateau and interval == "batch":
             raise ValueError("LRSchedulerCallback: ReduceLROnPlateau steps on an epoch's "
                              "metric; use interval='epoch'")
-        self._watch = _Monitor("LRSchedulerCallback", monitor, "min", 0.0)
+        super().__init__(monitor, "min", 0.0)
         if interval == "batch":
             self.on_batch_end = self._batch_step  # only then does fit call it per batch
-
-    def on_train_begin(self, logs=None):
-        self._watch.resolve(self.state.has_validation)
 
     def _batch_step(self, batch, logs):
         self.scheduler.step()
