@@ -17,6 +17,7 @@ from .ops import linalg as L
 from .ops import loss as LS
 from .ops import norm as NORM
 from .ops import pool as POOL
+from .ops._util import broadcasts_to
 from .tensor import Tensor, as_tensor, cat, chunk, matmul, pad, split, stack, where  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -27,8 +28,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ---------------------------------------------------------------------------
 def _floating(input):
     """The input as a tensor; int/bool ones converted to the default float dtype (as PyTorch)."""
-    t = as_tensor(input)
-    return t if t.data.dtype.kind == "f" else t._float()
+    return as_tensor(input)._float()
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -401,11 +401,17 @@ def _target(target, like):
     return t if t.dtype == like.dtype else t.to(like.dtype)
 
 
-def _pointwise_loss(op, name, input, target, reduction, **params):
+def _loss_args(name, input, target, reduction):
+    """(input, target) as tensors of one dtype and shape, after checking ``reduction``."""
     _check_reduction(reduction, name)
     input = as_tensor(input)
     target = _target(target, input)
     _check_same_shape(input, target, name)
+    return input, target
+
+
+def _pointwise_loss(op, name, input, target, reduction, **params):
+    input, target = _loss_args(name, input, target, reduction)
     return op.apply(input, target, reduction=reduction, **params)
 
 
@@ -484,11 +490,7 @@ def _optional(t, like, name, arg):
     if t is None:
         return None
     w = _target(t, like).data
-    try:
-        ok = np.broadcast_shapes(w.shape, like.shape) == like.shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(w.shape, like.shape):
         raise ValueError(f"{name}: {arg} of shape {w.shape} does not broadcast to the input's "
                          f"shape {like.shape}")
     return w
@@ -513,10 +515,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         >>> F.binary_cross_entropy(gn.tensor([0.9, 0.2, 0.7]), gn.tensor([1.0, 0.0, 1.0]))
         tensor(0.2284)
     """
-    _check_reduction(reduction, "binary_cross_entropy")
-    input = as_tensor(input)
-    target = _target(target, input)
-    _check_same_shape(input, target, "binary_cross_entropy")
+    input, target = _loss_args("binary_cross_entropy", input, target, reduction)
     p = input.data
     if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
         raise ValueError(
@@ -546,11 +545,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         >>> F.binary_cross_entropy_with_logits(gn.tensor([2.0, -1.0, 0.5]), gn.tensor([1.0, 0.0, 1.0]))
         tensor(0.3048)
     """
-    _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    input = as_tensor(input)
-    target = _target(target, input)
-    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     name = "binary_cross_entropy_with_logits"
+    input, target = _loss_args(name, input, target, reduction)
     return LS.BCEWithLogitsLoss.apply(input, target, weight=_optional(weight, input, name, "weight"),
                                       pos_weight=_optional(pos_weight, input, name, "pos_weight"),
                                       reduction=reduction)
@@ -564,6 +560,18 @@ def _class_target(input, target, name):
         raise TypeError(f"{name}: target must hold class indices (int64) or class probabilities, "
                         f"got dtype {t.dtype}")
     return t
+
+
+def _class_weight(weight, input, name):
+    """The optional (C,) class weights as an array, C read from the input's class axis."""
+    if weight is None:
+        return None
+    w = as_tensor(weight).data
+    n_classes = input.shape[1 if input.ndim > 1 else 0] if input.ndim else 0
+    if w.shape != (n_classes,):
+        raise ValueError(f"{name}: weight must have one entry per class ({n_classes}), "
+                         f"got shape {w.shape}")
+    return w
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -597,10 +605,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _class_target(input, target, "cross_entropy")
-    w = None if weight is None else as_tensor(weight).data
-    if w is not None and w.shape != (input.shape[1 if input.ndim > 1 else 0],):
-        raise ValueError(f"cross_entropy: weight must have one entry per class "
-                         f"({input.shape[1 if input.ndim > 1 else 0]}), got shape {w.shape}")
+    w = _class_weight(weight, input, "cross_entropy")
     return LS.CrossEntropyLoss.apply(input, target, weight=w, ignore_index=ignore_index,
                                      reduction=reduction, label_smoothing=label_smoothing)
 
@@ -627,10 +632,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     _check_reduction(reduction, "nll_loss")
     input = as_tensor(input)
     target = _class_target(input, target, "nll_loss")
-    w = None if weight is None else as_tensor(weight).data
-    n_classes = input.shape[1 if input.ndim > 1 else 0] if input.ndim else 0
-    if w is not None and w.shape != (n_classes,):
-        raise ValueError(f"nll_loss: weight must have one entry per class ({n_classes}), got shape {w.shape}")
+    w = _class_weight(weight, input, "nll_loss")
     return LS.NLLLoss.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -1037,7 +1039,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero whole channels x[n, c] with probability p, scale the rest by 1/(1 − p) (training only).
 
     Args:
-        input: (N, C, H, W) or (C, H, W) (also (N, C, L) for Dropout1d-style use).
+        input: (N, C, H, W), or an unbatched (C, H, W) whose channels are dropped.
+        p: the probability of zeroing a channel, in [0, 1] (0.5).
+        training: when False the input is returned unchanged.
+    Shape: any of the above; the output has the input's shape.
+
+    Example:
+        >>> maps = F.dropout2d(gn.ones(2, 8, 3, 3), p=0.5).numpy().reshape(16, 9)
+        >>> bool(((maps == 0).all(1) | (maps == 2).all(1)).all())  # each map all 0 or all 2
+        True
     """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")

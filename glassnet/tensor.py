@@ -23,10 +23,11 @@ from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import movement as M
 from .ops import reduce as R
-from .ops._util import normalize_axis
+from .ops._util import broadcasts_to, normalize_axis
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
+_INPLACE_SYMBOL = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/"}
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -274,7 +275,7 @@ class Tensor:
     def to(self, *args, dtype=None, **kwargs) -> Tensor:
         """Cast to a dtype (``t.to(gn.float64)``); device strings other than 'cpu' are refused."""
         for a in args:
-            if isinstance(a, str) and a not in ("float32", "float64", "int64", "bool", "int32"):
+            if isinstance(a, str) and not _is_dtype_name(a):
                 if a != "cpu":
                     raise ValueError(f"to: device {a!r} is not available (glassnet runs on 'cpu')")
             else:
@@ -433,10 +434,11 @@ class Tensor:
 
     # in-place forms: allowed on tensors that need no grad (or under no_grad)
     def _inplace(self, ufunc, other, name):
+        """``self.data op= other`` for ``x op= y`` and ``name`` (add_, sub_, ...)."""
         if self.requires_grad and autograd.is_grad_enabled():
-            sym = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/"}[name]
+            sym = _INPLACE_SYMBOL[ufunc]
             raise RuntimeError(
-                f"x {sym}= y: in-place operation on a tensor that requires grad; write "
+                f"{name}: in-place operation on a tensor that requires grad; write "
                 f"`x = x {sym} y` instead, or do it inside `with gn.no_grad():`"
             )
         o = other.data if isinstance(other, Tensor) else other
@@ -448,32 +450,32 @@ class Tensor:
         return self
 
     def __iadd__(self, other):
-        return self._inplace(np.add, other, "__add__")
+        return self._inplace(np.add, other, "x += y")
 
     def __isub__(self, other):
-        return self._inplace(np.subtract, other, "__sub__")
+        return self._inplace(np.subtract, other, "x -= y")
 
     def __imul__(self, other):
-        return self._inplace(np.multiply, other, "__mul__")
+        return self._inplace(np.multiply, other, "x *= y")
 
     def __itruediv__(self, other):
-        return self._inplace(np.divide, other, "__truediv__")
+        return self._inplace(np.divide, other, "x /= y")
 
     def add_(self, other, alpha=1):
         """x += alpha·other in place (only outside the graph or under ``no_grad``)."""
-        return self._inplace(np.add, other * alpha if alpha != 1 else other, "__add__")
+        return self._inplace(np.add, other * alpha if alpha != 1 else other, "add_")
 
     def sub_(self, other, alpha=1):
         """x −= alpha·other in place (only outside the graph or under ``no_grad``)."""
-        return self._inplace(np.subtract, other * alpha if alpha != 1 else other, "__sub__")
+        return self._inplace(np.subtract, other * alpha if alpha != 1 else other, "sub_")
 
     def mul_(self, other):
         """x *= other in place (only outside the graph or under ``no_grad``)."""
-        return self._inplace(np.multiply, other, "__mul__")
+        return self._inplace(np.multiply, other, "mul_")
 
     def div_(self, other):
         """x /= other in place (only outside the graph or under ``no_grad``)."""
-        return self._inplace(np.divide, other, "__truediv__")
+        return self._inplace(np.divide, other, "div_")
 
     def zero_(self):
         """Fill with zeros in place (e.g. ``p.grad.zero_()``)."""
@@ -493,7 +495,7 @@ class Tensor:
             raise RuntimeError("copy_: in-place operation on a tensor that requires grad; "
                                "do it inside `with gn.no_grad():`")
         src = src.data if isinstance(src, Tensor) else np.asarray(src)
-        if np.broadcast_shapes(src.shape, self.shape) != self.shape:
+        if not broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.shape}")
         self.data[...] = src
         return self
@@ -659,11 +661,7 @@ class Tensor:
             raise ValueError(f"expand: cannot expand shape {self.shape} to {shape} (the new shape "
                              "needs at least as many dimensions, and -1 only for existing ones)")
         shape = tuple(s if n == -1 else n for n, s in zip(shape, (1,) * new + self.shape))
-        try:
-            ok = np.broadcast_shapes(self.shape, shape) == shape
-        except ValueError:
-            ok = False
-        if not ok:
+        if not broadcasts_to(self.shape, shape):
             raise ValueError(f"expand: cannot expand shape {self.shape} to {shape} (only "
                              "dimensions of size 1 can grow)")
         return M.Expand.apply(self, shape=shape)
@@ -902,11 +900,7 @@ class Tensor:
         m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
-        try:
-            fits = np.broadcast_shapes(m.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(m.shape, self.shape):
             raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
                              f"tensor's shape {self.shape}")
         return where(m, value, self)
@@ -952,7 +946,7 @@ class Tensor:
             return self.abs().amax(dim, keepdim)
         if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
             raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
-        return R.Norm.apply(self if self.data.dtype.kind == "f" else self._float(), p=p,
+        return R.Norm.apply(self._float(), p=p,
                             dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
 
     def contiguous(self) -> Tensor:
@@ -985,11 +979,11 @@ class Tensor:
 
     def sigmoid(self):
         """σ(x) = 1/(1 + e^{−x}), elementwise."""
-        return A.Sigmoid.apply(self if self.data.dtype.kind == "f" else self._float())
+        return A.Sigmoid.apply(self._float())
 
     def tanh(self):
         """tanh x, elementwise."""
-        return A.Tanh.apply(self if self.data.dtype.kind == "f" else self._float())
+        return A.Tanh.apply(self._float())
 
     def relu(self):
         """max(0, x), elementwise."""
@@ -1069,6 +1063,15 @@ autograd._Tensor = Tensor
 # ---------------------------------------------------------------------------
 # argument helpers
 # ---------------------------------------------------------------------------
+def _is_dtype_name(name: str) -> bool:
+    """True for a dtype spelled as a string ('float16', 'int64'), False for a device name."""
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
+
+
 def _shape_arg(shape) -> tuple:
     """Accept f(2, 3) and f((2, 3)) alike."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -1118,8 +1121,8 @@ def tensor(data, dtype=None, requires_grad: bool = False, name: str | None = Non
 
 def as_tensor(data, dtype=None) -> Tensor:
     """Like ``tensor`` but without copying when ``data`` is already an array or tensor."""
-    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
-        return data
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)  # a cast stays in the graph
     return Tensor._make(_to_array(data, dtype), False, None, 0)
 
 

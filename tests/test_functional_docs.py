@@ -12,7 +12,8 @@ import glassnet.functional as F
 CORE = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "softsign",
         "hardtanh", "softmax", "log_softmax", "linear", "dropout", "mse_loss", "l1_loss", "huber_loss",
         "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-        "nll_loss", "one_hot", "logsigmoid", "relu6", "hardsigmoid", "hardswish", "mish", "softmin"]
+        "nll_loss", "one_hot", "logsigmoid", "relu6", "hardsigmoid", "hardswish", "mish", "softmin",
+        "dropout2d"]
 
 
 @pytest.mark.parametrize("name", CORE)

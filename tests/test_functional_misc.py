@@ -75,3 +75,12 @@ def test_one_hot_matches_torch_and_names_bad_values(torch):
 def test_functional_accepts_arrays(call):
     out = call()
     assert isinstance(out, gn.Tensor) and np.isfinite(out.data).all()
+
+
+def test_class_weight_is_checked_for_a_single_sample_and_a_scalar_input():
+    with pytest.raises(ValueError, match=r"cross_entropy: weight must have one entry per class \(3\), got shape \(2,\)"):
+        F.cross_entropy(gn.zeros(3), gn.tensor(1), weight=gn.ones(2))
+    with pytest.raises(ValueError, match=r"cross_entropy: weight must have one entry per class \(0\)"):
+        F.cross_entropy(gn.tensor(1.0), gn.tensor(0), weight=gn.ones(1))
+    with pytest.raises(ValueError, match=r"nll_loss: weight must have one entry per class \(4\)"):
+        F.nll_loss(gn.zeros(2, 4), gn.tensor([0, 1]), weight=gn.ones(3))

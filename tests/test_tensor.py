@@ -370,3 +370,32 @@ def test_new_and_contiguous():
     t = x.T
     assert not t.is_contiguous() and t.contiguous().is_contiguous() and x.contiguous() is x
     np.testing.assert_array_equal(t.contiguous().data, t.data)
+
+
+def test_as_tensor_with_a_dtype_keeps_the_graph():
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    y = gn.as_tensor(x, dtype=gn.float64)
+    assert y.dtype == np.float64 and y.requires_grad
+    (y * 3).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0]
+    assert gn.as_tensor(x) is x and gn.as_tensor(x, gn.float32) is x
+
+
+def test_to_accepts_any_dtype_name_and_refuses_devices():
+    x = gn.tensor([1.5, 2.0])
+    assert x.to("float16").dtype == np.float16 and x.to("int8").dtype == np.int8
+    assert x.to("cpu") is x
+    with pytest.raises(ValueError, match=r"to: device 'mps' is not available"):
+        x.to("mps")
+
+
+def test_in_place_errors_name_the_operation_and_shapes():
+    with pytest.raises(ValueError, match=r"copy_: source of shape \(3,\) does not fit a tensor of shape \(2,\)"):
+        gn.zeros(2).copy_(np.ones(3))
+    w = gn.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"add_: in-place operation.*`x = x \+ y`"):
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"div_: in-place operation.*`x = x / y`"):
+        w.div_(2.0)
+    with pytest.raises(ValueError, match=r"mul_: cannot update a tensor of shape \(2,\)"):
+        gn.zeros(2).mul_(np.ones(3))

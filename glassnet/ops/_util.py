@@ -22,6 +22,14 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g
 
 
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """True when an array of ``shape`` broadcasts to exactly ``target``."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def normalize_axis(dim, ndim: int, name: str = "dim"):
     """Turn ``dim`` (int, tuple or None) into a tuple of non-negative axes."""
     if dim is None:
