@@ -139,3 +139,11 @@ def test_series_and_windows():
         gn.data.make_windows(np.zeros(20), 30)
     with pytest.raises(ValueError, match="series must be 1-d"):
         gn.data.make_windows(np.zeros((2, 2, 2)), 1)
+
+
+def test_a_missing_built_in_file_is_named(monkeypatch):
+    from glassnet.data import text
+
+    monkeypatch.setitem(text.TEXTS, "lost", ("lost.txt", "a text that is not shipped"))
+    with pytest.raises(FileNotFoundError, match=r"load_text: the built-in file .*lost\.txt is missing"):
+        gn.data.load_text("lost")

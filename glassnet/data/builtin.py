@@ -1,7 +1,7 @@
 """Data sets shipped inside the package (no download, no network).
 
-- ``load_digits``: 1,797 real handwritten digits as 8×8 images.
-- ``load_text``: a short built-in text for character-level models.
+- ``load_digits``: 1,797 real handwritten digits as 8×8 images (here).
+- ``load_text``: a short built-in text for character-level models (``text.py``).
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ import numpy as np
 from .dataset import _resolve_generator
 
 
-def _package_file(name: str):
-    return resources.files("glassnet.data").joinpath("files").joinpath(name)
+def _package_file(name: str, where: str):
+    """A data file shipped in glassnet/data/files, or a clear error naming ``where`` it was needed."""
+    f = resources.files("glassnet.data").joinpath("files").joinpath(name)
+    if not f.is_file():
+        raise FileNotFoundError(f"{where}: the built-in file {f} is missing from the glassnet "
+                                "installation (reinstall glassnet)")
+    return f
 
 
 @functools.cache
 def _digits_raw() -> tuple[np.ndarray, np.ndarray]:
-    f = _package_file("digits.npz")
-    if not f.is_file():
-        raise FileNotFoundError(f"load_digits: the built-in file {f} is missing from the glassnet "
-                                "installation (reinstall glassnet)")
+    f = _package_file("digits.npz", "load_digits")
     with f.open("rb") as fh, np.load(fh) as z:
         return z["images"], z["labels"]
 

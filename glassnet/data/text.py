@@ -36,11 +36,7 @@ def load_text(name: str = "fables") -> str:
     """
     if name not in TEXTS:
         raise ValueError(f"load_text: unknown text {name!r}; available: {sorted(TEXTS)}")
-    f = _package_file(TEXTS[name][0])
-    if not f.is_file():
-        raise FileNotFoundError(f"load_text: the built-in file {f} is missing from the glassnet "
-                                "installation (reinstall glassnet)")
-    return f.read_text(encoding="utf-8")
+    return _package_file(TEXTS[name][0], "load_text").read_text(encoding="utf-8")
 
 
 class CharVocab:
