@@ -62,6 +62,15 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
+def _plain_value(v):
+    """A glassnet or torch tensor as its NumPy array; anything else unchanged (state-dict loading)."""
+    if isinstance(v, Tensor):
+        return v.data
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, perhaps one that requires grad
+        return v.detach().cpu().numpy()
+    return v
+
+
 def _check_grad_dtype(arr, requires_grad, where="tensor"):
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(

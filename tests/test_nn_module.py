@@ -33,6 +33,12 @@ def test_torch_state_dict_loads_and_gives_same_outputs(torch):
     np.testing.assert_allclose(
         g2(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
+    # and so do its parameters, which require grad
+    g3 = _mlp(gn).double()
+    g3.load_state_dict(dict(t.named_parameters()))
+    np.testing.assert_allclose(
+        g3(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
 
 
 def test_glassnet_state_dict_loads_into_torch(torch):

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor, _to_array
+from ..tensor import Tensor, _plain_value, _to_array
 
 
 class Parameter(Tensor):
@@ -252,9 +252,7 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            arr = v.data if isinstance(v, Tensor) else np.asarray(v)
-            if hasattr(v, "detach") and not isinstance(v, Tensor):  # e.g. a torch tensor
-                arr = np.asarray(v.detach().cpu().numpy())
+            arr = np.asarray(_plain_value(v))
             if arr.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: {k!r} has shape {arr.shape} in "

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import autograd as _autograd
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _plain_value
 
 
 class _Required:
@@ -47,14 +47,6 @@ def check_common(opt: str, lr, eps=None, weight_decay=None, momentum=None) -> No
         check_hparam(opt, "weight_decay", weight_decay, weight_decay >= 0, "a number >= 0")
     if momentum is not None:
         check_hparam(opt, "momentum", momentum, momentum >= 0, "a number >= 0")
-
-
-def _to_array(v):
-    if isinstance(v, Tensor):
-        return v.data
-    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor
-        return v.detach().cpu().numpy()
-    return v
 
 
 class Optimizer:
@@ -224,7 +216,7 @@ class Optimizer:
             for k, v in s.items():
                 if k != "params":
                     g[k] = copy.deepcopy(
-                        _to_array(v) if k != "betas" else tuple(float(b) for b in v)
+                        _plain_value(v) if k != "betas" else tuple(float(b) for b in v)
                     )
         self.state = new_state
 
@@ -232,7 +224,7 @@ class Optimizer:
     def _cast_state(p: Tensor, st: dict) -> dict:
         out = {}
         for k, v in st.items():
-            v = _to_array(v)
+            v = _plain_value(v)
             if k == "step":
                 out[k] = float(np.asarray(v))
             elif isinstance(v, np.ndarray):
