@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .. import backend as B
 from ..tensor import Tensor
 from .dataset import _resolve_generator
 
@@ -98,11 +99,7 @@ class DataLoader:
     @property
     def generator(self) -> np.random.Generator:
         """The generator the next shuffle draws from (the global one unless given)."""
-        if self._generator is not None:
-            return self._generator
-        from .. import backend as B
-
-        return B.rng()
+        return self._generator if self._generator is not None else B.rng()
 
     def __len__(self) -> int:
         n = len(self.dataset)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import backend as B
 from ..tensor import Tensor
+from .transforms import _arr, apply_batch
 
 
 class Dataset:
@@ -51,16 +52,7 @@ def _apply(transform, x: np.ndarray, batched: bool) -> np.ndarray:
     """Run a transform on one sample, or on a batch (N, ...) at once when it can."""
     if transform is None:
         return x
-    if batched:
-        batch = getattr(transform, "batch", None)
-        if batch is not None:
-            return batch(x)
-        return np.stack([_to_numpy(transform(s)) for s in x])
-    return _to_numpy(transform(x))
-
-
-def _to_numpy(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return apply_batch(transform, x) if batched else _arr(transform(x))
 
 
 class TensorDataset(Dataset):

@@ -20,6 +20,12 @@ def _arr(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
+def apply_batch(transform, x) -> np.ndarray:
+    """Run ``transform`` on a batch (N, ...): its ``batch`` method when it has one, else per sample."""
+    b = getattr(transform, "batch", None)
+    return b(x) if b is not None else np.stack([_arr(transform(s)) for s in _arr(x)])
+
+
 class Transform:
     """Base class: implement ``__call__`` for one sample; override ``batch`` when the
     batched form differs from applying ``__call__`` to the whole array."""
@@ -157,8 +163,7 @@ class Compose(Transform):
 
     def batch(self, x):
         for t in self.transforms:
-            b = getattr(t, "batch", None)
-            x = b(x) if b is not None else np.stack([_arr(t(s)) for s in _arr(x)])
+            x = apply_batch(t, x)
         return x
 
     def __repr__(self):
