@@ -296,7 +296,6 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
     x = tensor(np.zeros((1, c, h, w)))
     total = 0
     flat = None
-    size_fn = getattr(nn, "conv_output_size", None)
     for i, spec in enumerate(layers):
         kind = str(spec.get("type", "")).lower()
         where = f"layer {i + 1} ({kind or '?'})"
@@ -321,9 +320,9 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
             with no_grad():
                 x = layer(x)
             h_new, w_new = x.shape[2], x.shape[3]
-            if size_fn is not None and size_fn((h, w), f, s, p) != (h_new, w_new):
-                raise RuntimeError(f"{where}: nn.conv_output_size gives {size_fn((h, w), f, s, p)} but the "
-                                   f"layer produced {h_new}×{w_new}")
+            if nn.conv_output_size((h, w), f, s, p) != (h_new, w_new):
+                raise RuntimeError(f"{where}: nn.conv_output_size gives {nn.conv_output_size((h, w), f, s, p)} "
+                                   f"but the layer produced {h_new}×{w_new}")
             for dim, old, new in (("h", h, h_new), ("w", w, w_new)):
                 if dim == "w" and w == h:
                     continue
