@@ -286,12 +286,7 @@ class Recorder:
     def _describe(self, fn, in_ops, out_ops, grads, params):
         items = None
         try:
-            try:
-                items = fn.describe(in_ops, out_ops, grads)
-            except TypeError as err:  # a hook with the older (inputs, outputs) signature
-                if "positional argument" not in str(err):
-                    raise
-                items = fn.describe(in_ops, out_ops) if grads is None else None
+            items = fn.describe(in_ops, out_ops, grads)
             if items is None and type(fn).__name__ in DESCRIBERS:
                 items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
         except Exception as err:  # noqa: BLE001 - explaining must never break the computation
