@@ -566,7 +566,7 @@ def _class_weight(weight, input, name):
     """The optional (C,) class weights as an array, C read from the input's class axis."""
     if weight is None:
         return None
-    w = as_tensor(weight).data
+    w = _target(weight, input).data
     n_classes = input.shape[1 if input.ndim > 1 else 0] if input.ndim else 0
     if w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have one entry per class ({n_classes}), "

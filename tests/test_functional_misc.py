@@ -84,3 +84,30 @@ def test_class_weight_is_checked_for_a_single_sample_and_a_scalar_input():
         F.cross_entropy(gn.tensor(1.0), gn.tensor(0), weight=gn.ones(1))
     with pytest.raises(ValueError, match=r"nll_loss: weight must have one entry per class \(4\)"):
         F.nll_loss(gn.zeros(2, 4), gn.tensor([0, 1]), weight=gn.ones(3))
+
+
+@pytest.mark.parametrize("loss", [
+    lambda x: F.mse_loss(x, gn.zeros(0, 3)),
+    lambda x: F.l1_loss(x, gn.zeros(0, 3)),
+    lambda x: F.binary_cross_entropy_with_logits(x, gn.zeros(0, 3)),
+    lambda x: F.cross_entropy(x, gn.zeros(0).long()),
+    lambda x: F.nll_loss(x, gn.zeros(0).long()),
+])
+def test_empty_batch_mean_loss_is_nan_without_warnings(loss):
+    import warnings
+
+    x = gn.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = loss(x)
+        out.backward()
+    assert np.isnan(out.item()) and x.grad.shape == (0, 3)
+
+
+def test_class_weights_keep_a_float32_graph_float32():
+    z = gn.randn(4, 3, requires_grad=True)
+    t = F.softmax(gn.randn(4, 3, requires_grad=True), 1)
+    seen = []
+    t.register_hook(lambda g: seen.append(g.dtype))
+    F.cross_entropy(z, t, weight=np.array([1.0, 2.0, 0.5])).backward()  # a float64 weight array
+    assert seen == [np.float32] and z.grad.dtype == np.float32

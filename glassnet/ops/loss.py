@@ -36,11 +36,14 @@ def _reduce(loss, reduction, denom=None):
     return np.asarray(total / n)
 
 
-def _scale(grad_out, shape, reduction, n):
-    """The upstream gradient as seen by each element of the unreduced loss."""
+def _scale(grad_out, reduction, n):
+    """The upstream gradient as seen by each element (or row) of the unreduced loss,
+    ``n`` the 'mean' denominator; with n = 0 nothing receives a gradient."""
     if reduction == "none":
         return grad_out
-    return grad_out / n if reduction == "mean" else grad_out
+    if reduction == "mean":
+        return grad_out / n if n else np.zeros_like(grad_out)
+    return grad_out
 
 
 class _Pointwise(Function):
@@ -53,7 +56,7 @@ class _Pointwise(Function):
         return _reduce(loss, reduction).astype(x.dtype, copy=False)
 
     def backward(self, grad_out):
-        g = _scale(grad_out, self.d.shape, self.reduction, self.n) * self.dldd
+        g = _scale(grad_out, self.reduction, self.n) * self.dldd
         nx, ny = self.needs_input_grad
         return (g if nx else None), (-g if ny else None)
 
@@ -139,7 +142,7 @@ class BCELoss(Function):
 
     def backward(self, grad_out):
         p, y = self.p, self.y
-        g = _scale(grad_out, p.shape, self.reduction, p.size)
+        g = _scale(grad_out, self.reduction, p.size)
         d = (p - y) / np.maximum(p * (1 - p), 1e-12)
         if self.w is not None:
             d = d * self.w
@@ -182,7 +185,7 @@ class BCEWithLogitsLoss(Function):
 
     def backward(self, grad_out):
         z, y, pw = self.z, self.y, self.pw
-        g = _scale(grad_out, z.shape, self.reduction, z.size)
+        g = _scale(grad_out, self.reduction, z.size)
         s = _sigmoid(z)
         if pw is None:
             d = s - y
@@ -300,13 +303,9 @@ class CrossEntropyLoss(Function):
 
     def backward(self, grad_out):
         q = self.q
-        if self.reduction == "none":
-            g = grad_out.reshape(-1, 1)
-        elif self.reduction == "mean":
-            # every target ignored: the loss is nan but no element gets a gradient (as PyTorch)
-            g = grad_out / self.denom if self.denom else np.zeros_like(grad_out)
-        else:
-            g = grad_out
+        # every target ignored: the mean is nan but no element gets a gradient (as PyTorch)
+        g = _scale(grad_out.reshape(-1, 1) if self.reduction == "none" else grad_out,
+                   self.reduction, self.denom)
         p = np.exp(self.logp)
         grows = (p * q.sum(axis=1, keepdims=True) - q) * g
         gt = None
@@ -342,11 +341,6 @@ class NLLLoss(Function):
         return _reduce(per_row, reduction, self.denom).astype(x.dtype, copy=False)
 
     def backward(self, grad_out):
-        if self.reduction == "none":
-            g = grad_out.reshape(-1, 1)
-        elif self.reduction == "mean":
-            # every target ignored: the loss is nan but no element gets a gradient (as PyTorch)
-            g = grad_out / self.denom if self.denom else np.zeros_like(grad_out)
-        else:
-            g = grad_out
+        g = _scale(grad_out.reshape(-1, 1) if self.reduction == "none" else grad_out,
+                   self.reduction, self.denom)
         return _from_rows(-self.q * g, self.shape), None
