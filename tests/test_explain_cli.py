@@ -389,3 +389,10 @@ def test_exercise_same_seed_same_problem(capsys, kind):
     cmd = sol.split("Solution (glassnet explain: ", 1)[1].split(")\n", 1)[0]
     rc, direct, _ = run(capsys, *shlex.split(cmd)[1:])
     assert rc == 0 and sol.endswith(direct)
+
+
+@pytest.mark.parametrize("argv", [["neuron", "--bogus"], ["exercise", "nope"], ["nope"]])
+def test_module_entry_point_usage_errors_are_one_line(capsys, argv):
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and "error:" in err, err

@@ -19,7 +19,6 @@ override the file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -462,11 +461,9 @@ def _exercise_main(args) -> int:
 
 def main(argv=None) -> int:
     """``python -m glassnet.explain [explain|exercise] KIND ...`` (``explain`` may be left out)."""
+    from ..cli import main as glassnet_main  # the same parser, one-line errors and exit codes
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in EXPLAIN_KINDS:
         argv.insert(0, "explain")
-    parser = argparse.ArgumentParser(prog="python -m glassnet.explain")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return glassnet_main(argv)
