@@ -134,6 +134,18 @@ def test_dtype_rules_and_casts():
         g.to(gn.int64)
 
 
+def test_module_to_keeps_arrays_of_the_same_dtype_and_refuses_devices():
+    layer = gn.nn.Linear(2, 3)
+    w = layer.weight.data
+    assert layer.to(gn.float32) is layer and layer.weight.data is w
+    layer.to("float64")
+    assert layer.weight.dtype == np.float64 and layer.to("cpu") is layer
+    with pytest.raises(ValueError, match=r"Module.to: device 'cuda' is not available"):
+        layer.to("cuda")
+    with pytest.raises(ValueError, match=r"Module.to: device 'cuda:0' is not available"):
+        layer.to(device="cuda:0")
+
+
 def test_linear_init_statistics_like_torch():
     layer = gn.nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
@@ -216,3 +228,11 @@ def test_dropout_gradient_uses_the_same_mask():
     y = d(x)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.data, y.data)
+
+
+def test_init_errors_name_the_function():
+    w = gn.zeros(3, 2)
+    with pytest.raises(ValueError, match=r"kaiming_normal_: mode must be 'fan_in' or 'fan_out', got 'fan'"):
+        gn.nn.init.kaiming_normal_(w, mode="fan")
+    with pytest.raises(ValueError, match=r"calculate_fan_in_and_fan_out: .* got shape \(3,\)"):
+        gn.nn.init.xavier_uniform_(gn.zeros(3))

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor, _plain_value, _to_array
+from ..tensor import Tensor, _is_dtype_name, _plain_value, _to_array
 
 
 class Parameter(Tensor):
@@ -187,9 +187,14 @@ class Module:
     def to(self, *args, dtype=None, **kwargs):
         """Cast floating-point parameters and buffers (``model.to(gn.float64)``)."""
         for a in args:
-            if isinstance(a, str) and a == "cpu":
+            if isinstance(a, str) and not _is_dtype_name(a):
+                if a != "cpu":
+                    raise ValueError(f"Module.to: device {a!r} is not available (glassnet runs on 'cpu')")
                 continue
             dtype = a
+        if kwargs.get("device") not in (None, "cpu"):
+            raise ValueError(f"Module.to: device {kwargs['device']!r} is not available "
+                             "(glassnet runs on 'cpu')")
         if dtype is None:
             return self
         dt = np.dtype(dtype)
@@ -198,7 +203,8 @@ class Module:
         for m in self.modules():
             for store in (m._parameters, m._buffers):
                 for t in store.values():
-                    if t is not None and t.data.dtype.kind == "f":
+                    # same dtype: keep the array (views of it, e.g. a state_dict, stay live)
+                    if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dt:
                         t.data = t.data.astype(dt)
                         if t.grad is not None:
                             t.grad.data = t.grad.data.astype(dt)
