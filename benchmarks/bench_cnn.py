@@ -32,7 +32,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import compare, compare_memory, memory_child, print_memory, print_report, setup
+from common import (
+    compare,
+    compare_memory,
+    framework,
+    memory_child,
+    print_memory,
+    print_report,
+    setup,
+    training_step,
+)
 
 LENET_BATCH = 64
 RGB_BATCH = 32
@@ -65,50 +74,24 @@ def data(batch, shape, seed=0):
     return x, y
 
 
-def gn_step(arch, batch, shape):
-    import glassnet as gn
-
-    gn.manual_seed(0)
-    model = arch(gn.nn)
-    x, y = data(batch, shape)
-    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
-    opt = gn.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = gn.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step, model
-
-
-def torch_step(arch, batch, shape, weights_from=None):
-    import torch
-
-    model = arch(torch.nn)
+def cnn_step(name, arch, batch, shape, weights_from=None):
+    """One SGD training step of ``arch`` in framework ``name`` ("gn" or "torch"), and the model."""
+    fw = framework(name)
+    fw.manual_seed(0)
+    model = arch(fw.nn)
     if weights_from is not None:  # start from glassnet's weights: same numbers on both sides
-        model.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+        model.load_state_dict({k: fw.from_numpy(v.numpy().copy())
                                for k, v in weights_from.state_dict().items()})
     x, y = data(batch, shape)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    opt = fw.optim.SGD(model.parameters(), lr=0.01)
+    return training_step(model, opt, fw.nn.CrossEntropyLoss(), fw.from_numpy(x),
+                         fw.from_numpy(y)), model
 
 
 def _builders():
     return {
-        "gn": lambda: gn_step(lenet, LENET_BATCH, (1, 28, 28))[0],
-        "torch": lambda: torch_step(lenet, LENET_BATCH, (1, 28, 28)),
+        "gn": lambda: cnn_step("gn", lenet, LENET_BATCH, (1, 28, 28))[0],
+        "torch": lambda: cnn_step("torch", lenet, LENET_BATCH, (1, 28, 28))[0],
     }
 
 
@@ -146,8 +129,8 @@ def main():
             (f"LeNet-5 1x28x28, batch {LENET_BATCH}, SGD", lenet, LENET_BATCH, (1, 28, 28), 1.0),
             (f"3-layer CNN 3x32x32, batch {RGB_BATCH}, SGD", rgb_cnn, RGB_BATCH, (3, 32, 32),
              None)):
-        g, model = gn_step(arch, batch, shape)
-        t = torch_step(arch, batch, shape, weights_from=model)
+        g, model = cnn_step("gn", arch, batch, shape)
+        t, _ = cnn_step("torch", arch, batch, shape, weights_from=model)
         if args.cpu_time:
             cpu_time_compare(name, g, t, args.cpu_time)
             continue

@@ -25,7 +25,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import compare, compare_memory, memory_child, print_memory, print_report, setup
+from common import (
+    compare,
+    compare_memory,
+    framework,
+    memory_child,
+    print_memory,
+    print_report,
+    setup,
+    training_step,
+)
 
 MLP_SIZES = (784, 256, 128, 10)
 MLP_BATCH = 128
@@ -60,16 +69,6 @@ def tiny_data(seed=0):
 # glassnet and PyTorch: one body, since the API is the same (`fw` is either
 # module), so both frameworks run exactly the same workload
 # ---------------------------------------------------------------------------
-def _framework(name):
-    if name == "torch":
-        import torch
-
-        return torch
-    import glassnet
-
-    return glassnet
-
-
 def _model(fw, ws, act):
     layers = []
     for i, (w, b) in enumerate(ws):
@@ -86,29 +85,20 @@ def _model(fw, ws, act):
 def _training_step(fw, data, act, make_opt, loss_fn):
     x, y, ws = data
     model = _model(fw, ws, act)
-    opt = make_opt(fw, model.parameters())
-    loss_fn = loss_fn(fw)
-    xt, yt = fw.from_numpy(x), fw.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    return training_step(model, make_opt(fw, model.parameters()), loss_fn(fw), fw.from_numpy(x),
+                         fw.from_numpy(y))
 
 
 def mlp_step(name):
     """784-256-128-10 ReLU MLP, cross-entropy, Adam."""
-    return _training_step(_framework(name), mlp_data(), "relu",
+    return _training_step(framework(name), mlp_data(), "relu",
                           lambda fw, ps: fw.optim.Adam(ps, lr=1e-3),
                           lambda fw: fw.nn.CrossEntropyLoss())
 
 
 def tiny_step(name):
     """The chapter's 2-3-1 sigmoid network, MSE, SGD."""
-    return _training_step(_framework(name), tiny_data(), "sigmoid",
+    return _training_step(framework(name), tiny_data(), "sigmoid",
                           lambda fw, ps: fw.optim.SGD(ps, lr=0.5),
                           lambda fw: fw.nn.MSELoss())
 

@@ -58,6 +58,32 @@ _options = argparse.Namespace(repeats=7, block_time=0.25, warmup_time=0.3, threa
 
 
 # ---------------------------------------------------------------------------
+# one training step, written once for both frameworks (the APIs match)
+# ---------------------------------------------------------------------------
+def framework(name: str):
+    """``torch`` for ``"torch"``, else the checkout's ``glassnet``: both run the same code."""
+    if name == "torch":
+        import torch
+
+        return torch
+    import glassnet
+
+    return glassnet
+
+
+def training_step(model, optimizer, loss_fn, x, y):
+    """A closure that runs one forward + backward + optimizer step on the fixed batch (x, y)."""
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+# ---------------------------------------------------------------------------
 # threads
 # ---------------------------------------------------------------------------
 def _openblas_lib():

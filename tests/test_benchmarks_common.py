@@ -66,3 +66,24 @@ def test_memory_child_measures_growth_in_a_fresh_process(tmp_path):
     assert 7 << 20 < m["peak_delta"] < 64 << 20
     assert m["minflt_first"] > 0
     assert np.isfinite(m["minflt_per_step"])
+
+
+def test_one_training_step_body_runs_on_both_frameworks(torch):
+    results = {}
+    for name in ("gn", "torch"):
+        fw = common.framework(name)
+        assert fw.__name__ == ("torch" if name == "torch" else "glassnet")
+        fw.manual_seed(0)
+        model = fw.nn.Linear(3, 2, dtype=fw.float64)
+        with fw.no_grad():
+            model.weight.copy_(fw.from_numpy(np.ones((2, 3))))
+            model.bias.copy_(fw.from_numpy(np.zeros(2)))
+        x = fw.from_numpy(np.arange(6.0).reshape(2, 3))
+        y = fw.from_numpy(np.array([0, 1]))
+        step = common.training_step(model, fw.optim.SGD(model.parameters(), lr=0.1),
+                                    fw.nn.CrossEntropyLoss(), x, y)
+        step()
+        step()
+        results[name] = model.weight.detach().numpy().copy()
+    np.testing.assert_allclose(results["gn"], results["torch"], rtol=1e-12)
+    assert not np.allclose(results["gn"], 1.0)  # the steps changed the weights
