@@ -274,6 +274,9 @@ def _cmd_train(args) -> int:
 
     from . import train
 
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise CLIError(f"--resume {args.resume!r}: no such checkpoint file (expected a .ckpt "
+                       f"written by an earlier run, e.g. runs/NAME/checkpoints/last.ckpt)")
     d = load_data(args.data, args.seed)
     if args.model is None:
         args.model = "cnn" if d.image_shape else "mlp"

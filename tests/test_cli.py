@@ -218,3 +218,11 @@ def test_python_dash_m_and_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "glassnet", "--help"], check=False,
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "train" in r.stdout and "explain" in r.stdout
+
+
+def test_resume_from_a_missing_checkpoint_fails_before_creating_the_run_folder(tmp_path, capsys):
+    code, out, err = run(capsys, "train", "--model", "mlp", "--data", "moons",
+                         "--resume", str(tmp_path / "none.ckpt"), "--out", str(tmp_path / "r"))
+    assert code == 1 and out == ""
+    assert "--resume" in err and "no such checkpoint file" in err
+    assert not (tmp_path / "r").exists()
