@@ -127,7 +127,7 @@ def test_checkpoint_errors(tmp_path):
     gn.io.save_checkpoint(tmp_path / "c", model, opt, epoch=1)
     with pytest.raises(ValueError, match="has no scheduler state"):
         gn.io.load_checkpoint(tmp_path / "c", model, opt, sched)
-    with pytest.raises(ValueError, match="holds the state of a Adam optimizer, not a SGD"):
+    with pytest.raises(ValueError, match="holds the state of an optimizer of class Adam, not SGD"):
         gn.io.load_checkpoint(tmp_path / "c", model, optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match=r"does not fit this Sequential .*0.weight"):
         gn.io.load_checkpoint(tmp_path / "c", nn.Sequential(nn.Linear(5, 16)))

@@ -82,8 +82,8 @@ def load_checkpoint(path, model: Module, optimizer=None, scheduler=None) -> dict
         raise ValueError(f"{where}: {path!r} has no scheduler state to restore")
     saved_cls = meta.get("optimizer_class")
     if optimizer is not None and saved_cls and saved_cls != type(optimizer).__name__:
-        raise ValueError(f"{where}: {path!r} holds the state of a {saved_cls} optimizer, not a "
-                         f"{type(optimizer).__name__}")
+        raise ValueError(f"{where}: {path!r} holds the state of an optimizer of class {saved_cls}, "
+                         f"not {type(optimizer).__name__}")
     load_into(model, state, path, where)  # checks everything before changing the model
     model.train(meta.get("training", True))
     if optimizer is not None:
