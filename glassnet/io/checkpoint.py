@@ -14,7 +14,7 @@ from .. import backend as B
 from ..nn.module import Module
 from . import arch
 from ._files import as_array, decode_tree, encode_tree, read_safetensors, write_safetensors
-from .serialize import _ordered, load_into
+from .serialize import CHECKPOINT_MODEL_PREFIX, _ordered, checkpoint_model, load_into
 
 
 def save_checkpoint(path, model: Module, optimizer=None, scheduler=None, epoch: int | None = None,
@@ -38,7 +38,7 @@ def save_checkpoint(path, model: Module, optimizer=None, scheduler=None, epoch: 
     tensors = {}
     state = model.state_dict()
     for k, v in state.items():
-        tensors[f"model/{k}"] = as_array(v, k)
+        tensors[CHECKPOINT_MODEL_PREFIX + k] = as_array(v, k)
     meta = {
         "format": "glassnet", "version": __version__, "kind": "checkpoint",
         "model_keys": list(state), "arch": arch.get_config(model), "training": bool(model.training),
@@ -73,9 +73,7 @@ def load_checkpoint(path, model: Module, optimizer=None, scheduler=None) -> dict
     if meta is None or meta.get("kind") != "checkpoint":
         raise ValueError(f"{where}: {path!r} is not a glassnet checkpoint (it was written by "
                          f"{'gn.save' if meta else 'another program'}; use gn.load for it)")
-    prefix = "model/"
-    state = _ordered({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                     {"keys": meta.get("model_keys")})
+    state = _ordered(*checkpoint_model(arrays, meta))
     if optimizer is not None and meta.get("optimizer") is None:
         raise ValueError(f"{where}: {path!r} has no optimizer state to restore")
     if scheduler is not None and meta.get("scheduler") is None:

@@ -57,6 +57,17 @@ def save(obj, path) -> None:
     write_safetensors(path, tensors, meta)
 
 
+CHECKPOINT_MODEL_PREFIX = "model/"  # a checkpoint keeps the model's tensors under this prefix
+
+
+def checkpoint_model(arrays: dict, meta: dict) -> tuple[dict, dict]:
+    """The model inside a checkpoint: its arrays (prefix removed) and a ``gn.save``-style record."""
+    n = len(CHECKPOINT_MODEL_PREFIX)
+    model_arrays = {k[n:]: v for k, v in arrays.items() if k.startswith(CHECKPOINT_MODEL_PREFIX)}
+    return model_arrays, {"keys": meta.get("model_keys"), "arch": meta.get("arch"),
+                          "training": meta.get("training", True)}
+
+
 def _ordered(arrays: dict, meta: dict | None) -> OrderedDict:
     keys = (meta or {}).get("keys") or sorted(arrays)
     # safetensors stores tensors sorted by dtype/name; the metadata remembers the model's order
@@ -130,10 +141,7 @@ def load(path, model: Module | None = None):
     path = os.fspath(path)
     arrays, meta = read_safetensors(path, "load")
     if meta is not None and meta.get("kind") == "checkpoint":
-        prefix = "model/"
-        arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-        meta = {"keys": meta.get("model_keys"), "arch": meta.get("arch"),
-                "training": meta.get("training", True)}
+        arrays, meta = checkpoint_model(arrays, meta)
     state = _ordered(arrays, meta)
     if model is not None:
         if not isinstance(model, Module):
