@@ -236,3 +236,15 @@ def test_init_errors_name_the_function():
         gn.nn.init.kaiming_normal_(w, mode="fan")
     with pytest.raises(ValueError, match=r"calculate_fan_in_and_fan_out: .* got shape \(3,\)"):
         gn.nn.init.xavier_uniform_(gn.zeros(3))
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: gn.nn.Linear(n, 2), lambda n: gn.nn.Embedding(n, 2), lambda n: gn.nn.Conv2d(n, 2, 3),
+    lambda n: gn.nn.BatchNorm1d(n), lambda n: gn.nn.RNN(n, 2),
+])
+def test_layer_sizes_accept_numpy_ints_and_refuse_bools(make):
+    assert make(np.int64(3)) is not None
+    with pytest.raises(ValueError, match=r"must be a positive integer, got True"):
+        make(True)
+    with pytest.raises(ValueError, match=r"must be a positive integer, got 0"):
+        make(0)

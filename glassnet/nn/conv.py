@@ -16,7 +16,7 @@ from .. import functional as F
 from ..ops.conv import conv_out_size
 from ..tensor import Tensor, empty
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_positive_int
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -90,8 +90,7 @@ class _ConvNd(Module):
         layer, nd = type(self).__name__, self._nd
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
-            if not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"{layer}: {name} must be a positive integer, got {v!r}")
+            check_positive_int(layer, name, v)
         if in_channels % groups:
             raise ValueError(f"{layer}: in_channels ({in_channels}) must be divisible by "
                              f"groups ({groups})")

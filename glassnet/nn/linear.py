@@ -7,7 +7,7 @@ import math
 from .. import functional as F
 from ..tensor import Tensor, empty
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_positive_int
 
 
 class Linear(Module):
@@ -29,9 +29,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, int) or v <= 0:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {v!r}")
+        check_positive_int("Linear", "in_features", in_features)
+        check_positive_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
         self.bias = Parameter(empty(out_features, dtype=dtype)) if bias else None

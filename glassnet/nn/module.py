@@ -16,6 +16,12 @@ import numpy as np
 from ..tensor import Tensor, _is_dtype_name, _plain_value, _to_array
 
 
+def check_positive_int(layer: str, arg: str, value) -> None:
+    """A layer's size argument: a positive int (NumPy ints too; not a bool)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{layer}: {arg} must be a positive integer, got {value!r}")
+
+
 class Parameter(Tensor):
     """A tensor that is a learnable parameter of a module (``requires_grad=True``)."""
 

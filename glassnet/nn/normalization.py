@@ -14,7 +14,7 @@ from .. import backend as B
 from .. import functional as F
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_positive_int
 
 
 class _BatchNorm(Module):
@@ -37,10 +37,7 @@ class _BatchNorm(Module):
     ):
         super().__init__()
         name = type(self).__name__
-        if not isinstance(num_features, (int, np.integer)) or num_features <= 0:
-            raise ValueError(
-                f"{name}: num_features must be a positive integer, got {num_features!r}"
-            )
+        check_positive_int(name, "num_features", num_features)
         if eps <= 0:
             raise ValueError(f"{name}: eps must be positive, got {eps}")
         if momentum is not None and not 0 <= momentum <= 1:

@@ -24,15 +24,10 @@ from .. import functional as F
 from ..ops import recurrent as R
 from ..tensor import Tensor, as_tensor, cat, empty, stack, zeros
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_positive_int
 from .rnn_utils import PackedSequence, _pack_padded, pad_packed_sequence
 
 _NONLINEARITIES = ("tanh", "relu")
-
-
-def _check_size(name, arg, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
 
 
 def _check_lengths(name, lengths, T, N):
@@ -58,9 +53,9 @@ class RNNBase(Module):
                  bidirectional: bool = False, dtype=None):
         super().__init__()
         name = type(self).__name__
-        _check_size(name, "input_size", input_size)
-        _check_size(name, "hidden_size", hidden_size)
-        _check_size(name, "num_layers", num_layers)
+        check_positive_int(name, "input_size", input_size)
+        check_positive_int(name, "hidden_size", hidden_size)
+        check_positive_int(name, "num_layers", num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1), got {dropout!r}")
         self.mode = mode
@@ -311,8 +306,8 @@ class RNNCellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, dtype=None):
         super().__init__()
         name = type(self).__name__
-        _check_size(name, "input_size", input_size)
-        _check_size(name, "hidden_size", hidden_size)
+        check_positive_int(name, "input_size", input_size)
+        check_positive_int(name, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         self.weight_ih = Parameter(empty(gates * hidden_size, input_size, dtype=dtype))
         self.weight_hh = Parameter(empty(gates * hidden_size, hidden_size, dtype=dtype))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import functional as F
 from ..tensor import Tensor, as_tensor, empty
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_positive_int
 
 
 class Embedding(Module):
@@ -30,9 +28,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  _weight=None, _freeze: bool = False, dtype=None):
         super().__init__()
-        for arg, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
-                raise ValueError(f"Embedding: {arg} must be a positive integer, got {v!r}")
+        check_positive_int("Embedding", "num_embeddings", num_embeddings)
+        check_positive_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be in [{-num_embeddings}, "
