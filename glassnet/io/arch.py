@@ -188,15 +188,6 @@ def get_config(module: Module) -> dict | None:
         return None
 
 
-def explain_missing(module: Module) -> str | None:
-    """Why ``get_config`` returns None (for messages), or None when it does not."""
-    try:
-        _config(module)
-    except _Missing as err:
-        return str(err)
-    return None
-
-
 def build(config: dict) -> Module:
     """A new model (freshly initialised) from a config made by ``get_config``."""
     from ..nn.containers import ModuleDict, ModuleList, Sequential
