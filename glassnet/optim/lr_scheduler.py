@@ -66,6 +66,11 @@ class LRScheduler:
     def get_lr(self) -> list:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _closed_form(self) -> list:
+        """The lr of each group at ``self.last_epoch`` computed directly, not from the
+        current lr; schedules whose ``get_lr`` is recursive override this."""
+        return self.get_lr()
+
     def get_last_lr(self) -> list:
         """The learning rates set by the latest ``step()``, one per parameter group."""
         return self._last_lr
@@ -81,7 +86,7 @@ class LRScheduler:
             values = self.get_lr()
         else:  # jump straight to ``epoch`` (SequentialLR at a milestone)
             self.last_epoch = epoch
-            values = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
+            values = self._closed_form()
         for g, lr in zip(self.optimizer.param_groups, values):
             g["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
