@@ -565,7 +565,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the learning-rate lesson: train with a too-high, a too-low and a good "
                         f"rate and plot the three loss curves (default {LR_DEMO_EPOCHS} epochs)")
     t.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
-    t.add_argument("--quiet", action="store_true", help="print only the final result")
+    t.add_argument("--quiet", action="store_true",
+                   help="print only the test metrics and the files written (and errors)")
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("evaluate", help="test metrics of a saved model",
