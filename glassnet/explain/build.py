@@ -18,8 +18,8 @@ DEFAULT_MAX_ELEMENTS = 16
 
 
 def _settings():
-    rec = autograd._recorder
-    return rec if rec is not None else None
+    """The active explain recorder (max_elements, the loss's name), or None."""
+    return autograd._recorder
 
 
 def indices(shape, limit=None):
