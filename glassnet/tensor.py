@@ -264,7 +264,13 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # NumPy 2 passes copy=True for np.array(t) and trusts the result to be a copy
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"__array__: converting a {self.dtype} tensor to {np.dtype(dtype)} "
+                             "needs a copy, but copy=False was given")
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""

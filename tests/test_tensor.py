@@ -399,3 +399,13 @@ def test_in_place_errors_name_the_operation_and_shapes():
         w.div_(2.0)
     with pytest.raises(ValueError, match=r"mul_: cannot update a tensor of shape \(2,\)"):
         gn.zeros(2).mul_(np.ones(3))
+
+
+def test_numpy_array_of_a_tensor_is_a_copy_and_asarray_shares():
+    t = gn.tensor([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 99.0
+    assert t.tolist() == [1.0, 2.0]
+    assert np.asarray(t) is t.data and np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(ValueError, match=r"needs a copy, but copy=False"):
+        np.asarray(t, dtype=np.float64, copy=False)
