@@ -1,9 +1,10 @@
 """The array module and the dtype policy.
 
-Everything numeric in glassnet goes through ``xp`` — NumPy today. Keeping the
-array module behind one name is what lets the same op code run on another
-array library later. Training uses float32 by default; explanations and
-gradient checks ask for float64 explicitly.
+``xp`` names the array module: NumPy. The ops call NumPy directly today (they
+rely on NumPy-only tools such as ``as_strided`` and reference-counted scratch
+buffers), so another array library would need more than swapping ``xp``.
+Training uses float32 by default; explanations and gradient checks ask for
+float64 explicitly.
 """
 
 from __future__ import annotations
@@ -38,10 +39,6 @@ def set_default_dtype(dtype) -> None:
     if d not in (float32, float64):
         raise ValueError(f"set_default_dtype: expected float32 or float64, got {d}")
     _default_dtype = d
-
-
-def is_floating(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
 
 
 def as_dtype(dtype) -> np.dtype | None:
