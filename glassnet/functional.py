@@ -1078,14 +1078,20 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
         >>> gn.nn.functional.embedding(gn.tensor([[1, 2, 4]]), w).shape
         (1, 3, 3)
     """
-    idx = as_tensor(input)
+    idx, weight = as_tensor(input), as_tensor(weight)
     if idx.dtype.kind not in "iu":
         raise ValueError(f"embedding: indices must be integers (int64), got dtype {idx.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
+                         f"got shape {weight.shape}")
     num = weight.shape[0]
     a = idx.data
     if a.size and (a.min() < 0 or a.max() >= num):
         raise ValueError(f"embedding: indices must be in [0, {num - 1}] (num_embeddings={num}), "
                          f"got values from {a.min()} to {a.max()}")
     if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise ValueError(f"embedding: padding_idx must be in [{-num}, {num - 1}] "
+                             f"(num_embeddings={num}), got {padding_idx}")
         padding_idx = padding_idx % num
     return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx)

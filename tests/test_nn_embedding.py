@@ -55,3 +55,14 @@ def test_bad_inputs():
         gn.nn.Embedding(5, 2, padding_idx=5)
     with pytest.raises(ValueError, match=r"embedding_dim must be a positive integer, got 0"):
         gn.nn.Embedding(5, 0)
+
+
+def test_functional_embedding_checks_weight_and_padding_idx():
+    import glassnet.functional as F
+
+    w = np.arange(12.0).reshape(4, 3)
+    assert F.embedding(gn.tensor([3, 0]), w).tolist() == [[9.0, 10.0, 11.0], [0.0, 1.0, 2.0]]
+    with pytest.raises(ValueError, match=r"embedding: weight must be 2-D .* got shape \(4,\)"):
+        F.embedding(gn.tensor([0]), gn.zeros(4))
+    with pytest.raises(ValueError, match=r"embedding: padding_idx must be in \[-4, 3\] .* got 7"):
+        F.embedding(gn.tensor([0]), gn.zeros(4, 2), padding_idx=7)
