@@ -165,7 +165,11 @@ def exercise(kind: str, seed: int, solution: bool = False, fmt: str = "text", di
     else:
         out = f"{head}\n{'=' * len(head)}\n{text}\n"
     if solution:
-        out += ("\n" if fmt != "latex" else "") + f"Solution (glassnet explain: {cmd})\n\n" if fmt == "text" else \
-            f"\nSolution: `{cmd}`\n\n" if fmt == "markdown" else "\\subsection*{Solution}\n"
+        if fmt == "markdown":
+            out += f"\nSolution: `{cmd}`\n\n"
+        elif fmt == "latex":
+            out += "\\subsection*{Solution}\n"
+        else:
+            out += f"\nSolution (glassnet explain: {cmd})\n\n"
         out += solve(digits).render(fmt, digits)
     return out
