@@ -783,6 +783,15 @@ def _conv_padding(padding, stride: tuple, nd: int, layer: str):
     return _ntuple(padding, nd, "padding", layer, minimum=0)
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_padding_mode(padding_mode, layer):
+    if padding_mode not in _PADDING_MODES:
+        raise ValueError(f"{layer}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                         f"'circular', got {padding_mode!r}")
+
+
 def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, nd, layer):
     """Validate a conv1d/conv2d call and run the fused op (nd = 1 or 2 spatial dims)."""
     x, w = as_tensor(input), as_tensor(weight)
@@ -825,9 +834,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, 
                 f"{tuple(m + a + b for m, (a, b) in zip(size, pads))}) is smaller than the "
                 f"{'dilated ' if any(v > 1 for v in d) else ''}kernel {eff}")
     if padding_mode != "zeros":
-        if padding_mode not in ("reflect", "replicate", "circular"):
-            raise ValueError(f"{layer}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
-                             f"'circular', got {padding_mode!r}")
+        _check_padding_mode(padding_mode, layer)
         for n, (lo, hi) in zip(size, pads):
             if padding_mode == "reflect" and max(lo, hi) >= n:
                 raise ValueError(f"{layer}: reflect padding {max(lo, hi)} must be smaller than the "

@@ -350,7 +350,7 @@ def test_wrong_rank():
     ({"groups": 3, "out_channels": 4}, r"out_channels \(4\) must be divisible by groups \(3\)"),
     ({"padding": "same", "stride": 2}, "padding='same' needs stride 1"),
     ({"padding": "full"}, "padding must be 'same', 'valid'"),
-    ({"padding_mode": "mirror"}, "padding_mode must be one of"),
+    ({"padding_mode": "mirror"}, "padding_mode must be .zeros., .reflect., .replicate. or .circular., got .mirror."),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     args = {"in_channels": 6, "out_channels": 6, "kernel_size": 3}

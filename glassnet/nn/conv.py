@@ -18,8 +18,6 @@ from ..tensor import Tensor, empty
 from . import init
 from .module import Module, Parameter, check_positive_int
 
-_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
 
 def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
     """Output size of a convolution or pooling window: h_new = ⌊(h − f + 2p)/s⌋ + 1.
@@ -101,9 +99,7 @@ class _ConvNd(Module):
         s = F._ntuple(stride, nd, "stride", layer)
         d = F._ntuple(dilation, nd, "dilation", layer)
         p = F._conv_padding(padding, s, nd, layer)
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{layer}: padding_mode must be one of {_PADDING_MODES}, "
-                             f"got {padding_mode!r}")
+        F._check_padding_mode(padding_mode, layer)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride, self.padding, self.dilation = k, s, p, d
         self.padding_mode = padding_mode
