@@ -14,8 +14,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
 import glassnet as gn
@@ -89,5 +87,4 @@ def main(argv=None) -> float:
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=4)
     main()
