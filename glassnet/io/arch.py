@@ -19,6 +19,7 @@ functions for layers whose arguments are not attributes).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections import OrderedDict
 
@@ -28,7 +29,6 @@ from ..nn.module import Module
 from ..tensor import Tensor
 
 _REGISTRY: dict[str, dict] = {}
-_NN_SCANNED: set = set()
 _MAX_INLINE = 4096  # elements of an array argument written into the JSON record
 
 
@@ -65,17 +65,16 @@ def register(cls, name: str | None = None, get_config=None, build=None):
     return cls
 
 
+@functools.cache
 def _scan_nn() -> None:
-    """Register every public layer class of ``glassnet.nn`` (including ones added later)."""
+    """Register every public layer class of ``glassnet.nn``, once (at the first save or load)."""
     from .. import nn
 
     for attr in dir(nn):
         obj = getattr(nn, attr)
         if (isinstance(obj, type) and issubclass(obj, Module) and not attr.startswith("_")
-                and obj not in _NN_SCANNED):
-            _NN_SCANNED.add(obj)
-            if not any(e["cls"] is obj for e in _REGISTRY.values()):
-                _REGISTRY.setdefault(obj.__name__, {"cls": obj, "get_config": None, "build": None})
+                and not any(e["cls"] is obj for e in _REGISTRY.values())):
+            _REGISTRY.setdefault(obj.__name__, {"cls": obj, "get_config": None, "build": None})
 
 
 def _entry_for(cls) -> tuple[str, dict] | None:
