@@ -80,7 +80,8 @@ def main():
     for epoch in range(1, args.epochs + 1):
         model.train()
         state, total, n = None, 0.0, 0
-        for start in range(0, data.shape[1] - 1 - args.seq_len + 1, args.seq_len):
+        # each chunk needs seq_len inputs and, one step ahead, seq_len targets
+        for start in range(0, data.shape[1] - args.seq_len, args.seq_len):
             x = gn.tensor(data[:, start:start + args.seq_len])
             y = gn.tensor(data[:, start + 1:start + 1 + args.seq_len])
             if state is not None:  # truncated BPTT: keep the values, cut the graph
