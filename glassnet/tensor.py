@@ -755,39 +755,38 @@ class Tensor:
             return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
         return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
 
-    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
-        """The index of the largest element (of the flattened tensor, or along ``dim``)."""
+    def _argext(self, find, dim, keepdim):
+        """``find`` (np.argmax or np.argmin) of the flattened tensor or along ``dim``, as int64."""
         if dim is None:
-            return Tensor._make(np.asarray(self.data.argmax(), np.int64), False, None, 0)
+            return Tensor._make(np.asarray(find(self.data), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim)
         if self.ndim == 0:
             return Tensor._make(np.asarray(0, np.int64), False, None, 0)
-        return Tensor._make(self.data.argmax(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+        return Tensor._make(find(self.data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+
+    def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
+        """The index of the largest element (of the flattened tensor, or along ``dim``)."""
+        return self._argext(np.argmax, dim, keepdim)
 
     def argmin(self, dim=None, keepdim: bool = False) -> Tensor:
         """The index of the smallest element (of the flattened tensor, or along ``dim``)."""
-        if dim is None:
-            return Tensor._make(np.asarray(self.data.argmin(), np.int64), False, None, 0)
-        (d,) = normalize_axis(dim, self.ndim)
-        if self.ndim == 0:
-            return Tensor._make(np.asarray(0, np.int64), False, None, 0)
-        return Tensor._make(self.data.argmin(axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+        return self._argext(np.argmin, dim, keepdim)
+
+    def _spread(self, op, dim, unbiased, keepdim, correction):
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return op.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
+                        keepdim=keepdim)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
         """Σ(x − x̄)²/(n − correction) over ``dim`` (correction=1: the unbiased estimate)."""
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        return R.Var.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
-                           keepdim=keepdim)
+        return self._spread(R.Var, dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
         """√var over ``dim``; zero gradient where the spread is zero."""
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        return R.Std.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
-                           keepdim=keepdim)
+        return self._spread(R.Std, dim, unbiased, keepdim, correction)
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         """log Σ e^{x} over ``dim``, computed without overflow; ∂y/∂x = softmax(x)."""
@@ -798,15 +797,15 @@ class Tensor:
     # ------------------------------------------------------- elementwise math
     def exp(self):
         """eˣ, elementwise."""
-        return E.Exp.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Exp.apply(self._float())
 
     def log(self):
         """ln x, elementwise."""
-        return E.Log.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Log.apply(self._float())
 
     def sqrt(self):
         """√x, elementwise."""
-        return E.Sqrt.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Sqrt.apply(self._float())
 
     def abs(self):
         """|x|, elementwise (gradient 0 at x = 0)."""
@@ -814,11 +813,11 @@ class Tensor:
 
     def sin(self):
         """sin x, elementwise."""
-        return E.Sin.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Sin.apply(self._float())
 
     def cos(self):
         """cos x, elementwise."""
-        return E.Cos.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Cos.apply(self._float())
 
     def pow(self, exponent):
         """x ** exponent (a number or a tensor)."""
@@ -861,11 +860,11 @@ class Tensor:
 
     def log1p(self):
         """ln(1 + x), accurate where x is tiny."""
-        return E.Log1p.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Log1p.apply(self._float())
 
     def expm1(self):
         """eˣ − 1, accurate where x is tiny."""
-        return E.Expm1.apply(self if self.data.dtype.kind == "f" else self._float())
+        return E.Expm1.apply(self._float())
 
     def sign(self) -> Tensor:
         """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
