@@ -140,6 +140,7 @@ def load_data(spec: str, seed: int = 0) -> Data:
 
     name, _, arg = spec.partition(":")
     if name == "digits":
+        # one fixed test set for every --seed, so any saved digits model is compared fairly
         X_train, y_train, X_test, y_test = data.digits_split(test_size=0.2, seed=0)
         return Data("digits", X_train, y_train, X_test, y_test, 10, (8, 8))
     if name in TOY_SETS:
@@ -556,7 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default per optimizer: " + ", ".join(
                        f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items()) + ")")
     t.add_argument("--seed", type=_non_negative_int, default=0,
-                   help="seeds weights, shuffles and splits; same seed, same numbers (default 0)")
+                   help="seeds weights, shuffles, the validation split and the test split of toy "
+                        "and csv data; same seed, same numbers (default 0)")
     t.add_argument("--out", metavar="DIR", default=None,
                    help="run folder (default: runs/<time>-<model>-<data>)")
     t.add_argument("--resume", metavar="CHECKPOINT", default=None,
