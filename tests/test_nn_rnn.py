@@ -359,8 +359,12 @@ def test_bad_inputs():
         rnn(gn.randn(5, 2, 3), lengths=[5, 2, 1])
     with pytest.raises(ValueError, match=r"sorted in decreasing order when enforce_sorted=True, got \[2, 5\]"):
         gn.nn.utils.rnn.pack_padded_sequence(gn.randn(5, 2, 3), [2, 5])
-    with pytest.raises(ValueError, match=r"between 1 and the padded length 5, got lengths \[7, 2\]"):
+    with pytest.raises(ValueError, match=r"between 1 and the sequence length 5, got lengths \[7, 2\]"):
         gn.nn.utils.rnn.pack_padded_sequence(gn.randn(5, 2, 3), [7, 2])
+    with pytest.raises(ValueError, match=r"pack_padded_sequence: lengths must be integers, got \[5.0, 2.5\]"):
+        gn.nn.utils.rnn.pack_padded_sequence(gn.randn(5, 2, 3), [5.0, 2.5])
+    with pytest.raises(ValueError, match=r"lengths must have one entry .* got shape \(3,\) \(input shape"):
+        gn.nn.utils.rnn.pack_padded_sequence(gn.randn(5, 2, 3), [5, 2, 1])
     for p in (1.0, -0.1, 1.5):
         with pytest.raises(ValueError, match=rf"dropout must be a probability in \[0, 1\), got {p}"):
             gn.nn.LSTM(3, 4, num_layers=2, dropout=p)

@@ -18,31 +18,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import functional as F
 from ..ops import recurrent as R
 from ..tensor import Tensor, as_tensor, cat, empty, stack, zeros
 from . import init
 from .module import Module, Parameter, check_positive_int
-from .rnn_utils import PackedSequence, _pack_padded, pad_packed_sequence
+from .rnn_utils import PackedSequence, _pack_padded, check_lengths, pad_packed_sequence
 
 _NONLINEARITIES = ("tanh", "relu")
-
-
-def _check_lengths(name, lengths, T, N):
-    """Lengths as an int64 array of N values in [1, T]."""
-    arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
-    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and (arr == np.round(arr)).all()):
-        raise ValueError(f"{name}: lengths must be integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.shape != (N,):
-        raise ValueError(f"{name}: lengths must have one entry per sequence in the batch, shape "
-                         f"({N},), got shape {arr.shape}")
-    if N and (arr.min() < 1 or arr.max() > T):
-        raise ValueError(f"{name}: every length must be between 1 and the sequence length {T}, "
-                         f"got lengths {arr.tolist()}")
-    return arr
 
 
 class RNNBase(Module):
@@ -168,7 +151,7 @@ class RNNBase(Module):
         D = 2 if self.bidirectional else 1
         LD, H = self.num_layers * D, self.hidden_size
         if lengths is not None:
-            lengths = _check_lengths(name, lengths, T, N)
+            lengths = check_lengths(name, lengths, T, N)
 
         states = []  # per state kind (h, and c for LSTM): a list of LD (N, H) tensors
         if hx is None:

@@ -37,11 +37,20 @@ def _int_tensor(a):
     return Tensor._make(np.asarray(a, dtype=np.int64), False, None, 0)
 
 
-def _lengths_array(lengths, name):
+def check_lengths(name, lengths, T, N, context=""):
+    """Sequence lengths as an int64 array of N values in [1, T] (``context`` ends the
+    shape error, e.g. the input's shape)."""
     arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
-    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
-        raise ValueError(f"{name}: lengths must be a 1-D sequence of integers, got {arr!r}")
-    return arr.astype(np.int64)
+    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and (arr == np.round(arr)).all()):
+        raise ValueError(f"{name}: lengths must be integers, got {arr.tolist()!r} (dtype {arr.dtype})")
+    arr = arr.astype(np.int64)
+    if arr.shape != (N,):
+        raise ValueError(f"{name}: lengths must have one entry per sequence in the batch, shape "
+                         f"({N},), got shape {arr.shape}{context}")
+    if N and (arr.min() < 1 or arr.max() > T):
+        raise ValueError(f"{name}: every length must be between 1 and the sequence length {T}, "
+                         f"got lengths {arr.tolist()}")
+    return arr
 
 
 def _pack_padded(padded, batch_sizes, sorted_indices, unsorted_indices):
@@ -80,13 +89,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,
     if batch_first:
         x = x.transpose(0, 1)
     T, N = x.shape[0], x.shape[1]
-    lens = _lengths_array(lengths, name)
-    if lens.shape != (N,):
-        raise ValueError(f"{name}: lengths must have one entry per sequence ({N}), got {lens.size} "
-                         f"(input shape {tuple(input.shape)}, batch_first={batch_first})")
-    if N and (lens.min() < 1 or lens.max() > T):
-        raise ValueError(f"{name}: every length must be between 1 and the padded length {T}, "
-                         f"got lengths {lens.tolist()}")
+    lens = check_lengths(name, lengths, T, N,
+                         f" (input shape {tuple(input.shape)}, batch_first={batch_first})")
     if enforce_sorted:
         if (np.diff(lens) > 0).any():
             raise ValueError(f"{name}: lengths must be sorted in decreasing order when "
