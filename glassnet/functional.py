@@ -688,6 +688,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         running_mean, running_var: (C,) tensors updated in place, or None
             (then the batch statistics are used even when not training).
         weight, bias: γ and β, shape (C,), or None.
+        training: normalise with the batch's statistics (and update the running ones).
+        momentum: the weight of the batch in the running statistics (0.1).
+        eps: ε, added to the variance (1e-5).
+    Shape: (N, C, *) → the same.
     Example:
         >>> x = gn.randn(8, 3)
         >>> y = F.batch_norm(x, None, None, training=True)   # each column: mean 0, var 1
@@ -736,6 +740,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         input: (*, *normalized_shape).
         normalized_shape: int or tuple, the trailing shape to normalise over.
         weight, bias: γ and β, shape ``normalized_shape``, or None.
+        eps: ε, added to the variance (1e-5).
+    Shape: (*, *normalized_shape) → the same.
     Example:
         >>> y = F.layer_norm(gn.randn(4, 10), (10,))   # each row: mean 0, var 1
     """
@@ -880,7 +886,9 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Args:
         input: (N, C_in, L) — e.g. a batch of embedded sentences, channels = embedding size.
         weight: (C_out, C_in/groups, k).
+        bias: (C_out,) or None.
         stride, padding, dilation: int (padding also 'valid' or 'same').
+        groups: split the channels into this many independent convolutions.
     Shape: output (N, C_out, L_out), L_out = ⌊(L + 2p − d(k − 1) − 1)/s⌋ + 1.
     Example:
         >>> F.conv1d(gn.randn(4, 8, 20), gn.randn(16, 8, 3), padding="same").shape
