@@ -41,10 +41,17 @@ def set_default_dtype(dtype) -> None:
     _default_dtype = d
 
 
+# PyTorch's short names mean what they mean there (NumPy reads 'float' as float64)
+_TORCH_NAMES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
+                "bool": bool_}
+
+
 def as_dtype(dtype) -> np.dtype | None:
-    """Accept a NumPy dtype, a type, a string ('float32') or None."""
+    """Accept a NumPy dtype, a type, a string ('float32', or PyTorch's 'float') or None."""
     if dtype is None:
         return None
+    if isinstance(dtype, str) and dtype in _TORCH_NAMES:
+        return _TORCH_NAMES[dtype]
     return np.dtype(dtype)
 
 

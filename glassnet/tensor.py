@@ -297,9 +297,10 @@ class Tensor:
                 dtype = a.dtype if isinstance(a, Tensor) else a  # t.to(other): other's dtype
         if kwargs.get("device") not in (None, "cpu"):
             raise ValueError(f"to: device {kwargs['device']!r} is not available (glassnet runs on 'cpu')")
-        if dtype is None or np.dtype(dtype) == self.dtype:
+        dtype = B.as_dtype(dtype)
+        if dtype is None or dtype == self.dtype:
             return self
-        return Cast.apply(self, dtype=np.dtype(dtype))
+        return Cast.apply(self, dtype=dtype)
 
     def type(self, dtype) -> Tensor:
         """Cast to ``dtype`` (as ``to``)."""
@@ -1080,7 +1081,7 @@ autograd._Tensor = Tensor
 def _is_dtype_name(name: str) -> bool:
     """True for a dtype spelled as a string ('float16', 'int64'), False for a device name."""
     try:
-        np.dtype(name)
+        B.as_dtype(name)
     except TypeError:
         return False
     return True

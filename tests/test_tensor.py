@@ -384,6 +384,9 @@ def test_as_tensor_with_a_dtype_keeps_the_graph():
 def test_to_accepts_any_dtype_name_and_refuses_devices():
     x = gn.tensor([1.5, 2.0])
     assert x.to("float16").dtype == np.float16 and x.to("int8").dtype == np.int8
+    # PyTorch's short names keep their PyTorch meaning ('float' is float32, not NumPy's float64)
+    assert x.double().to("float").dtype == np.float32 and x.to("double").dtype == np.float64
+    assert gn.zeros(2, dtype="float").dtype == np.float32 and gn.nn.Linear(2, 2).to("double").weight.dtype == np.float64
     assert x.to("cpu") is x
     with pytest.raises(ValueError, match=r"to: device 'mps' is not available"):
         x.to("mps")

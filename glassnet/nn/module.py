@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import backend as B
 from ..tensor import Tensor, _is_dtype_name, _plain_value, _to_array
 
 
@@ -203,7 +204,7 @@ class Module:
                              "(glassnet runs on 'cpu')")
         if dtype is None:
             return self
-        dt = np.dtype(dtype)
+        dt = B.as_dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dt}")
         for m in self.modules():
