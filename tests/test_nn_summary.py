@@ -60,3 +60,15 @@ def test_summary_leaves_the_model_as_it_was():
         model.summary((3, 8, 8), verbose=False)
     assert all("forward" not in m.__dict__ for m in model.modules())
     assert model[1].running_mean.numpy().tolist() == [0.0, 0.0]   # no statistics update
+
+
+def test_summary_docstring_example_runs():
+    import doctest
+
+    import glassnet.nn.summary as S
+
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(S.summary, "summary",
+                                                           globs={"gn": gn, "summary": S.summary}):
+        runner.run(test)
+    assert runner.tries == 3 and runner.failures == 0

@@ -50,7 +50,9 @@ def summary(model, input_shape, batch_size: int | None = 1, dtype=None,
 
     Example:
         >>> model = gn.nn.Sequential(gn.nn.Conv2d(3, 10, 3), gn.nn.Flatten())
-        >>> text = model.summary((3, 39, 39))     # Conv2d-1 ... (1, 10, 37, 37) ... 280
+        >>> text = summary(model, (3, 39, 39), verbose=False)
+        >>> print(text.splitlines()[4])
+        0 (Conv2d)     (1, 10, 37, 37)       280
     """
     shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
     if batch_size is not None:
