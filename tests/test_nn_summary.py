@@ -68,7 +68,8 @@ def test_summary_docstring_example_runs():
     import glassnet.nn.summary as S
 
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for test in doctest.DocTestFinder(recurse=False).find(S.summary, "summary",
-                                                           globs={"gn": gn, "summary": S.summary}):
-        runner.run(test)
-    assert runner.tries == 3 and runner.failures == 0
+    for fn in (S.summary, gn.nn.Module.summary):
+        for test in doctest.DocTestFinder(recurse=False).find(fn, "summary",
+                                                               globs={"gn": gn, "summary": S.summary}):
+            runner.run(test)
+    assert runner.tries == 5 and runner.failures == 0

@@ -285,7 +285,9 @@ class Module:
         (see ``glassnet.nn.summary.summary``).
 
         Example:
-            >>> gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.Sigmoid()).summary((2,))
+            >>> text = gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.Sigmoid()).summary((2,), verbose=False)
+            >>> print(text.splitlines()[4])
+            0 (Linear)     (1, 3)               9
         """
         from .summary import summary  # summary runs modules, so it imports this file
 
