@@ -71,6 +71,15 @@ def _plain_value(v):
     return v
 
 
+def _clear_grads(params, set_to_none: bool) -> None:
+    """``zero_grad`` of modules and optimizers: drop each ``.grad``, or zero it in place."""
+    for p in params:
+        if set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            p.grad.data[...] = 0
+
+
 def _check_grad_dtype(arr, requires_grad, where="tensor"):
     if requires_grad and arr.dtype.kind != "f":
         raise TypeError(

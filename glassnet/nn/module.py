@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend as B
-from ..tensor import Tensor, _is_dtype_name, _plain_value, _to_array
+from ..tensor import Tensor, _clear_grads, _is_dtype_name, _plain_value, _to_array
 
 
 def check_positive_int(layer: str, arg: str, value) -> None:
@@ -184,11 +184,8 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.data[...] = 0
+        """Clear the gradients of all parameters (``None``, or zeros in place)."""
+        _clear_grads(self.parameters(), set_to_none)
 
     # ------------------------------------------------------------- dtype
     def to(self, *args, dtype=None, **kwargs):

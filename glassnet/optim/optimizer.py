@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import autograd as _autograd
 from ..autograd import enable_grad
-from ..tensor import Tensor, _plain_value
+from ..tensor import Tensor, _clear_grads, _plain_value
 
 
 class _Required:
@@ -125,12 +125,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all optimized parameters (``None``, or zeros in place)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.data[...] = 0
+        _clear_grads((p for g in self.param_groups for p in g["params"]), set_to_none)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient.
