@@ -111,3 +111,14 @@ def test_class_weights_keep_a_float32_graph_float32():
     t.register_hook(lambda g: seen.append(g.dtype))
     F.cross_entropy(z, t, weight=np.array([1.0, 2.0, 0.5])).backward()  # a float64 weight array
     assert seen == [np.float32] and z.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: gn.nn.HuberLoss(delta=0.0), r"HuberLoss: delta must be positive, got 0.0"),
+    (lambda: gn.nn.SmoothL1Loss(beta=-1.0), r"SmoothL1Loss: beta must be non-negative, got -1.0"),
+    (lambda: gn.nn.CrossEntropyLoss(label_smoothing=1.5), r"CrossEntropyLoss: label_smoothing must be in \[0, 1\], got 1.5"),
+    (lambda: gn.nn.MSELoss(reduction="avg"), r"MSELoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+])
+def test_loss_modules_check_their_arguments_when_built(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
