@@ -117,6 +117,7 @@ def test_class_weights_keep_a_float32_graph_float32():
     (lambda: gn.nn.HuberLoss(delta=0.0), r"HuberLoss: delta must be positive, got 0.0"),
     (lambda: gn.nn.SmoothL1Loss(beta=-1.0), r"SmoothL1Loss: beta must be non-negative, got -1.0"),
     (lambda: gn.nn.CrossEntropyLoss(label_smoothing=1.5), r"CrossEntropyLoss: label_smoothing must be in \[0, 1\], got 1.5"),
+    (lambda: gn.nn.GELU(approximate="erf"), r"GELU: approximate must be 'none' or 'tanh', got 'erf'"),
     (lambda: gn.nn.MSELoss(reduction="avg"), r"MSELoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
 ])
 def test_loss_modules_check_their_arguments_when_built(make, match):
