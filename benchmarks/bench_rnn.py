@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import compare, print_report, setup
+from common import compare, framework, print_report, setup, training_step
 
 INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -55,50 +55,29 @@ def data(kind, seed=0):
     return x, y, {k: v.astype(np.float32) for k, v in weights.items()}, head
 
 
-def gn_step(kind):
-    import glassnet as gn
-
+def training(name, kind):
+    """One training step of the many-to-one regressor in glassnet or PyTorch (the
+    same code: the two APIs match), from the weights of ``data``."""
+    fw = framework(name)
     x, y, weights, (hw, hb) = data(kind)
-    rnn = getattr(gn.nn, kind)(INPUT, HIDDEN)
-    rnn.load_state_dict(weights)
-    head = gn.nn.Linear(HIDDEN, 1)
-    head.load_state_dict({"weight": hw, "bias": hb})
-    params = list(rnn.parameters()) + list(head.parameters())
-    opt = gn.optim.Adam(params, lr=1e-3)
-    loss_fn = gn.nn.MSELoss()
-    xt, yt = gn.from_numpy(x), gn.from_numpy(y)
+    rnn = getattr(fw.nn, kind)(INPUT, HIDDEN)
+    head = fw.nn.Linear(HIDDEN, 1)
+    with fw.no_grad():
+        for key, value in weights.items():
+            getattr(rnn, key).copy_(fw.from_numpy(value))
+        head.weight.copy_(fw.from_numpy(hw.astype(np.float32)))
+        head.bias.copy_(fw.from_numpy(hb.astype(np.float32)))
+    opt = fw.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    return training_step(lambda seq: head(rnn(seq)[0][-1]), opt, fw.nn.MSELoss(),
+                         fw.from_numpy(x), fw.from_numpy(y))
 
-    def step():
-        opt.zero_grad()
-        out, _ = rnn(xt)
-        loss = loss_fn(head(out[-1]), yt)
-        loss.backward()
-        opt.step()
 
-    return step
+def gn_step(kind):
+    return training("glassnet", kind)
 
 
 def torch_step(kind):
-    import torch
-
-    x, y, weights, (hw, hb) = data(kind)
-    rnn = getattr(torch.nn, kind)(INPUT, HIDDEN)
-    rnn.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-    head = torch.nn.Linear(HIDDEN, 1)
-    head.load_state_dict({"weight": torch.from_numpy(hw.astype(np.float32)),
-                          "bias": torch.from_numpy(hb.astype(np.float32))})
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
-    loss_fn = torch.nn.MSELoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        out, _ = rnn(xt)
-        loss = loss_fn(head(out[-1]), yt)
-        loss.backward()
-        opt.step()
-
-    return step
+    return training("torch", kind)
 
 
 def profile(kind, steps=200):
