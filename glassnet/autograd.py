@@ -386,24 +386,29 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if not (isinstance(x, _Tensor) and x.requires_grad):
             continue
         analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
-        # a C-ordered copy, so reshape(-1) below is a view we can poke
-        # (np.ascontiguousarray would turn a 0-d input into shape (1,))
-        x.data = np.array(x.data, order="C")
+        # perturb a C-ordered copy, so reshape(-1) below is a view we can poke
+        # (np.ascontiguousarray would turn a 0-d input into shape (1,)); the
+        # caller's array goes back afterwards, so outside views stay valid
+        original = x.data
+        x.data = np.array(original, order="C")
         flat = x.data.reshape(-1)
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
-            fp = dot_v()
-            flat[j] = orig - eps
-            fm = dot_v()
-            flat[j] = orig
-            numeric = (fp - fm) / (2 * eps)
-            a = analytic.reshape(-1)[j]
-            if not abs(a - numeric) <= atol + rtol * abs(numeric):
-                if not raise_exception:
-                    return False
-                raise AssertionError(
-                    f"gradcheck: input {i}, element {np.unravel_index(j, x.shape)}: "
-                    f"backprop gives {a:.8g}, finite differences give {numeric:.8g}"
-                )
+        try:
+            for j in range(flat.size):
+                orig = flat[j]
+                flat[j] = orig + eps
+                fp = dot_v()
+                flat[j] = orig - eps
+                fm = dot_v()
+                flat[j] = orig
+                numeric = (fp - fm) / (2 * eps)
+                a = analytic.reshape(-1)[j]
+                if not abs(a - numeric) <= atol + rtol * abs(numeric):
+                    if not raise_exception:
+                        return False
+                    raise AssertionError(
+                        f"gradcheck: input {i}, element {np.unravel_index(j, x.shape)}: "
+                        f"backprop gives {a:.8g}, finite differences give {numeric:.8g}"
+                    )
+        finally:
+            x.data = original
     return True
