@@ -20,7 +20,10 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common import numpy_blas_threads, set_threads
 
 import glassnet as gn  # the checkout's glassnet, installed or not
 
@@ -46,7 +49,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=15, help="timed epochs of each kind")
     ap.add_argument("--batches", type=int, default=100, help="batches per epoch")
+    ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: as is)")
     args = ap.parse_args()
+    if args.threads is not None:
+        set_threads(args.threads)
+    print(f"threads: numpy BLAS {numpy_blas_threads()}")
     batch_size = 128
     rng = np.random.default_rng(0)
     n = batch_size * args.batches
