@@ -25,6 +25,14 @@ so that every per-step operation works on contiguous blocks (NumPy's fast
 path); the recurrent product is one batched matmul over the gates.
 Sigmoids are computed as σ(x) = ½ + ½ tanh(x/2): the ½ is folded into the
 weights once per call, so one tanh covers all of a step's gates.
+
+A second core (``_overlap.Overlap``, when NumPy's BLAS may use two threads)
+takes the work around the serial loops, cut into runs of steps: in forward the
+input projection of the runs the loop has not reached and the local
+derivatives (the cell's factors of δ) of the runs it has passed; in backward
+the parameter and input gradients of the runs whose δ are final. Each run's
+weight-gradient products are added up in a fixed order, so results do not
+depend on timing. With one BLAS thread the same code runs as one run.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import functools
 import numpy as np
 
 from ..autograd import Function
+from ._overlap import Overlap
 from ._workspace import workspace
 
 MODES = ("tanh", "relu", "lstm", "gru")
@@ -42,6 +51,12 @@ GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
 # Gradient watchers (glassnet.nn.rnn_utils.watch_gradients) currently open;
 # while empty, backward computes no norms.
 grad_watchers: list = []
+
+# The helper thread is used for layers with at least this many gate values
+# (gates × steps × batch × hidden; below it, handing work over costs more
+# than it saves), with the steps cut into this many runs.
+OVERLAP_MIN_WORK = 1 << 18
+OVERLAP_RUNS = 8
 
 
 @functools.cache  # np.r_ costs ~10 us a call; the arrays are only read
@@ -70,22 +85,20 @@ def _blocks(perm, gates, hidden):
     return list(range(gates)) if perm is None else [int(perm[g * hidden]) // hidden for g in range(gates)]
 
 
-def _gate_products(dZ, rhs, blocks):
-    """Σ over steps of δᵀ·rhs for every gate, each gate's rows put back in PyTorch's place:
-    one (H, T·N) × (T·N, K) matmul per gate."""
-    G, _, H = dZ.shape
-    out = np.empty((G * H, rhs.shape[1]), dZ.dtype)
-    for g, b in enumerate(blocks):
-        np.matmul(dZ[g].T, rhs, out=out[b * H:(b + 1) * H])
-    return out
+def _runs(T, n, backwards):
+    """Steps 0…T−1 cut into at most ``n`` runs of consecutive steps (t0, t1), listed in
+    the order a loop going forward in time (or backwards, ``backwards=True``) meets them."""
+    size = -(-T // n)
+    runs = [(s, min(s + size, T)) for s in range(0, T, size)]
+    return runs[::-1] if backwards else runs
 
 
-def _gate_sums(dZ, blocks):
-    G, TN, H = dZ.shape
-    sums = np.ones(TN, dZ.dtype) @ dZ  # a matrix product: 3x faster than dZ.sum(1)
-    out = np.empty(G * H, dZ.dtype)
+def _torch_order(per_gate, blocks):
+    """(G, H, …) gradients in internal gate order → (G·H, …) rows in PyTorch's order."""
+    G, H = per_gate.shape[:2]
+    out = np.empty((G * H,) + per_gate.shape[2:], per_gate.dtype)
     for g, b in enumerate(blocks):
-        out[b * H:(b + 1) * H] = sums[g]
+        out[b * H:(b + 1) * H] = per_gate[g]
     return out
 
 
@@ -143,10 +156,9 @@ class RecurrentLayer(Function):
         if lstm:
             C = workspace((T + 1, N, H), dt)
             C[first] = c0
-        steps = range(T - 1, -1, -1) if reverse else range(T)
         half = np.array(0.5, dt)  # a Python float operand costs ~0.5 us more per ufunc call
         # from a zero initial state (the default) the first step has no recurrent product
-        skip = steps[0] if not h0.any() else -1
+        skip = (T - 1 if reverse else 0) if not h0.any() else -1
         self.zero_h0 = skip >= 0
         shift = 0 if reverse else 1  # new(t) = t + shift, prev(t) = t + 1 - shift
 
@@ -172,40 +184,50 @@ class RecurrentLayer(Function):
             x1, w1 = x2, wi
         if scale_x is not None:
             w1 = w1 * scale_x[:, None].astype(dt)
-        # input projection of every step at once, gate-major: Z[g] = X1 W1[g]ᵀ
         Z = workspace((G, T * N, H), dt)
-        for g in range(G):  # one 2-D matmul per gate (faster than NumPy's batched matmul here)
-            np.matmul(x1, w1[g * H:(g + 1) * H].T, out=Z[g])
-        Z = Z.reshape(G, T, N, H)
+
+        w1g = w1.reshape(G, H, -1).transpose(0, 2, 1)  # (G, I+1, H)
+
+        def project(t0, t1):
+            """Input projection of steps t0…t1−1, gate-major: Z[g] = X1 W1[g]ᵀ for every g,
+            as one call (one matmul per gate inside NumPy)."""
+            rows = slice(t0 * N, t1 * N)
+            np.matmul(x1[rows], w1g, out=Z[:, rows])
+
+        A = Z.reshape(G, T, N, H)  # the projections become the gates after activation, in place
         whT = np.empty((G, H, H), dt)  # (G, H_in, H_out), scaled
         wT = wh.reshape(G, H, H).transpose(0, 2, 1)
         if scale_h is None:
             whT[...] = wT
         else:
             np.multiply(wT, scale_h.astype(dt).reshape(G, 1, H), out=whT)
+        self.x, self.x1, self.S, self.C, self.A = x, x1, S, C, A
+        self.wi, self.wh, self.perm_x, self.perm_h = wi, wh, perm_x, perm_h
 
         if G == 1:
-            Z1, w1 = Z[0], whT[0]
+            Z1, wh1 = A[0], whT[0]
             tmp = np.empty((N, H), dt)
-            for t in steps:
+            relu = mode == "relu"
+
+            def step(t):
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
                 z = Z1[t, :n]
                 if t != skip:
-                    np.matmul(S[prev, :n], w1, out=tmp[:n])
+                    np.matmul(S[prev, :n], wh1, out=tmp[:n])
                     z += tmp[:n]
-                if mode == "tanh":
-                    np.tanh(z, out=S[new, :n])
-                else:
+                if relu:
                     np.maximum(z, 0, out=S[new, :n])
+                else:
+                    np.tanh(z, out=S[new, :n])
                 if n < N:
                     S[new, n:] = S[prev, n:]
         elif lstm:
-            A = Z  # the projections become gates o, i, f, g after activation, in place
-            TC = workspace((T, N, H), dt, zero=ragged)
+            self.TC = TC = workspace((T, N, H), dt, zero=ragged)
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
-            for t in steps:
+
+            def step(t):  # gates o, i, f, g
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
                 a, gt = (A[:, t], tmp) if n == N else (A[:, t, :n], tmp[:, :n])
@@ -226,14 +248,13 @@ class RecurrentLayer(Function):
                 if n < N:
                     S[new, n:] = S[prev, n:]
                     C[new, n:] = C[prev, n:]
-            self.A, self.TC = A, TC
         else:  # gru: input side r, z, n; hidden side n, r, z
-            A = Z  # the projections become r, z, n after activation, in place
-            HN = workspace((T, N, H), dt, zero=ragged)  # W_hn h + b_hn
+            self.HN = HN = workspace((T, N, H), dt, zero=ragged)  # W_hn h + b_hn
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
             b_hn = b_hh[2 * H:] if bias else None
-            for t in steps:
+
+            def step(t):
                 n = N if full else bs[t]
                 new, prev = t + shift, t + 1 - shift
                 gt = tmp if n == N else tmp[:, :n]
@@ -262,10 +283,27 @@ class RecurrentLayer(Function):
                 h += g
                 if n < N:
                     S[new, n:] = S[prev, n:]
-            self.A, self.HN = A, HN
 
-        self.x, self.x1, self.S, self.C = x, x1, S, C
-        self.wi, self.wh, self.perm_x, self.perm_h = wi, wh, perm_x, perm_h
+        ov = Overlap(enabled=G * T * N * H >= OVERLAP_MIN_WORK)
+        runs = _runs(T, OVERLAP_RUNS if ov.active else 1, reverse)
+        # with a helper, the local derivatives backward needs are made here, behind the loop
+        self.local_ready = ov.active and any(self.needs_input_grad)
+        if self.local_ready:
+            self._local_buffers()
+        with ov:
+            project(*runs[0])
+            ahead = [None] + [ov.submit(project, t0, t1) for t0, t1 in runs[1:]]
+            passed = None  # steps the loop has passed since the last local-derivative piece
+            for j, ((t0, t1), projected) in enumerate(zip(runs, ahead)):
+                ov.wait(projected)
+                for t in (range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)):
+                    step(t)
+                passed = (t0, t1) if passed is None else (min(t0, passed[0]), max(t1, passed[1]))
+                # every two runs: each piece handed over costs the loop a wait for the GIL
+                if self.local_ready and (j % 2 or j == len(runs) - 1):
+                    ov.submit(self._local, *passed)
+                    passed = None
+
         y = S[0:T] if reverse else S[1:T + 1]
         if self.mask is not None:
             y = y * self.mask[:, :, None]
@@ -277,10 +315,70 @@ class RecurrentLayer(Function):
             outs = [outs[0][:, inv]] + [o[inv] for o in outs[1:]]
         return tuple(outs)
 
+    # ------------------------------------------------------- local derivatives
+    def _local_buffers(self):
+        T, N, H, dt = self.T, self.N, self.H, self.S.dtype
+        if self.mode == "lstm":
+            self.D = workspace((4, T, N, H), dt)  # δ of gates o, i, f, g, once multiplied in
+            self.K = workspace((T, N, H), dt)
+        elif self.mode == "gru":
+            self.D = workspace((4, T, N, H), dt)  # [n_h, r, z, n_x], see below
+            self.omz = workspace((T, N, H), dt)
+        else:
+            self.D = workspace((1, T, N, H), dt)
+
+    def _local(self, t0, t1):
+        """The cell's local derivatives for steps t0…t1−1 (natural time order), into
+        ``self.D``: multiplied by ∂L/∂h_t (and ∂L/∂c_t) in backward's loop they give δ."""
+        T, S, s = self.T, self.S, slice(t0, t1)
+        reverse = self.reverse
+        Y = (S[:T] if reverse else S[1:])[s]  # state after each step
+        D = self.D[:, s]
+        if self.mode in ("tanh", "relu"):
+            if self.mode == "tanh":
+                np.multiply(Y, Y, out=D[0])
+                np.subtract(1, D[0], out=D[0])
+            else:
+                np.greater(Y, 0, out=D[0], casting="unsafe")
+        elif self.mode == "lstm":
+            # D[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
+            # o(1−o)·tanh c = (1−o)·h,  (1−i)i·g,  (1−f)f·c_{t−1},  i(1 − g²)
+            A, K = self.A[:, s], self.K[s]
+            o, i, g = A[0], A[1], A[3]
+            Cp = (self.C[1:] if reverse else self.C[:T])[s]
+            np.subtract(1, A[:3], out=D[:3])
+            D[1:3] *= A[1:3]
+            D[0] *= Y
+            D[1] *= g
+            D[2] *= Cp
+            np.multiply(g, g, out=D[3])
+            np.subtract(1, D[3], out=D[3])
+            D[3] *= i
+            # K = ∂c/∂h through h = o tanh c: o(1 − tanh² c) = o − h tanh c
+            np.multiply(Y, self.TC[s], out=K)
+            np.subtract(o, K, out=K)
+        else:  # gru, D = [n_h, r, z, n_x]: hidden-side δ is D[0:3], input-side δ is D[1:4]
+            A = self.A[:, s]
+            r, z, nn = A[0], A[1], A[2]
+            P = (S[1:] if reverse else S[:T])[s]  # state before each step
+            omz = self.omz[s]
+            np.subtract(1, z, out=omz)
+            Mn = D[3]  # ∂h/∂(n's pre-activation) = (1 − z)(1 − n²)
+            np.multiply(nn, nn, out=Mn)
+            np.subtract(1, Mn, out=Mn)
+            Mn *= omz
+            np.multiply(Mn, r, out=D[0])
+            np.subtract(1, r, out=D[1])
+            D[1] *= self.HN[s]
+            D[1] *= D[0]
+            np.subtract(P, nn, out=D[2])
+            D[2] *= z
+            D[2] *= omz
+
     # ------------------------------------------------------------------ backward
     def backward(self, dy, dh_n, dc_n=None):
         mode, T, N, H = self.mode, self.T, self.N, self.H
-        lstm = mode == "lstm"
+        lstm, gru = mode == "lstm", mode == "gru"
         if self.order is not None:
             o = self.order
             dy, dh_n = dy[:, o], dh_n[o]
@@ -288,164 +386,180 @@ class RecurrentLayer(Function):
                 dc_n = dc_n[o]
         reverse, S, bs = self.reverse, self.S, self.batch_sizes
         dt = S.dtype
-        P = S[1:] if reverse else S[:T]  # state before each step, natural time order
-        steps = range(T) if reverse else range(T - 1, -1, -1)
+        if not self.local_ready:
+            self._local_buffers()
+            self._local(0, T)
+        D = self.D
         # the last step's ∂L/∂h_{t−1} (and ∂L/∂c_{t−1}) only feeds ∂L/∂h0 (∂L/∂c0)
-        last = -1 if any(self.needs_input_grad[1:3 if lstm else 2]) else steps[-1]
+        last = -1 if any(self.needs_input_grad[1:3 if lstm else 2]) else (T - 1 if reverse else 0)
         # total ∂L/∂h_t: kept for every step where GRU's δ or a gradient watcher reads it
         # afterwards, else one step's worth of scratch that stays in cache
         watched = bool(grad_watchers) and self.watch_key is not None
-        if watched or mode == "gru":
+        if watched or gru:
             dHt = workspace((T, N, H), dt, zero=bs is not None)
         else:
             one = np.empty((N, H), dt)  # every step's row of dHt is this one buffer
             dHt = np.lib.stride_tricks.as_strided(one, (T, N, H), (0,) + one.strides)
+        self.dHt = dHt
         dh = np.array(dh_n, dtype=dt)  # ∂L/∂h carried back from the step after
         dc = None
 
         if mode in ("tanh", "relu"):
-            Y = S[:T] if reverse else S[1:]
-            D = workspace((T, N, H), dt)  # local derivative, turned into δ in place
-            if mode == "tanh":
-                np.multiply(Y, Y, out=D)
-                np.subtract(1, D, out=D)
-            else:
-                np.greater(Y, 0, out=D, casting="unsafe")
-            wh = self.wh
-            for t in steps:
+            D0, wh = D[0], self.wh
+
+            def step(t):
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
-                d = D[t, :n]
+                d = D0[t, :n]
                 d *= cur
                 if t != last:
                     np.matmul(d, wh, out=dh[:n])
-            dZx = dZh = D.reshape(1, T * N, H)
         elif lstm:
-            C, A, TC = self.C, self.A, self.TC
-            Cp = C[1:] if reverse else C[:T]
-            o, i, f, g = A[0], A[1], A[2], A[3]
-            # M[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
-            # o(1−o)·tanh c = h(1−o),  i(1−i)·g,  f(1−f)·c_{t−1},  i(1 − g²) = i − (i g) g
-            Y = S[:T] if reverse else S[1:]
-            M = workspace((4, T, N, H), dt)
-            np.subtract(1, o, out=M[0])
-            M[0] *= Y
-            ig = workspace((T, N, H), dt)
-            np.multiply(i, g, out=ig)
-            np.subtract(1, i, out=M[1])
-            M[1] *= ig
-            np.subtract(1, f, out=M[2])
-            M[2] *= f
-            M[2] *= Cp
-            np.multiply(ig, g, out=M[3])
-            np.subtract(i, M[3], out=M[3])
-            K = ig  # ∂c/∂h through h = o tanh c: o(1 − tanh² c) = o − h tanh c
-            np.multiply(Y, TC, out=K)
-            np.subtract(o, K, out=K)
+            f, K = self.A[2], self.K
             dc = np.array(dc_n, dtype=dt)
             tmp = np.empty((N, H), dt)
             tmpG = np.empty((4, N, H), dt)
             W4 = self.wh.reshape(4, H, H)
-            for t in steps:
+
+            def step(t):
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
                 c = dc[:n]
                 np.multiply(cur, K[t, :n], out=tmp[:n])
                 c += tmp[:n]
-                M[0, t, :n] *= cur
-                M[1:, t, :n] *= c
+                D[0, t, :n] *= cur
+                D[1:, t, :n] *= c
                 if t == last:
-                    break
+                    return
                 c *= f[t, :n]
                 gt = tmpG if n == N else tmpG[:, :n]
-                np.matmul(M[:, t, :n], W4, out=gt)
+                np.matmul(D[:, t, :n], W4, out=gt)
                 np.add.reduce(gt, axis=0, out=dh[:n])
-            dZx = dZh = M.reshape(4, T * N, H)
         else:  # gru
-            A, HN = self.A, self.HN
-            r, z, nn = A[0], A[1], A[2]
-            # B = [n_h, r, z, n_x]: hidden-side δ is B[0:3], input-side δ is B[1:4]
-            B = workspace((4, T, N, H), dt)
-            omz = workspace((T, N, H), dt)
-            np.subtract(1, z, out=omz)
-            Mn = B[3]  # ∂h/∂(n's pre-activation) = (1 − z)(1 − n²)
-            np.multiply(nn, nn, out=Mn)
-            np.subtract(1, Mn, out=Mn)
-            Mn *= omz
-            np.multiply(Mn, r, out=B[0])
-            np.subtract(1, r, out=B[1])
-            B[1] *= HN
-            B[1] *= B[0]
-            np.subtract(P, nn, out=B[2])
-            B[2] *= z
-            B[2] *= omz
+            z = self.A[1]
             tmp = np.empty((N, H), dt)
             tmpG = np.empty((3, N, H), dt)
             W3 = self.wh.reshape(3, H, H)
-            for t in steps:
+
+            def step(t):
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
-                B[:3, t, :n] *= cur
+                D[:3, t, :n] *= cur
                 if t == last:
-                    break
+                    return
                 gt = tmpG if n == N else tmpG[:, :n]
-                np.matmul(B[:3, t, :n], W3, out=gt)
+                np.matmul(D[:3, t, :n], W3, out=gt)
                 d = dh[:n]
                 np.add.reduce(gt, axis=0, out=d)
                 np.multiply(cur, z[t, :n], out=tmp[:n])
                 d += tmp[:n]
-            Mn *= dHt
-            B = B.reshape(4, T * N, H)
-            dZh, dZx = B[0:3], B[1:4]
-        if bs is not None:  # rows past a sequence's end hold stale multipliers
-            m = self.mask.reshape(1, T * N, 1)
-            dZh *= m
-            if dZx is not dZh:
-                dZx[-1] *= m[0]
+
+        ov = Overlap(enabled=D.shape[0] * T * N * H >= OVERLAP_MIN_WORK)
+        runs = _runs(T, OVERLAP_RUNS if ov.active else 1, not reverse)
+        self._grad_buffers()
+        with ov:
+            for j, (t0, t1) in enumerate(runs):
+                for t in (range(t0, t1) if reverse else range(t1 - 1, t0 - 1, -1)):
+                    step(t)
+                ov.submit(self._run_grads, t0, t1, j == 0)
         if watched:
             norms = np.sqrt(np.einsum("tnh,tnh->t", dHt, dHt))
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
-        return self._param_grads(dZx, dZh, P, dh, dc)
+        grads = self._gathered_grads(dh, dc)
+        # δ was built in place over the local derivatives: a second backward (retain_graph)
+        # makes them again; and the scratch goes back to the workspace pool
+        self.local_ready = False
+        self.D = self.K = self.omz = self.dHt = None
+        self.g_x = self.g_w1 = self.g_hh = self.g_bhh = self.g_scratch = self.ones = None
+        return grads
 
-    def _param_grads(self, dZx, dZh, P, dh0, dc0):
-        """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh) from the stacked δ (gates, T·N, H)."""
+    def _grad_buffers(self):
+        """Where the runs' gradients are added up, gates in internal order: ∂L/∂x,
+        [∂L/∂W_ih, ∂L/∂b_ih] (G, H, I+1), ∂L/∂W_hh (G, H, H), ∂L/∂b_hh (G, H) for GRU."""
+        needs, T, N, H = self.needs_input_grad, self.T, self.N, self.H
+        k = 3 if self.mode == "lstm" else 2  # index of W_ih among the inputs
+        G, I, dt = GATES[self.mode], self.x.shape[2], self.S.dtype
+        gru = self.mode == "gru"
+        self.g_x = np.empty((T * N, I), dt) if needs[0] else None
+        self.g_w1 = self.g_hh = self.g_bhh = self.g_scratch = None
+        # tanh, relu, LSTM: ∂L/∂b_hh is ∂L/∂b_ih, which comes with the product for W_ih
+        if needs[k] or (self.bias and (needs[k + 2] or (needs[k + 3] and not gru))):
+            self.g_w1 = np.empty((G, H, self.x1.shape[1] if self.bias else I), dt)
+        if needs[k + 1]:
+            self.g_hh = np.empty((G, H, H), dt)
+        if self.bias and needs[k + 3] and gru:
+            self.g_bhh = np.empty((G, H), dt)
+            self.ones = np.ones(T * N, dt)
+
+    def _run_grads(self, t0, t1, first):
+        """Add steps t0…t1−1's share of the parameter gradients, and write their ∂L/∂x.
+
+        δ of those steps is final: backward's loop has passed them. Σ_t δ_tᵀ x_t and
+        Σ_t δ_tᵀ h_{t−1} become one call each over the run's stacked rows (a matmul per
+        gate inside NumPy): each call handed to the helper thread costs the loop a GIL wait."""
+        T, N, H = self.T, self.N, self.H
+        G = GATES[self.mode]
+        D = self.D
+        rows = slice(t0 * N, t1 * N)
+        if self.mode == "gru":
+            D[3, t0:t1] *= self.dHt[t0:t1]  # n's input-side δ: (1 − z)(1 − n²) ∂L/∂h_t
+        if self.mask is not None:  # rows past a sequence's end hold stale multipliers
+            D[:, t0:t1] *= self.mask[t0:t1, :, None]
+        D3 = D.reshape(D.shape[0], T * N, H)
+        dZx, dZh = (D3[1:4], D3[0:3]) if self.mode == "gru" else (D3, D3)
+        if self.g_x is not None:  # ∂L/∂x_t = Σ_gates δ_t W_ih
+            wi = self.wi.reshape(G, H, -1)
+            if G == 1:
+                np.matmul(dZx[0, rows], wi[0], out=self.g_x[rows])
+            else:
+                np.add.reduce(np.matmul(dZx[:, rows], wi), axis=0, out=self.g_x[rows])
+        if not first and self.g_scratch is None:
+            self.g_scratch = [None if a is None else np.empty_like(a) for a in (self.g_w1, self.g_hh, self.g_bhh)]
+        s_w1, s_hh, s_bhh = self.g_scratch or (None, None, None)
+        if self.g_w1 is not None:
+            rhs = (self.x1 if self.bias else self.x.reshape(T * N, -1))[rows]
+            part = np.matmul(dZx[:, rows].transpose(0, 2, 1), rhs, out=self.g_w1 if first else s_w1)
+            _add(part, self.g_w1, first)
+        if self.g_hh is not None:
+            P = (self.S[1:] if self.reverse else self.S[:T]).reshape(T * N, H)
+            r0, r1 = rows.start, rows.stop
+            if self.zero_h0:  # the first step's rows of P are the zero h0
+                if self.reverse:
+                    r1 = min(r1, (T - 1) * N)
+                else:
+                    r0 = max(r0, N)
+            r1 = max(r0, r1)
+            part = np.matmul(dZh[:, r0:r1].transpose(0, 2, 1), P[r0:r1], out=self.g_hh if first else s_hh)
+            _add(part, self.g_hh, first)
+        if self.g_bhh is not None:  # a matrix product: 3x faster than a sum over rows
+            _add(np.matmul(self.ones[rows], dZh[:, rows], out=self.g_bhh if first else s_bhh), self.g_bhh, first)
+
+    def _gathered_grads(self, dh0, dc0):
+        """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh), once every run is added up."""
         needs = self.needs_input_grad
         T, N, H = self.T, self.N, self.H
         lstm = self.mode == "lstm"
         k = 3 if lstm else 2  # index of W_ih among the inputs
-        G, I = dZx.shape[0], self.x.shape[2]
-        x2 = self.x.reshape(T * N, I)
-        gx = None
-        if needs[0]:  # ∂L/∂x_t = Σ_gates δ_t W_ih
-            wi = self.wi.reshape(G, H, I)
-            gx = dZx[0] @ wi[0] if G == 1 else np.matmul(dZx, wi).sum(0)
-            gx = gx.reshape(T, N, I)
-        grads = [gx, dh0 if needs[1] else None] + ([dc0 if needs[2] else None] if lstm else [])
+        G, I = GATES[self.mode], self.x.shape[2]
         bx, bh = _blocks(self.perm_x, G, H), _blocks(self.perm_h, G, H)
+        gx = None if self.g_x is None else self.g_x.reshape(T, N, I)
+        grads = [gx, dh0 if needs[1] else None] + ([dc0 if needs[2] else None] if lstm else [])
         gw_ih = gb_ih = gb_hh = None
-        if self.bias and (needs[k] or needs[k + 2]):
-            gw1 = _gate_products(dZx, self.x1, bx)  # [∂L/∂W_ih, ∂L/∂b_ih]
-            gw_ih, gb_ih = np.ascontiguousarray(gw1[:, :I]), gw1[:, I].copy()
-        elif needs[k]:
-            gw_ih = _gate_products(dZx, x2, bx)
-        if self.bias and needs[k + 3]:
-            if dZh is dZx and bh == bx:  # tanh, relu, LSTM: z_t holds b_ih + b_hh alike
-                gb_hh = gb_ih.copy()
+        if self.g_w1 is not None:
+            gw1 = _torch_order(self.g_w1, bx)
+            if self.bias:
+                gw_ih, gb_ih = np.ascontiguousarray(gw1[:, :I]), gw1[:, I].copy()
             else:
-                gb_hh = _gate_sums(dZh, bh)
+                gw_ih = gw1
+        if self.bias and needs[k + 3]:
+            # tanh, relu, LSTM: z_t holds b_ih + b_hh alike; GRU keeps b_hn apart
+            gb_hh = _torch_order(self.g_bhh, bh) if self.g_bhh is not None else gb_ih.copy()
         grads.append(gw_ih if needs[k] else None)
-        if needs[k + 1]:
-            P2, dZp = P.reshape(T * N, H), dZh
-            if self.zero_h0:  # the first step's rows of P are the zero h0
-                rows = slice(0, (T - 1) * N) if self.reverse else slice(N, T * N)
-                P2, dZp = P2[rows], dZh[:, rows]
-            grads.append(_gate_products(dZp, P2, bh))
-        else:
-            grads.append(None)
+        grads.append(None if self.g_hh is None else _torch_order(self.g_hh, bh))
         if self.bias:
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
@@ -457,3 +571,9 @@ class RecurrentLayer(Function):
                 if grads[j] is not None:
                     grads[j] = grads[j][inv]
         return tuple(grads)
+
+
+def _add(part, total, first):
+    """total += part, unless part was written into total already (the first run)."""
+    if not first:
+        total += part
