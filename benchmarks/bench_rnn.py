@@ -15,12 +15,21 @@ What bounds the LSTM: about 730 MFLOP per step, all of it matrix products
 that OpenBLAS runs near one core's peak (~100 GFLOP/s float32 here): the
 input projection and the weight gradients as a few big products over all
 steps, and 100 small per-step products (32×128 by 4 gates of 128×128, ~40
-us each), which a second thread does not speed up. Those products are about
-two thirds of glassnet's step; the rest is ~10 NumPy calls per step over
-the gates in each direction (about 0.35 us of call overhead each plus a
-pass over the data) where PyTorch runs fewer, larger kernels. PyTorch's RNN
-(tanh) and GRU run step by step through autograd, which the fused glassnet
-layer outpaces.
+us each). Those products are about two thirds of glassnet's step; the rest
+is ~10 NumPy calls per step over the gates in each direction (about 0.35 us
+of call overhead each plus a pass over the data) where PyTorch runs fewer,
+larger kernels. PyTorch's RNN (tanh) and GRU run step by step through
+autograd, which the fused glassnet layer outpaces.
+
+With two threads, OpenBLAS does not speed up the small per-step products
+(same time at 1 and 2 threads), so the two time loops (~3.6 ms each) stay
+on one core. glassnet's helper thread (``glassnet/ops/_overlap.py``) takes
+the big products and the local derivatives beside the loops, which brings
+the step from ~10.7 to ~9.0 ms. Each hand-over of work between the threads
+costs the loop a wait for the GIL (~10-20 us here), which is why the helper
+gets a few large pieces rather than many small ones, and why splitting the
+loop itself across threads (the batch in halves) measured slower than one
+thread. PyTorch's fused LSTM kernel parallelises inside each step.
 """
 
 from __future__ import annotations
