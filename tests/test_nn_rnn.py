@@ -480,3 +480,27 @@ def test_overlap_restores_blas_threads_and_reraises(overlap, monkeypatch):
         ov.submit(fail)
     after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     assert after == before
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_layer_big_enough_for_the_helper_matches_torch(torch, mode):
+    """At a size above OVERLAP_MIN_WORK the helper thread is used whenever NumPy's BLAS
+    has two threads (as on CI): the real thread decision, not a forced one."""
+    from glassnet.ops import recurrent
+
+    T2, N2, H2 = 50, 32, 64
+    assert GATES_OF[mode] * T2 * N2 * H2 >= recurrent.OVERLAP_MIN_WORK
+    tcls, gcls, kw = _classes(torch, mode)
+    tm = tcls(I, H2, **kw)
+    gm = gcls(I, H2, **kw, dtype=gn.float64)
+    gm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    x = np.random.default_rng(3).standard_normal((T2, N2, I))
+    tx, gx = torch.tensor(x, requires_grad=True), gn.tensor(x, requires_grad=True)
+    (tm(tx)[0] ** 2).sum().backward()
+    (gm(gx)[0] ** 2).sum().backward()
+    _close(gx.grad.numpy(), tx.grad.numpy(), "x.grad")
+    for name, p in tm.named_parameters():
+        _close(getattr(gm, name).grad.numpy(), p.grad.numpy(), name)
+
+
+GATES_OF = {"lstm": 4, "gru": 3}
