@@ -504,3 +504,78 @@ def test_layer_big_enough_for_the_helper_matches_torch(torch, mode):
 
 
 GATES_OF = {"lstm": 4, "gru": 3}
+
+
+# ---------------------------------------------------------------------------
+# LSTM with proj_size
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("layers,bidirectional,lengths,with_state,batch_first", [
+    (1, False, None, False, False), (2, True, [5, 2, 4, 1], True, False),
+    (2, False, None, True, True), (1, True, [3, 5, 1, 2], False, True)])
+def test_lstm_proj_size_matches_torch(torch, layers, bidirectional, lengths, with_state, batch_first):
+    P = 2
+    tm = torch.nn.LSTM(I, H, num_layers=layers, bidirectional=bidirectional, proj_size=P,
+                       batch_first=batch_first).double()
+    gm = gn.nn.LSTM(I, H, num_layers=layers, bidirectional=bidirectional, proj_size=P,
+                    batch_first=batch_first, dtype=gn.float64)
+    sd = {k: v.detach().numpy() for k, v in tm.state_dict().items()}
+    assert list(gm.state_dict()) == list(sd)  # same names, same order (weight_hr_l{k} last)
+    gm.load_state_dict(sd)
+    D = 2 if bidirectional else 1
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((N, T, I) if batch_first else (T, N, I))
+    h0, c0 = rng.standard_normal((layers * D, N, P)), rng.standard_normal((layers * D, N, H))
+    tx, gx = torch.tensor(x, requires_grad=True), gn.tensor(x, requires_grad=True)
+    th, gh = torch.tensor(h0, requires_grad=True), gn.tensor(h0, requires_grad=True)
+    tc, gc = torch.tensor(c0, requires_grad=True), gn.tensor(c0, requires_grad=True)
+    t_state, g_state = ((th, tc), (gh, gc)) if with_state else (None, None)
+    if lengths is None:
+        t_out, (t_h, t_c) = tm(tx, t_state)
+    else:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths), batch_first=batch_first,
+                                                         enforce_sorted=False)
+        t_out, (t_h, t_c) = tm(packed, t_state)
+        t_out, _ = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=batch_first, total_length=T)
+    g_out, (g_h, g_c) = gm(gx, g_state, lengths=lengths)
+    assert g_out.shape == tuple(t_out.shape) and g_out.shape[-1] == D * P
+    assert g_h.shape == (layers * D, N, P) and g_c.shape == (layers * D, N, H)
+    w = rng.standard_normal(tuple(t_out.shape))
+    ((t_out * torch.tensor(w)).sum() + 0.3 * t_h.sum() + 0.7 * t_c.sum()).backward()
+    ((g_out * gn.tensor(w)).sum() + 0.3 * g_h.sum() + 0.7 * g_c.sum()).backward()
+    for g, t, what in [(g_out, t_out, "output"), (g_h, t_h, "h_n"), (g_c, t_c, "c_n")]:
+        _close(g.detach().numpy(), t.detach().numpy(), what)
+    _close(gx.grad.numpy(), tx.grad.numpy(), "x.grad")
+    if with_state:
+        _close(gh.grad.numpy(), th.grad.numpy(), "h0.grad")
+        _close(gc.grad.numpy(), tc.grad.numpy(), "c0.grad")
+    for name, p in tm.named_parameters():
+        _close(getattr(gm, name).grad.numpy(), p.grad.numpy(), name + ".grad")
+
+
+def test_lstm_proj_size_gradcheck_save_load_and_bad_input(tmp_path):
+    m = gn.nn.LSTM(2, 3, proj_size=2, bidirectional=True, dtype=gn.float64)
+    x = gn.randn(3, 2, 2, dtype=gn.float64, requires_grad=True)
+    h0 = gn.randn(2, 2, 2, dtype=gn.float64, requires_grad=True)
+    c0 = gn.randn(2, 2, 3, dtype=gn.float64, requires_grad=True)
+
+    def run(*_):
+        out, (hn, cn) = m(x, (h0, c0), lengths=[3, 1])
+        return out, hn, cn
+
+    assert gn.autograd.gradcheck(run, [x, h0, c0] + list(m.parameters()))
+    assert "proj_size=2" in repr(m) and len(m.all_weights[0]) == 5
+
+    gn.save(m, tmp_path / "lstm.safetensors")
+    back = gn.load(tmp_path / "lstm.safetensors")
+    assert back.proj_size == 2
+    np.testing.assert_array_equal(back(x)[0].detach().numpy(), m(x)[0].detach().numpy())
+
+    for bad in (3, 4, -1, 1.5, True):
+        with pytest.raises(ValueError, match=rf"proj_size must be an int in \[0, hidden_size=3\).*got {bad!r}"):
+            gn.nn.LSTM(2, 3, proj_size=bad)
+    with pytest.raises(ValueError, match=r"h0 has shape \(1, 2, 3\) but expected \(1, 2, 2\) "
+                                         r"\(num_layers \* num_directions, batch, proj_size\)"):
+        gn.nn.LSTM(2, 3, proj_size=2)(gn.randn(4, 2, 2), (gn.zeros(1, 2, 3), gn.zeros(1, 2, 3)))
+    with pytest.raises(ValueError, match=r"c0 has shape \(1, 2, 2\) but expected \(1, 2, 3\) "
+                                         r"\(num_layers \* num_directions, batch, hidden_size\)"):
+        gn.nn.LSTM(2, 3, proj_size=2)(gn.randn(4, 2, 2), (gn.zeros(1, 2, 2), gn.zeros(1, 2, 2)))

@@ -33,7 +33,7 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype=None):
+                 bidirectional: bool = False, dtype=None, proj_size: int = 0):
         super().__init__()
         name = type(self).__name__
         check_positive_int(name, "input_size", input_size)
@@ -41,20 +41,29 @@ class RNNBase(Module):
         check_positive_int(name, "num_layers", num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1), got {dropout!r}")
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
+            raise ValueError(f"{name}: proj_size must be an int in [0, hidden_size={hidden_size}) "
+                             f"(0: no projection), got {proj_size!r}")
+        if proj_size and mode != "lstm":
+            raise ValueError(f"{name}: proj_size is only supported by LSTM")
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.proj_size = proj_size
+        state_size = proj_size or hidden_size  # width of h (and of the output)
         gate_size = R.GATES[mode] * hidden_size
         D = 2 if bidirectional else 1
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_in = input_size if layer == 0 else hidden_size * D
+            layer_in = input_size if layer == 0 else state_size * D
             for d in range(D):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes = [("weight_ih", (gate_size, layer_in)), ("weight_hh", (gate_size, hidden_size))]
+                shapes = [("weight_ih", (gate_size, layer_in)), ("weight_hh", (gate_size, state_size))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dtype)))
                     self._flat_weights_names.append(pname + sfx)
@@ -72,8 +81,8 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        """Per layer and direction, the list [weight_ih, weight_hh, bias_ih, bias_hh]."""
-        k = 4 if self.bias else 2
+        """Per layer and direction, the list [weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)]."""
+        k = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         w = self.all_weights_flat
         return [w[i:i + k] for i in range(0, len(w), k)]
 
@@ -91,6 +100,8 @@ class RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
     # ------------------------------------------------------------------ forward
@@ -98,8 +109,9 @@ class RNNBase(Module):
         name = type(self).__name__
         h = as_tensor(h)
         if h.shape != expected:
+            width = "proj_size" if what == "h0" and self.proj_size else "hidden_size"
             raise ValueError(f"{name}: {what} has shape {h.shape} but expected {expected} "
-                             "(num_layers * num_directions, batch, hidden_size)")
+                             f"(num_layers * num_directions, batch, {width})")
         if h.dtype != dtype:
             raise ValueError(f"{name}: {what} has dtype {h.dtype} but the layer's parameters are {dtype}")
         return h
@@ -153,17 +165,17 @@ class RNNBase(Module):
         if lengths is not None:
             lengths = check_lengths(name, lengths, T, N)
 
-        states = []  # per state kind (h, and c for LSTM): a list of LD (N, H) tensors
+        widths = [self.proj_size or H] + ([H] if lstm else [])  # of h (and c)
+        states = []  # per state kind (h, and c for LSTM): a list of LD (N, width) tensors
         if hx is None:
-            z = zeros(N, H, dtype=dtype)
-            states = [[z] * LD] * (2 if lstm else 1)
+            states = [[zeros(N, w, dtype=dtype)] * LD for w in widths]
         else:
             if lstm and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
                 raise ValueError(f"{name}: hx must be a tuple (h0, c0), got {type(hx).__name__}")
             if not lstm and isinstance(hx, (tuple, list)):
                 raise ValueError(f"{name}: hx must be one tensor h0, got a {type(hx).__name__}")
-            expected = (LD, H) if unbatched else (LD, N, H)
-            for what, h in zip(("h0", "c0"), hx if lstm else (hx,)):
+            for what, h, w in zip(("h0", "c0"), hx if lstm else (hx,), widths):
+                expected = (LD, w) if unbatched else (LD, N, w)
                 h = self._initial_state(h, what, expected, dtype)
                 if unbatched:
                     h = h.unsqueeze(1)
@@ -182,9 +194,12 @@ class RNNBase(Module):
                 params = [getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)]
                 if self.bias:
                     params += [getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)]
+                if self.proj_size:
+                    params.append(getattr(self, "weight_hr" + sfx))
                 res = R.RecurrentLayer.apply(
                     layer_in, *[s[k] for s in states], *params, mode=self.mode, reverse=bool(d),
-                    lengths=lengths, bias=self.bias, watch_key=(id(self), sfx[1:]))
+                    lengths=lengths, bias=self.bias, watch_key=(id(self), sfx[1:]),
+                    proj=bool(self.proj_size))
                 outs.append(res[0])
                 for j, f in enumerate(finals):
                     f.append(res[1 + j])
@@ -247,6 +262,11 @@ class LSTM(RNNBase):
     ``weight_ih_l{k}`` is (4·hidden, in), ``weight_hh_l{k}`` (4·hidden, hidden).
     Input and output as ``RNN`` with ``hx = (h0, c0)`` and ``output, (h_n, c_n)``.
 
+    ``proj_size`` P (0 < P < hidden_size; default 0, none) projects the state:
+    h_t = W_hr (o ⊙ tanh c_t) with ``weight_hr_l{k}`` (P, hidden), so h0, h_n
+    and the output have P features and ``weight_hh_l{k}`` is (4·hidden, P);
+    c0 and c_n keep hidden_size (as PyTorch's ``proj_size``).
+
     Example:
         >>> lstm = gn.nn.LSTM(8, 32, num_layers=2)
         >>> out, (h_n, c_n) = lstm(gn.randn(10, 4, 8))
@@ -256,9 +276,9 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None):
+                 proj_size: int = 0, dtype=None):
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype)
+                         bidirectional, dtype, proj_size)
 
 
 class GRU(RNNBase):

@@ -110,22 +110,31 @@ class RecurrentLayer(Function):
     (G·H,), with G = 1 (tanh, relu), 4 (LSTM) or 3 (GRU). Params: ``mode``,
     ``reverse`` (run t = T−1 … 0), ``lengths`` (N ints in [1, T] or None),
     ``bias``, ``watch_key`` (name reported to gradient watchers).
+
+    LSTM with a projection (``proj=True``, PyTorch's ``proj_size`` P < H): one
+    more input W_hr (P, H) at the end; the state is h_t = W_hr (o ⊙ tanh c_t),
+    so h0, h_n and y have P features and W_hh is (4·H, P), while c stays H wide.
+    Backward adds ∂L/∂W_hr = Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t) and feeds
+    (∂L/∂h_t) W_hr to the cell in place of ∂L/∂h_t.
     """
 
     formula = "z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  h_t = cell(z_t, h_{t-1})"
 
-    def forward(self, x, h0, *rest, mode, reverse=False, lengths=None, bias=True, watch_key=None):
+    def forward(self, x, h0, *rest, mode, reverse=False, lengths=None, bias=True, watch_key=None,
+                proj=False):
         lstm = mode == "lstm"
-        c0 = None
+        c0 = w_hr = None
         if lstm:
             c0, rest = rest[0], rest[1:]
+        if proj:
+            rest, w_hr = rest[:-1], rest[-1]
         w_ih, w_hh = rest[0], rest[1]
         b_ih, b_hh = (rest[2], rest[3]) if bias else (None, None)
         T, N, I = x.shape
-        H = w_hh.shape[1]
         G = GATES[mode]
-        self.mode, self.reverse, self.bias, self.watch_key = mode, reverse, bias, watch_key
-        self.T, self.N, self.H = T, N, H
+        H, Hs = w_hh.shape[0] // G, w_hh.shape[1]  # cell width, state width (P with a projection)
+        self.mode, self.reverse, self.bias, self.watch_key, self.proj = mode, reverse, bias, watch_key, proj
+        self.T, self.N, self.H, self.Hs = T, N, H, Hs
         dt = x.dtype
 
         # variable lengths: sort longest first so the running rows are a prefix
@@ -149,7 +158,7 @@ class RecurrentLayer(Function):
         ragged = not full  # rows past their end are never written: zero them, never NaN
 
         # state buffers: S[new(t)] is the state after step t, S[prev(t)] the one before
-        S = workspace((T + 1, N, H), dt)
+        S = workspace((T + 1, N, Hs), dt)
         first = T if reverse else 0
         S[first] = h0
         C = None
@@ -195,8 +204,8 @@ class RecurrentLayer(Function):
             np.matmul(x1[rows], w1g, out=Z[:, rows])
 
         A = Z.reshape(G, T, N, H)  # the projections become the gates after activation, in place
-        whT = np.empty((G, H, H), dt)  # (G, H_in, H_out), scaled
-        wT = wh.reshape(G, H, H).transpose(0, 2, 1)
+        whT = np.empty((G, Hs, H), dt)  # (G, H_in, H_out), scaled
+        wT = wh.reshape(G, H, Hs).transpose(0, 2, 1)
         if scale_h is None:
             whT[...] = wT
         else:
@@ -226,6 +235,10 @@ class RecurrentLayer(Function):
             self.TC = TC = workspace((T, N, H), dt, zero=ragged)
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
+            # with a projection, o ⊙ tanh c goes to OT and h_t = OT_t W_hrᵀ; else straight to S
+            self.OT = OT = workspace((T, N, H), dt, zero=ragged) if proj else None
+            whrT = None if w_hr is None else w_hr.T
+            self.w_hr = w_hr
 
             def step(t):  # gates o, i, f, g
                 n = N if full else bs[t]
@@ -244,7 +257,12 @@ class RecurrentLayer(Function):
                 c += tmp2[:n]
                 tc = TC[t, :n]
                 np.tanh(c, out=tc)
-                np.multiply(A[0, t, :n], tc, out=S[new, :n])
+                if OT is None:
+                    np.multiply(A[0, t, :n], tc, out=S[new, :n])
+                else:
+                    ot = OT[t, :n]
+                    np.multiply(A[0, t, :n], tc, out=ot)
+                    np.matmul(ot, whrT, out=S[new, :n])
                 if n < N:
                     S[new, n:] = S[prev, n:]
                     C[new, n:] = C[prev, n:]
@@ -345,6 +363,8 @@ class RecurrentLayer(Function):
             # o(1−o)·tanh c = (1−o)·h,  (1−i)i·g,  (1−f)f·c_{t−1},  i(1 − g²)
             A, K = self.A[:, s], self.K[s]
             o, i, g = A[0], A[1], A[3]
+            if self.proj:
+                Y = self.OT[s]  # o ⊙ tanh c, before the projection
             Cp = (self.C[1:] if reverse else self.C[:T])[s]
             np.subtract(1, A[:3], out=D[:3])
             D[1:3] *= A[1:3]
@@ -377,7 +397,7 @@ class RecurrentLayer(Function):
 
     # ------------------------------------------------------------------ backward
     def backward(self, dy, dh_n, dc_n=None):
-        mode, T, N, H = self.mode, self.T, self.N, self.H
+        mode, T, N, H, Hs = self.mode, self.T, self.N, self.H, self.Hs
         lstm, gru = mode == "lstm", mode == "gru"
         if self.order is not None:
             o = self.order
@@ -395,8 +415,8 @@ class RecurrentLayer(Function):
         # total ∂L/∂h_t: kept for every step where GRU's δ or a gradient watcher reads it
         # afterwards, else one step's worth of scratch that stays in cache
         watched = bool(grad_watchers) and self.watch_key is not None
-        if watched or gru:
-            dHt = workspace((T, N, H), dt, zero=bs is not None)
+        if watched or gru or self.proj:  # (the projection's gradient reads every step's)
+            dHt = workspace((T, N, Hs), dt, zero=bs is not None)
         else:
             one = np.empty((N, H), dt)  # every step's row of dHt is this one buffer
             dHt = np.lib.stride_tricks.as_strided(one, (T, N, H), (0,) + one.strides)
@@ -419,13 +439,17 @@ class RecurrentLayer(Function):
             f, K = self.A[2], self.K
             dc = np.array(dc_n, dtype=dt)
             tmp = np.empty((N, H), dt)
-            tmpG = np.empty((4, N, H), dt)
-            W4 = self.wh.reshape(4, H, H)
+            tmpG = np.empty((4, N, Hs), dt)
+            W4 = self.wh.reshape(4, H, Hs)
+            w_hr = self.w_hr
+            dot = np.empty((N, H), dt) if self.proj else None  # ∂L/∂(o ⊙ tanh c)
 
             def step(t):
                 n = N if bs is None else bs[t]
                 cur = dHt[t, :n]
                 np.add(dh[:n], dy[t, :n], out=cur)
+                if dot is not None:
+                    cur = np.matmul(cur, w_hr, out=dot[:n])
                 c = dc[:n]
                 np.multiply(cur, K[t, :n], out=tmp[:n])
                 c += tmp[:n]
@@ -474,13 +498,13 @@ class RecurrentLayer(Function):
         # makes them again; and the scratch goes back to the workspace pool
         self.local_ready = False
         self.D = self.K = self.omz = self.dHt = None
-        self.g_x = self.g_w1 = self.g_hh = self.g_bhh = self.g_scratch = self.ones = None
+        self.g_x = self.g_w1 = self.g_hh = self.g_bhh = self.g_hr = self.g_scratch = self.ones = None
         return grads
 
     def _grad_buffers(self):
         """Where the runs' gradients are added up, gates in internal order: ∂L/∂x,
         [∂L/∂W_ih, ∂L/∂b_ih] (G, H, I+1), ∂L/∂W_hh (G, H, H), ∂L/∂b_hh (G, H) for GRU."""
-        needs, T, N, H = self.needs_input_grad, self.T, self.N, self.H
+        needs, T, N, H, Hs = self.needs_input_grad, self.T, self.N, self.H, self.Hs
         k = 3 if self.mode == "lstm" else 2  # index of W_ih among the inputs
         G, I, dt = GATES[self.mode], self.x.shape[2], self.S.dtype
         gru = self.mode == "gru"
@@ -490,10 +514,11 @@ class RecurrentLayer(Function):
         if needs[k] or (self.bias and (needs[k + 2] or (needs[k + 3] and not gru))):
             self.g_w1 = np.empty((G, H, self.x1.shape[1] if self.bias else I), dt)
         if needs[k + 1]:
-            self.g_hh = np.empty((G, H, H), dt)
+            self.g_hh = np.empty((G, H, Hs), dt)
         if self.bias and needs[k + 3] and gru:
             self.g_bhh = np.empty((G, H), dt)
             self.ones = np.ones(T * N, dt)
+        self.g_hr = np.empty((Hs, H), dt) if self.proj and needs[-1] else None
 
     def _run_grads(self, t0, t1, first):
         """Add steps t0…t1−1's share of the parameter gradients, and write their ∂L/∂x.
@@ -518,14 +543,15 @@ class RecurrentLayer(Function):
             else:
                 np.add.reduce(np.matmul(dZx[:, rows], wi), axis=0, out=self.g_x[rows])
         if not first and self.g_scratch is None:
-            self.g_scratch = [None if a is None else np.empty_like(a) for a in (self.g_w1, self.g_hh, self.g_bhh)]
-        s_w1, s_hh, s_bhh = self.g_scratch or (None, None, None)
+            self.g_scratch = [None if a is None else np.empty_like(a)
+                              for a in (self.g_w1, self.g_hh, self.g_bhh, self.g_hr)]
+        s_w1, s_hh, s_bhh, s_hr = self.g_scratch or (None, None, None, None)
         if self.g_w1 is not None:
             rhs = (self.x1 if self.bias else self.x.reshape(T * N, -1))[rows]
             part = np.matmul(dZx[:, rows].transpose(0, 2, 1), rhs, out=self.g_w1 if first else s_w1)
             _add(part, self.g_w1, first)
         if self.g_hh is not None:
-            P = (self.S[1:] if self.reverse else self.S[:T]).reshape(T * N, H)
+            P = (self.S[1:] if self.reverse else self.S[:T]).reshape(T * N, self.Hs)
             r0, r1 = rows.start, rows.stop
             if self.zero_h0:  # the first step's rows of P are the zero h0
                 if self.reverse:
@@ -537,6 +563,10 @@ class RecurrentLayer(Function):
             _add(part, self.g_hh, first)
         if self.g_bhh is not None:  # a matrix product: 3x faster than a sum over rows
             _add(np.matmul(self.ones[rows], dZh[:, rows], out=self.g_bhh if first else s_bhh), self.g_bhh, first)
+        if self.g_hr is not None:  # Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t)
+            dh_rows = self.dHt.reshape(T * N, self.Hs)[rows]
+            part = np.matmul(dh_rows.T, self.OT.reshape(T * N, H)[rows], out=self.g_hr if first else s_hr)
+            _add(part, self.g_hr, first)
 
     def _gathered_grads(self, dh0, dc0):
         """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh), once every run is added up."""
@@ -563,6 +593,8 @@ class RecurrentLayer(Function):
         if self.bias:
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
+        if self.proj:
+            grads.append(self.g_hr)
         if self.order is not None:
             inv = self.inverse
             if grads[0] is not None:
