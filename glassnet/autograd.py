@@ -126,10 +126,18 @@ class Function:
     tuple of arrays) and ``backward(grad_out)`` (or ``backward(*grad_outs)``)
     returning one gradient array or ``None`` per tensor input. ``formula`` is
     the op's math as text; ``describe`` may return step records for explain.
+
+    ``saves`` lists the inputs whose arrays backward reads (kept by reference,
+    not copied): None for all of them, () for none (backward needs only shapes
+    or values the op derived itself). Backward refuses to run if one of them
+    was changed in place after the op ran (``Tensor._version``): the gradient
+    would be computed from the new values.
     """
 
     formula = ""
+    saves = None
     n_outputs = 1
+    _epoch = 0  # the in-place epoch when the op ran (see bump_version)
     _out_hooks = None  # {output index: [hook, ...]} for hooks on non-leaf outputs
     _freed = False  # set by a backward that released the saved values
 
@@ -160,6 +168,8 @@ class Function:
             needs = (False,) * len(inputs)
             requires_grad = False
         fn.needs_input_grad = needs
+        if requires_grad:
+            fn._epoch = _epoch
         out = fn.forward(*[t.data for t in inputs], **params)
         if type(out) is tuple:
             make = _Tensor._make
@@ -278,6 +288,8 @@ def run_backward(roots, grad_roots, retain_graph=False):
                 "values were freed by the first backward. Pass retain_graph=True to the "
                 "first backward() if you need to call it twice."
             )
+        if fn._epoch != _epoch:  # something changed in place since fn ran: was it an input fn kept?
+            _check_unchanged(fn)
         if fn._out_hooks:
             for i, hooks in fn._out_hooks.items():
                 if slots[i] is not None:
@@ -322,6 +334,37 @@ def run_backward(roots, grad_roots, retain_graph=False):
             # keep what routing a later backward needs, so it reaches the clear error
             d["parents"], d["n_outputs"] = parents, n_out
             d["_freed"] = True
+
+
+def bump_version(t) -> None:
+    """Mark tensor ``t`` as changed in place (by x += y, copy_, an optimizer step, ...).
+
+    One process-wide counter, the in-place epoch, goes up at every change, and
+    ``t._version`` takes its value; an op records the epoch when it runs. So an
+    input changed after the op ran has a newer version than the op's epoch, and
+    backward checks the op's inputs only when the epoch has moved since it ran:
+    in the usual loop (forward, backward, step) it never has.
+    """
+    global _epoch
+    _epoch += 1
+    t._version = _epoch
+
+
+_epoch = 0
+
+
+def _check_unchanged(fn) -> None:
+    """Raise if an input that ``fn`` kept for backward was changed in place after it ran."""
+    saves = fn.saves
+    for i in range(len(fn.parents)) if saves is None else saves:
+        t = fn.parents[i]
+        if t._version > fn._epoch:
+            op = type(fn).__name__
+            raise RuntimeError(
+                f"backward: input {i} of {op} (a tensor of shape {t.data.shape}) was changed in "
+                f"place after {op} used it, and {op} needs its old value for the gradient. Change "
+                "it after backward(), or give the forward pass a copy (x.clone())."
+            )
 
 
 # ----------------------------------------------------------------------------

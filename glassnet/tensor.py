@@ -116,6 +116,12 @@ class Tensor:
         "requires_grad",
     )
     __array_priority__ = 1000
+    # Set by every in-place change made through the tensor (x += y, add_, fill_,
+    # copy_, x[i] = v) and by optimizer steps, init and loading on parameters
+    # (autograd.bump_version); an op that keeps an input for backward checks it is
+    # unchanged (autograd.Function.saves). Changes made to the NumPy array directly
+    # (t.data, t.numpy()) and through another tensor viewing the same memory are not seen.
+    _version = 0
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
     def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None):
@@ -472,6 +478,7 @@ class Tensor:
         except (ValueError, TypeError) as err:
             raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} and dtype "
                              f"{self.dtype} in place with {np.shape(o)}: {err}") from None
+        autograd.bump_version(self)
         return self
 
     def __iadd__(self, other):
@@ -512,6 +519,7 @@ class Tensor:
             raise RuntimeError("fill_: in-place operation on a tensor that requires grad; "
                                "do it inside `with gn.no_grad():`")
         self.data[...] = value
+        autograd.bump_version(self)
         return self
 
     def copy_(self, src):
@@ -523,6 +531,7 @@ class Tensor:
         if not broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.shape}")
         self.data[...] = src
+        autograd.bump_version(self)
         return self
 
     # comparisons: boolean tensors, outside the graph
@@ -591,6 +600,7 @@ class Tensor:
             raise RuntimeError("setitem: assigning into a tensor that requires grad; do it inside "
                                "`with gn.no_grad():` or build a new tensor with gn.where/cat")
         self.data[_convert_index(index)] = value.data if isinstance(value, Tensor) else value
+        autograd.bump_version(self)
 
     # ------------------------------------------------------------- movement
     def reshape(self, *shape) -> Tensor:
@@ -1071,6 +1081,7 @@ class _HookHandle:
 class Cast(Function):
     """y = x converted to another dtype;  ∂L/∂x = ∂L/∂y converted back."""
 
+    saves = ()
     formula = "y = x"
 
     def forward(self, x, dtype):

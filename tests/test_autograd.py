@@ -415,6 +415,72 @@ def test_non_leaf_inplace_on_graph_is_refused():
         y += 1
 
 
+# values kept for backward and changed in place afterwards (version counters)
+def test_changing_a_saved_input_in_place_is_refused_at_backward():
+    w = _leaf([1.0, 2.0, 3.0])
+    x = gn.tensor([0.5, -1.0, 2.0], dtype=gn.float64)  # needs no grad: in-place is allowed
+    loss = (w * x).sum()  # ∂loss/∂w reads x
+    x += 1
+    with pytest.raises(RuntimeError, match=r"input 1 of Mul \(a tensor of shape \(3,\)\) was changed in place "
+                                           r"after Mul used it, and Mul needs its old value.*x.clone\(\)"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("change", [
+    lambda x: x.add_(1), lambda x: x.mul_(2), lambda x: x.fill_(0), lambda x: x.zero_(),
+    lambda x: x.copy_(gn.ones(2, dtype=gn.float64)), lambda x: x.__setitem__(0, 5.0)])
+def test_every_in_place_change_bumps_the_version(change):
+    w, x = _leaf([1.0, 2.0]), gn.tensor([3.0, 4.0], dtype=gn.float64)
+    loss = (w @ x)
+    change(x)
+    with pytest.raises(RuntimeError, match=r"of MatMul .* was changed in place"):
+        loss.backward()
+
+
+def test_inputs_an_op_does_not_keep_may_change():
+    """Add needs no input values and sigmoid keeps its own output: as in PyTorch, changing
+    their inputs after the forward pass leaves the gradients right."""
+    w = _leaf([1.0, 2.0])
+    x = gn.tensor([3.0, 4.0], dtype=gn.float64)
+    loss = (w + x).sum() + gn.sigmoid(x * 1.0).sum() + gn.sigmoid(w).sum()
+    x += 10
+    loss.backward()
+    s = 1 / (1 + np.exp(-np.array([1.0, 2.0])))
+    np.testing.assert_allclose(w.grad.numpy(), 1 + s * (1 - s))
+
+
+def test_changing_an_unrelated_tensor_is_fine():
+    w = _leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    other = gn.zeros(2, dtype=gn.float64)
+    other += 1  # the in-place epoch moves, but nothing the graph kept changed
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+
+
+def test_optimizer_step_between_forward_and_backward_is_refused():
+    lin = gn.nn.Linear(3, 2, dtype=gn.float64)
+    opt = gn.optim.SGD(lin.parameters(), lr=0.1)
+    loss = lin(gn.ones(4, 3, dtype=gn.float64)).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # the weights the graph used are gone
+    with pytest.raises(RuntimeError, match=r"input 1 of Linear \(a tensor of shape \(2, 3\)\)"):
+        loss.backward()
+    # the usual loop (forward, backward, step) is untouched
+    for _ in range(3):
+        opt.zero_grad()
+        lin(gn.ones(4, 3, dtype=gn.float64)).sum().backward()
+        opt.step()
+
+
+def test_retained_graph_backward_twice_without_changes():
+    w = _leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [4.0, 8.0])
+
+
 def test_gradcheck_catches_a_wrong_gradient():
     class Wrong(gn.autograd.Function):
         def forward(self, x):

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import __version__
 from .. import backend as B
+from ..autograd import bump_version as _bump_version
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import arch
@@ -101,6 +102,7 @@ def load_into(model: Module, state: dict, path: str, where: str) -> Module:
         arr = state[k]
         if arr.dtype == t.data.dtype and t.data.flags.writeable:
             t.data[...] = arr  # in place: anything holding this buffer sees the loaded values
+            _bump_version(t)
         else:
             t.data = np.array(arr, copy=True)  # the saved dtype wins: a float64 model stays float64
     return model

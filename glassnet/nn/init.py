@@ -11,11 +11,13 @@ import math
 import numpy as np
 
 from .. import backend as B
+from ..autograd import bump_version as _bump_version
 from ..tensor import Tensor
 
 
 def _fill(t: Tensor, values) -> Tensor:
     t.data[...] = values
+    _bump_version(t)
     return t
 
 

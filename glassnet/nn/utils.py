@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import bump_version as _bump_version
 from ..tensor import Tensor
 from . import rnn_utils as rnn  # noqa: F401  (gn.nn.utils.rnn, as torch.nn.utils.rnn)
 
@@ -89,4 +90,5 @@ def vector_to_parameters(vec, parameters) -> None:
     i = 0
     for p in params:
         p.data[...] = v[i : i + p.data.size].reshape(p.shape)
+        _bump_version(p)
         i += p.data.size

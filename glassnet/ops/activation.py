@@ -34,6 +34,7 @@ def _sigmoid(z):
 class Sigmoid(Function):
     """a = σ(z) = 1/(1 + e^{−z});  ∂a/∂z = a(1 − a)."""
 
+    saves = ()
     formula = "a = 1 / (1 + e^{-z})"
 
     def describe(self, inputs, outputs, grads=None):
@@ -53,6 +54,7 @@ class Sigmoid(Function):
 class Tanh(Function):
     """a = tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ);  ∂a/∂z = 1 − a²."""
 
+    saves = ()
     formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
 
     def describe(self, inputs, outputs, grads=None):
@@ -72,6 +74,7 @@ class Tanh(Function):
 class ReLU(Function):
     """a = max(0, z);  ∂a/∂z = 1 for z > 0, else 0."""
 
+    saves = ()
     formula = "a = max(0, z)"
 
     def describe(self, inputs, outputs, grads=None):
@@ -99,6 +102,7 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """a = z for z > 0, else αz;  ∂a/∂z = 1 or α."""
 
+    saves = ()
     formula = "a = z if z > 0 else negative_slope * z"
 
     def describe(self, inputs, outputs, grads=None):
@@ -120,6 +124,7 @@ class ELU(Function):
     SELU is ``scale`` times ELU with fixed α and scale.
     """
 
+    saves = ()
     formula = "a = scale * (z if z > 0 else alpha * (e^z - 1))"
 
     def describe(self, inputs, outputs, grads=None):
@@ -163,6 +168,7 @@ class GELU(Function):
     ``approximate='tanh'`` uses Φ(z) ≈ ½(1 + tanh(√(2/π)(z + 0.044715 z³))).
     """
 
+    saves = (0,)
     formula = "a = z * Phi(z)"
 
     def forward(self, z, approximate="none"):
@@ -188,6 +194,7 @@ class GELU(Function):
 class SiLU(Function):
     """a = z·σ(z) (swish);  ∂a/∂z = σ(z)(1 + z(1 − σ(z)))."""
 
+    saves = (0,)
     formula = "a = z * sigma(z)"
 
     def describe(self, inputs, outputs, grads=None):
@@ -230,6 +237,7 @@ class Softplus(Function):
 class Softsign(Function):
     """a = z/(1 + |z|);  ∂a/∂z = 1/(1 + |z|)²."""
 
+    saves = ()
     formula = "a = z / (1 + |z|)"
 
     def describe(self, inputs, outputs, grads=None):
@@ -248,6 +256,7 @@ class Softsign(Function):
 class Hardtanh(Function):
     """a = clamp(z, min_val, max_val);  ∂a/∂z = 1 strictly inside, else 0."""
 
+    saves = ()
     formula = "a = min(max(z, min_val), max_val)"
 
     def forward(self, z, min_val=-1.0, max_val=1.0):
@@ -264,6 +273,7 @@ class Softmax(Function):
     The maximum is subtracted first: e^{z − max z} never overflows.
     """
 
+    saves = ()
     formula = "a_i = e^{z_i} / sum_j e^{z_j}"
 
     def describe(self, inputs, outputs, grads=None):
@@ -285,6 +295,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """aᵢ = zᵢ − log Σⱼ e^{zⱼ};  ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ."""
 
+    saves = ()
     formula = "a_i = z_i - log sum_j e^{z_j}"
 
     def forward(self, z, dim=-1):

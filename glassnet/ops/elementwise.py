@@ -16,6 +16,7 @@ from ._util import unbroadcast
 class Add(Function):
     """z = x + y;  ∂z/∂x = 1, ∂z/∂y = 1."""
 
+    saves = ()
     formula = "z = x + y"
 
     def describe(self, inputs, outputs, grads=None):
@@ -36,6 +37,7 @@ class Add(Function):
 class Sub(Function):
     """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
 
+    saves = ()
     formula = "z = x - y"
 
     def describe(self, inputs, outputs, grads=None):
@@ -56,6 +58,7 @@ class Sub(Function):
 class Mul(Function):
     """z = x · y;  ∂z/∂x = y, ∂z/∂y = x."""
 
+    saves = (0, 1)
     formula = "z = x * y"
 
     def describe(self, inputs, outputs, grads=None):
@@ -76,6 +79,7 @@ class Mul(Function):
 class Div(Function):
     """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
 
+    saves = (0, 1)
     formula = "z = x / y"
 
     def describe(self, inputs, outputs, grads=None):
@@ -97,6 +101,7 @@ class Div(Function):
 class Neg(Function):
     """z = −x;  ∂z/∂x = −1."""
 
+    saves = ()
     formula = "z = -x"
 
     def describe(self, inputs, outputs, grads=None):
@@ -114,6 +119,7 @@ class Neg(Function):
 class PowScalar(Function):
     """z = xᵖ for a constant p;  ∂z/∂x = p·xᵖ⁻¹."""
 
+    saves = (0,)
     formula = "z = x^p"
 
     def describe(self, inputs, outputs, grads=None):
@@ -137,6 +143,7 @@ class PowScalar(Function):
 class Pow(Function):
     """z = xʸ;  ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ·ln x (defined for x > 0)."""
 
+    saves = (0, 1)
     formula = "z = x^y"
 
     def forward(self, x, y):
@@ -166,6 +173,7 @@ class Pow(Function):
 class Exp(Function):
     """z = eˣ;  ∂z/∂x = eˣ = z."""
 
+    saves = ()
     formula = "z = e^x"
 
     def describe(self, inputs, outputs, grads=None):
@@ -184,6 +192,7 @@ class Exp(Function):
 class Log(Function):
     """z = ln x;  ∂z/∂x = 1/x."""
 
+    saves = (0,)
     formula = "z = ln(x)"
 
     def describe(self, inputs, outputs, grads=None):
@@ -202,6 +211,7 @@ class Log(Function):
 class Sqrt(Function):
     """z = √x;  ∂z/∂x = 1/(2√x)."""
 
+    saves = ()
     formula = "z = sqrt(x)"
 
     def forward(self, x):
@@ -215,6 +225,7 @@ class Sqrt(Function):
 class Abs(Function):
     """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0, as PyTorch)."""
 
+    saves = (0,)
     formula = "z = |x|"
 
     def forward(self, x):
@@ -228,6 +239,7 @@ class Abs(Function):
 class Clamp(Function):
     """z = min(max(x, lo), hi);  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
 
+    saves = ()
     formula = "z = min(max(x, min), max)"
 
     def forward(self, x, min=None, max=None):
@@ -245,6 +257,7 @@ class Clamp(Function):
 class Sin(Function):
     """z = sin x;  ∂z/∂x = cos x."""
 
+    saves = (0,)
     formula = "z = sin(x)"
 
     def forward(self, x):
@@ -258,6 +271,7 @@ class Sin(Function):
 class Cos(Function):
     """z = cos x;  ∂z/∂x = −sin x."""
 
+    saves = (0,)
     formula = "z = cos(x)"
 
     def forward(self, x):
@@ -271,6 +285,7 @@ class Cos(Function):
 class Where(Function):
     """z = x where cond else y;  the gradient goes to whichever was chosen."""
 
+    saves = ()
     formula = "z = cond ? x : y"
 
     def forward(self, x, y, cond):
@@ -287,6 +302,7 @@ class Where(Function):
 class Maximum(Function):
     """z = max(x, y) elementwise; the gradient goes to the larger (split evenly on ties)."""
 
+    saves = (0, 1)
     formula = "z = max(x, y)"
 
     def forward(self, x, y):
@@ -303,6 +319,7 @@ class Maximum(Function):
 class Minimum(Function):
     """z = min(x, y) elementwise; the gradient goes to the smaller (split evenly on ties)."""
 
+    saves = (0, 1)
     formula = "z = min(x, y)"
 
     def forward(self, x, y):
@@ -319,6 +336,7 @@ class Minimum(Function):
 class Log1p(Function):
     """z = ln(1 + x), accurate for tiny x;  ∂z/∂x = 1/(1 + x)."""
 
+    saves = (0,)
     formula = "z = ln(1 + x)"
 
     def forward(self, x):
@@ -332,6 +350,7 @@ class Log1p(Function):
 class Expm1(Function):
     """z = eˣ − 1, accurate for tiny x;  ∂z/∂x = eˣ = z + 1."""
 
+    saves = ()
     formula = "z = e^x - 1"
 
     def forward(self, x):

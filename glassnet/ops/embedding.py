@@ -15,6 +15,7 @@ from ..autograd import Function
 class Embedding(Function):
     """y[..., :] = W[idx[...], :];  ∂L/∂W[k] = Σ_{positions p: idx_p = k} ∂L/∂y_p (0 at padding_idx)."""
 
+    saves = ()
     formula = "y = W[idx]"
 
     def forward(self, w, idx, padding_idx=None):

@@ -16,6 +16,7 @@ from ._util import unbroadcast
 class MatMul(Function):
     """Z = X @ Y with NumPy's batching rules;  ∂L/∂X = G·Yᵀ, ∂L/∂Y = Xᵀ·G."""
 
+    saves = (0, 1)
     formula = "z_ij = sum_k x_ik * y_kj"
 
     def describe(self, inputs, outputs, grads=None):
@@ -53,6 +54,7 @@ class Linear(Function):
     ∂L/∂x = G·W,  ∂L/∂W = Gᵀ·x (summed over all leading dims),  ∂L/∂b = Σ G.
     """
 
+    saves = (0, 1)
     formula = "z = W x + b"
 
     def describe(self, inputs, outputs, grads=None):

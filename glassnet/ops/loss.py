@@ -49,6 +49,8 @@ def _scale(grad_out, reduction, n):
 class _Pointwise(Function):
     """Shared plumbing for losses that are a function of d = x − y alone."""
 
+    saves = ()
+
     def forward(self, x, y, reduction="mean", **params):
         self.reduction, self.n = reduction, x.size
         self.d = x - y
@@ -121,6 +123,7 @@ class BCELoss(Function):
     """ℓ = −w[y ln p + (1 − y) ln(1 − p)] (logs clamped at −100, as PyTorch);
     ∂ℓ/∂p = w(p − y)/max(p(1 − p), 10⁻¹²)."""
 
+    saves = (0, 1)
     formula = "L = -[y log(p) + (1 - y) log(1 - p)]"
 
     def describe(self, inputs, outputs, grads=None):
@@ -162,6 +165,7 @@ class BCEWithLogitsLoss(Function):
     """ℓ = −w[p_w·y ln σ(z) + (1 − y) ln(1 − σ(z))], computed without overflow;
     ∂ℓ/∂z = w[σ(z)(p_w·y + 1 − y) − p_w·y]  (= a − y when w = p_w = 1)."""
 
+    saves = (0, 1)
     formula = "L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]"
 
     def describe(self, inputs, outputs, grads=None):

@@ -16,6 +16,7 @@ from ._util import unbroadcast
 class Reshape(Function):
     """y = x viewed with a new shape;  ∂L/∂x = (∂L/∂y) reshaped back."""
 
+    saves = ()
     formula = "y = reshape(x)"
 
     def forward(self, x, shape):
@@ -29,6 +30,7 @@ class Reshape(Function):
 class Permute(Function):
     """y = x with axes reordered;  ∂L/∂x = (∂L/∂y) with the inverse order."""
 
+    saves = ()
     formula = "y = permute(x)"
 
     def forward(self, x, dims):
@@ -42,6 +44,7 @@ class Permute(Function):
 class Expand(Function):
     """y = x broadcast to a larger shape;  ∂L/∂x sums the copies."""
 
+    saves = ()
     formula = "y = broadcast(x)"
 
     def forward(self, x, shape):
@@ -64,6 +67,7 @@ class Index(Function):
     adds both contributions instead of keeping only the last.
     """
 
+    saves = ()
     formula = "y = x[index]"
 
     def forward(self, x, index):
@@ -83,6 +87,7 @@ class Index(Function):
 class Cat(Function):
     """y = [x₁; x₂; …] along ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
+    saves = ()
     formula = "y = cat(x_1, ..., x_k)"
 
     def forward(self, *xs, dim=0):
@@ -97,6 +102,7 @@ class Cat(Function):
 class Stack(Function):
     """y = stack(x₁, …, xₖ) on a new ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
+    saves = ()
     formula = "y = stack(x_1, ..., x_k)"
 
     def forward(self, *xs, dim=0):
@@ -111,6 +117,7 @@ class Stack(Function):
 class Split(Function):
     """(y₁, …, yₖ) = pieces of x along ``dim``;  ∂L/∂x joins the pieces' gradients."""
 
+    saves = ()
     formula = "(y_1, ..., y_k) = split(x)"
 
     def forward(self, x, sections, dim=0):
@@ -124,6 +131,7 @@ class Split(Function):
 class Pad(Function):
     """y = x surrounded by a constant;  ∂L/∂x is the interior of ∂L/∂y."""
 
+    saves = ()
     formula = "y = pad(x)"
 
     def forward(self, x, pad_width, value=0.0):
@@ -139,6 +147,7 @@ class Gather(Function):
     ∂L/∂x adds each ∂L/∂y element back at the position it was taken from
     (an index taken twice gets both)."""
 
+    saves = ()
     formula = "y_ij = x_{i, index_ij}"
 
     def forward(self, x, index, dim):

@@ -112,6 +112,7 @@ def _physical(a: np.ndarray, order) -> np.ndarray:
 class MaxPool2d(Function):
     """y[n, c, i, j] = max over the window of x (padded with −∞);  ∂L/∂x at the argmax."""
 
+    saves = ()
     formula = "y[n,c,i,j] = max_{u,v} x[n,c,i*s+u*d,j*s+v*d]"
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
@@ -228,6 +229,7 @@ class SeparablePool(Function):
     and border-copying pads are all of this form.
     """
 
+    saves = ()
     formula = "y = A_h x A_w^T"
 
     def forward(self, x, a_h=None, a_w=None):

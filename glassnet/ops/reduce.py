@@ -29,6 +29,7 @@ def _count(shape, axis):
 class Sum(Function):
     """y = Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1."""
 
+    saves = ()
     formula = "y = sum_i x_i"
 
     def describe(self, inputs, outputs, grads=None):
@@ -47,6 +48,7 @@ class Sum(Function):
 class Mean(Function):
     """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
 
+    saves = ()
     formula = "y = (1/n) sum_i x_i"
 
     def describe(self, inputs, outputs, grads=None):
@@ -71,6 +73,7 @@ class MaxMin(Function):
     evenly between tied maxima (as PyTorch does).
     """
 
+    saves = ()
     formula = "y = max_i x_i"
 
     def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False):
@@ -107,6 +110,7 @@ class MaxMin(Function):
 class Var(Function):
     """v = Σᵢ (xᵢ − x̄)² / (n − correction);  ∂v/∂xᵢ = 2(xᵢ − x̄)/(n − correction)."""
 
+    saves = ()
     formula = "v = sum_i (x_i - mean)^2 / (n - correction)"
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
@@ -141,6 +145,7 @@ class Std(Var):
 class LogSumExp(Function):
     """y = log Σᵢ e^{xᵢ} (computed as m + log Σ e^{xᵢ − m});  ∂y/∂xᵢ = softmax(x)ᵢ."""
 
+    saves = (0,)
     formula = "y = log sum_i e^{x_i}"
 
     def forward(self, x, dim=None, keepdim=False):
@@ -161,6 +166,7 @@ class LogSumExp(Function):
 class CumSum(Function):
     """yᵢ = Σ_{k ≤ i} x_k along ``dim``;  ∂L/∂x_k = Σ_{i ≥ k} ∂L/∂yᵢ (a reversed cumsum)."""
 
+    saves = ()
     formula = "y_i = sum_{k <= i} x_k"
 
     def forward(self, x, dim):
@@ -178,6 +184,7 @@ class Norm(Function):
     """y = (Σᵢ |xᵢ|ᵖ)^{1/p} over ``dim``;  ∂y/∂xᵢ = xᵢ|xᵢ|^{p−2} / y^{p−1}
     (x/y for p = 2, sign(x) for p = 1), taken as 0 where y = 0, as PyTorch."""
 
+    saves = (0,)
     formula = "y = (sum_i |x_i|^p)^(1/p)"
 
     def forward(self, x, p=2.0, dim=None, keepdim=False):
@@ -210,6 +217,7 @@ class Prod(Function):
     computed as (product of those before i)·(product of those after i), so a zero
     among the x's gives the right gradient, not 0/0."""
 
+    saves = (0,)
     formula = "y = prod_i x_i"
 
     def forward(self, x, dim=None, keepdim=False):

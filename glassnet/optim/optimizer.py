@@ -20,6 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import autograd as _autograd
+from ..autograd import bump_version as _bump_version
 from ..autograd import enable_grad
 from ..tensor import Tensor, _clear_grads, _plain_value
 
@@ -146,6 +147,7 @@ class Optimizer:
                 if p.grad is None:
                     continue
                 update(p, p.grad.data, state[p], group)
+                _bump_version(p)  # a graph built before the step can no longer backward through p
         return loss
 
     def _update(
