@@ -449,6 +449,27 @@ def test_inputs_an_op_does_not_keep_may_change():
     np.testing.assert_allclose(w.grad.numpy(), 1 + s * (1 - s))
 
 
+def test_every_op_declares_the_inputs_it_keeps():
+    """Each primitive says which inputs its backward reads (Function.saves), so that
+    changing any other input in place after the forward pass stays allowed."""
+    import inspect
+
+    import glassnet.tensor
+    from glassnet import ops
+    from glassnet.autograd import Function
+
+    modules = [m for m in vars(ops).values() if inspect.ismodule(m)] + [glassnet.tensor]
+    ops_seen, undeclared = 0, []
+    for mod in modules:
+        for name, cls in vars(mod).items():
+            if inspect.isclass(cls) and issubclass(cls, Function) and cls is not Function \
+                    and cls.__module__ == mod.__name__:
+                ops_seen += 1
+                if not any("saves" in vars(c) for c in cls.__mro__[:-2]):
+                    undeclared.append(f"{mod.__name__}.{name}")
+    assert ops_seen > 60 and not undeclared
+
+
 def test_changing_an_unrelated_tensor_is_fine():
     w = _leaf([1.0, 2.0])
     loss = (w * w).sum()

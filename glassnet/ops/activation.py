@@ -214,6 +214,7 @@ class SiLU(Function):
 class Softplus(Function):
     """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
 
+    saves = ()
     formula = "a = ln(1 + e^{beta z}) / beta"
 
     def describe(self, inputs, outputs, grads=None):

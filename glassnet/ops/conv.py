@@ -84,6 +84,7 @@ class Conv2d(Function):
     ``padding`` is (top, bottom, left, right) zeros; ``w`` is (C_out, C_in/groups, kh, kw).
     """
 
+    saves = None  # w by reference; x too when the columns are a view of it
     formula = "z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]"
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),

@@ -273,6 +273,7 @@ class CrossEntropyLoss(Function):
     """ℓ = −Σ_c q_c log softmax(z)_c with q the (weighted, smoothed) target;
     ∂ℓ/∂z = softmax(z)·Σq − q: for a plain one-hot target, softmax(z) − onehot(y)."""
 
+    saves = None  # probability targets are kept as given
     formula = "L = -sum_c y_c log(softmax(z)_c)"
 
     def describe(self, inputs, outputs, grads=None):
@@ -325,6 +326,7 @@ class CrossEntropyLoss(Function):
 class NLLLoss(Function):
     """ℓ = −w_y · x_y for log-probabilities x;  ∂ℓ/∂x_c = −w_y [c = y]."""
 
+    saves = None
     formula = "L = -x_y"
 
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):

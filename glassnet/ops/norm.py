@@ -27,6 +27,8 @@ class _Normalize(Function):
     μ and σ depend on x (train mode) or are constants (running statistics).
     """
 
+    saves = None  # the weight by reference
+
     def forward(
         self,
         x,

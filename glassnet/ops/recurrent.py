@@ -118,6 +118,7 @@ class RecurrentLayer(Function):
     (∂L/∂h_t) W_hr to the cell in place of ∂L/∂h_t.
     """
 
+    saves = None  # x and (tanh/relu) the weights by reference
     formula = "z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  h_t = cell(z_t, h_{t-1})"
 
     def forward(self, x, h0, *rest, mode, reverse=False, lengths=None, bias=True, watch_key=None,
