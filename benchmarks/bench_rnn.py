@@ -22,14 +22,18 @@ larger kernels. PyTorch's RNN (tanh) and GRU run step by step through
 autograd, which the fused glassnet layer outpaces.
 
 With two threads, OpenBLAS does not speed up the small per-step products
-(same time at 1 and 2 threads), so the two time loops (~3.6 ms each) stay
-on one core. glassnet's helper thread (``glassnet/ops/_overlap.py``) takes
-the big products and the local derivatives beside the loops, which brings
-the step from ~10.7 to ~9.0 ms. Each hand-over of work between the threads
-costs the loop a wait for the GIL (~10-20 us here), which is why the helper
-gets a few large pieces rather than many small ones, and why splitting the
-loop itself across threads (the batch in halves) measured slower than one
-thread. PyTorch's fused LSTM kernel parallelises inside each step.
+(same time at 1 and 2 threads) and NumPy's elementwise calls use one core,
+so the two time loops (~3.6 ms each) stay on one core; only the big
+products around them use the second. Two ways to use the second core from
+Python were measured and not kept, because every time work changes hands
+between threads the one waiting for the GIL has to be woken (about 10-20 us
+of the loop's time per hand-over in these measurements): a helper thread
+computing the big products and the local derivatives beside the loops (from
+12 % faster to 25 % slower than without it, depending on the layer size and
+on the machine's load), and two threads each running the loop for half of
+the batch (slower than one thread).
+PyTorch's fused LSTM kernel parallelises inside each step; matching it
+needs a compiled kernel for the cell loop.
 """
 
 from __future__ import annotations

@@ -25,14 +25,6 @@ so that every per-step operation works on contiguous blocks (NumPy's fast
 path); the recurrent product is one batched matmul over the gates.
 Sigmoids are computed as σ(x) = ½ + ½ tanh(x/2): the ½ is folded into the
 weights once per call, so one tanh covers all of a step's gates.
-
-A second core (``_overlap.Overlap``, when NumPy's BLAS may use two threads)
-takes the work around the serial loops, cut into runs of steps: in forward the
-input projection of the runs the loop has not reached and the local
-derivatives (the cell's factors of δ) of the runs it has passed; in backward
-the parameter and input gradients of the runs whose δ are final. Each run's
-weight-gradient products are added up in a fixed order, so results do not
-depend on timing. With one BLAS thread the same code runs as one run.
 """
 
 from __future__ import annotations
@@ -42,7 +34,6 @@ import functools
 import numpy as np
 
 from ..autograd import Function
-from ._overlap import Overlap
 from ._workspace import workspace
 
 MODES = ("tanh", "relu", "lstm", "gru")
@@ -51,12 +42,6 @@ GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
 # Gradient watchers (glassnet.nn.rnn_utils.watch_gradients) currently open;
 # while empty, backward computes no norms.
 grad_watchers: list = []
-
-# The helper thread is used for layers with at least this many gate values
-# (gates × steps × batch × hidden; below it, handing work over costs more
-# than it saves), with the steps cut into this many runs.
-OVERLAP_MIN_WORK = 1 << 18
-OVERLAP_RUNS = 8
 
 
 @functools.cache  # np.r_ costs ~10 us a call; the arrays are only read
@@ -83,14 +68,6 @@ def _layout(mode, hidden):
 def _blocks(perm, gates, hidden):
     """For each internal gate, the index of its row block in PyTorch's order."""
     return list(range(gates)) if perm is None else [int(perm[g * hidden]) // hidden for g in range(gates)]
-
-
-def _runs(T, n, backwards):
-    """Steps 0…T−1 cut into at most ``n`` runs of consecutive steps (t0, t1), listed in
-    the order a loop going forward in time (or backwards, ``backwards=True``) meets them."""
-    size = -(-T // n)
-    runs = [(s, min(s + size, T)) for s in range(0, T, size)]
-    return runs[::-1] if backwards else runs
 
 
 def _torch_order(per_gate, blocks):
@@ -194,16 +171,10 @@ class RecurrentLayer(Function):
             x1, w1 = x2, wi
         if scale_x is not None:
             w1 = w1 * scale_x[:, None].astype(dt)
+        # input projection of every step at once, gate-major: Z[g] = X1 W1[g]ᵀ for every g
+        # in one call (a matmul per gate inside NumPy)
         Z = workspace((G, T * N, H), dt)
-
-        w1g = w1.reshape(G, H, -1).transpose(0, 2, 1)  # (G, I+1, H)
-
-        def project(t0, t1):
-            """Input projection of steps t0…t1−1, gate-major: Z[g] = X1 W1[g]ᵀ for every g,
-            as one call (one matmul per gate inside NumPy)."""
-            rows = slice(t0 * N, t1 * N)
-            np.matmul(x1[rows], w1g, out=Z[:, rows])
-
+        np.matmul(x1, w1.reshape(G, H, -1).transpose(0, 2, 1), out=Z)
         A = Z.reshape(G, T, N, H)  # the projections become the gates after activation, in place
         whT = np.empty((G, Hs, H), dt)  # (G, H_in, H_out), scaled
         wT = wh.reshape(G, H, Hs).transpose(0, 2, 1)
@@ -303,25 +274,8 @@ class RecurrentLayer(Function):
                 if n < N:
                     S[new, n:] = S[prev, n:]
 
-        ov = Overlap(enabled=G * T * N * H >= OVERLAP_MIN_WORK)
-        runs = _runs(T, OVERLAP_RUNS if ov.active else 1, reverse)
-        # with a helper, the local derivatives backward needs are made here, behind the loop
-        self.local_ready = ov.active and any(self.needs_input_grad)
-        if self.local_ready:
-            self._local_buffers()
-        with ov:
-            project(*runs[0])
-            ahead = [None] + [ov.submit(project, t0, t1) for t0, t1 in runs[1:]]
-            passed = None  # steps the loop has passed since the last local-derivative piece
-            for j, ((t0, t1), projected) in enumerate(zip(runs, ahead)):
-                ov.wait(projected)
-                for t in (range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)):
-                    step(t)
-                passed = (t0, t1) if passed is None else (min(t0, passed[0]), max(t1, passed[1]))
-                # every two runs: each piece handed over costs the loop a wait for the GIL
-                if self.local_ready and (j % 2 or j == len(runs) - 1):
-                    ov.submit(self._local, *passed)
-                    passed = None
+        for t in range(T - 1, -1, -1) if reverse else range(T):
+            step(t)
 
         y = S[0:T] if reverse else S[1:T + 1]
         if self.mask is not None:
@@ -335,7 +289,9 @@ class RecurrentLayer(Function):
         return tuple(outs)
 
     # ------------------------------------------------------- local derivatives
-    def _local_buffers(self):
+    def _local(self):
+        """The cell's local derivatives for every step, into ``self.D``: multiplied by
+        ∂L/∂h_t (and ∂L/∂c_t) in backward's loop they give δ."""
         T, N, H, dt = self.T, self.N, self.H, self.S.dtype
         if self.mode == "lstm":
             self.D = workspace((4, T, N, H), dt)  # δ of gates o, i, f, g, once multiplied in
@@ -345,14 +301,9 @@ class RecurrentLayer(Function):
             self.omz = workspace((T, N, H), dt)
         else:
             self.D = workspace((1, T, N, H), dt)
-
-    def _local(self, t0, t1):
-        """The cell's local derivatives for steps t0…t1−1 (natural time order), into
-        ``self.D``: multiplied by ∂L/∂h_t (and ∂L/∂c_t) in backward's loop they give δ."""
-        T, S, s = self.T, self.S, slice(t0, t1)
-        reverse = self.reverse
-        Y = (S[:T] if reverse else S[1:])[s]  # state after each step
-        D = self.D[:, s]
+        S, reverse = self.S, self.reverse
+        Y = S[:T] if reverse else S[1:]  # state after each step
+        D = self.D
         if self.mode in ("tanh", "relu"):
             if self.mode == "tanh":
                 np.multiply(Y, Y, out=D[0])
@@ -362,11 +313,11 @@ class RecurrentLayer(Function):
         elif self.mode == "lstm":
             # D[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
             # o(1−o)·tanh c = (1−o)·h,  (1−i)i·g,  (1−f)f·c_{t−1},  i(1 − g²)
-            A, K = self.A[:, s], self.K[s]
+            A, K = self.A, self.K
             o, i, g = A[0], A[1], A[3]
             if self.proj:
-                Y = self.OT[s]  # o ⊙ tanh c, before the projection
-            Cp = (self.C[1:] if reverse else self.C[:T])[s]
+                Y = self.OT  # o ⊙ tanh c, before the projection
+            Cp = self.C[1:] if reverse else self.C[:T]
             np.subtract(1, A[:3], out=D[:3])
             D[1:3] *= A[1:3]
             D[0] *= Y
@@ -376,13 +327,13 @@ class RecurrentLayer(Function):
             np.subtract(1, D[3], out=D[3])
             D[3] *= i
             # K = ∂c/∂h through h = o tanh c: o(1 − tanh² c) = o − h tanh c
-            np.multiply(Y, self.TC[s], out=K)
+            np.multiply(Y, self.TC, out=K)
             np.subtract(o, K, out=K)
         else:  # gru, D = [n_h, r, z, n_x]: hidden-side δ is D[0:3], input-side δ is D[1:4]
-            A = self.A[:, s]
+            A = self.A
             r, z, nn = A[0], A[1], A[2]
-            P = (S[1:] if reverse else S[:T])[s]  # state before each step
-            omz = self.omz[s]
+            P = S[1:] if reverse else S[:T]  # state before each step
+            omz = self.omz
             np.subtract(1, z, out=omz)
             Mn = D[3]  # ∂h/∂(n's pre-activation) = (1 − z)(1 − n²)
             np.multiply(nn, nn, out=Mn)
@@ -390,7 +341,7 @@ class RecurrentLayer(Function):
             Mn *= omz
             np.multiply(Mn, r, out=D[0])
             np.subtract(1, r, out=D[1])
-            D[1] *= self.HN[s]
+            D[1] *= self.HN
             D[1] *= D[0]
             np.subtract(P, nn, out=D[2])
             D[2] *= z
@@ -407,9 +358,7 @@ class RecurrentLayer(Function):
                 dc_n = dc_n[o]
         reverse, S, bs = self.reverse, self.S, self.batch_sizes
         dt = S.dtype
-        if not self.local_ready:
-            self._local_buffers()
-            self._local(0, T)
+        self._local()
         D = self.D
         # the last step's ∂L/∂h_{t−1} (and ∂L/∂c_{t−1}) only feeds ∂L/∂h0 (∂L/∂c0)
         last = -1 if any(self.needs_input_grad[1:3 if lstm else 2]) else (T - 1 if reverse else 0)
@@ -482,120 +431,69 @@ class RecurrentLayer(Function):
                 np.multiply(cur, z[t, :n], out=tmp[:n])
                 d += tmp[:n]
 
-        ov = Overlap(enabled=D.shape[0] * T * N * H >= OVERLAP_MIN_WORK)
-        runs = _runs(T, OVERLAP_RUNS if ov.active else 1, not reverse)
-        self._grad_buffers()
-        with ov:
-            for j, (t0, t1) in enumerate(runs):
-                for t in (range(t0, t1) if reverse else range(t1 - 1, t0 - 1, -1)):
-                    step(t)
-                ov.submit(self._run_grads, t0, t1, j == 0)
+        for t in range(T) if reverse else range(T - 1, -1, -1):
+            step(t)
         if watched:
             norms = np.sqrt(np.einsum("tnh,tnh->t", dHt, dHt))
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
-        grads = self._gathered_grads(dh, dc)
-        # δ was built in place over the local derivatives: a second backward (retain_graph)
-        # makes them again; and the scratch goes back to the workspace pool
-        self.local_ready = False
-        self.D = self.K = self.omz = self.dHt = None
-        self.g_x = self.g_w1 = self.g_hh = self.g_bhh = self.g_hr = self.g_scratch = self.ones = None
+        grads = self._param_grads(dh, dc)
+        self.D = self.K = self.omz = self.dHt = None  # scratch, back to the workspace pool
         return grads
 
-    def _grad_buffers(self):
-        """Where the runs' gradients are added up, gates in internal order: ∂L/∂x,
-        [∂L/∂W_ih, ∂L/∂b_ih] (G, H, I+1), ∂L/∂W_hh (G, H, H), ∂L/∂b_hh (G, H) for GRU."""
-        needs, T, N, H, Hs = self.needs_input_grad, self.T, self.N, self.H, self.Hs
-        k = 3 if self.mode == "lstm" else 2  # index of W_ih among the inputs
-        G, I, dt = GATES[self.mode], self.x.shape[2], self.S.dtype
-        gru = self.mode == "gru"
-        self.g_x = np.empty((T * N, I), dt) if needs[0] else None
-        self.g_w1 = self.g_hh = self.g_bhh = self.g_scratch = None
-        # tanh, relu, LSTM: ∂L/∂b_hh is ∂L/∂b_ih, which comes with the product for W_ih
-        if needs[k] or (self.bias and (needs[k + 2] or (needs[k + 3] and not gru))):
-            self.g_w1 = np.empty((G, H, self.x1.shape[1] if self.bias else I), dt)
-        if needs[k + 1]:
-            self.g_hh = np.empty((G, H, Hs), dt)
-        if self.bias and needs[k + 3] and gru:
-            self.g_bhh = np.empty((G, H), dt)
-            self.ones = np.ones(T * N, dt)
-        self.g_hr = np.empty((Hs, H), dt) if self.proj and needs[-1] else None
+    def _param_grads(self, dh0, dc0):
+        """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh[, W_hr]) from the stacked δ of all steps.
 
-    def _run_grads(self, t0, t1, first):
-        """Add steps t0…t1−1's share of the parameter gradients, and write their ∂L/∂x.
-
-        δ of those steps is final: backward's loop has passed them. Σ_t δ_tᵀ x_t and
-        Σ_t δ_tᵀ h_{t−1} become one call each over the run's stacked rows (a matmul per
-        gate inside NumPy): each call handed to the helper thread costs the loop a GIL wait."""
-        T, N, H = self.T, self.N, self.H
-        G = GATES[self.mode]
-        D = self.D
-        rows = slice(t0 * N, t1 * N)
-        if self.mode == "gru":
-            D[3, t0:t1] *= self.dHt[t0:t1]  # n's input-side δ: (1 − z)(1 − n²) ∂L/∂h_t
-        if self.mask is not None:  # rows past a sequence's end hold stale multipliers
-            D[:, t0:t1] *= self.mask[t0:t1, :, None]
-        D3 = D.reshape(D.shape[0], T * N, H)
-        dZx, dZh = (D3[1:4], D3[0:3]) if self.mode == "gru" else (D3, D3)
-        if self.g_x is not None:  # ∂L/∂x_t = Σ_gates δ_t W_ih
-            wi = self.wi.reshape(G, H, -1)
-            if G == 1:
-                np.matmul(dZx[0, rows], wi[0], out=self.g_x[rows])
-            else:
-                np.add.reduce(np.matmul(dZx[:, rows], wi), axis=0, out=self.g_x[rows])
-        if not first and self.g_scratch is None:
-            self.g_scratch = [None if a is None else np.empty_like(a)
-                              for a in (self.g_w1, self.g_hh, self.g_bhh, self.g_hr)]
-        s_w1, s_hh, s_bhh, s_hr = self.g_scratch or (None, None, None, None)
-        if self.g_w1 is not None:
-            rhs = (self.x1 if self.bias else self.x.reshape(T * N, -1))[rows]
-            part = np.matmul(dZx[:, rows].transpose(0, 2, 1), rhs, out=self.g_w1 if first else s_w1)
-            _add(part, self.g_w1, first)
-        if self.g_hh is not None:
-            P = (self.S[1:] if self.reverse else self.S[:T]).reshape(T * N, self.Hs)
-            r0, r1 = rows.start, rows.stop
-            if self.zero_h0:  # the first step's rows of P are the zero h0
-                if self.reverse:
-                    r1 = min(r1, (T - 1) * N)
-                else:
-                    r0 = max(r0, N)
-            r1 = max(r0, r1)
-            part = np.matmul(dZh[:, r0:r1].transpose(0, 2, 1), P[r0:r1], out=self.g_hh if first else s_hh)
-            _add(part, self.g_hh, first)
-        if self.g_bhh is not None:  # a matrix product: 3x faster than a sum over rows
-            _add(np.matmul(self.ones[rows], dZh[:, rows], out=self.g_bhh if first else s_bhh), self.g_bhh, first)
-        if self.g_hr is not None:  # Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t)
-            dh_rows = self.dHt.reshape(T * N, self.Hs)[rows]
-            part = np.matmul(dh_rows.T, self.OT.reshape(T * N, H)[rows], out=self.g_hr if first else s_hr)
-            _add(part, self.g_hr, first)
-
-    def _gathered_grads(self, dh0, dc0):
-        """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh), once every run is added up."""
+        Σ_t δ_tᵀ x_t and Σ_t δ_tᵀ h_{t−1} are one call each over the T·N stacked rows
+        (a matmul per gate inside NumPy), gates in internal order until the end."""
         needs = self.needs_input_grad
-        T, N, H = self.T, self.N, self.H
-        lstm = self.mode == "lstm"
+        T, N, H, Hs = self.T, self.N, self.H, self.Hs
+        mode, lstm, gru = self.mode, self.mode == "lstm", self.mode == "gru"
         k = 3 if lstm else 2  # index of W_ih among the inputs
-        G, I = GATES[self.mode], self.x.shape[2]
+        G, I = GATES[mode], self.x.shape[2]
+        D = self.D
+        if gru:
+            D[3] *= self.dHt  # n's input-side δ: (1 − z)(1 − n²) ∂L/∂h_t
+        if self.mask is not None:  # rows past a sequence's end hold stale multipliers
+            D *= self.mask[:, :, None]
+        D3 = D.reshape(D.shape[0], T * N, H)
+        dZx, dZh = (D3[1:4], D3[0:3]) if gru else (D3, D3)
+        dZxT, dZhT = dZx.transpose(0, 2, 1), dZh.transpose(0, 2, 1)  # (G, H, T·N)
         bx, bh = _blocks(self.perm_x, G, H), _blocks(self.perm_h, G, H)
-        gx = None if self.g_x is None else self.g_x.reshape(T, N, I)
+
+        gx = None
+        if needs[0]:  # ∂L/∂x_t = Σ_gates δ_t W_ih
+            wi = self.wi.reshape(G, H, I)
+            gx = dZx[0] @ wi[0] if G == 1 else np.matmul(dZx, wi).sum(0)
+            gx = gx.reshape(T, N, I)
         grads = [gx, dh0 if needs[1] else None] + ([dc0 if needs[2] else None] if lstm else [])
         gw_ih = gb_ih = gb_hh = None
-        if self.g_w1 is not None:
-            gw1 = _torch_order(self.g_w1, bx)
+        # tanh, relu, LSTM: ∂L/∂b_hh is ∂L/∂b_ih, which comes with the product for W_ih
+        if needs[k] or (self.bias and (needs[k + 2] or (needs[k + 3] and not gru))):
+            gw1 = _torch_order(dZxT @ (self.x1 if self.bias else self.x.reshape(T * N, I)), bx)
             if self.bias:
                 gw_ih, gb_ih = np.ascontiguousarray(gw1[:, :I]), gw1[:, I].copy()
             else:
                 gw_ih = gw1
         if self.bias and needs[k + 3]:
-            # tanh, relu, LSTM: z_t holds b_ih + b_hh alike; GRU keeps b_hn apart
-            gb_hh = _torch_order(self.g_bhh, bh) if self.g_bhh is not None else gb_ih.copy()
+            if gru:  # b_hn sits inside r ⊙ (W_hn h + b_hn): its own sum
+                gb_hh = _torch_order(np.ones(T * N, D.dtype) @ dZh, bh)  # a matrix product: 3x faster than a sum
+            else:
+                gb_hh = gb_ih.copy()
         grads.append(gw_ih if needs[k] else None)
-        grads.append(None if self.g_hh is None else _torch_order(self.g_hh, bh))
+        gw_hh = None
+        if needs[k + 1]:
+            P = (self.S[1:] if self.reverse else self.S[:T]).reshape(T * N, Hs)
+            if self.zero_h0:  # the first step's rows of P are the zero h0
+                rows = slice(0, (T - 1) * N) if self.reverse else slice(N, T * N)
+                P, dZhT = P[rows], dZhT[:, :, rows]
+            gw_hh = _torch_order(dZhT @ P, bh)
+        grads.append(gw_hh)
         if self.bias:
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
-        if self.proj:
-            grads.append(self.g_hr)
+        if self.proj:  # ∂L/∂W_hr = Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t)
+            grads.append(self.dHt.reshape(T * N, Hs).T @ self.OT.reshape(T * N, H) if needs[-1] else None)
         if self.order is not None:
             inv = self.inverse
             if grads[0] is not None:
@@ -604,9 +502,3 @@ class RecurrentLayer(Function):
                 if grads[j] is not None:
                     grads[j] = grads[j][inv]
         return tuple(grads)
-
-
-def _add(part, total, first):
-    """total += part, unless part was written into total already (the first run)."""
-    if not first:
-        total += part
