@@ -6,9 +6,10 @@
     glassnet predict runs/NAME/model.safetensors digit.npy
     glassnet info runs/NAME/model.safetensors
 
-User errors (a missing or corrupt file, a model that does not fit the data,
-an unwritable folder, a bad option) end with one line on stderr and a
-non-zero exit code, never a traceback; nothing existing is overwritten
+User errors end with one line on stderr and a non-zero exit code, never a
+traceback: 2 for a bad command line (unknown option, missing argument), 1
+for a bad value, a missing or corrupt file, a model that does not fit the
+data or an unwritable folder; nothing existing is overwritten
 unless training finishes (and then atomically). Set GLASSNET_DEBUG=1 to see
 the traceback of an error.
 """

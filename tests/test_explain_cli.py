@@ -355,7 +355,7 @@ NET = ["backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4", "--weigh
 ])
 def test_bad_input_one_clear_line(capsys, argv, message):
     rc, out, err = run(capsys, *argv)
-    assert rc != 0
+    assert rc == 1  # a bad value (2 is for a bad command line, as everywhere in the CLI)
     assert out == ""
     assert message in err, err
     assert err.count("\n") == 1 and err.startswith("glassnet explain ")
@@ -365,7 +365,7 @@ def test_bad_files(capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"weights": [0.2, 0.3,')
     rc, _, err = run(capsys, "neuron", "--file", str(bad))
-    assert rc != 0 and "invalid JSON" in err
+    assert rc == 1 and "invalid JSON" in err
     rc, _, err = run(capsys, "neuron", "--file", str(tmp_path / "missing.json"))
     assert rc != 0 and "cannot read" in err
     txt = tmp_path / "bad.txt"

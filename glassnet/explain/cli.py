@@ -429,8 +429,9 @@ def register(subparsers) -> None:
 
 
 def _fail(cmd, err) -> int:
+    """A bad value or file: one line and exit code 1, as the other subcommands (2 is for usage)."""
     print(f"glassnet {cmd}: error: {err}", file=sys.stderr)
-    return 2
+    return 1
 
 
 def _explain_main(args) -> int:
