@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend as B
+from .autograd import bump_version
 from .ops import activation as A
 from .ops import conv as CONV
 from .ops import embedding as EMB
@@ -1082,11 +1083,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 # ---------------------------------------------------------------------------
 # embeddings
 # ---------------------------------------------------------------------------
-def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Look up rows: y = weight[input] (``input`` int64 indices of any shape).
 
     Shape: input (*), weight (num_embeddings, embedding_dim) → (*, embedding_dim).
-    The gradient of row ``padding_idx`` is zero.
+    The gradient of row ``padding_idx`` is zero. ``max_norm``: first rescale, in
+    place, each looked-up row whose ``norm_type``-norm exceeds it to that norm.
+    ``scale_grad_by_freq``: divide each row's gradient by how often its index
+    occurs in ``input``. ``sparse`` gradients are not supported (dense only).
 
     Example:
         >>> w = gn.randn(10, 3, requires_grad=True)
@@ -1109,4 +1114,33 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
             raise ValueError(f"embedding: padding_idx must be in [{-num}, {num - 1}] "
                              f"(num_embeddings={num}), got {padding_idx}")
         padding_idx = padding_idx % num
-    return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx)
+    _check_embedding_options("embedding", max_norm, norm_type, sparse)
+    if max_norm is not None and a.size:
+        embedding_renorm_(weight, a, max_norm, norm_type)
+    return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx,
+                               scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _check_embedding_options(where, max_norm, norm_type, sparse):
+    if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
+                                 or not max_norm > 0):
+        raise ValueError(f"{where}: max_norm must be a positive number or None, got {max_norm!r}")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not norm_type > 0:
+        raise ValueError(f"{where}: norm_type must be a positive number (2.0: Euclidean), got {norm_type!r}")
+    if sparse:
+        raise ValueError(f"{where}: sparse=True (sparse gradients) is not supported; "
+                         "glassnet computes dense gradients, use sparse=False")
+
+
+def embedding_renorm_(weight: Tensor, indices, max_norm: float, norm_type: float = 2.0) -> Tensor:
+    """Rescale in place each row of ``weight`` named in ``indices`` whose ``norm_type``-norm
+    exceeds ``max_norm``: row ← row · max_norm / (‖row‖ + 1e-7). Outside the graph."""
+    w = weight.data
+    rows = np.unique(np.asarray(indices))
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        r = rows[over]
+        w[r] *= (max_norm / (norms[over] + 1e-7)).astype(w.dtype)[:, None]
+        bump_version(weight)
+    return weight

@@ -66,3 +66,38 @@ def test_functional_embedding_checks_weight_and_padding_idx():
         F.embedding(gn.tensor([0]), gn.zeros(4))
     with pytest.raises(ValueError, match=r"embedding: padding_idx must be in \[-4, 3\] .* got 7"):
         F.embedding(gn.tensor([0]), gn.zeros(4, 2), padding_idx=7)
+
+
+@pytest.mark.parametrize("max_norm,norm_type", [(1.0, 2.0), (0.5, 1.0), (2.0, 3.0), (1.5, float("inf"))])
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_max_norm_and_scale_grad_by_freq_match_torch(torch, max_norm, norm_type, scale_grad_by_freq):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((6, 4)) * 1.5
+    idx = np.array([[0, 2, 2, 5], [2, 1, 0, 3]])  # row 4 is never looked up: it keeps its norm
+    kw = dict(padding_idx=1, max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq)
+    te = torch.nn.Embedding(6, 4, **kw).double()
+    ge = gn.nn.Embedding(6, 4, **kw, dtype=gn.float64)
+    te.weight.data = torch.tensor(w)
+    ge.weight.data = w.copy()
+    t_out, g_out = te(torch.tensor(idx)), ge(gn.tensor(idx))
+    np.testing.assert_allclose(g_out.data, t_out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ge.weight.data, te.weight.detach().numpy(), rtol=1e-12)  # renormalised in place
+    assert np.array_equal(ge.weight.data[4], w[4])
+    v = rng.standard_normal(g_out.shape)
+    (t_out * torch.tensor(v)).sum().backward()
+    (g_out * gn.tensor(v)).sum().backward()
+    np.testing.assert_allclose(ge.weight.grad.data, te.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert repr(ge).startswith("Embedding(6, 4, padding_idx=1, max_norm=")
+
+
+def test_embedding_options_bad_input_and_save_load(tmp_path):
+    with pytest.raises(ValueError, match=r"sparse=True \(sparse gradients\) is not supported"):
+        gn.nn.Embedding(5, 2, sparse=True)
+    with pytest.raises(ValueError, match=r"max_norm must be a positive number or None, got -1"):
+        gn.nn.Embedding(5, 2, max_norm=-1)
+    with pytest.raises(ValueError, match=r"norm_type must be a positive number .* got 0"):
+        gn.nn.functional.embedding(gn.tensor([0]), gn.randn(5, 2), max_norm=1.0, norm_type=0)
+    e = gn.nn.Embedding(5, 2, max_norm=1.0, scale_grad_by_freq=True)
+    gn.save(e, tmp_path / "e.safetensors")
+    back = gn.load(tmp_path / "e.safetensors")
+    assert (back.max_norm, back.scale_grad_by_freq, back.sparse) == (1.0, True, False)

@@ -16,6 +16,12 @@ class Embedding(Module):
         embedding_dim: length of each vector.
         padding_idx: a row that stays zero-initialised and gets no gradient
             (for a padding token).
+        max_norm: rows looked up whose ``norm_type``-norm exceeds this are
+            rescaled to it, in place, before the lookup.
+        norm_type: the p of the p-norm for ``max_norm`` (default 2).
+        scale_grad_by_freq: divide each row's gradient by how often its index
+            occurs in the batch.
+        sparse: must be False (sparse gradients are not supported).
     Shape: input (*) int64 → (*, embedding_dim). Initialisation N(0, 1), the
     padding row zero, as PyTorch.
 
@@ -26,10 +32,14 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 _weight=None, _freeze: bool = False, dtype=None):
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight=None, _freeze: bool = False, dtype=None):
         super().__init__()
         check_positive_int("Embedding", "num_embeddings", num_embeddings)
         check_positive_int("Embedding", "embedding_dim", embedding_dim)
+        F._check_embedding_options("Embedding", max_norm, norm_type, sparse)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), bool(sparse)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be in [{-num_embeddings}, "
@@ -53,16 +63,29 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None):
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False):
         """An ``Embedding`` holding the given (num_embeddings, embedding_dim) rows."""
         w = as_tensor(embeddings)
         if w.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {w.shape}")
-        return cls(w.shape[0], w.shape[1], padding_idx=padding_idx, _weight=w, _freeze=freeze)
+        return cls(w.shape[0], w.shape[1], padding_idx=padding_idx, max_norm=max_norm,
+                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
+                   _weight=w, _freeze=freeze)
 
     def forward(self, input) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s

@@ -3,6 +3,8 @@
 Each output row is a copy of one row of W, so ∂L/∂W[k] is the sum of the
 output gradients at every position whose index is k (rows never looked up
 get zero). The row at ``padding_idx`` is held fixed: its gradient is zero.
+With ``scale_grad_by_freq`` each row's gradient is divided by the number of
+times its index occurs in the batch.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ class Embedding(Function):
     saves = ()
     formula = "y = W[idx]"
 
-    def forward(self, w, idx, padding_idx=None):
+    def forward(self, w, idx, padding_idx=None, scale_grad_by_freq=False):
         self.idx, self.num, self.padding_idx = idx, w.shape[0], padding_idx
+        self.scale_grad_by_freq = scale_grad_by_freq
         return np.take(w, idx, axis=0)
 
     def backward(self, grad_out):
@@ -33,6 +36,9 @@ class Embedding(Function):
         else:
             gw = np.zeros((self.num, d), g.dtype)
             np.add.at(gw, idx, g)
+        if self.scale_grad_by_freq:
+            counts = np.bincount(idx, minlength=self.num)
+            gw /= np.maximum(counts, 1).astype(gw.dtype)[:, None]
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw
