@@ -1121,14 +1121,14 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
                                scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
-def _check_embedding_options(where, max_norm, norm_type, sparse):
+def _check_embedding_options(caller, max_norm, norm_type, sparse):
     if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(max_norm, (int, float))
                                  or not max_norm > 0):
-        raise ValueError(f"{where}: max_norm must be a positive number or None, got {max_norm!r}")
+        raise ValueError(f"{caller}: max_norm must be a positive number or None, got {max_norm!r}")
     if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not norm_type > 0:
-        raise ValueError(f"{where}: norm_type must be a positive number (2.0: Euclidean), got {norm_type!r}")
+        raise ValueError(f"{caller}: norm_type must be a positive number (2.0: Euclidean), got {norm_type!r}")
     if sparse:
-        raise ValueError(f"{where}: sparse=True (sparse gradients) is not supported; "
+        raise ValueError(f"{caller}: sparse=True (sparse gradients) is not supported; "
                          "glassnet computes dense gradients, use sparse=False")
 
 

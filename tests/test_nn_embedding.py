@@ -74,7 +74,7 @@ def test_max_norm_and_scale_grad_by_freq_match_torch(torch, max_norm, norm_type,
     rng = np.random.default_rng(1)
     w = rng.standard_normal((6, 4)) * 1.5
     idx = np.array([[0, 2, 2, 5], [2, 1, 0, 3]])  # row 4 is never looked up: it keeps its norm
-    kw = dict(padding_idx=1, max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq)
+    kw = {"padding_idx": 1, "max_norm": max_norm, "norm_type": norm_type, "scale_grad_by_freq": scale_grad_by_freq}
     te = torch.nn.Embedding(6, 4, **kw).double()
     ge = gn.nn.Embedding(6, 4, **kw, dtype=gn.float64)
     te.weight.data = torch.tensor(w)
