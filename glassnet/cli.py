@@ -17,6 +17,7 @@ the traceback of an error.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -30,6 +31,7 @@ from .train.models import SequenceClassifier
 
 MODEL_FILE = "model.safetensors"
 CURVES_FILE = "curves.png"
+CLASSES_FILE = "classes.json"  # beside the model: the text labels of its classes, in output order
 LR_FILE = "learning_rates.png"
 
 TOY_SETS = ("moons", "circles", "spirals", "xor")
@@ -93,11 +95,13 @@ def _data_spec(text):
 class Data:
     """A train/test split and what the models need to know about it."""
 
-    def __init__(self, name, X_train, y_train, X_test, y_test, n_classes, image_shape=None):
+    def __init__(self, name, X_train, y_train, X_test, y_test, n_classes, image_shape=None,
+                 class_names=None):
         self.name = name
         self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
         self.n_classes = n_classes  # None: regression
         self.image_shape = image_shape  # (H, W) for images
+        self.class_names = class_names  # text labels of classes 0, 1, ... (None: numbered classes)
 
     @property
     def n_features(self) -> int:
@@ -121,22 +125,33 @@ def _split(X, y, seed, held_out=0.2):
     return X[train.indices], y[train.indices], X[test.indices], y[test.indices]
 
 
-def _targets(y, where):
-    """Class indices for integer or text labels; float targets mean regression."""
+def _targets(y, where, class_names=None):
+    """(targets, number of classes, class names) for integer or text labels; float targets
+    mean regression. Text labels are numbered in sorted order, or, given the class names a
+    model was trained with, by their place in that list."""
     if y is None:
         raise CLIError(f"{where}: no target column")
     if y.dtype.kind in "USO":
-        classes, y = np.unique(y, return_inverse=True)
-        return y.astype(np.int64), len(classes)
+        y = y.astype(str)
+        if class_names is None:
+            names, y = np.unique(y, return_inverse=True)
+            return y.astype(np.int64), len(names), [str(n) for n in names]
+        index = {n: i for i, n in enumerate(class_names)}
+        unknown = sorted(set(y.tolist()) - set(index))
+        if unknown:
+            raise CLIError(f"{where}: labels {unknown[:5]} are not among the model's classes "
+                           f"{class_names}")
+        return np.array([index[v] for v in y.tolist()], np.int64), len(class_names), list(class_names)
     if y.dtype.kind in "iu":
         if y.min() < 0:
             raise CLIError(f"{where}: class labels must be >= 0, found {y.min()}")
-        return y.astype(np.int64), int(y.max()) + 1
-    return y.astype(np.float32).reshape(-1, 1), None
+        return y.astype(np.int64), int(y.max()) + 1, None
+    return y.astype(np.float32).reshape(-1, 1), None, None
 
 
-def load_data(spec: str, seed: int = 0) -> Data:
-    """The data named by ``--data``: digits, a toy set, mnist:DIR or csv:PATH."""
+def load_data(spec: str, seed: int = 0, class_names=None) -> Data:
+    """The data named by ``--data``: digits, a toy set, mnist:DIR or csv:PATH (text labels
+    numbered as in ``class_names`` when given)."""
     from . import data
 
     name, _, arg = spec.partition(":")
@@ -164,8 +179,8 @@ def load_data(spec: str, seed: int = 0) -> Data:
         if len(X) < 5:
             raise CLIError(f"csv: {arg!r} has {len(X)} rows; need at least 5 to split into "
                            f"train and test")
-        y, n_classes = _targets(y, f"csv {arg!r}")
-        return Data(Path(arg).stem, *_split(X, y, seed), n_classes)
+        y, n_classes, names = _targets(y, f"csv {arg!r}", class_names)
+        return Data(Path(arg).stem, *_split(X, y, seed), n_classes, class_names=names)
     raise CLIError(f"unknown data {spec!r}")
 
 
@@ -324,6 +339,11 @@ def _cmd_train(args) -> int:
     gn.save(model, str(out / MODEL_FILE))
     print(f"Test: {_fmt_metrics('', final)} ({len(d.y_test)} samples)")
     saved = [str(out / MODEL_FILE)]
+    if d.class_names:
+        from .io._files import atomic_write_bytes
+
+        atomic_write_bytes(out / CLASSES_FILE, json.dumps({"classes": d.class_names}, indent=1).encode())
+        saved.append(str(out / CLASSES_FILE))
     if not args.no_plot:
         from . import viz
 
@@ -405,7 +425,7 @@ def _cmd_evaluate(args) -> int:
     from . import train
 
     model = _load_model(args.model)
-    d = load_data(args.data, args.seed)
+    d = load_data(args.data, args.seed, _class_names(args.model))
     X = fit_inputs(model, d.X_test, f"--data {args.data}")
     loss, metrics = _loss_and_metrics(d)
     out_dim = _output_size(model, X[:1])
@@ -414,6 +434,22 @@ def _cmd_evaluate(args) -> int:
     result = train.evaluate(model, (X, d.y_test), loss=loss, metrics=metrics)
     print(f"{d.name} test set ({len(d.y_test)} samples): {_fmt_metrics('', result)}")
     return 0
+
+
+def _class_names(model_path: str):
+    """The class names saved beside a model by ``train`` (text labels), or None."""
+    folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path)
+    path = os.path.join(folder, CLASSES_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            names = json.load(f)["classes"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CLIError(f"cannot read the class names in {path!r}: {_one_line(e)}") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CLIError(f"{path!r}: 'classes' must be a list of strings")
+    return names
 
 
 def _output_size(model, x):
@@ -468,13 +504,18 @@ def _cmd_predict(args) -> int:
         raise CLIError(f"the input does not fit the model: {_one_line(e)}") from None
     if out.ndim == 2 and out.shape[1] > 1:
         classes = out.argmax(axis=1)
+        names = _class_names(args.model)
+        if names is not None and len(names) != out.shape[1]:
+            raise CLIError(f"{CLASSES_FILE} beside the model names {len(names)} classes but the "
+                           f"model has {out.shape[1]} outputs")
+        label = (lambda c: names[c]) if names else str
         if args.probabilities:
             z = out - out.max(axis=1, keepdims=True)
             p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
             for c, row in zip(classes, p):
-                print(f"{c}  (p={row[c]:.3f})")
+                print(f"{label(c)}  (p={row[c]:.3f})")
         else:
-            print("\n".join(str(c) for c in classes))
+            print("\n".join(label(c) for c in classes))
     else:
         print("\n".join(f"{v:.6g}" for v in out.reshape(len(out), -1)[:, 0]))
     return 0
@@ -498,6 +539,9 @@ def _cmd_info(args) -> int:
         print(f"parameters: {n_params:,} ({n_train:,} trainable)")
     if n is not None:
         print(f"input: {n} values per sample, as {_input_shape(model, n)}")
+    names = _class_names(args.model)
+    if names:
+        print(f"classes: {', '.join(names)}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """The glassnet command: train, evaluate, predict, info, and every user error in one line."""
 
+import json
 import os
 import subprocess
 import sys
@@ -226,3 +227,34 @@ def test_resume_from_a_missing_checkpoint_fails_before_creating_the_run_folder(t
     assert code == 1 and out == ""
     assert "--resume" in err and "no such checkpoint file" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_csv_text_labels_are_predicted_and_evaluated_by_name(tmp_path, capsys):
+    """A CSV with text labels: train saves the class names beside the model; predict prints
+    names, and evaluate numbers another file's labels as the model was trained, even when
+    that file lacks some classes."""
+    rng = np.random.default_rng(0)
+    centers = {"apple": (-2.0, 0.0), "kiwi": (2.0, 0.0), "plum": (0.0, 3.0)}
+    rows = ["a,b,fruit"]
+    for name, (cx, cy) in centers.items():
+        rows += [f"{cx + rng.normal(0, 0.3):.3f},{cy + rng.normal(0, 0.3):.3f},{name}" for _ in range(40)]
+    (tmp_path / "fruit.csv").write_text("\n".join(rows) + "\n")
+    code, out, err = run(capsys, "train", "--model", "mlp", "--data", f"csv:{tmp_path / 'fruit.csv'}",
+                         "--epochs", "30", "--out", tmp_path / "run", "--no-plot", "--quiet")
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "classes.json").read_text()) == {"classes": ["apple", "kiwi", "plum"]}
+    code, out, _ = run(capsys, "predict", tmp_path / "run", "2.0,0.1")
+    assert code == 0 and out.strip() == "kiwi"
+    code, out, _ = run(capsys, "predict", tmp_path / "run", "0.0,3.0", "--probabilities")
+    assert code == 0 and out.startswith("plum  (p=")
+    code, out, _ = run(capsys, "info", tmp_path / "run")
+    assert code == 0 and "classes: apple, kiwi, plum" in out
+    # only kiwi and plum here: sorted afresh they would be 0 and 1, but the model says 1 and 2
+    some = ["a,b,fruit"] + [f"{2.0 + 0.1 * i:.2f},0.0,kiwi" for i in range(5)] + \
+        [f"0.0,{3.0 + 0.1 * i:.2f},plum" for i in range(5)]
+    (tmp_path / "some.csv").write_text("\n".join(some) + "\n")
+    code, out, _ = run(capsys, "evaluate", tmp_path / "run", "--data", f"csv:{tmp_path / 'some.csv'}")
+    assert code == 0 and "accuracy 1.000" in out
+    (tmp_path / "odd.csv").write_text("a,b,fruit\n" + "0,0,pear\n" * 5)
+    code, _, err = run(capsys, "evaluate", tmp_path / "run", "--data", f"csv:{tmp_path / 'odd.csv'}")
+    assert code == 1 and "labels ['pear'] are not among the model's classes" in err
