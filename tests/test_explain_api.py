@@ -242,6 +242,26 @@ def test_fused_rnn_steps_and_parameter_names_from_the_model():
     assert n_ref == 6 + 1 + 6  # six hidden values, the sum, and its six gradients
 
 
+@pytest.mark.parametrize("kind,kw", [("LSTM", {}), ("LSTM", {"bidirectional": True}),
+                                     ("LSTM", {"proj_size": 1}), ("GRU", {}), ("GRU", {"bias": False})])
+def test_fused_lstm_and_gru_steps_show_every_gate(kind, kw):
+    gn.manual_seed(1)
+    layer = getattr(gn.nn, kind)(2, 2, dtype=gn.float64, **kw)
+    x = gn.tensor(np.array([[1.0, 0.5], [0.2, -1.0], [-0.3, 0.8]])[:, None, :])
+    with gn.explain(names=layer) as ex:
+        out, _ = layer(x)
+        out.sum().backward()
+    text = str(ex)
+    gates = ("i", "f", "g", "o", "c", "m" if kw.get("proj_size") else "h") if kind == "LSTM" else ("r", "z", "a", "n", "h")
+    for g in gates:
+        assert f"{g}_3,2 = " in text, g  # every step, every unit
+    assert "weight_ih_l0 =" in text and "could not describe" not in text
+    _, n_ref, _ = check(ex)  # every printed sum and product evaluates to the printed result
+    if not kw.get("proj_size"):
+        directions = 2 if kw.get("bidirectional") else 1
+        assert n_ref >= 6 * directions  # every output h_t,j is the layer's own number
+
+
 def test_more_activations_and_leaf_gradients_summed_over_paths(torch):
     z = named([-1.5, -0.2, 0.3, 2.0], "z", True)
     with gn.explain() as ex:

@@ -184,11 +184,16 @@ def _op(p, value=None):
 @register_describer("RecurrentLayer")
 def recurrent_layer(fn, inputs, outputs, grads, params):
     mode = params.get("mode")
-    if mode not in ("tanh", "relu") or params.get("lengths") is not None:
-        return None  # LSTM/GRU and packed sequences: values only
+    if params.get("lengths") is not None:
+        return None  # packed sequences: values only
     if grads is not None:
-        return [Text("BPTT runs inside this fused layer; `glassnet explain rnn` (or a loop of RNNCell) "
+        cell = {"lstm": "LSTMCell", "gru": "GRUCell"}.get(mode, "RNNCell")
+        return [Text(f"BPTT runs inside this fused layer; `glassnet explain rnn` (or a loop of {cell}) "
                      "shows each time step's contribution")] + X.gradients_only(grads, inputs)
+    if mode == "lstm":
+        return _lstm_steps(inputs, outputs, params)
+    if mode == "gru":
+        return _gru_steps(inputs, outputs, params)
     x_op, h0_op, wih_op, whh_op = inputs[:4]
     bias = params.get("bias", True) and len(inputs) >= 6
     bih, bhh = (inputs[4].value, inputs[5].value) if bias else (None, None)
@@ -209,4 +214,110 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
         lhs = Sym(f"h_{t + 1}", (j,) if N == 1 else (n, j))
         items.append(Eq(lhs, [rhs], Num(y[idx]), ref=(outputs[0], idx)))
     items += X.note_partial(y.shape)
+    return items
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def _gate_sum(w_ih, x_t, w_hh, h_prev, row, b_ih=None, b_hh=None, hidden_part=True):
+    """The terms of one gate's pre-activation: W_ih[row]·x_t (+ W_hh[row]·h_{t−1}) (+ biases)."""
+    terms = [Prod([Num(w_ih[row, k]), Num(x_t[k])]) for k in range(x_t.shape[0])]
+    if hidden_part:
+        terms += [Prod([Num(w_hh[row, m]), Num(h_prev[m])]) for m in range(h_prev.shape[0])]
+    if b_ih is not None:
+        terms.append(Num(b_ih[row]))
+        if hidden_part:
+            terms.append(Num(b_hh[row]))
+    return terms
+
+
+def _unpack(inputs, params, states):
+    """Values of (x, h0[, c0], W_ih, W_hh, b_ih, b_hh) as float64, biases None without bias."""
+    vals = [np.asarray(op.value, dtype=np.float64) for op in inputs]
+    x, rest = vals[0], vals[1 + states:]
+    bias = params.get("bias", True)
+    return x, vals[1:1 + states], rest[0], rest[1], (rest[2] if bias else None), (rest[3] if bias else None)
+
+
+def _lstm_steps(inputs, outputs, params):
+    """Each step's gates, cell and state, for every (or the first) unit: the LSTM's
+    equations with the numbers (the gates and cells are recomputed here in float64;
+    the states printed are the layer's outputs)."""
+    x, (h0, c0), wih, whh, bih, bhh = _unpack(inputs, params, 2)
+    proj = params.get("proj", False)
+    whr = np.asarray(inputs[-1].value, dtype=np.float64) if proj else None
+    y = outputs[0].value
+    T, N = x.shape[:2]
+    H = whh.shape[0] // 4
+    reverse = params.get("reverse", False)
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    h, c, rec = h0, c0, {}
+    for t in order:  # PyTorch's gate order i, f, g, o
+        z = x[t] @ wih.T + h @ whh.T + (0 if bih is None else bih + bhh)
+        i, f, g, o = _sigmoid(z[:, :H]), _sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), _sigmoid(z[:, 3 * H:])
+        rec[t] = (h, c, i, f, g, o)
+        c = f * c + i * g
+        m = o * np.tanh(c)
+        h = m @ whr.T if proj else m
+    items = X.shows(*inputs[3:])
+    if proj:
+        items.append(Text("with proj_size: h_t = W_hr m_t, the projection of m_t = o_t ⊙ tanh(c_t)"))
+    last = order[-1]
+    for t, n, j in X.indices((T, N, H)):
+        h_prev, c_prev, i, f, g, o = rec[t]
+        sub = (j,) if N == 1 else (n, j)
+        for k, (name, act, v) in enumerate((("i", "σ", i), ("f", "σ", f), ("g", "tanh", g), ("o", "σ", o))):
+            terms = _gate_sum(wih, x[t, n], whh, h_prev[n], k * H + j, bih, bhh)
+            items.append(Eq(Sym(f"{name}_{t + 1}", sub), [Call(act, Sum(terms))], Num(v[n, j])))
+        c_t = f[n, j] * c_prev[n, j] + i[n, j] * g[n, j]
+        items.append(Eq(Sym(f"c_{t + 1}", sub),
+                        [Sum([Prod([Num(f[n, j]), Num(c_prev[n, j])]), Prod([Num(i[n, j]), Num(g[n, j])])])],
+                        Num(c_t), ref=(outputs[2], (n, j)) if t == last else None))
+        m_t = Prod([Num(o[n, j]), Call("tanh", Num(c_t))])
+        if proj:
+            items.append(Eq(Sym(f"m_{t + 1}", sub), [m_t], Num(o[n, j] * np.tanh(c_t))))
+        else:
+            items.append(Eq(Sym(f"h_{t + 1}", sub), [m_t], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
+    items += X.note_partial((T, N, H), "unit")
+    return items
+
+
+def _gru_steps(inputs, outputs, params):
+    """Each step's reset and update gates, candidate and state, for every (or the first)
+    unit: the GRU's equations with the numbers (gates recomputed here in float64)."""
+    x, (h0,), wih, whh, bih, bhh = _unpack(inputs, params, 1)
+    y = outputs[0].value
+    T, N = x.shape[:2]
+    H = whh.shape[0] // 3
+    reverse = params.get("reverse", False)
+    h, rec = h0, {}
+    for t in range(T - 1, -1, -1) if reverse else range(T):  # PyTorch's gate order r, z, n
+        zx = x[t] @ wih.T + (0 if bih is None else bih)
+        zh = h @ whh.T + (0 if bhh is None else bhh)
+        r, u = _sigmoid(zx[:, :H] + zh[:, :H]), _sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
+        hn = zh[:, 2 * H:]
+        cand = np.tanh(zx[:, 2 * H:] + r * hn)
+        rec[t] = (h, r, u, hn, cand)
+        h = (1 - u) * cand + u * h
+    items = X.shows(*inputs[2:])
+    for t, n, j in X.indices((T, N, H)):
+        h_prev, r, u, hn, cand = rec[t]
+        sub = (j,) if N == 1 else (n, j)
+        for k, (name, v) in enumerate((("r", r), ("z", u))):
+            terms = _gate_sum(wih, x[t, n], whh, h_prev[n], k * H + j, bih, bhh)
+            items.append(Eq(Sym(f"{name}_{t + 1}", sub), [Call("σ", Sum(terms))], Num(v[n, j])))
+        row = 2 * H + j
+        hn_terms = [Prod([Num(whh[row, m]), Num(h_prev[n, m])]) for m in range(H)]
+        if bhh is not None:
+            hn_terms.append(Num(bhh[row]))
+        items.append(Eq(Sym(f"a_{t + 1}", sub), [Sum(hn_terms)], Num(hn[n, j]),
+                        note="W_hn h_{t−1} + b_hn, which the reset gate scales"))
+        n_terms = _gate_sum(wih, x[t, n], whh, h_prev[n], row, bih, None, hidden_part=False)
+        n_terms.append(Prod([Num(r[n, j]), Num(hn[n, j])]))
+        items.append(Eq(Sym(f"n_{t + 1}", sub), [Call("tanh", Sum(n_terms))], Num(cand[n, j])))
+        rhs = Sum([Prod([Num(1 - u[n, j]), Num(cand[n, j])]), Prod([Num(u[n, j]), Num(h_prev[n, j])])])
+        items.append(Eq(Sym(f"h_{t + 1}", sub), [rhs], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
+    items += X.note_partial((T, N, H), "unit")
     return items
