@@ -180,6 +180,9 @@ class Function:
                 result = tuple(make(o, True, fn, i) for i, o in enumerate(out))
             else:
                 result = tuple(make(o, False, None, 0) for o in out)
+            for r in result:
+                if r.data.base is not None:
+                    _link_view(r, inputs)
         else:
             # Tensor._make inlined (one Python call less per op)
             result = _object_new(_Tensor)
@@ -195,6 +198,8 @@ class Function:
             else:
                 result.requires_grad = False
                 result._ctx = None
+            if result.data.base is not None:  # a view (reshape, transpose, slice) of an input?
+                _link_view(result, inputs)
         if _recorder is not None:
             _recorder.on_forward(fn, inputs, result, params)
         return result
@@ -343,11 +348,32 @@ def bump_version(t) -> None:
     ``t._version`` takes its value; an op records the epoch when it runs. So an
     input changed after the op ran has a newer version than the op's epoch, and
     backward checks the op's inputs only when the epoch has moved since it ran:
-    in the usual loop (forward, backward, step) it never has.
+    in the usual loop (forward, backward, step) it never has. A view (reshape,
+    transpose, slice, detach) changes the tensor it views too: the bump goes up
+    its ``_base`` chain, and a check looks at a tensor's whole chain.
     """
     global _epoch
     _epoch += 1
-    t._version = _epoch
+    while t is not None:
+        t._version = _epoch
+        t = t._base
+
+
+def next_epoch() -> int:
+    """A new in-place epoch, for marking many leaf tensors changed at once (t._version = it)."""
+    global _epoch
+    _epoch += 1
+    return _epoch
+
+
+def _link_view(result, inputs) -> None:
+    """Record which input ``result`` is a view of (NumPy keeps the memory's owner in ``.base``)."""
+    owner = result.data.base
+    for t in inputs:
+        d = t.data
+        if d is owner or d.base is owner:
+            result._base = t
+            return
 
 
 _epoch = 0
@@ -358,7 +384,10 @@ def _check_unchanged(fn) -> None:
     saves = fn.saves
     for i in range(len(fn.parents)) if saves is None else saves:
         t = fn.parents[i]
-        if t._version > fn._epoch:
+        v, b = t._version, t._base
+        while b is not None:  # a change made through a view, or to the tensor this one views
+            v, b = max(v, b._version), b._base
+        if v > fn._epoch:
             op = type(fn).__name__
             raise RuntimeError(
                 f"backward: input {i} of {op} (a tensor of shape {t.data.shape}) was changed in "

@@ -120,8 +120,9 @@ class Tensor:
     # copy_, x[i] = v) and by optimizer steps, init and loading on parameters
     # (autograd.bump_version); an op that keeps an input for backward checks it is
     # unchanged (autograd.Function.saves). Changes made to the NumPy array directly
-    # (t.data, t.numpy()) and through another tensor viewing the same memory are not seen.
+    # (t.data, t.numpy()) are not seen.
     _version = 0
+    _base = None  # the tensor whose memory this one views (set by view ops and detach)
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
     def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None):
@@ -226,7 +227,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut off from the graph (shares memory)."""
-        return Tensor._make(self.data, False, None, 0)
+        t = Tensor._make(self.data, False, None, 0)
+        t._base = self  # an in-place change to either is a change to both
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop, for a leaf) recording operations on this tensor, in place; returns it."""

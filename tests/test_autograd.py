@@ -470,6 +470,24 @@ def test_every_op_declares_the_inputs_it_keeps():
     assert ops_seen > 60 and not undeclared
 
 
+@pytest.mark.parametrize("view", [lambda x: x.view(-1), lambda x: x.reshape(2, 2).T, lambda x: x[0],
+                                  lambda x: x.detach(), lambda x: x.unsqueeze(0)])
+def test_changes_through_a_view_are_seen(view):
+    w = _leaf([[1.0, 2.0], [3.0, 4.0]])
+    x = gn.tensor([[0.5, 1.0], [1.5, 2.0]], dtype=gn.float64)
+    loss = (w * x).sum()
+    v = view(x)
+    v += 1  # changes x's memory
+    with pytest.raises(RuntimeError, match=r"input 1 of Mul .* was changed in place"):
+        loss.backward()
+    # and the other way round: the op kept a view, the viewed tensor changes
+    w.grad = None
+    loss = (w[0] * x[0]).sum()
+    x.mul_(2)
+    with pytest.raises(RuntimeError, match=r"was changed in place"):
+        loss.backward()
+
+
 def test_changing_an_unrelated_tensor_is_fine():
     w = _leaf([1.0, 2.0])
     loss = (w * w).sum()
