@@ -83,6 +83,21 @@ def test_fit_regression_with_mse_and_mae():
     assert sorted(h) == ["loss", "lr"]  # no accuracy by default for a regression loss
 
 
+def test_regression_targets_of_one_value_per_sample():
+    """(N,) targets for an (N, 1) output are reshaped for the regression losses (as for BCE),
+    and evaluate without a loss reports no accuracy for real-valued targets."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((100, 3)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5], np.float32)  # shape (100,)
+    model = gn.nn.Linear(3, 1)
+    h = gn.train.fit(model, (X, y), "mse", gn.optim.SGD(model.parameters(), lr=0.1), epochs=15,
+                     verbose=False)
+    assert h["loss"][-1] < 0.01
+    assert gn.train.evaluate(model, (X, y), loss="l1")["loss"] < 0.1
+    assert gn.train.evaluate(model, (X, y)) == {}
+    assert "accuracy" in gn.train.evaluate(model, (X, (y > 0).astype(np.float32)))  # 0/1 labels
+
+
 def test_predict_batches_and_restores_mode():
     X, _ = moons(70)
     model = gn.nn.Sequential(gn.nn.Linear(2, 8), gn.nn.Dropout(0.5), gn.nn.Linear(8, 3))

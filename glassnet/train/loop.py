@@ -48,13 +48,15 @@ def get_loss(loss):
     raise TypeError(f"loss must be a loss module, a function or a name, got {type(loss).__name__}")
 
 
-def _binary_loss(loss_fn) -> bool:
-    return isinstance(loss_fn, (nn.BCELoss, nn.BCEWithLogitsLoss))
+def _elementwise_loss(loss_fn) -> bool:
+    """Losses that compare the output with a target of the same shape, element by element."""
+    return isinstance(loss_fn, (nn.BCELoss, nn.BCEWithLogitsLoss) + _REGRESSION_LOSSES)
 
 
-def _with_binary_targets(loss_fn):
-    """BCE wants float targets shaped like the output; class labels (N,) for an (N, 1)
-    output are reshaped and cast here, so ``fit(model, (X, y), 'bce', ...)`` just works."""
+def _with_output_shaped_targets(loss_fn):
+    """BCE and the regression losses want float targets shaped like the output; targets
+    (N,) for an (N, 1) output are reshaped and cast here, so ``fit(model, (X, y), 'bce')``
+    or ``'mse'`` with one value per sample just works."""
     @functools.wraps(loss_fn)
     def call(output, target):
         t = target.data
@@ -86,6 +88,14 @@ def _metric_list(metrics, loss_fn):
             fn = functools.partial(accuracy, threshold=0.5)
         out.append((name, fn))
     return out
+
+
+def _regression_targets(data) -> bool:
+    """True for an ``(X, y)`` tuple whose targets are real numbers other than 0/1 labels."""
+    if not (isinstance(data, tuple) and len(data) == 2):
+        return False
+    y = data[1].data if isinstance(data[1], Tensor) else np.asarray(data[1])
+    return y.dtype.kind == "f" and bool(((y != 0) & (y != 1)).any())
 
 
 def _model_dtype(model):
@@ -260,8 +270,8 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
     _validate_training_setup(epochs, batch_size, initial_epoch)
     loss_fn = get_loss(loss)
     metric_fns = _metric_list(metrics, loss_fn)
-    if _binary_loss(loss_fn):
-        loss_fn = _with_binary_targets(loss_fn)
+    if _elementwise_loss(loss_fn):
+        loss_fn = _with_output_shaped_targets(loss_fn)
     dtype = _model_dtype(model)
     train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
     val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
@@ -395,9 +405,11 @@ def evaluate(model, data, loss=None, metrics=DEFAULT_METRICS, batch_size: int = 
         {'loss': 0.081, 'accuracy': 0.975}
     """
     loss_fn = None if loss is None else get_loss(loss)
+    if loss_fn is None and metrics is DEFAULT_METRICS and _regression_targets(data):
+        metrics = ()  # accuracy of real-valued targets means nothing
     metric_fns = _metric_list(metrics, loss_fn)
-    if loss_fn is not None and _binary_loss(loss_fn):
-        loss_fn = _with_binary_targets(loss_fn)
+    if loss_fn is not None and _elementwise_loss(loss_fn):
+        loss_fn = _with_output_shaped_targets(loss_fn)
     loader = as_loader(data, batch_size, False, None, _model_dtype(model), "evaluate")
     return _evaluate(model, loader, loss_fn, metric_fns, "evaluate")
 
