@@ -13,6 +13,8 @@ arrive by several paths (the multivariate chain rule).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 _Tensor = None  # set by glassnet.tensor (avoids an import cycle)
@@ -22,14 +24,36 @@ _ndarray = np.ndarray
 # ----------------------------------------------------------------------------
 # grad mode
 # ----------------------------------------------------------------------------
+# Grad mode is per thread, as in PyTorch: each thread's own mode lives in
+# _thread.mode (True unless set). _grad_enabled is the fast path Function.apply
+# reads: True while no thread has turned recording off, so only then does apply
+# look up the calling thread's mode.
 _grad_enabled = True
+_thread = threading.local()
+_threads_off = set()  # idents of the threads whose mode is off
 # The explain recorder, when one is active (glassnet.explain); None costs one
 # comparison per op.
 _recorder = None
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether operations in this thread are recorded for backward."""
+    return _grad_enabled or getattr(_thread, "mode", True)
+
+
+def _set_mode(mode: bool) -> None:
+    global _grad_enabled
+    _thread.mode = mode
+    ident = threading.get_ident()
+    with _mode_lock:  # the set and the flag change together
+        if mode:
+            _threads_off.discard(ident)
+        else:
+            _threads_off.add(ident)
+        _grad_enabled = not _threads_off
+
+
+_mode_lock = threading.Lock()
 
 
 def _with_mode(mode, func):
@@ -48,23 +72,19 @@ class set_grad_enabled:
     takes effect at once, as in PyTorch), a context manager, or a decorator."""
 
     def __init__(self, mode: bool):
-        global _grad_enabled
-        self.prev, self.mode = _grad_enabled, bool(mode)
-        _grad_enabled = self.mode
+        self.prev, self.mode = is_grad_enabled(), bool(mode)
+        _set_mode(self.mode)
 
     def __enter__(self):
-        global _grad_enabled
-        _grad_enabled = self.mode
+        _set_mode(self.mode)
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _set_mode(self.prev)
         return False
 
     def __call__(self, func):
-        global _grad_enabled
-        _grad_enabled = self.prev  # as a decorator it changes nothing until func runs
+        _set_mode(self.prev)  # as a decorator it changes nothing until func runs
         return _with_mode(self.mode, func)
 
 
@@ -87,9 +107,8 @@ class _ModeDecorator(set_grad_enabled):
         return enable_grad() if mode else no_grad()
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = self.mode
+        self.prev = is_grad_enabled()
+        _set_mode(self.mode)
         return self
 
     def __call__(self, func):
@@ -161,7 +180,7 @@ class Function:
         # This runs once per op, so it is written for speed: every attribute
         # lookup and temporary here is paid thousands of times per second.
         fn = _object_new(cls)
-        if _grad_enabled:
+        if _grad_enabled or getattr(_thread, "mode", True):
             needs = tuple([t.requires_grad for t in inputs])
             requires_grad = True in needs
         else:

@@ -627,3 +627,32 @@ def test_gradcheck_gives_the_inputs_arrays_back():
     assert gn.autograd.gradcheck(lambda t: (t * t).sum(), x)
     assert x.data is view and np.shares_memory(x.data, base)
     np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4))
+
+
+def test_grad_mode_is_per_thread():
+    """no_grad in one thread leaves another thread's graph recording on (as in PyTorch)."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def evaluator():
+        with gn.no_grad():
+            inside.set()
+            seen["worker"] = (gn.is_grad_enabled(), (_leaf([1.0]) * 2).requires_grad)
+            done.wait(5)
+
+    t = threading.Thread(target=evaluator)
+    t.start()
+    inside.wait(5)
+    x = _leaf([1.0, 2.0])
+    y = (x * x).sum()  # recorded here while the other thread sits in no_grad
+    done.set()
+    t.join()
+    assert seen["worker"] == (False, False)
+    assert gn.is_grad_enabled() and y.requires_grad
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+    with gn.no_grad():
+        assert not gn.is_grad_enabled() and not (x * 2).requires_grad
+    assert gn.is_grad_enabled()
