@@ -14,6 +14,7 @@ arrive by several paths (the multivariate chain rule).
 from __future__ import annotations
 
 import threading
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -148,13 +149,16 @@ class Function:
 
     ``saves`` lists the inputs whose arrays backward reads (kept by reference,
     not copied): None for all of them, () for none (backward needs only shapes
-    or values the op derived itself). Backward refuses to run if one of them
-    was changed in place after the op ran (``Tensor._version``): the gradient
-    would be computed from the new values.
+    or values the op derived itself); ``saves_output`` says backward reads the
+    op's own output (σ, tanh, exp keep y for y' = f(y)). Backward refuses to run
+    if one of them was changed in place after the op ran (``Tensor._version``):
+    the gradient would be computed from the new values.
     """
 
     formula = ""
     saves = None
+    saves_output = False
+    _outputs = None  # weak references to the outputs, for ops with saves_output
     n_outputs = 1
     _epoch = 0  # the in-place epoch when the op ran (see bump_version)
     _out_hooks = None  # {output index: [hook, ...]} for hooks on non-leaf outputs
@@ -197,6 +201,8 @@ class Function:
                 fn.n_outputs = len(out)
                 fn._out_meta = [(o.shape, o.dtype) for o in out]
                 result = tuple(make(o, True, fn, i) for i, o in enumerate(out))
+                if cls.saves_output:
+                    fn._outputs = [_weakref(r) for r in result]
             else:
                 result = tuple(make(o, False, None, 0) for o in out)
             for r in result:
@@ -214,6 +220,8 @@ class Function:
                 fn.parents = inputs
                 result.requires_grad = True
                 result._ctx = fn
+                if cls.saves_output:
+                    fn._outputs = [_weakref(result)]
             else:
                 result.requires_grad = False
                 result._ctx = None
@@ -398,20 +406,34 @@ def _link_view(result, inputs) -> None:
 _epoch = 0
 
 
+def _changed_since(t, epoch) -> bool:
+    """Whether ``t``, or a tensor it views (a change through a view changes both), was
+    changed in place after ``epoch``."""
+    while t is not None:
+        if t._version > epoch:
+            return True
+        t = t._base
+    return False
+
+
 def _check_unchanged(fn) -> None:
-    """Raise if an input that ``fn`` kept for backward was changed in place after it ran."""
-    saves = fn.saves
+    """Raise if an input or output that ``fn`` kept for backward was changed in place after it ran."""
+    saves, op = fn.saves, type(fn).__name__
     for i in range(len(fn.parents)) if saves is None else saves:
         t = fn.parents[i]
-        v, b = t._version, t._base
-        while b is not None:  # a change made through a view, or to the tensor this one views
-            v, b = max(v, b._version), b._base
-        if v > fn._epoch:
-            op = type(fn).__name__
+        if _changed_since(t, fn._epoch):
             raise RuntimeError(
                 f"backward: input {i} of {op} (a tensor of shape {t.data.shape}) was changed in "
                 f"place after {op} used it, and {op} needs its old value for the gradient. Change "
                 "it after backward(), or give the forward pass a copy (x.clone())."
+            )
+    for i, ref in enumerate(fn._outputs or ()):
+        t = ref()
+        if t is not None and _changed_since(t, fn._epoch):
+            raise RuntimeError(
+                f"backward: output {i} of {op} (a tensor of shape {t.data.shape}) was changed in "
+                f"place after {op} made it, and {op} computes its gradient from that output. Change "
+                "a copy (y.clone()) instead."
             )
 
 

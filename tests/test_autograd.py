@@ -488,6 +488,18 @@ def test_changes_through_a_view_are_seen(view):
         loss.backward()
 
 
+@pytest.mark.parametrize("op", [gn.sigmoid, gn.tanh, gn.exp, lambda t: t.softmax(0)])
+def test_changing_an_output_the_op_keeps_is_refused(op):
+    """σ, tanh, exp and softmax compute their gradient from their own output (y' = f(y))."""
+    w = _leaf([0.5, -1.0])
+    y = op(w)
+    loss = (y + 1).sum()  # Add and Sum keep no values: only the op itself reads y
+    with gn.no_grad():
+        y.mul_(2)  # allowed under no_grad, but Sigmoid's backward would read the new y
+    with pytest.raises(RuntimeError, match=r"output 0 of \w+ \(a tensor of shape \(2,\)\) was changed in place"):
+        loss.backward()
+
+
 def test_changing_an_unrelated_tensor_is_fine():
     w = _leaf([1.0, 2.0])
     loss = (w * w).sum()

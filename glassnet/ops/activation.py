@@ -35,6 +35,7 @@ class Sigmoid(Function):
     """a = σ(z) = 1/(1 + e^{−z});  ∂a/∂z = a(1 − a)."""
 
     saves = ()
+    saves_output = True
     formula = "a = 1 / (1 + e^{-z})"
 
     def describe(self, inputs, outputs, grads=None):
@@ -55,6 +56,7 @@ class Tanh(Function):
     """a = tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ);  ∂a/∂z = 1 − a²."""
 
     saves = ()
+    saves_output = True
     formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
 
     def describe(self, inputs, outputs, grads=None):
@@ -275,6 +277,7 @@ class Softmax(Function):
     """
 
     saves = ()
+    saves_output = True
     formula = "a_i = e^{z_i} / sum_j e^{z_j}"
 
     def describe(self, inputs, outputs, grads=None):
@@ -297,6 +300,7 @@ class LogSoftmax(Function):
     """aᵢ = zᵢ − log Σⱼ e^{zⱼ};  ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ."""
 
     saves = ()
+    saves_output = True
     formula = "a_i = z_i - log sum_j e^{z_j}"
 
     def forward(self, z, dim=-1):

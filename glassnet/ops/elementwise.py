@@ -144,6 +144,7 @@ class Pow(Function):
     """z = xʸ;  ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ·ln x (defined for x > 0)."""
 
     saves = (0, 1)
+    saves_output = True
     formula = "z = x^y"
 
     def forward(self, x, y):
@@ -174,6 +175,7 @@ class Exp(Function):
     """z = eˣ;  ∂z/∂x = eˣ = z."""
 
     saves = ()
+    saves_output = True
     formula = "z = e^x"
 
     def describe(self, inputs, outputs, grads=None):
@@ -212,6 +214,7 @@ class Sqrt(Function):
     """z = √x;  ∂z/∂x = 1/(2√x)."""
 
     saves = ()
+    saves_output = True
     formula = "z = sqrt(x)"
 
     def forward(self, x):
@@ -351,6 +354,7 @@ class Expm1(Function):
     """z = eˣ − 1, accurate for tiny x;  ∂z/∂x = eˣ = z + 1."""
 
     saves = ()
+    saves_output = True
     formula = "z = e^x - 1"
 
     def forward(self, x):

@@ -130,6 +130,7 @@ class Var(Function):
 class Std(Var):
     """s = √v;  ∂s/∂xᵢ = (xᵢ − x̄)/((n − correction)·s), taken as 0 where s = 0 (as PyTorch)."""
 
+    saves_output = True  # s, the result, is kept for ∂s/∂x = ∂var/∂x / (2s)
     formula = "s = sqrt(sum_i (x_i - mean)^2 / (n - correction))"
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
@@ -146,6 +147,7 @@ class LogSumExp(Function):
     """y = log Σᵢ e^{xᵢ} (computed as m + log Σ e^{xᵢ − m});  ∂y/∂xᵢ = softmax(x)ᵢ."""
 
     saves = (0,)
+    saves_output = True
     formula = "y = log sum_i e^{x_i}"
 
     def forward(self, x, dim=None, keepdim=False):
@@ -185,6 +187,7 @@ class Norm(Function):
     (x/y for p = 2, sign(x) for p = 1), taken as 0 where y = 0, as PyTorch."""
 
     saves = (0,)
+    saves_output = True
     formula = "y = (sum_i |x_i|^p)^(1/p)"
 
     def forward(self, x, p=2.0, dim=None, keepdim=False):
