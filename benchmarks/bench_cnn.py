@@ -13,19 +13,18 @@
 A step is forward + backward + optimizer step on a batch prepared beforehand;
 both frameworks start from the same weights and use the same thread count.
 
-On a shared machine wall-clock blocks are noisy; ``--cpu-time STEPS`` instead
-times each step in CPU time (``time.process_time``), alternating glassnet and
-PyTorch step by step, and reports the fastest of STEPS steps for each, e.g.
+On a shared machine wall-clock blocks are noisy; ``--cpu-steps STEPS`` (or
+``--cpu-time STEPS``) instead times each step in CPU time, alternating glassnet
+and PyTorch step by step, and reports the fastest and median of STEPS steps, e.g.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cnn.py \
-        --threads 1 --cpu-time 60
+        --threads 1 --cpu-steps 60
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -34,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from common import (
     compare,
+    compare_cpu_time,
     compare_memory,
     framework,
     memory_child,
@@ -95,35 +95,8 @@ def _builders():
     }
 
 
-def cpu_time_compare(name, gn_step, torch_step, steps):
-    """Fastest CPU time per step of each framework over ``steps`` alternating steps."""
-    for _ in range(3):
-        gn_step()
-        torch_step()
-    best = {"glassnet": float("inf"), "torch": float("inf")}
-    for _ in range(steps):
-        for key, step in (("glassnet", gn_step), ("torch", torch_step)):
-            t0 = time.process_time()
-            step()
-            best[key] = min(best[key], time.process_time() - t0)
-    print(f"{name}: glassnet {best['glassnet'] * 1e3:.2f} ms, torch {best['torch'] * 1e3:.2f} ms "
-          f"CPU time per step (min of {steps}); glassnet/torch throughput "
-          f"{best['torch'] / best['glassnet']:.3f}x")
-
-
 def main():
-    # Memory first, while this process is still small: a child process starts with its
-    # parent's ru_maxrss as its own high-water mark, so measuring after this process has
-    # loaded both frameworks would report the parent's peak for both children.
-    memory = None
-    if "--quick" not in sys.argv and "--cpu-time" not in sys.argv:
-        memory = compare_memory("LeNet-5 training, peak RSS growth", os.path.abspath(__file__),
-                                steps=50, goal=1.5)
-    import torch
-
-    args = setup("cnn", extra_args=lambda p: p.add_argument(
-        "--cpu-time", type=int, metavar="STEPS", default=None,
-        help="report the fastest CPU time per step over STEPS alternating steps instead"))
+    args = setup("cnn")
     results = []
     for name, arch, batch, shape, goal in (
             (f"LeNet-5 1x28x28, batch {LENET_BATCH}, SGD", lenet, LENET_BATCH, (1, 28, 28), 1.0),
@@ -131,18 +104,18 @@ def main():
              None)):
         g, model = cnn_step("gn", arch, batch, shape)
         t, _ = cnn_step("torch", arch, batch, shape, weights_from=model)
-        if args.cpu_time:
-            cpu_time_compare(name, g, t, args.cpu_time)
-            continue
-        results.append(compare(name, g, t, samples_per_step=batch, goal=goal))
-    if args.cpu_time:
+        if args.cpu_steps:
+            compare_cpu_time(name, g, t, args.cpu_steps)
+        else:
+            results.append(compare(name, g, t, samples_per_step=batch, goal=goal))
+    if args.cpu_steps:
         print(f"threads: {args.threads}")
         return
-    print(f"torch.get_num_threads() = {torch.get_num_threads()}")
     print_report(results, "training step (forward + backward + SGD), float32")
-    if memory is not None:
+    if not args.quick:  # each framework in a fresh child process, with the same thread count
         print()
-        print_memory([memory])
+        print_memory([compare_memory("LeNet-5 training, peak RSS growth", os.path.abspath(__file__),
+                                     steps=50, goal=1.5)])
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import compare, framework, print_report, setup, training_step
+from common import compare, compare_cpu_time, framework, print_report, setup, training_step
 
 INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -109,31 +109,9 @@ def profile(kind, steps=200):
     pstats.Stats(pr).sort_stats("tottime").print_stats(12)
 
 
-def cpu_steps(kind, steps):
-    """Fastest and median CPU time of single steps, the two frameworks interleaved."""
-    import time
-
-    fns = {"glassnet": gn_step(kind), "torch": torch_step(kind)}
-    times = {k: [] for k in fns}
-    for _ in range(5):
-        for f in fns.values():
-            f()
-    for i in range(steps):
-        for k in (("glassnet", "torch") if i % 2 == 0 else ("torch", "glassnet")):
-            t0 = time.process_time()
-            fns[k]()
-            times[k].append(time.process_time() - t0)
-    (g_min, g_med), (t_min, t_med) = ((min(v), float(np.median(v))) for v in times.values())
-    print(f"{kind:5s} glassnet {g_min * 1e3:6.2f} ms (median {g_med * 1e3:6.2f})  "
-          f"torch {t_min * 1e3:6.2f} ms (median {t_med * 1e3:6.2f})  "
-          f"ratio {t_min / g_min:.2f}x (medians {t_med / g_med:.2f}x)")
-
-
 def main():
     args = setup("rnn", extra_args=lambda p: (
         p.add_argument("--profile", action="store_true", help="profile glassnet's steps"),
-        p.add_argument("--cpu-steps", type=int, default=0, metavar="N",
-                       help="compare N single steps by CPU time (use with --threads 1)"),
         p.add_argument("--only", choices=sorted(GATES), default=None, help="one layer kind")))
     kinds = [args.only] if args.only else ["RNN", "LSTM", "GRU"]
     if args.profile:
@@ -144,7 +122,7 @@ def main():
         print(f"CPU time per training step, {args.threads} thread(s), {args.cpu_steps} steps each "
               f"(ratio > 1: glassnet is faster)")
         for kind in kinds:
-            cpu_steps(kind, args.cpu_steps)
+            compare_cpu_time(f"{kind:5s}", gn_step(kind), torch_step(kind), args.cpu_steps)
         return
     goals = {"RNN": 1.0, "LSTM": 1.0, "GRU": None}
     names = {"RNN": "Elman RNN (tanh)", "LSTM": "LSTM", "GRU": "GRU"}

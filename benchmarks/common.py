@@ -147,13 +147,17 @@ def setup(name: str, argv=None, extra_args=None) -> argparse.Namespace:
 
     Options: ``--threads N`` (default: PyTorch's default), ``--repeats R``
     (timed blocks per framework), ``--block-time S`` (seconds per block),
-    ``--quick`` (fewer, shorter blocks). ``extra_args(parser)`` may add more.
+    ``--quick`` (fewer, shorter blocks), ``--cpu-steps N`` (alias ``--cpu-time``: see
+    ``compare_cpu_time``). ``extra_args(parser)`` may add more.
     """
     p = argparse.ArgumentParser(description=f"glassnet vs PyTorch CPU: {name} benchmarks")
     p.add_argument("--threads", type=int, default=None, help="threads for both frameworks")
     p.add_argument("--repeats", type=int, default=7, help="timed blocks per framework")
     p.add_argument("--block-time", type=float, default=0.25, help="seconds per timed block")
     p.add_argument("--quick", action="store_true", help="3 short blocks (smoke run)")
+    p.add_argument("--cpu-steps", "--cpu-time", dest="cpu_steps", type=int, default=0, metavar="N",
+                   help="instead of timed blocks, compare N single steps by CPU time, the two "
+                        "frameworks alternating (steadiest on a shared machine; use with --threads 1)")
     if extra_args is not None:
         extra_args(p)
     args = p.parse_args(argv)
@@ -307,6 +311,26 @@ def compare(name: str, gn_step, torch_step, samples_per_step: int = 1, *, goal: 
         for step, n, times, faults in (order if r % 2 == 0 else order[::-1]):
             times.append(_block(step, n, faults))
     return res
+
+
+def compare_cpu_time(name: str, gn_step, torch_step, steps: int) -> None:
+    """Print the fastest and median CPU time (``time.process_time``) of ``steps`` single
+    steps of each framework, the two alternating (and swapping which goes first), and
+    their ratio (> 1: glassnet is faster)."""
+    fns = {"glassnet": gn_step, "torch": torch_step}
+    times = {k: [] for k in fns}
+    for _ in range(5):
+        for f in fns.values():
+            f()
+    for i in range(steps):
+        for k in (("glassnet", "torch") if i % 2 == 0 else ("torch", "glassnet")):
+            t0 = time.process_time()
+            fns[k]()
+            times[k].append(time.process_time() - t0)
+    (g_min, g_med), (t_min, t_med) = ((min(v), statistics.median(v)) for v in times.values())
+    print(f"{name}: glassnet {g_min * 1e3:6.2f} ms (median {g_med * 1e3:6.2f})  "
+          f"torch {t_min * 1e3:6.2f} ms (median {t_med * 1e3:6.2f})  "
+          f"ratio {t_min / g_min:.2f}x (medians {t_med / g_med:.2f}x)")
 
 
 def print_report(results, title: str = "") -> None:
