@@ -386,13 +386,6 @@ def bump_version(t) -> None:
         t = t._base
 
 
-def next_epoch() -> int:
-    """A new in-place epoch, for marking many leaf tensors changed at once (t._version = it)."""
-    global _epoch
-    _epoch += 1
-    return _epoch
-
-
 def _link_view(result, inputs) -> None:
     """Record which input ``result`` is a view of (NumPy keeps the memory's owner in ``.base``)."""
     owner = result.data.base

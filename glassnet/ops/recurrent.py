@@ -371,7 +371,6 @@ class RecurrentLayer(Function):
         else:
             one = np.empty((N, H), dt)  # every step's row of dHt is this one buffer
             dHt = np.lib.stride_tricks.as_strided(one, (T, N, H), (0,) + one.strides)
-        self.dHt = dHt
         dh = np.array(dh_n, dtype=dt)  # ∂L/∂h carried back from the step after
         dc = None
 
@@ -438,11 +437,11 @@ class RecurrentLayer(Function):
             norms = np.sqrt(np.einsum("tnh,tnh->t", dHt, dHt))
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
-        grads = self._param_grads(dh, dc)
-        self.D = self.K = self.omz = self.dHt = None  # scratch, back to the workspace pool
+        grads = self._param_grads(dHt, dh, dc)
+        self.D = self.K = self.omz = None  # scratch, back to the workspace pool
         return grads
 
-    def _param_grads(self, dh0, dc0):
+    def _param_grads(self, dHt, dh0, dc0):
         """∂L/∂(x, h0, c0, W_ih, W_hh, b_ih, b_hh[, W_hr]) from the stacked δ of all steps.
 
         Σ_t δ_tᵀ x_t and Σ_t δ_tᵀ h_{t−1} are one call each over the T·N stacked rows
@@ -454,7 +453,7 @@ class RecurrentLayer(Function):
         G, I = GATES[mode], self.x.shape[2]
         D = self.D
         if gru:
-            D[3] *= self.dHt  # n's input-side δ: (1 − z)(1 − n²) ∂L/∂h_t
+            D[3] *= dHt  # n's input-side δ: (1 − z)(1 − n²) ∂L/∂h_t
         if self.mask is not None:  # rows past a sequence's end hold stale multipliers
             D *= self.mask[:, :, None]
         D3 = D.reshape(D.shape[0], T * N, H)
@@ -494,7 +493,7 @@ class RecurrentLayer(Function):
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
         if self.proj:  # ∂L/∂W_hr = Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t)
-            grads.append(self.dHt.reshape(T * N, Hs).T @ self.OT.reshape(T * N, H) if needs[-1] else None)
+            grads.append(dHt.reshape(T * N, Hs).T @ self.OT.reshape(T * N, H) if needs[-1] else None)
         if self.order is not None:
             inv = self.inverse
             if grads[0] is not None:

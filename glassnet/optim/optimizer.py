@@ -22,7 +22,6 @@ import numpy as np
 from .. import autograd as _autograd
 from ..autograd import bump_version as _bump_version
 from ..autograd import enable_grad
-from ..autograd import next_epoch as _next_epoch
 from ..tensor import Tensor, _clear_grads, _plain_value
 
 
@@ -143,16 +142,12 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         state, update = self.state, self._update
-        epoch = _next_epoch()  # a graph built before the step can no longer backward through p
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 update(p, p.grad.data, state[p], group)
-                if p._base is None:
-                    p._version = epoch
-                else:  # a parameter viewing another tensor's memory
-                    _bump_version(p)
+                _bump_version(p)  # a graph built before the step can no longer backward through p
         return loss
 
     def _update(
