@@ -121,7 +121,7 @@ class _ConvNd(Module):
     def forward(self, input: Tensor) -> Tensor:
         return F._conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                        self.groups, self.padding_mode, self._nd,
-                       f"{type(self).__name__}({self.extra_repr()})")
+                       self)  # errors name the layer by its repr, built only when one is raised
 
     def output_size(self, input_size):
         """Spatial output size for a spatial input size (int or tuple), e.g. (28, 28) → (24, 24)."""

@@ -206,13 +206,10 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if input.ndim < k or tuple(input.shape[input.ndim - k :]) != self.normalized_shape:
-            raise ValueError(
-                f"LayerNorm: input of shape {input.shape} does not end in "
-                f"normalized_shape {self.normalized_shape}"
-            )
-        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        try:
+            return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        except ValueError as e:  # name the layer, not the function (layer_norm checks the shape)
+            raise ValueError(f"LayerNorm: {str(e).split(': ', 1)[-1]}") from None
 
     def extra_repr(self) -> str:
         return (

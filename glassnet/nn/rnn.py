@@ -55,6 +55,7 @@ class RNNBase(Module):
         gate_size = R.GATES[mode] * hidden_size
         D = 2 if bidirectional else 1
         self._flat_weights_names = []
+        self._cells = []  # per layer and direction: (suffix, its parameters' names in input order)
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else state_size * D
             for d in range(D):
@@ -66,7 +67,8 @@ class RNNBase(Module):
                     shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + sfx, Parameter(empty(*shape, dtype=dtype)))
-                    self._flat_weights_names.append(pname + sfx)
+                self._cells.append((sfx[1:], [pname + sfx for pname, _ in shapes]))
+                self._flat_weights_names += self._cells[-1][1]
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -186,19 +188,15 @@ class RNNBase(Module):
 
         layer_in = x
         finals = [[] for _ in states]
+        registry = self._parameters  # straight from it: no __getattr__ per parameter per call
         for layer in range(self.num_layers):
             outs = []
             for d in range(D):
                 k = layer * D + d
-                sfx = f"_l{layer}" + ("_reverse" if d else "")
-                params = [getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)]
-                if self.bias:
-                    params += [getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)]
-                if self.proj_size:
-                    params.append(getattr(self, "weight_hr" + sfx))
+                key, names = self._cells[k]
                 res = R.RecurrentLayer.apply(
-                    layer_in, *[s[k] for s in states], *params, mode=self.mode, reverse=bool(d),
-                    lengths=lengths, bias=self.bias, watch_key=(id(self), sfx[1:]),
+                    layer_in, *[s[k] for s in states], *[registry[n] for n in names], mode=self.mode,
+                    reverse=bool(d), lengths=lengths, bias=self.bias, watch_key=(id(self), key),
                     proj=bool(self.proj_size))
                 outs.append(res[0])
                 for j, f in enumerate(finals):

@@ -252,8 +252,8 @@ class Optimizer:
 def effective_grad(param, grad, weight_decay, maximize, out):
     """d = ±g + λθ — the gradient of the (negated, if maximizing) loss plus L2
     decay; ``grad`` itself when there is nothing to add."""
-    if not weight_decay and not maximize:
-        return grad
+    if not weight_decay:
+        return np.negative(grad, out=out) if maximize else grad
     np.multiply(param, weight_decay, out=out)
     return np.subtract(out, grad, out=out) if maximize else np.add(out, grad, out=out)
 

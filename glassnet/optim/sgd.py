@@ -46,9 +46,9 @@ def sgd(
         if nesterov:
             np.multiply(momentum_buffer, momentum, out=t)
             t += d
+            t *= lr
         else:
-            np.copyto(t, momentum_buffer)
-        t *= lr
+            np.multiply(momentum_buffer, lr, out=t)
     else:
         np.multiply(d, lr, out=t)
     param -= t
