@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import functional as F
 from ..ops import recurrent as R
 from ..tensor import Tensor, as_tensor, cat, empty, stack, zeros
@@ -186,6 +188,15 @@ class RNNBase(Module):
                 else:
                     states.append([Tensor._make(h.data[k], False, None, 0) for k in range(LD)])
 
+        # the fused layer runs the sequences longest first (the running rows are then a
+        # prefix of the batch): sort once here for every layer, and unsort at the end
+        inverse = None
+        if lengths is not None and (np.diff(lengths) > 0).any():
+            order = np.argsort(-lengths, kind="stable")
+            inverse = np.argsort(order)
+            x, lengths = x[:, order], lengths[order]
+            states = [[s[order] for s in kind] for kind in states]
+
         layer_in = x
         finals = [[] for _ in states]
         registry = self._parameters  # straight from it: no __getattr__ per parameter per call
@@ -206,6 +217,8 @@ class RNNBase(Module):
                 layer_in = F.dropout(layer_in, self.dropout, True)
         output = layer_in
         h_n = [stack(f, 0) for f in finals]
+        if inverse is not None:
+            output, h_n = output[:, inverse], [h[:, inverse] for h in h_n]
         if unbatched:
             output = output.squeeze(1)
             h_n = [h.squeeze(1) for h in h_n]

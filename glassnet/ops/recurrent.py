@@ -13,8 +13,8 @@ Parameters collect BPTT's per-step terms in single matmuls over the stacked step
     ∂L/∂W_ih = Σ_t δ_tᵀ x_t = Δᵀ X,   ∂L/∂W_hh = Σ_t δ_tᵀ P_t = Δᵀ P,   ∂L/∂b = Σ_t Σ_n δ_t,
 and ∂L/∂X = Δ W_ih, again one matmul (Δ, X, P: all T·N rows stacked).
 
-Sequences of different lengths: the batch is sorted by length (longest
-first), so the rows still running at step t are a prefix of size
+Sequences of different lengths: the batch comes sorted by length (longest
+first; nn.RNN sorts it once for all layers), so the rows still running at step t are a prefix of size
 batch_sizes[t]; rows past their end keep their state (forward direction,
 so h_n is the state at each sequence's last real step) or have not yet
 started (reverse direction, so they start from h0 at their own last step).
@@ -36,7 +36,6 @@ import numpy as np
 from ..autograd import Function
 from ._workspace import workspace
 
-MODES = ("tanh", "relu", "lstm", "gru")
 GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
 
 # Gradient watchers (glassnet.nn.rnn_utils.watch_gradients) currently open;
@@ -65,18 +64,11 @@ def _layout(mode, hidden):
     return None, None, None, None
 
 
-def _blocks(perm, gates, hidden):
-    """For each internal gate, the index of its row block in PyTorch's order."""
-    return list(range(gates)) if perm is None else [int(perm[g * hidden]) // hidden for g in range(gates)]
-
-
-def _torch_order(per_gate, blocks):
-    """(G, H, …) gradients in internal gate order → (G·H, …) rows in PyTorch's order."""
-    G, H = per_gate.shape[:2]
-    out = np.empty((G * H,) + per_gate.shape[2:], per_gate.dtype)
-    for g, b in enumerate(blocks):
-        out[b * H:(b + 1) * H] = per_gate[g]
-    return out
+def _torch_order(per_gate, perm):
+    """(G, H, …) gradients in internal gate order → (G·H, …) rows in PyTorch's order
+    (internal row i is PyTorch's row perm[i])."""
+    rows = per_gate.reshape((-1,) + per_gate.shape[2:])
+    return rows if perm is None else rows[np.argsort(perm)]
 
 
 class RecurrentLayer(Function):
@@ -116,25 +108,18 @@ class RecurrentLayer(Function):
         self.T, self.N, self.H, self.Hs = T, N, H, Hs
         dt = x.dtype
 
-        # variable lengths: sort longest first so the running rows are a prefix
-        self.order = self.inverse = None
+        # variable lengths, longest first (nn.RNN sorts the batch): the rows still running
+        # at step t are a prefix of batch_sizes[t] rows
         bs = None
         if lengths is not None:
             lengths = np.asarray(lengths)
-            if (lengths == T).all():
-                lengths = None
-            else:
-                if (np.diff(lengths) > 0).any():
-                    order = np.argsort(-lengths, kind="stable")
-                    self.order, self.inverse = order, np.argsort(order)
-                    x, h0, lengths = x[:, order], h0[order], lengths[order]
-                    if lstm:
-                        c0 = c0[order]
+            if (np.diff(lengths) > 0).any():
+                raise ValueError(f"RecurrentLayer: lengths must be sorted longest first, got {lengths.tolist()}")
+            if not (lengths == T).all():
                 bs = (lengths[None, :] > np.arange(T)[:, None]).sum(1)
         self.batch_sizes = bs
         self.mask = None if bs is None else (np.arange(N)[None, :] < bs[:, None])
-        full = bs is None
-        ragged = not full  # rows past their end are never written: zero them, never NaN
+        full = bs is None  # else rows past their end are never written: zero those buffers, never NaN
 
         # state buffers: S[new(t)] is the state after step t, S[prev(t)] the one before
         S = workspace((T + 1, N, Hs), dt)
@@ -205,11 +190,11 @@ class RecurrentLayer(Function):
                 if n < N:
                     S[new, n:] = S[prev, n:]
         elif lstm:
-            self.TC = TC = workspace((T, N, H), dt, zero=ragged)
+            self.TC = TC = workspace((T, N, H), dt, zero=not full)
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
             # with a projection, o ⊙ tanh c goes to OT and h_t = OT_t W_hrᵀ; else straight to S
-            self.OT = OT = workspace((T, N, H), dt, zero=ragged) if proj else None
+            self.OT = OT = workspace((T, N, H), dt, zero=not full) if proj else None
             whrT = None if w_hr is None else w_hr.T
             self.w_hr = w_hr
 
@@ -240,7 +225,7 @@ class RecurrentLayer(Function):
                     S[new, n:] = S[prev, n:]
                     C[new, n:] = C[prev, n:]
         else:  # gru: input side r, z, n; hidden side n, r, z
-            self.HN = HN = workspace((T, N, H), dt, zero=ragged)  # W_hn h + b_hn
+            self.HN = HN = workspace((T, N, H), dt, zero=not full)  # W_hn h + b_hn
             tmp = np.empty((G, N, H), dt)
             tmp2 = np.empty((N, H), dt)
             b_hn = b_hh[2 * H:] if bias else None
@@ -284,9 +269,6 @@ class RecurrentLayer(Function):
         outs = [y, S[0 if reverse else T]]
         if lstm:
             outs.append(C[0 if reverse else T])
-        if self.order is not None:
-            inv = self.inverse
-            outs = [outs[0][:, inv]] + [o[inv] for o in outs[1:]]
         return tuple(outs)
 
     # ------------------------------------------------------- local derivatives
@@ -294,17 +276,10 @@ class RecurrentLayer(Function):
         """The cell's local derivatives for every step, into ``self.D``: multiplied by
         ∂L/∂h_t (and ∂L/∂c_t) in backward's loop they give δ."""
         T, N, H, dt = self.T, self.N, self.H, self.S.dtype
-        if self.mode == "lstm":
-            self.D = workspace((4, T, N, H), dt)  # δ of gates o, i, f, g, once multiplied in
-            self.K = workspace((T, N, H), dt)
-        elif self.mode == "gru":
-            self.D = workspace((4, T, N, H), dt)  # [n_h, r, z, n_x], see below
-            self.omz = workspace((T, N, H), dt)
-        else:
-            self.D = workspace((1, T, N, H), dt)
         S, reverse = self.S, self.reverse
         Y = S[:T] if reverse else S[1:]  # state after each step
-        D = self.D
+        # one block per gate (LSTM o, i, f, g); GRU [n_h, r, z, n_x], see below
+        D = self.D = workspace((GATES[self.mode] + (self.mode == "gru"), T, N, H), dt)
         if self.mode in ("tanh", "relu"):
             if self.mode == "tanh":
                 np.multiply(Y, Y, out=D[0])
@@ -314,7 +289,8 @@ class RecurrentLayer(Function):
         elif self.mode == "lstm":
             # D[gate] ⊙ [∂L/∂h, ∂L/∂c, ∂L/∂c, ∂L/∂c] = δ for gates o, i, f, g:
             # o(1−o)·tanh c = (1−o)·h,  (1−i)i·g,  (1−f)f·c_{t−1},  i(1 − g²)
-            A, K = self.A, self.K
+            A, K = self.A, workspace((T, N, H), dt)
+            self.K = K
             o, i, g = A[0], A[1], A[3]
             if self.proj:
                 Y = self.OT  # o ⊙ tanh c, before the projection
@@ -334,7 +310,7 @@ class RecurrentLayer(Function):
             A = self.A
             r, z, nn = A[0], A[1], A[2]
             P = S[1:] if reverse else S[:T]  # state before each step
-            omz = self.omz
+            omz = workspace((T, N, H), dt)
             np.subtract(1, z, out=omz)
             Mn = D[3]  # ∂h/∂(n's pre-activation) = (1 − z)(1 − n²)
             np.multiply(nn, nn, out=Mn)
@@ -352,11 +328,6 @@ class RecurrentLayer(Function):
     def backward(self, dy, dh_n, dc_n=None):
         mode, T, N, H, Hs = self.mode, self.T, self.N, self.H, self.Hs
         lstm, gru = mode == "lstm", mode == "gru"
-        if self.order is not None:
-            o = self.order
-            dy, dh_n = dy[:, o], dh_n[o]
-            if lstm:
-                dc_n = dc_n[o]
         reverse, S, bs = self.reverse, self.S, self.batch_sizes
         dt = S.dtype
         self._local()
@@ -438,7 +409,7 @@ class RecurrentLayer(Function):
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
         grads = self._param_grads(dHt, dh, dc)
-        self.D = self.K = self.omz = None  # scratch, back to the workspace pool
+        self.D = self.K = None  # scratch, back to the workspace pool
         return grads
 
     def _param_grads(self, dHt, dh0, dc0):
@@ -459,7 +430,7 @@ class RecurrentLayer(Function):
         D3 = D.reshape(D.shape[0], T * N, H)
         dZx, dZh = (D3[1:4], D3[0:3]) if gru else (D3, D3)
         dZxT, dZhT = dZx.transpose(0, 2, 1), dZh.transpose(0, 2, 1)  # (G, H, T·N)
-        bx, bh = _blocks(self.perm_x, G, H), _blocks(self.perm_h, G, H)
+        px, ph = self.perm_x, self.perm_h
 
         gx = None
         if needs[0]:  # ∂L/∂x_t = Σ_gates δ_t W_ih
@@ -470,14 +441,14 @@ class RecurrentLayer(Function):
         gw_ih = gb_ih = gb_hh = None
         # tanh, relu, LSTM: ∂L/∂b_hh is ∂L/∂b_ih, which comes with the product for W_ih
         if needs[k] or (self.bias and (needs[k + 2] or (needs[k + 3] and not gru))):
-            gw1 = _torch_order(dZxT @ (self.x1 if self.bias else self.x.reshape(T * N, I)), bx)
+            gw1 = _torch_order(dZxT @ (self.x1 if self.bias else self.x.reshape(T * N, I)), px)
             if self.bias:
                 gw_ih, gb_ih = np.ascontiguousarray(gw1[:, :I]), gw1[:, I].copy()
             else:
                 gw_ih = gw1
         if self.bias and needs[k + 3]:
             if gru:  # b_hn sits inside r ⊙ (W_hn h + b_hn): its own sum
-                gb_hh = _torch_order(np.ones(T * N, D.dtype) @ dZh, bh)  # a matrix product: 3x faster than a sum
+                gb_hh = _torch_order(np.ones(T * N, D.dtype) @ dZh, ph)  # a matrix product: 3x faster than a sum
             else:
                 gb_hh = gb_ih.copy()
         grads.append(gw_ih if needs[k] else None)
@@ -487,18 +458,11 @@ class RecurrentLayer(Function):
             if self.zero_h0:  # the first step's rows of P are the zero h0
                 rows = slice(0, (T - 1) * N) if self.reverse else slice(N, T * N)
                 P, dZhT = P[rows], dZhT[:, :, rows]
-            gw_hh = _torch_order(dZhT @ P, bh)
+            gw_hh = _torch_order(dZhT @ P, ph)
         grads.append(gw_hh)
         if self.bias:
             grads.append(gb_ih if needs[k + 2] else None)
             grads.append(gb_hh)
         if self.proj:  # ∂L/∂W_hr = Σ_t (∂L/∂h_t)ᵀ (o ⊙ tanh c_t)
             grads.append(dHt.reshape(T * N, Hs).T @ self.OT.reshape(T * N, H) if needs[-1] else None)
-        if self.order is not None:
-            inv = self.inverse
-            if grads[0] is not None:
-                grads[0] = grads[0][:, inv]
-            for j in (1, 2) if lstm else (1,):
-                if grads[j] is not None:
-                    grads[j] = grads[j][inv]
         return tuple(grads)
