@@ -25,13 +25,13 @@ _ndarray = np.ndarray
 # ----------------------------------------------------------------------------
 # grad mode
 # ----------------------------------------------------------------------------
-# Grad mode is per thread, as in PyTorch: each thread's own mode lives in
-# _thread.mode (True unless set). _grad_enabled is the fast path Function.apply
-# reads: True while no thread has turned recording off, so only then does apply
-# look up the calling thread's mode.
-_grad_enabled = True
-_thread = threading.local()
-_threads_off = set()  # idents of the threads whose mode is off
+class _ThreadMode(threading.local):
+    """Grad mode is per thread, as in PyTorch: each thread sees its own ``mode``."""
+
+    mode = True
+
+
+_thread = _ThreadMode()
 # The explain recorder, when one is active (glassnet.explain); None costs one
 # comparison per op.
 _recorder = None
@@ -39,22 +39,11 @@ _recorder = None
 
 def is_grad_enabled() -> bool:
     """Whether operations in this thread are recorded for backward."""
-    return _grad_enabled or getattr(_thread, "mode", True)
+    return _thread.mode
 
 
 def _set_mode(mode: bool) -> None:
-    global _grad_enabled
     _thread.mode = mode
-    ident = threading.get_ident()
-    with _mode_lock:  # the set and the flag change together
-        if mode:
-            _threads_off.discard(ident)
-        else:
-            _threads_off.add(ident)
-        _grad_enabled = not _threads_off
-
-
-_mode_lock = threading.Lock()
 
 
 def _with_mode(mode, func):
@@ -184,7 +173,7 @@ class Function:
         # This runs once per op, so it is written for speed: every attribute
         # lookup and temporary here is paid thousands of times per second.
         fn = _object_new(cls)
-        if _grad_enabled or getattr(_thread, "mode", True):
+        if _thread.mode:
             needs = tuple([t.requires_grad for t in inputs])
             requires_grad = True in needs
         else:
