@@ -146,7 +146,7 @@ def _targets(y, where, class_names=None):
         if y.min() < 0:
             raise CLIError(f"{where}: class labels must be >= 0, found {y.min()}")
         return y.astype(np.int64), int(y.max()) + 1, None
-    return y.astype(np.float32).reshape(-1, 1), None, None
+    return y.astype(np.float32), None, None  # fit and evaluate shape it like the output
 
 
 def load_data(spec: str, seed: int = 0, class_names=None) -> Data:

@@ -72,12 +72,12 @@ def checkpoint_model(arrays: dict, meta: dict) -> tuple[dict, dict]:
 def _ordered(arrays: dict, meta: dict | None) -> OrderedDict:
     keys = (meta or {}).get("keys") or sorted(arrays)
     # safetensors stores tensors sorted by dtype/name; the metadata remembers the model's order
-    keys = [k for k in keys if k in arrays] + [k for k in sorted(arrays) if k not in set(keys)]
+    listed = set(keys)
+    keys = [k for k in keys if k in arrays] + [k for k in sorted(arrays) if k not in listed]
     return OrderedDict((k, arrays[k]) for k in keys)
 
 
-def _check_compatible(model: Module, state: dict, path: str, where: str) -> None:
-    own = model.state_dict()
+def _check_compatible(model: Module, own: dict, state: dict, path: str, where: str) -> None:
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
@@ -96,8 +96,8 @@ def _check_compatible(model: Module, state: dict, path: str, where: str) -> None
 
 def load_into(model: Module, state: dict, path: str, where: str) -> Module:
     """Copy ``state`` (name → array) into ``model`` exactly (dtype included), all or nothing."""
-    _check_compatible(model, state, path, where)
     own = model.state_dict(keep_vars=True)
+    _check_compatible(model, own, state, path, where)
     for k, t in own.items():
         arr = state[k]
         if arr.dtype == t.data.dtype and t.data.flags.writeable:

@@ -74,9 +74,24 @@ DEFAULT_METRICS = ("accuracy",)
 _REGRESSION_LOSSES = (nn.MSELoss, nn.L1Loss, nn.HuberLoss, nn.SmoothL1Loss)
 
 
+def _loss_and_metrics(loss, metrics, data):
+    """The loss function (None for no loss; BCE and regression losses take targets shaped
+    like the output) and the (name, function) metrics for ``fit``/``evaluate``.
+
+    The default accuracy is dropped for regression, known from the loss or, for a loss
+    given as a plain function or none, from real-valued targets; asked-for metrics still run."""
+    loss_fn = None if loss is None else get_loss(loss)
+    if metrics is DEFAULT_METRICS and (
+            isinstance(loss_fn, _REGRESSION_LOSSES)
+            or not isinstance(loss_fn, nn.Module) and _regression_targets(data)):
+        metrics = ()
+    metric_fns = _metric_list(metrics, loss_fn)
+    if _elementwise_loss(loss_fn):
+        loss_fn = _with_output_shaped_targets(loss_fn)
+    return loss_fn, metric_fns
+
+
 def _metric_list(metrics, loss_fn):
-    if metrics is DEFAULT_METRICS and isinstance(loss_fn, _REGRESSION_LOSSES):
-        metrics = ()  # accuracy means nothing for regression; asked-for metrics still run
     if metrics is None or isinstance(metrics, (str,)) or callable(metrics):
         metrics = () if metrics is None else (metrics,)
     out = []
@@ -268,10 +283,7 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         >>> history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=20)
     """
     _validate_training_setup(epochs, batch_size, initial_epoch)
-    loss_fn = get_loss(loss)
-    metric_fns = _metric_list(metrics, loss_fn)
-    if _elementwise_loss(loss_fn):
-        loss_fn = _with_output_shaped_targets(loss_fn)
+    loss_fn, metric_fns = _loss_and_metrics(loss, metrics, train_data)
     dtype = _model_dtype(model)
     train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
     val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
@@ -404,12 +416,7 @@ def evaluate(model, data, loss=None, metrics=DEFAULT_METRICS, batch_size: int = 
         >>> gn.train.evaluate(model, (X_test, y_test), loss="cross_entropy")
         {'loss': 0.081, 'accuracy': 0.975}
     """
-    loss_fn = None if loss is None else get_loss(loss)
-    if loss_fn is None and metrics is DEFAULT_METRICS and _regression_targets(data):
-        metrics = ()  # accuracy of real-valued targets means nothing
-    metric_fns = _metric_list(metrics, loss_fn)
-    if loss_fn is not None and _elementwise_loss(loss_fn):
-        loss_fn = _with_output_shaped_targets(loss_fn)
+    loss_fn, metric_fns = _loss_and_metrics(loss, metrics, data)
     loader = as_loader(data, batch_size, False, None, _model_dtype(model), "evaluate")
     return _evaluate(model, loader, loss_fn, metric_fns, "evaluate")
 
