@@ -110,19 +110,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
-                    f"got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n
-        for f in self.lr_lambdas:
-            if not callable(f):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(f).__name__}")
+        self.lr_lambdas = _lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -344,16 +332,25 @@ class SequentialLR(LRScheduler):
             s.load_state_dict(sd)
 
 
-def _per_group(name, optimizer, value) -> list:
+def _per_group(name, optimizer, value, what="values") -> list:
     """A value per parameter group: the list given (checked), or one value repeated."""
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ValueError(
-                f"{name}: expected {n} values (one per parameter group), got {len(value)}"
+                f"{name}: expected {n} {what} (one per parameter group), got {len(value)}"
             )
         return list(value)
     return [value] * n
+
+
+def _lr_lambdas(name, optimizer, lr_lambda) -> list:
+    """One callable per parameter group (``LambdaLR``, ``MultiplicativeLR``)."""
+    fs = _per_group(name, optimizer, lr_lambda, "lr_lambdas")
+    for f in fs:
+        if not callable(f):
+            raise TypeError(f"{name}: lr_lambda must be callable, got {type(f).__name__}")
+    return fs
 
 
 class MultiplicativeLR(LRScheduler):
@@ -364,12 +361,7 @@ class MultiplicativeLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        self.lr_lambdas = _per_group("MultiplicativeLR", optimizer, lr_lambda)
-        for f in self.lr_lambdas:
-            if not callable(f):
-                raise TypeError(
-                    f"MultiplicativeLR: lr_lambda must be callable, got {type(f).__name__}"
-                )
+        self.lr_lambdas = _lr_lambdas("MultiplicativeLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
