@@ -14,7 +14,7 @@ import numpy as np
 from .. import functional as F
 from ..tensor import tensor
 from . import build as X
-from .exercises import ExerciseError, _int, as_array
+from .exercises import ExerciseError, _int, _pool_mode, _shape_text, as_array
 from .recorder import explain, register_describer
 from .records import Call, Eq, Frac, Num, Prod, Ref, Show, Sum, Sym, Text
 
@@ -79,9 +79,9 @@ def conv2d(fn, inputs, outputs, grads, params):
     (g,), g_in = grads
     N, _, Ho, Wo = z.shape
     if g_in[1] is not None:
+        pos = [(n, i, j) for n in range(N) for i in range(Ho) for j in range(Wo)]
         for (o, c, u, v) in X.indices(w.shape):
             gi = o // per_group
-            pos = [(n, i, j) for n in range(N) for i in range(Ho) for j in range(Wo)]
             terms = [Prod([Num(g[n, o, i, j]), Num(xp[n, gi * Cg + c, i * sh + u * dh, j * sw + v * dw])])
                      for n, i, j in pos]
             items.append(Eq(X.d(w_op, (o, c, u, v)), [Sum(terms)], Num(g_in[1][o, c, u, v]),
@@ -168,7 +168,7 @@ def _image(image):
         x = x[None]
     if x.ndim != 3 or x.shape[1] < 1 or x.shape[2] < 1:
         raise ExerciseError(f"image: expected a matrix (h×w) or channels×h×w, got shape "
-                            f"{'×'.join(str(s) for s in x.shape) or 'a number'}")
+                            f"{_shape_text(x.shape)}")
     return x
 
 
@@ -186,12 +186,12 @@ def _filters(filters, channels):
             w = w[None]
         if w.ndim != 3:
             raise ExerciseError(f"filter {k + 1}: expected a matrix (f×f) or channels×f×f, got shape "
-                                f"{'×'.join(str(s) for s in w.shape) or 'a number'}")
+                                f"{_shape_text(w.shape)}")
         if w.shape[0] != channels:
             raise ExerciseError(f"filter {k + 1}: has {w.shape[0]} channel(s) but the image has {channels}")
         if ws and w.shape != ws[0].shape:
-            raise ExerciseError(f"filter {k + 1}: shape {'×'.join(str(s) for s in w.shape[1:])} differs from "
-                                f"filter 1's {'×'.join(str(s) for s in ws[0].shape[1:])} (all filters must match)")
+            raise ExerciseError(f"filter {k + 1}: shape {_shape_text(w.shape[1:])} differs from "
+                                f"filter 1's {_shape_text(ws[0].shape[1:])} (all filters must match)")
         ws.append(w)
     return np.stack(ws)
 
@@ -215,12 +215,7 @@ def conv(image, filters, stride=1, padding=0, bias=None, pool=None, pool_size=2,
         b = as_array(bias, "bias", 1)
         if b.shape != (w.shape[0],):
             raise ExerciseError(f"bias: expected {w.shape[0]} value(s), one per filter, got {b.size}")
-    mode = None
-    if pool is not None:
-        mode = str(pool).lower()
-        mode = {"average": "avg", "mean": "avg"}.get(mode, mode)
-        if mode not in ("max", "avg"):
-            raise ExerciseError(f"pool: unknown pooling {pool!r} (expected max or avg)")
+    mode = None if pool is None else _pool_mode(pool, "pool")
     k = _int(pool_size, "pool size", 1)
     ps = k if pool_stride is None else _int(pool_stride, "pool stride", 1)
     xt, wt = tensor(x[None]), tensor(w)
@@ -251,9 +246,7 @@ def conv(image, filters, stride=1, padding=0, bias=None, pool=None, pool_size=2,
 def pool(image, mode="max", size=2, stride=None, padding=0, digits=4):
     """Max or average pooling of ``image``: every window and its result."""
     x = _image(image)
-    m = {"average": "avg", "mean": "avg"}.get(str(mode).lower(), str(mode).lower())
-    if m not in ("max", "avg"):
-        raise ExerciseError(f"mode: unknown pooling {mode!r} (expected max or avg)")
+    m = _pool_mode(mode, "mode")
     k = _int(size, "size", 1)
     s = k if stride is None else _int(stride, "stride", 1)
     p = _int(padding, "padding", 0)

@@ -84,6 +84,21 @@ def _apply_activation(key, z):
     return z
 
 
+def _check_lr(lr):
+    """``lr`` must be a positive number (not a bool)."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
+
+
+def _pool_mode(mode, what):
+    """'max' or 'avg' (also written 'average' or 'mean', any case)."""
+    key = str(mode).lower()
+    key = {"average": "avg", "mean": "avg"}.get(key, key)
+    if key not in ("max", "avg"):
+        raise ExerciseError(f"{what}: unknown pooling {mode!r} (expected max or avg)")
+    return key
+
+
 def loss_key(name):
     key = _LOSS_ALIASES.get(str(name).lower())
     if key is None:
@@ -235,8 +250,8 @@ def network(sizes, weights, biases=None, activations="sigmoid", loss="mse", exam
             raise ExerciseError("target: give a target for every example, or for none")
         exs = [(np.stack([x for x, _ in exs]),
                 None if exs[0][1] is None else np.stack([y for _, y in exs]))]
-    if backprop and (not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0):
-        raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
+    if backprop:
+        _check_lr(lr)
     params = [p for lin in linears for p in lin.parameters()]
     opt = optim.SGD(params, lr=float(lr)) if backprop else None
     title = (f"Backpropagation: network {'-'.join(str(s) for s in sizes)}, {LOSSES[loss]}, η = {lr}"
@@ -312,11 +327,10 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
                                     f"{h + 2 * p}×{w + 2 * p} (h×w = {h}×{w}, padding {p})")
             if kind == "conv":
                 layer = nn.Conv2d(c, n, f, stride=s, padding=p, dtype=np.float64)
-            elif str(spec.get("mode", "max")).lower() in ("max", "avg", "average", "mean"):
-                layer = (nn.MaxPool2d(f, stride=s, padding=p) if str(spec.get("mode", "max")).lower() == "max"
-                         else nn.AvgPool2d(f, stride=s, padding=p))
+            elif _pool_mode(spec.get("mode", "max"), where) == "max":
+                layer = nn.MaxPool2d(f, stride=s, padding=p)
             else:
-                raise ExerciseError(f"{where}: unknown pooling {spec.get('mode')!r} (expected max or avg)")
+                layer = nn.AvgPool2d(f, stride=s, padding=p)
             with no_grad():
                 x = layer(x)
             h_new, w_new = x.shape[2], x.shape[3]

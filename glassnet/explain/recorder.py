@@ -63,7 +63,6 @@ class Explanation:
             raise ValueError(f"explain: max_elements must be a positive integer, got {max_elements!r}")
         self.digits, self.max_elements, self.title = digits, max_elements, title
         self.steps: list[Step] = []
-        self.operands: list[Operand] = []
 
     # rendering ------------------------------------------------------------
     def to_text(self, digits: int | None = None) -> str:
@@ -153,9 +152,7 @@ class Recorder:
             op = Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
             op.const = True
             return op
-        op = Operand(t, t.data, self._auto(t, letter))
-        self.expl.operands.append(op)
-        return op
+        return Operand(t, t.data, self._auto(t, letter))
 
     def loss_expr(self):
         return Ref(self._root) if self._root is not None else Sym("L")
@@ -189,6 +186,13 @@ class Recorder:
         if items:
             self.expl.add(Step("backward", "Gradients reaching a tensor by several paths add up", items))
 
+    def take_contributions(self, t):
+        """The gradients this backward pass sent to ``t`` (one per op that used it), in the
+        reverse of the order backward sent them (an unrolled recurrence: time step 1 first).
+        They are taken: ``t`` is left out of the summed "several paths" step."""
+        hit = self._contrib.pop(id(t), None)  # the entry holds t: its id is not reused meanwhile
+        return [] if hit is None else hit[1][::-1]
+
     def on_backward_begin(self, roots):
         self.flush_leaves()
         r = roots[0]
@@ -214,7 +218,6 @@ class Recorder:
                 self._sources.setdefault(id(p), []).append(node)
         step = Step("backward", _title(fn), items, op=type(fn).__name__)
         step.grads = (g_outs, g_ins)
-        step.operands = (in_ops, out_ops)
         self.expl.add(step)
 
     def _shortcut(self, fn, in_ops, out_ops, g_ins):
@@ -304,18 +307,16 @@ class Recorder:
         plain = type(optimizer).__name__ == "SGD" and all(
             not g.get("momentum", 0) and not g.get("weight_decay", 0) and not g.get("maximize", False)
             for g in getattr(optimizer, "param_groups", [{}]))
-        for p, before, after, lr, grad in zip(*_per_param(optimizer, params_before, params_after, lrs, grads)):
+        for p, before in params_before.items():  # record_step passes only parameters with a gradient
+            after, lr, grad = params_after[p], lrs[p], grads[p]
             op_b = Operand(p, before, self._auto(p, "w"))
             op_a = Operand(p, after, op_b.auto)
-            if grad is None:
-                continue
-            sign = 1
             for idx in X.indices(before.shape):
                 i = idx or None
                 if plain:
                     items.append(Eq(Ref(op_b, i),
-                                    [Sum([Ref(op_b, i), _neg(Prod([Sym("η"), Deriv(self.loss_expr(), Ref(op_b, i))]))]),
-                                     Sum([Num(before[idx]), _neg(Prod([Num(lr), Num(grad[idx] * sign)]))])],
+                                    [Sum([Ref(op_b, i), Neg(Prod([Sym("η"), Deriv(self.loss_expr(), Ref(op_b, i))]))]),
+                                     Sum([Num(before[idx]), Neg(Prod([Num(lr), Num(grad[idx])]))])],
                                     Num(after[idx]), ref=(op_a, idx), note="update"))
                 else:
                     items.append(Eq(Ref(op_b, i), [], Num(after[idx]), ref=(op_a, idx), note="update"))
@@ -324,18 +325,6 @@ class Recorder:
         lr0 = next(iter(lrs.values()), None)
         self.expl.add(Step("update", f"{type(optimizer).__name__} step (η = {lr0})",
                            items, formula=rule, op=type(optimizer).__name__))
-
-
-def _neg(e):
-    from .records import Neg
-
-    return Neg(e)
-
-
-def _per_param(optimizer, before, after, lrs, grads):
-    params = list(before)
-    return (params, [before[p] for p in params], [after[p] for p in params],
-            [lrs[p] for p in params], [grads[p] for p in params])
 
 
 def _title(fn):

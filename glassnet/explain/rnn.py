@@ -16,17 +16,21 @@ import numpy as np
 
 from .. import autograd, optim
 from .. import functional as F
-from ..tensor import stack, tensor
+from ..tensor import stack
 from . import build as X
-from .exercises import ExerciseError, _activation, _apply_activation, as_array, loss_key
+from .exercises import (
+    ExerciseError,
+    _activation,
+    _apply_activation,
+    _check_lr,
+    _named,
+    _shape_text,
+    as_array,
+    loss_key,
+    network_loss,
+)
 from .recorder import explain, register_describer
-from .records import Call, Deriv, Eq, Num, Prod, Ref, Show, Step, Sum, Sym, Text
-
-
-def _named(v, name, rg=False):
-    t = tensor(np.asarray(v, dtype=np.float64), requires_grad=rg)
-    t.name = name
-    return t
+from .records import Call, Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 
 
 def _rows(v, what, width=None):
@@ -35,7 +39,7 @@ def _rows(v, what, width=None):
         a = a[:, None]
     if a.ndim != 2:
         raise ExerciseError(f"{what}: expected one row per time step (a matrix T×n or a list), got shape "
-                            f"{'×'.join(str(s) for s in a.shape) or 'a number'}")
+                            f"{_shape_text(a.shape)}")
     if width is not None and a.shape[1] != width:
         raise ExerciseError(f"{what}: expected {width} value(s) per time step, got {a.shape[1]}")
     return a
@@ -46,8 +50,7 @@ def _matrix(v, what, shape):
     if a.ndim < 2 and shape[0] == 1 and a.size == shape[1] or a.ndim < 2 and shape[1] == 1 and a.size == shape[0]:
         a = a.reshape(shape)
     if a.shape != shape:
-        raise ExerciseError(f"{what}: expected a {shape[0]}×{shape[1]} matrix, got "
-                            f"{'×'.join(str(s) for s in a.shape) or 'a number'}")
+        raise ExerciseError(f"{what}: expected a {shape[0]}×{shape[1]} matrix, got {_shape_text(a.shape)}")
     return a
 
 
@@ -55,7 +58,7 @@ def _vector(v, what, n):
     a = as_array(v, what)
     a = a.reshape(-1) if a.ndim <= 1 or 1 in a.shape else a
     if a.shape != (n,):
-        raise ExerciseError(f"{what}: expected {n} value(s), got shape {'×'.join(str(s) for s in a.shape)}")
+        raise ExerciseError(f"{what}: expected {n} value(s), got shape {_shape_text(a.shape)}")
     return a
 
 
@@ -91,8 +94,8 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
     lk = loss_key(loss)
     if lk == "bce":
         raise ExerciseError("loss: the RNN exercise uses mse (E = 1/T Σ (y_t − ŷ_t)²) or sse")
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0):
-        raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
+    if lr is not None:
+        _check_lr(lr)
 
     Wxh, Whh = _named(wxh, "W_xh", True), _named(whh, "W_hh", True)
     bht = None if bh is None else _named(bh, "b_h", True)
@@ -125,14 +128,8 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
             ex.section("Loss" + (": E = (1/T) Σ_t (y_t − ŷ_t)²" if lk == "mse" else ": E = ½ Σ_t (y_t − ŷ_t)²"))
             yhat = stack(outs)
             yhat.name = "ŷ"
-            yt = _named(y, "y")
-            if lk == "mse":
-                E = F.mse_loss(yhat, yt)
-            else:
-                s = F.mse_loss(yhat, yt, reduction="sum")
-                s.name = "Σ(ŷ−y)²"
-                E = 0.5 * s
-            E.name = "E"
+            E = network_loss(yhat, y, lk)
+            E.name = "E"  # network_loss calls the mean L; here it is the chapter's E
             E.backward()
             _bptt_summary(ex, [p for p in (Wxh, Whh, bht) if p is not None])
             if lr is not None:
@@ -144,38 +141,19 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
 
 
 def _bptt_summary(ex, params):
-    """∂E/∂θ = Σ_t (step t's contribution), from the recorded backward steps."""
+    """∂E/∂θ = Σ_t (step t's contribution), from the parts the recorder collected in backward."""
     items = [Text("each time step adds its own term (the chain of ∂h_t/∂h_{t−1} factors is already in "
                   "∂E/∂z_t); the sum is the gradient")]
-    for p in params:
-        contribs = []  # (t, gradient array) in forward order
-        for s in ex.steps:
-            if s.phase != "backward" or not hasattr(s, "operands"):
-                continue
-            in_ops, _ = s.operands
-            for k, op in enumerate(in_ops):
-                if op.tensor is p and s.grads[1][k] is not None:
-                    contribs.append(s.grads[1][k])
-        contribs = contribs[::-1]  # backward ran from the last step to the first
-        total = p.grad.data
-        from .build import indices
-
-        for idx in indices(p.shape):
-            i = idx or None
-            items.append(Eq(Deriv(Sym("E"), Ref(_op(p), i)),
-                            [Sum([Sym(f"[t={t + 1}]") for t in range(len(contribs))]),
-                             Sum([Num(c[idx]) for c in contribs])],
-                            Num(total[idx]), ref=(_op(p, total), idx)))
-    ex.add(Step("note", "BPTT: each time step's contribution", items))
     rec = autograd._recorder
-    for p in params:  # summed here, with each step named: not again as plain sums
-        rec._contrib.pop(id(p), None)
-
-
-def _op(p, value=None):
-    from .records import Operand
-
-    return Operand(p, p.data if value is None else value, p.name)
+    for p in params:
+        # each step's part, time step 1 first; taken, so they are not summed again as plain paths
+        contribs = rec.take_contributions(p)
+        steps = Sum([Sym(f"[t={t + 1}]") for t in range(len(contribs))])
+        op, total = Operand(p, p.data, p.name), Operand(p, p.grad.data, p.name)
+        for idx in X.indices(p.shape):
+            items.append(Eq(Deriv(Sym("E"), Ref(op, idx or None)), [steps, Sum([Num(c[idx]) for c in contribs])],
+                            Num(total.value[idx]), ref=(total, idx)))
+    ex.add(Step("note", "BPTT: each time step's contribution", items))
 
 
 # ---------------------------------------------------------------------------
@@ -194,23 +172,17 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
         return _lstm_steps(inputs, outputs, params)
     if mode == "gru":
         return _gru_steps(inputs, outputs, params)
-    x_op, h0_op, wih_op, whh_op = inputs[:4]
-    bias = params.get("bias", True) and len(inputs) >= 6
-    bih, bhh = (inputs[4].value, inputs[5].value) if bias else (None, None)
+    x, (h0,), wih, whh, bih, bhh = _unpack(inputs, params, 1)
     y = outputs[0].value
-    x, h0, wih, whh = x_op.value, h0_op.value, wih_op.value, whh_op.value
-    T, N, H = y.shape
+    T, N = y.shape[:2]
     reverse = params.get("reverse", False)
-    items = X.shows(wih_op, whh_op) + ([Show(inputs[4], bih), Show(inputs[5], bhh)] if bias else [])
+    items = X.shows(*inputs[2:])
     for idx in X.indices(y.shape):
         t, n, j = idx
         prev_t = t + 1 if reverse else t - 1
         h_prev = h0[n] if prev_t < 0 or prev_t >= T else y[prev_t, n]
-        terms = [Prod([Num(wih[j, k]), Num(x[t, n, k])]) for k in range(x.shape[2])]
-        terms += [Prod([Num(whh[j, m]), Num(h_prev[m])]) for m in range(H)]
-        if bias:
-            terms += [Num(bih[j]), Num(bhh[j])]
-        rhs = Call("tanh", Sum(terms)) if mode == "tanh" else Call("max", Num(0), Sum(terms))
+        terms = Sum(_gate_sum(wih, x[t, n], whh, h_prev, j, bih, bhh))
+        rhs = Call("tanh", terms) if mode == "tanh" else Call("max", Num(0), terms)
         lhs = Sym(f"h_{t + 1}", (j,) if N == 1 else (n, j))
         items.append(Eq(lhs, [rhs], Num(y[idx]), ref=(outputs[0], idx)))
     items += X.note_partial(y.shape)
@@ -234,8 +206,9 @@ def _gate_sum(w_ih, x_t, w_hh, h_prev, row, b_ih=None, b_hh=None, hidden_part=Tr
 
 
 def _unpack(inputs, params, states):
-    """Values of (x, h0[, c0], W_ih, W_hh, b_ih, b_hh) as float64, biases None without bias."""
-    vals = [np.asarray(op.value, dtype=np.float64) for op in inputs]
+    """Values of (x, h0[, c0], W_ih, W_hh, b_ih, b_hh) (operand values are float64),
+    biases None without bias."""
+    vals = [op.value for op in inputs]
     x, rest = vals[0], vals[1 + states:]
     bias = params.get("bias", True)
     return x, vals[1:1 + states], rest[0], rest[1], (rest[2] if bias else None), (rest[3] if bias else None)
@@ -247,7 +220,7 @@ def _lstm_steps(inputs, outputs, params):
     the states printed are the layer's outputs)."""
     x, (h0, c0), wih, whh, bih, bhh = _unpack(inputs, params, 2)
     proj = params.get("proj", False)
-    whr = np.asarray(inputs[-1].value, dtype=np.float64) if proj else None
+    whr = inputs[-1].value if proj else None
     y = outputs[0].value
     T, N = x.shape[:2]
     H = whh.shape[0] // 4
