@@ -55,6 +55,12 @@ def as_dtype(dtype) -> np.dtype | None:
     return np.dtype(dtype)
 
 
+def float_dtype(dtype) -> np.dtype:
+    """``dtype`` read as ``as_dtype`` does, or the default float dtype when it is None:
+    the dtype of new floating tensors, parameters and buffers."""
+    return _default_dtype if dtype is None else as_dtype(dtype)
+
+
 # One random generator for the whole library, reseeded by ``manual_seed``.
 _rng = np.random.default_rng()
 

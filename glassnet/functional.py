@@ -374,11 +374,18 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
+    x = as_tensor(input)
+    return _dropout(x, x.shape, p)
+
+
+def _dropout(x: Tensor, mask_shape, p: float) -> Tensor:
+    """x times a fresh random mask of ``mask_shape`` (broadcast over x) that is 0 with
+    probability p and 1/(1 − p) otherwise; p = 1 zeroes x without drawing, as PyTorch."""
     if p == 1:
-        return input * 0
-    keep = (B.rng().random(input.shape, dtype=np.float32) >= p)
-    mask = keep.astype(input.dtype) * np.asarray(1 / (1 - p), input.dtype)
-    return input * Tensor._make(mask, False, None, 0)
+        return x * 0
+    keep = B.rng().random(mask_shape, dtype=np.float32) >= p
+    mask = keep.astype(x.dtype) * np.asarray(1 / (1 - p), x.dtype)
+    return x * Tensor._make(mask, False, None, 0)
 
 
 # ---------------------------------------------------------------------------
@@ -556,7 +563,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def _class_target(input, target, name):
     t = as_tensor(target)
     if t.dtype.kind == "f":
-        return t.to(input.dtype) if t.dtype != input.dtype else t
+        return _target(t, input)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold class indices (int64) or class probabilities, "
                         f"got dtype {t.dtype}")
@@ -1073,11 +1080,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0:
         return x
     lead = 2 if x.ndim == 4 else 1  # an unbatched (C, H, W) input drops channels
-    mshape = x.shape[:lead] + (1,) * (x.ndim - lead)
-    keep = B.rng().random(mshape, dtype=np.float32) >= p
-    scale = 0.0 if p == 1 else 1 / (1 - p)
-    mask = keep.astype(x.dtype) * np.asarray(scale, x.dtype)
-    return x * Tensor._make(mask, False, None, 0)
+    return _dropout(x, x.shape[:lead] + (1,) * (x.ndim - lead), p)
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ composites (``std``, ``chunk``, ``flatten``, ...) are built from primitives.
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -28,6 +29,10 @@ from .ops._util import broadcasts_to, normalize_axis
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
 _INPLACE_SYMBOL = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/"}
+# how to avoid the error of an in-place change to a tensor that requires grad
+_NO_GRAD_HINT = "do it inside `with gn.no_grad():`"
+_INPLACE_HINT = {f: f"write `x = x {sym} y` instead, or {_NO_GRAD_HINT}"
+                 for f, sym in _INPLACE_SYMBOL.items()}
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -467,14 +472,15 @@ class Tensor:
         return matmul(self._const(other), self)
 
     # in-place forms: allowed on tensors that need no grad (or under no_grad)
+    def _check_writable(self, name, hint=_NO_GRAD_HINT, what="in-place operation on"):
+        """Refuse to write into a tensor that requires grad while the graph is being
+        recorded (the graph may need its old values, as in PyTorch)."""
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(f"{name}: {what} a tensor that requires grad; {hint}")
+
     def _inplace(self, ufunc, other, name):
         """``self.data op= other`` for ``x op= y`` and ``name`` (add_, sub_, ...)."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            sym = _INPLACE_SYMBOL[ufunc]
-            raise RuntimeError(
-                f"{name}: in-place operation on a tensor that requires grad; write "
-                f"`x = x {sym} y` instead, or do it inside `with gn.no_grad():`"
-            )
+        self._check_writable(name, _INPLACE_HINT[ufunc])
         o = other.data if isinstance(other, Tensor) else other
         try:
             ufunc(self.data, o, out=self.data, casting="same_kind")
@@ -518,18 +524,14 @@ class Tensor:
 
     def fill_(self, value):
         """Fill with ``value`` in place."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("fill_: in-place operation on a tensor that requires grad; "
-                               "do it inside `with gn.no_grad():`")
+        self._check_writable("fill_")
         self.data[...] = value
         autograd.bump_version(self)
         return self
 
     def copy_(self, src):
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("copy_: in-place operation on a tensor that requires grad; "
-                               "do it inside `with gn.no_grad():`")
+        self._check_writable("copy_")
         src = src.data if isinstance(src, Tensor) else np.asarray(src)
         if not broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.shape}")
@@ -599,9 +601,8 @@ class Tensor:
                              f"{self.shape}: {err}") from None
 
     def __setitem__(self, index, value):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("setitem: assigning into a tensor that requires grad; do it inside "
-                               "`with gn.no_grad():` or build a new tensor with gn.where/cat")
+        self._check_writable("setitem", _NO_GRAD_HINT + " or build a new tensor with gn.where/cat",
+                             what="assigning into")
         self.data[_convert_index(index)] = value.data if isinstance(value, Tensor) else value
         autograd.bump_version(self)
 
@@ -612,11 +613,10 @@ class Tensor:
         if shape == self.shape:
             return self
         try:
-            np.empty(self.shape, dtype=np.bool_).reshape(shape)  # cheap shape check
+            return M.Reshape.apply(self, shape=shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({self.data.size} elements) into shape {shape}") from None
-        return M.Reshape.apply(self, shape=shape)
 
     view = reshape
 
@@ -636,14 +636,14 @@ class Tensor:
         if s > e:
             raise ValueError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim}) "
                              f"for a tensor of shape {self.shape}")
-        shape = self.shape[:s] + (int(np.prod(self.shape[s:e + 1])),) + self.shape[e + 1:]
+        shape = self.shape[:s] + (math.prod(self.shape[s:e + 1]),) + self.shape[e + 1:]
         return self.reshape(shape)
 
     def unflatten(self, dim: int, sizes) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (one may be -1)."""
         (d,) = normalize_axis(dim, self.ndim)
         sizes = _shape_arg((sizes,))
-        known = int(np.prod([n for n in sizes if n != -1]))
+        known = math.prod(n for n in sizes if n != -1)
         if sizes.count(-1) > 1 or (known != self.shape[d] if -1 not in sizes else
                                    known == 0 or self.shape[d] % known):
             raise ValueError(f"unflatten: sizes {sizes} do not multiply up to the size of dimension "
@@ -717,19 +717,27 @@ class Tensor:
         return chunk(self, chunks, dim)
 
     # ------------------------------------------------------------ reductions
+    def _reduce_dims(self, dim):
+        """``dim`` for a reduction: a tuple of non-negative axes, or None for all of them.
+
+        As PyTorch: ``dim=()`` or ``[]`` reduces everything, and a 0-d tensor
+        accepts dim 0 / -1 (it reduces over no axis at all). Out-of-range dims
+        raise a clear IndexError.
+        """
+        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
+            return None
+        axes = normalize_axis(dim, self.ndim)
+        return axes if self.ndim else None
+
     def sum(self, dim=None, keepdim: bool = False) -> Tensor:
         """Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y."""
-        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
-            dim = None  # dim=() or [] reduces everything, as PyTorch
-        return R.Sum.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+        return R.Sum.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
         """(1/n) Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y / n."""
         if self.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
-        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
-            dim = None  # dim=() or [] reduces everything, as PyTorch
-        return R.Mean.apply(self, dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+        return R.Mean.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
 
     def _maxmin(self, dim, keepdim, mode):
         if self.data.size == 0:
@@ -739,14 +747,15 @@ class Tensor:
         if not isinstance(dim, (builtins.int, np.integer)):
             raise TypeError(f"{mode}: dim must be one integer, got {dim!r} (use amax/amin for "
                             "several dimensions)")
-        axes = normalize_axis(dim, self.ndim)
-        if self.ndim == 0:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
+        axes = self._reduce_dims(dim)
+        if axes is None:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
             values = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
             return MaxResult(values, Tensor._make(np.asarray(0, np.int64), False, None, 0))
-        values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode)
-        f = np.argmax if mode == "max" else np.argmin
-        idx = f(self.data, axis=axes[0], keepdims=keepdim)
-        return MaxResult(values, Tensor._make(np.asarray(idx, np.int64), False, None, 0))
+        # the winners' indices are found once, here, and handed to the op for its backward
+        idx = (self.data.argmax if mode == "max" else self.data.argmin)(axis=axes[0], keepdims=True)
+        values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
+        idx = (idx if keepdim else np.squeeze(idx, axes[0])).astype(np.int64)  # a copy: the op keeps its own
+        return MaxResult(values, Tensor._make(idx, False, None, 0))
 
     def max(self, dim=None, keepdim: bool = False):
         """The largest element; with ``dim``, ``(values, indices)`` along it."""
@@ -772,8 +781,8 @@ class Tensor:
         # unlike max(dim), the gradient is split evenly between tied extremes (as PyTorch)
         if self.data.size == 0:
             raise ValueError(f"a{mode}: cannot reduce an empty tensor of shape {self.shape}")
-        axes = normalize_axis(dim, self.ndim)
-        if self.ndim == 0 or axes is None:
+        axes = self._reduce_dims(dim)
+        if axes is None:
             out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
             return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
         return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
@@ -798,8 +807,7 @@ class Tensor:
     def _spread(self, op, dim, unbiased, keepdim, correction):
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return op.apply(self, dim=normalize_axis(dim, self.ndim), correction=correction,
-                        keepdim=keepdim)
+        return op.apply(self, dim=self._reduce_dims(dim), correction=correction, keepdim=keepdim)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
@@ -813,9 +821,7 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         """log Σ e^{x} over ``dim``, computed without overflow; ∂y/∂x = softmax(x)."""
-        axes = normalize_axis(dim, self.ndim)
-        # a 0-d tensor reduces over no axis at all (NumPy has no axis 0 there)
-        return R.LogSumExp.apply(self, dim=axes if self.ndim else None, keepdim=keepdim)
+        return R.LogSumExp.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
 
     # ------------------------------------------------------- elementwise math
     def exp(self):
@@ -983,8 +989,7 @@ class Tensor:
             return self.abs().amax(dim, keepdim)
         if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
             raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
-        return R.Norm.apply(self._float(), p=p,
-                            dim=normalize_axis(dim, self.ndim), keepdim=keepdim)
+        return R.Norm.apply(self._float(), p=p, dim=self._reduce_dims(dim), keepdim=keepdim)
 
     def contiguous(self) -> Tensor:
         """This tensor, or a C-ordered copy in the graph when it is a strided view."""
@@ -1176,23 +1181,19 @@ def _new(arr, requires_grad):
     return Tensor._make(arr, bool(requires_grad), None, 0)
 
 
-def _float_dtype(dtype):
-    return B.get_default_dtype() if dtype is None else B.as_dtype(dtype)
-
-
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``gn.zeros(2, 3)`` or ``gn.zeros((2, 3))`` (float32 unless ``dtype``)."""
-    return _new(np.zeros(_size_arg(size, "zeros"), _float_dtype(dtype)), requires_grad)
+    return _new(np.zeros(_size_arg(size, "zeros"), B.float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``gn.ones(2, 3)`` (float32 unless ``dtype``)."""
-    return _new(np.ones(_size_arg(size, "ones"), _float_dtype(dtype)), requires_grad)
+    return _new(np.ones(_size_arg(size, "ones"), B.float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of the given size (float32 unless ``dtype``)."""
-    return _new(np.empty(_size_arg(size, "empty"), _float_dtype(dtype)), requires_grad)
+    return _new(np.empty(_size_arg(size, "empty"), B.float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -1204,7 +1205,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix (m = n by default)."""
-    return _new(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return _new(np.eye(n, m, dtype=B.float_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -1223,17 +1224,17 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    return _new(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+    return _new(np.linspace(start, end, steps).astype(B.float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(B.rng().random(_size_arg(size, "rand"), dtype=_float_dtype(dtype)), requires_grad)
+    return _new(B.rng().random(_size_arg(size, "rand"), dtype=B.float_dtype(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(B.rng().standard_normal(_size_arg(size, "randn"), dtype=_float_dtype(dtype)), requires_grad)
+    return _new(B.rng().standard_normal(_size_arg(size, "randn"), dtype=B.float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None) -> Tensor:

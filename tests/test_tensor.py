@@ -412,3 +412,79 @@ def test_numpy_array_of_a_tensor_is_a_copy_and_asarray_shares():
     assert np.asarray(t) is t.data and np.asarray(t, dtype=np.float64).dtype == np.float64
     with pytest.raises(ValueError, match=r"needs a copy, but copy=False"):
         np.asarray(t, dtype=np.float64, copy=False)
+
+
+_REDUCTIONS_BY_DIM = {
+    "sum": lambda t, d, k: t.sum(d, keepdim=k),
+    "mean": lambda t, d, k: t.mean(d, keepdim=k),
+    "var": lambda t, d, k: t.var(d, keepdim=k),
+    "std": lambda t, d, k: t.std(d, keepdim=k),
+    "var_c0": lambda t, d, k: t.var(d, keepdim=k, correction=0),
+    "amax": lambda t, d, k: t.amax(d, keepdim=k),
+    "amin": lambda t, d, k: t.amin(d, keepdim=k),
+    "logsumexp": lambda t, d, k: t.logsumexp(d, keepdim=k),
+    "norm": lambda t, d, k: t.norm(dim=d, keepdim=k),
+    "norm1": lambda t, d, k: t.norm(1, dim=d, keepdim=k),
+    "norm_inf": lambda t, d, k: t.norm(float("inf"), dim=d, keepdim=k),
+}
+
+
+@pytest.mark.filterwarnings("ignore")  # PyTorch warns of var's zero degrees of freedom on 0-d
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", sorted(_REDUCTIONS_BY_DIM))
+@pytest.mark.parametrize("case", ["empty_tuple", "empty_list", "0d_dim0", "0d_dim-1", "0d_empty"])
+def test_reductions_take_dim_empty_as_all_and_dim_0_on_0d_as_torch(case, name, keepdim, torch):
+    f = _REDUCTIONS_BY_DIM[name]
+    x = np.float32(1.5) if case.startswith("0d") else np.array([[0.5, -2.0, 1.0], [3.0, 0.25, -1.5]],
+                                                                np.float32)
+    dim = {"empty_tuple": (), "empty_list": [], "0d_dim0": 0, "0d_dim-1": -1, "0d_empty": ()}[case]
+    g = gn.tensor(x, requires_grad=True)
+    y = f(g, dim, keepdim)
+    # PyTorch's logsumexp(dim=()) fails without keepdim, and its var/std(dim=()) reduce every
+    # dim but take n = 1 in the gradient: the gradients are checked against the explicit dims
+    if not (name == "logsumexp" and x.ndim and not keepdim):
+        ty = f(torch.tensor(x), dim, keepdim)
+        assert y.shape == tuple(ty.shape)
+        np.testing.assert_allclose(y.detach().numpy(), ty.numpy(), rtol=1e-6, equal_nan=True)
+    t = torch.tensor(x, requires_grad=True)
+    ty = f(t, tuple(range(x.ndim)) if x.ndim else dim, keepdim)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-6, equal_nan=True)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_reduction_dims_out_of_range_raise_a_clear_error():
+    for fn in (lambda t: t.sum(1), lambda t: t.var(-2), lambda t: t.norm(dim=1),
+               lambda t: t.logsumexp(1), lambda t: t.amax(1), lambda t: t.max(1)):
+        with pytest.raises(IndexError, match=r"out of range for a tensor with 0 dimension"):
+            fn(gn.tensor(2.0))
+    with pytest.raises(IndexError, match=r"dim=\(0, 2\) is out of range .* 2 dimension"):
+        gn.zeros(2, 3).mean((0, 2))
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_min_along_a_dim_return_indices_and_route_the_gradient_as_torch(keepdim, torch):
+    x = np.array([[0.5, 3.0, 1.0], [3.0, -1.0, 2.0]], np.float32)
+    for mode in ("max", "min"):
+        for d in (0, 1, -1):
+            g = gn.tensor(x, requires_grad=True)
+            t = torch.tensor(x, requires_grad=True)
+            (v, i), (tv, ti) = getattr(g, mode)(d, keepdim), getattr(t, mode)(d, keepdim)
+            assert i.dtype == np.int64 and i.tolist() == ti.tolist() and v.tolist() == tv.tolist()
+            i.data[...] = 0  # the returned indices are the caller's: the backward keeps its own
+            (v * gn.tensor(np.arange(1, 1 + v.numel(), dtype=np.float32).reshape(v.shape))).sum().backward()
+            (tv * torch.arange(1, 1 + tv.numel(), dtype=torch.float32).reshape(tv.shape)).sum().backward()
+            np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+
+
+def test_dtype_arguments_read_pytorch_names_everywhere():
+    # 'float' is PyTorch's float32 (NumPy would read float64) for layers, buffers and transforms alike
+    assert gn.nn.Linear(2, 2, dtype="float").weight.dtype == np.float32
+    bn = gn.nn.BatchNorm1d(3, dtype="float")
+    assert bn.weight.dtype == np.float32 and bn.running_var.dtype == np.float32
+    assert gn.nn.LayerNorm(3, dtype="double").weight.dtype == np.float64
+    assert gn.data.transforms.ToTensor(dtype="float")(np.ones(2, np.uint8)).dtype == np.float32
+    assert gn.data.transforms.OneHot(3, dtype="float")(np.array([0, 2])).dtype == np.float32
+    assert gn.nn.BatchNorm1d(3).weight.dtype == gn.get_default_dtype()

@@ -49,7 +49,7 @@ class ToTensor(Transform):
     """
 
     def __init__(self, dtype=None, scale: float = 1.0):
-        self.dtype = np.dtype(dtype) if dtype is not None else B.get_default_dtype()
+        self.dtype = B.float_dtype(dtype)
         self.scale = scale
 
     def __call__(self, x):
@@ -106,7 +106,7 @@ class OneHot(Transform):
         if not isinstance(num_classes, (int, np.integer)) or num_classes <= 0:
             raise ValueError(f"OneHot: num_classes must be a positive integer, got {num_classes!r}")
         self.num_classes = int(num_classes)
-        self.dtype = np.dtype(dtype) if dtype is not None else B.get_default_dtype()
+        self.dtype = B.float_dtype(dtype)
 
     def __call__(self, y):
         a = _arr(y)

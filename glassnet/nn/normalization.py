@@ -44,7 +44,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dt = np.dtype(dtype) if dtype is not None else B.get_default_dtype()
+        dt = B.float_dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dt))
             self.bias = Parameter(np.zeros(num_features, dt))
@@ -188,7 +188,7 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dt = np.dtype(dtype) if dtype is not None else B.get_default_dtype()
+        dt = B.float_dtype(dtype)
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dt))
             if bias:

@@ -69,14 +69,15 @@ class MaxMin(Function):
     """y = max (or min) over ``dim``; the gradient goes to the chosen element.
 
     Over a single ``dim`` the gradient goes to the element at the returned
-    index; over all elements, or with ``split_ties`` (amax/amin), it is split
-    evenly between tied maxima (as PyTorch does).
+    index (``indices``: the arg-max/min along it with keepdims, when the
+    caller has already found them); over all elements, or with ``split_ties``
+    (amax/amin), it is split evenly between tied maxima (as PyTorch does).
     """
 
     saves = ()
     formula = "y = max_i x_i"
 
-    def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False):
+    def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False, indices=None):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
         self.split_ties = split_ties
         if split_ties:
@@ -90,7 +91,9 @@ class MaxMin(Function):
             self.count = self.mask.sum()
             return np.asarray(y)
         (axis,) = dim
-        self.indices = (x.argmax if mode == "max" else x.argmin)(axis=axis, keepdims=True)
+        if indices is None:
+            indices = (x.argmax if mode == "max" else x.argmin)(axis=axis, keepdims=True)
+        self.indices = indices
         y = np.take_along_axis(x, self.indices, axis=axis)
         return y if keepdim else np.squeeze(y, axis)
 
