@@ -31,6 +31,17 @@ def _sigmoid(z):
     return 1 / (1 + np.exp(np.minimum(-z, _EXP_LIMIT.get(z.dtype, 709.0))))
 
 
+def _softplus(x):
+    """ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|}): no overflow for any x."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _log_softmax(z, axis):
+    """z − log Σ e^z along ``axis``, the maximum subtracted first so e^{z − max z} never overflows."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 class Sigmoid(Function):
     """a = σ(z) = 1/(1 + e^{−z});  ∂a/∂z = a(1 − a)."""
 
@@ -229,9 +240,7 @@ class Softplus(Function):
     def forward(self, z, beta=1.0, threshold=20.0):
         bz = z * beta
         self.bz, self.threshold = bz, threshold
-        # ln(1 + e^x) = max(x, 0) + ln(1 + e^{-|x|}): no overflow
-        soft = (np.maximum(bz, 0) + np.log1p(np.exp(-np.abs(bz)))) / beta
-        return np.where(bz > threshold, z, soft)
+        return np.where(bz > threshold, z, _softplus(bz) / beta)
 
     def backward(self, grad_out):
         return grad_out * np.where(self.bz > self.threshold, 1, _sigmoid(self.bz))
@@ -305,8 +314,7 @@ class LogSoftmax(Function):
 
     def forward(self, z, dim=-1):
         self.dim = dim
-        shifted = z - z.max(axis=dim, keepdims=True)
-        self.a = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        self.a = _log_softmax(z, dim)
         return self.a
 
     def backward(self, grad_out):

@@ -43,13 +43,60 @@ def _pad_zeros(x, pads):
         return x
     N, C, H, W = x.shape
     xp = workspace((N, C, H + pt + pb, W + pl + pr), x.dtype)
-    # zero only the borders: the interior is overwritten just below
-    xp[:, :, :pt] = 0
-    xp[:, :, pt + H:] = 0
-    xp[:, :, pt:pt + H, :pl] = 0
-    xp[:, :, pt:pt + H, pl + W:] = 0
-    xp[:, :, pt:pt + H, pl:pl + W] = x
+    _fill_padded(xp.transpose(0, 2, 3, 1), x.transpose(0, 2, 3, 1), pt, pl)
     return xp
+
+
+def _fill_padded(dst, src, top, left):
+    """dst[:, top:top + H, left:left + W] = src, every other row and column of dst zero.
+
+    Both are (N, H, W, C)-shaped (channels-first arrays are passed as transposed
+    views: NumPy's copies follow dst's memory order either way). Only the borders
+    are zeroed, so the interior is written once.
+    """
+    H, W = src.shape[1:3]
+    dst[:, :top] = 0
+    dst[:, top + H:] = 0
+    dst[:, top:top + H, :left] = 0
+    dst[:, top:top + H, left + W:] = 0
+    dst[:, top:top + H, left:left + W] = src
+
+
+def _col2im(cols, Hp, Wp, stride, dilation):
+    """Adds every column back onto the padded-input pixels it was copied from.
+
+    ``cols`` holds one slab per kernel offset, (kh, kw, A, B, ...), where (A, B)
+    are the leading axes of the result, (N, C) or (C, N); a channels-first caller
+    passes a transposed view, so each slab is read with the strides it has.
+    Returns the (A, B, Hp, Wp) sum, in a pooled buffer.
+
+    Stride 1: the slabs are (kh, kw, A, B, Ho·Wp), output positions numbered along
+    the padded row pitch Wp (i·Wp + j, the columns j ≥ Wo zero). The slab of offset
+    (u, v) is then one contiguous run of a padded plane starting at u·d·Wp + v·d,
+    and col2im adds long runs instead of rows Wo wide. The last run ends
+    (kw − 1)·dw past the plane, hence the slack.
+
+    Strided: the slabs are (kh, kw, A, B, Ho, Wo), and each kernel offset sends one
+    strided slab back onto the pixels it was read from; kh·kw slab additions,
+    each over the whole batch.
+    """
+    kh, kw, A, B = cols.shape[:4]
+    (sh, sw), (dh, dw) = stride, dilation
+    if (sh, sw) == (1, 1):
+        L = cols.shape[4]
+        gxp = workspace((A, B, Hp * Wp + (kw - 1) * dw), cols.dtype, zero=True)
+        for u in range(kh):
+            for v in range(kw):
+                off = u * dh * Wp + v * dw
+                gxp[:, :, off:off + L] += cols[u, v]
+        return gxp[:, :, :Hp * Wp].reshape(A, B, Hp, Wp)
+    Ho, Wo = cols.shape[4:]
+    gxp = workspace((A, B, Hp, Wp), cols.dtype, zero=True)
+    hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
+    for u in range(kh):
+        for v in range(kw):
+            gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += cols[u, v]
+    return gxp
 
 
 def _windows(xp, kh, kw, Ho, Wo, stride, dilation):
@@ -135,11 +182,7 @@ class Conv2d(Function):
         xh = x.transpose(0, 2, 3, 1)
         if any(self.padding) or not xh.flags.c_contiguous:
             xp = workspace((N, H + pt + pb, W + pl + pr, C), x.dtype)
-            xp[:, :pt] = 0
-            xp[:, pt + H:] = 0
-            xp[:, pt:pt + H, :pl] = 0
-            xp[:, pt:pt + H, pl + W:] = 0
-            xp[:, pt:pt + H, pl:pl + W] = xh
+            _fill_padded(xp, xh, pt, pl)
         else:
             xp = xh
         sN, sH, sW, sC = xp.strides
@@ -194,9 +237,7 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         gh = grad_out.transpose(0, 2, 3, 1)  # free when grad_out is channels-last too
         if not gh.flags.c_contiguous:
-            g = workspace((N, Ho, Wo, O), gh.dtype)
-            np.copyto(g, gh)
-            gh = g
+            gh = workspace_copy(gh)
         g = gh.reshape(N * Ho * Wo, O)
         gx = gw = gb = None
         if needs[1] and self.unf is not None:
@@ -250,16 +291,12 @@ class Conv2d(Function):
         """
         N, C, H, W = self.x_shape
         O, _, kh, kw = self.w_shape
-        (Ho, Wo), (dh, dw) = self.out_hw, self.dilation
+        dh, dw = self.dilation
         pt, pl = self.padding[0], self.padding[2]
         PT, PL = dh * (kh - 1) - pt, dw * (kw - 1) - pl
         Hg, Wg = H + dh * (kh - 1), W + dw * (kw - 1)
         gp = workspace((N, Hg, Wg, O), gh.dtype)
-        gp[:, :PT] = 0
-        gp[:, PT + Ho:] = 0
-        gp[:, PT:PT + Ho, :PL] = 0
-        gp[:, PT:PT + Ho, PL + Wo:] = 0
-        gp[:, PT:PT + Ho, PL:PL + Wo] = gh
+        _fill_padded(gp, gh, PT, PL)
         sN, sH, sW, sO = gp.strides
         gcols = workspace((N, Hg, W, kw, O), gh.dtype)
         np.copyto(gcols, as_strided(gp, gcols.shape, (sN, sH, sW, sW * dw, sO), writeable=False))
@@ -287,36 +324,26 @@ class Conv2d(Function):
         """
         N, C, H, W = self.x_shape
         O, _, kh, kw = self.w_shape
-        (Ho, Wo), (sh, sw), (dh, dw) = self.out_hw, self.stride, self.dilation
+        (Ho, Wo), (sh, sw) = self.out_hw, self.stride
         pt, pb, pl, pr = self.padding
         Hp, Wp = H + pt + pb, W + pl + pr
         K = kh * kw * C
         w2 = workspace_copy(self.w.transpose(0, 2, 3, 1)).reshape(O, K)
         if (sh, sw) == (1, 1):
-            # output positions numbered along the padded pitch Wp, as in _grad_input
+            # output positions numbered along the padded pitch Wp (see _col2im)
             L = Ho * Wp
             g2 = workspace((O, N, Ho, Wp), gh.dtype)
             g2[..., Wo:] = 0
             g2[..., :Wo] = gh.transpose(3, 0, 1, 2)
             gcols = workspace((K, N * L), gh.dtype)
             np.matmul(w2.T, g2.reshape(O, N * L), out=gcols)
-            g5 = gcols.reshape(kh, kw, C, N, L)
-            gxp = workspace((C, N, Hp * Wp + (kw - 1) * dw), gh.dtype, zero=True)
-            for u in range(kh):
-                for v in range(kw):
-                    off = u * dh * Wp + v * dw
-                    gxp[:, :, off:off + L] += g5[u, v]
-            gxp = gxp[:, :, :Hp * Wp].reshape(C, N, Hp, Wp)
+            cols = gcols.reshape(kh, kw, C, N, L)
         else:
             g2 = workspace_copy(gh.transpose(3, 0, 1, 2))
             gcols = workspace((K, N * Ho * Wo), gh.dtype)
             np.matmul(w2.T, g2.reshape(O, -1), out=gcols)
-            g6 = gcols.reshape(kh, kw, C, N, Ho, Wo)
-            gxp = workspace((C, N, Hp, Wp), gh.dtype, zero=True)
-            hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
-            for u in range(kh):
-                for v in range(kw):
-                    gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += g6[u, v]
+            cols = gcols.reshape(kh, kw, C, N, Ho, Wo)
+        gxp = _col2im(cols, Hp, Wp, self.stride, self.dilation)
         return gxp[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3)
 
     def backward(self, grad_out):
@@ -343,7 +370,7 @@ class Conv2d(Function):
         N, C, H, W = self.x_shape
         O, Cg, kh, kw = self.w_shape
         G = self.groups
-        (Ho, Wo), (sh, sw), (dh, dw) = self.out_hw, self.stride, self.dilation
+        (Ho, Wo), (sh, sw) = self.out_hw, self.stride
         pt, pb, pl, pr = self.padding
         Hp, Wp = H + pt + pb, W + pl + pr
         K = Cg * kh * kw
@@ -351,11 +378,7 @@ class Conv2d(Function):
         if kh == kw == 1 and (sh, sw) == (1, 1) and not any(self.padding):
             return np.matmul(wT, g).reshape(N, C, H, W)
         if (sh, sw) == (1, 1):
-            # Number the output positions along the padded row pitch Wp (i·Wp + j, the
-            # columns j ≥ Wo set to 0): then the slab of kernel offset (u, v) is one
-            # contiguous run of a padded plane starting at u·d·Wp + v·d, and col2im adds
-            # long runs instead of rows Wo wide. The last run ends (kw − 1)·dw past the
-            # plane, hence the slack.
+            # output positions numbered along the padded pitch Wp (see _col2im)
             L = Ho * Wp
             gp = workspace((N, G, O // G, L), g.dtype)
             g4 = gp.reshape(N, O, Ho, Wp)
@@ -363,24 +386,12 @@ class Conv2d(Function):
             g4[..., :Wo] = g.reshape(N, O, Ho, Wo)
             gcols = workspace((N, G, K, L), g.dtype)
             np.matmul(wT, gp, out=gcols)
-            g5 = gcols.reshape(N, C, kh, kw, L)
-            gxp = workspace((N, C, Hp * Wp + (kw - 1) * dw), g.dtype, zero=True)
-            for u in range(kh):
-                for v in range(kw):
-                    off = u * dh * Wp + v * dw
-                    gxp[:, :, off:off + L] += g5[:, :, u, v]
-            gxp = gxp[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)
+            cols = gcols.reshape(N, C, kh, kw, L).transpose(2, 3, 0, 1, 4)
         else:
-            # strided: each kernel offset (u, v) sends one strided slab back onto the
-            # pixels it was read from; kh·kw slab additions, each over the whole batch
             gcols = workspace((N, G, K, Ho * Wo), g.dtype)
             np.matmul(wT, g, out=gcols)
-            gxp = workspace((N, C, Hp, Wp), g.dtype, zero=True)
-            g6 = gcols.reshape(N, C, kh, kw, Ho, Wo)
-            hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
-            for u in range(kh):
-                for v in range(kw):
-                    gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += g6[:, :, u, v]
+            cols = gcols.reshape(N, C, kh, kw, Ho, Wo).transpose(2, 3, 0, 1, 4, 5)
+        gxp = _col2im(cols, Hp, Wp, self.stride, self.dilation)
         if any(self.padding):
             return gxp[:, :, pt:pt + H, pl:pl + W]
         return gxp

@@ -29,7 +29,10 @@ class Embedding(Function):
         d = grad_out.shape[-1]
         g = grad_out.reshape(-1, d)
         idx = self.idx.reshape(-1)
-        if idx.size > 4 * self.num:  # many lookups: one-hot counts as a matmul beats scattered adds
+        # many lookups into a small table: one-hot counts as a matmul beat scattered
+        # adds; past ~10⁶ one-hot entries building that matrix costs more than it saves
+        # (vocabulary 1000, 8000 lookups: 7.7 ms and 32 MB against 4.5 ms for np.add.at)
+        if idx.size > 4 * self.num and self.num * idx.size <= 1 << 20:
             onehot = np.zeros((self.num, idx.size), g.dtype)
             onehot[idx, np.arange(idx.size)] = 1
             gw = onehot @ g

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from .activation import _sigmoid
+from .activation import _log_softmax, _sigmoid, _softplus
 
 
 def _reduce(loss, reduction, denom=None):
@@ -39,11 +39,9 @@ def _reduce(loss, reduction, denom=None):
 def _scale(grad_out, reduction, n):
     """The upstream gradient as seen by each element (or row) of the unreduced loss,
     ``n`` the 'mean' denominator; with n = 0 nothing receives a gradient."""
-    if reduction == "none":
+    if reduction != "mean":
         return grad_out
-    if reduction == "mean":
-        return grad_out / n if n else np.zeros_like(grad_out)
-    return grad_out
+    return grad_out / n if n else np.zeros_like(grad_out)
 
 
 class _Pointwise(Function):
@@ -177,12 +175,14 @@ class BCEWithLogitsLoss(Function):
 
     def forward(self, z, y, weight=None, pos_weight=None, reduction="mean"):
         self.z, self.y, self.w, self.pw, self.reduction = z, y, weight, pos_weight, reduction
-        # −ln σ(z) = softplus(−z) = max(−z, 0) + ln(1 + e^{−|z|})
-        sp_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))
+        sp_neg = _softplus(-z)  # −ln σ(z)
+        self.sp_neg = None
         if pos_weight is None:
             loss = (1 - y) * z + sp_neg
         else:
             loss = (1 - y) * z + (1 + (pos_weight - 1) * y) * sp_neg
+            if self.needs_input_grad[1]:
+                self.sp_neg = sp_neg  # backward's ∂ℓ/∂y needs it
         if weight is not None:
             loss = loss * weight
         return _reduce(loss, reduction).astype(z.dtype, copy=False)
@@ -201,7 +201,7 @@ class BCEWithLogitsLoss(Function):
         gy = None
         if self.needs_input_grad[1]:
             # ∂ℓ/∂y = −z + (p_w − 1)·softplus(−z)
-            gy = -z if pw is None else -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z))))
+            gy = -z if pw is None else -z + (pw - 1) * self.sp_neg
             gy = g * gy * (1 if self.w is None else self.w)
             gy = np.broadcast_to(gy, y.shape)
         return gz, gy
@@ -223,14 +223,14 @@ def _from_rows(g, shape):
 
 def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
     """q (M, C) — how much each class's −log p counts for each row — and the
-    'mean' denominator."""
+    'mean' denominator (the summed class weights of the targets not ignored)."""
     m, c = rows.shape
     w = np.ones(c, rows.dtype) if weight is None else weight.astype(rows.dtype, copy=False)
     if target.dtype.kind == "f":  # class probabilities
         t = _to_rows(target)
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / c
-        return t * w, np.ones(m, dtype=bool), m
+        return t * w, m
     t = target.reshape(-1)
     valid = t != ignore_index
     tv = np.where(valid, t, 0)
@@ -248,7 +248,7 @@ def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
         q += (label_smoothing / c) * w
     q[~valid] = 0
     denom = w[tv][valid].sum()
-    return q, valid, denom
+    return q, denom
 
 
 def _check_target(x, target, name):
@@ -289,10 +289,8 @@ class CrossEntropyLoss(Function):
         if squeeze:
             z, target = z[None], target[None]
         rows = _to_rows(z)
-        shifted = rows - rows.max(axis=1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        q, self.valid, denom = _target_weights(
-            rows, target, weight, ignore_index, label_smoothing, "cross_entropy")
+        logp = _log_softmax(rows, 1)
+        q, denom = _target_weights(rows, target, weight, ignore_index, label_smoothing, "cross_entropy")
         self.logp, self.q = logp, q
         # probability targets are differentiable too: q = w·((1 − ε)t + ε/C)
         self.target_scale = None
@@ -338,7 +336,7 @@ class NLLLoss(Function):
         if squeeze:
             x, target = x[None], target[None]
         rows = _to_rows(x)
-        q, _, self.denom = _target_weights(rows, target, weight, ignore_index, 0.0, "nll_loss")
+        q, self.denom = _target_weights(rows, target, weight, ignore_index, 0.0, "nll_loss")
         self.q = q
         per_row = -(q * rows).sum(axis=1)
         if reduction == "none":
