@@ -147,12 +147,10 @@ def as_loader(data, batch_size: int, shuffle: bool, seed=None, dtype=None, what=
     from ..data.dataset import TensorDataset
 
     if isinstance(data, (tuple, list)):
-        if len(data) != 2 and what != "predict":
+        if len(data) != 2:
             raise ValueError(f"{what}: expected an (X, y) pair, got a {type(data).__name__} of "
                              f"{len(data)} items")
         data = TensorDataset(*_arrays(data, what, dtype))
-    elif isinstance(data, (np.ndarray, Tensor)) and what == "predict":
-        data = TensorDataset(*_arrays((data,), what, dtype))
     if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not isinstance(data, DataLoader):
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
     if hasattr(data, "__iter__"):
@@ -435,6 +433,12 @@ def predict(model, X, batch_size: int = 256) -> Tensor:
     """
     if isinstance(X, list):
         X = np.asarray(X, dtype=np.float32)  # a list of samples, not a tuple of fields
+    if isinstance(X, (np.ndarray, Tensor)):
+        X = (X,)
+    if isinstance(X, tuple):  # inputs only, or (X, y): the first field is used
+        from ..data.dataset import TensorDataset
+
+        X = TensorDataset(*_arrays(X, "predict", _model_dtype(model)))
     loader = as_loader(X, batch_size, False, None, _model_dtype(model), "predict")
     was_training = model.training
     model.eval()
