@@ -54,7 +54,7 @@ import numpy as np
 
 SLOW_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
-_options = argparse.Namespace(repeats=7, block_time=0.25, warmup_time=0.3, threads=None, quick=False)
+_options = argparse.Namespace(repeats=7, block_time=0.25, warmup_time=0.3, threads=None)
 
 
 # ---------------------------------------------------------------------------
@@ -175,7 +175,6 @@ def setup(name: str, argv=None, extra_args=None) -> argparse.Namespace:
     set_threads(args.threads)
     _options.repeats, _options.block_time, _options.threads = args.repeats, args.block_time, args.threads
     _options.warmup_time = min(0.3, 2 * args.block_time)
-    _options.quick = args.quick
     return args
 
 
@@ -452,9 +451,8 @@ def memory_child(builders: dict) -> None:
 
 
 def _run_child(script: str, key: str, steps: int) -> dict:
-    env = dict(os.environ)
     cmd = [sys.executable, script, "--memory-child", key, str(steps), str(_options.threads or 1)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"memory child {key!r} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
