@@ -248,3 +248,22 @@ def test_layer_sizes_accept_numpy_ints_and_refuse_bools(make):
         make(True)
     with pytest.raises(ValueError, match=r"must be a positive integer, got 0"):
         make(0)
+
+
+def test_forward_hook_sees_and_may_replace_the_output_and_is_removable():
+    layer = gn.nn.Linear(2, 3)
+    model = gn.nn.Sequential(layer, gn.nn.ReLU())
+    seen = []
+    handle = layer.register_forward_hook(lambda m, args, out: seen.append((m, args[0].shape, out)))
+    x = gn.ones(4, 2)
+    y = model(x)
+    assert seen[0][0] is layer and seen[0][1] == (4, 2)
+    assert np.allclose(np.maximum(seen[0][2].data, 0), y.data)
+    handle.remove()
+    model(x)
+    assert len(seen) == 1
+    swap = layer.register_forward_hook(lambda m, args, out: out * 0)
+    assert np.all(model(x).data == 0)
+    swap.remove()
+    with pytest.raises(TypeError, match="register_forward_hook: hook must be callable"):
+        layer.register_forward_hook(3)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend as B
-from ..tensor import Tensor, _clear_grads, _is_dtype_name, _plain_value, _to_array
+from ..tensor import Tensor, _HookHandle, _clear_grads, _is_dtype_name, _plain_value, _to_array
 
 
 def check_positive_int(layer: str, arg: str, value) -> None:
@@ -111,8 +111,35 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    _forward_hooks = None  # a list once register_forward_hook is called on this module
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks):
+                r = hook(self, args, out)
+                if r is not None:
+                    out = r
+        return out
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every ``forward``, as in PyTorch.
+
+        A hook that returns something replaces the output. Returns a handle whose
+        ``remove()`` takes the hook away again. Pictures (``gn.viz``) use hooks
+        to see each layer's output without changing the model.
+
+        Example:
+            >>> outputs = {}
+            >>> h = model[0].register_forward_hook(lambda m, args, out: outputs.update(conv=out))
+            >>> model(x); h.remove()
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: hook must be callable, got {type(hook).__name__}")
+        if self.__dict__.get("_forward_hooks") is None:
+            object.__setattr__(self, "_forward_hooks", [])
+        self._forward_hooks.append(hook)
+        return _HookHandle(self._forward_hooks, hook)
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "", memo=None):
