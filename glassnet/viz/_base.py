@@ -39,7 +39,6 @@ def _figure_type():
     """``Figure`` with the numbers it drew and a PNG view for notebooks (built once)."""
     global _figure_class
     if _figure_class is None:
-        matplotlib()
         from matplotlib.figure import Figure
 
         class GlassFigure(Figure):
@@ -54,6 +53,7 @@ def _figure_type():
 
 def new_figure(width: float, height: float, drawn: dict | None = None):
     """A new figure of ``width`` × ``height`` inches with an Agg canvas (works headless)."""
+    matplotlib()  # the one-line hint when it is missing
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = _figure_type()(figsize=(width, height), dpi=DPI)

@@ -1,26 +1,11 @@
-"""Training curves: loss and metrics per epoch, and the learning-rate lesson.
-
-matplotlib is imported only inside these functions, with the non-interactive
-Agg backend, so ``import glassnet`` never needs it and plots work without a
-display (servers, CI).
-"""
+"""Training curves: loss and metrics per epoch, and the learning-rate lesson."""
 
 from __future__ import annotations
 
-import io
 import math
 import os
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install glassnet[plot]") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+from . import _base
 
 
 def _series(history, key):
@@ -44,47 +29,44 @@ def _epoch_axes(ax, title, ylabel=None):
     ax.legend()
 
 
-def _save(fig, path):
-    from ..io._files import atomic_write_bytes
-
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write the plot {path!r}: folder {folder!r} does not exist")
-    fmt = os.path.splitext(path)[1][1:].lower() or "png"
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buf.getvalue())  # a half-written PNG never replaces a good one
-
-
-def plot_history(history, path) -> str:
-    """Plot train/validation loss and each metric against the epoch, and save a PNG.
+def curves(history, path=None):
+    """Train and validation loss, and each metric, against the epoch: one panel each.
 
     Args:
         history: the ``History`` that ``gn.train.fit`` returns (or a dict of lists).
-        path: the PNG file to write.
-    Returns: ``path``.
+        path: write a PNG or SVG here (optional).
+    Returns:
+        a Figure; ``fig.drawn`` maps each plotted series (``'loss'``,
+        ``'val_loss'``, ...) to its ``(epochs, values)``.
 
     Example:
         >>> history = gn.train.fit(model, train, "cross_entropy", opt, epochs=10, val_data=val)
-        >>> gn.viz.plot_history(history, "curves.png")
+        >>> gn.viz.curves(history, path="curves.png")
     """
-    plt = _pyplot()
     names = [k for k in history if not k.startswith("val_") and k != "lr"]
     names = ["loss"] + [k for k in names if k != "loss"] if "loss" in names else names
     if not names:
-        raise ValueError("plot_history: the history holds no values to plot")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
-    try:
-        for ax, name in zip(axes[0], names):
-            for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
-                x, y = _series(history, key)
-                if y:
-                    ax.plot(x, y, style, marker="o", markersize=3, label=label)
-            _epoch_axes(ax, name)
-        _save(fig, path)
-    finally:
-        plt.close(fig)
+        raise ValueError("curves: the history holds no values to plot")
+    fig = _base.new_figure(4.5 * len(names), 3.6)
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
+            x, y = _series(history, key)
+            if y:
+                ax.plot(x, y, style, marker="o", markersize=3, label=label)
+                fig.drawn[key] = (x, y)
+        _epoch_axes(ax, name)
+    fig.tight_layout()
+    return _base.finish(fig, path, "curves")
+
+
+def plot_history(history, path) -> str:
+    """``curves(history, path)``, returning the path (the training curves as a PNG).
+
+    Example:
+        >>> gn.viz.plot_history(history, "curves.png")
+    """
+    curves(history, path)
     return os.fspath(path)
 
 
@@ -106,29 +88,26 @@ def plot_learning_rates(histories_by_lr: dict, path, key: str = "loss") -> str:
         >>> runs = {lr: train_with(lr) for lr in (5.0, 0.001, 0.1)}
         >>> gn.viz.plot_learning_rates(runs, "learning_rates.png")
     """
-    plt = _pyplot()
     if not histories_by_lr:
         raise ValueError("plot_learning_rates: no histories given")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    try:
-        for label, history in histories_by_lr.items():
-            if isinstance(label, tuple):
-                lr, verdict = label
-                text = f"η = {lr:g} ({verdict})"
-            else:
-                text = f"η = {label:g}" if isinstance(label, (int, float)) else str(label)
-            x, y = _series(history, key)
-            values = history.get(key) or []
-            diverged = any(v is not None and not math.isfinite(v) for v in values)
-            final = "diverged" if diverged else (f"final {y[-1]:.3g}" if y else "no data")
-            (line,) = ax.plot(x, y, marker="o", markersize=3, label=f"{text}: {final}")
-            if diverged and x:
-                ax.plot(x[-1], y[-1], "x", color=line.get_color(), markersize=10, mew=2)
-        finite = [v for h in histories_by_lr.values() for v in _series(h, key)[1]]
-        if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
-            ax.set_yscale("log")  # a blown-up curve would flatten the others
-        _epoch_axes(ax, "Learning rate: too high, too low, about right", key)
-        _save(fig, path)
-    finally:
-        plt.close(fig)
+    fig = _base.new_figure(7, 4.5)
+    ax = fig.add_subplot()
+    for label, history in histories_by_lr.items():
+        if isinstance(label, tuple):
+            lr, verdict = label
+            text = f"η = {lr:g} ({verdict})"
+        else:
+            text = f"η = {label:g}" if isinstance(label, (int, float)) else str(label)
+        x, y = _series(history, key)
+        values = history.get(key) or []
+        diverged = any(v is not None and not math.isfinite(v) for v in values)
+        final = "diverged" if diverged else (f"final {y[-1]:.3g}" if y else "no data")
+        (line,) = ax.plot(x, y, marker="o", markersize=3, label=f"{text}: {final}")
+        if diverged and x:
+            ax.plot(x[-1], y[-1], "x", color=line.get_color(), markersize=10, mew=2)
+    finite = [v for h in histories_by_lr.values() for v in _series(h, key)[1]]
+    if finite and min(finite) > 0 and max(finite) / min(finite) > 50:
+        ax.set_yscale("log")  # a blown-up curve would flatten the others
+    _epoch_axes(ax, "Learning rate: too high, too low, about right", key)
+    _base.finish(fig, path, "plot_learning_rates")
     return os.fspath(path)
