@@ -5,6 +5,7 @@
     glassnet evaluate runs/NAME/model.safetensors --data digits
     glassnet predict runs/NAME/model.safetensors digit.npy
     glassnet info runs/NAME/model.safetensors
+    glassnet report runs/NAME            # draw the run's report.html again
 
 User errors end with one line on stderr and a non-zero exit code, never a
 traceback: 2 for a bad command line (unknown option, missing argument), 1
@@ -33,6 +34,7 @@ MODEL_FILE = "model.safetensors"
 CURVES_FILE = "curves.png"
 CLASSES_FILE = "classes.json"  # beside the model: the text labels of its classes, in output order
 LR_FILE = "learning_rates.png"
+REPORT_FILE = "report.html"
 
 TOY_SETS = ("moons", "circles", "spirals", "xor")
 OPTIMIZERS = {"sgd": ("SGD", 0.05), "adam": ("Adam", 2e-3), "adamw": ("AdamW", 2e-3),
@@ -348,7 +350,31 @@ def _cmd_train(args) -> int:
         from . import viz
 
         saved += _plot(lambda p: viz.plot_history(history, p), out / CURVES_FILE)
+        settings = {"command": "glassnet train " + " ".join(_resume_args(args, out)),
+                    "model": args.model, "data": d.describe(), "parameters": f"{n_params:,}",
+                    "optimizer": f"{type(opt).__name__}, lr {opt.param_groups[0]['lr']:g}",
+                    "loss": loss, "epochs": epochs, "batch size": args.batch_size,
+                    "seed": args.seed, "validation samples": len(y_val),
+                    "training time": f"{seconds:.1f} s",
+                    "kept weights": f"epoch {ckpt.best_epoch} (best {ckpt.monitor})"
+                    if ckpt.best_epoch is not None else "last epoch"}
+        report = _plot(lambda p: viz.write_report(
+            out, model, history, (d.X_test, d.y_test), settings, final, d.class_names,
+            title=f"glassnet train: {args.model} on {d.name}", save_model=False), out / REPORT_FILE)
+        saved += report
     print(f"Trained in {seconds:.1f}s; saved {', '.join(saved)}")
+    if not args.no_plot and report:
+        print(f"Report: {report[0]} (open it in a browser)")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from . import viz
+
+    if not os.path.isdir(args.run):
+        raise CLIError(f"{args.run!r} is not a folder (expected a run folder written by "
+                       f"glassnet train, e.g. runs/NAME)")
+    print(f"Report: {viz.rebuild_report(args.run)} (open it in a browser)")
     return 0
 
 
@@ -584,8 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model and save it with its curves",
                        description="Train a model on a data set; print progress and the final "
-                                   "test metrics; write the model and the curve PNG to a run "
-                                   "folder.", epilog=TRAIN_EPILOG, formatter_class=raw)
+                                   "test metrics; write the model, the curve PNG and an HTML "
+                                   "report (report.html, for a browser) to a run folder.",
+                       epilog=TRAIN_EPILOG, formatter_class=raw)
     t.add_argument("--model", choices=("mlp", "cnn", "rnn", "lstm"), default=None,
                    help="network kind (default: cnn for images, mlp otherwise); rnn/lstm read "
                         "image rows as sequences")
@@ -611,7 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-demo", action="store_true",
                    help="the learning-rate lesson: train with a too-high, a too-low and a good "
                         f"rate and plot the three loss curves (default {LR_DEMO_EPOCHS} epochs)")
-    t.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
+    t.add_argument("--no-plot", action="store_true",
+                   help="do not write the curve PNG and the HTML report")
     t.add_argument("--quiet", action="store_true",
                    help="print only the test metrics and the files written (and errors)")
     t.set_defaults(func=_cmd_train)
@@ -648,6 +676,13 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  glassnet info runs/NAME/model.safetensors", formatter_class=raw)
     i.add_argument("model", metavar="MODEL", help="a model file (or a run folder)")
     i.set_defaults(func=_cmd_info)
+
+    r = sub.add_parser("report", help="draw a run's HTML report again",
+                       description="Draw report.html again from a run folder that glassnet "
+                                   "train wrote (model, settings, curves, held-out samples).",
+                       epilog="example:\n  glassnet report runs/NAME", formatter_class=raw)
+    r.add_argument("run", metavar="RUN_DIR", help="a run folder written by glassnet train")
+    r.set_defaults(func=_cmd_report)
 
     explain_cli.register(sub)
     return parser

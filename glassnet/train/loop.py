@@ -243,7 +243,7 @@ def _validate_training_setup(epochs, batch_size, initial_epoch):
 def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         metrics=DEFAULT_METRICS, callbacks=(), batch_size: int = 32, shuffle: bool = True,
         seed: int | None = None, verbose=True, initial_epoch: int = 0,
-        resume_from: str | None = None) -> History:
+        resume_from: str | None = None, report=None) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``: w ← w − η ∇L per mini-batch.
 
     Args:
@@ -269,6 +269,11 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         initial_epoch: number of epochs already done (when continuing).
         resume_from: a checkpoint written by ``ModelCheckpoint``: restores the
             model, optimizer, scheduler, history and epoch, then continues.
+        report: a folder: when training ends, write ``report.html`` there (curves,
+            confusion matrix and mistakes on ``val_data`` — or ``train_data``
+            without it —, filters and feature maps of a CNN, the model summary,
+            these settings) with the model and what ``glassnet report FOLDER``
+            needs to draw it again. Needs matplotlib (``glassnet[plot]``).
     Returns:
         a ``History``: ``history['loss']``, ``history['val_accuracy']``, ...
         one value per epoch, and ``history.epochs``.
@@ -281,6 +286,12 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         >>> history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=20)
     """
     _validate_training_setup(epochs, batch_size, initial_epoch)
+    if report is not None:  # a bad folder or a missing matplotlib fails before training, not after
+        from ..viz import _base
+        from ..viz.report import prepare_folder
+
+        _base.matplotlib()
+        report = prepare_folder(report, "fit: report")
     loss_fn, metric_fns = _loss_and_metrics(loss, metrics, train_data)
     dtype = _model_dtype(model)
     train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
@@ -350,7 +361,28 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         history.stopped_epoch = state.epoch
         history.stop_reason = state.stop_reason
         progress.message(_stop_message(state, callbacks, history))
+    if report is not None and not history.interrupted:
+        _write_fit_report(report, model, history, loss, optimizer, train_data, val_data,
+                          epochs, batch_size, seed, metric_fns, progress)
     return history
+
+
+def _write_fit_report(folder, model, history, loss, optimizer, train_data, val_data, epochs,
+                      batch_size, seed, metric_fns, progress) -> None:
+    from ..viz.report import write_report
+
+    group = optimizer.param_groups[0] if getattr(optimizer, "param_groups", None) else {}
+    settings = {"loss": loss if isinstance(loss, str) else getattr(loss, "__name__",
+                                                                   type(loss).__name__),
+                "optimizer": type(optimizer).__name__,
+                **{k: v for k, v in group.items() if isinstance(v, (int, float, str, tuple))},
+                "epochs": epochs, "batch size": batch_size, "seed": seed,
+                "metrics": ", ".join(name for name, _ in metric_fns) or "none"}
+    data, label = (train_data, "training data") if val_data is None else (val_data,
+                                                                            "validation data")
+    last = {k[4:]: v for k, v in history.last().items() if k.startswith("val_")}
+    path = write_report(folder, model, history, data, settings, last or None, data_label=label)
+    progress.message(f"Report: {path}")
 
 
 def _current_lr(optimizer):

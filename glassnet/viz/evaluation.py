@@ -180,7 +180,7 @@ def misclassified(model, data, n: int = 16, path=None, class_names=None, image_s
              "confidence": confidence, "errors": len(wrong)}
     cols = int(min(8, max(1, len(shown))))
     rows = max(1, math.ceil(len(shown) / cols))
-    fig = _base.new_figure(1.45 * cols + 0.4, 1.65 * rows + 0.6, drawn)
+    fig = _base.new_figure(1.45 * cols + 0.4, 1.85 * rows + 0.6, drawn)
     if not len(shown):
         ax = fig.add_subplot()
         ax.axis("off")
