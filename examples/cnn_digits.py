@@ -1,10 +1,15 @@
 """A LeNet-style CNN on the built-in 8×8 handwritten digits (≥ 97 % test accuracy).
 
-    python examples/cnn_digits.py [--epochs 20]
+    python examples/cnn_digits.py [--epochs 20] [--out FOLDER]
 
 Convolution → ReLU → max pooling, twice, then a fully connected classifier:
 the "whole CNN" of the chapter. ``model.summary`` shows the shape arithmetic
 h_new = ⌊(h − f + 2p)/s⌋ + 1 layer by layer before training starts.
+
+After training it draws what the network learned into FOLDER (default: the
+current folder): ``filters.png``, the 32 learned 3×3 kernels of the first
+convolution, and ``feature_maps.png``, every layer's channels for one test
+digit (needs matplotlib; without it the pictures are skipped with a note).
 """
 
 from __future__ import annotations
@@ -52,7 +57,11 @@ def main(argv=None) -> float:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=".", help="folder for filters.png and feature_maps.png "
+                   "(default: the current folder)")
     args = p.parse_args(argv)
+    if not os.path.isdir(args.out):
+        p.error(f"--out: folder {args.out!r} does not exist")
 
     gn.manual_seed(args.seed)
     X_train, y_train, X_test, y_test = gn.data.digits_split(0.2, seed=args.seed)
@@ -83,7 +92,22 @@ def main(argv=None) -> float:
         print(f"epoch {epoch:2d}/{args.epochs}  loss {total / seen:.4f}  "
               f"test accuracy {acc:.2%}  ({time.perf_counter() - t0:.2f} s)")
     print(f"\nfinal test accuracy: {acc:.2%}")
+    draw(model, X_test[0], int(y_test[0]), args.out)
     return acc
+
+
+def draw(model, digit, label: int, folder: str) -> None:
+    """The learned first-layer filters, and every layer's feature maps for one test digit."""
+    try:
+        filters = gn.viz.filters(model, os.path.join(folder, "filters.png"))
+    except ImportError as e:  # matplotlib is optional
+        print(f"pictures skipped: {e}")
+        return
+    maps = gn.viz.feature_maps(model, digit, os.path.join(folder, "feature_maps.png"))
+    guess = int(maps.drawn["output"].argmax())
+    print(f"wrote {os.path.join(folder, 'filters.png')} ({len(filters.drawn['weights'])} "
+          f"filters of the first conv layer) and {os.path.join(folder, 'feature_maps.png')} "
+          f"(test digit {label}, predicted {guess})")
 
 
 if __name__ == "__main__":
