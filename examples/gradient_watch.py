@@ -1,6 +1,9 @@
 """Vanishing and exploding gradients through time, as numbers — and clipping taming the explosion.
 
-    python examples/gradient_watch.py
+    python examples/gradient_watch.py [OUTPUT_FOLDER]
+
+Writes gradient_watch.png (the two cases' ‖∂L/∂h_t‖ on a log scale, from
+``gn.viz.time_step_gradients``) into OUTPUT_FOLDER (default: the current folder).
 
 BPTT multiplies one Jacobian ∂h_t/∂h_{t−1} = diag(g'(z_t)) W_hh per step, so
 the gradient that reaches an early step is a product of many factors:
@@ -57,6 +60,7 @@ def show(name, model, x, y):
     print(f"  ratio t=1 / t={T}: {norms[0] / norms[-1]:.3e};  "
           f"||grad weight_hh_l0|| = {w.weight_grad_norms['rnn.weight_hh_l0']:.3e}")
     model.zero_grad()
+    return w
 
 
 def train(model, x, y, clip, steps=25, lr=0.05):
@@ -86,14 +90,21 @@ def exploding_model(seed):
     return m
 
 
-def main():
+def main(out_dir="."):
+    if not os.path.isdir(out_dir):
+        sys.exit(f"gradient_watch.py: output folder {out_dir!r} does not exist")
     rng = np.random.default_rng(0)
     x = gn.tensor(rng.standard_normal((T, N, 1)).astype(np.float32) * 0.1)
     y = gn.tensor(rng.standard_normal((N, 1)).astype(np.float32))
 
     gn.manual_seed(0)
-    show("vanishing: tanh RNN, default initialisation", LastStep("tanh"), x, y)
-    show("exploding: ReLU RNN, recurrent weights 1.6 x orthogonal", exploding_model(0), x, y)
+    vanishing = show("vanishing: tanh RNN, default initialisation", LastStep("tanh"), x, y)
+    exploding = show("exploding: ReLU RNN, recurrent weights 1.6 x orthogonal",
+                     exploding_model(0), x, y)
+    picture = os.path.join(out_dir, "gradient_watch.png")
+    gn.viz.time_step_gradients({"tanh, default weights (vanishing)": vanishing,
+                                "ReLU, W_hh = 1.6 x orthogonal (exploding)": exploding},
+                               path=picture)
 
     print("\ntraining the exploding network with SGD (lr 0.05), 25 steps:")
     with np.errstate(all="ignore"):
@@ -104,7 +115,8 @@ def main():
               f"with clip_grad_norm_(max_norm=1) {clipped[k]:.4g}")
     print(f"result: vanishing and exploding gradients shown per step; without clipping the final "
           f"loss is {plain[-1]:.4g}, with clipping {clipped[-1]:.4g} (started at {clipped[0]:.4g})")
+    print(f"picture: {picture}")
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])
