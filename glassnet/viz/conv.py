@@ -195,22 +195,38 @@ def filters(conv, path=None):
     ax.set_aspect("equal")
     ax.axis("off")
 
+    # One image for the whole grid (white gaps), R screen pixels per kernel pixel: a few
+    # hundred separate images would take seconds to draw.
     lim = _base.diverging_limit(shown)
-    colour = {} if rgb else {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
-    image = None
+    R = max(4, math.ceil(24 / max(ih, iw)))
+    canvas = np.full((math.ceil(grid_h * R), math.ceil(grid_w * R)) + ((3,) if rgb else ()),
+                     1.0 if rgb else np.nan)
+    label_x, label_y = [], []
     for i in range(n):
         r, col = divmod(i, ncols)
         x0 = left + col * (cell_w + gap_x)
         y0 = r * (label_h + cell_h + gap_y) + label_h
-        ax.text(x0 + cell_w / 2, y0 - 0.15 * label_h, f"filter {i}", ha="center",
-                va="bottom", fontsize=7.5)
+        label_x.append(x0 + cell_w / 2)
+        label_y.append(y0 - 0.45 * label_h)
+        py = round(y0 * R)
         for k in range(per):
-            xk = x0 + k * (iw + gap_k)
-            image = ax.imshow(images[i, k], extent=(xk, xk + iw, y0 + ih, y0),
-                              interpolation="nearest", **colour)
+            px = round((x0 + k * (iw + gap_k)) * R)
+            canvas[py: py + ih * R, px: px + iw * R] = images[i, k].repeat(R, 0).repeat(R, 1)
         if one_d and col == 0:
             ax.text(x0 - 0.08 / s, y0 + ih / 2, "input\nchannels", ha="right", va="center",
                     fontsize=6.5, color="0.3")
+    if rgb:
+        image = ax.imshow(canvas, extent=(0, canvas.shape[1] / R, canvas.shape[0] / R, 0),
+                          interpolation="nearest")
+    else:
+        from matplotlib import colormaps
+
+        image = ax.imshow(canvas, extent=(0, canvas.shape[1] / R, canvas.shape[0] / R, 0),
+                          interpolation="nearest", vmin=-lim, vmax=lim,
+                          cmap=colormaps["RdBu_r"].with_extremes(bad="white"))
+    ax.set_xlim(x_start, x_start + ax_w_in / s)
+    ax.set_ylim(grid_h, 0)
+    _path_text(ax, label_x, label_y, [f"filter {i}" for i in range(n)], 7.5, ["black"] * n)
 
     where = f"first conv layer '{name}' of {type(owner).__name__}: " if owner is not None else ""
     size = "×".join(str(d) for d in w.shape[2:])
@@ -377,11 +393,9 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
         ax = fig.add_axes((left / W, y / fig_h, row_w / W, h / fig_h))
         ax.axis("off")
         lo, hi = float(shown.min()), float(shown.max())
-        if module is None and nd == 2 and shown.shape[0] == 3:
-            kw = {"cmap": None}                              # an RGB input: one colour image
-            rgb = (shown - lo) / max(hi - lo, 1e-12)
-            shown = rgb.transpose(1, 2, 0)[None]
-            norm = None
+        rgb = module is None and nd == 2 and shown.shape[0] == 3
+        if rgb:                                              # an RGB input: one colour image
+            kw, norm = {}, None
         elif module is None:
             kw, norm = {"cmap": "gray", "vmin": lo, "vmax": hi if hi > lo else lo + 1}, "input"
         elif lo < 0:
@@ -389,19 +403,28 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
             kw, norm = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}, "signed"
         else:
             kw, norm = {"cmap": "viridis", "vmin": 0.0, "vmax": max(hi, 1e-12)}, "non-negative"
-        image = None
-        if nd == 2:
-            ch, cw_units = shown.shape[1], shown.shape[2]
-            gap = 0.12 * cw_units
-            for c in range(shown.shape[0]):
-                x0 = c * (cw_units + gap)
-                image = ax.imshow(shown[c], extent=(x0, x0 + cw_units, ch, 0),
-                                  interpolation="nearest", **kw)
-                if shown.shape[0] > 1:
-                    ax.text(x0 + cw_units / 2, ch + 0.03 * ch / h, str(c), ha="center",
-                            va="top", fontsize=6, color="0.35")
-            ax.set_xlim(0, cells * (cw_units + gap))
-            ax.set_ylim(ch, 0)
+        if rgb:
+            colour = (shown - lo) / max(hi - lo, 1e-12)
+            image = ax.imshow(colour.transpose(1, 2, 0), extent=(0, 1, 1, 0),
+                              interpolation="nearest")
+            ax.set_xlim(0, cells * 1.12)
+            ax.set_ylim(1, 0)
+            ax.set_aspect("auto")
+        elif nd == 2:   # all channels as one image, white gaps between them: fast to draw
+            tiles, step = _mosaic(shown)
+            if kw.get("cmap"):
+                from matplotlib import colormaps
+
+                kw["cmap"] = colormaps[kw["cmap"]].with_extremes(bad="white")
+            image = ax.imshow(tiles, extent=(0, tiles.shape[1], tiles.shape[0], 0),
+                              interpolation="nearest", aspect="auto", **kw)
+            ax.set_xlim(0, cells * step)
+            ax.set_ylim(tiles.shape[0], 0)
+            if shown.shape[0] > 1:
+                n = shown.shape[0]
+                _path_text(ax, [c * step + (step - 1) / 2 for c in range(n)],
+                           [tiles.shape[0] * (1 + 0.09 / h)] * n, [str(c) for c in range(n)],
+                           6.0, ["0.35"] * n)
         else:
             image = ax.imshow(shown, aspect="auto", interpolation="nearest", **kw)
         shape = tuple(a.shape)
@@ -418,6 +441,22 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
             cb.update_ticks()
         y -= under_h
     return fig
+
+
+def _mosaic(maps: np.ndarray):
+    """(k, H, W) maps side by side in one image with NaN gaps; small maps repeated up to ≥ 16 px.
+
+    Returns the image and the step from one map's left edge to the next.
+    """
+    k, h, w = maps.shape
+    f = max(1, math.ceil(16 / max(h, w)))        # so a gap can be thin next to a 2×2 map
+    big = maps.repeat(f, axis=1).repeat(f, axis=2)
+    gap = max(1, round(0.12 * w * f))
+    step = w * f + gap
+    out = np.full((h * f, k * step - gap), np.nan)
+    for c in range(k):
+        out[:, c * step: c * step + w * f] = big[c]
+    return out, step
 
 
 def _ticks():
@@ -490,7 +529,8 @@ def convolution(image, kernel, stride=1, padding=0, path=None, bias: float = 0.0
         path: optional ``.png``, ``.svg`` or ``.gif`` file to write.
         bias: b, added to every output cell.
     Returns:
-        The Figure of panels. ``fig.drawn``: ``"padded"`` (C, H + 2p, W + 2p),
+        The Figure of panels (with a ``.gif`` path: one frame's figure, showing the
+        last step). ``fig.drawn``: ``"padded"`` (C, H + 2p, W + 2p),
         ``"kernel"`` (C, kH, kW), ``"output"`` (oH, oW), ``"steps"`` (one dict per
         output cell in sliding order: ``"cell"`` (i, j), ``"corner"`` (row, col of
         the window in the padded image), ``"window"``, ``"value"``), ``"panels"``
@@ -535,8 +575,8 @@ def convolution(image, kernel, stride=1, padding=0, path=None, bias: float = 0.0
 
     def formula(i, j):
         if x.shape[0] == 1:
-            rows = [" + ".join(f"{_factor(a)}·{_factor(c)}" for a, c in zip(win[i, j, 0, u], w[0, u]))
-                    for u in range(k[0])]
+            rows = [" + ".join(f"{_factor(a)}·{_factor(v)}"
+                               for a, v in zip(win[i, j, 0, u], w[0, u])) for u in range(k[0])]
             if k[0] > 5:
                 rows = rows[:2] + ["…"] + rows[-1:]
             if k[1] > 5:
@@ -589,7 +629,8 @@ def pooling(image, kernel_size=2, stride=None, mode: str = "max", path=None):
         mode: ``"max"`` or ``"avg"`` (also ``"average"``, ``"mean"``).
         path: optional ``.png``, ``.svg`` or ``.gif`` file to write.
     Returns:
-        The Figure of panels. ``fig.drawn``: ``"image"``, ``"output"`` (oH, oW),
+        The Figure of panels (with a ``.gif`` path: the last frame's figure).
+        ``fig.drawn``: ``"image"``, ``"output"`` (oH, oW),
         ``"mode"``, ``"steps"`` (per output cell: ``"cell"``, ``"corner"``,
         ``"window"``, ``"value"``, and for max pooling ``"max_at"``, the (row, col)
         of the largest cell, the first one on a tie), ``"panels"``, ``"formulas"``.
@@ -662,36 +703,38 @@ def pooling(image, kernel_size=2, stride=None, mode: str = "max", path=None):
 
 
 def _draw_slide(slide: _Slide, path, drawn):
-    """The panels figure (and the GIF when ``path`` ends in .gif) of a sliding-window operation."""
+    """The panels figure, or with a .gif ``path`` the animation (one frame per step)."""
     _base.matplotlib()
     gif = path is not None and str(path).lower().endswith(".gif")
     if path is not None:
         _base.check_path(path, slide.caller, _base.FORMATS)
     n = len(slide.steps)
-    if gif and n > MAX_FRAMES:
-        raise ValueError(f"{slide.caller}: {n} output cells would be {n} GIF frames (at most "
-                         f"{MAX_FRAMES}); use a larger stride or a smaller image")
+    if gif:
+        if n > MAX_FRAMES:
+            raise ValueError(f"{slide.caller}: {n} output cells would be {n} GIF frames (at "
+                             f"most {MAX_FRAMES}); use a larger stride or a smaller image")
+        drawn["panels"] = list(range(n))
+        drawn["formulas"] = formulas = {t: slide.formula(*slide.steps[t]) for t in range(n)}
+        cell_in = 0.42
+        fig = _panels_figure(slide, [0], formulas, slide.title, drawn, cell_in)
+        ax, g = fig.axes[0], _geometry(slide, cell_in, formulas.values())
+        frames = []
+        for t in range(n):
+            if t:
+                ax.clear()
+                _panel(ax, slide, t, cell_in, formulas, g)
+            frames.append(_base.figure_rgb(fig))
+        _base.save_gif(frames, path, slide.caller, ms_per_frame=900)
+        return fig                                       # showing the last step
     panels = list(range(n)) if n <= MAX_PANELS else list(range(FIRST_PANELS)) + [n - 1]
-    drawn["formulas"] = {t: slide.formula(*slide.steps[t]) for t in panels}
     drawn["panels"] = panels
+    drawn["formulas"] = {t: slide.formula(*slide.steps[t]) for t in panels}
     title = slide.title
     if n > MAX_PANELS:
         title += (f"\nshown: steps 1–{FIRST_PANELS} and the last of {n}, "
                   "whose output grid is complete")
     fig = _panels_figure(slide, panels, drawn["formulas"], title, drawn)
-    if not gif:
-        return _base.finish(fig, path, slide.caller)
-    formulas = {t: drawn["formulas"].get(t) or slide.formula(*slide.steps[t]) for t in range(n)}
-    drawn["panels"], drawn["formulas"] = list(range(n)), formulas
-    one = _panels_figure(slide, [0], formulas, slide.title, {}, cell_in=0.42)
-    ax, g = one.axes[0], _geometry(slide, 0.42, formulas.values())
-    frames = []
-    for t in range(n):
-        ax.clear()
-        _panel(ax, slide, t, 0.42, formulas, g)
-        frames.append(_base.figure_rgb(one))
-    _base.save_gif(frames, path, slide.caller, ms_per_frame=900)
-    return fig
+    return _base.finish(fig, path, slide.caller)
 
 
 def _geometry(slide: _Slide, cell_in: float, formulas):
@@ -832,16 +875,57 @@ def _signed_faces(values: np.ndarray, lim: float) -> np.ndarray:
 
 
 def _grid(ax, x0, y0, face, numbers, colors, cell_pt, bold=()):
-    """A grid of numbered cells at (x0, y0): coloured faces, thin lines, one number per cell."""
+    """A grid of numbered cells at (x0, y0): coloured faces, thin lines, one number per cell.
+
+    The numbers are glyph outlines in one PathCollection rather than one Text each:
+    a 16-panel figure holds about a thousand of them, and as Text objects they
+    took ten times longer to draw.
+    """
     h, w = face.shape[:2]
     ax.imshow(face, extent=(x0, x0 + w, y0 + h, y0), interpolation="nearest")
     ax.hlines(np.arange(h + 1) + y0, x0, x0 + w, colors="0.55", lw=0.6)
     ax.vlines(np.arange(w + 1) + x0, y0, y0 + h, colors="0.55", lw=0.6)
     longest = max((len(s) for row in numbers for s in row), default=1)
     size = cell_pt * min(0.5, 1.45 / max(longest, 1))
-    for r in range(h):
-        for q in range(w):
-            if numbers[r][q]:
-                ax.text(x0 + q + 0.5, y0 + r + 0.5, numbers[r][q], ha="center", va="center",
-                        fontsize=size, color=colors[r][q],
-                        fontweight="bold" if (r, q) in bold else "normal")
+    cells = [(r, q) for r in range(h) for q in range(w) if numbers[r][q]]
+    _path_text(ax, [x0 + q + 0.5 for _, q in cells], [y0 + r + 0.5 for r, _ in cells],
+               [numbers[r][q] for r, q in cells], size, [colors[r][q] for r, q in cells],
+               [(r, q) in bold for r, q in cells])
+
+
+def _path_text(ax, xs, ys, texts, size: float, colors, bold=None):
+    """Many short labels centred at data points (xs, ys), drawn as one PathCollection."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_rgba
+    from matplotlib.transforms import Affine2D
+
+    if not texts:
+        return
+    bold = bold or [False] * len(texts)
+    ax.add_collection(PathCollection(
+        [_glyphs(t, b) for t, b in zip(texts, bold)], offsets=list(zip(xs, ys)),
+        offset_transform=ax.transData,
+        transform=Affine2D().scale(size / 72) + ax.figure.dpi_scale_trans,
+        facecolors=[to_rgba(c) for c in colors], edgecolors="none", linewidths=0,
+        zorder=2.5, clip_on=False),                  # above the window and grid lines
+        autolim=False)
+
+
+_GLYPHS: dict = {}
+
+
+def _glyphs(text: str, bold: bool):
+    """The outline of ``text`` at 1 pt, centred on (0, 0) (cached: grids repeat their numbers)."""
+    key = (text, bold)
+    if key not in _GLYPHS:
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.path import Path
+        from matplotlib.textpath import TextPath
+
+        path = TextPath((0, 0), text, size=1,
+                        prop=FontProperties(family="DejaVu Sans",
+                                            weight="bold" if bold else "normal"))
+        box = path.get_extents()
+        _GLYPHS[key] = Path(path.vertices - ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2),
+                            path.codes)
+    return _GLYPHS[key]
