@@ -163,8 +163,9 @@ def time_step_gradients(watch, path=None, labels=None):
 
     Args:
         watch: what ``gn.nn.utils.rnn.watch_gradients`` recorded (one line per
-            recurrent layer), a dict ``{name: norms}``, or several of these to
-            compare: a list (with ``labels``) or a dict ``{label: watch}``.
+            recurrent layer), a dict ``{name: norms}``, one array of norms, or
+            several of these to compare: a list (with ``labels``) or a dict
+            ``{label: watch}``.
         path: write a PNG or SVG here (optional).
         labels: names for the watches of a list (or one name for a single watch).
     Returns:
@@ -269,15 +270,48 @@ def _bounds(act):
 
 
 def _histogram(a: np.ndarray, bins: int):
-    """(counts, edges) as ``np.histogram(a, bins)``; NaN/inf values are left out (None if
-    nothing is left)."""
+    """``np.histogram(a, bins)`` — the same counts and edges — in under half its time.
+
+    The same bins: edges by ``linspace`` from min to max in the data's float
+    type; bin i holds edges[i] ≤ a < edges[i + 1], the last bin also its right
+    edge. The bin index ⌊(a − min)·bins/(max − min)⌋ can be one off where
+    rounding crosses an edge; comparing with the edges themselves puts it
+    right, as NumPy does. Recording every epoch must stay cheap, hence no
+    general checks or blocking. NaN/inf values are left out; None when
+    nothing is left.
+    """
+    a = a.ravel()
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
     if a.size == 0:
         return None
-    try:
-        return np.histogram(a, bins)
-    except ValueError:  # NaN or inf make the automatic range undefined
-        finite = a[np.isfinite(a)]
-        return np.histogram(finite, bins) if finite.size else None
+    lo, hi = a.min(), a.max()
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        a = a[np.isfinite(a)]
+        if a.size == 0:
+            return None
+        lo, hi = a.min(), a.max()
+    if lo == hi:  # np.histogram widens an empty range the same way
+        lo, hi = lo - 0.5, hi + 0.5
+    with np.errstate(over="ignore", invalid="ignore"):
+        edges = np.linspace(lo, hi, bins + 1, dtype=np.result_type(lo, hi, a))
+    a = a.astype(edges.dtype, copy=False)
+    if not (np.isfinite(edges).all() and (edges[1:] > edges[:-1]).all()):
+        try:  # a range the float type cannot split into bins: let NumPy say what it can
+            with np.errstate(all="ignore"):
+                return np.histogram(a, bins)
+        except ValueError:
+            return None
+    t = np.subtract(a, edges[0])  # (a − min)/(max − min)·bins in NumPy's order, in place
+    t /= edges[-1] - edges[0]
+    t *= bins
+    idx = t.astype(np.intp)
+    np.minimum(idx, bins - 1, out=idx)  # the maximum belongs to the last bin
+    upper = edges[1:].copy()
+    upper[-1] = np.inf  # the last bin has no edge above it
+    idx -= a < edges.take(idx)  # one bin too high
+    idx += a >= upper.take(idx)  # one bin too low
+    return np.bincount(idx, minlength=bins), edges
 
 
 class _Row:
@@ -377,9 +411,11 @@ class HistogramRecorder(Callback):
       whose output is 0 for the whole batch); for sigmoid/tanh-like
       activations: the share of outputs within 1 % of the range's ends.
 
-    Cost: one ``np.histogram`` per array per recorded epoch and hooks on one
-    batch — a few milliseconds an epoch (``benchmarks/bench_viz.py``). Each
-    call of ``fit`` starts a new recording.
+    Cost: one histogram per array per recorded epoch (computed as
+    ``np.histogram`` does, in under half its time) and hooks on one batch:
+    under 1 ms an epoch for the CLI's digits MLP (about 4 % of its 20 ms
+    epoch) and under 1 % of an epoch for its CNN (``benchmarks/bench_viz.py``).
+    Each call of ``fit`` starts a new recording.
 
     Args:
         every: record every this many epochs (default 1).
@@ -426,6 +462,7 @@ class HistogramRecorder(Callback):
         self._handles: list = []
         self._captured: dict = {}
         self._recording = False
+        self._arm_after = -1  # the batch after which the hooks go on
 
     # -- set-up -----------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -481,11 +518,12 @@ class HistogramRecorder(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._recording = self._records_epoch(epoch)
         steps = self.state.steps
+        self._arm_after = steps - 1 if self._recording and steps else -1
         if self._recording and (steps is None or steps <= 1):
             self._arm()  # length unknown (or one batch): watch every batch, keep the last
 
     def on_batch_end(self, batch, logs):
-        if self._recording and batch == (self.state.steps or 0) - 1:
+        if batch == self._arm_after:
             self._arm()  # the next batch is the epoch's last
 
     # -- the record ---------------------------------------------------------

@@ -1,0 +1,156 @@
+"""What the picture callbacks cost on top of training.
+
+``histogram_overhead``: ``gn.train.fit`` with and without
+``gn.viz.HistogramRecorder(every=1)`` (weights, last-batch activations and
+gradients of every layer recorded every epoch), in short runs of a few
+epochs, the two kinds alternating (and swapping which goes first) so machine
+noise hits both alike. Workloads: the CLI's default models on the built-in digits (1437
+training images, batch 32, Adam): the MLP 64-128-64-10 and the CNN
+(conv-BN-ReLU-pool twice, dropout, 128-64-10). Besides the ratio of epoch
+times (median and fastest) the recorder's own time is measured directly — the
+time spent inside its callback methods — which is far steadier on a busy
+machine. Goal: < 5 % overhead.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_viz.py [--runs 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common import SLOW_BLAS_VARS, numpy_blas_threads, set_threads
+
+import glassnet as gn  # the checkout's glassnet, installed or not
+
+GOAL = 0.05  # at most 5 % more time per epoch
+
+
+@dataclass
+class Overhead:
+    """Epoch times (seconds) of ``fit`` without and with the recorder, and the recorder's own."""
+
+    name: str
+    plain: list = field(default_factory=list)
+    recorded: list = field(default_factory=list)
+    own: list = field(default_factory=list)  # time inside the recorder's methods, per epoch
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.recorded) / statistics.median(self.plain) - 1
+
+    @property
+    def fastest_ratio(self) -> float:
+        return min(self.recorded) / min(self.plain) - 1
+
+    @property
+    def own_ratio(self) -> float:
+        return statistics.median(self.own) / statistics.median(self.plain)
+
+
+class _Timed(gn.viz.HistogramRecorder):
+    """The recorder, with the time spent in its callback methods added up."""
+
+    spent = 0.0
+
+    def _timed(name):
+        def run(self, *args):
+            t = time.perf_counter()
+            getattr(gn.viz.HistogramRecorder, name)(self, *args)
+            self.spent += time.perf_counter() - t
+        return run
+
+    on_train_begin = _timed("on_train_begin")
+    on_epoch_begin = _timed("on_epoch_begin")
+    on_batch_end = _timed("on_batch_end")
+    on_epoch_end = _timed("on_epoch_end")
+    on_train_end = _timed("on_train_end")
+    del _timed
+
+
+def histogram_overhead(name: str, model, X, y, runs: int = 6, epochs: int = 4,
+                       batch_size: int = 32, every: int = 1) -> Overhead:
+    """Time ``runs`` calls of ``fit(epochs=epochs)`` with ``HistogramRecorder(every)`` and as
+    many without, alternating, on ``model`` (training goes on across the calls). Times are
+    per epoch; the recorder's set-up at the start of a run counts, shared by its epochs."""
+    opt = gn.optim.Adam(model.parameters(), lr=2e-3)
+
+    def run(recorder):
+        t = time.perf_counter()
+        gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=epochs, batch_size=batch_size,
+                     seed=0, verbose=False, callbacks=[recorder] if recorder else [])
+        return (time.perf_counter() - t) / epochs
+
+    run(None)  # warm-up: allocator, BLAS threads, optimizer state
+    run(_Timed(every=every))
+    res = Overhead(name)
+    for r in range(runs):
+        for kind in (("plain", "recorded") if r % 2 == 0 else ("recorded", "plain")):
+            if kind == "plain":
+                res.plain.append(run(None))
+            else:
+                rec = _Timed(every=every)
+                res.recorded.append(run(rec))
+                res.own.append(rec.spent / epochs)
+    return res
+
+
+def workloads():
+    """(name, model, X, y): the CLI's default MLP and CNN on the digits training split."""
+    from glassnet.cli import build_model, load_data
+
+    d = load_data("digits")
+    for kind, label in (("mlp", "MLP 64-128-64-10"), ("cnn", "CNN (CLI default)")):
+        gn.manual_seed(0)
+        yield f"{label}, digits", build_model(kind, d), d.X_train, d.y_train
+
+
+def print_overheads(results, runs: int, epochs: int) -> None:
+    w = max(len(r.name) for r in results) + 2
+    head = (f"{'workload':<{w}}{'plain ms/epoch':>15}{'recorded':>10}{'overhead':>10}"
+            f"{'fastest':>9}{'recorder ms':>13}{'share':>7}  goal")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        ok = "ok" if r.own_ratio < GOAL else "NO"
+        print(f"{r.name:<{w}}{statistics.median(r.plain) * 1e3:>15.1f}"
+              f"{statistics.median(r.recorded) * 1e3:>10.1f}{r.median_ratio:>+10.1%}"
+              f"{r.fastest_ratio:>+9.1%}{statistics.median(r.own) * 1e3:>13.2f}"
+              f"{r.own_ratio:>7.1%}  <{GOAL:.0%} {ok}")
+    print(f"\n{runs} runs of {epochs} epochs of each kind, alternating. overhead: median epoch "
+          "time with the recorder over the median without; fastest: the same for the fastest epochs; recorder ms: time "
+          "spent inside HistogramRecorder's methods per epoch (median), share: that over the "
+          "plain epoch (the goal is judged on it: it does not depend on other processes)")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=6, help="timed fit runs of each kind")
+    ap.add_argument("--epochs", type=int, default=4, help="epochs per run")
+    ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: as is)")
+    ap.add_argument("--only", choices=("mlp", "cnn"), default=None, help="one workload only")
+    args = ap.parse_args(argv)
+    for var in SLOW_BLAS_VARS:
+        if os.environ.get(var):
+            print(f"WARNING: {var} is set (slower NumPy BLAS kernels); run with "
+                  f"env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE", file=sys.stderr)
+    if args.threads is not None:
+        set_threads(args.threads)
+    print(f"threads: numpy BLAS {numpy_blas_threads()}")
+    results = []
+    for name, model, X, y in workloads():
+        if args.only and not name.lower().startswith(args.only):
+            continue
+        results.append(histogram_overhead(name, model, X, y, runs=args.runs, epochs=args.epochs))
+    print_overheads(results, args.runs, args.epochs)
+
+
+if __name__ == "__main__":
+    main()
