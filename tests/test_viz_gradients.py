@@ -288,3 +288,44 @@ def test_gradient_watch_example_writes_its_chart(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "ratio t=1 / t=60" in r.stdout and "result:" in r.stdout
     decodes(tmp_path / "gradient_watch.png")
+
+
+def test_fast_binning_equals_np_histogram_on_awkward_inputs():
+    from glassnet.viz.gradients import _histogram
+
+    rng = np.random.default_rng(0)
+    cases = [rng.standard_normal(n).astype(t) for n in (1, 7, 5000) for t in (np.float32, np.float64)]
+    cases += [np.zeros(6, np.float32), np.full(4, 3.0), np.arange(10), np.linspace(-1, 1, 1001),
+              (rng.integers(0, 4, 500) / 3).astype(np.float32), np.array([1e-45, 0, 2e-45], np.float32),
+              rng.uniform(-1, 1, 3000).astype(np.float32) ** 3]
+    for bins in (1, 3, 30, 200):
+        for a in cases:
+            try:
+                want_counts, want_edges = np.histogram(a, bins)
+            except ValueError:  # too many bins for the range (denormals): NumPy refuses
+                assert _histogram(a, bins) is None
+                continue
+            counts, edges = _histogram(a, bins)
+            np.testing.assert_array_equal(counts, want_counts)
+            np.testing.assert_array_equal(edges, want_edges)
+            assert edges.dtype == want_edges.dtype
+    counts, edges = _histogram(np.array([np.nan, 1.0, np.inf, 2.0, 3.0]), 4)  # non-finite left out
+    np.testing.assert_array_equal(counts, np.histogram([1.0, 2.0, 3.0], 4)[0])
+    assert _histogram(np.array([np.nan]), 4) is None and _histogram(np.zeros(0), 4) is None
+
+
+def test_recorder_with_a_loader_of_unknown_length():
+    X, y = data(24)
+
+    class Batches:  # iterable without len(): the hooks watch every batch and keep the last
+        def __iter__(self):
+            for i in range(0, 24, 10):
+                yield gn.tensor(X[i:i + 10]), gn.tensor(y[i:i + 10])
+
+    model = mlp()
+    rec = gn.viz.HistogramRecorder(layers=["5"])
+    gn.train.fit(model, Batches(), "cross_entropy", gn.optim.SGD(model.parameters(), 0.0),
+                 epochs=1, callbacks=[rec], verbose=False)
+    with gn.no_grad():
+        z = model(gn.tensor(X[20:])).numpy()  # lr 0: the weights the last batch saw
+    np.testing.assert_array_equal(rec.records["5"]["activations"][0][0], np.histogram(z, 30)[0])
