@@ -353,11 +353,11 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
              "each row is one layer's output, " + ("one map per channel" if nd == 2 else
                                                     "one line per channel along the positions")
              + f" (at most {max_channels})"]
-    if any(a.min() < 0 for _, _, a in rows[1:]):
+    if any(a[:max_channels].min() < 0 for _, _, a in rows[1:]):
         lines.append("red > 0, blue < 0, white = 0"
                      + ("; a conv row is z, before any BatchNorm or activation"
                         if any(isinstance(m, Conv) for _, m, _ in rows[1:]) else ""))
-    if any(a.min() >= 0 for _, _, a in rows[1:]):
+    if any(a[:max_channels].min() >= 0 for _, _, a in rows[1:]):
         lines.append("rows with no negative values (after ReLU, and their pooling): "
                      "dark = 0, yellow = largest")
     if cut:
@@ -395,14 +395,14 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
         lo, hi = float(shown.min()), float(shown.max())
         rgb = module is None and nd == 2 and shown.shape[0] == 3
         if rgb:                                              # an RGB input: one colour image
-            kw, norm = {}, None
+            kw, has_bar = {}, False
         elif module is None:
-            kw, norm = {"cmap": "gray", "vmin": lo, "vmax": hi if hi > lo else lo + 1}, "input"
+            kw, has_bar = {"cmap": "gray", "vmin": lo, "vmax": hi if hi > lo else lo + 1}, True
         elif lo < 0:
             lim = _base.diverging_limit(shown)
-            kw, norm = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}, "signed"
+            kw, has_bar = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}, True
         else:
-            kw, norm = {"cmap": "viridis", "vmin": 0.0, "vmax": max(hi, 1e-12)}, "non-negative"
+            kw, has_bar = {"cmap": "viridis", "vmin": 0.0, "vmax": max(hi, 1e-12)}, True
         if rgb:
             colour = (shown - lo) / max(hi - lo, 1e-12)
             image = ax.imshow(colour.transpose(1, 2, 0), extent=(0, 1, 1, 0),
@@ -411,7 +411,7 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
             ax.set_ylim(1, 0)
             ax.set_aspect("auto")
         elif nd == 2:   # all channels as one image, white gaps between them: fast to draw
-            tiles, step = _mosaic(shown)
+            tiles, step, map_w = _mosaic(shown)
             if kw.get("cmap"):
                 from matplotlib import colormaps
 
@@ -422,7 +422,7 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
             ax.set_ylim(tiles.shape[0], 0)
             if shown.shape[0] > 1:
                 n = shown.shape[0]
-                _path_text(ax, [c * step + (step - 1) / 2 for c in range(n)],
+                _path_text(ax, [c * step + map_w / 2 for c in range(n)],
                            [tiles.shape[0] * (1 + 0.09 / h)] * n, [str(c) for c in range(n)],
                            6.0, ["0.35"] * n)
         else:
@@ -433,7 +433,7 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
         if a.shape[0] > max_channels and module is not None:
             head += f" · channels 0–{max_channels - 1} of {a.shape[0]}"
         ax.set_title(head, fontsize=8.5, loc="left", pad=3)
-        if norm is not None and image is not None:
+        if has_bar:
             cax = fig.add_axes(((left + row_w + 0.12) / W, y / fig_h, 0.1 / W, h / fig_h))
             cb = fig.colorbar(image, cax=cax)
             cax.tick_params(labelsize=6)
@@ -446,7 +446,7 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
 def _mosaic(maps: np.ndarray):
     """(k, H, W) maps side by side in one image with NaN gaps; small maps repeated up to ≥ 16 px.
 
-    Returns the image and the step from one map's left edge to the next.
+    Returns the image, the step from one map's left edge to the next, and a map's width.
     """
     k, h, w = maps.shape
     f = max(1, math.ceil(16 / max(h, w)))        # so a gap can be thin next to a 2×2 map
@@ -456,7 +456,7 @@ def _mosaic(maps: np.ndarray):
     out = np.full((h * f, k * step - gap), np.nan)
     for c in range(k):
         out[:, c * step: c * step + w * f] = big[c]
-    return out, step
+    return out, step, w * f
 
 
 def _ticks():
