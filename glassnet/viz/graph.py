@@ -23,7 +23,6 @@ import itertools
 import numpy as np
 
 from . import _base
-from .network import _fmt
 
 COUNT_CAP = 100_000  # stop counting nodes here: the error then says "more than"
 SMALL = 4  # tensors with at most this many elements show their values
@@ -132,6 +131,22 @@ def _names(params, caller):
     return {id(t): n for n, t in pairs}
 
 
+def _fmt(v) -> str:
+    """A number in 3 significant digits with a real minus sign: 0.587, −12.3, 1.5e−05.
+
+    (Kept here rather than imported from network.py: importing a sibling picture
+    module would shadow its lazily mapped function of the same name in gn.viz.)
+    """
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else ("∞" if v > 0 else "−∞")
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        s = np.format_float_positional(v, precision=3, fractional=False, trim="-")
+    else:
+        s = f"{v:.2e}"
+    return s.replace("-", "−")
+
+
 def _values_text(a: np.ndarray) -> str:
     """A small array as text: 0.587, [0.5, 0.2] or [[1, 2], [3, 4]]."""
     if a.ndim == 0:
@@ -183,11 +198,15 @@ def _graph_of(tensor, limit, params, caller):
     try:
         nodes, edges = _walk(tensor, limit)
     except _TooBig:
-        n = _count(tensor, COUNT_CAP)
-        size = f"{n} nodes" if n is not None else f"more than {COUNT_CAP} nodes"
-        raise ValueError(f"{caller}: the graph has {size}, more than max_nodes={limit} can show "
-                         f"readably; pass max_nodes={n or COUNT_CAP} to draw it anyway, or "
-                         "write it with gn.viz.to_dot(tensor) for Graphviz") from None
+        cap = max(COUNT_CAP, limit)
+        n = _count(tensor, cap)  # counting stops at the cap: a huge graph is not walked for long
+        size = f"{n} nodes" if n is not None else f"more than {cap} nodes"
+        more = f"max_nodes={n}" if n is not None else "a larger max_nodes="
+        hint = (f"pass {more} (or None for no limit)" if caller == "to_dot" else
+                f"pass {more} to draw it anyway, or write it with gn.viz.to_dot(tensor) for "
+                "Graphviz")
+        raise ValueError(f"{caller}: the graph has {size}, more than max_nodes={limit}; "
+                         f"{hint}") from None
     return _describe(nodes, tensor, names), edges
 
 
