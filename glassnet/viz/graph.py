@@ -19,10 +19,17 @@ after ``backward()`` too — which is when the gradients appear in it.
 from __future__ import annotations
 
 import itertools
+import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _base
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..tensor import Tensor
 
 COUNT_CAP = 100_000  # stop counting nodes here: the error then says "more than"
 SMALL = 4  # tensors with at most this many elements show their values
@@ -227,7 +234,7 @@ def _dot_quote(s: str) -> str:
     return '"' + s.replace("\r", "").replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor, params=None, max_nodes: int | None = None) -> str:
+def to_dot(tensor: Tensor, params=None, max_nodes: int | None = None) -> str:
     """The computational graph behind ``tensor`` as Graphviz DOT text.
 
     The same nodes and edges as ``gn.viz.graph``: ops as ellipses, tensors as
@@ -541,7 +548,11 @@ class _Picture:
         x0 = self.left - 0.25
         x1 = max(self.right + 0.25, x0 + legend_width)
         y0, y1 = self.top - 0.55, self.bottom + 0.5
-        return (x0, x1, y0, y1), min(1.0, 15 / (x1 - x0), 18 / (y1 - y0))
+        # a long graph becomes a tall picture to scroll rather than shrink past reading
+        # (fonts at 0.6 of their size); only a huge one (max_nodes raised) shrinks further,
+        # to stay within what a PNG can hold
+        scale = min(1.0, 15 / (x1 - x0), max(18 / (y1 - y0), 0.6), 300 / (y1 - y0))
+        return (x0, x1, y0, y1), scale
 
     def ports(self, edges):
         """Where each edge leaves its source and enters its target: spread along the box side."""
@@ -584,7 +595,8 @@ class _Picture:
         return Path(verts, codes)
 
 
-def graph(tensor, path=None, max_nodes: int = 200, params=None):
+def graph(tensor: Tensor, path: str | os.PathLike | None = None, max_nodes: int = 200,
+          params=None) -> Figure:
     """Draw the computational graph behind a result: ops, tensors, values and gradients.
 
     Op nodes (orange, rounded) are the ``Function`` calls that made the result,

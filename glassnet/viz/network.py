@@ -15,10 +15,17 @@ units are drawn with a ⋮ between them, and only edges among drawn units.
 from __future__ import annotations
 
 import math
+import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _base
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..nn.module import Module
 
 FOLD_OVER = 12  # wider layers are folded ...
 SHOW_EACH = 5  # ... to their first and last few units
@@ -227,7 +234,7 @@ def _place_labels(edges, circles, half_len_of, half_h):
     return out
 
 
-def network(model, x=None, path=None):
+def network(model: Module, x=None, path: str | os.PathLike | None = None) -> Figure:
     """Draw a feed-forward network as in the chapter: neurons, weights, biases, activations.
 
     Each column is a layer; an edge from unit i to unit j is the weight w_ji of
