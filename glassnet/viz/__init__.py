@@ -3,42 +3,22 @@
 Every function draws from a live model or tensor, returns a matplotlib
 ``Figure`` (shown inline in Jupyter) whose ``drawn`` dict holds the numbers it
 drew, and writes a PNG or SVG when given ``path=``. matplotlib is optional
-(``pip install glassnet[plot]``) and imported only when a picture is asked for:
-names here load their module on first use.
+(``pip install glassnet[plot]``): these modules import it only inside the
+functions, when a picture is asked for.
 """
 
-from importlib import import_module
+from .boundary import BoundaryAnimation, decision_boundary
+from .conv import convolution, feature_maps, filters, pooling
+from .evaluation import confusion_matrix, misclassified
+from .gradients import HistogramRecorder, gradient_flow, histograms, time_step_gradients
+from .graph import graph, to_dot
+from .history import curves, plot_history, plot_learning_rates
+from .network import network
+from .report import rebuild_report, write_report
 
-_WHERE = {
-    # training curves
-    "plot_history": "history", "plot_learning_rates": "history", "curves": "history",
-    # the network and the computational graph
-    "network": "network",
-    "graph": "graph", "to_dot": "graph",
-    # convolution
-    "filters": "conv", "feature_maps": "conv", "convolution": "conv", "pooling": "conv",
-    # decision boundaries
-    "decision_boundary": "boundary", "BoundaryAnimation": "boundary",
-    # gradients
-    "gradient_flow": "gradients", "time_step_gradients": "gradients",
-    "HistogramRecorder": "gradients", "histograms": "gradients",
-    # evaluation
-    "confusion_matrix": "evaluation", "misclassified": "evaluation",
-    # the training report
-    "write_report": "report", "rebuild_report": "report",
-}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'glassnet.viz' has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_WHERE))
+__all__ = [
+    "BoundaryAnimation", "HistogramRecorder", "confusion_matrix", "convolution", "curves",
+    "decision_boundary", "feature_maps", "filters", "gradient_flow", "graph", "histograms",
+    "misclassified", "network", "plot_history", "plot_learning_rates", "pooling",
+    "rebuild_report", "time_step_gradients", "to_dot", "write_report",
+]

@@ -155,6 +155,18 @@ def model_outputs(model, X: np.ndarray) -> np.ndarray:
     return np.asarray(out.data)
 
 
+def number(v) -> str:
+    """A number as a short label: 3 significant digits and a real minus sign (0.587, −12.3, 1.5e−05)."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else ("∞" if v > 0 else "−∞")
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        s = np.format_float_positional(v, precision=3, fractional=False, trim="-")
+    else:
+        s = f"{v:.2e}"
+    return s.replace("-", "−")
+
+
 def diverging_limit(values) -> float:
     """A symmetric colour limit for signed values (at least a tiny positive number)."""
     a = np.asarray(values, dtype=np.float64)

@@ -138,20 +138,7 @@ def _names(params, caller):
     return {id(t): n for n, t in pairs}
 
 
-def _fmt(v) -> str:
-    """A number in 3 significant digits with a real minus sign: 0.587, −12.3, 1.5e−05.
-
-    (Kept here rather than imported from network.py: importing a sibling picture
-    module would shadow its lazily mapped function of the same name in gn.viz.)
-    """
-    v = float(v)
-    if not np.isfinite(v):
-        return "nan" if np.isnan(v) else ("∞" if v > 0 else "−∞")
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
-        s = np.format_float_positional(v, precision=3, fractional=False, trim="-")
-    else:
-        s = f"{v:.2e}"
-    return s.replace("-", "−")
+_fmt = _base.number
 
 
 def _values_text(a: np.ndarray) -> str:

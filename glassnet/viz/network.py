@@ -44,18 +44,7 @@ _SYMBOLS = {"Sigmoid": "σ", "Tanh": "tanh", "ReLU": "ReLU", "Softmax": "softmax
             "Mish": "mish"}
 
 
-def _fmt(v) -> str:
-    """A number as a short label: 3 significant digits, a real minus sign."""
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
-        s = np.format_float_positional(v, precision=3, fractional=False, trim="-")
-    else:
-        s = f"{v:.2e}"
-    return s.replace("-", "−")
+_fmt = _base.number
 
 
 def _box(pad, fc, ec, alpha=1.0) -> dict:
