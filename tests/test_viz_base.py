@@ -50,7 +50,7 @@ def test_save_gif_writes_every_frame(tmp_path):
         _base.save_gif(frames, tmp_path / "a.png", "test")
 
 
-def test_public_names_load_on_first_use():
+def test_public_names():
     assert {"network", "graph", "filters", "decision_boundary", "confusion_matrix",
             "write_report"} <= set(dir(gn.viz))
     assert callable(gn.viz.confusion_matrix)
