@@ -13,10 +13,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import glassnet as gn  # noqa: E402
-from glassnet import nn  # noqa: E402
+import glassnet as gn
+from glassnet import nn
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "images")
 
