@@ -93,7 +93,8 @@ def gradient_flow(model, path=None):
     x = np.arange(len(names))
     ax.bar(x, shown, color=colours, edgecolor="k", linewidth=0.5, bottom=floor / 2)
     ax.set_yscale("log")
-    ax.set_ylim(floor / 2, top * 3)
+    decades = np.log10(top / floor)  # room above the highest bar for its rotated label
+    ax.set_ylim(floor / 2, top * 10 ** (0.17 * decades + 0.15))
     for i, v in enumerate(values):
         if not np.isfinite(v):
             ax.text(i, top, "NaN" if np.isnan(v) else "inf", ha="center", va="bottom",
