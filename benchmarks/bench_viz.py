@@ -1,4 +1,4 @@
-"""What the picture callbacks cost on top of training.
+"""What the pictures cost on top of training: the histogram callback and the HTML report.
 
 ``histogram_overhead``: ``gn.train.fit`` with and without
 ``gn.viz.HistogramRecorder(every=1)`` (weights, last-batch activations and
@@ -13,6 +13,11 @@ time of a plain epoch: CPU times do not count the moments other processes
 hold the core, so this share stays steady on a busy machine where the
 wall-clock ratio can swing by ±10 %. Goal: < 5 % overhead. ``--threads 1``
 makes the CPU times cleanest (no BLAS helper threads).
+
+``report_time``: what the report adds to ``glassnet train`` (default CNN on the
+digits): whole ``glassnet train`` runs with and without ``--no-plot``
+(which skips the curve PNG and the report), alternating, and the time of
+``gn.viz.write_report`` alone on the trained model. Goal: under 5 s.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_viz.py [--runs 6]
 """
@@ -161,12 +166,52 @@ def print_overheads(results, runs: int, epochs: int) -> None:
           "machine")
 
 
+REPORT_GOAL = 5.0  # seconds the report may add to glassnet train
+
+
+def report_time(runs: int = 3, epochs: int = 3) -> dict:
+    """Seconds of ``glassnet train --epochs E`` with and without the report (``--no-plot``),
+    alternating, and of ``write_report`` alone on the last trained model, each a median."""
+    import tempfile
+
+    from glassnet.cli import main as cli
+
+    with_report, without, alone = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(runs):
+            for plot in ((True, False) if r % 2 == 0 else (False, True)):
+                out = os.path.join(tmp, f"run{r}-{plot}")
+                argv = ["train", "--epochs", str(epochs), "--quiet", "--out", out]
+                t = time.perf_counter()
+                assert cli(argv + ([] if plot else ["--no-plot"])) == 0
+                (with_report if plot else without).append(time.perf_counter() - t)
+        model = gn.load(os.path.join(out, "model.safetensors"))
+        from glassnet.cli import load_data
+
+        d = load_data("digits")
+        for _ in range(runs):
+            t = time.perf_counter()
+            gn.viz.write_report(os.path.join(tmp, "alone"), model, None, (d.X_test, d.y_test))
+            alone.append(time.perf_counter() - t)
+    return {"with": statistics.median(with_report), "without": statistics.median(without),
+            "write_report": statistics.median(alone)}
+
+
+def print_report_time(t: dict, runs: int) -> None:
+    added = t["with"] - t["without"]
+    print(f"glassnet train (CNN, digits): {t['without']:.2f} s without the report, "
+          f"{t['with']:.2f} s with it: +{added:.2f} s (goal < {REPORT_GOAL:.0f} s: "
+          f"{'ok' if added < REPORT_GOAL else 'NO'}); write_report alone {t['write_report']:.2f} s "
+          f"(medians of {runs} runs)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=6, help="timed fit runs of each kind")
     ap.add_argument("--epochs", type=int, default=4, help="epochs per run")
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: as is)")
-    ap.add_argument("--only", choices=("mlp", "cnn"), default=None, help="one workload only")
+    ap.add_argument("--only", choices=("mlp", "cnn", "report"), default=None,
+                    help="one workload only")
     args = ap.parse_args(argv)
     for var in SLOW_BLAS_VARS:
         if os.environ.get(var):
@@ -180,7 +225,12 @@ def main(argv=None):
         if args.only and not name.lower().startswith(args.only):
             continue
         results.append(histogram_overhead(name, model, X, y, runs=args.runs, epochs=args.epochs))
-    print_overheads(results, args.runs, args.epochs)
+    if results:
+        print_overheads(results, args.runs, args.epochs)
+    if args.only in (None, "report"):
+        runs = min(args.runs, 3)
+        print()
+        print_report_time(report_time(runs), runs)
 
 
 if __name__ == "__main__":
