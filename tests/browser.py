@@ -77,10 +77,3 @@ def open_page(page, workdir) -> dict:
     m = re.search(r'<pre id="browser-check">(.*?)</pre>', r.stdout, re.DOTALL)
     assert m, f"Chromium did not load the page (exit {r.returncode}): {r.stderr[-2000:]}"
     return json.loads(html.unescape(m.group(1)))
-
-
-def screenshot(page, png, width=1200, height=2400) -> None:
-    """A screenshot of ``page`` as Chromium draws it (for looking at the report)."""
-    subprocess.run([chromium(), *_flags(), f"--window-size={width},{height}",
-                    f"--screenshot={os.path.abspath(png)}", "file://" + os.path.abspath(page)],
-                   capture_output=True, timeout=120, check=True)

@@ -42,3 +42,18 @@ def _seed():
     if _torch is not None:
         _torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def no_matplotlib(monkeypatch):
+    """Imports of matplotlib fail inside the test, as on a machine without the [plot] extra."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def refuse(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", refuse)

@@ -1,6 +1,5 @@
 """What every picture shares: inline display in notebooks, saving, GIFs, the public names."""
 
-import builtins
 
 import numpy as np
 import pytest
@@ -58,15 +57,7 @@ def test_public_names():
         gn.viz.nope  # noqa: B018
 
 
-def test_without_matplotlib_a_one_line_hint(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_without_matplotlib_a_one_line_hint(no_matplotlib):
     model = gn.nn.Linear(2, 2)
     with pytest.raises(ImportError, match=r"^gn.viz needs matplotlib: pip install glassnet\[plot\]$"):
         gn.viz.confusion_matrix(model, (np.zeros((2, 2)), np.zeros(2, np.int64)))

@@ -1,7 +1,6 @@
 """Convolution pictures draw the real numbers: the layer's weights, each layer's output,
 and conv2d / max_pool2d / avg_pool2d worked by hand on the chapter's 6×6 example."""
 
-import builtins
 import os
 import subprocess
 import sys
@@ -355,15 +354,7 @@ def test_pooling_errors():
             gn.viz.pooling(**args)
 
 
-def test_pictures_without_matplotlib_say_what_to_install(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_pictures_without_matplotlib_say_what_to_install(no_matplotlib):
     for draw in (lambda: gn.viz.convolution(IMAGE, FILTER), lambda: gn.viz.pooling(IMAGE),
                  lambda: gn.viz.filters(nn.Conv2d(1, 2, 3))):
         with pytest.raises(ImportError, match=r"needs matplotlib: pip install glassnet\[plot\]"):

@@ -1,6 +1,5 @@
 """Training plots: PNGs written atomically, NaN curves handled, a clear error without matplotlib."""
 
-import builtins
 import math
 
 import pytest
@@ -37,19 +36,14 @@ def test_plot_learning_rates_with_a_diverged_run(tmp_path):
     assert path.read_bytes()[:4] == PNG
 
 
-def test_plot_errors(tmp_path, monkeypatch):
+def test_plot_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         gn.viz.plot_history(history([1.0]), tmp_path / "no" / "x.png")
     with pytest.raises(ValueError, match="no histories"):
         gn.viz.plot_learning_rates({}, tmp_path / "x.png")
-    real_import = builtins.__import__
 
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_plot_without_matplotlib(tmp_path, no_matplotlib):
     with pytest.raises(ImportError, match=r"pip install glassnet\[plot\]"):
         gn.viz.plot_history(history([1.0]), tmp_path / "x.png")
 

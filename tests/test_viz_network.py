@@ -1,6 +1,5 @@
 """gn.viz.network: what the diagram draws is the model — its weights, biases, z and a."""
 
-import builtins
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -190,14 +189,6 @@ def test_bad_arguments(tmp_path):
         gn.viz.network(net, path=tmp_path / "no" / "net.png")
 
 
-def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_without_matplotlib_the_error_names_the_extra(no_matplotlib):
     with pytest.raises(ImportError, match=r"pip install glassnet\[plot\]"):
         gn.viz.network(chapter_net())
