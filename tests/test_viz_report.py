@@ -113,6 +113,21 @@ def test_fit_report_for_a_2d_classifier(tmp_path):
     gn.viz.rebuild_report(folder)  # the saved model loads and draws the same pictures
 
 
+def test_fit_report_for_a_regressor_and_a_binary_classifier(tmp_path):
+    X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5], np.float32)
+    model = gn.nn.Linear(3, 1)
+    opt = gn.optim.SGD(model.parameters(), lr=0.1)
+    gn.train.fit(model, (X, y), "mse", opt, epochs=2, verbose=False, report=tmp_path / "reg")
+    p, _ = check_self_contained(tmp_path / "reg" / "report.html")
+    assert p.sections == ["settings", "curves", "model"]  # no classes: no confusion matrix
+    labels = (y > 0).astype(np.float32)  # BCE targets are 0/1 floats
+    gn.train.fit(model, (X, labels), "bce_with_logits", opt, epochs=2, verbose=False,
+                 report=tmp_path / "bin")
+    p, _ = check_self_contained(tmp_path / "bin" / "report.html")
+    assert p.sections == ["settings", "curves", "confusion", "model"]
+
+
 def test_report_bad_input(tmp_path, capsys):
     a_file = tmp_path / "taken"
     a_file.write_text("x")

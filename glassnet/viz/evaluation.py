@@ -17,8 +17,9 @@ MAX_CLASSES = 50  # a bigger confusion matrix is unreadable as a picture
 MAX_SAMPLES = 100
 
 
-def _xy(data, caller: str):
-    """``(X, y)`` arrays from an (X, y) pair, a Dataset or a DataLoader."""
+def _xy(data, caller: str, classes: bool = True):
+    """``(X, y)`` arrays from an (X, y) pair, a Dataset or a DataLoader; with ``classes``,
+    ``y`` must hold class labels (returned as int64)."""
     from ..tensor import Tensor
     from ..train.loop import as_loader
 
@@ -40,6 +41,8 @@ def _xy(data, caller: str):
                          f"{X.shape} and {y.shape}")
     if len(X) == 0:
         raise ValueError(f"{caller}: data holds no samples")
+    if not classes:
+        return X, y
     if y.dtype.kind == "f" and not np.all(np.isin(y, (0, 1))):
         raise ValueError(f"{caller}: targets must be class labels, got real values "
                          f"(a regression model has no classes)")

@@ -64,7 +64,7 @@ def _plain(v):
 def _eval_arrays(data, caller: str):
     from .evaluation import _xy
 
-    X, y = _xy(data, caller)
+    X, y = _xy(data, caller, classes=False)  # a regressor's report has curves, no classes
     return np.ascontiguousarray(X[:EVAL_SAMPLES]), y[:EVAL_SAMPLES], len(y)
 
 
@@ -210,7 +210,7 @@ def _sections(model, record, X, y):
                     lambda: curves_module.curves(h)))
     if X is None:
         return out
-    classes = y is not None and y.dtype.kind in "iu"
+    classes = y is not None and (y.dtype.kind in "iub" or bool(np.isin(y, (0, 1)).all()))
     features = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
     if features == 2 and X.ndim == 2 and classes:
         from . import boundary
