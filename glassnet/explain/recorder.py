@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import autograd
 from . import build as X
+from .registry import UpdateRecord, describer_for, update_describer_for
 from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 
 # op class name -> describe(fn, inputs, outputs, grads, params) for ops without a hook
@@ -168,7 +169,9 @@ class Recorder:
         out_ops = [self.operand(t, letter) for t in outs]
         self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
         items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
-        formula = FORMULAS.get(type(fn).__name__, fn.formula)
+        registered = describer_for(fn)
+        formula = (registered.formula if registered is not None and registered.formula
+                   else FORMULAS.get(type(fn).__name__, fn.formula))
         self.expl.add(Step("forward", _title(fn), items, formula=formula, op=type(fn).__name__))
 
     def flush_leaves(self):
@@ -288,8 +291,12 @@ class Recorder:
 
     def _describe(self, fn, in_ops, out_ops, grads, params):
         items = None
+        registered = describer_for(fn)
         try:
-            items = fn.describe(in_ops, out_ops, grads)
+            if registered is not None and registered.describe is not None:
+                items = registered.describe(fn, in_ops, out_ops, grads, params)
+            else:
+                items = fn.describe(in_ops, out_ops, grads)
             if items is None and type(fn).__name__ in DESCRIBERS:
                 items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
         except Exception as err:  # noqa: BLE001 - explaining must never break the computation
@@ -303,6 +310,17 @@ class Recorder:
     def on_update(self, optimizer, params_before, params_after, lrs, grads):
         """Describe one optimizer step: θ ← θ − η ∂L/∂θ for plain SGD, values otherwise."""
         self.flush_leaves()
+        registered = update_describer_for(optimizer)
+        if registered is not None:
+            group_of = {p: g for g in optimizer.param_groups for p in g["params"]}
+            records = [UpdateRecord(p, before, params_after[p], grads[p], lrs[p], group_of[p],
+                                    dict(optimizer.state.get(p, {})))
+                       for p, before in params_before.items()]
+            items = registered.describe(optimizer, records, self)
+            lr0 = next(iter(lrs.values()), None)
+            self.expl.add(Step("update", f"{type(optimizer).__name__} step (η = {lr0})", items,
+                               formula=registered.formula, op=type(optimizer).__name__))
+            return
         items = []
         plain = type(optimizer).__name__ == "SGD" and all(
             not g.get("momentum", 0) and not g.get("weight_decay", 0) and not g.get("maximize", False)

@@ -1,0 +1,111 @@
+"""How each op and each optimizer is explained: one registry, keyed by class, kept in ``explain``.
+
+Ops know nothing of explanations (as Chainer's functions know nothing of
+the hooks that watch them). A describer is registered here for an op class:
+
+    @describes(ops.activation.Sigmoid, formula="a = 1 / (1 + e^{-z})")
+    def sigmoid(fn, inputs, outputs, grads, params):
+        ...   # step records (glassnet.explain.records) for the forward (grads None)
+              # or the backward (grads = (grad_outs, grad_ins)) of this call
+
+``fn`` is the op's instance (its named saved state: ``fn.mask``, ``fn.y``),
+``inputs``/``outputs`` are ``Operand``s (a name and the values), ``params``
+the keyword arguments of the call. Returning None means "show the formula
+and the values". The formula is the op's one textual home: step headings,
+the graph picture (``gn.viz.graph``) and the docs read it from here.
+
+Optimizer steps are described the same way, keyed by optimizer class
+(``describes_update``); the describer gets the parameters' values before and
+after the step, their gradients, learning rates and the optimizer's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Describer:
+    """A registered explanation: the function that builds step records, and the formula text."""
+
+    describe: Callable | None
+    formula: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateRecord:
+    """One parameter in one optimizer step, as an update describer sees it."""
+
+    param: object  # the Parameter (its name comes from the recorder)
+    before: object  # float64 arrays: values before and after the step, and the gradient used
+    after: object
+    grad: object
+    lr: float
+    group: dict  # the parameter's group (momentum, betas, eps, weight_decay, ...)
+    state: dict  # the optimizer's state for it after the step (momentum_buffer, exp_avg, ...)
+
+
+_OPS: dict[type, Describer] = {}
+_UPDATES: dict[type, Describer] = {}
+
+
+def _lookup(table: dict, cls: type) -> Describer | None:
+    for klass in cls.__mro__:  # a subclass is explained as its nearest registered base
+        hit = table.get(klass)
+        if hit is not None:
+            return hit
+    return None
+
+
+def describes(*op_classes, formula: str = ""):
+    """Decorator: explain calls of ``op_classes`` with the decorated function.
+
+    The function may be None-returning (formula and values only); ``formula``
+    is the op's textbook formula, as plain text.
+    """
+    if not op_classes or not all(isinstance(c, type) for c in op_classes):
+        raise TypeError(f"describes: expected op classes, got {op_classes!r}")
+
+    def deco(f):
+        for c in op_classes:
+            _OPS[c] = Describer(f, formula)
+        return f
+
+    return deco
+
+
+def formula(*op_classes, text: str) -> None:
+    """Register only the formula of ``op_classes`` (their steps show formula and values)."""
+    for c in op_classes:
+        _OPS[c] = Describer(None, text)
+
+
+def describer_for(fn_or_class) -> Describer | None:
+    """The registered describer of an op instance or class (or of its nearest base), or None."""
+    cls = fn_or_class if isinstance(fn_or_class, type) else type(fn_or_class)
+    return _lookup(_OPS, cls)
+
+
+def formula_of(fn_or_class) -> str:
+    """The textbook formula of an op instance or class ('' when none is registered)."""
+    hit = describer_for(fn_or_class)
+    return hit.formula if hit is not None else ""
+
+
+def describes_update(*optimizer_classes, rule: str = ""):
+    """Decorator: explain the steps of ``optimizer_classes``; ``rule`` is the update rule as text.
+
+    The function is called as ``f(optimizer, params, recorder)`` where ``params`` is a list of
+    ``UpdateRecord`` (name, before, after, grad, lr, group, state) and returns step items.
+    """
+    def deco(f):
+        for c in optimizer_classes:
+            _UPDATES[c] = Describer(f, rule)
+        return f
+
+    return deco
+
+
+def update_describer_for(optimizer) -> Describer | None:
+    return _lookup(_UPDATES, type(optimizer))
