@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import autograd
 from . import build as X
-from .registry import UpdateRecord, describer_for, update_describer_for
 from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .registry import UpdateRecord, describer_for, update_describer_for
 
 # op class name -> describe(fn, inputs, outputs, grads, params) for ops without a hook
 DESCRIBERS: dict = {}

@@ -21,8 +21,8 @@ after the step, their gradients, learning rates and the optimizer's state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
