@@ -61,3 +61,14 @@ def test_without_matplotlib_a_one_line_hint(no_matplotlib):
     model = gn.nn.Linear(2, 2)
     with pytest.raises(ImportError, match=r"^gn.viz needs matplotlib: pip install glassnet\[plot\]$"):
         gn.viz.confusion_matrix(model, (np.zeros((2, 2)), np.zeros(2, np.int64)))
+
+
+def test_a_folder_that_refuses_writes_gets_a_one_line_error(tmp_path, monkeypatch):
+    import glassnet.io._files as files
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files, "atomic_write_bytes", refuse)
+    with pytest.raises(PermissionError, match=r"^test: cannot write '.*a\.png': Permission denied$"):
+        _base.finish(small_figure(), tmp_path / "a.png", "test")

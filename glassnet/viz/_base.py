@@ -90,17 +90,21 @@ def check_path(path, caller: str, formats=FORMATS[:2]) -> str:
     return path
 
 
-def write_bytes(path: str, data: bytes) -> None:
+def write_bytes(path: str, data: bytes, caller: str) -> None:
+    """Write ``data`` to ``path`` atomically, or a one-line error naming ``caller``."""
     from ..io._files import atomic_write_bytes
 
-    atomic_write_bytes(path, data)  # a half-written picture never replaces a good one
+    try:
+        atomic_write_bytes(path, data)  # a half-written picture never replaces a good one
+    except OSError as e:
+        raise type(e)(f"{caller}: cannot write {path!r}: {e.strerror or e}") from None
 
 
 def finish(fig, path, caller: str):
     """Save ``fig`` to ``path`` (PNG or SVG by extension) when a path is given; return ``fig``."""
     if path is not None:
         path = check_path(path, caller)
-        write_bytes(path, figure_bytes(fig, os.path.splitext(path)[1][1:].lower()))
+        write_bytes(path, figure_bytes(fig, os.path.splitext(path)[1][1:].lower()), caller)
     return fig
 
 
@@ -121,7 +125,7 @@ def save_gif(frames, path, caller: str, ms_per_frame: int = 400) -> str:
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=ms_per_frame, loop=0)
-    write_bytes(path, buf.getvalue())
+    write_bytes(path, buf.getvalue(), caller)
     return path
 
 

@@ -107,7 +107,6 @@ def write_report(folder, model, history=None, data=None, settings=None, test_met
     Example:
         >>> gn.viz.write_report("runs/mine", model, history, (X_test, y_test))
     """
-    from ..io._files import atomic_write_bytes
 
     folder = prepare_folder(folder, "write_report")
     notes = []
@@ -132,11 +131,11 @@ def write_report(folder, model, history=None, data=None, settings=None, test_met
         X, y, total = _eval_arrays(data, "write_report")
         record["data_samples"] = total
         buf = _npz_bytes(X=X, y=y)
-        atomic_write_bytes(os.path.join(folder, DATA_FILE), buf)
+        _base.write_bytes(os.path.join(folder, DATA_FILE), buf, "write_report")
     else:
         X = y = None
-    atomic_write_bytes(os.path.join(folder, RUN_FILE),
-                       json.dumps(record, indent=1).encode())
+    _base.write_bytes(os.path.join(folder, RUN_FILE), json.dumps(record, indent=1).encode(),
+                      "write_report")
     return _write_page(folder, model, record, X, y)
 
 
@@ -268,7 +267,6 @@ def _fmt(v) -> str:
 
 def _write_page(folder: str, model, record: dict, X, y) -> str:
     from .. import __version__
-    from ..io._files import atomic_write_bytes
 
     esc = html.escape
     parts = [f"<h1>{esc(record.get('title') or 'Training report')}</h1>"]
@@ -303,5 +301,5 @@ def _write_page(folder: str, model, record: dict, X, y) -> str:
             f"<title>{esc(record.get('title') or 'glassnet report')}</title>"
             f"<style>{_STYLE}</style></head>\n<body>\n" + "\n".join(parts) + "\n</body></html>\n")
     path = os.path.join(folder, REPORT_FILE)
-    atomic_write_bytes(path, page.encode("utf-8"))
+    _base.write_bytes(path, page.encode("utf-8"), "write_report")
     return path
