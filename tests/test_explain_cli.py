@@ -310,6 +310,24 @@ def test_rnn_command(capsys):
     assert "BPTT: each time step's contribution" in out
 
 
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_rnn_names_are_not_numbers(capsys, tmp_path, loss, activation):
+    args = ["rnn", "--w-xh", "0.5; 0.1", "--w-hh", "0.2 0; 0 0.3", "--inputs", "1,0.5",
+            "--targets", "0.2 0.1; 0 0"]
+    rc, out, err = run(capsys, *args, "--loss", loss, "--activation", activation)
+    assert rc == 0, err
+    assert f"g_h = {activation}" in out and ("E = ½" in out) == (loss == "sse")
+    direct = rnn.explain_rnn([[0.5], [0.1]], [[0.2, 0], [0, 0.3]], [1, 0.5], targets=[[0.2, 0.1], [0, 0]],
+                             loss=loss, activation=activation)
+    assert out == direct.render("text", 4)
+    f = tmp_path / "rnn.txt"
+    f.write_text(f"w_xh: 0.5; 0.1\nw_hh: 0.2 0; 0 0.3\ninputs: 1,0.5\ntargets: 0.2 0.1; 0 0\n"
+                 f"loss: {loss}\nactivation: {activation}\n")
+    rc, from_file, err = run(capsys, "rnn", "--file", str(f))
+    assert rc == 0 and from_file == out, err
+
+
 # ---------------------------------------------------------------------------
 # bad input: one clear line, exit code != 0
 # ---------------------------------------------------------------------------

@@ -326,11 +326,12 @@ def _run_rnn(args):
 
     vals = _merged(args, ["w_xh", "w_hh", "b_h", "w_hy", "b_y", "inputs", "h0", "activation", "targets",
                           "loss", "lr"])
-    v = {k: _values(vals.get(k), f"--{k.replace('_', '-')}") for k in vals}
+    words = ("activation", "loss")  # names, not numbers
+    v = {k: vals[k] if k in words else _values(vals[k], f"--{k.replace('_', '-')}") for k in vals}
     return rnn.explain_rnn(_need(v, "w_xh", "--w-xh"), _need(v, "w_hh", "--w-hh"),
                            _need(v, "inputs", "--inputs"), b_h=v.get("b_h"), w_hy=v.get("w_hy"),
-                           b_y=v.get("b_y"), h0=v.get("h0"), activation=vals.get("activation", "tanh"),
-                           targets=v.get("targets"), loss=vals.get("loss", "mse"),
+                           b_y=v.get("b_y"), h0=v.get("h0"), activation=v.get("activation", "tanh"),
+                           targets=v.get("targets"), loss=v.get("loss", "mse"),
                            lr=v.get("lr"), digits=args.digits)
 
 
