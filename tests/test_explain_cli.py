@@ -338,6 +338,8 @@ NET = ["backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4", "--weigh
 @pytest.mark.parametrize("argv, message", [
     (["neuron", "--weights", "0.2,x,0.9", "--input", "1,2,3"], "--weights: 'x' is not a number"),
     (["neuron", "--weights", "[0.2, 0.3", "--input", "1,2,3"], "--weights: could not read"),
+    (["neuron", "--weights", "0.2,,0.3", "--input", "1,2,3"], "--weights: an empty value between commas"),
+    (["neuron", "--weights", "0.2,0.3,", "--input", "1,2,3"], "--weights: an empty value between commas"),
     (["neuron", "--weights", "0.2,0.3", "--input", "1,2,3"], "input: expected 2 values"),
     (["neuron", "--weights", "0.2,0.3", "--input", "1,2", "--activation", "softmax"],
      "unknown activation 'softmax'"),

@@ -53,6 +53,9 @@ def parse_value(text, what: str):
     rows = [r for r in re.split(r"[;\n]", s) if r.strip()]
     out = []
     for r in rows:
+        if any(not c.strip() for c in r.strip().split(",")):
+            raise InputError(f"{what}: an empty value between commas in {text!r}; expected numbers such "
+                             "as 0.2,0.3,0.9")
         cells = [c for c in re.split(r"[,\s]+", r.strip()) if c]
         for c in cells:
             if not re.fullmatch(_NUM, c):
