@@ -267,3 +267,17 @@ def test_forward_hook_sees_and_may_replace_the_output_and_is_removable():
     swap.remove()
     with pytest.raises(TypeError, match="register_forward_hook: hook must be callable"):
         layer.register_forward_hook(3)
+
+
+def test_module_forward_hook_sees_every_module_until_removed():
+    from glassnet.nn.module import register_module_forward_hook
+
+    model = gn.nn.Sequential(gn.nn.Linear(2, 3), gn.nn.ReLU())
+    seen = []
+    handle = register_module_forward_hook(lambda m, args, out: seen.append(type(m).__name__))
+    model(gn.ones(1, 2))
+    handle.remove()
+    model(gn.ones(1, 2))
+    assert seen == ["Linear", "ReLU", "Sequential"]  # in the order the calls finish
+    with pytest.raises(TypeError, match="register_module_forward_hook: hook must be callable"):
+        register_module_forward_hook(None)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend as B
-from ..tensor import Tensor, _HookHandle, _clear_grads, _is_dtype_name, _plain_value, _to_array
+from ..tensor import Tensor, _clear_grads, _HookHandle, _is_dtype_name, _plain_value, _to_array
 
 
 def check_positive_int(layer: str, arg: str, value) -> None:
@@ -35,6 +35,22 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+_global_forward_hooks: list = []  # hooks that see every module's forward (explain names tensors)
+
+
+def register_module_forward_hook(hook):
+    """Call ``hook(module, args, output)`` after the forward of every module, as in PyTorch.
+
+    Returns a handle whose ``remove()`` takes it away. ``gn.explain()`` uses
+    one to name tensors after the layers that made them (W^[1], z^[1], a^[1]).
+    """
+    if not callable(hook):
+        raise TypeError(f"register_module_forward_hook: hook must be callable, got "
+                        f"{type(hook).__name__}")
+    _global_forward_hooks.append(hook)
+    return _HookHandle(_global_forward_hooks, hook)
 
 
 class Module:
@@ -117,6 +133,11 @@ class Module:
         out = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks):
+                r = hook(self, args, out)
+                if r is not None:
+                    out = r
+        if _global_forward_hooks:
+            for hook in tuple(_global_forward_hooks):
                 r = hook(self, args, out)
                 if r is not None:
                     out = r
