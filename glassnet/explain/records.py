@@ -52,6 +52,22 @@ def index_text(idx) -> str:
 # ---------------------------------------------------------------------------
 # operands: a tensor seen by an op, with its value at that moment
 # ---------------------------------------------------------------------------
+class Label:
+    """A tensor's name in one explanation, shared by all of its operands, so that a name
+    found later (the layer that made it, the loss it became) reaches every step."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return f"Label({self.text!r})"
+
+
 class Operand:
     """An op's input or output: the tensor (for its name) and a copy of its value."""
 
@@ -67,7 +83,7 @@ class Operand:
     @property
     def name(self) -> str:
         n = getattr(self.tensor, "name", None) if self.tensor is not None else None
-        return n or self.auto
+        return n or str(self.auto)
 
     @property
     def shape(self):
@@ -208,6 +224,12 @@ class Ref(Sym):
 
     def _name(self):
         return self.operand.name + ("" if self.sup is None else f"^({self.sup})")
+
+    def text(self, f):
+        return self._name() if self.operand.const else super().text(f)  # a constant: its value
+
+    def latex(self, f):
+        return latex_name(self._name()) if self.operand.const else super().latex(f)
 
 
 class Deriv(Expr):
