@@ -3,23 +3,16 @@
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from viz_helpers import decoded, svg_root
 
 import glassnet as gn
 from glassnet import nn
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def decodes(path):
-    with Image.open(path) as im:
-        assert 500 <= im.size[0] <= 1600
-        assert len(im.convert("RGB").getcolors(1 << 22)) > 1
 
 
 def mlp():
@@ -50,9 +43,9 @@ def test_gradient_flow_norms_are_numpys(tmp_path):
     for n, p in model.named_parameters():
         assert fig.drawn[n] == pytest.approx(np.linalg.norm(p.grad.numpy().astype(np.float64)),
                                              rel=1e-12)
-    decodes(tmp_path / "flow.png")
+    decoded(tmp_path / "flow.png", (500, 100), max_width=1600)
     gn.viz.gradient_flow(model, path=tmp_path / "flow.svg")
-    ET.parse(tmp_path / "flow.svg")
+    svg_root(tmp_path / "flow.svg")
 
 
 def test_gradient_flow_frozen_zero_and_nan_gradients():
@@ -111,7 +104,7 @@ def test_time_step_gradients_draws_the_recorded_norms(tmp_path):
     fig = gn.viz.time_step_gradients(w, path=tmp_path / "t.png")
     assert list(fig.drawn) == ["rnn.l0"]
     np.testing.assert_array_equal(fig.drawn["rnn.l0"], w.hidden_grad_norms["rnn.l0"])
-    decodes(tmp_path / "t.png")
+    decoded(tmp_path / "t.png", (500, 100), max_width=1600)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     norms = w.hidden_grad_norms["rnn.l0"]
     assert f"t=1 / t=12: {norms[0] / norms[-1]:.2g}" in legend[0]
@@ -129,7 +122,7 @@ def test_time_step_gradients_compares_several(tmp_path):
     fig = gn.viz.time_step_gradients([vanish, {"a": [1.0, 2.0], "b": [3.0, 4.0]}],
                                      labels=["v", "plain"], path=tmp_path / "t.svg")
     assert list(fig.drawn) == ["v", "plain: a", "plain: b"]
-    ET.parse(tmp_path / "t.svg")
+    svg_root(tmp_path / "t.svg")
     fig = gn.viz.time_step_gradients([0.5, 0.0, np.inf, 2.0], labels="one array")
     np.testing.assert_array_equal(fig.drawn["one array"], [0.5, 0.0, np.inf, 2.0])
     fig = gn.viz.time_step_gradients([np.ones(3), np.arange(1.0, 4.0)])
@@ -223,10 +216,10 @@ def test_histograms_picture_draws_the_records(tmp_path):
             np.testing.assert_array_equal(c, c2)
             np.testing.assert_array_equal(e, e2)
     assert fig.drawn["dead"]["0"] == [rec.dead["0"][i] for i in (0, 2, 5)]
-    decodes(tmp_path / "h.png")
+    decoded(tmp_path / "h.png", (500, 100), max_width=1600)
     fig = gn.viz.histograms(rec, layers=["3"], path=tmp_path / "h.svg")
     assert list(fig.drawn["layers"]) == ["3"]
-    ET.parse(tmp_path / "h.svg")
+    svg_root(tmp_path / "h.svg")
 
 
 def test_standalone_activation_row_and_cnn():
@@ -287,7 +280,7 @@ def test_gradient_watch_example_writes_its_chart(tmp_path):
                        check=False)
     assert r.returncode == 0, r.stderr
     assert "ratio t=1 / t=60" in r.stdout and "result:" in r.stdout
-    decodes(tmp_path / "gradient_watch.png")
+    decoded(tmp_path / "gradient_watch.png", (500, 100), max_width=1600)
 
 
 def test_fast_binning_equals_np_histogram_on_awkward_inputs():

@@ -3,11 +3,10 @@
 import math
 
 import pytest
+from viz_helpers import decoded
 
 import glassnet as gn
 from glassnet.train import History
-
-PNG = b"\x89PNG"
 
 
 def history(losses, acc=None):
@@ -23,7 +22,7 @@ def history(losses, acc=None):
 def test_plot_history_writes_png(tmp_path):
     path = tmp_path / "curves.png"
     assert gn.viz.plot_history(history([1.0, 0.5, 0.3], [0.5, 0.7, 0.8]), path) == str(path)
-    assert path.read_bytes()[:4] == PNG
+    decoded(path)
     assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]  # no temporary left behind
 
 
@@ -33,7 +32,7 @@ def test_plot_learning_rates_with_a_diverged_run(tmp_path):
             (1e-4, "too low"): history([0.7, 0.69, 0.68]),
             0.1: history([0.6, 0.3, 0.1])}
     gn.viz.plot_learning_rates(runs, path)
-    assert path.read_bytes()[:4] == PNG
+    decoded(path)
 
 
 def test_plot_errors(tmp_path):
