@@ -266,6 +266,38 @@ def test_shapes_cnn_numerical_2(capsys):
     assert "(18·18·10 + 1)" not in str(ex) and "(3240 + 1)·5 = 16205" in str(ex)
 
 
+def test_shapes_by_arithmetic_only(capsys):
+    import time
+
+    t0 = time.perf_counter()
+    rc, out, _ = run(capsys, "shapes", "--input", "4096x4096x3", "--layer", "conv:f=3,n=10",
+                     "--layer", "pool:f=3", "--layer", "flatten", "--layer", "dense:n=1")
+    assert rc == 0 and time.perf_counter() - t0 < 0.5  # no tensors: 4096×4096×3 is as quick as 6×6
+    assert "output: 4094×4094×10" in out and "Layer 4: dense, 1 neuron\n" in out
+    assert "⌊(4094 − 3 + 2·0)/3⌋ + 1 = 1364" in out
+    assert "the last 2 rows and the last 2 columns are never covered and are dropped" in out
+    assert "trainable parameters: 18605241" in out  # 280 + (1364·1364·10 + 1)
+    rc, out, _ = run(capsys, "shapes", "--input", "12x12", "--layer", "conv:f=3,n=1")
+    assert "Layer 1: conv 3×3, 1 filter, stride 1" in out
+    # every printed size equals the layers' own output on a real input
+    import glassnet as gn
+
+    specs = [{"type": "conv", "f": 5, "n": 4, "s": 2, "p": 1}, {"type": "pool", "f": 3, "s": 2, "mode": "avg"},
+             {"type": "conv", "f": 2, "n": 3, "s": 3}, {"type": "flatten"}, {"type": "dense", "n": 7}]
+    ex = exercises.shapes([23, 17, 2], specs)
+    check(ex)
+    with pytest.raises(exercises.ExerciseError, match="layer 1 \\(conv\\): unknown setting 'q'"):
+        exercises.shapes([6, 6], [{"type": "conv", "f": 3, "q": 2}])
+    convs = gn.nn.Sequential(gn.nn.Conv2d(2, 4, 5, stride=2, padding=1), gn.nn.AvgPool2d(3, 2),
+                             gn.nn.Conv2d(4, 3, 2, stride=3))
+    y = convs(gn.zeros(1, 2, 23, 17))
+    text = str(ex)
+    assert f"output: {y.shape[2]}×{y.shape[3]}×3\n" in text
+    n_flat = y.shape[1] * y.shape[2] * y.shape[3]
+    n_params = sum(p.data.size for p in convs.parameters()) + (n_flat + 1) * 7
+    assert f"= {n_flat}\n" in text and f"trainable parameters: {n_params}\n" in text
+
+
 # ---------------------------------------------------------------------------
 # RNN forward and BPTT
 # ---------------------------------------------------------------------------
@@ -367,6 +399,11 @@ NET = ["backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4", "--weigh
     (["pool", "--image", "1 2; 3 4", "--size", "3"], "size: the 3×3 window is larger than the padded input 2×2"),
     (["shapes", "--input", "6x6", "--layer", "conv:f=7"], "filter 7×7 is larger than the padded input 6×6"),
     (["shapes", "--input", "6x6", "--layer", "lstm:4"], "unknown layer type 'lstm'"),
+    (["shapes", "--input", "6x6", "--layer", "conv:f=3,q=2"], "--layer 1: unknown setting 'q' in 'conv:f=3,q=2'"),
+    (["shapes", "--input", "6x6", "--layer", "flatten:n=3"], "--layer 1: unknown setting 'n'"),
+    (["shapes", "--input", "6x6", "--layer", "pool:f=2,p=2"], "padding 2 is more than half the window 2"),
+    (["shapes", "--input", "6x6", "--layer", "conv:f=3,s=1e308"], "stride s: expected an integer <= 1000000"),
+    (["shapes", "--input", "1e308x6", "--layer", "flatten"], "input shape: expected an integer <= 1000000"),
     (["shapes", "--input", "6x6x1x2", "--layer", "flatten"], "input shape: expected h×w or h×w×c"),
     (["rnn", "--w-xh", "0.5; 0.1", "--w-hh", "0.2 0 0; 0 0.3 0", "--inputs", "1,2"],
      "W_hh: expected a 2×2 matrix, got 2×3"),

@@ -307,6 +307,9 @@ def parse_layer(text: str, i: int) -> dict:
         k = k.strip().lower()
         k = {"size": "f", "filter": "f", "kernel": "f", "stride": "s", "padding": "p", "filters": "n",
              "neurons": "n", "units": "n"}.get(k, k)
+        if k not in order[kind]:
+            raise InputError(f"--layer {i}: unknown setting {k!r} in {text!r} (a {kind} layer takes "
+                             f"{', '.join(order[kind]) or 'no settings'})")
         spec[k] = v if k == "mode" else _ints(v, f"--layer {i}: {k}")[0]
     return spec
 

@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import functional as F
 from .. import nn, optim
-from ..autograd import no_grad
 from ..tensor import tensor
 from .recorder import Explanation, explain
 from .records import Eq, Floor, Frac, Neg, Num, Prod, Show, Step, Sum, Sym, Text
@@ -277,7 +276,10 @@ def network(sizes, weights, biases=None, activations="sigmoid", loss="mse", exam
 # ---------------------------------------------------------------------------
 # output sizes of a conv/pool/flatten/dense stack
 # ---------------------------------------------------------------------------
-def _int(v, what, minimum=0):
+MAX_SIZE = 10**6  # sizes, filters, strides: beyond this no exercise is meant
+
+
+def _int(v, what, minimum=0, maximum=None):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
         try:
             fv = float(v)
@@ -288,12 +290,51 @@ def _int(v, what, minimum=0):
         v = int(fv)
     if v < minimum:
         raise ExerciseError(f"{what}: expected an integer >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ExerciseError(f"{what}: expected an integer <= {maximum}, got {v}")
     return int(v)
 
 
+def plural(n, word):
+    """'1 filter', '2 filters'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def output_size(h, w, f, s, p, square=True):
+    """Items for h_new = ⌊(h − f + 2p)/s⌋ + 1 (and w_new unless ``square`` and h = w), and a
+    warning when the window does not tile the (padded) input: the rows and columns it drops.
+
+    Returns (items, (h_new, w_new)).
+    """
+    items, out = [], []
+    for dim, old in (("h", h), ("w", w)):
+        new = (old - f + 2 * p) // s + 1
+        out.append(new)
+        if dim == "w" and square and w == h:
+            continue
+        frac = Frac(Sum([Num(old), Num(-f), Prod([Num(2), Num(p)])]), Num(s))
+        rule = Frac(Sum([Sym(dim), Neg(Sym("f")), Prod([Num(2), Sym("p")])]), Sym("s"))
+        if (old - f + 2 * p) % s:  # the window does not fit a whole number of times
+            frac, rule = Floor(frac), Floor(rule)
+        items.append(Eq(Sym(f"{dim}_new"), [Sum([rule, Num(1)]), Sum([frac, Num(1)])], Num(new)))
+    dropped = [(plural((n - f + 2 * p) % s, unit), n - f + 2 * p)
+               for n, unit in ((h, "row"), (w, "column")) if (n - f + 2 * p) % s]
+    if dropped:
+        what = " and the last ".join(d for d, _ in dropped)
+        items.append(Text(f"warning: the {f}×{f} window with stride {s} does not tile the "
+                          f"{'padded ' if p else ''}input ({h + 2 * p}×{w + 2 * p}): the last {what} "
+                          "are never covered and are dropped (the size rounds down)"))
+    return items, tuple(out)
+
+
+_LAYER_KEYS = {"conv": ("f", "n", "s", "p"), "pool": ("f", "s", "p", "mode"), "flatten": (),
+               "dense": ("n",), "fc": ("n",), "linear": ("n",)}
+
+
 def shapes(input_shape, layers, digits=4) -> Explanation:
-    """Each layer's output size by h_new = (h − f + 2p)/s + 1, parameter counts,
-    and the flattened length, checked against the layers run on a zero input.
+    """Each layer's output size by h_new = ⌊(h − f + 2p)/s⌋ + 1, parameter counts,
+    and the flattened length — arithmetic only (nothing is allocated, so a
+    4096×4096×3 input answers at once).
 
     ``input_shape`` is (h, w, c) as the chapter writes it (39×39×3) or (h, w);
     each layer a dict: {"type": "conv", "f": 3, "n": 10, "s": 1, "p": 0},
@@ -302,95 +343,78 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
     """
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3):
         raise ExerciseError(f"input shape: expected h×w or h×w×c (e.g. 39x39x3), got {input_shape!r}")
-    dims = [_int(v, "input shape", 1) for v in input_shape]
+    dims = [_int(v, "input shape", 1, MAX_SIZE) for v in input_shape]
     h, w = dims[0], dims[1]
     c = dims[2] if len(dims) == 3 else 1
     if not layers:
         raise ExerciseError("layers: expected at least one layer (conv, pool, flatten or dense)")
     expl = Explanation(digits, title=f"Output sizes for a {h}×{w}×{c} input")
-    x = tensor(np.zeros((1, c, h, w)))
     total = 0
     flat = None
     for i, spec in enumerate(layers):
         kind = str(spec.get("type", "")).lower()
         where = f"layer {i + 1} ({kind or '?'})"
+        if kind not in _LAYER_KEYS:
+            raise ExerciseError(f"layer {i + 1}: unknown layer type {spec.get('type')!r} "
+                                "(expected conv, pool, flatten or dense)")
+        unknown = [k for k in spec if k != "type" and k not in _LAYER_KEYS[kind]]
+        if unknown:
+            raise ExerciseError(f"{where}: unknown setting {unknown[0]!r} (expected "
+                                f"{', '.join(_LAYER_KEYS[kind]) or 'none'})")
         items = []
         if kind in ("conv", "pool"):
             if flat is not None:
                 raise ExerciseError(f"{where}: a {kind} layer cannot follow flatten/dense (its input is a vector)")
-            f = _int(spec.get("f"), f"{where}: filter size f", 1)
-            s = _int(spec.get("s", 1 if kind == "conv" else f), f"{where}: stride s", 1)
-            p = _int(spec.get("p", 0), f"{where}: padding p", 0)
-            n = _int(spec.get("n", 1), f"{where}: number of filters n", 1) if kind == "conv" else c
+            f = _int(spec.get("f"), f"{where}: filter size f", 1, MAX_SIZE)
+            s = _int(spec.get("s", 1 if kind == "conv" else f), f"{where}: stride s", 1, MAX_SIZE)
+            p = _int(spec.get("p", 0), f"{where}: padding p", 0, MAX_SIZE)
+            n = _int(spec.get("n", 1), f"{where}: number of filters n", 1, MAX_SIZE) if kind == "conv" else c
             if f > h + 2 * p or f > w + 2 * p:
                 raise ExerciseError(f"{where}: filter {f}×{f} is larger than the padded input "
                                     f"{h + 2 * p}×{w + 2 * p} (h×w = {h}×{w}, padding {p})")
-            if kind == "conv":
-                layer = nn.Conv2d(c, n, f, stride=s, padding=p, dtype=np.float64)
-            elif _pool_mode(spec.get("mode", "max"), where) == "max":
-                layer = nn.MaxPool2d(f, stride=s, padding=p)
-            else:
-                layer = nn.AvgPool2d(f, stride=s, padding=p)
-            with no_grad():
-                x = layer(x)
-            h_new, w_new = x.shape[2], x.shape[3]
-            if nn.conv_output_size((h, w), f, s, p) != (h_new, w_new):
-                raise RuntimeError(f"{where}: nn.conv_output_size gives {nn.conv_output_size((h, w), f, s, p)} "
-                                   f"but the layer produced {h_new}×{w_new}")
-            for dim, old, new in (("h", h, h_new), ("w", w, w_new)):
-                if dim == "w" and w == h:
-                    continue
-                frac = Frac(Sum([Num(old), Num(-f), Prod([Num(2), Num(p)])]), Num(s))
-                rule = Frac(Sum([Sym(dim), _negsym("f"), Prod([Num(2), Sym("p")])]), Sym("s"))
-                if (old - f + 2 * p) % s:  # the window does not fit a whole number of times
-                    frac, rule = Floor(frac), Floor(rule)
-                rule = Sum([rule, Num(1)])
-                items.append(Eq(Sym(f"{dim}_new"), [rule, Sum([frac, Num(1)])], Num(new)))
-            if (h - f + 2 * p) % s:
-                items.append(Text(f"({h} − {f} + 2·{p}) is not divisible by {s}: the last "
-                                  f"{(h - f + 2 * p) % s} row(s)/column(s) are not covered; the size rounds down"))
+            mode = _pool_mode(spec.get("mode", "max"), where) if kind == "pool" else None
+            if kind == "pool" and p > f // 2:
+                raise ExerciseError(f"{where}: padding {p} is more than half the window {f} "
+                                    f"(expected at most {f // 2})")
+            size_items, (h_new, w_new) = output_size(h, w, f, s, p)
+            items += size_items
             c_new = n
             if kind == "conv":
                 params = (f * f * c + 1) * n
-                items.append(Eq(Sym("parameters"), [Prod([Sum([Prod([Sym("f"), Sym("f"), Sym("c_in")]), Num(1)]), Sym("n")]),
-                                                    Prod([Sum([Prod([Num(f), Num(f), Num(c)]), Num(1)]), Num(n)])],
-                                Num(sum(int(p_.data.size) for p_ in layer.parameters()))))
+                items.append(Eq(Sym("parameters"),
+                                [Prod([Sum([Prod([Sym("f"), Sym("f"), Sym("c_in")]), Num(1)]), Sym("n")]),
+                                 Prod([Sum([Prod([Num(f), Num(f), Num(c)]), Num(1)]), Num(n)])], Num(params)))
                 total += params
             items.append(Text(f"output: {h_new}×{w_new}×{c_new}"))
-            title = (f"Layer {i + 1}: conv {f}×{f}, {n} filters, stride {s}, padding {p}" if kind == "conv"
-                     else f"Layer {i + 1}: {'max' if isinstance(layer, nn.MaxPool2d) else 'average'} pooling "
-                          f"{f}×{f}, stride {s}, padding {p}")
+            title = (f"Layer {i + 1}: conv {f}×{f}, {plural(n, 'filter')}, stride {s}, padding {p}"
+                     if kind == "conv" else
+                     f"Layer {i + 1}: {'max' if mode == 'max' else 'average'} pooling "
+                     f"{f}×{f}, stride {s}, padding {p}")
             h, w, c = h_new, w_new, c_new
         elif kind == "flatten":
-            flat = h * w * c
-            x = x.reshape(1, -1)
-            items.append(Eq(Sym("length"), [Prod([Sym("h"), Sym("w"), Sym("c")]), Prod([Num(h), Num(w), Num(c)])],
-                            Num(x.shape[1])))
+            if flat is None:
+                flat = h * w * c
+                items.append(Eq(Sym("length"), [Prod([Sym("h"), Sym("w"), Sym("c")]),
+                                                Prod([Num(h), Num(w), Num(c)])], Num(flat)))
+            else:
+                items.append(Text(f"already a vector of {flat}"))
             title = f"Layer {i + 1}: flatten"
-        elif kind in ("dense", "fc", "linear"):
-            n = _int(spec.get("n"), f"{where}: number of neurons n", 1)
+        else:
+            n = _int(spec.get("n"), f"{where}: number of neurons n", 1, MAX_SIZE)
             n_in = flat if flat is not None else h * w * c
             if flat is None:
-                x = x.reshape(1, -1)
                 items.append(Text(f"(flattening first: {h}·{w}·{c} = {n_in} inputs)"))
-            layer = nn.Linear(n_in, n, dtype=np.float64)
-            with no_grad():
-                x = layer(x)
             params = (n_in + 1) * n
             items.append(Eq(Sym("parameters"), [Prod([Sum([Sym("n_in"), Num(1)]), Sym("n")]),
-                                                Prod([Sum([Num(n_in), Num(1)]), Num(n)])],
-                            Num(sum(int(p_.data.size) for p_ in layer.parameters()))))
-            items.append(Text(f"output: a vector of {x.shape[1]}"))
+                                                Prod([Sum([Num(n_in), Num(1)]), Num(n)])], Num(params)))
+            items.append(Text(f"output: a vector of {n}"))
             total += params
-            flat = x.shape[1]
-            title = f"Layer {i + 1}: dense, {n} neurons"
-        else:
-            raise ExerciseError(f"layer {i + 1}: unknown layer type {spec.get('type')!r} "
-                                "(expected conv, pool, flatten or dense)")
+            flat = n
+            title = f"Layer {i + 1}: dense, {plural(n, 'neuron')}"
         expl.add(Step("forward", title, items))
     answer = [Text(f"final output: {'a vector of ' + str(flat) if flat is not None else f'{h}×{w}×{c}'}")]
     if flat is None:
-        answer.append(Eq(Sym("flattened length"), [Prod([Num(h), Num(w), Num(c)])], Num(int(np.prod(x.shape)))))
+        answer.append(Eq(Sym("flattened length"), [Prod([Num(h), Num(w), Num(c)])], Num(h * w * c)))
     answer.append(Text(f"trainable parameters: {total}"))
     expl.add(Step("note", "Answer", answer))
     return expl
@@ -400,8 +424,4 @@ def _fmt_list(v):
     return "[" + ", ".join(f"{float(x):g}" for x in np.asarray(v).reshape(-1)) + "]"
 
 
-def _negsym(name):
-    return Neg(Sym(name))
-
-
-__all__ = ["ExerciseError", "as_array", "build_network", "network", "neuron", "shapes"]
+__all__ = ["ExerciseError", "as_array", "build_network", "network", "neuron", "output_size", "shapes"]
