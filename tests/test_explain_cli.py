@@ -186,13 +186,35 @@ def test_conv_chapter_image_stride_1_and_max_pool(capsys):
     np.testing.assert_array_equal(shown(ex, "p^(1)"), [[3, 0], [3, 1]])
     np.testing.assert_array_equal(shown(ex, "p^(2)"), [[-1, 1], [0, 3]])
     n_eq, n_ref, n_num = check(ex)
-    assert n_eq == n_ref == n_num == 32 + 8  # every feature-map cell and every pooled cell
+    assert n_ref == 32 + 8  # every feature-map cell and every pooled cell
+    assert n_eq == n_num == n_ref + 2  # and the output size of the convolution and of the pooling
     rc, out, _ = run(capsys, "conv", "--image", IMAGE_ARG, "--filter", "1 -1 -1; -1 1 -1; -1 -1 1",
                      "--filter", "[[-1,1,-1],[-1,1,-1],[-1,1,-1]]", "--pool", "max")
     assert rc == 0
     assert "z^(1)_11 = 1·1 − 1·0 − 1·0 − 1·0 + 1·1 − 1·0 − 1·0 − 1·0 + 1·1 = 3" in out
     assert "z^(1)_12 = 1·0 − 1·0 − 1·0 − 1·1 + 1·0 − 1·0 − 1·0 − 1·1 + 1·1 = −1" in out
     assert "p^(2)_22 = max(−2, 1, −4, 3) = 3" in out
+    assert "h_new = (h − f + 2·p)/s + 1 = (6 − 3 + 2·0)/1 + 1 = 4" in out
+    assert "h_new = (h − f + 2·p)/s + 1 = (4 − 2 + 2·0)/2 + 1 = 2" in out and "warning" not in out
+
+
+def test_conv_and_pool_print_the_output_size_and_warn_of_dropped_rows(capsys):
+    img5 = "1 0 0 1 0; 0 1 0 1 1; 0 0 1 0 0; 1 1 0 0 1; 0 1 1 0 0"
+    rc, out, _ = run(capsys, "conv", "--image", img5, "--filter", "1 0; 0 1", "--stride", "2")
+    assert rc == 0 and "Convolution: 5×5 image, 1 filter 2×2\n" in out
+    assert "h_new = ⌊(h − f + 2·p)/s⌋ + 1 = ⌊(5 − 2 + 2·0)/2⌋ + 1 = 2" in out
+    assert ("warning: the 2×2 window with stride 2 does not tile the input (5×5): the last row and the "
+            "last column are never covered and dropped") in out
+    rc, out, _ = run(capsys, "pool", "--image", "1 2 3 4 5; 6 7 8 9 0; 1 2 3 4 5; 6 7 8 9 0", "--mode", "max")
+    assert rc == 0 and "h_new = (h − f + 2·p)/s + 1 = (4 − 2 + 2·0)/2 + 1 = 2" in out
+    assert "w_new = ⌊(w − f + 2·p)/s⌋ + 1 = ⌊(5 − 2 + 2·0)/2⌋ + 1 = 2" in out
+    assert "(4×5): the last column is never covered and dropped" in out
+    check(cnn.pool([[1, 2, 3, 4, 5], [6, 7, 8, 9, 0], [1, 2, 3, 4, 5], [6, 7, 8, 9, 0]], "max"))
+    ex = cnn.conv(IMAGE, [FILTER1], padding=1, stride=2, pool="avg", pool_size=2)
+    check(ex)
+    assert "h_new = ⌊(h − f + 2·p)/s⌋ + 1 = ⌊(6 − 3 + 2·1)/2⌋ + 1 = 3" in str(ex)
+    assert "does not tile the padded input (8×8): the last row and the last column" in str(ex)
+    assert "h_new = ⌊(h − f + 2·p)/s⌋ + 1 = ⌊(3 − 2 + 2·0)/2⌋ + 1 = 1" in str(ex)
 
 
 def test_conv_chapter_image_stride_2(capsys):
@@ -275,7 +297,7 @@ def test_shapes_by_arithmetic_only(capsys):
     assert rc == 0 and time.perf_counter() - t0 < 0.5  # no tensors: 4096×4096×3 is as quick as 6×6
     assert "output: 4094×4094×10" in out and "Layer 4: dense, 1 neuron\n" in out
     assert "⌊(4094 − 3 + 2·0)/3⌋ + 1 = 1364" in out
-    assert "the last 2 rows and the last 2 columns are never covered and are dropped" in out
+    assert "the last 2 rows and the last 2 columns are never covered and dropped" in out
     assert "trainable parameters: 18605241" in out  # 280 + (1364·1364·10 + 1)
     rc, out, _ = run(capsys, "shapes", "--input", "12x12", "--layer", "conv:f=3,n=1")
     assert "Layer 1: conv 3×3, 1 filter, stride 1" in out

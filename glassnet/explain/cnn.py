@@ -14,7 +14,7 @@ import numpy as np
 from .. import functional as F
 from ..tensor import tensor
 from . import build as X
-from .exercises import ExerciseError, _int, _pool_mode, _shape_text, as_array
+from .exercises import ExerciseError, _int, _pool_mode, _shape_text, as_array, output_size, plural
 from .recorder import explain, register_describer
 from .records import Call, Eq, Frac, Num, Prod, Ref, Show, Sum, Sym, Text
 
@@ -224,7 +224,7 @@ def conv(image, filters, stride=1, padding=0, bias=None, pool=None, pool_size=2,
     if b is not None:
         bt = tensor(b)
         bt.name = "b"
-    title = (f"Convolution: {x.shape[1]}×{x.shape[2]} image, {w.shape[0]} filter(s) {kh}×{kw}"
+    title = (f"Convolution: {x.shape[1]}×{x.shape[2]} image, {plural(w.shape[0], 'filter')} {kh}×{kw}"
              + (f", padding {p}" if p else ""))
     with explain(digits=digits, max_elements=4096, title=title) as ex:
         for s in strides:
@@ -233,6 +233,7 @@ def conv(image, filters, stride=1, padding=0, bias=None, pool=None, pool_size=2,
             z = F.conv2d(xt, wt, bt, stride=s, padding=p)
             z.name = "z"
             ex.steps[-1].title = f"Convolution, stride {s}" + (f", padding {p}" if p else "")
+            _with_size(ex.steps[-1], x.shape[1], x.shape[2], (kh, kw), s, p, z.shape[2:])
             if mode is not None:
                 if k > z.shape[2] or k > z.shape[3]:
                     raise ExerciseError(f"pool size: {k}×{k} is larger than the feature map "
@@ -240,6 +241,7 @@ def conv(image, filters, stride=1, padding=0, bias=None, pool=None, pool_size=2,
                 y = F.max_pool2d(z, k, ps) if mode == "max" else F.avg_pool2d(z, k, ps)
                 y.name = "p"
                 ex.steps[-1].title = f"{'Max' if mode == 'max' else 'Average'} pooling {k}×{k}, stride {ps}"
+                _with_size(ex.steps[-1], z.shape[2], z.shape[3], k, ps, 0, y.shape[2:])
     return ex
 
 
@@ -262,7 +264,18 @@ def pool(image, mode="max", size=2, stride=None, padding=0, digits=4):
         y = F.max_pool2d(xt, k, s, p) if m == "max" else F.avg_pool2d(xt, k, s, p)
         y.name = "p"
         ex.steps[-1].title = f"{'Max' if m == 'max' else 'Average'} pooling {k}×{k}, stride {s}"
+        _with_size(ex.steps[-1], x.shape[1], x.shape[2], k, s, p, y.shape[2:])
     return ex
+
+
+def _with_size(step, h, w, f, s, p, engine_shape):
+    """Put the output-size line (and the warning for dropped rows/columns) before the
+    step's first cell; the size printed is the one the op produced."""
+    items, size = output_size(h, w, f, s, p)
+    if size != tuple(engine_shape):
+        raise RuntimeError(f"output size: the formula gives {size}, the op produced {tuple(engine_shape)}")
+    at = next((i for i, it in enumerate(step.items) if isinstance(it, Eq)), len(step.items))
+    step.items[at:at] = items
 
 
 __all__ = ["avg_pool2d", "conv", "conv2d", "max_pool2d", "pool"]

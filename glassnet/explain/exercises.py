@@ -301,29 +301,32 @@ def plural(n, word):
 
 
 def output_size(h, w, f, s, p, square=True):
-    """Items for h_new = ⌊(h − f + 2p)/s⌋ + 1 (and w_new unless ``square`` and h = w), and a
-    warning when the window does not tile the (padded) input: the rows and columns it drops.
+    """Items for h_new = ⌊(h − f + 2p)/s⌋ + 1 (and w_new unless ``square`` and the two
+    are worked alike), and a warning when the window does not tile the (padded) input:
+    the rows and columns it drops. ``f`` is the window's size, or its (height, width).
 
     Returns (items, (h_new, w_new)).
     """
+    fh, fw = (f, f) if isinstance(f, (int, np.integer)) else f
     items, out = [], []
-    for dim, old in (("h", h), ("w", w)):
-        new = (old - f + 2 * p) // s + 1
+    for dim, old, k in (("h", h, fh), ("w", w, fw)):
+        new = (old - k + 2 * p) // s + 1
         out.append(new)
-        if dim == "w" and square and w == h:
+        if dim == "w" and square and (w, fw) == (h, fh):
             continue
-        frac = Frac(Sum([Num(old), Num(-f), Prod([Num(2), Num(p)])]), Num(s))
+        frac = Frac(Sum([Num(old), Num(-k), Prod([Num(2), Num(p)])]), Num(s))
         rule = Frac(Sum([Sym(dim), Neg(Sym("f")), Prod([Num(2), Sym("p")])]), Sym("s"))
-        if (old - f + 2 * p) % s:  # the window does not fit a whole number of times
+        if (old - k + 2 * p) % s:  # the window does not fit a whole number of times
             frac, rule = Floor(frac), Floor(rule)
         items.append(Eq(Sym(f"{dim}_new"), [Sum([rule, Num(1)]), Sum([frac, Num(1)])], Num(new)))
-    dropped = [(plural((n - f + 2 * p) % s, unit), n - f + 2 * p)
-               for n, unit in ((h, "row"), (w, "column")) if (n - f + 2 * p) % s]
+    dropped = [(n - k + 2 * p) % s for n, k in ((h, fh), (w, fw))]
+    dropped = [unit if m == 1 else f"{m} {unit}s" for m, unit in zip(dropped, ("row", "column")) if m]
     if dropped:
-        what = " and the last ".join(d for d, _ in dropped)
-        items.append(Text(f"warning: the {f}×{f} window with stride {s} does not tile the "
-                          f"{'padded ' if p else ''}input ({h + 2 * p}×{w + 2 * p}): the last {what} "
-                          "are never covered and are dropped (the size rounds down)"))
+        verb = "is" if dropped in (["row"], ["column"]) else "are"
+        items.append(Text(f"warning: the {fh}×{fw} window with stride {s} does not tile the "
+                          f"{'padded ' if p else ''}input ({h + 2 * p}×{w + 2 * p}): the last "
+                          f"{' and the last '.join(dropped)} {verb} never covered and dropped "
+                          "(the size rounds down)"))
     return items, tuple(out)
 
 
