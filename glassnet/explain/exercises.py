@@ -27,6 +27,9 @@ _LOSS_ALIASES = {"mse": "mse", "squared": "sse", "sse": "sse", "half-sse": "sse"
                  "binary_cross_entropy": "bce", "cross-entropy": "bce", "ce": "bce"}
 
 
+MAX_VALUE = 1e6  # inputs past this would print numbers no one works by hand (and overflow)
+
+
 class ExerciseError(ValueError):
     """Bad exercise input: the message names the value and the expected form."""
 
@@ -51,6 +54,10 @@ def as_array(value, what, ndim=None, shape=None):
             f", got {value!r} (rows of a matrix must all have the same length)") from None
     if not np.all(np.isfinite(arr)):
         raise ExerciseError(f"{what}: all values must be finite numbers, got {value!r}")
+    if arr.size and np.abs(arr).max() > MAX_VALUE:
+        big = arr.reshape(-1)[np.argmax(np.abs(arr).reshape(-1))]
+        raise ExerciseError(f"{what}: {big:g} is too large for a worked exercise (expected numbers "
+                            f"between −{MAX_VALUE:.0f} and {MAX_VALUE:.0f})")
     if ndim is not None and arr.ndim != ndim:
         if ndim == 1 and arr.ndim == 0:
             arr = arr.reshape(1)
@@ -85,8 +92,9 @@ def _apply_activation(key, z):
 
 def _check_lr(lr):
     """``lr`` must be a positive number (not a bool)."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ExerciseError(f"lr: the learning rate must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= MAX_VALUE:
+        raise ExerciseError(f"lr: the learning rate must be a positive number up to {MAX_VALUE:.0f}, "
+                            f"got {lr!r}")
 
 
 def _pool_mode(mode, what):
