@@ -16,7 +16,7 @@ chapter's standard exercises on the same machinery.
 import sys as _sys
 import types as _types
 
-from . import cnn, rnn  # noqa: F401  (register the conv/pool/RNN describers)
+from . import cnn, describe, rnn  # noqa: F401  (describe: registers every op's describer)
 from .recorder import Explanation, Recorder, explain, record_step, register_describer  # noqa: F401
 from .records import Eq, Operand, Show, Step, Text  # noqa: F401
 

@@ -410,32 +410,6 @@ RELU = (lambda z: Call("max", num(0), z),
         lambda zv: Call("max", num(0), num(zv)),
         lambda z, a: Deriv(a, z),
         lambda zv, av: num(1.0 if zv > 0 else 0.0))
-EXP = (lambda z: _pw(E, z),
-       lambda zv: _pw(E, num(zv)),
-       lambda z, a: a,
-       lambda zv, av: num(av))
-LOG = (lambda z: Call("log", z),
-       lambda zv: Call("log", num(zv)),
-       lambda z, a: Frac(num(1), z),
-       lambda zv, av: Frac(num(1), num(zv)))
-
-
-def power(p):
-    return (lambda z: _pw(z, num(p)),
-            lambda zv: _pw(num(zv), num(p)),
-            lambda z, a: Prod([num(p), _pw(z, num(p - 1))]),
-            lambda zv, av: Prod([num(p), _pw(num(zv), num(p - 1))]))
-
-
-_ONE = (lambda xs, ys, xv, yv: (None, None))
-ADD = (lambda x, y: Sum([x, y]), lambda xv, yv: Sum([num(xv), num(yv)]), (_ONE, _ONE))
-SUB = (lambda x, y: Sum([x, Neg(y)]), lambda xv, yv: Sum([num(xv), num(-yv)]),
-       (_ONE, lambda xs, ys, xv, yv: (num(-1), num(-1))))
-MUL = (lambda x, y: Prod([x, y]), lambda xv, yv: Prod([num(xv), num(yv)]),
-       (lambda xs, ys, xv, yv: (ys, num(yv)), lambda xs, ys, xv, yv: (xs, num(xv))))
-DIV = (lambda x, y: Frac(x, y), lambda xv, yv: Frac(num(xv), num(yv)),
-       (lambda xs, ys, xv, yv: (Frac(num(1), ys), Frac(num(1), num(yv))),
-        lambda xs, ys, xv, yv: (Neg(Frac(xs, _pw(ys, num(2)))), Neg(Frac(num(xv), _pw(num(yv), num(2)))))))
 
 # losses: (ℓ in symbols, ℓ in numbers, ∂ℓ/∂ŷ in symbols, in numbers)
 MSE = (lambda p, y: _pw(Sum([p, Neg(y)]), num(2)),
@@ -580,4 +554,3 @@ SOFTSIGN = (lambda z: Frac(z, Sum([num(1), Call("abs", z)])),
             lambda zv: Frac(num(zv), Sum([num(1), Call("abs", num(zv))])),
             lambda z, a: Frac(num(1), _pw(Sum([num(1), Call("abs", z)]), num(2))),
             lambda zv, av: Frac(num(1), _pw(Sum([num(1), Call("abs", num(zv))]), num(2))))
-NEG = (lambda z: Neg(z), lambda zv: Neg(num(zv)), lambda z, a: num(-1), lambda zv, av: num(-1))

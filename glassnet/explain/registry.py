@@ -17,6 +17,12 @@ the graph picture (``gn.viz.graph``) and the docs read it from here.
 Optimizer steps are described the same way, keyed by optimizer class
 (``describes_update``); the describer gets the parameters' values before and
 after the step, their gradients, learning rates and the optimizer's state.
+
+The describers of the ops live in ``explain/describe/``, one module per op
+family (mirroring ``ops/``); importing ``glassnet.explain`` imports them all.
+Registering a class again updates its entry: a new describer replaces the old
+one, while a formula-only entry (``formula``) or an empty ``formula=`` keeps
+what is there, so the order of the modules does not lose a describer.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class Describer:
 
     describe: Callable | None
     formula: str = ""
+    symbol: str = ""  # the letter of auto-named outputs: z (pre-activation), a (activation), L (loss)
 
 
 @dataclass(frozen=True)
@@ -58,27 +65,41 @@ def _lookup(table: dict, cls: type) -> Describer | None:
     return None
 
 
-def describes(*op_classes, formula: str = ""):
+def _register(cls: type, describe: Callable | None, formula: str, symbol: str) -> None:
+    old = _OPS.get(cls)
+    if old is not None:
+        describe = describe if describe is not None else old.describe
+        formula, symbol = formula or old.formula, symbol or old.symbol
+    _OPS[cls] = Describer(describe, formula, symbol)
+
+
+def _check_classes(where: str, classes) -> None:
+    if not classes or not all(isinstance(c, type) for c in classes):
+        raise TypeError(f"{where}: expected op classes, got {classes!r}")
+
+
+def describes(*op_classes, formula: str = "", symbol: str = ""):
     """Decorator: explain calls of ``op_classes`` with the decorated function.
 
     The function may be None-returning (formula and values only); ``formula``
-    is the op's textbook formula, as plain text.
+    is the op's textbook formula, as plain text; ``symbol`` the letter its
+    unnamed outputs get (``z1``, ``a2``; ``t`` when none is registered).
     """
-    if not op_classes or not all(isinstance(c, type) for c in op_classes):
-        raise TypeError(f"describes: expected op classes, got {op_classes!r}")
+    _check_classes("describes", op_classes)
 
     def deco(f):
         for c in op_classes:
-            _OPS[c] = Describer(f, formula)
+            _register(c, f, formula, symbol)
         return f
 
     return deco
 
 
-def formula(*op_classes, text: str) -> None:
+def formula(*op_classes, text: str, symbol: str = "") -> None:
     """Register only the formula of ``op_classes`` (their steps show formula and values)."""
+    _check_classes("formula", op_classes)
     for c in op_classes:
-        _OPS[c] = Describer(None, text)
+        _register(c, None, text, symbol)
 
 
 def describer_for(fn_or_class) -> Describer | None:
@@ -91,6 +112,12 @@ def formula_of(fn_or_class) -> str:
     """The textbook formula of an op instance or class ('' when none is registered)."""
     hit = describer_for(fn_or_class)
     return hit.formula if hit is not None else ""
+
+
+def symbol_of(fn_or_class, default: str = "t") -> str:
+    """The letter of an op's auto-named outputs (``default`` when none is registered)."""
+    hit = describer_for(fn_or_class)
+    return hit.symbol if hit is not None and hit.symbol else default
 
 
 def describes_update(*optimizer_classes, rule: str = ""):

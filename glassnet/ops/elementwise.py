@@ -19,11 +19,6 @@ class Add(Function):
     saves = ()
     formula = "z = x + y"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.binary(inputs, outputs, grads, *build.ADD)
-
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
         return x + y
@@ -39,11 +34,6 @@ class Sub(Function):
 
     saves = ()
     formula = "z = x - y"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.binary(inputs, outputs, grads, *build.SUB)
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
@@ -61,11 +51,6 @@ class Mul(Function):
     saves = (0, 1)
     formula = "z = x * y"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.binary(inputs, outputs, grads, *build.MUL)
-
     def forward(self, x, y):
         self.x, self.y = x, y
         return x * y
@@ -81,11 +66,6 @@ class Div(Function):
 
     saves = (0, 1)
     formula = "z = x / y"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.binary(inputs, outputs, grads, *build.DIV)
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -104,11 +84,6 @@ class Neg(Function):
     saves = ()
     formula = "z = -x"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.NEG)
-
     def forward(self, x):
         return -x
 
@@ -121,11 +96,6 @@ class PowScalar(Function):
 
     saves = (0,)
     formula = "z = x^p"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.power(self.p))
 
     def forward(self, x, p):
         self.x, self.p = x, p
@@ -178,11 +148,6 @@ class Exp(Function):
     saves_output = True
     formula = "z = e^x"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.EXP)
-
     def forward(self, x):
         self.z = np.exp(x)
         return self.z
@@ -196,11 +161,6 @@ class Log(Function):
 
     saves = (0,)
     formula = "z = ln(x)"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.LOG)
 
     def forward(self, x):
         self.x = x
