@@ -49,6 +49,24 @@ def test_neuron_chapter_example(capsys):
     check(exercises.neuron([0.2, 0.3, 0.9], 0.5, [0.5, 0.6, 0.1]))
 
 
+def test_neuron_without_values_is_the_chapters_neuron(capsys):
+    rc, out, _ = run(capsys, "neuron")
+    assert rc == 0 and "y = σ(z) = 1/(1 + e^(−0.87)) = 0.7047" in out
+    rc, out, _ = run(capsys, "neuron", "--activation", "tanh")
+    assert rc == 0 and "y = tanh(z) = tanh(0.87) = 0.7014" in out
+
+
+def test_top_level_help_examples_run(capsys):
+    from glassnet.cli import build_parser
+
+    examples = [ln.strip() for ln in build_parser().epilog.splitlines()
+                if ln.strip().startswith(("glassnet explain", "glassnet exercise"))]
+    assert examples
+    for line in examples:
+        rc, out, err = run(capsys, *shlex.split(line)[1:])
+        assert rc == 0 and out, (line, err)
+
+
 def torch_network(torch, ws, bs, acts, loss, examples, lr):
     """The same network trained by PyTorch: one SGD step per example."""
     W = [torch.tensor(np.asarray(w, float), requires_grad=True) for w in ws]

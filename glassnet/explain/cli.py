@@ -27,6 +27,10 @@ EXPLAIN_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn
 EXERCISE_KINDS = ("neuron", "backprop", "conv", "pool", "shapes", "rnn")
 
 
+# `glassnet explain neuron` with no values works the chapter's neuron
+CHAPTER_NEURON = {"weights": [0.2, 0.3, 0.9], "bias": 0.5, "input": [0.5, 0.6, 0.1]}
+
+
 class InputError(ValueError):
     """A command-line or file value that cannot be read."""
 
@@ -188,6 +192,8 @@ def _run_neuron(args):
     from . import exercises as E
 
     vals = _merged(args, ["weights", "bias", "input", "activation"])
+    if not any(k in vals for k in ("weights", "bias", "input")):
+        vals.update(CHAPTER_NEURON)
     return E.neuron(_values(_need(vals, "weights", "--weights"), "--weights"),
                     _values(vals.get("bias", 0.0), "--bias"),
                     _values(_need(vals, "input", "--input"), "--input"),
@@ -356,7 +362,9 @@ def _common(p):
 
 
 def _add_kinds(sub):
-    p = sub.add_parser("neuron", help="y = g(w·x + b) for one neuron")
+    p = sub.add_parser("neuron", help="y = g(w·x + b) for one neuron",
+                       description="y = g(w·x + b) for one neuron. With no values: the chapter's neuron "
+                                   "(w = [0.2, 0.3, 0.9], b = 0.5, x = [0.5, 0.6, 0.1]).")
     p.add_argument("--weights", help="w, e.g. 0.2,0.3,0.9")
     p.add_argument("--bias", help="b (default 0)")
     p.add_argument("--input", help="x, e.g. 0.5,0.6,0.1")
