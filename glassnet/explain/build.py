@@ -398,18 +398,6 @@ def _pw(base, e):
     return Pow(base, e)
 
 
-SIGMOID = (lambda z: Call("σ", z),
-           lambda zv: Frac(num(1), Sum([num(1), _pw(E, num(-zv))])),
-           lambda z, a: Prod([a, Sum([num(1), Neg(a)])]),
-           lambda zv, av: Prod([num(av), Sum([num(1), num(-av)])]))
-TANH = (lambda z: Call("tanh", z),
-        lambda zv: Call("tanh", num(zv)),
-        lambda z, a: Sum([num(1), Neg(_pw(a, num(2)))]),
-        lambda zv, av: Sum([num(1), Neg(_pw(num(av), num(2)))]))
-RELU = (lambda z: Call("max", num(0), z),
-        lambda zv: Call("max", num(0), num(zv)),
-        lambda z, a: Deriv(a, z),
-        lambda zv, av: num(1.0 if zv > 0 else 0.0))
 
 # losses: (ℓ in symbols, ℓ in numbers, ∂ℓ/∂ŷ in symbols, in numbers)
 MSE = (lambda p, y: _pw(Sum([p, Neg(y)]), num(2)),
@@ -439,34 +427,6 @@ BCE_LOGITS = (lambda z, y: Neg(Sum([Prod([y, log(Call("σ", z))]),
 # ---------------------------------------------------------------------------
 def _rows(shape):
     return [()] if len(shape) == 1 else [(r,) for r in range(shape[0])]
-
-
-def softmax(inputs, outputs, grads, dim):
-    """a_i = e^{z_i} / Σ_j e^{z_j} along the last axis of a vector or a matrix."""
-    z, a = inputs[0], outputs[0]
-    if z.value.ndim not in (1, 2) or dim not in (-1, z.value.ndim - 1):
-        return None
-    C = z.shape[-1]
-    items = []
-    if grads is None:
-        items += shows(z)
-        for i in indices(a.shape):
-            r = i[:-1]
-            den_s = Sum([_pw(E, Ref(z, r + (j,))) for j in range(C)])
-            den_n = Sum([_pw(E, num(z.value[r + (j,)])) for j in range(C)])
-            items.append(Eq(Ref(a, i), [Frac(_pw(E, Ref(z, i)), den_s), Frac(_pw(E, num(z.value[i])), den_n)],
-                            num(a.value[i]), ref=(a, i)))
-        return items + note_partial(a.shape) + shows(a)
-    (g,), g_in = grads
-    if g_in[0] is None:
-        return []
-    for i in indices(z.shape):
-        r = i[:-1]
-        inner_s = Sum([d(a, i)] + [Neg(Prod([d(a, r + (j,)), Ref(a, r + (j,))])) for j in range(C)])
-        inner_n = Sum([num(g[i])] + [Neg(Prod([num(g[r + (j,)]), num(a.value[r + (j,)])])) for j in range(C)])
-        items.append(Eq(d(z, i), [Prod([Ref(a, i), inner_s]), Prod([num(a.value[i]), inner_n])],
-                        num(g_in[0][i]), ref=("grad", 0, i)))
-    return items + note_partial(z.shape)
 
 
 def cross_entropy(fn, inputs, outputs, grads):
@@ -521,36 +481,3 @@ def cross_entropy(fn, inputs, outputs, grads):
     return items + note_partial(z.shape)
 
 
-def leaky_relu(slope):
-    return (lambda z: Call("leaky", z),
-            lambda zv: num(zv) if zv > 0 else Prod([num(slope), num(zv)]),
-            lambda z, a: Deriv(a, z),
-            lambda zv, av: num(1.0 if zv > 0 else slope))
-
-
-def elu(alpha, scale):
-    def times(k, x):
-        return x if k == 1 else Prod([num(k), x])
-
-    def rhs(zv):
-        return times(scale, num(zv) if zv > 0 else times(alpha, Sum([_pw(E, num(zv)), num(-1)])))
-
-    def local(zv, av):
-        return times(scale, num(1) if zv > 0 else times(alpha, _pw(E, num(zv))))
-
-    return (lambda z: Call("elu" if scale == 1 else "selu", z), rhs, lambda z, a: Deriv(a, z), local)
-
-
-SILU = (lambda z: Prod([z, Call("σ", z)]),
-        lambda zv: Prod([num(zv), Call("σ", num(zv))]),
-        lambda z, a: Prod([Call("σ", z), Sum([num(1), Prod([z, Sum([num(1), Neg(Call("σ", z))])])])]),
-        lambda zv, av: Prod([Call("σ", num(zv)),
-                             Sum([num(1), Prod([num(zv), Sum([num(1), Neg(Call("σ", num(zv)))])])])]))
-SOFTPLUS = (lambda z: Call("log", Sum([num(1), _pw(E, z)])),
-            lambda zv: Call("log", Sum([num(1), _pw(E, num(zv))])),
-            lambda z, a: Call("σ", z),
-            lambda zv, av: Call("σ", num(zv)))
-SOFTSIGN = (lambda z: Frac(z, Sum([num(1), Call("abs", z)])),
-            lambda zv: Frac(num(zv), Sum([num(1), Call("abs", num(zv))])),
-            lambda z, a: Frac(num(1), _pw(Sum([num(1), Call("abs", z)]), num(2))),
-            lambda zv, av: Frac(num(1), _pw(Sum([num(1), Call("abs", num(zv))]), num(2))))

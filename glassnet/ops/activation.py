@@ -49,11 +49,6 @@ class Sigmoid(Function):
     saves_output = True
     formula = "a = 1 / (1 + e^{-z})"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.SIGMOID)
-
     def forward(self, z):
         self.a = _sigmoid(z)
         return self.a
@@ -70,11 +65,6 @@ class Tanh(Function):
     saves_output = True
     formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.TANH)
-
     def forward(self, z):
         self.a = np.tanh(z)
         return self.a
@@ -89,11 +79,6 @@ class ReLU(Function):
 
     saves = ()
     formula = "a = max(0, z)"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.RELU)
 
     def forward(self, z):
         # np.maximum is one pass (np.where(mask, z, 0) reads z and the mask
@@ -118,11 +103,6 @@ class LeakyReLU(Function):
     saves = ()
     formula = "a = z if z > 0 else negative_slope * z"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.leaky_relu(self.slope))
-
     def forward(self, z, negative_slope=0.01):
         self.mask, self.slope = z > 0, negative_slope
         return np.where(self.mask, z, z * negative_slope)
@@ -139,11 +119,6 @@ class ELU(Function):
 
     saves = ()
     formula = "a = scale * (z if z > 0 else alpha * (e^z - 1))"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.elu(self.alpha, self.scale))
 
     def forward(self, z, alpha=1.0, scale=1.0):
         self.mask, self.alpha, self.scale = z > 0, alpha, scale
@@ -210,11 +185,6 @@ class SiLU(Function):
     saves = (0,)
     formula = "a = z * sigma(z)"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.SILU)
-
     def forward(self, z):
         self.z, self.s = z, _sigmoid(z)
         return z * self.s
@@ -230,13 +200,6 @@ class Softplus(Function):
     saves = ()
     formula = "a = ln(1 + e^{beta z}) / beta"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        if not np.array_equal(self.bz, inputs[0].value):  # beta != 1
-            return None
-        return build.unary(inputs, outputs, grads, *build.SOFTPLUS)
-
     def forward(self, z, beta=1.0, threshold=20.0):
         bz = z * beta
         self.bz, self.threshold = bz, threshold
@@ -251,11 +214,6 @@ class Softsign(Function):
 
     saves = ()
     formula = "a = z / (1 + |z|)"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.unary(inputs, outputs, grads, *build.SOFTSIGN)
 
     def forward(self, z):
         self.d = 1 + np.abs(z)
@@ -288,11 +246,6 @@ class Softmax(Function):
     saves = ()
     saves_output = True
     formula = "a_i = e^{z_i} / sum_j e^{z_j}"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.softmax(inputs, outputs, grads, self.dim)
 
     def forward(self, z, dim=-1):
         self.dim = dim
