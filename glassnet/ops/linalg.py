@@ -19,11 +19,6 @@ class MatMul(Function):
     saves = (0, 1)
     formula = "z_ij = sum_k x_ik * y_kj"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.matmul(inputs[0], inputs[1], outputs[0], grads)
-
     def forward(self, x, y):
         self.x, self.y = x, y
         return np.matmul(x, y)
@@ -56,12 +51,6 @@ class Linear(Function):
 
     saves = (0, 1)
     formula = "z = W x + b"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.linear_like(inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None,
-                                 outputs[0], grads)
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
