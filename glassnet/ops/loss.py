@@ -66,11 +66,6 @@ class MSELoss(_Pointwise):
 
     formula = "L = (1/n) sum (x - y)^2"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.MSE)
-
     @staticmethod
     def pointwise(d):
         return d * d, 2 * d
@@ -80,11 +75,6 @@ class L1Loss(_Pointwise):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
 
     formula = "L = (1/n) sum |x - y|"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.L1)
 
     @staticmethod
     def pointwise(d):
@@ -124,13 +114,6 @@ class BCELoss(Function):
     saves = (0, 1)
     formula = "L = -[y log(p) + (1 - y) log(1 - p)]"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        if self.w is not None:
-            return None
-        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.BCE)
-
     def forward(self, p, y, weight=None, reduction="mean"):
         self.p, self.y, self.w, self.reduction = p, y, weight, reduction
         with np.errstate(divide="ignore"):  # log 0 = −inf, clamped just below
@@ -165,13 +148,6 @@ class BCEWithLogitsLoss(Function):
 
     saves = (0, 1)
     formula = "L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        if self.w is not None or self.pw is not None:
-            return None
-        return build.loss_pointwise(inputs, outputs, grads, self.reduction, *build.BCE_LOGITS)
 
     def forward(self, z, y, weight=None, pos_weight=None, reduction="mean"):
         self.z, self.y, self.w, self.pw, self.reduction = z, y, weight, pos_weight, reduction
@@ -275,11 +251,6 @@ class CrossEntropyLoss(Function):
 
     saves = None  # probability targets are kept as given
     formula = "L = -sum_c y_c log(softmax(z)_c)"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.cross_entropy(self, inputs, outputs, grads)
 
     def forward(self, z, target, weight=None, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
