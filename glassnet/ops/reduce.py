@@ -32,11 +32,6 @@ class Sum(Function):
     saves = ()
     formula = "y = sum_i x_i"
 
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.reduction(inputs, outputs, grads) if self.dim is None else None
-
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
         return np.asarray(x.sum(axis=dim, keepdims=keepdim))
@@ -50,11 +45,6 @@ class Mean(Function):
 
     saves = ()
     formula = "y = (1/n) sum_i x_i"
-
-    def describe(self, inputs, outputs, grads=None):
-        from ..explain import build
-
-        return build.reduction(inputs, outputs, grads, mean=True) if self.dim is None else None
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
