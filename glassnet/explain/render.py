@@ -8,7 +8,12 @@ import numpy as np
 
 from .records import Eq, Expr, Fmt, Show, Text, latex_name
 
-SHOW_LIMIT = 64  # tensors up to this many elements are printed in full
+SHOW_LIMIT = 64  # tensors up to this many elements are printed in full,
+SHOW_SIDE = 16  # and matrices up to 16×16 (a small image a student reads cell by cell)
+
+
+def _in_full(v: np.ndarray) -> bool:
+    return v.size <= SHOW_LIMIT or (v.ndim == 2 and max(v.shape) <= SHOW_SIDE)
 
 _PHASES = {"forward": "Forward pass", "backward": "Backward pass (chain rule)",
            "update": "Update", "note": None}
@@ -42,7 +47,7 @@ def formula_latex(text: str) -> str:
 def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
     if v.ndim == 0:
         return f.num(v)
-    if v.size > SHOW_LIMIT:
+    if not _in_full(v):
         return f"(shape {tuple(v.shape)}; first element {f.num(v.reshape(-1)[0])})"
     if v.ndim == 1:
         return "[" + ", ".join(f.num(x) for x in v) + "]"
@@ -58,16 +63,23 @@ def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
     return "".join(parts)
 
 
+def matrix_latex(rows) -> str:
+    """A bracketed matrix of LaTeX cells, any width: an ``array`` with one column
+    spec per column (``bmatrix`` stops at 10 columns in pdflatex)."""
+    rows = [list(r) for r in rows]
+    return (r"\left[\begin{array}{" + "r" * max(len(r) for r in rows) + "}" +
+            r" \\ ".join(" & ".join(r) for r in rows) + r"\end{array}\right]")
+
+
 def _value_latex(v: np.ndarray, f: Fmt) -> str:
     if v.ndim == 0:
         return f.num_latex(v)
-    if v.size > SHOW_LIMIT:
+    if not _in_full(v):
         return r"\text{shape } " + "(" + ", ".join(str(s) for s in v.shape) + ")"
     if v.ndim == 1:
-        return r"\begin{bmatrix}" + " & ".join(f.num_latex(x) for x in v) + r"\end{bmatrix}"
+        return matrix_latex([[f.num_latex(x) for x in v]])
     if v.ndim == 2:
-        return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(f.num_latex(x) for x in row) for row in v) + \
-            r"\end{bmatrix}"
+        return matrix_latex([[f.num_latex(x) for x in row] for row in v])
     return ",\\ ".join(_value_latex(v[lead], f) for lead in np.ndindex(*v.shape[:-2]))
 
 
@@ -161,12 +173,56 @@ def to_markdown(expl, digits: int) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _tex_escape(s: str) -> str:
-    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&") \
-        .replace("#", r"\#").replace("^", r"\^{}").replace("η", r"$\eta$").replace("θ", r"$\theta$") \
-        .replace("∂", r"$\partial$").replace("σ", r"$\sigma$").replace("−", "-").replace("×", r"$\times$") \
-        .replace("Σ", r"$\Sigma$").replace("½", r"$\frac{1}{2}$").replace("ŷ", r"$\hat{y}$") \
-        .replace("²", r"$^2$").replace("·", r"$\cdot$").replace("δ", r"$\delta$")
+# characters of the explanations, as LaTeX (math ones also declared for a standalone document)
+TEX_CHARS = {"−": "-", "·": r"\cdot", "×": r"\times", "η": r"\eta", "θ": r"\theta", "∂": r"\partial",
+             "σ": r"\sigma", "δ": r"\delta", "Σ": r"\Sigma", "ŷ": r"\hat{y}", "½": r"\frac{1}{2}",
+             "²": "^{2}", "³": "^{3}", "⌊": r"\lfloor", "⌋": r"\rfloor", "ℓ": r"\ell", "⊙": r"\odot",
+             "→": r"\rightarrow", "←": r"\leftarrow", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx",
+             "∞": r"\infty", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "ε": r"\epsilon",
+             "λ": r"\lambda", "μ": r"\mu", "π": r"\pi", "τ": r"\tau", "φ": r"\phi", "ω": r"\omega",
+             "Δ": r"\Delta", "√": r"\surd", "∈": r"\in", "…": r"\ldots", "⋯": r"\cdots", "′": r"'",
+             "ᵀ": r"^{\top}", "⁻": "^{-}", "¹": "^{1}", "₀": "_{0}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}",
+             "ₜ": "_{t}", "–": "-", "—": "-", "’": "'", "‘": "`", "“": "``", "”": "''", "é": r"\acute{e}"}
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "^": r"\^{}",
+                "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}"}
+
+
+def tex_escape(s: str) -> str:
+    """Prose as LaTeX text: specials escaped, Greek letters and math signs as inline math
+    (the dashes as text); any other non-ASCII character as its code (never a compile error)."""
+    out = []
+    for ch in s:
+        if ch in _TEX_SPECIAL:
+            out.append(_TEX_SPECIAL[ch])
+        elif ch in ("−", "–", "—", "’", "‘", "“", "”"):
+            out.append(TEX_CHARS[ch] if ch != "−" else "-")
+        elif ch in TEX_CHARS:
+            out.append("$" + TEX_CHARS[ch] + "$")
+        elif ord(ch) > 127:
+            out.append(f"[U+{ord(ch):04X}]")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_tex_escape = tex_escape
+
+
+def latex_document(body: str, title: str | None = None) -> str:
+    """A complete pdflatex document around ``body`` (amsmath; every non-ASCII character
+    the body uses is declared, so no 'Unicode character not set up' error)."""
+    decl = []
+    for ch in sorted({c for c in body if ord(c) > 127}):
+        tex = TEX_CHARS.get(ch)
+        tex = r"\ensuremath{" + tex + "}" if tex is not None else rf"\texttt{{[U+{ord(ch):04X}]}}"
+        decl.append(rf"\DeclareUnicodeCharacter{{{ord(ch):04X}}}{{{tex}}}")
+    head = [r"\documentclass[11pt]{article}", r"\usepackage{amsmath,amssymb}",
+            r"\usepackage[margin=2cm]{geometry}", r"\setlength{\parindent}{0pt}",
+            r"\setlength{\parskip}{0.4em}", r"\allowdisplaybreaks", *decl]
+    if title:
+        head.append(rf"\title{{{tex_escape(title)}}}\date{{}}")
+    return ("\n".join(head) + "\n\\begin{document}\n" + (r"\maketitle" + "\n" if title else "")
+            + body + ("" if body.endswith("\n") else "\n") + "\\end{document}\n")
 
 
 def to_latex(expl, digits: int, standalone: bool = False) -> str:
@@ -193,7 +249,4 @@ def to_latex(expl, digits: int, standalone: bool = False) -> str:
                     out.append(r"\[" + _md_item(item, f).strip("$") + r"\]")
             out.append("")
     body = "\n".join(out).rstrip() + "\n"
-    if standalone:
-        return ("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
-                "\\begin{document}\n" + body + "\\end{document}\n")
-    return body
+    return latex_document(body) if standalone else body

@@ -1,0 +1,64 @@
+"""The LaTeX of `gn.explain` and `glassnet explain|exercise --format latex` compiles with pdflatex.
+
+Each document is compiled with ``pdflatex -interaction=nonstopmode -halt-on-error``
+in a temporary folder, several at once. Without pdflatex the tests skip, except
+in CI (CI=true), where a missing pdflatex fails them: ``.ci/run`` installs
+Debian's ``texlive-latex-base``.
+"""
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from glassnet.explain import cnn, exercises, render
+from glassnet.explain.recorder import Explanation
+from glassnet.explain.records import Show, Step, Sym, Text
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def pdflatex():
+    path = shutil.which("pdflatex")
+    if path:
+        return path
+    if IN_CI:
+        pytest.fail("CI=true but pdflatex is missing: .ci/run must install Debian's texlive-latex-base")
+    pytest.skip("no pdflatex on this machine (the LaTeX check runs in CI)")
+
+
+def compile_all(pdflatex, folder, docs):
+    """Compile every {name: LaTeX source}; return {name: first error of its log} for the failures."""
+
+    def one(name):
+        (folder / f"{name}.tex").write_text(docs[name], encoding="utf-8")
+        r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                           cwd=folder, capture_output=True, timeout=120, check=False)
+        if r.returncode == 0 and (folder / f"{name}.pdf").exists():
+            return name, None
+        log = (folder / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        at = log.find("\n!")
+        return name, log[at:at + 400] if at >= 0 else log[-400:]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return {n: err for n, err in pool.map(one, sorted(docs)) if err is not None}
+
+
+def test_wide_vectors_and_matrices_compile(pdflatex, tmp_path, monkeypatch):
+    img = (np.arange(144).reshape(12, 12) % 5 == 0).astype(float)
+    ex = Explanation(4, title="Wide values: σ, ŷ, ⌊x⌋, ℓ, ⊙ and ☃")
+    ex.add(Step("note", "A 12×12 image, ½ & 100% #1 ^ _ {}", [Show(Sym("x"), img),
+                                                               Text("∂E/∂W, η = 0.1, − and ☃")]))
+    monkeypatch.setattr(render, "SHOW_LIMIT", 10**4)  # a 784-wide vector written out in full
+    ex.add(Step("note", "784 columns", [Show(Sym("v"), np.linspace(-1, 1, 784)), Show(Sym("M"), np.ones((3, 40)))]))
+    tex = ex.to_latex(standalone=True)
+    assert "bmatrix" not in tex and r"\begin{array}{" + "r" * 784 + "}" in tex
+    conv = cnn.conv(img, [[[1, 0], [0, 1]]], stride=2, pool="max")
+    assert r"\begin{array}{rrrrrrrrrrrr}" in conv.to_latex()  # the image itself, in full
+    docs = {"wide": tex, "conv12": conv.to_latex(standalone=True),
+            "fragment": render.latex_document(exercises.neuron([0.2, 0.3, 0.9], 0.5, [0.5, 0.6, 0.1]).to_latex())}
+    assert compile_all(pdflatex, tmp_path, docs) == {}
