@@ -8,12 +8,11 @@ import numpy as np
 
 from .records import Eq, Expr, Fmt, Show, Text, latex_name
 
-SHOW_LIMIT = 64  # tensors up to this many elements are printed in full,
-SHOW_SIDE = 16  # and matrices up to 16×16 (a small image a student reads cell by cell)
+SHOW_LIMIT = 64  # tensors up to this many elements are printed in full
 
 
 def _in_full(v: np.ndarray) -> bool:
-    return v.size <= SHOW_LIMIT or (v.ndim == 2 and max(v.shape) <= SHOW_SIDE)
+    return v.size <= SHOW_LIMIT
 
 _PHASES = {"forward": "Forward pass", "backward": "Backward pass (chain rule)",
            "update": "Update", "note": None}
