@@ -133,8 +133,10 @@ class Function:
 
     Subclasses implement ``forward(*arrays, **params)`` returning an array (or a
     tuple of arrays) and ``backward(grad_out)`` (or ``backward(*grad_outs)``)
-    returning one gradient array or ``None`` per tensor input. ``formula`` is
-    the op's math as text; ``describe`` may return step records for explain.
+    returning one gradient array or ``None`` per tensor input. An op knows
+    nothing of explanations: ``glassnet.explain`` watches ``apply`` and the
+    backward pass and describes each op from a registry keyed by its class,
+    reading the named state the op saved.
 
     ``saves`` lists the inputs whose arrays backward reads (kept by reference,
     not copied): None for all of them, () for none (backward needs only shapes
@@ -158,14 +160,6 @@ class Function:
 
     def backward(self, *grad_outs):  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def describe(self, inputs, outputs, grads=None):
-        """Step records for ``glassnet.explain``; None means 'use the formula'.
-
-        ``inputs``/``outputs`` are operands (name and value); ``grads`` is None
-        for the forward pass, and ``(grad_outs, grad_ins)`` for the backward.
-        """
-        return
 
     @classmethod
     def apply(cls, *inputs, **params):

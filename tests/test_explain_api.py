@@ -284,16 +284,15 @@ def test_more_activations_and_leaf_gradients_summed_over_paths(torch):
 
 def test_a_describe_hook_that_fails_is_reported_and_the_computation_goes_on():
     class Twice(autograd.Function):
-        formula = "y = 2x"
-
         def forward(self, x):
             return 2 * x
 
         def backward(self, grad_out):
             return 2 * grad_out
 
-        def describe(self, inputs, outputs):  # wrong signature: explain reports it, once
-            raise AssertionError("never called with two arguments")
+    @gn.explain.describes(Twice, formula="y = 2x")
+    def twice(fn, inputs, outputs):  # wrong signature: explain reports it, once
+        raise AssertionError("never called with two arguments")
 
     x = named([1.0, 2.0], "x", True)
     with gn.explain() as ex:

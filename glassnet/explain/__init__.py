@@ -7,18 +7,20 @@
     print(ex)                         # plain text;  ex.to_markdown(), ex.to_latex()
 
 ``gn.explain`` is this package and, called, the context manager
-(``gn.explain(digits=4, max_elements=16)``). Every op describes itself in the
+(``gn.explain(digits=4, max_elements=16)``). Every op is described in the
 chapter's notation (``Tensor.name`` gives the symbols; unnamed tensors are
-auto-named). The ``glassnet explain`` command (``cli.py``) works the
+auto-named) by the describer registered for its class (``describes``; the
+ops' describers are in ``describe/``, one module per op family). The ``glassnet explain`` command (``cli.py``) works the
 chapter's standard exercises on the same machinery.
 """
 
 import sys as _sys
 import types as _types
 
-from . import cnn, describe, rnn  # noqa: F401  (describe: registers every op's describer)
-from .recorder import Explanation, Recorder, explain, record_step, register_describer  # noqa: F401
+from . import describe  # noqa: F401  (registers every op's describer)
+from .recorder import Explanation, Recorder, explain, record_step  # noqa: F401
 from .records import Eq, Operand, Show, Step, Text  # noqa: F401
+from .registry import describes, describes_update  # noqa: F401
 
 
 class _CallableModule(_types.ModuleType):

@@ -1,7 +1,7 @@
 """Convolution and pooling by hand: describers for the conv/pool ops, and the
 ``conv`` and ``pool`` exercises.
 
-The describers are registered by op class name (``Conv2d``, ``MaxPool2d``,
+The describers are registered by op class (``Conv2d``, ``MaxPool2d``,
 ``SeparablePool`` — average pooling); each output cell is worked out as its
 window's elementwise products and their sum (conv), or the window's values
 and the chosen maximum or the average (pooling).
@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..ops import conv as conv_ops
+from ..ops import pool as pool_ops
 from ..tensor import tensor
 from . import build as X
 from .exercises import ExerciseError, _int, _pool_mode, _shape_text, as_array, output_size, plural
-from .recorder import explain, register_describer
+from .recorder import explain
 from .records import Call, Eq, Frac, Num, Prod, Ref, Show, Sum, Sym, Text
+from .registry import describes
 
 
 def _cell(op, idx, channels):
@@ -34,7 +37,8 @@ def _pairs(p):
     return tuple(p) if isinstance(p, (tuple, list)) else (p, p)
 
 
-@register_describer("Conv2d")
+@describes(conv_ops.Conv2d, formula="z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]",
+           symbol="z")
 def conv2d(fn, inputs, outputs, grads, params):
     x_op, w_op = inputs[0], inputs[1]
     b_op = inputs[2] if len(inputs) > 2 else None
@@ -96,7 +100,7 @@ def conv2d(fn, inputs, outputs, grads, params):
     return items
 
 
-@register_describer("MaxPool2d")
+@describes(pool_ops.MaxPool2d, formula="y[n,c,i,j] = max_{u,v} x[n,c,i*s+u*d,j*s+v*d]", symbol="p")
 def max_pool2d(fn, inputs, outputs, grads, params):
     x_op, y_op = inputs[0], outputs[0]
     (kh, kw), (sh, sw) = _pairs(params.get("kernel_size", 2)), _pairs(params.get("stride", 2))
@@ -120,7 +124,7 @@ def max_pool2d(fn, inputs, outputs, grads, params):
                    rhs, "each window's gradient goes to the input that was its maximum; the others get 0")
 
 
-@register_describer("SeparablePool", formula="p_ij = (1/f^2) sum_{u,v} x[i*s+u, j*s+v]")
+@describes(pool_ops.SeparablePool, formula="p_ij = (1/f^2) sum_{u,v} x[i*s+u, j*s+v]")
 def avg_pool2d(fn, inputs, outputs, grads, params):
     """Average pooling (and other separable poolings) as each window's average."""
     x_op, y_op = inputs[0], outputs[0]

@@ -1,12 +1,12 @@
 """``gn.explain()``: record what the engine does and keep it as step records.
 
 The engine calls the active recorder from ``Function.apply`` (after each
-forward) and from the backward pass (after each op's backward, before the
-graph's saved values are freed). The recorder asks the op to describe itself
-(``fn.describe(inputs, outputs, grads)``; describers registered here by op
-class name stand in for ops that have none yet) and keeps the resulting
-``Step``s. With no recorder installed the engine pays one ``is None`` test
-per op.
+forward), from the backward pass (after each op's backward, before the
+graph's saved values are freed) and from ``Optimizer.step``. The recorder
+looks the op's class up in the registry (``registry.py``; the describers live
+in ``describe/``), which turns the call's operands and the op's named saved
+state into ``Step``s; ops know nothing of explanations. With no recorder
+installed the engine pays one ``is None`` test per op.
 """
 
 from __future__ import annotations
@@ -14,38 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd
+from ..ops.activation import Sigmoid
+from ..ops.loss import BCELoss
 from . import build as X
 from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
-from .registry import UpdateRecord, describer_for, update_describer_for
-
-# op class name -> describe(fn, inputs, outputs, grads, params) for ops without a hook
-DESCRIBERS: dict = {}
-# op class name -> letter for auto-named outputs
-_SYMBOLS = {
-    "Linear": "z", "MatMul": "z", "Add": "z", "Sub": "z", "Conv2d": "z", "Conv1d": "z",
-    "Sigmoid": "a", "Tanh": "a", "ReLU": "a", "LeakyReLU": "a", "ELU": "a", "GELU": "a",
-    "SiLU": "a", "Softmax": "a", "LogSoftmax": "a", "Softplus": "a", "Softsign": "a",
-    "Hardtanh": "a", "MaxPool2d": "p", "AvgPool2d": "p",
-    "MSELoss": "L", "BCELoss": "L", "BCEWithLogitsLoss": "L", "CrossEntropyLoss": "L",
-    "NLLLoss": "L", "L1Loss": "L", "HuberLoss": "L", "SmoothL1Loss": "L",
-}
-
-
-# op class name -> the formula to print instead of the op's own ``formula``
-FORMULAS: dict = {}
-
-
-def register_describer(op_name: str, formula: str | None = None):
-    """Decorator: describe ops of class ``op_name`` (for ops without their own hook);
-    ``formula`` replaces the op's formula text where it reads poorly for a learner."""
-
-    def deco(f):
-        DESCRIBERS[op_name] = f
-        if formula is not None:
-            FORMULAS[op_name] = formula
-        return f
-
-    return deco
+from .registry import UpdateRecord, describer_for, formula_of, symbol_of, update_describer_for
 
 
 class Explanation:
@@ -164,15 +137,12 @@ class Recorder:
     # engine hooks -----------------------------------------------------------
     def on_forward(self, fn, inputs, result, params):
         outs = result if type(result) is tuple else (result,)
-        letter = _SYMBOLS.get(type(fn).__name__, "t")
+        letter = symbol_of(fn)
         in_ops = [self.operand(t) for t in inputs]
         out_ops = [self.operand(t, letter) for t in outs]
         self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
         items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
-        registered = describer_for(fn)
-        formula = (registered.formula if registered is not None and registered.formula
-                   else FORMULAS.get(type(fn).__name__, fn.formula))
-        self.expl.add(Step("forward", _title(fn), items, formula=formula, op=type(fn).__name__))
+        self.expl.add(Step("forward", _title(fn), items, formula=formula_of(fn), op=type(fn).__name__))
 
     def flush_leaves(self):
         """After a backward: leaves reached by several paths get the sum of them."""
@@ -225,10 +195,10 @@ class Recorder:
 
     def _shortcut(self, fn, in_ops, out_ops, g_ins):
         """σ then binary cross-entropy: ∂L/∂z = a − y (÷ n for the mean), the chapter's result."""
-        if type(fn).__name__ != "Sigmoid" or g_ins[0] is None:
+        if type(fn) is not Sigmoid or g_ins[0] is None:
             return []
         src = self._sources.get(id(out_ops[0].tensor), [])
-        if len(src) != 1 or type(src[0][0]).__name__ != "BCELoss" or src[0][3].get("weight") is not None:
+        if len(src) != 1 or type(src[0][0]) is not BCELoss or src[0][3].get("weight") is not None:
             return []
         _, (p_op, y_op), (loss_op,), params = src[0]
         if p_op.tensor is not out_ops[0].tensor or not self.is_root(loss_op) or \
@@ -295,10 +265,6 @@ class Recorder:
         try:
             if registered is not None and registered.describe is not None:
                 items = registered.describe(fn, in_ops, out_ops, grads, params)
-            else:
-                items = fn.describe(in_ops, out_ops, grads)
-            if items is None and type(fn).__name__ in DESCRIBERS:
-                items = DESCRIBERS[type(fn).__name__](fn, in_ops, out_ops, grads, params)
         except Exception as err:  # noqa: BLE001 - explaining must never break the computation
             items = [Text(f"({type(fn).__name__} could not describe itself: {type(err).__name__}: {err})")]
             return items + _generic(fn, in_ops, out_ops, grads)
@@ -418,4 +384,4 @@ def record_step(optimizer, step_fn):
     return out
 
 
-__all__ = ["Explanation", "Recorder", "Show", "Text", "explain", "record_step", "register_describer"]
+__all__ = ["Explanation", "Recorder", "Show", "Text", "explain", "record_step"]

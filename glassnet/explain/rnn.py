@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import autograd, optim
 from .. import functional as F
+from ..ops import recurrent as recurrent_ops
 from ..tensor import stack
 from . import build as X
 from .exercises import (
@@ -29,8 +30,9 @@ from .exercises import (
     loss_key,
     network_loss,
 )
-from .recorder import explain, register_describer
+from .recorder import explain
 from .records import Call, Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .registry import describes
 
 
 def _rows(v, what, width=None):
@@ -159,7 +161,8 @@ def _bptt_summary(ex, params):
 # ---------------------------------------------------------------------------
 # the fused recurrent layer (nn.RNN): each step's h_t as the chapter writes it
 # ---------------------------------------------------------------------------
-@register_describer("RecurrentLayer")
+@describes(recurrent_ops.RecurrentLayer,
+           formula="z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  h_t = cell(z_t, h_{t-1})")
 def recurrent_layer(fn, inputs, outputs, grads, params):
     mode = params.get("mode")
     if params.get("lengths") is not None:

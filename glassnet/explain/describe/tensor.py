@@ -1,0 +1,8 @@
+"""The ops defined beside ``Tensor`` (``glassnet/tensor.py``): a dtype cast, formula and values."""
+
+from __future__ import annotations
+
+from ...tensor import Cast
+from ..registry import formula
+
+formula(Cast, text="y = x")
