@@ -146,7 +146,6 @@ class Function:
     the gradient would be computed from the new values.
     """
 
-    formula = ""
     saves = None
     saves_output = False
     _outputs = None  # weak references to the outputs, for ops with saves_output

@@ -47,7 +47,6 @@ class Sigmoid(Function):
 
     saves = ()
     saves_output = True
-    formula = "a = 1 / (1 + e^{-z})"
 
     def forward(self, z):
         self.a = _sigmoid(z)
@@ -63,7 +62,6 @@ class Tanh(Function):
 
     saves = ()
     saves_output = True
-    formula = "a = (e^z - e^{-z}) / (e^z + e^{-z})"
 
     def forward(self, z):
         self.a = np.tanh(z)
@@ -78,7 +76,6 @@ class ReLU(Function):
     """a = max(0, z);  ∂a/∂z = 1 for z > 0, else 0."""
 
     saves = ()
-    formula = "a = max(0, z)"
 
     def forward(self, z):
         # np.maximum is one pass (np.where(mask, z, 0) reads z and the mask
@@ -101,7 +98,6 @@ class LeakyReLU(Function):
     """a = z for z > 0, else αz;  ∂a/∂z = 1 or α."""
 
     saves = ()
-    formula = "a = z if z > 0 else negative_slope * z"
 
     def forward(self, z, negative_slope=0.01):
         self.mask, self.slope = z > 0, negative_slope
@@ -118,7 +114,6 @@ class ELU(Function):
     """
 
     saves = ()
-    formula = "a = scale * (z if z > 0 else alpha * (e^z - 1))"
 
     def forward(self, z, alpha=1.0, scale=1.0):
         self.mask, self.alpha, self.scale = z > 0, alpha, scale
@@ -157,7 +152,6 @@ class GELU(Function):
     """
 
     saves = (0,)
-    formula = "a = z * Phi(z)"
 
     def forward(self, z, approximate="none"):
         self.z, self.approximate = z, approximate
@@ -183,7 +177,6 @@ class SiLU(Function):
     """a = z·σ(z) (swish);  ∂a/∂z = σ(z)(1 + z(1 − σ(z)))."""
 
     saves = (0,)
-    formula = "a = z * sigma(z)"
 
     def forward(self, z):
         self.z, self.s = z, _sigmoid(z)
@@ -198,7 +191,6 @@ class Softplus(Function):
     """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
 
     saves = ()
-    formula = "a = ln(1 + e^{beta z}) / beta"
 
     def forward(self, z, beta=1.0, threshold=20.0):
         bz = z * beta
@@ -213,7 +205,6 @@ class Softsign(Function):
     """a = z/(1 + |z|);  ∂a/∂z = 1/(1 + |z|)²."""
 
     saves = ()
-    formula = "a = z / (1 + |z|)"
 
     def forward(self, z):
         self.d = 1 + np.abs(z)
@@ -227,7 +218,6 @@ class Hardtanh(Function):
     """a = clamp(z, min_val, max_val);  ∂a/∂z = 1 strictly inside, else 0."""
 
     saves = ()
-    formula = "a = min(max(z, min_val), max_val)"
 
     def forward(self, z, min_val=-1.0, max_val=1.0):
         self.mask = (z > min_val) & (z < max_val)
@@ -245,7 +235,6 @@ class Softmax(Function):
 
     saves = ()
     saves_output = True
-    formula = "a_i = e^{z_i} / sum_j e^{z_j}"
 
     def forward(self, z, dim=-1):
         self.dim = dim
@@ -263,7 +252,6 @@ class LogSoftmax(Function):
 
     saves = ()
     saves_output = True
-    formula = "a_i = z_i - log sum_j e^{z_j}"
 
     def forward(self, z, dim=-1):
         self.dim = dim

@@ -132,7 +132,6 @@ class Conv2d(Function):
     """
 
     saves = None  # w by reference; x too when the columns are a view of it
-    formula = "z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]"
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),
                 groups=1):

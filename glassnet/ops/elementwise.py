@@ -17,7 +17,6 @@ class Add(Function):
     """z = x + y;  ∂z/∂x = 1, ∂z/∂y = 1."""
 
     saves = ()
-    formula = "z = x + y"
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
@@ -33,7 +32,6 @@ class Sub(Function):
     """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
 
     saves = ()
-    formula = "z = x - y"
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
@@ -49,7 +47,6 @@ class Mul(Function):
     """z = x · y;  ∂z/∂x = y, ∂z/∂y = x."""
 
     saves = (0, 1)
-    formula = "z = x * y"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -65,7 +62,6 @@ class Div(Function):
     """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
 
     saves = (0, 1)
-    formula = "z = x / y"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -82,7 +78,6 @@ class Neg(Function):
     """z = −x;  ∂z/∂x = −1."""
 
     saves = ()
-    formula = "z = -x"
 
     def forward(self, x):
         return -x
@@ -95,7 +90,6 @@ class PowScalar(Function):
     """z = xᵖ for a constant p;  ∂z/∂x = p·xᵖ⁻¹."""
 
     saves = (0,)
-    formula = "z = x^p"
 
     def forward(self, x, p):
         self.x, self.p = x, p
@@ -115,7 +109,6 @@ class Pow(Function):
 
     saves = (0, 1)
     saves_output = True
-    formula = "z = x^y"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -146,7 +139,6 @@ class Exp(Function):
 
     saves = ()
     saves_output = True
-    formula = "z = e^x"
 
     def forward(self, x):
         self.z = np.exp(x)
@@ -160,7 +152,6 @@ class Log(Function):
     """z = ln x;  ∂z/∂x = 1/x."""
 
     saves = (0,)
-    formula = "z = ln(x)"
 
     def forward(self, x):
         self.x = x
@@ -175,7 +166,6 @@ class Sqrt(Function):
 
     saves = ()
     saves_output = True
-    formula = "z = sqrt(x)"
 
     def forward(self, x):
         self.z = np.sqrt(x)
@@ -189,7 +179,6 @@ class Abs(Function):
     """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0, as PyTorch)."""
 
     saves = (0,)
-    formula = "z = |x|"
 
     def forward(self, x):
         self.x = x
@@ -203,7 +192,6 @@ class Clamp(Function):
     """z = min(max(x, lo), hi);  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
 
     saves = ()
-    formula = "z = min(max(x, min), max)"
 
     def forward(self, x, min=None, max=None):
         self.mask = np.ones(x.shape, dtype=bool)
@@ -221,7 +209,6 @@ class Sin(Function):
     """z = sin x;  ∂z/∂x = cos x."""
 
     saves = (0,)
-    formula = "z = sin(x)"
 
     def forward(self, x):
         self.x = x
@@ -235,7 +222,6 @@ class Cos(Function):
     """z = cos x;  ∂z/∂x = −sin x."""
 
     saves = (0,)
-    formula = "z = cos(x)"
 
     def forward(self, x):
         self.x = x
@@ -249,7 +235,6 @@ class Where(Function):
     """z = x where cond else y;  the gradient goes to whichever was chosen."""
 
     saves = ()
-    formula = "z = cond ? x : y"
 
     def forward(self, x, y, cond):
         self.cond, self.x_shape, self.y_shape = cond, x.shape, y.shape
@@ -266,7 +251,6 @@ class Maximum(Function):
     """z = max(x, y) elementwise; the gradient goes to the larger (split evenly on ties)."""
 
     saves = (0, 1)
-    formula = "z = max(x, y)"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -283,7 +267,6 @@ class Minimum(Function):
     """z = min(x, y) elementwise; the gradient goes to the smaller (split evenly on ties)."""
 
     saves = (0, 1)
-    formula = "z = min(x, y)"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -300,7 +283,6 @@ class Log1p(Function):
     """z = ln(1 + x), accurate for tiny x;  ∂z/∂x = 1/(1 + x)."""
 
     saves = (0,)
-    formula = "z = ln(1 + x)"
 
     def forward(self, x):
         self.x = x
@@ -315,7 +297,6 @@ class Expm1(Function):
 
     saves = ()
     saves_output = True
-    formula = "z = e^x - 1"
 
     def forward(self, x):
         self.z = np.expm1(x)

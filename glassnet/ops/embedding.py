@@ -18,7 +18,6 @@ class Embedding(Function):
     """y[..., :] = W[idx[...], :];  ∂L/∂W[k] = Σ_{positions p: idx_p = k} ∂L/∂y_p (0 at padding_idx)."""
 
     saves = ()
-    formula = "y = W[idx]"
 
     def forward(self, w, idx, padding_idx=None, scale_grad_by_freq=False):
         self.idx, self.num, self.padding_idx = idx, w.shape[0], padding_idx

@@ -17,7 +17,6 @@ class MatMul(Function):
     """Z = X @ Y with NumPy's batching rules;  ∂L/∂X = G·Yᵀ, ∂L/∂Y = Xᵀ·G."""
 
     saves = (0, 1)
-    formula = "z_ij = sum_k x_ik * y_kj"
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -50,7 +49,6 @@ class Linear(Function):
     """
 
     saves = (0, 1)
-    formula = "z = W x + b"
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w

@@ -64,7 +64,6 @@ class _Pointwise(Function):
 class MSELoss(_Pointwise):
     """ℓ = (x − y)²;  ∂ℓ/∂x = 2(x − y)."""
 
-    formula = "L = (1/n) sum (x - y)^2"
 
     @staticmethod
     def pointwise(d):
@@ -74,7 +73,6 @@ class MSELoss(_Pointwise):
 class L1Loss(_Pointwise):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
 
-    formula = "L = (1/n) sum |x - y|"
 
     @staticmethod
     def pointwise(d):
@@ -84,7 +82,6 @@ class L1Loss(_Pointwise):
 class HuberLoss(_Pointwise):
     """ℓ = ½d² for |d| ≤ δ, else δ(|d| − ½δ);  ∂ℓ/∂d = clip(d, −δ, δ)."""
 
-    formula = "L = 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)"
 
     @staticmethod
     def pointwise(d, delta=1.0):
@@ -96,7 +93,6 @@ class HuberLoss(_Pointwise):
 class SmoothL1Loss(_Pointwise):
     """ℓ = ½d²/β for |d| < β, else |d| − ½β;  ∂ℓ/∂d = clip(d/β, −1, 1)."""
 
-    formula = "L = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta"
 
     @staticmethod
     def pointwise(d, beta=1.0):
@@ -112,7 +108,6 @@ class BCELoss(Function):
     ∂ℓ/∂p = w(p − y)/max(p(1 − p), 10⁻¹²)."""
 
     saves = (0, 1)
-    formula = "L = -[y log(p) + (1 - y) log(1 - p)]"
 
     def forward(self, p, y, weight=None, reduction="mean"):
         self.p, self.y, self.w, self.reduction = p, y, weight, reduction
@@ -147,7 +142,6 @@ class BCEWithLogitsLoss(Function):
     ∂ℓ/∂z = w[σ(z)(p_w·y + 1 − y) − p_w·y]  (= a − y when w = p_w = 1)."""
 
     saves = (0, 1)
-    formula = "L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]"
 
     def forward(self, z, y, weight=None, pos_weight=None, reduction="mean"):
         self.z, self.y, self.w, self.pw, self.reduction = z, y, weight, pos_weight, reduction
@@ -250,7 +244,6 @@ class CrossEntropyLoss(Function):
     ∂ℓ/∂z = softmax(z)·Σq − q: for a plain one-hot target, softmax(z) − onehot(y)."""
 
     saves = None  # probability targets are kept as given
-    formula = "L = -sum_c y_c log(softmax(z)_c)"
 
     def forward(self, z, target, weight=None, ignore_index=-100, reduction="mean",
                 label_smoothing=0.0):
@@ -296,7 +289,6 @@ class NLLLoss(Function):
     """ℓ = −w_y · x_y for log-probabilities x;  ∂ℓ/∂x_c = −w_y [c = y]."""
 
     saves = None
-    formula = "L = -x_y"
 
     def forward(self, x, target, weight=None, ignore_index=-100, reduction="mean"):
         if target.dtype.kind == "f":

@@ -17,7 +17,6 @@ class Reshape(Function):
     """y = x viewed with a new shape;  ∂L/∂x = (∂L/∂y) reshaped back."""
 
     saves = ()
-    formula = "y = reshape(x)"
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -31,7 +30,6 @@ class Permute(Function):
     """y = x with axes reordered;  ∂L/∂x = (∂L/∂y) with the inverse order."""
 
     saves = ()
-    formula = "y = permute(x)"
 
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
@@ -45,7 +43,6 @@ class Expand(Function):
     """y = x broadcast to a larger shape;  ∂L/∂x sums the copies."""
 
     saves = ()
-    formula = "y = broadcast(x)"
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -68,7 +65,6 @@ class Index(Function):
     """
 
     saves = ()
-    formula = "y = x[index]"
 
     def forward(self, x, index):
         self.shape, self.dtype, self.index = x.shape, x.dtype, index
@@ -88,7 +84,6 @@ class Cat(Function):
     """y = [x₁; x₂; …] along ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
     saves = ()
-    formula = "y = cat(x_1, ..., x_k)"
 
     def forward(self, *xs, dim=0):
         self.dim = dim
@@ -103,7 +98,6 @@ class Stack(Function):
     """y = stack(x₁, …, xₖ) on a new ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
     saves = ()
-    formula = "y = stack(x_1, ..., x_k)"
 
     def forward(self, *xs, dim=0):
         self.dim = dim
@@ -118,7 +112,6 @@ class Split(Function):
     """(y₁, …, yₖ) = pieces of x along ``dim``;  ∂L/∂x joins the pieces' gradients."""
 
     saves = ()
-    formula = "(y_1, ..., y_k) = split(x)"
 
     def forward(self, x, sections, dim=0):
         self.dim = dim
@@ -132,7 +125,6 @@ class Pad(Function):
     """y = x surrounded by a constant;  ∂L/∂x is the interior of ∂L/∂y."""
 
     saves = ()
-    formula = "y = pad(x)"
 
     def forward(self, x, pad_width, value=0.0):
         self.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
@@ -148,7 +140,6 @@ class Gather(Function):
     (an index taken twice gets both)."""
 
     saves = ()
-    formula = "y_ij = x_{i, index_ij}"
 
     def forward(self, x, index, dim):
         self.shape, self.index, self.dim = x.shape, index, dim

@@ -97,7 +97,6 @@ class BatchNorm(_Normalize):
     give ∂L/∂x = (γ/σ)(g − Σg/m − x̂ Σ(g x̂)/m), in one temporary array.
     """
 
-    formula = "y = gamma * (x - mean_batch) / sqrt(var_batch + eps) + beta"
 
     def backward(self, grad_out):
         if not self.batch_stats:
@@ -125,7 +124,6 @@ class BatchNorm(_Normalize):
 class LayerNorm(_Normalize):
     """Layer normalisation over the trailing ``normalized_shape`` axes."""
 
-    formula = "y = gamma * (x - mean_last_dims) / sqrt(var_last_dims + eps) + beta"
 
 
 def moments(x: np.ndarray, axes: tuple, eps: float):

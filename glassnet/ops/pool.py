@@ -113,7 +113,6 @@ class MaxPool2d(Function):
     """y[n, c, i, j] = max over the window of x (padded with −∞);  ∂L/∂x at the argmax."""
 
     saves = ()
-    formula = "y[n,c,i,j] = max_{u,v} x[n,c,i*s+u*d,j*s+v*d]"
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
                 ceil_mode=False):
@@ -230,7 +229,6 @@ class SeparablePool(Function):
     """
 
     saves = ()
-    formula = "y = A_h x A_w^T"
 
     def forward(self, x, a_h=None, a_w=None):
         self.a_h, self.a_w = a_h.astype(x.dtype, copy=False), a_w.astype(x.dtype, copy=False)

@@ -89,7 +89,6 @@ class RecurrentLayer(Function):
 
     saves = None  # x and (tanh/relu) the weights by reference
     saves_output = True
-    formula = "z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  h_t = cell(z_t, h_{t-1})"
 
     def forward(self, x, h0, *rest, mode, reverse=False, lengths=None, bias=True, watch_key=None,
                 proj=False):

@@ -30,7 +30,6 @@ class Sum(Function):
     """y = Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1."""
 
     saves = ()
-    formula = "y = sum_i x_i"
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -44,7 +43,6 @@ class Mean(Function):
     """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
 
     saves = ()
-    formula = "y = (1/n) sum_i x_i"
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -65,7 +63,6 @@ class MaxMin(Function):
     """
 
     saves = ()
-    formula = "y = max_i x_i"
 
     def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False, indices=None):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -104,7 +101,6 @@ class Var(Function):
     """v = Σᵢ (xᵢ − x̄)² / (n − correction);  ∂v/∂xᵢ = 2(xᵢ − x̄)/(n − correction)."""
 
     saves = ()
-    formula = "v = sum_i (x_i - mean)^2 / (n - correction)"
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -124,7 +120,6 @@ class Std(Var):
     """s = √v;  ∂s/∂xᵢ = (xᵢ − x̄)/((n − correction)·s), taken as 0 where s = 0 (as PyTorch)."""
 
     saves_output = True  # s, the result, is kept for ∂s/∂x = ∂var/∂x / (2s)
-    formula = "s = sqrt(sum_i (x_i - mean)^2 / (n - correction))"
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
         self.s = np.sqrt(super().forward(x, dim, correction, keepdim))
@@ -141,7 +136,6 @@ class LogSumExp(Function):
 
     saves = (0,)
     saves_output = True
-    formula = "y = log sum_i e^{x_i}"
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
@@ -162,7 +156,6 @@ class CumSum(Function):
     """yᵢ = Σ_{k ≤ i} x_k along ``dim``;  ∂L/∂x_k = Σ_{i ≥ k} ∂L/∂yᵢ (a reversed cumsum)."""
 
     saves = ()
-    formula = "y_i = sum_{k <= i} x_k"
 
     def forward(self, x, dim):
         self.dim = dim
@@ -181,7 +174,6 @@ class Norm(Function):
 
     saves = (0,)
     saves_output = True
-    formula = "y = (sum_i |x_i|^p)^(1/p)"
 
     def forward(self, x, p=2.0, dim=None, keepdim=False):
         self.x, self.p, self.shape, self.dim, self.keepdim = x, p, x.shape, dim, keepdim
@@ -214,7 +206,6 @@ class Prod(Function):
     among the x's gives the right gradient, not 0/0."""
 
     saves = (0,)
-    formula = "y = prod_i x_i"
 
     def forward(self, x, dim=None, keepdim=False):
         self.x, self.dim, self.keepdim = x, dim, keepdim

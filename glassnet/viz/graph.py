@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..explain.registry import formula_of
 from . import _base
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def _describe(nodes, root, names):
     for n, (kind, obj) in enumerate(nodes):
         if kind == "op":
             name = type(obj).__name__
-            formula = getattr(type(obj), "formula", "") or ""
+            formula = formula_of(obj)  # the op's formula, as glassnet.explain registers it
             lines = [name] + ([formula] if 0 < len(formula) <= MAX_FORMULA else [])
             out.append({"id": f"f{n}", "kind": "op", "role": "op", "op": name, "name": None,
                         "shape": None, "value": None, "grad": None, "lines": lines,

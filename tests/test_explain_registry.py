@@ -1,0 +1,104 @@
+"""explain is an observer: ops know nothing of it, and each op's explanation
+(formula, describer, output letter) has one home, the registry keyed by op class."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pathlib
+import pkgutil
+
+import pytest
+
+import glassnet.ops
+from glassnet import autograd
+from glassnet.explain import registry
+from glassnet.ops import activation, linalg, loss
+from glassnet.tensor import Cast
+
+OPS_DIR = pathlib.Path(glassnet.ops.__file__).parent
+
+
+def _op_classes():
+    for m in pkgutil.iter_modules([str(OPS_DIR)]):
+        mod = importlib.import_module(f"glassnet.ops.{m.name}")
+        for obj in vars(mod).values():
+            if (isinstance(obj, type) and issubclass(obj, autograd.Function) and obj.__module__ == mod.__name__
+                    and not obj.__name__.startswith("_")):
+                yield obj
+
+
+def test_ops_import_nothing_from_explain():
+    for path in sorted(OPS_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any("explain" in n for n in names), f"{path.name} imports {names}"
+
+
+def test_function_has_no_describe_hook_and_ops_no_formula_attribute():
+    assert not hasattr(autograd.Function, "describe")
+    for cls in _op_classes():
+        assert "describe" not in vars(cls), f"{cls.__name__} describes itself"
+        assert "formula" not in vars(cls), f"{cls.__name__}.formula: the formula's home is the registry"
+
+
+def test_every_op_has_its_formula_in_the_registry():
+    classes = list(_op_classes())
+    assert len(classes) > 50
+    missing = [c.__name__ for c in classes if not registry.formula_of(c)]
+    assert not missing, f"no formula registered for {missing}"
+    assert registry.formula_of(Cast) == "y = x"
+
+
+def test_lookup_by_instance_class_and_base():
+    fn = object.__new__(activation.Sigmoid)
+    assert registry.formula_of(fn) == registry.formula_of(activation.Sigmoid) == "a = 1 / (1 + e^{-z})"
+    assert registry.describer_for(fn).describe is not None
+
+    class MySigmoid(activation.Sigmoid):  # a subclass is explained as its nearest registered base
+        pass
+
+    assert registry.describer_for(MySigmoid) is registry.describer_for(activation.Sigmoid)
+    assert registry.symbol_of(linalg.Linear) == "z"
+    assert registry.symbol_of(activation.Tanh) == "a"
+    assert registry.symbol_of(loss.MSELoss) == "L"
+    assert registry.symbol_of(MySigmoid) == "a"
+
+    class Unknown(autograd.Function):
+        pass
+
+    assert registry.formula_of(Unknown) == "" and registry.describer_for(Unknown) is None
+    assert registry.symbol_of(Unknown) == "t"
+
+
+def test_registering_again_updates_the_entry_without_losing_the_describer():
+    class Op(autograd.Function):
+        pass
+
+    def first(fn, inputs, outputs, grads, params):
+        return None
+
+    def second(fn, inputs, outputs, grads, params):
+        return None
+
+    registry.describes(Op, formula="y = f(x)", symbol="a")(first)
+    registry.formula(Op, text="y = g(x)")  # formula only: the describer stays
+    hit = registry.describer_for(Op)
+    assert (hit.describe, hit.formula, hit.symbol) == (first, "y = g(x)", "a")
+    registry.describes(Op)(second)  # a new describer, no formula given: the formula stays
+    hit = registry.describer_for(Op)
+    assert (hit.describe, hit.formula, hit.symbol) == (second, "y = g(x)", "a")
+
+
+@pytest.mark.parametrize("bad", [(), ("Sigmoid",), (activation.Sigmoid, "ReLU")])
+def test_registering_by_name_is_refused(bad):
+    with pytest.raises(TypeError, match="expected op classes"):
+        registry.describes(*bad)
+    with pytest.raises(TypeError, match="expected op classes"):
+        registry.formula(*bad, text="y = x")
+
