@@ -1,0 +1,199 @@
+"""Shared pieces of the course describers (softmax with cross-entropy, MSE, dropout,
+batch normalisation, the backward of pooling and convolution, optimizer updates).
+
+- ``Named``: a symbol with its own LaTeX (μ, β₁, x̂, m̂ print as \\mu, \\beta_1, \\hat{x}, \\hat{m});
+- ``Sqrt`` (√(…)) and ``Rel`` (``a = b`` inside a sentence);
+- ``long_sum``: a sum written out in full up to ``max_terms()`` terms, else its first
+  terms, "…" and the last, while its value stays the whole sum (so a checked side
+  of an equation is still the engine's arithmetic);
+- ``previous(op_class)``: the describer registered before a course module refines
+  an op, for the half (the forward, a case it does not cover) it leaves alone;
+- ``caller_locals``: the local variables of the engine function that made a call,
+  for settings an op does not keep (dropout's p, batch normalisation's ε).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+
+from .. import build as X
+from ..records import Expr, Sum, Sym, index_text
+from ..registry import describer_for
+
+DEFAULT_MAX_TERMS = 16
+
+
+class Named(Sym):
+    """A symbol whose LaTeX is given (``Named("μ", r"\\mu")``), optionally indexed."""
+
+    def __init__(self, name: str, tex: str, idx=None):
+        super().__init__(name, idx)
+        self.tex = tex
+
+    def at(self, idx):
+        return Named(self.name, self.tex, idx)
+
+    def latex(self, f):
+        sub = index_text(self.idx)
+        return self.tex + (f"_{{{sub}}}" if sub else "")
+
+
+class Target(Sym):
+    """The target of a loss by its name in the explanation, or the textbook's ``y`` while it has
+    only an automatic one (``x2``); ``idx`` indexes its one-hot form."""
+
+    def __init__(self, operand, idx=None):
+        super().__init__("y", idx)
+        self.operand = operand
+
+    def at(self, idx):
+        return Target(self.operand, idx)
+
+    def _name(self):
+        name = self.operand.name
+        return "y" if self.operand.const or re.fullmatch(r"[a-z]\d+", name) else name
+
+
+class Sqrt(Expr):
+    """√x."""
+
+    def __init__(self, x: Expr):
+        self.x = x
+
+    def children(self):
+        return (self.x,)
+
+    def text(self, f):
+        inner = self.x.text(f)
+        return "√" + (inner if self.x.prec == 5 and not inner.startswith("−") else f"({inner})")
+
+    def latex(self, f):
+        return r"\sqrt{" + self.x.latex(f) + "}"
+
+    def value(self):
+        v = self.x.value()
+        return None if v is None else (math.sqrt(v) if v >= 0 else math.nan)
+
+
+class Rel(Expr):
+    """``lhs = rhs`` as a phrase of a sentence (a setting: μ = 0.9); not an equation to check."""
+
+    prec = 0
+
+    def __init__(self, lhs: Expr, rhs: Expr):
+        self.lhs, self.rhs = lhs, rhs
+
+    def text(self, f):
+        return f"{self.lhs.text(f)} = {self.rhs.text(f)}"
+
+    def latex(self, f):
+        return f"{self.lhs.latex(f)} = {self.rhs.latex(f)}"
+
+
+class LongSum(Sum):
+    """A sum of many terms: the first ``head`` and the last are written, the rest is "…";
+    its value is the sum of all of them."""
+
+    def __init__(self, terms, head=3):
+        super().__init__(terms)
+        self.head = head
+
+    def _join(self, f, latex):
+        shown = Sum(self.terms[:self.head])._join(f, latex)
+        last = Sum([Sym("…"), self.terms[-1]])._join(f, latex)[1:]  # " + t" or " − t"
+        dots = r" + \dots" if latex else " + …"
+        return shown + dots + last
+
+
+def max_terms() -> int:
+    """How many terms a sum may show before it is shortened: the recorder's ``max_terms`` when it
+    has one, else as many as the elements of a tensor worked in full (16 at least)."""
+    rec = X._settings()
+    limit = getattr(rec, "max_terms", None)
+    if limit:
+        return int(limit)
+    return max(int(getattr(rec, "max_elements", DEFAULT_MAX_TERMS)), DEFAULT_MAX_TERMS)
+
+
+def long_sum(terms):
+    """``Sum(terms)``, or a ``LongSum`` past ``max_terms()`` terms; one term stands alone."""
+    terms = list(terms)
+    if len(terms) == 1:
+        return terms[0]
+    return Sum(terms) if len(terms) <= max_terms() else LongSum(terms)
+
+
+def sum_sides(sym_terms, num_terms, sigma: Expr | None = None):
+    """The two sides of ``lhs = Σ (symbols) = Σ (numbers)``: past ``max_terms()`` terms the
+    symbolic side is ``sigma`` (Σ notation) and the numeric one is shortened."""
+    sym_terms, num_terms = list(sym_terms), list(num_terms)
+    if len(num_terms) > max_terms() and sigma is not None:
+        return [sigma, long_sum(num_terms)]
+    return [long_sum(sym_terms), long_sum(num_terms)]
+
+
+def many(n: int) -> bool:
+    return n > max_terms()
+
+
+def pick(shape, preferred):
+    """The elements to work in full: all of a small tensor (``build.indices``), else one
+    representative element, ``preferred`` (a cell inside the image rather than its corner)."""
+    idxs = X.indices(shape)
+    if X.partial(shape):
+        return [tuple(int(i) for i in preferred)]
+    return idxs
+
+
+def previous(op_class):
+    """The explanation of ``op_class`` registered before this call (the op family's, or the
+    conv/pool one of ``explain/cnn.py``), as a function ``f(fn, inputs, outputs, grads, params)``:
+    a course module that refines one half of an op hands the other half to it."""
+    prev = describer_for(op_class)
+
+    def describe(fn, inputs, outputs, grads, params):
+        if prev is not None and prev.describe is not None:
+            out = prev.describe(fn, inputs, outputs, grads, params)
+            if out is not None:
+                return out
+        from .. import recorder  # describers still registered by class name, where any are
+
+        legacy = getattr(recorder, "DESCRIBERS", {}).get(type(fn).__name__)
+        if legacy is not None:
+            return legacy(fn, inputs, outputs, grads, params)
+        own = getattr(type(fn), "describe", None)  # an op that still describes itself
+        if own is not None:
+            return own(fn, inputs, outputs, grads)
+        return None
+
+    return describe
+
+
+def caller_locals(code, depth: int = 16):
+    """The local variables of the nearest caller running ``code`` (a function's ``__code__``),
+    or None when it is not on the stack."""
+    frame = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            return None
+        if frame.f_code is code:
+            return frame.f_locals
+        frame = frame.f_back
+    return None
+
+
+# the symbols of the course describers
+MU = Named("μ", r"\mu")
+SIGMA2 = Named("σ²", r"\sigma^{2}")
+EPS = Named("ε", r"\varepsilon")
+GAMMA = Named("γ", r"\gamma")
+BETA = Named("β", r"\beta")
+BETA1 = Named("β₁", r"\beta_{1}")
+BETA2 = Named("β₂", r"\beta_{2}")
+ALPHA = Named("α", r"\alpha")
+LAMBDA = Named("λ", r"\lambda")
+TAU = Named("τ", r"\tau")
+ETA = Named("η", r"\eta")
+DELTA = Named("δ", r"\delta")

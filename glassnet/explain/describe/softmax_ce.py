@@ -1,0 +1,156 @@
+"""Softmax with cross-entropy (``ops.loss.CrossEntropyLoss``), as a course teaches it.
+
+Forward: every probability p = softmax(z) worked from the scores, the target as a
+one-hot y, each sample's ℓ = −log p_y (−Σ_c y_c log p_c for probability targets)
+and L, their mean. Backward: the two steps fold into the chapter's shortcut
+
+    ∂L/∂z = p − y        (÷ N for the mean over N samples)
+
+worked for each score. Class weights, label smoothing, 'none' reduction and
+scores of more than two axes keep the loss family's explanation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops import loss as ops
+from .. import build as X
+from ..records import Call, E, Eq, Frac, Neg, Pow, Prod, Ref, Show, Sum, Sym, Text
+from ..registry import describes
+from ._course import Named, Target, long_sum, many, pick, previous, sum_sides
+
+ELL = Named("ℓ", r"\ell")
+
+num = X.num
+_family = previous(ops.CrossEntropyLoss)
+
+
+def log(x):
+    return Call("log", x)
+
+
+def _targets(fn, z):
+    """(q as (M, C), whether every row is one-hot or ignored) when p − y holds, else None."""
+    q, logp = getattr(fn, "q", None), getattr(fn, "logp", None)
+    if q is None or logp is None or z.value.ndim not in (1, 2) or fn.reduction == "none":
+        return None
+    if getattr(fn, "target_scale", None) is not None and not np.all(fn.target_scale == 1):
+        return None  # smoothed or weighted probability targets
+    sums = q.sum(axis=1)
+    if not np.all((np.abs(sums - 1) < 1e-12) | (sums == 0)):
+        return None  # class weights or label smoothing: Σ_c q_c ≠ 1
+    onehot = bool(np.all((q == 0) | (q == 1)))
+    return q, onehot
+
+
+def _idx(z, k, c):
+    """The index of score c of sample k in z (a vector for a single sample)."""
+    return (k, c) if z.value.ndim == 2 else (c,)
+
+
+@describes(ops.CrossEntropyLoss)
+def softmax_cross_entropy(fn, inputs, outputs, grads, params):
+    z, t, out = inputs[0], inputs[1], outputs[0]
+    hit = _targets(fn, z)
+    if hit is None:
+        return _family(fn, inputs, outputs, grads, params)
+    q, onehot = hit
+    M = q.shape[0]
+    p = np.exp(fn.logp)
+    n = float(fn.denom) if fn.reduction == "mean" else 1.0
+    valid = q.sum(axis=1) > 0
+    labels = [int(np.argmax(q[k])) if valid[k] else None for k in range(M)]
+    y = Target(t)
+    first = next((k for k in range(M) if valid[k]), 0)
+    preferred = _idx(z, first, labels[first] if labels[first] is not None else 0)
+    if grads is None:
+        return _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred)
+    return _backward(fn, z, out, q, onehot, p, n, valid, y, preferred, grads)
+
+
+def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
+    M, C = q.shape
+    shape = z.shape
+    items = X.shows(z)
+    if onehot:
+        names = [str(c + 1) if c is not None else "ignored" for c in labels]
+        classes = ", ".join(names) if not many(len(names)) else ", ".join(names[:8]) + ", …"
+        items.append(Text(f"the target class{'es' if M > 1 else ''} (counted from 1): {classes}; "
+                          + ("as one-hot rows, y:" if z.value.ndim == 2 else "as a one-hot vector, y:")))
+    items.append(Show(y, q.reshape(shape)))
+    items.append(Text("softmax turns the scores into probabilities, p_c = e^z_c / Σ_j e^z_j:"))
+    for i in pick(shape, preferred):
+        r = i[:-1]
+        den_s = [Pow(E, Ref(z, r + (j,))) for j in range(C)]
+        den_n = [Pow(E, num(z.value[r + (j,)])) for j in range(C)]
+        sides = sum_sides(den_s, den_n, Named("Σ_j e^z_j", r"\sum_{j} e^{z_{j}}"))
+        items.append(Eq(Sym("p", i), [Frac(Pow(E, Ref(z, i)), sides[0]),
+                                      Frac(Pow(E, num(z.value[i])), sides[1])],
+                        num(p[i[0] if len(i) == 2 else 0, i[-1]])))
+    items += X.note_partial(shape)
+    items.append(Show(Sym("p"), p.reshape(shape)))
+    ell = -(q * fn.logp).sum(axis=1)
+    per_row = M > 1
+    rows = [k for (k,) in X.indices((M,)) if valid[k]] if per_row else [0]
+    if onehot:
+        items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c; only its target class has "
+                          "y_c ≠ 0, so ℓ = −log p of the target class:"))
+    else:
+        items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c:"))
+    ell_sym = [ELL.at((k,) if per_row else None) for k in range(M)]
+    for k in rows:
+        if onehot:
+            c = labels[k]
+            items.append(Eq(ell_sym[k], [Neg(log(Sym("p", _idx(z, k, c)))), Neg(log(num(p[k, c])))],
+                            num(ell[k])))
+        else:
+            cs = [c for c in range(C) if q[k, c] != 0]
+            items.append(Eq(ell_sym[k],
+                            [Neg(long_sum([Prod([y.at(_idx(z, k, c)), log(Sym("p", _idx(z, k, c)))])
+                                           for c in range(C)])),
+                             Neg(long_sum([Prod([num(q[k, c]), log(num(p[k, c]))]) for c in cs]))],
+                            num(ell[k])))
+    if per_row and len(rows) < int(valid.sum()):
+        items.append(Text(f"(one sample worked in full; the other {int(valid.sum()) - len(rows)} "
+                          "follow the same rule)"))
+    ks = [k for k in range(M) if valid[k]]
+    scale = [Frac(num(1), num(n))] if n != 1 else []
+    if len(ks) == 1 and not scale:
+        items.append(Eq(Ref(out), [ell_sym[ks[0]]], num(out.value), ref=(out, ())))
+        return items
+    s_sym, s_num = sum_sides([ell_sym[k] for k in ks], [num(ell[k]) for k in ks], Named("Σ_k ℓ_k", r"\sum_{k} \ell_{k}"))
+    if scale:
+        s_sym, s_num = Prod(scale + [s_sym]), Prod(scale + [s_num])
+    items.append(Eq(Ref(out), [s_sym, s_num], num(out.value), ref=(out, ())))
+    return items
+
+
+def _backward(fn, z, out, q, onehot, p, n, valid, y, preferred, grads):
+    (g,), g_in = grads
+    if g_in[0] is None:
+        return []
+    shape = z.shape
+    gv = float(g)
+    mean = f"; for the mean over N = {n:g} samples, (1/N)·(p − y)" if n != 1 else ""
+    items = [Text("softmax and cross-entropy together: ∂L/∂z = p − y, each score's probability "
+                  "minus its one-hot target" + mean + ":")]
+    for i in pick(shape, preferred):
+        k, c = (i[0] if len(i) == 2 else 0), i[-1]
+        if not valid[k]:
+            items.append(Eq(X.d(z, i), [], num(g_in[0][i]), ref=("grad", 0, i), note="ignored target"))
+            continue
+        fs = [Sum([Sym("p", i), Neg(y.at(i))])]
+        fv = [Sum([num(p[k, c]), num(-q[k, c])])]
+        if n != 1:
+            fs.insert(0, Frac(num(1), num(n)))
+            fv.insert(0, Frac(num(1), num(n)))
+        cs, cn = X.chain(out, None, gv, fs, fv)
+        items.append(Eq(X.d(z, i), [cs, cn], num(g_in[0][i]), ref=("grad", 0, i)))
+    if X.partial(shape):
+        items += X.note_partial(shape)
+        items.append(Show(X.d(z), g_in[0]))
+    return items
+
+
+__all__ = ["softmax_cross_entropy"]

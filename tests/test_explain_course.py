@@ -1,0 +1,124 @@
+"""What a course teaches, worked with the numbers by gn.explain(): softmax with
+cross-entropy (∂L/∂z = p − y), MSE, dropout, batch normalisation, the backward of
+pooling and convolution, and optimizer updates beyond plain SGD.
+
+Every printed equation is re-evaluated against the engine's numbers (``check``),
+the key numbers are compared with PyTorch, and the text is spot-checked for the
+textbook form.
+"""
+
+import time
+
+import numpy as np
+from explain_check import check
+
+import glassnet as gn
+from glassnet import functional as F
+from glassnet.explain.records import Eq
+
+
+def named(v, name, rg=False):
+    t = gn.tensor(np.asarray(v, dtype=np.float64), requires_grad=rg)
+    t.name = name
+    return t
+
+
+def eqs(step):
+    return [e for e in step.items if isinstance(e, Eq)]
+
+
+def results(step):
+    return [e.result.value() for e in eqs(step)]
+
+
+# ---------------------------------------------------------------------------
+# softmax with cross-entropy
+# ---------------------------------------------------------------------------
+def test_softmax_cross_entropy_p_minus_y(torch):
+    z = named([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3]], "z", True)
+    with gn.explain() as ex:
+        L = F.cross_entropy(z, gn.tensor([1, 2]))
+        L.backward()
+    text = str(ex)
+    assert "the target classes (counted from 1): 2, 3; as one-hot rows, y:" in text
+    assert "p_11 = e^z_11/(e^z_11 + e^z_12 + e^z_13) = e^1/(e^1 + e^2 + e^0.5) = 0.2312" in text
+    assert "ℓ_2 = −log(p_23) = −log(0.4782) = 0.7378" in text
+    assert "L = (1/2)·(ℓ_1 + ℓ_2) = (1/2)·(0.4644 + 0.7378) = 0.6011" in text
+    assert "∂L/∂z = p − y, each score's probability minus its one-hot target; for the mean over N = 2 samples, (1/N)·(p − y):" in text
+    assert "∂L/∂z_12 = (1/2)·(p_12 − y_12) = (1/2)·(0.6285 − 1) = −0.1857" in text
+    # every p used by the backward was shown by the forward
+    forward, backward = ex.steps
+    assert all(f"p_{k}{c} = e^z_{k}{c}/" in text for k in (1, 2) for c in (1, 2, 3))
+    n_eq, n_ref, n_num = check(ex)
+    assert n_eq == n_num == 6 + 2 + 1 + 6 and n_ref == 1 + 6
+    tz = torch.tensor(z.data, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 2]))
+    tl.backward()
+    assert abs(results(forward)[-1] - tl.item()) < 1e-12
+    np.testing.assert_allclose(results(backward), tz.grad.numpy().ravel(), rtol=1e-12)
+    np.testing.assert_allclose(results(forward)[:6], torch.softmax(tz, 1).detach().numpy().ravel(), rtol=1e-12)
+
+
+def test_cross_entropy_one_sample_sum_and_upstream(torch):
+    z = named([2.0, 0.5, -1.0], "z", True)
+    with gn.explain() as ex:
+        J = F.cross_entropy(z, gn.tensor(0)) * 3.0
+        J.name = "J"
+        J.backward()
+    text = str(ex)
+    assert "(counted from 1): 1; as a one-hot vector, y:\n    y = [1, 0, 0]" in text
+    assert "ℓ = −log(p_1) = −log(0.7856) = 0.2413\n    L = ℓ = 0.2413" in text
+    assert "∂L/∂z = p − y, each score's probability minus its one-hot target:" in text
+    # the loss is not where backward started: the upstream factor ∂L/∂t·(p − y)
+    assert "∂J/∂z_1 = ∂J/∂L·(p_1 − y_1) = 3·(0.7856 − 1) = −0.6432" in text
+    check(ex)
+    tz = torch.tensor(z.data, requires_grad=True)
+    (torch.nn.functional.cross_entropy(tz, torch.tensor(0)) * 3).backward()
+    np.testing.assert_allclose(z.grad.data, tz.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(results(ex.steps[-1]), tz.grad.numpy(), rtol=1e-12)
+
+
+def test_cross_entropy_probability_targets_ignored_rows_and_sum(torch):
+    z = named([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3]], "z", True)
+    t = named([[0.2, 0.7, 0.1], [0.0, 0.5, 0.5]], "t")
+    with gn.explain() as ex:
+        F.cross_entropy(z, t).backward()
+    text = str(ex)
+    assert "ℓ_1 = −(t_11·log(p_11) + t_12·log(p_12) + t_13·log(p_13))" in text
+    assert "∂L/∂z_11 = (1/2)·(p_11 − t_11) = (1/2)·(0.2312 − 0.2) = 0.0156" in text
+    check(ex)
+    tz = torch.tensor(z.data, requires_grad=True)
+    torch.nn.functional.cross_entropy(tz, torch.tensor(t.data)).backward()
+    np.testing.assert_allclose(results(ex.steps[-1]), tz.grad.numpy().ravel(), rtol=1e-12)
+
+    z2 = named([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3], [3.0, 0.0, 0.0]], "z", True)
+    with gn.explain() as ex2:
+        F.cross_entropy(z2, gn.tensor([1, -100, 0]), reduction="sum").backward()
+    text2 = str(ex2)
+    assert "2, ignored, 1" in text2 and "∂L/∂z_21 = 0" in text2 and "(1/N)" not in text2
+    assert "L = ℓ_1 + ℓ_3 = " in text2
+    check(ex2)
+    tz2 = torch.tensor(z2.data, requires_grad=True)
+    torch.nn.functional.cross_entropy(tz2, torch.tensor([1, -100, 0]), reduction="sum").backward()
+    np.testing.assert_allclose(results(ex2.steps[-1]), tz2.grad.numpy().ravel(), rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_with_class_weights_keeps_the_general_form():
+    z = named([[1.0, 2.0, 0.5]], "z", True)
+    with gn.explain() as ex:
+        F.cross_entropy(z, gn.tensor([1]), weight=gn.tensor([1.0, 2.0, 1.0], dtype=gn.float64)).backward()
+    assert "p − y" not in str(ex) and "could not describe" not in str(ex)
+
+
+def test_cross_entropy_of_a_batch_is_summarised():
+    rng = np.random.default_rng(0)
+    z = named(rng.normal(size=(64, 10)), "z", True)
+    y = gn.tensor(rng.integers(0, 10, size=64))
+    t0 = time.perf_counter()
+    with gn.explain() as ex:
+        F.cross_entropy(z, y).backward()
+    text = str(ex)
+    assert time.perf_counter() - t0 < 1.0
+    assert len(text.splitlines()) < 30, text
+    assert "(1/64)·(" in text and " + … + " in text
+    check(ex)
