@@ -170,7 +170,7 @@ def test_cross_entropy_softmax_target_probability_log(torch):
     text = str(ex)
     assert "p_12 = e^z_12/(e^z_11 + e^z_12 + e^z_13) = e^2/(e^1 + e^2 + e^0.5) = 0.6285" in text
     assert "ℓ_1 = −log(p_12) = −log(0.6285) = 0.4644" in text
-    assert "∂L/∂z_12 = (1/2)·(p_12 − [2 = y]) = (1/2)·(0.6285 − 1) = −0.1857" in text
+    assert "∂L/∂z_12 = (1/2)·(p_12 − y_12) = (1/2)·(0.6285 − 1) = −0.1857" in text
     check(ex)
     tz = torch.tensor(z.data, requires_grad=True)
     tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 2]))
