@@ -37,7 +37,7 @@ def formula_latex(text: str) -> str:
     for k, v in (("θ", r"\theta "), ("η", r"\eta "), ("←", r"\leftarrow "), ("∂", r"\partial "),
                  ("−", "-"), ("σ", r"\sigma "), ("·", r"\cdot ")):
         s = s.replace(k, v)
-    return s
+    return s.strip()  # "$x$", never "$x $": GitHub ends inline math only at a "$" after a non-space
 
 
 # ---------------------------------------------------------------------------
@@ -145,7 +145,8 @@ def _md_item(item, f: Fmt) -> str:
         label = latex_name(item.label) if item.label else item.what.latex(f)
         return "$$" + label + " = " + _value_latex(item.value, f) + "$$"
     if isinstance(item, Text):
-        return item.text + ("" if not item.math else " " + ", ".join("$" + m.latex(f) + "$" for m in item.math))
+        return item.text + ("" if not item.math else " " + ", ".join("$" + m.latex(f).strip() + "$"
+                                                                      for m in item.math))
     if isinstance(item, Expr):
         return "$$" + item.latex(f) + "$$"
     return str(item)
