@@ -400,6 +400,33 @@ def test_rnn_names_are_not_numbers(capsys, tmp_path, loss, activation):
     assert rc == 0 and from_file == out, err
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_lstm_and_gru_gates_match_torch(capsys, torch, cell):
+    from glassnet.explain import gates
+
+    G, H, I, T = (4 if cell == "lstm" else 3), 2, 2, 3
+    rng = np.random.default_rng(0)
+    w_ih, w_hh = rng.uniform(-1, 1, (G * H, I)), rng.uniform(-1, 1, (G * H, H))
+    b_ih, b_hh, x, h0 = rng.uniform(-1, 1, G * H), rng.uniform(-1, 1, G * H), rng.uniform(-1, 1, (T, I)), [0.3, -0.2]
+    ex = gates.explain_gates(cell, w_ih, w_hh, x, b_ih=b_ih, b_hh=b_hh, h0=h0)
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq >= T * H * (6 if cell == "lstm" else 5) and n_ref >= T * H
+    layer = (torch.nn.LSTM if cell == "lstm" else torch.nn.GRU)(I, H).double()
+    with torch.no_grad():
+        for name, v in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+            getattr(layer, name).copy_(torch.tensor(v))
+        h = torch.tensor([[h0]], dtype=torch.float64)
+        out, _ = layer(torch.tensor(x)[:, None, :], (h, torch.zeros_like(h)) if cell == "lstm" else h)
+    for t in range(T):
+        np.testing.assert_allclose(shown(ex, f"h_{t + 1}"), out[t, 0].numpy(), rtol=1e-12)
+    gate_names = ("i", "f", "g", "o") if cell == "lstm" else ("r", "z", "n")
+    assert all(f"{g}_1," in str(ex) for g in gate_names)
+    # the command line: one hidden unit, no biases
+    rc, out_cli, _ = run(capsys, cell, "--w-ih", ",".join(["0.5"] * G), "--w-hh=" + ",".join(["-0.3"] * G),
+                         "--inputs=1,-0.5")
+    assert rc == 0 and f"{cell.upper()}: 2 time steps, hidden size 1" in out_cli and "h_2 = " in out_cli
+
+
 # ---------------------------------------------------------------------------
 # bad input: one clear line, exit code != 0
 # ---------------------------------------------------------------------------
@@ -455,6 +482,12 @@ NET = ["backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4", "--weigh
      "W_hh: expected a 2×2 matrix, got 2×3"),
     (["rnn", "--w-xh", "0.5; 0.1", "--w-hh", "0.2 0; 0 0.3", "--inputs", "1,2", "--targets", "1 1; 2 2; 3 3"],
      "targets: expected 2 rows"),
+    (["lstm", "--w-ih", "1,2,3", "--w-hh", "1,2,3", "--inputs", "1"],
+     "W_hh: expected a (4·hidden)×hidden matrix (gate rows i, f, g, o)"),
+    (["gru", "--w-ih", "1,2,3,4", "--w-hh", "1,2,3", "--inputs", "1"], "W_ih: expected a 3×input matrix"),
+    (["gru", "--w-ih", "1; 2; 3", "--w-hh", "1,2,3", "--inputs", "1 2; 3 4"],
+     "inputs: expected one row of 1 value(s)"),
+    (["lstm", "--w-hh", "1,2,3,4", "--inputs", "1"], "--w-ih is required"),
 ])
 def test_bad_input_one_clear_line(capsys, argv, message):
     rc, out, err = run(capsys, *argv)
@@ -480,7 +513,7 @@ def test_bad_files(capsys, tmp_path):
 # ---------------------------------------------------------------------------
 # the exercise generator
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["neuron", "backprop", "conv", "pool", "shapes", "rnn"])
+@pytest.mark.parametrize("kind", ["neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru"])
 def test_exercise_same_seed_same_problem(capsys, kind):
     rc, a, _ = run(capsys, "exercise", kind, "--seed", "11")
     rc2, b, _ = run(capsys, "exercise", kind, "--seed", "11")

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from glassnet.explain import cnn, exercises, render
+from glassnet.explain import cnn, exercises, generate, render
+from glassnet.explain.cli import main
 from glassnet.explain.recorder import Explanation
 from glassnet.explain.records import Show, Step, Sym, Text
 
@@ -61,4 +62,34 @@ def test_wide_vectors_and_matrices_compile(pdflatex, tmp_path, monkeypatch):
     conv = cnn.conv(img, [[[1, 0], [0, 1]]], stride=2, pool="max")
     docs = {"wide": tex, "conv12": conv.to_latex(standalone=True),
             "fragment": render.latex_document(exercises.neuron([0.2, 0.3, 0.9], 0.5, [0.5, 0.6, 0.1]).to_latex())}
+    assert compile_all(pdflatex, tmp_path, docs) == {}
+
+
+def test_one_sheet_and_one_answer_key_of_every_kind_compile(pdflatex, tmp_path):
+    docs = {}
+    for kind in generate.KINDS:
+        exs = generate.sheet(kind, 2, seed=1)
+        docs[f"{kind}-sheet"] = generate.render_sheet(exs, "latex", solutions=False, title=f"Exercises: {kind}")
+        docs[f"{kind}-solutions"] = generate.render_sheet(exs, "latex", solutions=True, title=f"Answers: {kind}")
+        assert "verbatim" not in docs[f"{kind}-solutions"]
+    assert compile_all(pdflatex, tmp_path, docs) == {}
+
+
+def test_command_line_latex_is_a_complete_document(pdflatex, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["exercise", "mix", "--count", str(len(generate.KINDS)), "--format", "latex", "--out", "mix"]) == 0
+    assert main(["explain", "backprop", "--sizes", "2,2,1", "--weights", "0.1 0.2; 0.3 0.4", "--weights", "0.5 0.6",
+                 "--no-bias", "--input", "1,0", "--target", "1", "--loss", "bce", "--lr", "0.5",
+                 "--format", "latex"]) == 0
+    explained = capsys.readouterr().out.split("\n", 1)[1]  # after the "wrote ..." line
+    assert main(["exercise", "shapes", "--seed", "2", "--solution", "--format", "latex"]) == 0
+    single = capsys.readouterr().out
+    assert main(["exercise", "shapes", "--seed", "2", "--format", "latex", "--fragment"]) == 0
+    fragment = capsys.readouterr().out
+    assert not fragment.startswith(r"\documentclass") and fragment in single
+    docs = {"mix": (tmp_path / "mix.tex").read_text(encoding="utf-8"),
+            "mix-solutions": (tmp_path / "mix-solutions.tex").read_text(encoding="utf-8"),
+            "explained": explained, "single": single}
+    for name, tex in docs.items():
+        assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}"), name
     assert compile_all(pdflatex, tmp_path, docs) == {}

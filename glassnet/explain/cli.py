@@ -14,17 +14,22 @@ override the file.
         --no-bias --input 1,0 --target 1 --loss sse --lr 0.5
     glassnet explain conv --image "1 0 0; 0 1 0; 0 0 1" --filter "1 0; 0 1" --stride 1
     glassnet explain shapes --input 39x39x3 --layer conv:f=3,n=10 --layer conv:f=5,n=20,s=2 --layer flatten
+    glassnet explain lstm --w-ih 0.5,-0.3,0.2,0.8 --w-hh 0.1,0.4,-0.6,0.3 --inputs 1,-0.5
     glassnet exercise backprop --seed 7 --solution
+    glassnet exercise mix --count 9 --out sheet          # sheet.md and sheet-solutions.md
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import sys
 
-EXPLAIN_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn")
-EXERCISE_KINDS = ("neuron", "backprop", "conv", "pool", "shapes", "rnn")
+EXPLAIN_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru")
+MAX_COUNT = 100  # exercises on one sheet (generate.MAX_COUNT)
+EXERCISE_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru", "mix")
 
 
 # `glassnet explain neuron` with no values works the chapter's neuron
@@ -347,8 +352,19 @@ def _run_rnn(args):
                            lr=v.get("lr"), digits=args.digits)
 
 
+def _run_gates(args):
+    from . import gates
+
+    names = ["w_ih", "w_hh", "b_ih", "b_hh", "inputs", "h0"] + (["c0"] if args.kind == "lstm" else [])
+    vals = _merged(args, names)
+    v = {k: _values(vals[k], f"--{k.replace('_', '-')}") for k in vals if k in names}
+    return gates.explain_gates(args.kind, _need(v, "w_ih", "--w-ih"), _need(v, "w_hh", "--w-hh"),
+                               _need(v, "inputs", "--inputs"), b_ih=v.get("b_ih"), b_hh=v.get("b_hh"),
+                               h0=v.get("h0"), c0=v.get("c0"), digits=args.digits)
+
+
 _RUNNERS = {"neuron": _run_neuron, "forward": _run_forward, "backprop": _run_backprop, "conv": _run_conv,
-            "pool": _run_pool, "shapes": _run_shapes, "rnn": _run_rnn}
+            "pool": _run_pool, "shapes": _run_shapes, "rnn": _run_rnn, "lstm": _run_gates, "gru": _run_gates}
 
 
 # ---------------------------------------------------------------------------
@@ -356,7 +372,10 @@ _RUNNERS = {"neuron": _run_neuron, "forward": _run_forward, "backprop": _run_bac
 # ---------------------------------------------------------------------------
 def _common(p):
     p.add_argument("--format", choices=("text", "markdown", "latex"), default="text",
-                   help="output format (default text; markdown has LaTeX math)")
+                   help="output format (default text; markdown has LaTeX math; latex is a complete "
+                        "document for pdflatex)")
+    p.add_argument("--fragment", action="store_true",
+                   help="with --format latex: only the body, to paste into a document of your own")
     p.add_argument("--digits", type=int, default=4, help="decimals printed (default 4)")
     p.add_argument("--file", help="read the values from a JSON file or 'key: value' lines")
 
@@ -421,6 +440,19 @@ def _add_kinds(sub):
     p.add_argument("--loss", help="mse (default, E = 1/T Σ (y_t − ŷ_t)²) or sse")
     p.add_argument("--lr", help="learning rate: also show the updated weights")
     _common(p)
+    for cell, gate_rows in (("lstm", "i, f, g, o"), ("gru", "r, z, n")):
+        n = len(gate_rows.split(","))
+        p = sub.add_parser(cell, help=f"{cell.upper()} layer step by step: every gate ({gate_rows}), "
+                                      + ("the cell state " if cell == "lstm" else "") + "and h_t")
+        p.add_argument("--w-ih", dest="w_ih", help=f"W_ih ({n}·hidden × input), gate rows {gate_rows}")
+        p.add_argument("--w-hh", dest="w_hh", help=f"W_hh ({n}·hidden × hidden), gate rows {gate_rows}")
+        p.add_argument("--b-ih", dest="b_ih", help="b_ih (default: no biases)")
+        p.add_argument("--b-hh", dest="b_hh", help="b_hh (default: no biases)")
+        p.add_argument("--inputs", help="x_1..x_T, one row per time step, e.g. '1; -0.5'")
+        p.add_argument("--h0", help="initial hidden state (default 0)")
+        if cell == "lstm":
+            p.add_argument("--c0", help="initial cell state (default 0)")
+        _common(p)
 
 
 def register(subparsers) -> None:
@@ -433,13 +465,27 @@ def register(subparsers) -> None:
     _add_kinds(p.add_subparsers(dest="kind", required=True, metavar="KIND"))
     p.set_defaults(func=_explain_main)
     q = subparsers.add_parser(
-        "exercise", help="generate a fresh numerical exercise (and its solution)",
-        description="Print a random exercise; the same --seed gives the same exercise.")
-    q.add_argument("kind", choices=EXERCISE_KINDS)
-    q.add_argument("--seed", type=int, default=0, help="random seed (same seed, same exercise)")
-    q.add_argument("--solution", action="store_true", help="also print the worked solution")
-    q.add_argument("--format", choices=("text", "markdown", "latex"), default="text")
-    q.add_argument("--digits", type=int, default=4)
+        "exercise", help="generate fresh numerical exercises (one, or a numbered sheet and its answer key)",
+        description="Print a random exercise, or with --count a numbered sheet of exercises and its "
+                    "answer key; the same --seed gives the same exercises.",
+        epilog="examples:\n  glassnet exercise backprop --seed 7 --solution\n"
+               "  glassnet exercise conv --count 5 --out conv-sheet        conv-sheet.txt and "
+               "conv-sheet-solutions.txt\n"
+               "  glassnet exercise mix --count 9 --format latex --out week3   week3.tex, "
+               "week3-solutions.tex\n"
+               "  glassnet exercise rnn --count 3 --solution --out rnn.md     one file, answers after each",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("kind", choices=EXERCISE_KINDS, help="the kind of exercise; mix: every kind in turn")
+    q.add_argument("--seed", type=int, default=0, help="random seed (same seed, same exercises)")
+    q.add_argument("--count", type=int, help=f"a sheet of this many numbered exercises (1 to {MAX_COUNT})")
+    q.add_argument("--out", help="write to files: OUT.md (or .tex, .txt by --format) and "
+                                 "OUT-solutions.md, the answer key; with --solution one file")
+    q.add_argument("--solution", action="store_true",
+                   help="the worked solution after each exercise (in one file with --out)")
+    q.add_argument("--format", choices=("text", "markdown", "latex"), default=None,
+                   help="text (default, or from --out's .md/.tex/.txt), markdown or latex (a complete document)")
+    q.add_argument("--fragment", action="store_true", help="with --format latex and no --count: only the body")
+    q.add_argument("--digits", type=int, default=4, help="decimals printed in the solutions (default 4)")
     q.set_defaults(func=_exercise_main)
 
 
@@ -451,6 +497,7 @@ def _fail(cmd, err) -> int:
 
 def _explain_main(args) -> int:
     from .exercises import ExerciseError
+    from .render import latex_document
 
     try:
         expl = _RUNNERS[args.kind](args)
@@ -459,19 +506,69 @@ def _explain_main(args) -> int:
         return _fail(f"explain {args.kind}", err)
     except (ValueError, TypeError) as err:  # the engine's own checks (shapes, arguments)
         return _fail(f"explain {args.kind}", str(err).splitlines()[0])
+    if args.format == "latex" and not args.fragment:
+        out = latex_document(out)
     sys.stdout.write(out)
     return 0
+
+
+_EXTENSIONS = {"text": ".txt", "markdown": ".md", "latex": ".tex"}
+
+
+def _out_paths(out: str, fmt: str | None):
+    """(format, sheet path, answer-key path) for ``--out``: 'sheet' → sheet.md and sheet-solutions.md
+    (by --format); a known extension (.md, .tex, .txt) picks the format when --format is not given."""
+    base, ext = os.path.splitext(out)
+    by_ext = {v: k for k, v in _EXTENSIONS.items()}.get(ext.lower())
+    if by_ext is None:
+        base, ext = out, ""
+    elif fmt is not None and fmt != by_ext:
+        raise ValueError(f"--out: {out!r} has the extension of {by_ext}, but --format is {fmt}")
+    fmt = fmt or by_ext or "text"
+    ext = ext or _EXTENSIONS[fmt]
+    return fmt, base + ext, base + "-solutions" + ext
 
 
 def _exercise_main(args) -> int:
     from . import generate
 
+    where = f"exercise {args.kind}"
     try:
-        text = generate.exercise(args.kind, args.seed, solution=args.solution, fmt=args.format,
-                                 digits=args.digits)
-    except ValueError as err:
-        return _fail(f"exercise {args.kind}", err)
-    sys.stdout.write(text)
+        if not 0 <= args.digits <= 15:
+            raise ValueError(f"--digits: expected a whole number from 0 to 15, got {args.digits}")
+        if args.count is not None:
+            generate.check_count(args.count)
+        fmt = args.format or "text"
+        paths = None
+        if args.out:
+            fmt, sheet_path, key_path = _out_paths(args.out, args.format)
+            paths = [sheet_path] if args.solution else [sheet_path, key_path]
+        if args.count is None and paths is None:
+            sys.stdout.write(generate.exercise(args.kind, args.seed, solution=args.solution, fmt=fmt,
+                                               digits=args.digits, fragment=args.fragment))
+            return 0
+        count = 1 if args.count is None else args.count
+        exs = generate.sheet(args.kind, count, args.seed)
+        what = "a mix" if args.kind == "mix" else generate.TITLES[args.kind]
+        cmd = f"glassnet exercise {args.kind} --count {count} --seed {args.seed}"
+        sheet = generate.render_sheet(exs, fmt, args.digits, solutions=args.solution,
+                                      title=f"Exercises: {what}", command=cmd)
+        if paths is None:
+            sys.stdout.write(sheet)
+            return 0
+        texts = [sheet] if args.solution else [
+            sheet, generate.render_sheet(exs, fmt, args.digits, solutions=True,
+                                         title=f"Answer key: {what}", command=cmd)]
+        for path, text in zip(paths, texts):
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+    except (ValueError, RuntimeError) as err:
+        return _fail(where, err)
+    except OSError as err:
+        return _fail(where, f"--out: cannot write {err.filename!r} ({err.strerror})")
+    n = f"{count} exercise{'s' if count > 1 else ''}"
+    print(f"wrote {paths[0]} ({n}{' with solutions' if args.solution else ''})"
+          + ("" if args.solution else f" and {paths[1]} (the answer key)"))
     return 0
 
 
