@@ -122,3 +122,62 @@ def test_cross_entropy_of_a_batch_is_summarised():
     assert len(text.splitlines()) < 30, text
     assert "(1/64)·(" in text and " + … + " in text
     check(ex)
+
+
+# ---------------------------------------------------------------------------
+# mean squared error
+# ---------------------------------------------------------------------------
+def test_mse_in_the_chapters_symbols(torch):
+    o = named([0.5, 2.0, -1.0], "ŷ", True)
+    y = named([0.0, 1.0, 1.0], "y", True)
+    with gn.explain() as ex:
+        L = F.mse_loss(o, y)
+        L.name = "L"
+        L.backward()
+    text = str(ex)
+    assert "MSELoss    L = (1/n) sum_i (y_i - ŷ_i)^2" in text
+    assert ("L = (1/3)·((y_1 − ŷ_1)^2 + (y_2 − ŷ_2)^2 + (y_3 − ŷ_3)^2) = "
+            "(1/3)·((0 − 0.5)^2 + (1 − 2)^2 + (1 + 1)^2) = 1.75") in text
+    assert "∂L/∂ŷ_3 = (2/3)·(ŷ_3 − y_3) = (2/3)·(−1 − 1) = −1.3333" in text
+    assert "∂L/∂y_1 = (2/3)·(y_1 − ŷ_1) = (2/3)·(0 − 0.5) = −0.3333" in text
+    n_eq, n_ref, n_num = check(ex)
+    assert n_eq == n_ref == n_num == 7
+    to, ty = torch.tensor(o.data, requires_grad=True), torch.tensor(y.data, requires_grad=True)
+    tl = torch.nn.functional.mse_loss(to, ty)
+    tl.backward()
+    forward, backward = ex.steps
+    assert abs(results(forward)[0] - tl.item()) < 1e-12
+    np.testing.assert_allclose(results(backward), np.r_[to.grad.numpy(), ty.grad.numpy()], rtol=1e-12)
+
+
+def test_mse_sum_none_and_the_chapter_network():
+    o = named([[0.2, 0.9]], "o", True)
+    t = named([[0.0, 1.0]], "t")
+    with gn.explain() as ex:
+        F.mse_loss(o, t, reduction="sum").backward()
+    text = str(ex)
+    assert "= (0 − 0.2)^2 + (1 − 0.9)^2 = 0.05" in text
+    assert "∂L/∂o_12 = 2·(o_12 − t_12) = 2·(0.9 − 1) = −0.2" in text
+    check(ex)
+    with gn.explain() as ex2:
+        (F.mse_loss(o, t, reduction="none") * named([[1.0, 3.0]], "c")).sum().backward()
+    assert "L_12 = (t_12 − o_12)^2 = (1 − 0.9)^2 = 0.01" in str(ex2)
+    assert "∂t2/∂o_12 = ∂t2/∂L_12·2·(o_12 − t_12) = 3·2·(0.9 − 1) = −0.6" in str(ex2)
+    check(ex2)
+    from glassnet.explain import exercises
+
+    net = exercises.network([2, 2, 1], [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]], examples=[([1, 0], [1])])
+    assert "L = (y_1 − a^[2]_1)^2 = (1 − 0.6473)^2 = 0.1244" in str(net)
+    assert "∂L/∂a^[2]_1 = 2·(a^[2]_1 − y_1) = 2·(0.6473 − 1) = −0.7054" in str(net)
+    check(net)
+
+
+def test_mse_of_a_large_output_is_summarised():
+    rng = np.random.default_rng(1)
+    o, y = named(rng.random((8, 98)), "ŷ", True), named(rng.random((8, 98)), "y")
+    with gn.explain() as ex:
+        F.mse_loss(o, y).backward()
+    text = str(ex)
+    assert "L = (1/784)·Σ_i (y_i − ŷ_i)^2 = (1/784)·((" in text and " + … + " in text
+    assert len(text.splitlines()) < 20
+    check(ex)

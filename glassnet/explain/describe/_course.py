@@ -56,6 +56,45 @@ class Target(Sym):
         return "y" if self.operand.const or re.fullmatch(r"[a-z]\d+", name) else name
 
 
+class At(Expr):
+    """A tensor's element at a symbolic index (``y_i``, ``δ_ij``): ``At(Ref(y), "i")``."""
+
+    def __init__(self, what: Expr, sub: str):
+        self.what, self.sub = what, sub
+
+    def text(self, f):
+        name = self.what.text(f)
+        return f"{name}{',' if '_' in name else '_'}{self.sub}"
+
+    def latex(self, f):
+        name = self.what.latex(f)
+        m = re.match(r"^(.*)_\{([^}]*)\}$", name)
+        if m:
+            return f"{m.group(1)}_{{{m.group(2)},{self.sub}}}"
+        return f"{name}_{{{self.sub}}}"
+
+
+class Sigma(Expr):
+    """Σ_i body: a sum in Σ notation (no value: its numbers are on the next side)."""
+
+    prec = 4  # a factor of a product needs no brackets: (1/n)·Σ_i (…)²
+
+    def __init__(self, var: str, body: Expr):
+        self.var, self.body = var, body
+
+    def text(self, f):
+        return f"Σ_{self.var} " + _wrap_text(self.body, f)
+
+    def latex(self, f):
+        b = self.body.latex(f)
+        return rf"\sum_{{{self.var}}} " + (rf"\left({b}\right)" if self.body.prec < 2 else b)
+
+
+def _wrap_text(e: Expr, f) -> str:
+    s = e.text(f)
+    return f"({s})" if e.prec < 2 else s
+
+
 class Sqrt(Expr):
     """√x."""
 
