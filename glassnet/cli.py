@@ -604,7 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "neural networks, and see the chapter's computations step by step.",
                      formatter_class=argparse.RawDescriptionHelpFormatter,
                      epilog="examples:\n  glassnet train\n  glassnet info runs/NAME/model.safetensors\n"
-                            "  glassnet explain neuron\n\nEach command has --help.")
+                            "  glassnet explain neuron\n"
+                            "  glassnet exercise mix --count 9 --out sheet\n\nEach command has --help.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 

@@ -56,8 +56,10 @@ def test_neuron_without_values_is_the_chapters_neuron(capsys):
     assert rc == 0 and "y = tanh(z) = tanh(0.87) = 0.7014" in out
 
 
-def test_top_level_help_examples_run(capsys):
+def test_top_level_help_examples_run(capsys, tmp_path, monkeypatch):
     from glassnet.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)  # the exercise example writes its sheet here
 
     examples = [ln.strip() for ln in build_parser().epilog.splitlines()
                 if ln.strip().startswith(("glassnet explain", "glassnet exercise"))]
