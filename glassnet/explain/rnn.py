@@ -17,6 +17,7 @@ import numpy as np
 from .. import autograd, optim
 from .. import functional as F
 from ..ops import recurrent as recurrent_ops
+from ..ops.activation import sigmoid
 from ..tensor import stack
 from . import build as X
 from .exercises import (
@@ -192,10 +193,6 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
     return items
 
 
-def _sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
-
-
 def _gate_sum(w_ih, x_t, w_hh, h_prev, row, b_ih=None, b_hh=None, hidden_part=True):
     """The terms of one gate's pre-activation: W_ih[row]·x_t (+ W_hh[row]·h_{t−1}) (+ biases)."""
     terms = [Prod([Num(w_ih[row, k]), Num(x_t[k])]) for k in range(x_t.shape[0])]
@@ -232,7 +229,7 @@ def _lstm_steps(inputs, outputs, params):
     h, c, rec = h0, c0, {}
     for t in order:  # PyTorch's gate order i, f, g, o
         z = x[t] @ wih.T + h @ whh.T + (0 if bih is None else bih + bhh)
-        i, f, g, o = _sigmoid(z[:, :H]), _sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), _sigmoid(z[:, 3 * H:])
+        i, f, g, o = sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), sigmoid(z[:, 3 * H:])
         rec[t] = (h, c, i, f, g, o)
         c = f * c + i * g
         m = o * np.tanh(c)
@@ -272,7 +269,7 @@ def _gru_steps(inputs, outputs, params):
     for t in range(T - 1, -1, -1) if reverse else range(T):  # PyTorch's gate order r, z, n
         zx = x[t] @ wih.T + (0 if bih is None else bih)
         zh = h @ whh.T + (0 if bhh is None else bhh)
-        r, u = _sigmoid(zx[:, :H] + zh[:, :H]), _sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
+        r, u = sigmoid(zx[:, :H] + zh[:, :H]), sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
         hn = zh[:, 2 * H:]
         cand = np.tanh(zx[:, 2 * H:] + r * hn)
         rec[t] = (h, r, u, hn, cand)

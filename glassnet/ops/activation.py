@@ -23,12 +23,37 @@ POOLED_SIZE = 1 << 15
 _EXP_LIMIT = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
 
 
-def _sigmoid(z):
-    # e^{−z} overflows only for z below −limit, where σ(z) < e^{−limit} is
-    # already under the dtype's smallest normal number; capping −z at the
-    # limit avoids the overflow and changes no representable result. Five
-    # array passes instead of the eight of a two-branch formula.
-    return 1 / (1 + np.exp(np.minimum(-z, _EXP_LIMIT.get(z.dtype, 709.0))))
+def sigmoid(z, out=None):
+    """σ(z) = 1/(1 + e^{−z}) elementwise, without overflow for any z (``out`` may be ``z``).
+
+    e^{−z} overflows only for z below −limit, where σ(z) < e^{−limit} is
+    already under the dtype's smallest normal number; capping −z at the
+    limit avoids the overflow and changes no representable result. Five
+    array passes, in place after the first (a two-branch formula takes eight).
+    This is glassnet's one sigmoid: the op, SiLU, softplus's and the logit
+    losses' gradients and explain's worked LSTM/GRU gates all call it.
+    """
+    out = np.negative(z, out=np.empty_like(z) if out is None else out)
+    np.minimum(out, _EXP_LIMIT.get(out.dtype, 709.0), out=out)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+_HALF = {dt: np.array(0.5, dt) for dt in _EXP_LIMIT}  # 0-d: a Python float operand costs more per call
+
+
+def sigmoid_from_tanh(t, out=None):
+    """σ(z) = ½ + ½ tanh(z/2) from t = tanh(z/2), elementwise (``out`` may be ``t``).
+
+    The route of the fused recurrent layers, which compute one tanh over all of
+    a step's gates (the ½ folded into their weights): two array passes. The same
+    σ as ``sigmoid`` to an ulp or so of 1, though values under about 1e−17 come
+    out as 0 (enough for a gate, not for a probability whose log is taken).
+    """
+    half = _HALF.get(t.dtype, 0.5)
+    out = np.multiply(t, half, out=out)
+    return np.add(out, half, out=out)
 
 
 def _softplus(x):
@@ -49,7 +74,7 @@ class Sigmoid(Function):
     saves_output = True
 
     def forward(self, z):
-        self.a = _sigmoid(z)
+        self.a = sigmoid(z)
         return self.a
 
     def backward(self, grad_out):
@@ -179,7 +204,7 @@ class SiLU(Function):
     saves = (0,)
 
     def forward(self, z):
-        self.z, self.s = z, _sigmoid(z)
+        self.z, self.s = z, sigmoid(z)
         return z * self.s
 
     def backward(self, grad_out):
@@ -198,7 +223,7 @@ class Softplus(Function):
         return np.where(bz > threshold, z, _softplus(bz) / beta)
 
     def backward(self, grad_out):
-        return grad_out * np.where(self.bz > self.threshold, 1, _sigmoid(self.bz))
+        return grad_out * np.where(self.bz > self.threshold, 1, sigmoid(self.bz))
 
 
 class Softsign(Function):

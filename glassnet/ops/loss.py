@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from .activation import _log_softmax, _sigmoid, _softplus
+from .activation import _log_softmax, _softplus, sigmoid
 
 
 def _reduce(loss, reduction, denom=None):
@@ -160,7 +160,7 @@ class BCEWithLogitsLoss(Function):
     def backward(self, grad_out):
         z, y, pw = self.z, self.y, self.pw
         g = _scale(grad_out, self.reduction, z.size)
-        s = _sigmoid(z)
+        s = sigmoid(z)
         if pw is None:
             d = s - y
         else:
