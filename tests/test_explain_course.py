@@ -14,7 +14,7 @@ from explain_check import check
 
 import glassnet as gn
 from glassnet import functional as F
-from glassnet.explain.records import Eq
+from glassnet.explain.records import Eq, Fmt, Show
 
 
 def named(v, name, rg=False):
@@ -181,3 +181,71 @@ def test_mse_of_a_large_output_is_summarised():
     assert "L = (1/784)·Σ_i (y_i − ŷ_i)^2 = (1/784)·((" in text and " + … + " in text
     assert len(text.splitlines()) < 20
     check(ex)
+
+
+# ---------------------------------------------------------------------------
+# dropout
+# ---------------------------------------------------------------------------
+def _mask(ex):
+    (show,) = [s for s in ex.steps[0].items if isinstance(s, Show) and s.what.text(Fmt()) == "m"]
+    return show.value
+
+
+def test_dropout_mask_scaling_and_gradient(torch):
+    gn.manual_seed(0)
+    x = named([[0.5, -1.0, 2.0, 0.25]], "x", True)
+    c = named([[1.0, 2.0, 3.0, 4.0]], "c")
+    with gn.explain() as ex:
+        a = F.dropout(x, p=0.5)
+        a.name = "a"
+        L = (a * c).sum()
+        L.name = "L"
+        L.backward()
+    text = str(ex)
+    assert "dropout with p = 0.5: each element is kept (m = 1) with probability 0.5" in text
+    assert "scaled by 1/(1 − p) = 2" in text
+    assert "m =\n      [1  1  1  0]" in text
+    assert "a_11 = (m_11·x_11)/(1 − p) = (1·0.5)/(1 − 0.5) = 1" in text
+    assert "a_14 = (m_14·x_14)/(1 − p) = (0·0.25)/(1 − 0.5) = 0" in text
+    assert "the gradient passes only where the mask is 1" in text
+    assert "∂L/∂x_13 = (∂L/∂a_13·m_13)/(1 − p) = (3·1)/(1 − 0.5) = 6" in text
+    assert "∂L/∂x_14 = (∂L/∂a_14·m_14)/(1 − p) = (4·0)/(1 − 0.5) = 0" in text
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq == n_ref
+    m = _mask(ex)
+    tx = torch.tensor(x.data, requires_grad=True)
+    ta = tx * torch.tensor(m) / (1 - 0.5)
+    (ta * torch.tensor(c.data)).sum().backward()
+    np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(results(ex.steps[-1]), tx.grad.numpy().ravel(), rtol=1e-12)
+
+
+def test_dropout_module_dropout2d_large_and_plain_products():
+    gn.manual_seed(3)
+    layer = gn.nn.Dropout(0.25)
+    x = named(np.linspace(-1, 1, 40).reshape(4, 10), "x", True)
+    with gn.explain() as ex:
+        layer(x).sum().backward()
+    text = str(ex)
+    assert "dropout with p = 0.25" in text and "1/(1 − p) = 1.333" in text
+    fwd = [s for s in ex.steps if s.phase == "forward" and s.items and "dropout" in getattr(s.items[0], "text", "")]
+    assert fwd and len(eqs(fwd[0])) == 2  # a large tensor: one kept and one dropped element
+    assert "(1·" in text and "(0·" in text
+    check(ex)
+    layer.eval()
+    with gn.explain() as ex_eval:
+        layer(x)
+    assert "dropout" not in str(ex_eval)
+
+    gn.manual_seed(1)
+    maps = named(np.arange(16.0).reshape(1, 2, 2, 4), "x", True)
+    with gn.explain() as ex2:
+        F.dropout2d(maps, p=0.5).sum().backward()
+    assert "each feature map is kept" in str(ex2)
+    check(ex2)
+
+    y = named([1.0, 2.0], "y", True)
+    with gn.explain() as ex3:
+        (y * gn.tensor([0.0, 2.0], dtype=gn.float64)).sum().backward()
+    assert "dropout" not in str(ex3) and "mask" not in str(ex3)
+    check(ex3)
