@@ -475,13 +475,19 @@ def _heading(text: str, fmt: str, level: int) -> str:
     return f"{text}\n{('=' if level == 1 else '-') * len(text)}\n"
 
 
+def _tex_command(cmd: str) -> str:
+    """A command line in LaTeX: typewriter, broken at its spaces (ragged right: a long
+    command wraps instead of running into the margin)."""
+    return r"{\raggedright\small\texttt{" + tex_escape(cmd) + r"}\par}"
+
+
 def _solution_block(ex: Exercise, fmt: str, digits: int, head: bool = True) -> str:
     body = ex.solution(fmt, digits)
     if fmt == "markdown":
         return (("### Solution\n\n" if head else "") + f"Worked by `{ex.command}`\n\n" + _demote(body, fmt))
     if fmt == "latex":
         return (("\\subsection*{Solution}\n" if head else "") +
-                f"Worked by \\texttt{{{tex_escape(ex.command)}}}\n\n" + _demote(body, fmt))
+                f"Worked by {_tex_command(ex.command)}\n\n" + _demote(body, fmt))
     return f"Solution (glassnet explain: {ex.command})\n\n" + body
 
 
@@ -496,7 +502,7 @@ def render_sheet(exs: list[Exercise], fmt: str = "text", digits: int = 4, soluti
         out.append(_heading(title, fmt, 1))
     if command:
         out.append((f"Made by `{command}`" if fmt == "markdown" else
-                    f"Made by \\texttt{{{tex_escape(command)}}}" if fmt == "latex" else
+                    f"Made by {_tex_command(command)}" if fmt == "latex" else
                     f"(made by: {command})") + "\n\n")
     for ex in exs:
         out.append(_heading(f"Exercise {ex.number} ({TITLES[ex.kind]})", fmt, 2))
