@@ -478,8 +478,8 @@ def register(subparsers) -> None:
     q.add_argument("kind", choices=EXERCISE_KINDS, help="the kind of exercise; mix: every kind in turn")
     q.add_argument("--seed", type=int, default=0, help="random seed (same seed, same exercises)")
     q.add_argument("--count", type=int, help=f"a sheet of this many numbered exercises (1 to {MAX_COUNT})")
-    q.add_argument("--out", help="write to files: OUT.md (or .tex, .txt by --format) and "
-                                 "OUT-solutions.md, the answer key; with --solution one file")
+    q.add_argument("--out", help="write files: OUT.txt (.md, .tex by --format) and OUT-solutions.txt, "
+                                 "the answer key; with --solution one file")
     q.add_argument("--solution", action="store_true",
                    help="the worked solution after each exercise (in one file with --out)")
     q.add_argument("--format", choices=("text", "markdown", "latex"), default=None,
