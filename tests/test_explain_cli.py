@@ -190,6 +190,9 @@ def test_markdown_and_latex_output(capsys):
     assert rc == 0 and r"\frac{1}{1 + e^{-0.87}} = 0.7047$$" in md
     rc, tex, _ = run(capsys, *args, "--format", "latex")
     assert rc == 0 and r"\frac{1}{1 + e^{-0.87}} = 0.7047\]" in tex
+    assert tex.startswith(r"\documentclass") and tex.endswith("\\end{document}\n")  # a complete document
+    rc, body, _ = run(capsys, *args, "--format", "latex", "--fragment")
+    assert rc == 0 and "documentclass" not in body and body in tex
 
 
 # ---------------------------------------------------------------------------
