@@ -60,7 +60,10 @@ def test_wide_vectors_and_matrices_compile(pdflatex, tmp_path, monkeypatch):
     assert "bmatrix" not in tex and r"\begin{array}{" + "r" * 784 + "}" in tex
     assert r"\begin{array}{rrrrrrrrrrrr}" in tex  # the 12×12 image
     conv = cnn.conv(img, [[[1, 0], [0, 1]]], stride=2, pool="max")
-    docs = {"wide": tex, "conv12": conv.to_latex(standalone=True),
+    tanh = exercises.network([2, 2, 1], [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]], [[0.1, 0.2], [0.3]], "tanh", "sse",
+                             [([1, 0], [1])], lr=0.5).to_latex(standalone=True)
+    assert "{a^{[2]}_{1}}^{2}" in tanh  # 1 − (a^[2]_1)², not the double superscript a^{[2]}_{1}^{2}
+    docs = {"wide": tex, "conv12": conv.to_latex(standalone=True), "tanh": tanh,
             "fragment": render.latex_document(exercises.neuron([0.2, 0.3, 0.9], 0.5, [0.5, 0.6, 0.1]).to_latex())}
     assert compile_all(pdflatex, tmp_path, docs) == {}
 
