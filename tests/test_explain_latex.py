@@ -68,6 +68,22 @@ def test_wide_vectors_and_matrices_compile(pdflatex, tmp_path, monkeypatch):
     assert compile_all(pdflatex, tmp_path, docs) == {}
 
 
+def test_a_784_32_10_training_step_compiles(pdflatex, tmp_path):
+    import glassnet as gn
+
+    gn.manual_seed(0)
+    model = gn.nn.Sequential(gn.nn.Linear(784, 32), gn.nn.ReLU(), gn.nn.Linear(32, 10))
+    x, y = gn.randn(64, 784), gn.tensor(np.random.default_rng(0).integers(0, 10, 64))
+    opt = gn.optim.SGD(model.parameters(), lr=0.1)
+    with gn.explain() as ex:
+        gn.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    docs = {"mlp": ex.to_latex(standalone=True), "mlp-md-math": render.latex_document(
+        "\n\n".join(r"\[" + ln.strip("$") + r"\]" for ln in ex.to_markdown().splitlines()
+                     if ln.startswith("$$")))}
+    assert compile_all(pdflatex, tmp_path, docs) == {}
+
+
 def test_one_sheet_and_one_answer_key_of_every_kind_compile(pdflatex, tmp_path):
     docs = {}
     for kind in generate.KINDS:
