@@ -273,6 +273,18 @@ class Recorder:
         return items
 
     # optimizer updates ------------------------------------------------------
+    def on_optimizer_step(self, optimizer, step):
+        """Called by ``Optimizer.step`` in place of its update: run ``step()`` once, record
+        each parameter that has a gradient before and after it, and return what it returned."""
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        lrs = {p: g["lr"] for g in optimizer.param_groups for p in g["params"]}
+        before = {p: np.array(p.data, dtype=np.float64) for p in params}
+        grads = {p: np.array(p.grad.data, dtype=np.float64) for p in params}
+        out = step()
+        after = {p: np.array(p.data, dtype=np.float64) for p in params}
+        self.on_update(optimizer, before, after, lrs, grads)
+        return out
+
     def on_update(self, optimizer, params_before, params_after, lrs, grads):
         """Describe one optimizer step: θ ← θ − η ∂L/∂θ for plain SGD, values otherwise."""
         self.flush_leaves()
@@ -365,23 +377,12 @@ class explain:
 # optimizer steps
 # ---------------------------------------------------------------------------
 def record_step(optimizer, step_fn):
-    """Run ``step_fn()`` (an optimizer's step) and, when a recorder is active,
-    record each parameter before and after it."""
+    """Run ``step_fn()`` (an optimizer's step) and, when an explanation is being recorded,
+    record each parameter before and after it (``Recorder.on_optimizer_step``)."""
     rec = autograd._recorder
-    if rec is None or not isinstance(rec, Recorder):
+    if not isinstance(rec, Recorder):
         return step_fn()
-    params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-    lrs = {p: g["lr"] for g in optimizer.param_groups for p in g["params"]}
-    before = {p: np.array(p.data, dtype=np.float64) for p in params}
-    grads = {p: np.array(p.grad.data, dtype=np.float64) for p in params}
-    optimizer._explaining = True
-    try:
-        out = step_fn()
-    finally:
-        optimizer._explaining = False
-    after = {p: np.array(p.data, dtype=np.float64) for p in params}
-    rec.on_update(optimizer, before, after, lrs, grads)
-    return out
+    return rec.on_optimizer_step(optimizer, step_fn)
 
 
 __all__ = ["Explanation", "Recorder", "Show", "Text", "explain", "record_step"]

@@ -133,10 +133,12 @@ class Optimizer:
 
         ``closure``, if given, re-evaluates the model and returns the loss.
         """
-        if _autograd._recorder is not None and not self.__dict__.get("_explaining"):
-            from ..explain.recorder import record_step  # inside gn.explain(): w ← w − η ∂L/∂w
+        rec = _autograd._recorder
+        if rec is not None:  # a watcher (gn.explain) runs the step itself, to see before and after
+            return rec.on_optimizer_step(self, lambda: self._step(closure))
+        return self._step(closure)
 
-            return record_step(self, lambda: self.step(closure))
+    def _step(self, closure):
         loss = None
         if closure is not None:
             with enable_grad():
