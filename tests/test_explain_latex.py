@@ -7,6 +7,7 @@ Debian's ``texlive-latex-base``.
 """
 
 import os
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,18 @@ def compile_all(pdflatex, folder, docs):
         return {n: err for n, err in pool.map(one, sorted(docs)) if err is not None}
 
 
+def markdown_math(md):
+    """The math of a Markdown text (its $$…$$ lines and inline $…$) as a LaTeX document: what
+    MathJax (Jupyter, GitHub) will typeset must at least be valid LaTeX."""
+    out = []
+    for line in md.splitlines():
+        if line.startswith("$$"):
+            out.append(r"\[" + line[2:-2] + r"\]")
+        else:
+            out += [f"${m}$" for m in re.findall(r"\$([^$]+)\$", line)]
+    return render.latex_document("\n\n".join(out))
+
+
 def test_wide_vectors_and_matrices_compile(pdflatex, tmp_path, monkeypatch):
     img = (np.arange(144).reshape(12, 12) % 5 == 0).astype(float)
     ex = Explanation(4, title="Wide values: σ, ŷ, ⌊x⌋, ℓ, ⊙ and ☃")
@@ -78,9 +91,7 @@ def test_a_784_32_10_training_step_compiles(pdflatex, tmp_path):
     with gn.explain() as ex:
         gn.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    docs = {"mlp": ex.to_latex(standalone=True), "mlp-md-math": render.latex_document(
-        "\n\n".join(r"\[" + ln.strip("$") + r"\]" for ln in ex.to_markdown().splitlines()
-                     if ln.startswith("$$")))}
+    docs = {"mlp": ex.to_latex(standalone=True), "mlp-md-math": markdown_math(ex.to_markdown())}
     assert compile_all(pdflatex, tmp_path, docs) == {}
 
 
@@ -91,6 +102,7 @@ def test_one_sheet_and_one_answer_key_of_every_kind_compile(pdflatex, tmp_path):
         docs[f"{kind}-sheet"] = generate.render_sheet(exs, "latex", solutions=False, title=f"Exercises: {kind}")
         docs[f"{kind}-solutions"] = generate.render_sheet(exs, "latex", solutions=True, title=f"Answers: {kind}")
         assert "verbatim" not in docs[f"{kind}-solutions"]
+        docs[f"{kind}-markdown"] = markdown_math(generate.render_sheet(exs, "markdown", solutions=True))
     assert compile_all(pdflatex, tmp_path, docs) == {}
 
 
