@@ -10,6 +10,7 @@ textbook form.
 import time
 
 import numpy as np
+import pytest
 from explain_check import check
 
 import glassnet as gn
@@ -249,3 +250,73 @@ def test_dropout_module_dropout2d_large_and_plain_products():
         (y * gn.tensor([0.0, 2.0], dtype=gn.float64)).sum().backward()
     assert "dropout" not in str(ex3) and "mask" not in str(ex3)
     check(ex3)
+
+
+# ---------------------------------------------------------------------------
+# batch normalisation
+# ---------------------------------------------------------------------------
+def _by_lhs(ex, phase):
+    f = Fmt()
+    return {e.lhs.text(f): e.result.value() for s in ex.steps if s.phase == phase for e in eqs(s)}
+
+
+def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
+    x = named([[1.0, 2.0], [3.0, -1.0], [0.5, 0.0], [2.5, 1.0]], "x", True)
+    g, b = named([1.5, 0.5], "γ", True), named([0.1, -0.2], "β", True)
+    c = named([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0], [1.0, 1.0]], "c")
+    with gn.explain() as ex:
+        y = F.batch_norm(x, None, None, g, b, training=True)
+        y.name = "y"
+        L = (y * c).sum()
+        L.name = "L"
+        L.backward()
+    text = str(ex)
+    assert "with ε = 1e−5" in text
+    assert "μ_1 = (1/4)·(x_11 + x_21 + x_31 + x_41) = (1/4)·(1 + 3 + 0.5 + 2.5) = 1.75" in text
+    assert "σ²_1 = (1/4)·((x_11 − μ_1)^2 + (x_21 − μ_1)^2 + (x_31 − μ_1)^2 + (x_41 − μ_1)^2) = " \
+           "(1/4)·((1 − 1.75)^2 + (3 − 1.75)^2 + (0.5 − 1.75)^2 + (2.5 − 1.75)^2) = 1.0625" in text
+    assert "x̂_11 = (x_11 − μ_1)/√(σ²_1 + ε) = (1 − 1.75)/√(1.0625 + 1e−5) = −0.7276" in text
+    assert "y_11 = γ_1·x̂_11 + β_1 = 1.5·(−0.7276) + 0.1 = −0.9914" in text
+    assert "∂L/∂β_1 = ∂L/∂y_11 + ∂L/∂y_21 + ∂L/∂y_31 + ∂L/∂y_41 = 1 + 0.5 + 2 + 1 = 4.5" in text
+    assert "∂L/∂γ_1 = ∂L/∂y_11·x̂_11 + ∂L/∂y_21·x̂_21 + ∂L/∂y_31·x̂_31 + ∂L/∂y_41·x̂_41 = " in text
+    assert ("∂L/∂x_21 = (γ_1/√(σ²_1 + ε))·(∂L/∂y_21 − (1/4)·∂L/∂β_1 − (1/4)·∂L/∂γ_1·x̂_21) = "
+            "(1.5/√(1.0625 + 1e−5))·(0.5 − (1/4)·4.5 − (1/4)·(−1.819)·1.2127) = −0.107") in text
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq - n_ref == 2  # the two variances: the op keeps 1/√(σ² + ε), not σ²
+    tx, tg, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, g, b))
+    ty = torch.nn.functional.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-5)
+    (ty * torch.tensor(c.data)).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12)
+    back = _by_lhs(ex, "backward")
+    for k in (1, 2):
+        assert back[f"∂L/∂β_{k}"] == pytest.approx(tb.grad[k - 1].item(), rel=1e-12)
+        assert back[f"∂L/∂γ_{k}"] == pytest.approx(tg.grad[k - 1].item(), rel=1e-12)
+        for n in (1, 2, 3, 4):
+            assert back[f"∂L/∂x_{n}{k}"] == pytest.approx(tx.grad[n - 1, k - 1].item(), rel=1e-9, abs=1e-12)
+
+
+def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
+    bn = gn.nn.BatchNorm1d(2)
+    bn.running_mean.data[:] = [0.5, -0.5]
+    bn.running_var.data[:] = [2.0, 0.5]
+    bn.eval()
+    x = named([[1.0, 2.0], [3.0, -1.0]], "x", True)
+    with gn.explain() as ex:
+        bn(x).sum().backward()
+    text = str(ex)
+    assert "evaluation: the running mean and variance" in text
+    assert "√(σ²_1 + ε) = √(2 + 1e−5) = 1.4142" in text
+    assert "x̂_21 = (x_21 − μ_1)/√(σ²_1 + ε) = (3 − 0.5)/√(2 + 1e−5) = 1.7678" in text
+    check(ex, rtol=1e-5)
+    tx = torch.tensor(x.data, requires_grad=True)
+    torch.nn.functional.batch_norm(tx, torch.tensor([0.5, -0.5]), torch.tensor([2.0, 0.5]), training=False).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+
+    gn.manual_seed(0)
+    model = gn.nn.Sequential(gn.nn.Conv2d(1, 3, 3), gn.nn.BatchNorm2d(3), gn.nn.ReLU())
+    with gn.explain() as ex2:
+        (model(gn.randn(4, 1, 8, 8)) ** 2).mean().backward()
+    text2 = str(ex2)
+    assert "(each feature has 144 values: one worked in full" in text2
+    assert "Σ_i" in text2 and " + … " in text2
+    check(ex2, rtol=1e-5)
