@@ -1,0 +1,53 @@
+"""Every op in the op registry (tests/op_registry.py), explained: each sample's forward
+and backward run under ``gn.explain()``, and every printed equation is re-evaluated
+against the engine's numbers (tests/explain_check.py). An op added to the registry is
+checked here with no further test to write."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from explain_check import check
+from op_registry import OPS
+from test_ops import _build, _gn_make, _outputs
+
+import glassnet as gn
+
+# known defects of the explanations (not of the ops), reported as xfail
+_UNDERFLOW = pytest.mark.xfail(reason="cross-entropy: a probability that underflows to 0 is printed, and "
+                                      "−log 0 = ∞ is shown for the finite loss the engine computed")
+_EMPTY = "render: an output with no elements fails to print (max() of an empty sequence in render.py)"
+
+
+def _cases():
+    for info in OPS:
+        if not info.differentiable:
+            continue
+        for i, s in enumerate(info.samples(np.random.default_rng(zlib.crc32(info.name.encode())))):
+            under = info.name in ("cross_entropy_mean", "cross_entropy_sum") and s.name == "large logits"
+            marks = [_UNDERFLOW] if under else []
+            yield pytest.param(info, s, id=f"{info.name}-{i}-{s.name}", marks=marks)
+
+
+@pytest.mark.parametrize("info, sample", list(_cases()))
+def test_every_printed_equation_is_the_engines(info, sample):
+    args, kwargs, _ = _build(sample, _gn_make)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with gn.explain(max_elements=8) as ex:
+            outs = [o for o in _outputs(info.op(*args, **kwargs)) if o.requires_grad]
+            if outs:
+                total = sum((o * gn.tensor(np.linspace(-1, 1, o.data.size).reshape(o.shape))).sum() for o in outs)
+                total.backward()
+    assert len(ex) > 0
+    try:
+        text = ex.to_text()
+    except ValueError:
+        if any(o.data.size == 0 for o in _outputs(info.op(*args, **kwargs))):
+            pytest.xfail(_EMPTY)
+        raise
+    assert "could not describe itself" not in text, text
+    check(ex)
