@@ -320,3 +320,66 @@ def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
     assert "(each feature has 144 values: one worked in full" in text2
     assert "Σ_i" in text2 and " + … " in text2
     check(ex2, rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# the backward of pooling
+# ---------------------------------------------------------------------------
+IMAGE = [[1.0, 5, 2, 0], [3, 2, 8, 1], [0, 1, 4, 6], [7, 2, 3, 5]]
+
+
+def _pool_case(torch, pool, tpool, c, **kw):
+    x = named([[IMAGE]], "x", True)
+    cc = named(c, "c")
+    with gn.explain() as ex:
+        p = pool(x, **kw)
+        p.name = "p"
+        L = (p * cc).sum()
+        L.name = "L"
+        L.backward()
+    tx = torch.tensor(x.data, requires_grad=True)
+    (tpool(tx, **kw) * torch.tensor(cc.data)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    last = ex.steps[-1]
+    np.testing.assert_allclose([e.result.value() for e in eqs(last) if e.ref and e.ref[0] == "grad"],
+                               [tx.grad.numpy()[e.ref[2]] for e in eqs(last) if e.ref and e.ref[0] == "grad"])
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq == n_ref
+    return str(ex)
+
+
+def test_max_pool_backward_routes_to_the_maximum(torch):
+    text = _pool_case(torch, F.max_pool2d, torch.nn.functional.max_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
+                      kernel_size=2)
+    assert "max pooling routes each window's gradient to the input that was its maximum" in text
+    assert "p_11 = x_12 = 5\n    ∂L/∂x_12 = ∂L/∂p_11 = 0.3" in text
+    assert "p_22 = x_34 = 6\n    ∂L/∂x_34 = ∂L/∂p_22 = 0.4" in text
+    assert ("∂L/∂x =\n      [   0   0.3     0     0]\n      [   0     0  −0.1     0]\n"
+            "      [   0     0     0   0.4]\n      [ 0.2     0     0     0]") in text
+    # overlapping windows: 8 is the maximum of all four 3×3 windows, its gradient their sum
+    text = _pool_case(torch, F.max_pool2d, torch.nn.functional.max_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
+                      kernel_size=3, stride=1)
+    assert "∂L/∂x_23 = ∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22 = 0.3 − 0.1 + 0.2 + 0.4 = 0.8" in text
+    assert "p_22 = x_23 = 8" in text
+
+
+def test_average_pool_backward_spreads_evenly(torch):
+    text = _pool_case(torch, F.avg_pool2d, torch.nn.functional.avg_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
+                      kernel_size=2)
+    assert "each gets 1/4 of it, summed over the windows it is in" in text
+    assert "∂L/∂x_12 = (1/4)·∂L/∂p_11 = (1/4)·0.3 = 0.075" in text
+    c3 = [[[[0.3, -0.1, 0.5], [0.2, 0.4, 0.0], [1.0, 0.0, -1.0]]]]
+    text = _pool_case(torch, F.avg_pool2d, torch.nn.functional.avg_pool2d, c3, kernel_size=2, stride=1)
+    assert ("∂L/∂x_22 = (1/4)·(∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22) = "
+            "(1/4)·(0.3 − 0.1 + 0.2 + 0.4) = 0.2") in text
+
+
+def test_pool_backward_of_large_maps_is_summarised():
+    rng = np.random.default_rng(2)
+    x = named(rng.normal(size=(2, 3, 12, 12)), "x", True)
+    with gn.explain() as ex:
+        (F.max_pool2d(x, 2) ** 2).sum().backward()
+        (F.avg_pool2d(x, 3) ** 2).sum().backward()
+    text = str(ex)
+    assert "one window worked in full" in text and len(text.splitlines()) < 80
+    check(ex)

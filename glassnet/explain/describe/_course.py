@@ -18,8 +18,10 @@ import math
 import re
 import sys
 
+import numpy as np
+
 from .. import build as X
-from ..records import Expr, Sum, Sym, index_text
+from ..records import Deriv, Expr, Ref, Show, Sum, Sym, index_text
 from ..registry import describer_for
 
 DEFAULT_MAX_TERMS = 16
@@ -236,3 +238,30 @@ LAMBDA = Named("λ", r"\lambda")
 TAU = Named("τ", r"\tau")
 ETA = Named("η", r"\eta")
 DELTA = Named("δ", r"\delta")
+
+
+# ---------------------------------------------------------------------------
+# feature maps: (N, C, H, W) cells written as name^(c)_ij
+# ---------------------------------------------------------------------------
+def cell(op, idx):
+    """Cell (n, c, i, j) of a feature-map tensor as name^(c)_ij (name^(n,c)_ij for a batch;
+    no superscript for one map)."""
+    n, c, i, j = idx
+    N, C = op.value.shape[:2]
+    sup = f"{n + 1},{c + 1}" if N > 1 else (c + 1 if C > 1 else None)
+    return Ref(op, (i, j), sup)
+
+
+def d_cell(op, idx):
+    """∂L/∂(cell of a feature map)."""
+    return Deriv(X.loss(), cell(op, idx))
+
+
+def show_grad_maps(op, g):
+    """∂L/∂op as its feature maps (one sample), else as it is."""
+    g = np.asarray(g)
+    if g.ndim != 4 or g.shape[0] != 1:
+        return [Show(X.d(op), g)]
+    if g.shape[1] == 1:
+        return [Show(Deriv(X.loss(), Ref(op)), g[0, 0])]
+    return [Show(Deriv(X.loss(), Ref(op, None, c + 1)), g[0, c]) for c in range(g.shape[1])]
