@@ -1,4 +1,8 @@
-"""Builders that ops' ``describe`` hooks use to turn their numbers into records.
+"""Builders that the describers (``describe/``, ``cnn.py``, ``rnn.py``) use to turn an
+op's numbers into records: the shared shapes of an explanation (a = g(z) element by
+element, z = f(x, y) with broadcasting, a full reduction, a pointwise loss), and the
+pieces they are made of (``indices``, ``chain``, ``shows``, ``d``). What is particular
+to one op (its rule in symbols and numbers) lives with its describer.
 
 Each builder takes the op's operands (``records.Operand``: name + value) and,
 for the backward pass, ``grads = (grad_outs, grad_ins)`` as the engine
