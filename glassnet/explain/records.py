@@ -376,7 +376,10 @@ class Pow(Expr):
         return _wrap(self.base, f, 5, False) + "^" + e
 
     def latex(self, f):
-        return _wrap(self.base, f, 5, True) + "^{" + self.exp.latex(f) + "}"
+        base = _wrap(self.base, f, 5, True)
+        if not base.endswith(r"\right)") and ("^" in base or "_" in base):
+            base = "{" + base + "}"  # a^{[2]}_{1}^{2} is a TeX error: {a^{[2]}_{1}}^{2}
+        return base + "^{" + self.exp.latex(f) + "}"
 
     def value(self):
         b, e = self.base.value(), self.exp.value()

@@ -91,18 +91,8 @@ def _eq_text(eq: Eq, f: Fmt) -> str:
         parts[0] + " ← " + " = ".join(_dedupe(parts[1:]))
 
 
-# a symbol with a sub- and a superscript raised to a power: a^{[2]}_{1}^{2} is a TeX error
-_DOUBLE_SCRIPT = re.compile(r"(?<![\\A-Za-z])([A-Za-z]+(?:\^\{[^{}]*\}(?:_\{[^{}]*\})?|_\{[^{}]*\}\^\{[^{}]*\}))"
-                            r"(?=\^\{)")
-
-
-def _math(s: str) -> str:
-    """``s`` with each doubly scripted symbol braced: {a^{[2]}_{1}}^{2}."""
-    return _DOUBLE_SCRIPT.sub(r"{\1}", s)
-
-
 def _eq_latex(eq: Eq, f: Fmt) -> str:
-    parts = [_math(e.latex(f)) for e in eq.chain()]
+    parts = [e.latex(f) for e in eq.chain()]
     if eq.note == "update":
         return parts[0] + r" \leftarrow " + " = ".join(_dedupe(parts[1:]))
     return " = ".join(_dedupe(parts))
@@ -155,10 +145,10 @@ def _md_item(item, f: Fmt) -> str:
         label = latex_name(item.label) if item.label else item.what.latex(f)
         return "$$" + label + " = " + _value_latex(item.value, f) + "$$"
     if isinstance(item, Text):
-        return item.text + ("" if not item.math else " " + ", ".join("$" + _math(m.latex(f).strip()) + "$"
+        return item.text + ("" if not item.math else " " + ", ".join("$" + m.latex(f).strip() + "$"
                                                                       for m in item.math))
     if isinstance(item, Expr):
-        return "$$" + _math(item.latex(f)) + "$$"
+        return "$$" + item.latex(f) + "$$"
     return str(item)
 
 
@@ -254,7 +244,7 @@ def to_latex(expl, digits: int, standalone: bool = False) -> str:
             for item in s.items:
                 if isinstance(item, Text):
                     out.append(_tex_escape(item.text) +
-                               ("" if not item.math else " " + ", ".join("$" + _math(m.latex(f).strip()) + "$" for m in item.math)))
+                               ("" if not item.math else " " + ", ".join("$" + m.latex(f).strip() + "$" for m in item.math)))
                 else:
                     out.append(r"\[" + _md_item(item, f).strip("$") + r"\]")
             out.append("")
