@@ -16,6 +16,7 @@ import numpy as np
 from .. import autograd
 from ..ops.activation import Sigmoid
 from ..ops.loss import BCELoss
+from ..optim import SGD
 from . import build as X
 from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 from .registry import UpdateRecord, describer_for, formula_of, symbol_of, update_describer_for
@@ -300,7 +301,7 @@ class Recorder:
                                formula=registered.formula, op=type(optimizer).__name__))
             return
         items = []
-        plain = type(optimizer).__name__ == "SGD" and all(
+        plain = type(optimizer) is SGD and all(
             not g.get("momentum", 0) and not g.get("weight_decay", 0) and not g.get("maximize", False)
             for g in getattr(optimizer, "param_groups", [{}]))
         for p, before in params_before.items():  # record_step passes only parameters with a gradient
