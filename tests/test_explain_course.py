@@ -383,3 +383,76 @@ def test_pool_backward_of_large_maps_is_summarised():
     text = str(ex)
     assert "one window worked in full" in text and len(text.splitlines()) < 80
     check(ex)
+
+
+# ---------------------------------------------------------------------------
+# the backward of a convolution
+# ---------------------------------------------------------------------------
+def _conv_case(torch, x, w, b, c, **kw):
+    xt, wt = named(x, "x", True), named(w, "W", True)
+    bt = named(b, "b", True) if b is not None else None
+    with gn.explain() as ex:
+        z = F.conv2d(xt, wt, bt, **kw)
+        z.name = "z"
+        L = (z * named(c, "c")).sum()
+        L.name = "L"
+        L.backward()
+    tx, tw = torch.tensor(xt.data, requires_grad=True), torch.tensor(wt.data, requires_grad=True)
+    tb = torch.tensor(bt.data, requires_grad=True) if bt is not None else None
+    (torch.nn.functional.conv2d(tx, tw, tb, **kw) * torch.tensor(np.asarray(c))).sum().backward()
+    step = ex.steps[-1]
+    engine = {0: tx.grad.numpy(), 1: tw.grad.numpy(), 2: tb.grad.numpy() if tb is not None else None}
+    worked = [e for e in eqs(step) if e.ref and e.ref[0] == "grad"]
+    assert {e.ref[1] for e in worked} == {k for k, v in engine.items() if v is not None}
+    for e in worked:
+        assert e.result.value() == pytest.approx(float(engine[e.ref[1]][e.ref[2]]), rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-10)
+    n_eq, n_ref, _ = check(ex)
+    assert n_eq == n_ref
+    return str(ex)
+
+
+def test_conv_backward_correlation_full_convolution_and_bias(torch):
+    x = (np.arange(16.0).reshape(1, 1, 4, 4) / 10).tolist()
+    w = [[[[1.0, 0.5, 0.0], [-1.0, 2.0, 0.25], [0.0, 1.0, -0.5]]]]
+    text = _conv_case(torch, x, w, [0.1], [[[[0.3, -0.1], [0.2, 0.4]]]])
+    assert "δ = ∂L/∂z, the error at this layer's output" in text
+    assert "∂L/∂W is the correlation of the input with δ" in text
+    assert ("∂L/∂W_12 = δ_11·x_12 + δ_12·x_13 + δ_21·x_22 + δ_22·x_23 = "
+            "0.3·0.1 − 0.1·0.2 + 0.2·0.5 + 0.4·0.6 = 0.35") in text
+    assert "∂L/∂b_1 = δ_11 + δ_12 + δ_21 + δ_22 = 0.3 − 0.1 + 0.2 + 0.4 = 0.8" in text
+    assert "∂L/∂x is the full convolution of δ with the kernel flipped by 180°" in text
+    assert "δ̃ =\n      [   0     0     0     0     0     0]" in text
+    assert "rot180(W) =\n      [−0.5     1     0]\n      [0.25     2    −1]\n      [   0   0.5     1]" in text
+    assert ("∂L/∂x_22 = δ_11·W_22 + δ_12·W_21 + δ_21·W_12 + δ_22·W_11 = "
+            "0.3·2 − 0.1·(−1) + 0.2·0.5 + 0.4·1 = 1.2") in text
+
+
+@pytest.mark.parametrize("kw", [{"stride": 2, "padding": 1}, {"dilation": 2},
+                                {"padding": 1, "groups": 2}])
+def test_conv_backward_with_stride_padding_dilation_and_groups(torch, kw):
+    rng = np.random.default_rng(4)
+    groups = kw.get("groups", 1)
+    x = rng.normal(size=(2, 2, 5, 5))
+    w = rng.normal(size=(2, 2 // groups, 3, 3))
+    out = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), **kw).shape
+    text = _conv_case(torch, x, w, [0.1, -0.2], rng.normal(size=tuple(out)), **kw)
+    assert "one kernel weight worked in full" in text and "one input pixel worked in full" in text
+    if kw.get("stride") == 2:
+        assert "1 zero between its cells (stride 2)" in text and "Σ_n,i,j δ^(n,1)_ij·x^(n,1)_2i−1,2j−1" in text
+
+
+def test_conv_backward_of_a_larger_image_is_summarised():
+    rng = np.random.default_rng(5)
+    x = named(rng.normal(size=(4, 1, 12, 12)), "x", True)
+    w = named(rng.normal(size=(3, 1, 3, 3)), "W", True)
+    t0 = time.perf_counter()
+    with gn.explain() as ex:
+        (F.conv2d(x, w) ** 2).mean().backward()
+    text = str(ex)
+    assert time.perf_counter() - t0 < 1.0
+    step = next(s for s in ex.steps if s.phase == "backward" and s.op == "Conv2d")
+    assert len(eqs(step)) == 2  # one weight, one pixel
+    assert "∂t2/∂W^(1)_22 = Σ_n,i,j δ^(n,1)_ij·x^(n,1)_i+1,j+1 = " in text
+    assert " + … + " in text and len(step.items) < 12
+    check(ex)
