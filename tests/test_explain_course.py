@@ -161,9 +161,11 @@ def test_mse_sum_none_and_the_chapter_network():
     assert "∂L/∂o_12 = 2·(o_12 − t_12) = 2·(0.9 − 1) = −0.2" in text
     check(ex)
     with gn.explain() as ex2:
-        (F.mse_loss(o, t, reduction="none") * named([[1.0, 3.0]], "c")).sum().backward()
+        J = (F.mse_loss(o, t, reduction="none") * named([[1.0, 3.0]], "c")).sum()
+        J.name = "J"
+        J.backward()
     assert "L_12 = (t_12 − o_12)^2 = (1 − 0.9)^2 = 0.01" in str(ex2)
-    assert "∂t2/∂o_12 = ∂t2/∂L_12·2·(o_12 − t_12) = 3·2·(0.9 − 1) = −0.6" in str(ex2)
+    assert "∂J/∂o_12 = ∂J/∂L_12·2·(o_12 − t_12) = 3·2·(0.9 − 1) = −0.6" in str(ex2)
     check(ex2)
     from glassnet.explain import exercises
 
@@ -448,11 +450,132 @@ def test_conv_backward_of_a_larger_image_is_summarised():
     w = named(rng.normal(size=(3, 1, 3, 3)), "W", True)
     t0 = time.perf_counter()
     with gn.explain() as ex:
-        (F.conv2d(x, w) ** 2).mean().backward()
+        J = (F.conv2d(x, w) ** 2).mean()
+        J.name = "J"
+        J.backward()
     text = str(ex)
     assert time.perf_counter() - t0 < 1.0
     step = next(s for s in ex.steps if s.phase == "backward" and s.op == "Conv2d")
     assert len(eqs(step)) == 2  # one weight, one pixel
-    assert "∂t2/∂W^(1)_22 = Σ_n,i,j δ^(n,1)_ij·x^(n,1)_i+1,j+1 = " in text
+    assert "∂J/∂W^(1)_22 = Σ_n,i,j δ^(n,1)_ij·x^(n,1)_i+1,j+1 = " in text
     assert " + … + " in text and len(step.items) < 12
     check(ex)
+
+
+# ---------------------------------------------------------------------------
+# optimizer updates
+# ---------------------------------------------------------------------------
+X_OPT, Y_OPT = np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([0.5, -1.0])
+
+
+def _steps(opt_cls, kw, steps=2, explain_from=0):
+    """Two steps of opt_cls on a tiny regression; the explanation of the steps from ``explain_from``."""
+    w, b = named([0.2, -0.3], "w", True), named(0.1, "b", True)
+    opt = opt_cls([w, b], **kw)
+    exs = []
+    for k in range(steps):
+        opt.zero_grad()
+        if k >= explain_from:
+            with gn.explain() as ex:
+                loss = F.mse_loss(gn.tensor(X_OPT) @ w + b, gn.tensor(Y_OPT))
+                loss.name = "L"
+                loss.backward()
+                opt.step()
+            exs.append(ex)
+        else:
+            F.mse_loss(gn.tensor(X_OPT) @ w + b, gn.tensor(Y_OPT)).backward()
+            opt.step()
+    return exs, (w, b), opt
+
+
+def _torch_steps(torch, opt_cls, kw, steps=2):
+    w = torch.tensor([0.2, -0.3], requires_grad=True)
+    b = torch.tensor(0.1, requires_grad=True)
+    opt = opt_cls([w, b], **kw)
+    states = []
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(torch.tensor(X_OPT) @ w + b, torch.tensor(Y_OPT)).backward()
+        opt.step()
+        states.append(({k: v.clone() for k, v in opt.state[w].items() if hasattr(v, "clone")},
+                       w.detach().clone(), b.detach().clone()))
+    return states
+
+
+OPTIMIZERS = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}, {"momentum_buffer": "v"}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05}, {"momentum_buffer": "v"}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, {"momentum_buffer": "v"}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.05, "maximize": True}, {}),
+    ("RMSprop", {"lr": 0.01}, {"square_avg": "v"}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+     {"square_avg": "v", "grad_avg": "ḡ", "momentum_buffer": "u"}),
+    ("Adam", {"lr": 0.1}, {"exp_avg": "m", "exp_avg_sq": "v"}),
+    ("Adam", {"lr": 0.1, "weight_decay": 0.1, "amsgrad": True}, {"exp_avg": "m", "exp_avg_sq": "v"}),
+    ("AdamW", {"lr": 0.1, "weight_decay": 0.1}, {"exp_avg": "m", "exp_avg_sq": "v"}),
+]
+
+
+@pytest.mark.parametrize("name, kw, state", OPTIMIZERS)
+def test_optimizer_updates_are_the_engines_and_pytorchs(torch, name, kw, state):
+    exs, (w, b), opt = _steps(getattr(gn.optim, name), kw)
+    reference = _torch_steps(torch, getattr(torch.optim, name), kw)
+    f = Fmt()
+    for ex, (t_state, t_w, t_b) in zip(exs, reference):
+        check(ex)
+        (step,) = [s for s in ex.steps if s.phase == "update"]
+        worked = [e for e in eqs(step) if not e.lhs.text(f).startswith("v_max")]
+        assert all(any(side.value() is not None for side in e.sides) for e in worked)
+        assert step.title.startswith(f"{name} step")
+        found = {e.lhs.text(f): e.result.value() for e in eqs(step)}
+        # every element of both parameters is worked; the new values are PyTorch's
+        np.testing.assert_allclose([found["w_1"], found["w_2"], found["b"]], [*t_w.numpy(), t_b.item()],
+                                   rtol=1e-10, atol=1e-14)
+        for key, sym in state.items():  # the optimizer's state for w, as PyTorch keeps it
+            np.testing.assert_allclose([found[f"{sym}_1"], found[f"{sym}_2"]], t_state[key].numpy(), rtol=1e-10)
+    np.testing.assert_allclose(w.data, reference[-1][1].numpy(), rtol=1e-12)
+
+
+def test_optimizer_update_text_in_the_textbooks_form():
+    exs, _, _ = _steps(gn.optim.SGD, {"lr": 0.1, "momentum": 0.9})
+    first, second = (str(e) for e in exs)
+    assert "with μ = 0.9\n    the velocity v, for w\n    the first step: the velocity starts as the gradient" in first
+    assert first.count("with μ = 0.9") == 1
+    assert "v_1 ← ∂L/∂w_1 = " in first
+    assert "v_1 ← μ·v_1 + ∂L/∂w_1 = 0.9·" in second and "w_1 ← w_1 − η·v_1 = " in second
+    (adam,), _, _ = _steps(gn.optim.Adam, {"lr": 0.1}, steps=1)
+    text = str(adam)
+    assert "with β₁ = 0.9, β₂ = 0.999, ε = 1e−8, t = 1" in text
+    assert "m_1 ← β₁·m_1 + (1 − β₁)·∂L/∂w_1 = 0.9·0 + (1 − 0.9)·" in text
+    assert "v_1 ← β₂·v_1 + (1 − β₂)·(∂L/∂w_1)^2 = 0.999·0 + (1 − 0.999)·" in text
+    assert "m̂_1 = m_1/(1 − β₁^t) = " in text and "/(1 − 0.9^1) = " in text
+    assert "v̂_1 = v_1/(1 − β₂^t) = " in text
+    assert "w_1 ← w_1 − η·(m̂_1/(√v̂_1 + ε)) = 0.2 − 0.1·(" in text
+    (rms,), _, _ = _steps(gn.optim.RMSprop, {"lr": 0.01}, steps=1)
+    assert "v_1 ← α·v_1 + (1 − α)·(∂L/∂w_1)^2 = 0.99·0 + (1 − 0.99)·" in str(rms)
+    (adamw,), _, _ = _steps(gn.optim.AdamW, {"lr": 0.1, "weight_decay": 0.1}, steps=1)
+    assert "w_1 ← w_1·(1 − η·λ) − η·(m̂_1/(√v̂_1 + ε)) = 0.2·(1 − 0.1·0.1) − 0.1·(" in str(adamw)
+
+
+def test_plain_sgd_is_explained_as_before(monkeypatch):
+    from glassnet.explain import registry
+
+    exs, _, _ = _steps(gn.optim.SGD, {"lr": 0.5}, steps=1)
+    monkeypatch.delitem(registry._UPDATES, gn.optim.SGD)
+    without, _, _ = _steps(gn.optim.SGD, {"lr": 0.5}, steps=1)
+    assert str(exs[0]) == str(without[0]) and exs[0].to_latex() == without[0].to_latex()
+    assert "w_1 ← w_1 − η·∂L/∂w_1 = 0.2 − 0.5·" in str(exs[0])
+
+
+def test_an_update_in_the_middle_of_training_float32_and_a_large_layer():
+    exs, _, _ = _steps(gn.optim.Adam, {"lr": 0.05}, steps=4, explain_from=3)
+    assert "t = 4" in str(exs[0])
+    check(exs[0])
+    layer = gn.nn.Linear(64, 32)  # float32: the engine's float32 arithmetic against float64 sums
+    opt = gn.optim.Adam(layer.parameters(), lr=1e-3)
+    with gn.explain() as ex:
+        layer(gn.randn(8, 64)).pow(2).mean().backward()
+        opt.step()
+    (step,) = [s for s in ex.steps if s.phase == "update"]
+    assert len(eqs(step)) == 2 * 5 and "one element worked in full" in str(ex)
+    check(ex, rtol=1e-5)

@@ -97,6 +97,25 @@ def _wrap_text(e: Expr, f) -> str:
     return f"({s})" if e.prec < 2 else s
 
 
+class Paren(Expr):
+    """(x): brackets a product-like term where the notation needs them, as (∂L/∂w)²."""
+
+    def __init__(self, x: Expr):
+        self.x = x
+
+    def children(self):
+        return (self.x,)
+
+    def text(self, f):
+        return "(" + self.x.text(f) + ")"
+
+    def latex(self, f):
+        return r"\left(" + self.x.latex(f) + r"\right)"
+
+    def value(self):
+        return self.x.value()
+
+
 class Sqrt(Expr):
     """√x."""
 
