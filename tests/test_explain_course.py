@@ -45,7 +45,10 @@ def test_softmax_cross_entropy_p_minus_y(torch):
     assert "p_11 = e^z_11/(e^z_11 + e^z_12 + e^z_13) = e^1/(e^1 + e^2 + e^0.5) = 0.2312" in text
     assert "ℓ_2 = −log(p_23) = −log(0.4782) = 0.7378" in text
     assert "L = (1/2)·(ℓ_1 + ℓ_2) = (1/2)·(0.4644 + 0.7378) = 0.6011" in text
-    assert "∂L/∂z = p − y, each score's probability minus its one-hot target; for the mean over N = 2 samples, (1/N)·(p − y):" in text
+    assert (
+        "∂L/∂z = p − y, each score's probability minus its one-hot target; "
+        "for the mean over N = 2 samples, (1/N)·(p − y):" in text
+    )
     assert "∂L/∂z_12 = (1/2)·(p_12 − y_12) = (1/2)·(0.6285 − 1) = −0.1857" in text
     # every p used by the backward was shown by the forward
     forward, backward = ex.steps
@@ -57,7 +60,9 @@ def test_softmax_cross_entropy_p_minus_y(torch):
     tl.backward()
     assert abs(results(forward)[-1] - tl.item()) < 1e-12
     np.testing.assert_allclose(results(backward), tz.grad.numpy().ravel(), rtol=1e-12)
-    np.testing.assert_allclose(results(forward)[:6], torch.softmax(tz, 1).detach().numpy().ravel(), rtol=1e-12)
+    np.testing.assert_allclose(
+        results(forward)[:6], torch.softmax(tz, 1).detach().numpy().ravel(), rtol=1e-12
+    )
 
 
 def test_cross_entropy_one_sample_sum_and_upstream(torch):
@@ -101,13 +106,17 @@ def test_cross_entropy_probability_targets_ignored_rows_and_sum(torch):
     check(ex2)
     tz2 = torch.tensor(z2.data, requires_grad=True)
     torch.nn.functional.cross_entropy(tz2, torch.tensor([1, -100, 0]), reduction="sum").backward()
-    np.testing.assert_allclose(results(ex2.steps[-1]), tz2.grad.numpy().ravel(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        results(ex2.steps[-1]), tz2.grad.numpy().ravel(), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_cross_entropy_with_class_weights_keeps_the_general_form():
     z = named([[1.0, 2.0, 0.5]], "z", True)
     with gn.explain() as ex:
-        F.cross_entropy(z, gn.tensor([1]), weight=gn.tensor([1.0, 2.0, 1.0], dtype=gn.float64)).backward()
+        F.cross_entropy(
+            z, gn.tensor([1]), weight=gn.tensor([1.0, 2.0, 1.0], dtype=gn.float64)
+        ).backward()
     assert "p − y" not in str(ex) and "could not describe" not in str(ex)
 
 
@@ -137,8 +146,10 @@ def test_mse_in_the_chapters_symbols(torch):
         L.backward()
     text = str(ex)
     assert "MSELoss    L = (1/n) sum_i (y_i - ŷ_i)^2" in text
-    assert ("L = (1/3)·((y_1 − ŷ_1)^2 + (y_2 − ŷ_2)^2 + (y_3 − ŷ_3)^2) = "
-            "(1/3)·((0 − 0.5)^2 + (1 − 2)^2 + (1 + 1)^2) = 1.75") in text
+    assert (
+        "L = (1/3)·((y_1 − ŷ_1)^2 + (y_2 − ŷ_2)^2 + (y_3 − ŷ_3)^2) = "
+        "(1/3)·((0 − 0.5)^2 + (1 − 2)^2 + (1 + 1)^2) = 1.75"
+    ) in text
     assert "∂L/∂ŷ_3 = (2/3)·(ŷ_3 − y_3) = (2/3)·(−1 − 1) = −1.3333" in text
     assert "∂L/∂y_1 = (2/3)·(y_1 − ŷ_1) = (2/3)·(0 − 0.5) = −0.3333" in text
     n_eq, n_ref, n_num = check(ex)
@@ -148,7 +159,9 @@ def test_mse_in_the_chapters_symbols(torch):
     tl.backward()
     forward, backward = ex.steps
     assert abs(results(forward)[0] - tl.item()) < 1e-12
-    np.testing.assert_allclose(results(backward), np.r_[to.grad.numpy(), ty.grad.numpy()], rtol=1e-12)
+    np.testing.assert_allclose(
+        results(backward), np.r_[to.grad.numpy(), ty.grad.numpy()], rtol=1e-12
+    )
 
 
 def test_mse_sum_none_and_the_chapter_network():
@@ -169,7 +182,9 @@ def test_mse_sum_none_and_the_chapter_network():
     check(ex2)
     from glassnet.explain import exercises
 
-    net = exercises.network([2, 2, 1], [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]], examples=[([1, 0], [1])])
+    net = exercises.network(
+        [2, 2, 1], [[[0.1, 0.2], [0.3, 0.4]], [[0.5, 0.6]]], examples=[([1, 0], [1])]
+    )
     assert "L = (y_1 − a^[2]_1)^2 = (1 − 0.6473)^2 = 0.1244" in str(net)
     assert "∂L/∂a^[2]_1 = 2·(a^[2]_1 − y_1) = 2·(0.6473 − 1) = −0.7054" in str(net)
     check(net)
@@ -231,7 +246,11 @@ def test_dropout_module_dropout2d_large_and_plain_products():
         layer(x).sum().backward()
     text = str(ex)
     assert "dropout with p = 0.25" in text and "1/(1 − p) = 1.333" in text
-    fwd = [s for s in ex.steps if s.phase == "forward" and s.items and "dropout" in getattr(s.items[0], "text", "")]
+    fwd = [
+        s
+        for s in ex.steps
+        if s.phase == "forward" and s.items and "dropout" in getattr(s.items[0], "text", "")
+    ]
     assert fwd and len(eqs(fwd[0])) == 2  # a large tensor: one kept and one dropped element
     assert "(1·" in text and "(0·" in text
     check(ex)
@@ -275,14 +294,18 @@ def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
     text = str(ex)
     assert "with ε = 1e−5" in text
     assert "μ_1 = (1/4)·(x_11 + x_21 + x_31 + x_41) = (1/4)·(1 + 3 + 0.5 + 2.5) = 1.75" in text
-    assert "σ²_1 = (1/4)·((x_11 − μ_1)^2 + (x_21 − μ_1)^2 + (x_31 − μ_1)^2 + (x_41 − μ_1)^2) = " \
-           "(1/4)·((1 − 1.75)^2 + (3 − 1.75)^2 + (0.5 − 1.75)^2 + (2.5 − 1.75)^2) = 1.0625" in text
+    assert (
+        "σ²_1 = (1/4)·((x_11 − μ_1)^2 + (x_21 − μ_1)^2 + (x_31 − μ_1)^2 + (x_41 − μ_1)^2) = "
+        "(1/4)·((1 − 1.75)^2 + (3 − 1.75)^2 + (0.5 − 1.75)^2 + (2.5 − 1.75)^2) = 1.0625" in text
+    )
     assert "x̂_11 = (x_11 − μ_1)/√(σ²_1 + ε) = (1 − 1.75)/√(1.0625 + 1e−5) = −0.7276" in text
     assert "y_11 = γ_1·x̂_11 + β_1 = 1.5·(−0.7276) + 0.1 = −0.9914" in text
     assert "∂L/∂β_1 = ∂L/∂y_11 + ∂L/∂y_21 + ∂L/∂y_31 + ∂L/∂y_41 = 1 + 0.5 + 2 + 1 = 4.5" in text
     assert "∂L/∂γ_1 = ∂L/∂y_11·x̂_11 + ∂L/∂y_21·x̂_21 + ∂L/∂y_31·x̂_31 + ∂L/∂y_41·x̂_41 = " in text
-    assert ("∂L/∂x_21 = (γ_1/√(σ²_1 + ε))·(∂L/∂y_21 − (1/4)·∂L/∂β_1 − (1/4)·∂L/∂γ_1·x̂_21) = "
-            "(1.5/√(1.0625 + 1e−5))·(0.5 − (1/4)·4.5 − (1/4)·(−1.819)·1.2127) = −0.107") in text
+    assert (
+        "∂L/∂x_21 = (γ_1/√(σ²_1 + ε))·(∂L/∂y_21 − (1/4)·∂L/∂β_1 − (1/4)·∂L/∂γ_1·x̂_21) = "
+        "(1.5/√(1.0625 + 1e−5))·(0.5 − (1/4)·4.5 − (1/4)·(−1.819)·1.2127) = −0.107"
+    ) in text
     n_eq, n_ref, _ = check(ex)
     assert n_eq - n_ref == 2  # the two variances: the op keeps 1/√(σ² + ε), not σ²
     tx, tg, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, g, b))
@@ -294,7 +317,9 @@ def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
         assert back[f"∂L/∂β_{k}"] == pytest.approx(tb.grad[k - 1].item(), rel=1e-12)
         assert back[f"∂L/∂γ_{k}"] == pytest.approx(tg.grad[k - 1].item(), rel=1e-12)
         for n in (1, 2, 3, 4):
-            assert back[f"∂L/∂x_{n}{k}"] == pytest.approx(tx.grad[n - 1, k - 1].item(), rel=1e-9, abs=1e-12)
+            assert back[f"∂L/∂x_{n}{k}"] == pytest.approx(
+                tx.grad[n - 1, k - 1].item(), rel=1e-9, abs=1e-12
+            )
 
 
 def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
@@ -311,7 +336,9 @@ def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
     assert "x̂_21 = (x_21 − μ_1)/√(σ²_1 + ε) = (3 − 0.5)/√(2 + 1e−5) = 1.7678" in text
     check(ex, rtol=1e-5)
     tx = torch.tensor(x.data, requires_grad=True)
-    torch.nn.functional.batch_norm(tx, torch.tensor([0.5, -0.5]), torch.tensor([2.0, 0.5]), training=False).sum().backward()
+    torch.nn.functional.batch_norm(
+        tx, torch.tensor([0.5, -0.5]), torch.tensor([2.0, 0.5]), training=False
+    ).sum().backward()
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
 
     gn.manual_seed(0)
@@ -343,37 +370,63 @@ def _pool_case(torch, pool, tpool, c, **kw):
     (tpool(tx, **kw) * torch.tensor(cc.data)).sum().backward()
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
     last = ex.steps[-1]
-    np.testing.assert_allclose([e.result.value() for e in eqs(last) if e.ref and e.ref[0] == "grad"],
-                               [tx.grad.numpy()[e.ref[2]] for e in eqs(last) if e.ref and e.ref[0] == "grad"])
+    np.testing.assert_allclose(
+        [e.result.value() for e in eqs(last) if e.ref and e.ref[0] == "grad"],
+        [tx.grad.numpy()[e.ref[2]] for e in eqs(last) if e.ref and e.ref[0] == "grad"],
+    )
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
     return str(ex)
 
 
 def test_max_pool_backward_routes_to_the_maximum(torch):
-    text = _pool_case(torch, F.max_pool2d, torch.nn.functional.max_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
-                      kernel_size=2)
+    text = _pool_case(
+        torch,
+        F.max_pool2d,
+        torch.nn.functional.max_pool2d,
+        [[[[0.3, -0.1], [0.2, 0.4]]]],
+        kernel_size=2,
+    )
     assert "max pooling routes each window's gradient to the input that was its maximum" in text
     assert "p_11 = x_12 = 5\n    ∂L/∂x_12 = ∂L/∂p_11 = 0.3" in text
     assert "p_22 = x_34 = 6\n    ∂L/∂x_34 = ∂L/∂p_22 = 0.4" in text
-    assert ("∂L/∂x =\n      [   0   0.3     0     0]\n      [   0     0  −0.1     0]\n"
-            "      [   0     0     0   0.4]\n      [ 0.2     0     0     0]") in text
+    assert (
+        "∂L/∂x =\n      [   0   0.3     0     0]\n      [   0     0  −0.1     0]\n"
+        "      [   0     0     0   0.4]\n      [ 0.2     0     0     0]"
+    ) in text
     # overlapping windows: 8 is the maximum of all four 3×3 windows, its gradient their sum
-    text = _pool_case(torch, F.max_pool2d, torch.nn.functional.max_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
-                      kernel_size=3, stride=1)
-    assert "∂L/∂x_23 = ∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22 = 0.3 − 0.1 + 0.2 + 0.4 = 0.8" in text
+    text = _pool_case(
+        torch,
+        F.max_pool2d,
+        torch.nn.functional.max_pool2d,
+        [[[[0.3, -0.1], [0.2, 0.4]]]],
+        kernel_size=3,
+        stride=1,
+    )
+    assert (
+        "∂L/∂x_23 = ∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22 = 0.3 − 0.1 + 0.2 + 0.4 = 0.8" in text
+    )
     assert "p_22 = x_23 = 8" in text
 
 
 def test_average_pool_backward_spreads_evenly(torch):
-    text = _pool_case(torch, F.avg_pool2d, torch.nn.functional.avg_pool2d, [[[[0.3, -0.1], [0.2, 0.4]]]],
-                      kernel_size=2)
+    text = _pool_case(
+        torch,
+        F.avg_pool2d,
+        torch.nn.functional.avg_pool2d,
+        [[[[0.3, -0.1], [0.2, 0.4]]]],
+        kernel_size=2,
+    )
     assert "each gets 1/4 of it, summed over the windows it is in" in text
     assert "∂L/∂x_12 = (1/4)·∂L/∂p_11 = (1/4)·0.3 = 0.075" in text
     c3 = [[[[0.3, -0.1, 0.5], [0.2, 0.4, 0.0], [1.0, 0.0, -1.0]]]]
-    text = _pool_case(torch, F.avg_pool2d, torch.nn.functional.avg_pool2d, c3, kernel_size=2, stride=1)
-    assert ("∂L/∂x_22 = (1/4)·(∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22) = "
-            "(1/4)·(0.3 − 0.1 + 0.2 + 0.4) = 0.2") in text
+    text = _pool_case(
+        torch, F.avg_pool2d, torch.nn.functional.avg_pool2d, c3, kernel_size=2, stride=1
+    )
+    assert (
+        "∂L/∂x_22 = (1/4)·(∂L/∂p_11 + ∂L/∂p_12 + ∂L/∂p_21 + ∂L/∂p_22) = "
+        "(1/4)·(0.3 − 0.1 + 0.2 + 0.4) = 0.2"
+    ) in text
 
 
 def test_pool_backward_of_large_maps_is_summarised():
@@ -403,11 +456,17 @@ def _conv_case(torch, x, w, b, c, **kw):
     tb = torch.tensor(bt.data, requires_grad=True) if bt is not None else None
     (torch.nn.functional.conv2d(tx, tw, tb, **kw) * torch.tensor(np.asarray(c))).sum().backward()
     step = ex.steps[-1]
-    engine = {0: tx.grad.numpy(), 1: tw.grad.numpy(), 2: tb.grad.numpy() if tb is not None else None}
+    engine = {
+        0: tx.grad.numpy(),
+        1: tw.grad.numpy(),
+        2: tb.grad.numpy() if tb is not None else None,
+    }
     worked = [e for e in eqs(step) if e.ref and e.ref[0] == "grad"]
     assert {e.ref[1] for e in worked} == {k for k, v in engine.items() if v is not None}
     for e in worked:
-        assert e.result.value() == pytest.approx(float(engine[e.ref[1]][e.ref[2]]), rel=1e-9, abs=1e-12)
+        assert e.result.value() == pytest.approx(
+            float(engine[e.ref[1]][e.ref[2]]), rel=1e-9, abs=1e-12
+        )
     np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-10)
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
@@ -420,18 +479,26 @@ def test_conv_backward_correlation_full_convolution_and_bias(torch):
     text = _conv_case(torch, x, w, [0.1], [[[[0.3, -0.1], [0.2, 0.4]]]])
     assert "δ = ∂L/∂z, the error at this layer's output" in text
     assert "∂L/∂W is the correlation of the input with δ" in text
-    assert ("∂L/∂W_12 = δ_11·x_12 + δ_12·x_13 + δ_21·x_22 + δ_22·x_23 = "
-            "0.3·0.1 − 0.1·0.2 + 0.2·0.5 + 0.4·0.6 = 0.35") in text
+    assert (
+        "∂L/∂W_12 = δ_11·x_12 + δ_12·x_13 + δ_21·x_22 + δ_22·x_23 = "
+        "0.3·0.1 − 0.1·0.2 + 0.2·0.5 + 0.4·0.6 = 0.35"
+    ) in text
     assert "∂L/∂b_1 = δ_11 + δ_12 + δ_21 + δ_22 = 0.3 − 0.1 + 0.2 + 0.4 = 0.8" in text
     assert "∂L/∂x is the full convolution of δ with the kernel flipped by 180°" in text
     assert "δ̃ =\n      [   0     0     0     0     0     0]" in text
-    assert "rot180(W) =\n      [−0.5     1     0]\n      [0.25     2    −1]\n      [   0   0.5     1]" in text
-    assert ("∂L/∂x_22 = δ_11·W_22 + δ_12·W_21 + δ_21·W_12 + δ_22·W_11 = "
-            "0.3·2 − 0.1·(−1) + 0.2·0.5 + 0.4·1 = 1.2") in text
+    assert (
+        "rot180(W) =\n      [−0.5     1     0]\n      [0.25     2    −1]\n      [   0   0.5     1]"
+        in text
+    )
+    assert (
+        "∂L/∂x_22 = δ_11·W_22 + δ_12·W_21 + δ_21·W_12 + δ_22·W_11 = "
+        "0.3·2 − 0.1·(−1) + 0.2·0.5 + 0.4·1 = 1.2"
+    ) in text
 
 
-@pytest.mark.parametrize("kw", [{"stride": 2, "padding": 1}, {"dilation": 2},
-                                {"padding": 1, "groups": 2}])
+@pytest.mark.parametrize(
+    "kw", [{"stride": 2, "padding": 1}, {"dilation": 2}, {"padding": 1, "groups": 2}]
+)
 def test_conv_backward_with_stride_padding_dilation_and_groups(torch, kw):
     rng = np.random.default_rng(4)
     groups = kw.get("groups", 1)
@@ -441,7 +508,10 @@ def test_conv_backward_with_stride_padding_dilation_and_groups(torch, kw):
     text = _conv_case(torch, x, w, [0.1, -0.2], rng.normal(size=tuple(out)), **kw)
     assert "one kernel weight worked in full" in text and "one input pixel worked in full" in text
     if kw.get("stride") == 2:
-        assert "1 zero between its cells (stride 2)" in text and "Σ_n,i,j δ^(n,1)_ij·x^(n,1)_2i−1,2j−1" in text
+        assert (
+            "1 zero between its cells (stride 2)" in text
+            and "Σ_n,i,j δ^(n,1)_ij·x^(n,1)_2i−1,2j−1" in text
+        )
 
 
 def test_conv_backward_of_a_larger_image_is_summarised():
@@ -469,7 +539,8 @@ X_OPT, Y_OPT = np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([0.5, -1.0])
 
 
 def _steps(opt_cls, kw, steps=2, explain_from=0):
-    """Two steps of opt_cls on a tiny regression; the explanation of the steps from ``explain_from``."""
+    """``steps`` steps of opt_cls on a tiny regression; the explanations of those from
+    ``explain_from`` on."""
     w, b = named([0.2, -0.3], "w", True), named(0.1, "b", True)
     opt = opt_cls([w, b], **kw)
     exs = []
@@ -497,28 +568,44 @@ def _torch_steps(torch, opt_cls, kw, steps=2):
         opt.zero_grad()
         torch.nn.functional.mse_loss(torch.tensor(X_OPT) @ w + b, torch.tensor(Y_OPT)).backward()
         opt.step()
-        states.append(({k: v.clone() for k, v in opt.state[w].items() if hasattr(v, "clone")},
-                       w.detach().clone(), b.detach().clone()))
+        states.append(
+            (
+                {k: v.clone() for k, v in opt.state[w].items() if hasattr(v, "clone")},
+                w.detach().clone(),
+                b.detach().clone(),
+            )
+        )
     return states
 
 
 OPTIMIZERS = [
     ("SGD", {"lr": 0.1, "momentum": 0.9}, {"momentum_buffer": "v"}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05}, {"momentum_buffer": "v"}),
+    (
+        "SGD",
+        {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.05},
+        {"momentum_buffer": "v"},
+    ),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, {"momentum_buffer": "v"}),
     ("SGD", {"lr": 0.1, "weight_decay": 0.05, "maximize": True}, {}),
     ("RMSprop", {"lr": 0.01}, {"square_avg": "v"}),
-    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
-     {"square_avg": "v", "grad_avg": "ḡ", "momentum_buffer": "u"}),
+    (
+        "RMSprop",
+        {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+        {"square_avg": "v", "grad_avg": "ḡ", "momentum_buffer": "u"},
+    ),
     ("Adam", {"lr": 0.1}, {"exp_avg": "m", "exp_avg_sq": "v"}),
-    ("Adam", {"lr": 0.1, "weight_decay": 0.1, "amsgrad": True}, {"exp_avg": "m", "exp_avg_sq": "v"}),
+    (
+        "Adam",
+        {"lr": 0.1, "weight_decay": 0.1, "amsgrad": True},
+        {"exp_avg": "m", "exp_avg_sq": "v"},
+    ),
     ("AdamW", {"lr": 0.1, "weight_decay": 0.1}, {"exp_avg": "m", "exp_avg_sq": "v"}),
 ]
 
 
 @pytest.mark.parametrize("name, kw, state", OPTIMIZERS)
 def test_optimizer_updates_are_the_engines_and_pytorchs(torch, name, kw, state):
-    exs, (w, b), opt = _steps(getattr(gn.optim, name), kw)
+    exs, (w, _), _ = _steps(getattr(gn.optim, name), kw)
     reference = _torch_steps(torch, getattr(torch.optim, name), kw)
     f = Fmt()
     for ex, (t_state, t_w, t_b) in zip(exs, reference):
@@ -529,17 +616,26 @@ def test_optimizer_updates_are_the_engines_and_pytorchs(torch, name, kw, state):
         assert step.title.startswith(f"{name} step")
         found = {e.lhs.text(f): e.result.value() for e in eqs(step)}
         # every element of both parameters is worked; the new values are PyTorch's
-        np.testing.assert_allclose([found["w_1"], found["w_2"], found["b"]], [*t_w.numpy(), t_b.item()],
-                                   rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(
+            [found["w_1"], found["w_2"], found["b"]],
+            [*t_w.numpy(), t_b.item()],
+            rtol=1e-10,
+            atol=1e-14,
+        )
         for key, sym in state.items():  # the optimizer's state for w, as PyTorch keeps it
-            np.testing.assert_allclose([found[f"{sym}_1"], found[f"{sym}_2"]], t_state[key].numpy(), rtol=1e-10)
+            np.testing.assert_allclose(
+                [found[f"{sym}_1"], found[f"{sym}_2"]], t_state[key].numpy(), rtol=1e-10
+            )
     np.testing.assert_allclose(w.data, reference[-1][1].numpy(), rtol=1e-12)
 
 
 def test_optimizer_update_text_in_the_textbooks_form():
     exs, _, _ = _steps(gn.optim.SGD, {"lr": 0.1, "momentum": 0.9})
     first, second = (str(e) for e in exs)
-    assert "with μ = 0.9\n    the velocity v, for w\n    the first step: the velocity starts as the gradient" in first
+    assert (
+        "with μ = 0.9\n    the velocity v, for w\n"
+        "    the first step: the velocity starts as the gradient" in first
+    )
     assert first.count("with μ = 0.9") == 1
     assert "v_1 ← ∂L/∂w_1 = " in first
     assert "v_1 ← μ·v_1 + ∂L/∂w_1 = 0.9·" in second and "w_1 ← w_1 − η·v_1 = " in second

@@ -161,7 +161,7 @@ class LongSum(Sum):
         self.head = head
 
     def _join(self, f, latex):
-        shown = Sum(self.terms[:self.head])._join(f, latex)
+        shown = Sum(self.terms[: self.head])._join(f, latex)
         last = Sum([Sym("…"), self.terms[-1]])._join(f, latex)[1:]  # " + t" or " − t"
         dots = r" + \dots" if latex else " + …"
         return shown + dots + last

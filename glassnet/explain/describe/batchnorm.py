@@ -70,20 +70,36 @@ class _Features:
     """The per-feature numbers of one batch-norm call."""
 
     def __init__(self, x, C, mean, inv_std, eps, train, fn):
-        self.x, self.C, self.mean, self.inv_std, self.eps, self.train = x, C, mean, inv_std, eps, train
+        self.x, self.C, self.mean, self.inv_std, self.eps, self.train = (
+            x,
+            C,
+            mean,
+            inv_std,
+            eps,
+            train,
+        )
         v = x.value
         rest = v.shape[2:]
         self.rest = rest
         self.m = v.size // C
         self.var = np.array([((v[:, c] - mean[c]) ** 2).mean() for c in range(C)])
-        self.x_hat = np.array(getattr(fn, "x_hat", (v - mean.reshape((1, C) + (1,) * len(rest)))
-                                      * inv_std.reshape((1, C) + (1,) * len(rest))), np.float64)
+        self.x_hat = np.array(
+            getattr(
+                fn,
+                "x_hat",
+                (v - mean.reshape((1, C) + (1,) * len(rest)))
+                * inv_std.reshape((1, C) + (1,) * len(rest)),
+            ),
+            np.float64,
+        )
         self.channels = [c for (c,) in X.indices((C,))]
 
     def positions(self, c):
         """Every index of feature c in x."""
         N = self.x.shape[0]
-        return [(n, c) + tuple(int(r) for r in rr) for n in range(N) for rr in np.ndindex(*self.rest)]
+        return [
+            (n, c) + tuple(int(r) for r in rr) for n in range(N) for rr in np.ndindex(*self.rest)
+        ]
 
     def worked(self, c):
         """The elements of feature c worked in full (all of a small batch, else the first)."""
@@ -93,14 +109,22 @@ class _Features:
     def _note_elements(self):
         shape = (self.x.shape[0],) + self.rest
         if X.partial(shape):
-            return [Text(f"(each feature has {self.m} values: one worked in full; the rest follow "
-                         "the same rule)")]
+            return [
+                Text(
+                    f"(each feature has {self.m} values: one worked in full; the rest follow "
+                    "the same rule)"
+                )
+            ]
         return []
 
     def _note_features(self):
         if len(self.channels) < self.C:
-            return [Text(f"({self.C} features: the first worked in full; the others follow the same "
-                         "rule)")]
+            return [
+                Text(
+                    f"({self.C} features: the first worked in full; the others follow the same "
+                    "rule)"
+                )
+            ]
         return []
 
     def _std(self, c):
@@ -113,36 +137,61 @@ class _Features:
     # forward ----------------------------------------------------------------
     def forward(self, y, gamma, beta):
         x = self.x
-        items = [Text("batch normalisation, training: each feature (channel) is normalised with the "
-                      "mean and variance of the batch" if self.train else
-                      "batch normalisation, evaluation: the running mean and variance (from "
-                      "training) normalise each feature"), Text("with", Rel(EPS, num(self.eps)))]
+        items = [
+            Text(
+                "batch normalisation, training: each feature (channel) is normalised with the "
+                "mean and variance of the batch"
+                if self.train
+                else "batch normalisation, evaluation: the running mean and variance (from "
+                "training) normalise each feature"
+            ),
+            Text("with", Rel(EPS, num(self.eps))),
+        ]
         items += X.shows(*(o for o in (x, gamma, beta) if o is not None))
         mean_op = Operand(None, self.mean, "μ")
         xhat_op = Operand(None, self.x_hat, "x̂")
         for c in self.channels:
             pos = self.positions(c)
             if self.train:
-                sides = sum_sides([Ref(x, i) for i in pos], [num(x.value[i]) for i in pos],
-                                  Sigma("i", At(Ref(x), "i")))
+                sides = sum_sides(
+                    [Ref(x, i) for i in pos],
+                    [num(x.value[i]) for i in pos],
+                    Sigma("i", At(Ref(x), "i")),
+                )
                 sc = Frac(num(1), num(self.m))
-                items.append(Eq(MU.at((c,)), [Prod([sc, s]) for s in sides], num(self.mean[c]),
-                                ref=(mean_op, (c,))))
+                items.append(
+                    Eq(
+                        MU.at((c,)),
+                        [Prod([sc, s]) for s in sides],
+                        num(self.mean[c]),
+                        ref=(mean_op, (c,)),
+                    )
+                )
                 sq_s = [Pow(Sum([Ref(x, i), Neg(MU.at((c,)))]), num(2)) for i in pos]
                 sq_n = [Pow(Sum([num(x.value[i]), num(-self.mean[c])]), num(2)) for i in pos]
-                sides = sum_sides(sq_s, sq_n, Sigma("i", Pow(Sum([At(Ref(x), "i"), Neg(MU.at((c,)))]),
-                                                              num(2))))
+                sides = sum_sides(
+                    sq_s, sq_n, Sigma("i", Pow(Sum([At(Ref(x), "i"), Neg(MU.at((c,)))]), num(2)))
+                )
                 items.append(Eq(SIGMA2.at((c,)), [Prod([sc, s]) for s in sides], num(self.var[c])))
             else:
-                items.append(Eq(MU.at((c,)), [], num(self.mean[c]), ref=(mean_op, (c,)),
-                                note="running mean"))
+                items.append(
+                    Eq(MU.at((c,)), [], num(self.mean[c]), ref=(mean_op, (c,)), note="running mean")
+                )
                 std_s, std_n = self._std(c)
                 items.append(Eq(std_s, [std_n], num(1 / self.inv_std[c]), note="running variance"))
             std_s, std_n = self._std(c)
             for i in self.worked(c):
-                items.append(Eq(XHAT.at(i), [Frac(Sum([Ref(x, i), Neg(MU.at((c,)))]), std_s),
-                                             Frac(Sum([num(x.value[i]), num(-self.mean[c])]), std_n)],
-                                num(self.x_hat[i]), ref=(xhat_op, i)))
+                items.append(
+                    Eq(
+                        XHAT.at(i),
+                        [
+                            Frac(Sum([Ref(x, i), Neg(MU.at((c,)))]), std_s),
+                            Frac(Sum([num(x.value[i]), num(-self.mean[c])]), std_n),
+                        ],
+                        num(self.x_hat[i]),
+                        ref=(xhat_op, i),
+                    )
+                )
                 ys, yn = [XHAT.at(i)], [num(self.x_hat[i])]
                 if gamma is not None:
                     ys, yn = [Prod([Ref(gamma, (c,)), ys[0]])], [Prod([num(gamma.value[c]), yn[0]])]
@@ -150,9 +199,14 @@ class _Features:
                     ys.append(Ref(beta, (c,)))
                     yn.append(num(beta.value[c]))
                 if len(ys) > 1 or gamma is not None:
-                    items.append(Eq(Ref(y, i), [Sum(ys) if len(ys) > 1 else ys[0],
-                                                Sum(yn) if len(yn) > 1 else yn[0]],
-                                    num(y.value[i]), ref=(y, i)))
+                    items.append(
+                        Eq(
+                            Ref(y, i),
+                            [Sum(ys) if len(ys) > 1 else ys[0], Sum(yn) if len(yn) > 1 else yn[0]],
+                            num(y.value[i]),
+                            ref=(y, i),
+                        )
+                    )
             items += self._note_elements()
         return items + self._note_features() + X.shows(y)
 
@@ -172,17 +226,29 @@ class _Features:
             # ∂L/∂β_c = Σ_i g_i  and  ∂L/∂γ_c = Σ_i g_i x̂_i
             s_beta = float(sum(g[i] for i in pos))
             s_gamma = float(sum(g[i] * self.x_hat[i] for i in pos))
-            beta_lhs = X.d(beta, (c,)) if beta is not None else Sigma("i", Deriv(X.loss(), At(Ref(y), "i")))
-            gamma_lhs = X.d(gamma, (c,)) if gamma is not None else \
-                Sigma("i", Prod([Deriv(X.loss(), At(Ref(y), "i")), At(XHAT, "i")]))
+            beta_lhs = (
+                X.d(beta, (c,))
+                if beta is not None
+                else Sigma("i", Deriv(X.loss(), At(Ref(y), "i")))
+            )
+            gamma_lhs = (
+                X.d(gamma, (c,))
+                if gamma is not None
+                else Sigma("i", Prod([Deriv(X.loss(), At(Ref(y), "i")), At(XHAT, "i")]))
+            )
             k_beta = (1 + (gamma is not None)) if beta is not None else None
             k_gamma = 1 if gamma is not None else None
-            sides = sum_sides([dy(i) for i in pos], [num(g[i]) for i in pos],
-                              Sigma("i", Deriv(X.loss(), At(Ref(y), "i"))))
+            sides = sum_sides(
+                [dy(i) for i in pos],
+                [num(g[i]) for i in pos],
+                Sigma("i", Deriv(X.loss(), At(Ref(y), "i"))),
+            )
             items.append(_sum_eq(beta_lhs, sides, s_beta, g_in, k_beta, (c,)))
-            sides = sum_sides([Prod([dy(i), XHAT.at(i)]) for i in pos],
-                              [Prod([num(g[i]), num(self.x_hat[i])]) for i in pos],
-                              Sigma("i", Prod([Deriv(X.loss(), At(Ref(y), "i")), At(XHAT, "i")])))
+            sides = sum_sides(
+                [Prod([dy(i), XHAT.at(i)]) for i in pos],
+                [Prod([num(g[i]), num(self.x_hat[i])]) for i in pos],
+                Sigma("i", Prod([Deriv(X.loss(), At(Ref(y), "i")), At(XHAT, "i")])),
+            )
             items.append(_sum_eq(gamma_lhs, sides, s_gamma, g_in, k_gamma, (c,)))
             if g_in[0] is None:
                 continue
@@ -192,19 +258,39 @@ class _Features:
             inv_m = Frac(num(1), num(m))
             for i in self.worked(c):
                 if self.train:
-                    inner_s = Sum([dy(i), Neg(Prod([inv_m, beta_lhs])),
-                                   Neg(Prod([inv_m, gamma_lhs, XHAT.at(i)]))])
-                    inner_n = Sum([num(g[i]), Neg(Prod([inv_m, num(s_beta)])),
-                                   Neg(Prod([inv_m, num(s_gamma), num(self.x_hat[i])]))])
+                    inner_s = Sum(
+                        [
+                            dy(i),
+                            Neg(Prod([inv_m, beta_lhs])),
+                            Neg(Prod([inv_m, gamma_lhs, XHAT.at(i)])),
+                        ]
+                    )
+                    inner_n = Sum(
+                        [
+                            num(g[i]),
+                            Neg(Prod([inv_m, num(s_beta)])),
+                            Neg(Prod([inv_m, num(s_gamma), num(self.x_hat[i])])),
+                        ]
+                    )
                 else:
                     inner_s, inner_n = dy(i), num(g[i])
-                items.append(Eq(X.d(x, i), [Prod([lead_s, inner_s]), Prod([lead_n, inner_n])],
-                                num(g_in[0][i]), ref=("grad", 0, i)))
+                items.append(
+                    Eq(
+                        X.d(x, i),
+                        [Prod([lead_s, inner_s]), Prod([lead_n, inner_n])],
+                        num(g_in[0][i]),
+                        ref=("grad", 0, i),
+                    )
+                )
             items += self._note_elements()
         if self.train and g_in[0] is not None and self.channels:
-            items.insert(0, Text(
-                "the mean and the variance depend on every x of the feature, so ∂L/∂x has a "
-                "path through each: the (1/m) terms"))
+            items.insert(
+                0,
+                Text(
+                    "the mean and the variance depend on every x of the feature, so ∂L/∂x has a "
+                    "path through each: the (1/m) terms"
+                ),
+            )
         return items + self._note_features()
 
 

@@ -99,11 +99,15 @@ class _Conv:
     # ∂L/∂W: the correlation of the input with δ ---------------------------------
     def weight_grad(self, g, gw):
         (sh, sw), (dh, dw) = self.s, self.d
-        items = [Text("∂L/∂W is the correlation of the input with δ: a kernel weight met one input "
-                      "cell at each output cell, so its gradient is the sum of δ times that cell"
-                      + (" (0 in the padding)" if any(self.pad) else ""))]
+        items = [
+            Text(
+                "∂L/∂W is the correlation of the input with δ: a kernel weight met one input "
+                "cell at each output cell, so its gradient is the sum of δ times that cell"
+                + (" (0 in the padding)" if any(self.pad) else "")
+            )
+        ]
         centre = (0, 0, self.kh // 2, self.kw // 2)
-        for (o, c, u, v) in pick(self.w.shape, centre):
+        for o, c, u, v in pick(self.w.shape, centre):
             gi = o // self.Og
             ci = gi * self.Cg + c
             terms_s, terms_n = [], []
@@ -113,12 +117,27 @@ class _Conv:
                         xs, xv = self.input_cell(n, ci, i * sh + u * dh, j * sw + v * dw)
                         terms_s.append(Prod([self.delta(n, o, i, j), xs]))
                         terms_n.append(Prod([num(g[n, o, i, j]), num(xv)]))
-            sigma = Sigma(self.sigma_var(),
-                          Prod([At(self.delta_map(o), "ij"),
-                                At(self.x_map(ci), f"{_offset('i', sh, u * dh - self.pad[0])},"
-                                                   f"{_offset('j', sw, v * dw - self.pad[2])}")]))
-            items.append(Eq(Deriv(X.loss(), self.wcell(o, c, u, v)), sum_sides(terms_s, terms_n, sigma),
-                            num(gw[o, c, u, v]), ref=("grad", 1, (o, c, u, v))))
+            sigma = Sigma(
+                self.sigma_var(),
+                Prod(
+                    [
+                        At(self.delta_map(o), "ij"),
+                        At(
+                            self.x_map(ci),
+                            f"{_offset('i', sh, u * dh - self.pad[0])},"
+                            f"{_offset('j', sw, v * dw - self.pad[2])}",
+                        ),
+                    ]
+                ),
+            )
+            items.append(
+                Eq(
+                    Deriv(X.loss(), self.wcell(o, c, u, v)),
+                    sum_sides(terms_s, terms_n, sigma),
+                    num(gw[o, c, u, v]),
+                    ref=("grad", 1, (o, c, u, v)),
+                )
+            )
         items += X.note_partial(self.w.shape, "kernel weight")
         if X.partial(self.w.shape) or self.N > 1:
             items.append(Show(X.d(self.w_op), gw[0, 0] if self.w.shape[:2] == (1, 1) else gw))
@@ -128,10 +147,14 @@ class _Conv:
     def bias_grad(self, g, gb):
         items = []
         for (o,) in X.indices((self.O,)):
-            cells = [(n, i, j) for n in range(self.N) for i in range(self.Ho) for j in range(self.Wo)]
-            sides = sum_sides([self.delta(n, o, i, j) for n, i, j in cells],
-                              [num(g[n, o, i, j]) for n, i, j in cells],
-                              Sigma(self.sigma_var(), At(self.delta_map(o), "ij")))
+            cells = [
+                (n, i, j) for n in range(self.N) for i in range(self.Ho) for j in range(self.Wo)
+            ]
+            sides = sum_sides(
+                [self.delta(n, o, i, j) for n, i, j in cells],
+                [num(g[n, o, i, j]) for n, i, j in cells],
+                Sigma(self.sigma_var(), At(self.delta_map(o), "ij")),
+            )
             items.append(Eq(X.d(self.b_op, (o,)), sides, num(gb[o]), ref=("grad", 2, (o,))))
         return items + X.note_partial((self.O,))
 
@@ -153,18 +176,26 @@ class _Conv:
         (sh, sw), (dh, dw) = self.s, self.d
         pt, pl = self.pad[0], self.pad[2]
         zeros = dh * (self.kh - 1) - pt
-        how = [f"δ̃ is δ padded with {zeros} zero{'s' if zeros != 1 else ''} around"
-               if zeros >= 0 else "δ̃ is δ cropped by the forward's padding"]
+        how = [
+            f"δ̃ is δ padded with {zeros} zero{'s' if zeros != 1 else ''} around"
+            if zeros >= 0
+            else "δ̃ is δ cropped by the forward's padding"
+        ]
         if sh > 1 or sw > 1:
             how.append(f"{sh - 1} zero{'s' if sh != 2 else ''} between its cells (stride {sh})")
-        items = [Text("∂L/∂x is the full convolution of δ with the kernel flipped by 180°: "
-                      + " and ".join(how) + ", each input cell the sum of a window of δ̃ times the "
-                      "flipped kernel")]
+        items = [
+            Text(
+                "∂L/∂x is the full convolution of δ with the kernel flipped by 180°: "
+                + " and ".join(how)
+                + ", each input cell the sum of a window of δ̃ times the "
+                "flipped kernel"
+            )
+        ]
         if self.N == 1 and self.O == 1 and self.Cg == 1:
             items.append(Show(DELTA_TILDE, self.padded_delta(g, 0, 0)))
             items.append(Show(Call("rot180", Ref(self.w_op)), self.w[0, 0, ::-1, ::-1]))
         centre = (0, 0, self.H // 2, self.W // 2)
-        for (n, c, r, q) in pick(self.x.shape, centre):
+        for n, c, r, q in pick(self.x.shape, centre):
             gi = c // self.Cg
             cc = c - gi * self.Cg
             terms_s, terms_n = [], []
@@ -183,8 +214,14 @@ class _Conv:
             if not terms_s:
                 items.append(Eq(lhs, [], num(gx[n, c, r, q]), ref=("grad", 0, (n, c, r, q))))
                 continue
-            items.append(Eq(lhs, [long_sum(terms_s), long_sum(terms_n)], num(gx[n, c, r, q]),
-                            ref=("grad", 0, (n, c, r, q))))
+            items.append(
+                Eq(
+                    lhs,
+                    [long_sum(terms_s), long_sum(terms_n)],
+                    num(gx[n, c, r, q]),
+                    ref=("grad", 0, (n, c, r, q)),
+                )
+            )
         items += X.note_partial(self.x.shape, "input pixel")
         return items + show_grad_maps(self.x_op, gx)
 

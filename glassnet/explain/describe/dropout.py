@@ -36,8 +36,13 @@ def _keep(fn, inputs) -> float | None:
     """p when this Mul is dropout's x · mask (noted while it is made), else None."""
     if fn not in _P:
         loc = caller_locals(_DROPOUT)
-        if loc is None or len(inputs) != 2 or loc.get("x") is not inputs[0].tensor \
-                or inputs[1].tensor is None or loc.get("mask") is not inputs[1].tensor.data:
+        if (
+            loc is None
+            or len(inputs) != 2
+            or loc.get("x") is not inputs[0].tensor
+            or inputs[1].tensor is None
+            or loc.get("mask") is not inputs[1].tensor.data
+        ):
             return None
         _P[fn] = float(loc["p"])
     return _P[fn]
@@ -66,15 +71,20 @@ def _keep_frac(top_sym, top_num, p):
 def _forward(x, mask, a, m, p, worked):
     scale = 1 / (1 - p)
     per_map = _per_map(mask, a)
-    items = [Text(f"dropout with p = {p:g}: each {'feature map' if per_map else 'element'} is kept "
-                  f"(m = 1) with probability {1 - p:g} or dropped (m = 0); what is kept is scaled by "
-                  f"1/(1 − p) = {scale:.4g}, so the expected value is unchanged")]
+    items = [
+        Text(
+            f"dropout with p = {p:g}: each {'feature map' if per_map else 'element'} is kept "
+            f"(m = 1) with probability {1 - p:g} or dropped (m = 0); what is kept is scaled by "
+            f"1/(1 − p) = {scale:.4g}, so the expected value is unchanged"
+        )
+    ]
     items.append(Show(M, m.reshape(m.shape[:2]) if per_map else m))
     items += X.shows(x)
     for i in worked:
         mi = _mask_index(mask, a, i)
-        sides = _keep_frac(Prod([M.at(mi or None), Ref(x, i or None)]),
-                           Prod([num(_m(m, mi)), num(X.val(x, i))]), p)
+        sides = _keep_frac(
+            Prod([M.at(mi or None), Ref(x, i or None)]), Prod([num(_m(m, mi)), num(X.val(x, i))]), p
+        )
         items.append(Eq(Ref(a, i or None), list(sides), num(X.val(a, i)), ref=(a, i)))
     return items + X.note_partial(a.shape) + X.shows(a)
 
@@ -91,20 +101,30 @@ def _mask_index(mask, a, i):
 
 
 def _m(m, mi):
-    return float(m.reshape(m.shape[:len(mi)])[mi] if m.ndim else m)
+    return float(m.reshape(m.shape[: len(mi)])[mi] if m.ndim else m)
 
 
 def _backward(x, mask, a, m, p, worked, grads):
     (g,), g_in = grads
     if g_in[0] is None:
         return []
-    items = [Text("the gradient passes only where the mask is 1 (scaled by 1/(1 − p) too); "
-                  "a dropped element gets 0")]
+    items = [
+        Text(
+            "the gradient passes only where the mask is 1 (scaled by 1/(1 − p) too); "
+            "a dropped element gets 0"
+        )
+    ]
     for i in worked:
         mi = _mask_index(mask, a, i)
         cs, cn = X.chain(a, i or None, X.upstream(g, i), [M.at(mi or None)], [num(_m(m, mi))])
-        items.append(Eq(X.d(x, i or None), list(_keep_frac(cs, cn, p)), num(g_in[0][i] if g_in[0].ndim else g_in[0]),
-                        ref=("grad", 0, i)))
+        items.append(
+            Eq(
+                X.d(x, i or None),
+                list(_keep_frac(cs, cn, p)),
+                num(g_in[0][i] if g_in[0].ndim else g_in[0]),
+                ref=("grad", 0, i),
+            )
+        )
     if X.partial(x.shape):
         items += X.note_partial(x.shape) + [Show(X.d(x), g_in[0])]
     return items

@@ -43,14 +43,21 @@ def _forward(o, y, out, reduction, n):
     items = X.shows(o, y)
     if reduction == "none":
         for i in X.indices(o.shape):
-            items.append(Eq(Ref(out, i or None), [_sq(Ref(y, i or None), Ref(o, i or None)),
-                                                  _sq(X.val(y, i), X.val(o, i))],
-                            num(X.val(out, i)), ref=(out, i)))
+            items.append(
+                Eq(
+                    Ref(out, i or None),
+                    [_sq(Ref(y, i or None), Ref(o, i or None)), _sq(X.val(y, i), X.val(o, i))],
+                    num(X.val(out, i)),
+                    ref=(out, i),
+                )
+            )
         return items + X.note_partial(o.shape) + X.shows(out)
     idxs = [tuple(int(k) for k in i) for i in np.ndindex(*o.shape)] if o.shape else [()]
-    sides = sum_sides([_sq(Ref(y, i or None), Ref(o, i or None)) for i in idxs],
-                      [_sq(X.val(y, i), X.val(o, i)) for i in idxs],
-                      Sigma("i", Pow(Sum([At(Ref(y), "i"), Neg(At(Ref(o), "i"))]), num(2))))
+    sides = sum_sides(
+        [_sq(Ref(y, i or None), Ref(o, i or None)) for i in idxs],
+        [_sq(X.val(y, i), X.val(o, i)) for i in idxs],
+        Sigma("i", Pow(Sum([At(Ref(y), "i"), Neg(At(Ref(o), "i"))]), num(2))),
+    )
     if reduction == "mean" and n > 1:
         sides = [Prod([Frac(num(1), num(n)), s]) for s in sides]
     items.append(Eq(Ref(out), sides, num(out.value), ref=(out, ())))

@@ -80,8 +80,13 @@ class _Param:
         if self.wd:
             sym.append(Prod([LAMBDA, self.theta(i)]))
             val.append(Prod([num(self.wd), num(tv)]))
-        return [Eq(G.at(i or None), [Sum(sym) if len(sym) > 1 else sym[0],
-                                     Sum(val) if len(val) > 1 else val[0]], num(self.g[i]))]
+        return [
+            Eq(
+                G.at(i or None),
+                [Sum(sym) if len(sym) > 1 else sym[0], Sum(val) if len(val) > 1 else val[0]],
+                num(self.g[i]),
+            )
+        ]
 
     def g_num(self, i):
         return num(self.g[i])
@@ -90,9 +95,13 @@ class _Param:
         return X.indices(self.shape)
 
     def update_eq(self, i, sym, val):
-        return Eq(self.theta(i), [sym, val], num(np.asarray(self.rec.after)[i] if self.shape
-                                                  else self.rec.after),
-                  ref=(self.after, i), note="update")
+        return Eq(
+            self.theta(i),
+            [sym, val],
+            num(np.asarray(self.rec.after)[i] if self.shape else self.rec.after),
+            ref=(self.after, i),
+            note="update",
+        )
 
 
 def _sq(x):
@@ -153,10 +162,18 @@ def _plain(rec, recorder):
     before, after, grad = np.asarray(rec.before), np.asarray(rec.after), np.asarray(rec.grad)
     for idx in p.worked():
         i = idx or None
-        out.append(Eq(Ref(p.before, i),
-                      [Sum([Ref(p.before, i), Neg(Prod([ETA, p.dL(idx)]))]),
-                       Sum([Num(before[idx]), Neg(Prod([Num(rec.lr), Num(grad[idx])]))])],
-                      Num(after[idx]), ref=(p.after, idx), note="update"))
+        out.append(
+            Eq(
+                Ref(p.before, i),
+                [
+                    Sum([Ref(p.before, i), Neg(Prod([ETA, p.dL(idx)]))]),
+                    Sum([Num(before[idx]), Neg(Prod([Num(rec.lr), Num(grad[idx])]))]),
+                ],
+                Num(after[idx]),
+                ref=(p.after, idx),
+                note="update",
+            )
+        )
     return out + X.note_partial(before.shape)
 
 
@@ -171,8 +188,13 @@ def _momentum(rec, recorder, mu, shown):
     if not mu or buf is None:  # weight decay or maximize only: θ ← θ − η·g
         for idx in p.worked():
             items += p.grad_items(idx)
-            items.append(p.update_eq(idx, Sum([p.theta(idx), Neg(Prod([ETA, p.grad_sym(idx)]))]),
-                                     Sum([num(np.asarray(rec.before)[idx]), Neg(Prod([num(lr), p.g_num(idx)]))])))
+            items.append(
+                p.update_eq(
+                    idx,
+                    Sum([p.theta(idx), Neg(Prod([ETA, p.grad_sym(idx)]))]),
+                    Sum([num(np.asarray(rec.before)[idx]), Neg(Prod([num(lr), p.g_num(idx)]))]),
+                )
+            )
         return items + X.note_partial(p.shape)
     tol = 0 if p.exact else 1e-6
     first = bool(np.allclose(buf, p.g, rtol=tol, atol=0))  # the buffer starts as the gradient
@@ -184,18 +206,36 @@ def _momentum(rec, recorder, mu, shown):
         i = idx or None
         items += p.grad_items(idx)
         if first:
-            items.append(Eq(V.at(i), [p.grad_sym(idx), p.g_num(idx)], num(buf[idx]), ref=(v_after, idx),
-                            note="update"))
+            items.append(
+                Eq(
+                    V.at(i),
+                    [p.grad_sym(idx), p.g_num(idx)],
+                    num(buf[idx]),
+                    ref=(v_after, idx),
+                    note="update",
+                )
+            )
         else:
             damp_s = [Sum([num(1), Neg(TAU)])] if tau else []
             damp_n = [Sum([num(1), num(-tau)])] if tau else []
-            items.append(Eq(V.at(i), [Sum([Prod([MU, V.at(i)]), Prod(damp_s + [p.grad_sym(idx)])]),
-                                      Sum([Prod([num(mu), num(prev[idx])]), Prod(damp_n + [p.g_num(idx)])])],
-                            num(buf[idx]), ref=(v_after, idx), note="update"))
+            items.append(
+                Eq(
+                    V.at(i),
+                    [
+                        Sum([Prod([MU, V.at(i)]), Prod(damp_s + [p.grad_sym(idx)])]),
+                        Sum([Prod([num(mu), num(prev[idx])]), Prod(damp_n + [p.g_num(idx)])]),
+                    ],
+                    num(buf[idx]),
+                    ref=(v_after, idx),
+                    note="update",
+                )
+            )
         theta = num(np.asarray(rec.before)[idx])
         if nesterov:
             sym = Sum([p.theta(idx), Neg(Prod([ETA, Sum([p.grad_sym(idx), Prod([MU, V.at(i)])])]))])
-            val = Sum([theta, Neg(Prod([num(lr), Sum([p.g_num(idx), Prod([num(mu), num(buf[idx])])])]))])
+            val = Sum(
+                [theta, Neg(Prod([num(lr), Sum([p.g_num(idx), Prod([num(mu), num(buf[idx])])])]))]
+            )
         else:
             sym = Sum([p.theta(idx), Neg(Prod([ETA, V.at(i)]))])
             val = Sum([theta, Neg(Prod([num(lr), num(buf[idx])]))])
@@ -218,8 +258,12 @@ def rmsprop(optimizer, records, recorder):
         t = float(rec.state.get("step", 1))
         first = t <= 1
         sq = _state(rec, "square_avg")
-        v_prev = _taken_back(sq, (1 - alpha) * p.g ** 2, alpha, first)
-        settings = [(ALPHA, alpha), (EPS, eps)] + ([(MU, mu)] if mu else []) + ([(LAMBDA, p.wd)] if p.wd else [])
+        v_prev = _taken_back(sq, (1 - alpha) * p.g**2, alpha, first)
+        settings = (
+            [(ALPHA, alpha), (EPS, eps)]
+            + ([(MU, mu)] if mu else [])
+            + ([(LAMBDA, p.wd)] if p.wd else [])
+        )
         items += _header(shown, *settings, (T, t)) + [_for(p, "the running mean v of g²")]
         v_op = Operand(None, sq, "v")
         gbar = _state(rec, "grad_avg") if centered else None
@@ -232,15 +276,41 @@ def rmsprop(optimizer, records, recorder):
             items += p.grad_items(idx)
             gs, gv = p.grad_sym(idx), p.g_num(idx)
             one_a = Sum([num(1), Neg(ALPHA)])
-            items.append(Eq(V.at(i), [Sum([Prod([ALPHA, V.at(i)]), Prod([one_a, _sq(gs)])]),
-                                      Sum([Prod([num(alpha), num(v_prev[idx])]),
-                                           Prod([Sum([num(1), num(-alpha)]), Pow(gv, num(2))])])],
-                            num(sq[idx]), ref=(v_op, idx), note="update"))
+            items.append(
+                Eq(
+                    V.at(i),
+                    [
+                        Sum([Prod([ALPHA, V.at(i)]), Prod([one_a, _sq(gs)])]),
+                        Sum(
+                            [
+                                Prod([num(alpha), num(v_prev[idx])]),
+                                Prod([Sum([num(1), num(-alpha)]), Pow(gv, num(2))]),
+                            ]
+                        ),
+                    ],
+                    num(sq[idx]),
+                    ref=(v_op, idx),
+                    note="update",
+                )
+            )
             if gbar is not None:
-                items.append(Eq(GBAR.at(i), [Sum([Prod([ALPHA, GBAR.at(i)]), Prod([one_a, gs])]),
-                                             Sum([Prod([num(alpha), num(gbar_prev[idx])]),
-                                                  Prod([Sum([num(1), num(-alpha)]), gv])])],
-                                num(gbar[idx]), ref=(gbar_op, idx), note="update"))
+                items.append(
+                    Eq(
+                        GBAR.at(i),
+                        [
+                            Sum([Prod([ALPHA, GBAR.at(i)]), Prod([one_a, gs])]),
+                            Sum(
+                                [
+                                    Prod([num(alpha), num(gbar_prev[idx])]),
+                                    Prod([Sum([num(1), num(-alpha)]), gv]),
+                                ]
+                            ),
+                        ],
+                        num(gbar[idx]),
+                        ref=(gbar_op, idx),
+                        note="update",
+                    )
+                )
                 den_s = Sum([Sqrt(Sum([V.at(i), Neg(Pow(GBAR.at(i), num(2)))])), EPS])
                 den_n = Sum([Sqrt(Sum([num(sq[idx]), Neg(Pow(num(gbar[idx]), num(2)))])), num(eps)])
             else:
@@ -249,26 +319,47 @@ def rmsprop(optimizer, records, recorder):
             if buf is not None:
                 b_prev = _taken_back(buf, p.g / _den(sq, gbar, eps), mu, first)
                 u_op = Operand(None, buf, "u")
-                items.append(Eq(U.at(i), [Sum([Prod([MU, U.at(i)]), Frac(gs, den_s)]),
-                                          Sum([Prod([num(mu), num(b_prev[idx])]), _over(gv.v, den_n)])],
-                                num(buf[idx]), ref=(u_op, idx), note="update"))
-                items.append(p.update_eq(idx, Sum([p.theta(idx), Neg(Prod([ETA, U.at(i)]))]),
-                                         Sum([theta, Neg(Prod([num(lr), num(buf[idx])]))])))
+                items.append(
+                    Eq(
+                        U.at(i),
+                        [
+                            Sum([Prod([MU, U.at(i)]), Frac(gs, den_s)]),
+                            Sum([Prod([num(mu), num(b_prev[idx])]), _over(gv.v, den_n)]),
+                        ],
+                        num(buf[idx]),
+                        ref=(u_op, idx),
+                        note="update",
+                    )
+                )
+                items.append(
+                    p.update_eq(
+                        idx,
+                        Sum([p.theta(idx), Neg(Prod([ETA, U.at(i)]))]),
+                        Sum([theta, Neg(Prod([num(lr), num(buf[idx])]))]),
+                    )
+                )
             else:
-                items.append(p.update_eq(idx, Sum([p.theta(idx), Neg(Prod([ETA, Frac(gs, den_s)]))]),
-                                         Sum([theta, Neg(Prod([num(lr), Frac(gv, den_n)]))])))
+                items.append(
+                    p.update_eq(
+                        idx,
+                        Sum([p.theta(idx), Neg(Prod([ETA, Frac(gs, den_s)]))]),
+                        Sum([theta, Neg(Prod([num(lr), Frac(gv, den_n)]))]),
+                    )
+                )
         items += X.note_partial(p.shape)
     return items
 
 
 def _den(sq, gbar, eps):
-    return (np.sqrt(sq - gbar ** 2) if gbar is not None else np.sqrt(sq)) + eps
+    return (np.sqrt(sq - gbar**2) if gbar is not None else np.sqrt(sq)) + eps
 
 
 # ---------------------------------------------------------------------------
 # Adam, AdamW
 # ---------------------------------------------------------------------------
-_ADAM_RULE = "m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η·(m/(1 − β₁^t))/(√(v/(1 − β₂^t)) + ε)"
+_ADAM_RULE = (
+    "m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η·(m/(1 − β₁^t))/(√(v/(1 − β₂^t)) + ε)"
+)
 
 
 @describes_update(Adam, rule=_ADAM_RULE)
@@ -292,49 +383,99 @@ def _adam(optimizer, records, recorder, decoupled):
         first = t <= 1
         m, v = _state(rec, "exp_avg"), _state(rec, "exp_avg_sq")
         m_prev = _taken_back(m, (1 - b1) * p.g, b1, first)
-        v_prev = _taken_back(v, (1 - b2) * p.g ** 2, b2, first)
+        v_prev = _taken_back(v, (1 - b2) * p.g**2, b2, first)
         vmax = _state(rec, "max_exp_avg_sq") if amsgrad else None
         settings = [(BETA1, b1), (BETA2, b2), (EPS, eps)] + ([(LAMBDA, wd)] if wd else [])
-        items += _header(shown, *settings, (T, t)) + [_for(p, "the running means m of g and v of g²")]
+        items += _header(shown, *settings, (T, t)) + [
+            _for(p, "the running means m of g and v of g²")
+        ]
         m_op, v_op = Operand(None, m, "m"), Operand(None, v, "v")
-        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        bc1, bc2 = 1 - b1**t, 1 - b2**t
         for idx in p.worked():
             i = idx or None
             items += p.grad_items(idx)
             gs, gv = p.grad_sym(idx), p.g_num(idx)
-            items.append(Eq(M.at(i), [Sum([Prod([BETA1, M.at(i)]), Prod([Sum([num(1), Neg(BETA1)]), gs])]),
-                                      Sum([Prod([num(b1), num(m_prev[idx])]), Prod([Sum([num(1), num(-b1)]), gv])])],
-                            num(m[idx]), ref=(m_op, idx), note="update"))
-            items.append(Eq(V.at(i), [Sum([Prod([BETA2, V.at(i)]),
-                                           Prod([Sum([num(1), Neg(BETA2)]), _sq(gs)])]),
-                                      Sum([Prod([num(b2), num(v_prev[idx])]),
-                                           Prod([Sum([num(1), num(-b2)]), Pow(gv, num(2))])])],
-                            num(v[idx]), ref=(v_op, idx), note="update"))
+            items.append(
+                Eq(
+                    M.at(i),
+                    [
+                        Sum([Prod([BETA1, M.at(i)]), Prod([Sum([num(1), Neg(BETA1)]), gs])]),
+                        Sum(
+                            [Prod([num(b1), num(m_prev[idx])]), Prod([Sum([num(1), num(-b1)]), gv])]
+                        ),
+                    ],
+                    num(m[idx]),
+                    ref=(m_op, idx),
+                    note="update",
+                )
+            )
+            items.append(
+                Eq(
+                    V.at(i),
+                    [
+                        Sum([Prod([BETA2, V.at(i)]), Prod([Sum([num(1), Neg(BETA2)]), _sq(gs)])]),
+                        Sum(
+                            [
+                                Prod([num(b2), num(v_prev[idx])]),
+                                Prod([Sum([num(1), num(-b2)]), Pow(gv, num(2))]),
+                            ]
+                        ),
+                    ],
+                    num(v[idx]),
+                    ref=(v_op, idx),
+                    note="update",
+                )
+            )
             v_used, v_sym = v, V.at(i)
             if vmax is not None:  # AMSGrad: the largest v so far (0 before the first step)
                 known = first or vmax[idx] > v[idx]  # else the old maximum was at most v: not kept
                 sides = [Call("max", VMAX.at(i), V.at(i))]
                 if known:
                     sides.append(Call("max", num(0 if first else vmax[idx]), num(v[idx])))
-                items.append(Eq(VMAX.at(i), sides, num(vmax[idx]), ref=(Operand(None, vmax, "v_max"), idx),
-                                note="update"))
+                items.append(
+                    Eq(
+                        VMAX.at(i),
+                        sides,
+                        num(vmax[idx]),
+                        ref=(Operand(None, vmax, "v_max"), idx),
+                        note="update",
+                    )
+                )
                 v_used, v_sym = vmax, VMAX.at(i)
             m_hat, v_hat = m[idx] / bc1, v_used[idx] / bc2
-            items.append(Eq(MHAT.at(i), [Frac(M.at(i), Sum([num(1), Neg(Pow(BETA1, T))])),
-                                         Frac(num(m[idx]), Sum([num(1), Neg(Pow(num(b1), num(t)))]))],
-                            num(m_hat)))
-            items.append(Eq(VHAT.at(i), [Frac(v_sym, Sum([num(1), Neg(Pow(BETA2, T))])),
-                                         Frac(num(v_used[idx]), Sum([num(1), Neg(Pow(num(b2), num(t)))]))],
-                            num(v_hat)))
+            items.append(
+                Eq(
+                    MHAT.at(i),
+                    [
+                        Frac(M.at(i), Sum([num(1), Neg(Pow(BETA1, T))])),
+                        Frac(num(m[idx]), Sum([num(1), Neg(Pow(num(b1), num(t)))])),
+                    ],
+                    num(m_hat),
+                )
+            )
+            items.append(
+                Eq(
+                    VHAT.at(i),
+                    [
+                        Frac(v_sym, Sum([num(1), Neg(Pow(BETA2, T))])),
+                        Frac(num(v_used[idx]), Sum([num(1), Neg(Pow(num(b2), num(t)))])),
+                    ],
+                    num(v_hat),
+                )
+            )
             step_s = Prod([ETA, Frac(MHAT.at(i), Sum([Sqrt(VHAT.at(i)), EPS]))])
             step_n = Prod([num(lr), Frac(num(m_hat), Sum([Sqrt(num(v_hat)), num(eps)]))])
             theta = num(np.asarray(rec.before)[idx])
             if decoupled and wd:
                 shrink_s = Prod([p.theta(idx), Sum([num(1), Neg(Prod([ETA, LAMBDA]))])])
                 shrink_n = Prod([theta, Sum([num(1), Neg(Prod([num(lr), num(wd)]))])])
-                items.append(p.update_eq(idx, Sum([shrink_s, Neg(step_s)]), Sum([shrink_n, Neg(step_n)])))
+                items.append(
+                    p.update_eq(idx, Sum([shrink_s, Neg(step_s)]), Sum([shrink_n, Neg(step_n)]))
+                )
             else:
-                items.append(p.update_eq(idx, Sum([p.theta(idx), Neg(step_s)]), Sum([theta, Neg(step_n)])))
+                items.append(
+                    p.update_eq(idx, Sum([p.theta(idx), Neg(step_s)]), Sum([theta, Neg(step_n)]))
+                )
         items += X.note_partial(p.shape)
     return items
 

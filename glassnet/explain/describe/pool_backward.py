@@ -40,7 +40,9 @@ def _argmax(x, idx, k, s, p, d):
     n, c, i, j = idx
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
     H, W = x.shape[2:]
-    cells = [(n, c, i * sh + u * dh - ph, j * sw + v * dw - pw) for u in range(kh) for v in range(kw)]
+    cells = [
+        (n, c, i * sh + u * dh - ph, j * sw + v * dw - pw) for u in range(kh) for v in range(kw)
+    ]
     cells = [t for t in cells if 0 <= t[2] < H and 0 <= t[3] < W]
     if not cells:
         return None
@@ -66,8 +68,12 @@ def max_pool2d(fn, inputs, outputs, grads, params):
         a = _argmax(x, idx, k, s, p, d)
         if a is not None:
             routes.setdefault(a, []).append(tuple(int(t) for t in idx))
-    items = [Text("max pooling routes each window's gradient to the input that was its maximum; "
-                  "the other inputs of the window get 0")]
+    items = [
+        Text(
+            "max pooling routes each window's gradient to the input that was its maximum; "
+            "the other inputs of the window get 0"
+        )
+    ]
     if not X.is_root(y_op):
         items += show_grad_maps(y_op, g)
     done = set()
@@ -80,12 +86,19 @@ def max_pool2d(fn, inputs, outputs, grads, params):
             continue
         done.add(a)
         src = routes[a]
-        sides = [Sum([d_cell(y_op, o) for o in src]), Sum([num(g[o]) for o in src])] if len(src) > 1 \
+        sides = (
+            [Sum([d_cell(y_op, o) for o in src]), Sum([num(g[o]) for o in src])]
+            if len(src) > 1
             else [d_cell(y_op, src[0]), num(g[src[0]])]
+        )
         items.append(Eq(d_cell(x_op, a), sides, num(g_in[0][a]), ref=("grad", 0, a)))
     items += X.note_partial(y.shape, "window")
-    items.append(Text("so the gradient of the input holds each window's gradient at the position of its "
-                      "maximum, and 0 elsewhere:"))
+    items.append(
+        Text(
+            "so the gradient of the input holds each window's gradient at the position of its "
+            "maximum, and 0 elsewhere:"
+        )
+    )
     return items + show_grad_maps(x_op, g_in[0])
 
 
@@ -116,9 +129,16 @@ def avg_pool2d(fn, inputs, outputs, grads, params):
     a_h, a_w = np.asarray(params["a_h"], np.float64), np.asarray(params["a_w"], np.float64)
     x_op, y_op = inputs[0], outputs[0]
     x, y = x_op.value, y_op.value
-    pooled = y.ndim == 4 and _is_average(a_h) and _is_average(a_w) and (
-        (a_h != 0).sum(1).max() > 1 or (a_w != 0).sum(1).max() > 1
-        or (a_h.shape[0] <= a_h.shape[1] and a_w.shape[0] <= a_w.shape[1]))
+    pooled = (
+        y.ndim == 4
+        and _is_average(a_h)
+        and _is_average(a_w)
+        and (
+            (a_h != 0).sum(1).max() > 1
+            or (a_w != 0).sum(1).max() > 1
+            or (a_h.shape[0] <= a_h.shape[1] and a_w.shape[0] <= a_w.shape[1])
+        )
+    )
     if grads is None or not pooled:
         return _avg_family(fn, inputs, outputs, grads, params)
     (g,), g_in = grads
@@ -127,8 +147,12 @@ def avg_pool2d(fn, inputs, outputs, grads, params):
     wts = {round(float(v), 12) for v in np.outer(a_h.max(1), a_w.max(1)).reshape(-1)}
     k = 1 / next(iter(wts))
     share = f"1/{round(k)}" if len(wts) == 1 and abs(k - round(k)) < 1e-9 else "its share"
-    items = [Text(f"average pooling spreads each window's gradient evenly over its inputs: each gets "
-                  f"{share} of it, summed over the windows it is in")]
+    items = [
+        Text(
+            f"average pooling spreads each window's gradient evenly over its inputs: each gets "
+            f"{share} of it, summed over the windows it is in"
+        )
+    ]
     if not X.is_root(y_op):
         items += show_grad_maps(y_op, g)
     for idx in pick(x.shape, (0,) * x.ndim):
@@ -145,10 +169,15 @@ def avg_pool2d(fn, inputs, outputs, grads, params):
             continue
         if len({w for w, _ in terms_s}) == 1:  # one share for all: (1/f²)·(∂L/∂p + …)
             w = _weight(terms_s[0][0])
-            sides = [Prod([w, _sum([t for _, t in terms_s])]), Prod([w, _sum([t for _, t in terms_n])])]
+            sides = [
+                Prod([w, _sum([t for _, t in terms_s])]),
+                Prod([w, _sum([t for _, t in terms_n])]),
+            ]
         else:
-            sides = [_sum([Prod([_weight(w), t]) for w, t in terms_s]),
-                     _sum([Prod([_weight(w), t]) for w, t in terms_n])]
+            sides = [
+                _sum([Prod([_weight(w), t]) for w, t in terms_s]),
+                _sum([Prod([_weight(w), t]) for w, t in terms_n]),
+            ]
         items.append(Eq(d_cell(x_op, idx), sides, num(g_in[0][idx]), ref=("grad", 0, idx)))
     items += X.note_partial(x.shape)
     return items + show_grad_maps(x_op, g_in[0])

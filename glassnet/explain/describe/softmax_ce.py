@@ -76,8 +76,12 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
     if onehot:
         names = [str(c + 1) if c is not None else "ignored" for c in labels]
         classes = ", ".join(names) if not many(len(names)) else ", ".join(names[:8]) + ", …"
-        items.append(Text(f"the target class{'es' if M > 1 else ''} (counted from 1): {classes}; "
-                          + ("as one-hot rows, y:" if z.value.ndim == 2 else "as a one-hot vector, y:")))
+        items.append(
+            Text(
+                f"the target class{'es' if M > 1 else ''} (counted from 1): {classes}; "
+                + ("as one-hot rows, y:" if z.value.ndim == 2 else "as a one-hot vector, y:")
+            )
+        )
     items.append(Show(y, q.reshape(shape)))
     items.append(Text("softmax turns the scores into probabilities, p_c = e^z_c / Σ_j e^z_j:"))
     for i in pick(shape, preferred):
@@ -85,41 +89,72 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         den_s = [Pow(E, Ref(z, r + (j,))) for j in range(C)]
         den_n = [Pow(E, num(z.value[r + (j,)])) for j in range(C)]
         sides = sum_sides(den_s, den_n, Named("Σ_j e^z_j", r"\sum_{j} e^{z_{j}}"))
-        items.append(Eq(Sym("p", i), [Frac(Pow(E, Ref(z, i)), sides[0]),
-                                      Frac(Pow(E, num(z.value[i])), sides[1])],
-                        num(p[i[0] if len(i) == 2 else 0, i[-1]])))
+        items.append(
+            Eq(
+                Sym("p", i),
+                [Frac(Pow(E, Ref(z, i)), sides[0]), Frac(Pow(E, num(z.value[i])), sides[1])],
+                num(p[i[0] if len(i) == 2 else 0, i[-1]]),
+            )
+        )
     items += X.note_partial(shape)
     items.append(Show(Sym("p"), p.reshape(shape)))
     ell = -(q * fn.logp).sum(axis=1)
     per_row = M > 1
     rows = [k for (k,) in X.indices((M,)) if valid[k]] if per_row else [0]
     if onehot:
-        items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c; only its target class has "
-                          "y_c ≠ 0, so ℓ = −log p of the target class:"))
+        items.append(
+            Text(
+                "the loss of a sample is ℓ = −Σ_c y_c log p_c; only its target class has "
+                "y_c ≠ 0, so ℓ = −log p of the target class:"
+            )
+        )
     else:
         items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c:"))
     ell_sym = [ELL.at((k,) if per_row else None) for k in range(M)]
     for k in rows:
         if onehot:
             c = labels[k]
-            items.append(Eq(ell_sym[k], [Neg(log(Sym("p", _idx(z, k, c)))), Neg(log(num(p[k, c])))],
-                            num(ell[k])))
+            items.append(
+                Eq(
+                    ell_sym[k],
+                    [Neg(log(Sym("p", _idx(z, k, c)))), Neg(log(num(p[k, c])))],
+                    num(ell[k]),
+                )
+            )
         else:
             cs = [c for c in range(C) if q[k, c] != 0]
-            items.append(Eq(ell_sym[k],
-                            [Neg(long_sum([Prod([y.at(_idx(z, k, c)), log(Sym("p", _idx(z, k, c)))])
-                                           for c in range(C)])),
-                             Neg(long_sum([Prod([num(q[k, c]), log(num(p[k, c]))]) for c in cs]))],
-                            num(ell[k])))
+            items.append(
+                Eq(
+                    ell_sym[k],
+                    [
+                        Neg(
+                            long_sum(
+                                [
+                                    Prod([y.at(_idx(z, k, c)), log(Sym("p", _idx(z, k, c)))])
+                                    for c in range(C)
+                                ]
+                            )
+                        ),
+                        Neg(long_sum([Prod([num(q[k, c]), log(num(p[k, c]))]) for c in cs])),
+                    ],
+                    num(ell[k]),
+                )
+            )
     if per_row and len(rows) < int(valid.sum()):
-        items.append(Text(f"(one sample worked in full; the other {int(valid.sum()) - len(rows)} "
-                          "follow the same rule)"))
+        items.append(
+            Text(
+                f"(one sample worked in full; the other {int(valid.sum()) - len(rows)} "
+                "follow the same rule)"
+            )
+        )
     ks = [k for k in range(M) if valid[k]]
     scale = [Frac(num(1), num(n))] if n != 1 else []
     if len(ks) == 1 and not scale:
         items.append(Eq(Ref(out), [ell_sym[ks[0]]], num(out.value), ref=(out, ())))
         return items
-    s_sym, s_num = sum_sides([ell_sym[k] for k in ks], [num(ell[k]) for k in ks], Named("Σ_k ℓ_k", r"\sum_{k} \ell_{k}"))
+    s_sym, s_num = sum_sides(
+        [ell_sym[k] for k in ks], [num(ell[k]) for k in ks], Named("Σ_k ℓ_k", r"\sum_{k} \ell_{k}")
+    )
     if scale:
         s_sym, s_num = Prod(scale + [s_sym]), Prod(scale + [s_num])
     items.append(Eq(Ref(out), [s_sym, s_num], num(out.value), ref=(out, ())))
@@ -133,12 +168,18 @@ def _backward(fn, z, out, q, onehot, p, n, valid, y, preferred, grads):
     shape = z.shape
     gv = float(g)
     mean = f"; for the mean over N = {n:g} samples, (1/N)·(p − y)" if n != 1 else ""
-    items = [Text("softmax and cross-entropy together: ∂L/∂z = p − y, each score's probability "
-                  "minus its one-hot target" + mean + ":")]
+    items = [
+        Text(
+            "softmax and cross-entropy together: ∂L/∂z = p − y, each score's probability "
+            "minus its one-hot target" + mean + ":"
+        )
+    ]
     for i in pick(shape, preferred):
         k, c = (i[0] if len(i) == 2 else 0), i[-1]
         if not valid[k]:
-            items.append(Eq(X.d(z, i), [], num(g_in[0][i]), ref=("grad", 0, i), note="ignored target"))
+            items.append(
+                Eq(X.d(z, i), [], num(g_in[0][i]), ref=("grad", 0, i), note="ignored target")
+            )
             continue
         fs = [Sum([Sym("p", i), Neg(y.at(i))])]
         fv = [Sum([num(p[k, c]), num(-q[k, c])])]
