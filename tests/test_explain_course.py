@@ -252,7 +252,11 @@ def test_dropout_module_dropout2d_large_and_plain_products():
         if s.phase == "forward" and s.items and "dropout" in getattr(s.items[0], "text", "")
     ]
     assert fwd and len(eqs(fwd[0])) == 2  # a large tensor: one kept and one dropped element
-    assert "(1·" in text and "(0·" in text
+    assert (
+        "(1·" in text
+        and "(0·" in text
+        and "one kept and one dropped element worked in full" in text
+    )
     check(ex)
     layer.eval()
     with gn.explain() as ex_eval:
@@ -675,3 +679,60 @@ def test_an_update_in_the_middle_of_training_float32_and_a_large_layer():
     (step,) = [s for s in ex.steps if s.phase == "update"]
     assert len(eqs(step)) == 2 * 5 and "one element worked in full" in str(ex)
     check(ex, rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# every course explanation typesets
+# ---------------------------------------------------------------------------
+def _course_run():
+    """One explanation using every course describer (forward, backward and update)."""
+    gn.manual_seed(0)
+    x = named(np.linspace(-1, 1, 2 * 1 * 4 * 4).reshape(2, 1, 4, 4), "x", True)
+    w = named(np.array([[[[0.5, -1.0], [0.25, 1.0]]], [[[1.0, 0.0], [-0.5, 0.5]]]]), "W", True)
+    fc = named(np.linspace(-0.5, 0.5, 6).reshape(3, 2), "V", True)
+    opts = [gn.optim.Adam([w], lr=0.1), gn.optim.RMSprop([fc], lr=0.01, momentum=0.5)]
+    with gn.explain() as ex:
+        z = F.conv2d(x, w, padding=1)
+        a = F.batch_norm(z, None, None, training=True)
+        p = F.max_pool2d(F.dropout(a, 0.25), 2) + F.avg_pool2d(a, 2)
+        h = p.mean((2, 3)) @ fc.T
+        L = F.cross_entropy(h, gn.tensor([0, 2])) + F.mse_loss(h, gn.zeros(2, 3, dtype=gn.float64))
+        L.name = "L"
+        L.backward()
+        for opt in opts:
+            opt.step()
+    return ex
+
+
+def test_course_explanations_typeset_in_latex_and_markdown(tmp_path):
+    import shutil
+    import subprocess
+
+    ex = _course_run()
+    titles = {s.title for s in ex.steps}
+    assert {
+        "Conv2d",
+        "BatchNorm",
+        "MaxPool2d",
+        "SeparablePool",
+        "CrossEntropyLoss",
+        "MSELoss",
+    } <= titles
+    assert {"Adam step (η = 0.1)", "RMSprop step (η = 0.01)"} <= titles
+    assert "could not describe" not in str(ex)
+    check(ex)
+    md = ex.to_markdown()
+    assert r"\hat{x}" in md and r"\hat{m}" in md and r"\sqrt{" in md and r"\varepsilon" in md
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("no pdflatex on this machine (the LaTeX check runs in CI)")
+    (tmp_path / "course.tex").write_text(ex.to_latex(standalone=True), encoding="utf-8")
+    r = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "course.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    log = (tmp_path / "course.log").read_text(encoding="utf-8", errors="replace")
+    assert r.returncode == 0, log[log.find("\n!") :][:600]

@@ -63,6 +63,14 @@ def mul_or_dropout(fn, inputs, outputs, grads, params):
     return _backward(x, mask, a, m, p, worked, grads)
 
 
+def _note(shape, worked):
+    """What a large tensor's worked elements stand for: one kept and one dropped element."""
+    if not X.partial(shape):
+        return []
+    what = "one kept and one dropped element" if len(worked) == 2 else "one element"
+    return [Text(f"(shape {tuple(shape)}: {what} worked in full; the rest follow the same rule)")]
+
+
 def _keep_frac(top_sym, top_num, p):
     """(…)/(1 − p) in symbols and in numbers."""
     return Frac(top_sym, Sum([num(1), Neg(P)])), Frac(top_num, Sum([num(1), num(-p)]))
@@ -86,7 +94,7 @@ def _forward(x, mask, a, m, p, worked):
             Prod([M.at(mi or None), Ref(x, i or None)]), Prod([num(_m(m, mi)), num(X.val(x, i))]), p
         )
         items.append(Eq(Ref(a, i or None), list(sides), num(X.val(a, i)), ref=(a, i)))
-    return items + X.note_partial(a.shape) + X.shows(a)
+    return items + _note(a.shape, worked) + X.shows(a)
 
 
 def _per_map(mask, a) -> bool:
@@ -126,7 +134,7 @@ def _backward(x, mask, a, m, p, worked, grads):
             )
         )
     if X.partial(x.shape):
-        items += X.note_partial(x.shape) + [Show(X.d(x), g_in[0])]
+        items += _note(x.shape, worked) + [Show(X.d(x), g_in[0])]
     return items
 
 
