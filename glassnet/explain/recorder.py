@@ -11,6 +11,8 @@ installed the engine pays one ``is None`` test per op.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .. import autograd
@@ -18,7 +20,23 @@ from ..ops.activation import Sigmoid
 from ..ops.loss import BCELoss
 from ..optim import SGD
 from . import build as X
-from .records import Deriv, Eq, Frac, Neg, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .naming import ModelNames
+from .records import (
+    Deriv,
+    Eq,
+    Frac,
+    Label,
+    Neg,
+    Num,
+    Operand,
+    Prod,
+    Ref,
+    Show,
+    Step,
+    Sum,
+    Sym,
+    Text,
+)
 from .registry import UpdateRecord, describer_for, formula_of, symbol_of, update_describer_for
 
 
@@ -102,8 +120,10 @@ class Recorder:
         self.expl = expl
         self.max_elements = expl.max_elements
         self._nodes = {}  # id(fn) -> (fn, inputs, outputs)
-        self._by_tensor = {}  # id(tensor) -> (tensor, auto name)
+        self._by_tensor = {}  # id(tensor) -> (tensor, its Label, shared by its operands)
+        self._fixed = set()  # ids of tensors the user named through explain(names=...)
         self._counts = {}
+        self.model_names = ModelNames()
         self._root = None
         self._shown = {}
         self._contrib = {}  # id(tensor) -> (tensor, [gradients sent back to it])
@@ -115,9 +135,26 @@ class Recorder:
         if hit is not None and hit[0] is t:
             return hit[1]
         k = self._counts[letter] = self._counts.get(letter, 0) + 1
-        name = letter if letter == "L" and k == 1 else f"{letter}{k}"
-        self._by_tensor[id(t)] = (t, name)
-        return name
+        label = Label(letter if letter == "L" and k == 1 else f"{letter}{k}")
+        self._by_tensor[id(t)] = (t, label)
+        return label
+
+    def name_as(self, t, text: str, fixed: bool = False) -> None:
+        """Call ``t`` ``text`` in every step, past and future, unless the user named it."""
+        if getattr(t, "name", None) or id(t) in self._fixed:
+            return
+        hit = self._by_tensor.get(id(t))
+        if hit is not None and hit[0] is t:
+            hit[1].text = text
+        else:
+            self._by_tensor[id(t)] = (t, Label(text))
+        if fixed:
+            self._fixed.add(id(t))
+
+    def apply_model_names(self) -> None:
+        """Name the tensors of the modules that ran as the chapter does (W^[1], z^[1], a^[1], x)."""
+        for t, text in self.model_names.names():
+            self.name_as(t, text)
 
     def operand(self, t, letter=None):
         if letter is None:
@@ -139,6 +176,8 @@ class Recorder:
     def on_forward(self, fn, inputs, result, params):
         outs = result if type(result) is tuple else (result,)
         letter = symbol_of(fn)
+        if letter == "L" and len(inputs) > 1 and not inputs[1].requires_grad:
+            self.name_as(inputs[1], "y")  # a loss's second input is the target
         in_ops = [self.operand(t) for t in inputs]
         out_ops = [self.operand(t, letter) for t in outs]
         self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
@@ -169,8 +208,11 @@ class Recorder:
 
     def on_backward_begin(self, roots):
         self.flush_leaves()
+        self.apply_model_names()
         r = roots[0]
         hit = self._by_tensor.get(id(r))
+        if hit is not None and hit[0] is r and _GENERIC.fullmatch(hit[1].text):
+            self.name_as(r, "L")  # a loss written out by hand (½·Σ(y − a)²) is still the loss L
         self._root = Operand(r, r.data, hit[1] if hit else "L")
 
     def on_backward(self, fn, grad_outs, grad_ins):
@@ -324,6 +366,9 @@ class Recorder:
                            items, formula=rule, op=type(optimizer).__name__))
 
 
+_GENERIC = re.compile(r"t\d+")  # the auto name of an op's output that has no textbook letter
+
+
 def _title(fn):
     return type(fn).__name__
 
@@ -343,8 +388,11 @@ class explain:
             engine's, unrounded.
         max_elements: tensors with at most this many elements are worked out
             element by element; larger ones show their shape and one element.
-        names: a model (its ``named_parameters()`` name its parameters) or a
-            dict {name: tensor}, for tensors whose ``name`` is not set.
+        names: a dict {name: tensor} naming tensors whose ``name`` is not set.
+            Tensors of modules that run inside need none: they are named as
+            the chapter does — the input x, the parameters W^[l] and b^[l] of
+            layer l (or W^[fc1] for a layer called ``fc1``), z^[l], a^[l], the
+            target y and the loss L. A tensor's own ``name`` always wins.
 
     Example:
         >>> w = gn.Tensor([0.2, 0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
@@ -359,17 +407,19 @@ class explain:
         self.explanation = Explanation(digits, max_elements, title)
         self.recorder = Recorder(self.explanation)
         self._prev = None
-        if names is not None:
-            items = names.named_parameters() if hasattr(names, "named_parameters") else dict(names).items()
-            for n, t in items:  # unnamed parameters print as '0.weight', 'weight_ih_l0', ...
-                self.recorder._by_tensor[id(t)] = (t, n)
+        if names is not None and not hasattr(names, "named_parameters"):  # a model names itself
+            for n, t in dict(names).items():
+                self.recorder.name_as(t, str(n), fixed=True)
 
     def __enter__(self) -> Explanation:
         self._prev = autograd.set_recorder(self.recorder)
+        self.recorder.model_names.start()
         return self.explanation
 
     def __exit__(self, *exc):
+        self.recorder.model_names.stop()
         autograd.set_recorder(self._prev)
+        self.recorder.apply_model_names()
         self.recorder.flush_leaves()
         return False
 
