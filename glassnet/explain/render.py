@@ -46,6 +46,8 @@ def formula_latex(text: str) -> str:
 def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
     if v.ndim == 0:
         return f.num(v)
+    if v.size == 0:
+        return f"(empty, shape {tuple(v.shape)})"
     if not _in_full(v):
         return f"(shape {tuple(v.shape)}; first element {f.num(v.reshape(-1)[0])})"
     if v.ndim == 1:
@@ -73,6 +75,8 @@ def matrix_latex(rows) -> str:
 def _value_latex(v: np.ndarray, f: Fmt) -> str:
     if v.ndim == 0:
         return f.num_latex(v)
+    if v.size == 0:
+        return rf"\text{{(empty, shape {tuple(v.shape)})}}"
     if not _in_full(v):
         return r"\text{shape } " + "(" + ", ".join(str(s) for s in v.shape) + ")"
     if v.ndim == 1:
