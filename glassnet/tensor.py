@@ -1090,7 +1090,6 @@ class Cast(Function):
     """y = x converted to another dtype;  ∂L/∂x = ∂L/∂y converted back."""
 
     saves = ()
-    formula = "y = x"
 
     def forward(self, x, dtype):
         self.dtype = x.dtype
