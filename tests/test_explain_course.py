@@ -111,6 +111,23 @@ def test_cross_entropy_probability_targets_ignored_rows_and_sum(torch):
     )
 
 
+def test_cross_entropy_of_large_scores_subtracts_the_maximum(torch):
+    z = named([[900.0, -200.0, 850.0], [1.0, 2.0, 0.5]], "z", True)
+    with gn.explain() as ex:
+        F.cross_entropy(z, gn.tensor([1, 0])).backward()
+    text = str(ex)
+    assert "the row's largest score m is subtracted first" in text
+    assert "p_13 = e^(z_13 − m_1)/(" in text and "= e^(850 − 900)/(e^(900 − 900) + " in text
+    assert "log(p_12) = z_12 − m_1 − log(e^(z_11 − m_1) + " in text and ") = −1100" in text
+    assert "ℓ_1 = −log(p_12) = −(−1100) = 1100" in text and "∞" not in text
+    check(ex)
+    tz = torch.tensor(z.data, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 0]))
+    tl.backward()
+    assert _by_lhs(ex, "forward")["L"] == pytest.approx(tl.item(), rel=1e-12)
+    np.testing.assert_allclose(results(ex.steps[-1]), tz.grad.numpy().ravel(), rtol=1e-12)
+
+
 def test_cross_entropy_with_class_weights_keeps_the_general_form():
     z = named([[1.0, 2.0, 0.5]], "z", True)
     with gn.explain() as ex:

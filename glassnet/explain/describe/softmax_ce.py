@@ -44,6 +44,30 @@ def _targets(fn, z):
     return q, onehot
 
 
+_TINY = -700.0  # log p below this: p = e^(log p) is 0 or loses its digits in float64
+
+
+def _log_p(z, k, c, M, C, mk, logp):
+    """log p_c = z_c − m − log Σ_j e^(z_j − m), for a probability too small to write."""
+    r = (k,) if z.value.ndim == 2 else ()
+    m = Sym("m", (k,) if M > 1 else None)
+    exps_s = [Pow(E, Sum([Ref(z, r + (j,)), Neg(m)])) for j in range(C)]
+    exps_n = [Pow(E, Sum([num(z.value[r + (j,)]), num(-mk)])) for j in range(C)]
+    sides = sum_sides(exps_s, exps_n, Named("Σ_j e^(z_j − m)", r"\sum_{j} e^{z_{j} - m}"))
+    return [
+        Text("p is too small to write: its log comes from the scores (log-sum-exp)"),
+        Eq(m, [], num(mk)),
+        Eq(
+            log(Sym("p", _idx(z, k, c))),
+            [
+                Sum([Ref(z, r + (c,)), Neg(m), Neg(log(sides[0]))]),
+                Sum([num(z.value[r + (c,)]), num(-mk), Neg(log(sides[1]))]),
+            ],
+            num(logp),
+        ),
+    ]
+
+
 def _idx(z, k, c):
     """The index of score c of sample k in z (a vector for a single sample)."""
     return (k, c) if z.value.ndim == 2 else (c,)
@@ -84,16 +108,39 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         )
     items.append(Show(y, q.reshape(shape)))
     items.append(Text("softmax turns the scores into probabilities, p_c = e^z_c / Σ_j e^z_j:"))
+    zr = z.value.reshape(M, C)
+    top = zr.max(axis=1)
+    with np.errstate(over="ignore"):
+        shifted = ~np.isfinite(np.exp(zr)).all(axis=1)  # e^z overflows: subtract the row's maximum
+    if shifted.any():
+        items.append(
+            Text(
+                "some scores are too large for e^z: the row's largest score m is subtracted first "
+                "(e^(z_c − m)/Σ_j e^(z_j − m) is the same ratio)"
+            )
+        )
     for i in pick(shape, preferred):
-        r = i[:-1]
-        den_s = [Pow(E, Ref(z, r + (j,))) for j in range(C)]
-        den_n = [Pow(E, num(z.value[r + (j,)])) for j in range(C)]
-        sides = sum_sides(den_s, den_n, Named("Σ_j e^z_j", r"\sum_{j} e^{z_{j}}"))
+        r, k = i[:-1], (i[0] if len(i) == 2 else 0)
+        mk = Sym("m", (k,) if M > 1 else None)
+
+        def power(zs, zv, k=k, mk=mk):
+            if shifted[k]:
+                return Pow(E, Sum([zs, Neg(mk)])), Pow(E, Sum([num(zv), num(-top[k])]))
+            return Pow(E, zs), Pow(E, num(zv))
+
+        terms = [power(Ref(z, r + (j,)), z.value[r + (j,)]) for j in range(C)]
+        sigma = r"\sum_{j} e^{z_{j} - m}" if shifted[k] else r"\sum_{j} e^{z_{j}}"
+        sides = sum_sides(
+            [t[0] for t in terms],
+            [t[1] for t in terms],
+            Named("Σ_j e^(z_j − m)" if shifted[k] else "Σ_j e^z_j", sigma),
+        )
+        head = power(Ref(z, i), z.value[i])
         items.append(
             Eq(
                 Sym("p", i),
-                [Frac(Pow(E, Ref(z, i)), sides[0]), Frac(Pow(E, num(z.value[i])), sides[1])],
-                num(p[i[0] if len(i) == 2 else 0, i[-1]]),
+                [Frac(head[0], sides[0]), Frac(head[1], sides[1])],
+                num(p[k, i[-1]]),
             )
         )
     items += X.note_partial(shape)
@@ -112,17 +159,19 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c:"))
     ell_sym = [ELL.at((k,) if per_row else None) for k in range(M)]
     for k in rows:
+        cs = [c for c in range(C) if q[k, c] != 0]
+        tiny = bool(np.any(fn.logp[k, cs] < _TINY))  # p underflows: log p from the scores
         if onehot:
             c = labels[k]
-            items.append(
-                Eq(
-                    ell_sym[k],
-                    [Neg(log(Sym("p", _idx(z, k, c)))), Neg(log(num(p[k, c])))],
-                    num(ell[k]),
-                )
-            )
+            p_sym = Sym("p", _idx(z, k, c))
+            if tiny:
+                items += _log_p(z, k, c, M, C, top[k], fn.logp[k, c])
+                value = Neg(num(fn.logp[k, c]))
+            else:
+                value = Neg(log(num(p[k, c])))
+            items.append(Eq(ell_sym[k], [Neg(log(p_sym)), value], num(ell[k])))
         else:
-            cs = [c for c in range(C) if q[k, c] != 0]
+            logs = [num(fn.logp[k, c]) if tiny else log(num(p[k, c])) for c in cs]
             items.append(
                 Eq(
                     ell_sym[k],
@@ -135,7 +184,7 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
                                 ]
                             )
                         ),
-                        Neg(long_sum([Prod([num(q[k, c]), log(num(p[k, c]))]) for c in cs])),
+                        Neg(long_sum([Prod([num(q[k, c]), lg]) for c, lg in zip(cs, logs)])),
                     ],
                     num(ell[k]),
                 )
