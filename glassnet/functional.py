@@ -13,6 +13,7 @@ from . import backend as B
 from .autograd import bump_version
 from .ops import activation as A
 from .ops import conv as CONV
+from .ops import elementwise as EW
 from .ops import embedding as EMB
 from .ops import linalg as L
 from .ops import loss as LS
@@ -385,7 +386,7 @@ def _dropout(x: Tensor, mask_shape, p: float) -> Tensor:
         return x * 0
     keep = B.rng().random(mask_shape, dtype=np.float32) >= p
     mask = keep.astype(x.dtype) * np.asarray(1 / (1 - p), x.dtype)
-    return x * Tensor._make(mask, False, None, 0)
+    return EW.Dropout.apply(x, mask=mask, p=p)
 
 
 # ---------------------------------------------------------------------------
@@ -736,7 +737,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
     return NORM.BatchNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes, param_axes=axes,
                                 pshape=(1, c) + (1,) * (x.ndim - 2), has_weight=weight is not None,
-                                has_bias=bias is not None, batch_stats=use_batch, centered=centered)
+                                has_bias=bias is not None, batch_stats=use_batch, centered=centered,
+                                eps=eps)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -768,7 +770,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return NORM.LayerNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
                                 param_axes=tuple(range(x.ndim - k)), pshape=shape,
                                 has_weight=weight is not None, has_bias=bias is not None,
-                                centered=centered)
+                                centered=centered, eps=eps)
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,24 @@ class Sub(Function):
                 unbroadcast(-grad_out, self.y_shape) if ny else None)
 
 
+class Dropout(Function):
+    """a = x ⊙ m with m = 0 (dropped, probability p) or 1/(1 − p) (kept), drawn by the caller;
+    ∂L/∂x = ∂L/∂a ⊙ m: the gradient passes only where the unit was kept, scaled alike.
+
+    ``mask`` may have fewer elements than x and broadcast over it (one value per
+    feature map in dropout2d); ``p`` is kept for explanations.
+    """
+
+    saves = ()  # backward reads the mask it keeps, not x
+
+    def forward(self, x, mask, p):
+        self.mask, self.p = mask, p
+        return x * mask
+
+    def backward(self, grad_out):
+        return grad_out * self.mask
+
+
 class Mul(Function):
     """z = x · y;  ∂z/∂x = y, ∂z/∂y = x."""
 

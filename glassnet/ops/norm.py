@@ -42,8 +42,10 @@ class _Normalize(Function):
         has_bias,
         batch_stats=True,
         centered=None,
+        eps=None,
     ):
         self.axes, self.param_axes, self.batch_stats = axes, param_axes, batch_stats
+        self.eps = eps  # in 1/σ = 1/√(σ² + ε): kept for explanations
         self.inv_std = inv_std
         if centered is not None:  # x − μ, already computed for the variance: scale it in place
             self.x_hat = np.multiply(centered, inv_std, out=centered)

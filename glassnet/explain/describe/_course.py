@@ -7,16 +7,13 @@ batch normalisation, the backward of pooling and convolution, optimizer updates)
   terms, "…" and the last, while its value stays the whole sum (so a checked side
   of an equation is still the engine's arithmetic);
 - ``previous(op_class)``: the describer registered before a course module refines
-  an op, for the half (the forward, a case it does not cover) it leaves alone;
-- ``caller_locals``: the local variables of the engine function that made a call,
-  for settings an op does not keep (dropout's p, batch normalisation's ε).
+  an op, for the half (the forward, a case it does not cover) it leaves alone.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import sys
 
 import numpy as np
 
@@ -215,33 +212,10 @@ def previous(op_class):
 
     def describe(fn, inputs, outputs, grads, params):
         if prev is not None and prev.describe is not None:
-            out = prev.describe(fn, inputs, outputs, grads, params)
-            if out is not None:
-                return out
-        from .. import recorder  # describers still registered by class name, where any are
-
-        legacy = getattr(recorder, "DESCRIBERS", {}).get(type(fn).__name__)
-        if legacy is not None:
-            return legacy(fn, inputs, outputs, grads, params)
-        own = getattr(type(fn), "describe", None)  # an op that still describes itself
-        if own is not None:
-            return own(fn, inputs, outputs, grads)
+            return prev.describe(fn, inputs, outputs, grads, params)
         return None
 
     return describe
-
-
-def caller_locals(code, depth: int = 16):
-    """The local variables of the nearest caller running ``code`` (a function's ``__code__``),
-    or None when it is not on the stack."""
-    frame = sys._getframe(1)
-    for _ in range(depth):
-        if frame is None:
-            return None
-        if frame.f_code is code:
-            return frame.f_locals
-        frame = frame.f_back
-    return None
 
 
 # the symbols of the course describers

@@ -11,38 +11,29 @@ and backward, with g_i = ∂L/∂y_ic:
 
 (the two 1/m terms are the paths through μ and σ²). In evaluation mode the running
 statistics are constants: x̂ = (x − μ)/√(σ² + ε) and ∂L/∂x = g·γ/√(σ² + ε).
-ε is read from ``F.batch_norm``, the op's caller (the op keeps only 1/√(σ² + ε)).
+ε is the one the op was called with (``F.batch_norm`` passes it).
 """
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
-from ... import functional as F
 from ...ops import norm as ops
 from .. import build as X
 from ..records import Deriv, Eq, Frac, Neg, Operand, Pow, Prod, Ref, Show, Sum, Text
 from ..registry import describes
-from ._course import EPS, MU, SIGMA2, At, Named, Rel, Sigma, Sqrt, caller_locals, sum_sides
+from ._course import EPS, MU, SIGMA2, At, Named, Rel, Sigma, Sqrt, sum_sides
 
 num = X.num
-_BATCH_NORM = F.batch_norm.__code__
-_EPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fn → ε
 XHAT = Named("x̂", r"\hat{x}")
 
 
 def _eps(fn, x, mean, inv_std, axes):
-    """ε of this call: F.batch_norm's argument, else what 1/√(σ² + ε) implies."""
-    if fn not in _EPS:
-        loc = caller_locals(_BATCH_NORM)
-        if loc is not None and "eps" in loc:
-            _EPS[fn] = float(loc["eps"])
-        else:
-            var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-            _EPS[fn] = float(np.mean(1 / inv_std.astype(np.float64) ** 2 - var))
-    return _EPS[fn]
+    """ε of this call: the op's own, else what 1/√(σ² + ε) implies (a direct call without it)."""
+    if fn.eps is not None:
+        return float(fn.eps)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    return float(np.mean(1 / inv_std.astype(np.float64) ** 2 - var))
 
 
 @describes(ops.BatchNorm)

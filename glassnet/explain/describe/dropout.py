@@ -1,59 +1,33 @@
 """Dropout (``F.dropout``, ``F.dropout2d``, ``nn.Dropout``) with its mask.
 
 Inverted dropout multiplies x by a random mask that is 0 with probability p and
-1/(1 − p) otherwise (``functional._dropout``: one ``Mul`` with a constant). As
+1/(1 − p) otherwise (``ops.elementwise.Dropout``, which keeps that mask and p). As
 a course writes it, with m the 0/1 mask:
 
     a_i = m_i · x_i / (1 − p),        ∂L/∂x_i = ∂L/∂a_i · m_i / (1 − p)
 
-so the gradient passes only where the mask is 1. The ``Mul`` is recognised as
-dropout while it is made (``_dropout`` is its caller, whose p is read); every
-other product keeps the elementwise explanation.
+so the gradient passes only where the mask is 1.
 """
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
-from ... import functional as F
 from ...ops import elementwise as ops
 from .. import build as X
-from ..records import Eq, Frac, Neg, Prod, Ref, Show, Sum, Sym, Text
+from ..records import Eq, Frac, Neg, Operand, Prod, Ref, Show, Sum, Sym, Text
 from ..registry import describes
-from ._course import Named, caller_locals, previous
+from ._course import Named
 
 num = X.num
-_family = previous(ops.Mul)
-_DROPOUT = F._dropout.__code__
-_P: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # the dropout Muls seen: fn → p
 M = Named("m", "m")
 P = Sym("p")
 
 
-def _keep(fn, inputs) -> float | None:
-    """p when this Mul is dropout's x · mask (noted while it is made), else None."""
-    if fn not in _P:
-        loc = caller_locals(_DROPOUT)
-        if (
-            loc is None
-            or len(inputs) != 2
-            or loc.get("x") is not inputs[0].tensor
-            or inputs[1].tensor is None
-            or loc.get("mask") is not inputs[1].tensor.data
-        ):
-            return None
-        _P[fn] = float(loc["p"])
-    return _P[fn]
-
-
-@describes(ops.Mul)
-def mul_or_dropout(fn, inputs, outputs, grads, params):
-    p = _keep(fn, inputs) if grads is None else _P.get(fn)
-    if p is None:
-        return _family(fn, inputs, outputs, grads, params)
-    x, mask, a = inputs[0], inputs[1], outputs[0]
+@describes(ops.Dropout, formula="a = m x / (1 − p)", symbol="a")
+def dropout(fn, inputs, outputs, grads, params):
+    x, a, p = inputs[0], outputs[0], params["p"]
+    mask = Operand(None, params["mask"], "m")  # 0 or 1/(1 − p), as drawn
     m = (mask.value != 0).astype(np.float64)
     kept = [tuple(int(k) for k in i) for i in np.argwhere(np.broadcast_to(m, a.shape) != 0)[:1]]
     dropped = [tuple(int(k) for k in i) for i in np.argwhere(np.broadcast_to(m, a.shape) == 0)[:1]]
@@ -138,4 +112,4 @@ def _backward(x, mask, a, m, p, worked, grads):
     return items
 
 
-__all__ = ["mul_or_dropout"]
+__all__ = ["dropout"]
