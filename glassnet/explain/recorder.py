@@ -37,7 +37,14 @@ from .records import (
     Sym,
     Text,
 )
-from .registry import UpdateRecord, describer_for, formula_of, symbol_of, update_describer_for
+from .registry import (
+    UpdateRecord,
+    describer_for,
+    formula_of,
+    is_plumbing,
+    symbol_of,
+    update_describer_for,
+)
 
 
 class Explanation:
@@ -128,6 +135,9 @@ class Recorder:
         self._shown = {}
         self._contrib = {}  # id(tensor) -> (tensor, [gradients sent back to it])
         self._sources = {}  # id(tensor) -> [nodes whose backward sent it a gradient]
+        self._elements = {}  # id(tensor) -> (tensor, element(idx) -> (operand, idx)): views and the like
+        self._hidden = {}  # id(fn) -> fn: plumbing calls, which get no step
+        self._views = []  # (view tensor, its label, source operand) of one-to-one plumbing calls
 
     # names ----------------------------------------------------------------
     def _auto(self, t, letter):
@@ -155,6 +165,7 @@ class Recorder:
         """Name the tensors of the modules that ran as the chapter does (W^[1], z^[1], a^[1], x)."""
         for t, text in self.model_names.names():
             self.name_as(t, text)
+        self._name_view_sources()
 
     def operand(self, t, letter=None):
         if letter is None:
@@ -164,7 +175,11 @@ class Recorder:
             op = Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
             op.const = True
             return op
-        return Operand(t, t.data, self._auto(t, letter))
+        op = _Operand(t, t.data, self._auto(t, letter))
+        hit = self._elements.get(id(t))
+        if hit is not None and hit[0] is t:
+            op.element = hit[1]
+        return op
 
     def loss_expr(self):
         return Ref(self._root) if self._root is not None else Sym("L")
@@ -175,6 +190,8 @@ class Recorder:
     # engine hooks -----------------------------------------------------------
     def on_forward(self, fn, inputs, result, params):
         outs = result if type(result) is tuple else (result,)
+        if is_plumbing(fn) and self._hide(fn, inputs, outs, params):
+            return
         letter = symbol_of(fn)
         if letter == "L" and len(inputs) > 1 and not inputs[1].requires_grad:
             self.name_as(inputs[1], "y")  # a loss's second input is the target
@@ -216,6 +233,9 @@ class Recorder:
         self._root = Operand(r, r.data, hit[1] if hit else "L")
 
     def on_backward(self, fn, grad_outs, grad_ins):
+        if self._hidden.get(id(fn)) is fn:
+            self._pass_through(fn, grad_ins)
+            return
         node = self._nodes.get(id(fn))
         if node is None or node[0] is not fn:  # built before explain() began
             node = (fn, [self.operand(p) for p in fn.parents],
@@ -315,6 +335,55 @@ class Recorder:
             items = _generic(fn, in_ops, out_ops, grads)
         return items
 
+    # plumbing ---------------------------------------------------------------
+    def _hide(self, fn, inputs, outs, params) -> bool:
+        """A plumbing call (registry ``plumbing=True``) that only moves elements gets no step:
+        each element of its output is written as the input element it is. False when it does
+        more (repeats an element, changes a value): then it is a step as any other op."""
+        maps = _view_maps(fn, inputs, outs, params)
+        if maps is None:
+            return False
+        in_ops = [self.operand(t) for t in inputs]
+        offsets = np.cumsum([0] + [t.data.size for t in inputs[:-1]])
+        for k, (o, m) in enumerate(zip(outs, maps)):
+            view = _View(in_ops, m, offsets)
+            label = _ViewLabel(_whole_name(fn, in_ops, params, k, view))
+            self._by_tensor[id(o)] = (o, label)
+            self._elements[id(o)] = (o, view.element)
+            if len(in_ops) == 1 and m.size == in_ops[0].value.size:
+                self._views.append((o, label, in_ops[0]))
+        self._nodes[id(fn)] = (fn, in_ops, [], params)
+        self._hidden[id(fn)] = fn
+        return True
+
+    def _pass_through(self, fn, grad_ins):
+        """The backward of a hidden plumbing call: no step; what it passes on still counts as
+        a path of the gradient (a tensor used directly and through a slice gets both)."""
+        node = self._nodes[id(fn)]
+        for p, g in zip(fn.parents, grad_ins):
+            if g is not None and p.requires_grad:
+                self._contrib.setdefault(id(p), (p, [], p.grad is None))[1].append(np.array(g, dtype=np.float64))
+                self._sources.setdefault(id(p), []).append(node)
+
+    def _name_view_sources(self) -> None:
+        """A tensor known only through a view of it (the model's output is the transpose of
+        what the layer computed) takes the view's name."""
+        for view, label, src in self._views:
+            name = getattr(view, "name", None) or label.own
+            hit = self._by_tensor.get(id(src.tensor))
+            if (name and hit is not None and hit[0] is src.tensor and not getattr(src.tensor, "name", None)
+                    and id(src.tensor) not in self._fixed and _AUTO.fullmatch(hit[1].text)):
+                hit[1].text = name
+
+    def name_elements(self, operand, element) -> None:
+        """Write each element of ``operand``'s tensor, in this step and every later one, as
+        ``element(idx)`` gives it: (the operand to name, its index) — h_t for a layer's
+        output of shape (T, N, H), for instance."""
+        t = operand.tensor
+        self._elements[id(t)] = (t, element)
+        if isinstance(operand, _Operand):
+            operand.element = element
+
     # optimizer updates ------------------------------------------------------
     def on_optimizer_step(self, optimizer, step):
         """Called by ``Optimizer.step`` in place of its update: run ``step()`` once, record
@@ -378,6 +447,162 @@ def _generic(fn, in_ops, out_ops, grads):
     if grads is None:
         return X.shows(*in_ops) + X.shows(*out_ops)
     return X.gradients_only(grads, in_ops)
+
+
+# ---------------------------------------------------------------------------
+# plumbing: ops that only move elements
+# ---------------------------------------------------------------------------
+_PLUMBING_LIMIT = 1 << 22  # a larger call keeps its step: mapping its elements would cost too much
+_AUTO = re.compile(r"[A-Za-z]\d+")  # an automatic name (t3, z2), which a better one may replace
+
+
+class _Operand(Operand):
+    """An operand whose elements may be written as another tensor's (``Ref`` asks ``element``)."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, tensor, value, auto="t"):
+        super().__init__(tensor, value, auto)
+        self.element = None
+
+
+class _ViewLabel(Label):
+    """The name of a plumbing call's output: one given to it, else what it views (x, Wᵀ, h_:,2)."""
+
+    __slots__ = ("own", "whole")
+
+    def __init__(self, whole):
+        self.own, self.whole = None, whole
+
+    @property
+    def text(self):
+        return self.own or self.whole()
+
+    @text.setter
+    def text(self, value):
+        self.own = value
+
+
+class _View:
+    """Where each element of a plumbing call's output comes from: ``ids`` holds, per output
+    element, its position among the inputs' elements laid end to end (``offsets``)."""
+
+    def __init__(self, sources, ids, offsets):
+        self.sources, self.ids, self.offsets = sources, ids, offsets
+
+    def element(self, idx):
+        flat = int(self.ids[tuple(idx)])
+        k = int(np.searchsorted(self.offsets, flat, side="right")) - 1
+        src = self.sources[k]
+        local = tuple(int(i) for i in np.unravel_index(flat - int(self.offsets[k]), src.shape)) if src.shape else ()
+        element = getattr(src, "element", None)
+        if element is not None:
+            return element(local)
+        return src, (local or None)
+
+
+def _view_maps(fn, inputs, outs, params):
+    """For each output, the position of each element's source among the inputs' elements —
+    found by running the op on the positions themselves — or None when the call does more
+    than move elements: it repeats one (a broadcast: its backward adds the copies), changes
+    one (a cast to int), or is too large to map."""
+    try:
+        if len({id(t) for t in inputs}) != len(inputs):
+            return None
+        sizes = [t.data.size for t in inputs]
+        if sum(sizes) + sum(o.data.size for o in outs) > _PLUMBING_LIMIT:
+            return None
+        starts = np.cumsum([0] + sizes[:-1])
+        ids = [np.arange(s, s + n, dtype=np.int64).reshape(t.data.shape) for s, n, t in zip(starts, sizes, inputs)]
+        res = object.__new__(type(fn)).forward(*ids, **params)
+        res = res if type(res) is tuple else (res,)
+        if len(res) != len(outs):
+            return None
+        maps = []
+        for r, o in zip(res, outs):
+            r = np.asarray(r)
+            if r.shape != o.data.shape:
+                return None
+            if r.dtype.kind not in "iu":  # a cast: each element is its own source
+                if len(inputs) != 1 or r.shape != inputs[0].data.shape:
+                    return None
+                r = ids[0]
+            maps.append(np.array(r, dtype=np.int64))
+        every = np.concatenate([m.reshape(-1) for m in maps])
+        if np.unique(every).size != every.size:
+            return None
+        src = np.concatenate([np.asarray(t.data, dtype=np.float64).reshape(-1) for t in inputs])
+        for m, o in zip(maps, outs):
+            if not np.allclose(np.asarray(o.data, dtype=np.float64), src[m], rtol=1e-3, atol=1e-12,
+                               equal_nan=True):
+                return None
+        return maps
+    except Exception:  # noqa: BLE001 - an op that cannot be mapped keeps its step
+        return None
+
+
+def _grouped(name: str) -> str:
+    return f"({name})" if any(c in name for c in " ^_") else name
+
+
+def _index_sub(index, shape):
+    """An index of ints and whole slices as a subscript (``:,2``), else None."""
+    items = index if isinstance(index, tuple) else (index,)
+    if len(items) > len(shape):
+        return None
+    parts = []
+    for item, n in zip(items, shape):
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool) and -n <= item < n:
+            parts.append(str(int(item) % n + 1))
+        elif isinstance(item, slice) and item == slice(None):
+            parts.append(":")
+        else:
+            return None
+    return ",".join(parts + [":"] * (len(shape) - len(items)))
+
+
+def _whole_of(view):
+    """The one operand whose elements, all of them and in order, a small view is, or None."""
+    n = view.ids.size
+    if n == 0 or n > 64:
+        return None
+    got = [view.element(i) for i in np.ndindex(*view.ids.shape)]
+    op = got[0][0]
+    if any(o is not op for o, _ in got) or op.value.size != n:
+        return None
+    idxs = [tuple(i or ()) for _, i in got]
+    return op if idxs == sorted(set(idxs)) and len(idxs) == n else None
+
+
+def _whole_name(fn, sources, params, k, view):
+    """The name, found when rendered, of output ``k`` of a plumbing call, as a whole tensor:
+    what it views (x for a reshape of x, Wᵀ, h_:,2 for the slice h[:, 1], (a, b) for a stack;
+    h_2 for a slice that is all of h_2)."""
+    from ..ops import movement as M
+
+    whole = []
+
+    def name():
+        if not whole:
+            whole.append(_whole_of(view))
+        if whole[0] is not None:
+            return whole[0].name
+        names = [s.name for s in sources]
+        if len(names) > 1:
+            return "(" + (", ".join(names) if len(names) <= 3 else f"{names[0]}, …, {names[-1]}") + ")"
+        n = names[0]
+        if type(fn) is M.Permute and tuple(params.get("dims", ())) == (1, 0):
+            return _grouped(n) + "ᵀ"
+        if type(fn) is M.Index:
+            sub = _index_sub(params.get("index"), sources[0].shape)
+            return f"{n}_{sub}" if sub and "_" not in n and " " not in n else f"{n}[…]"
+        if type(fn) is M.Split:
+            return f"{n} (part {k + 1})"
+        if type(fn) is M.Gather:
+            return f"{n}[…]"
+        return n
+
+    return name
 
 
 class explain:

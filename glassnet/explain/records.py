@@ -36,7 +36,7 @@ def latex_name(name: str) -> str:
     s = s.replace(" }", "}").strip()
     s = re.sub(r"\^\[([^\]]*)\]", r"^{[\1]}", s)
     s = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", s)
-    s = re.sub(r"_([A-Za-z0-9,]+)", r"_{\1}", s)
+    s = re.sub(r"_([A-Za-z0-9,:]+)", r"_{\1}", s)
     s = re.sub(r"\bW_\{(xh|hh|hy|yh)\}", r"W_{\1}", s)
     return s
 
@@ -220,6 +220,9 @@ class Ref(Sym):
     superscript such as the feature map's number: z^(2)_11."""
 
     def __init__(self, operand: Operand, idx=None, sup=None):
+        element = getattr(operand, "element", None)
+        if element is not None and idx is not None:
+            operand, idx = element(idx)  # an element of a view (a slice, a transpose) is its source's
         self.operand, self.idx, self.sup = operand, idx, sup
 
     def _name(self):

@@ -38,6 +38,7 @@ class Describer:
     describe: Callable | None
     formula: str = ""
     symbol: str = ""  # the letter of auto-named outputs: z (pre-activation), a (activation), L (loss)
+    plumbing: bool = False  # moves elements only (reshape, transpose, index): no step of its own
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,13 @@ def _lookup(table: dict, cls: type) -> Describer | None:
     return None
 
 
-def _register(cls: type, describe: Callable | None, formula: str, symbol: str) -> None:
+def _register(cls: type, describe: Callable | None, formula: str, symbol: str, plumbing: bool = False) -> None:
     old = _OPS.get(cls)
     if old is not None:
         describe = describe if describe is not None else old.describe
         formula, symbol = formula or old.formula, symbol or old.symbol
-    _OPS[cls] = Describer(describe, formula, symbol)
+        plumbing = plumbing or old.plumbing
+    _OPS[cls] = Describer(describe, formula, symbol, plumbing)
 
 
 def _check_classes(where: str, classes) -> None:
@@ -78,28 +80,36 @@ def _check_classes(where: str, classes) -> None:
         raise TypeError(f"{where}: expected op classes, got {classes!r}")
 
 
-def describes(*op_classes, formula: str = "", symbol: str = ""):
+def describes(*op_classes, formula: str = "", symbol: str = "", plumbing: bool = False):
     """Decorator: explain calls of ``op_classes`` with the decorated function.
 
     The function may be None-returning (formula and values only); ``formula``
     is the op's textbook formula, as plain text; ``symbol`` the letter its
-    unnamed outputs get (``z1``, ``a2``; ``t`` when none is registered).
+    unnamed outputs get (``z1``, ``a2``; ``t`` when none is registered);
+    ``plumbing=True`` marks an op that only moves elements (see ``formula``).
     """
     _check_classes("describes", op_classes)
 
     def deco(f):
         for c in op_classes:
-            _register(c, f, formula, symbol)
+            _register(c, f, formula, symbol, plumbing)
         return f
 
     return deco
 
 
-def formula(*op_classes, text: str, symbol: str = "") -> None:
-    """Register only the formula of ``op_classes`` (their steps show formula and values)."""
+def formula(*op_classes, text: str, symbol: str = "", plumbing: bool = False) -> None:
+    """Register only the formula of ``op_classes`` (their steps show formula and values).
+
+    ``plumbing=True``: the op only moves elements (a reshape, a transpose, an index, a
+    stack). Such a call gets no step of its own, in the forward or the backward pass: each
+    element of its output is written as the element of the input it is (a slice of h is h
+    with its indices), and gradients pass through it unseen. A call that does more than
+    move elements (a broadcast that repeats one, a cast that changes a value) keeps its step.
+    """
     _check_classes("formula", op_classes)
     for c in op_classes:
-        _register(c, None, text, symbol)
+        _register(c, None, text, symbol, plumbing)
 
 
 def describer_for(fn_or_class) -> Describer | None:
@@ -118,6 +128,12 @@ def symbol_of(fn_or_class, default: str = "t") -> str:
     """The letter of an op's auto-named outputs (``default`` when none is registered)."""
     hit = describer_for(fn_or_class)
     return hit.symbol if hit is not None and hit.symbol else default
+
+
+def is_plumbing(fn_or_class) -> bool:
+    """True for an op registered with ``plumbing=True`` (it only moves elements)."""
+    hit = describer_for(fn_or_class)
+    return hit is not None and hit.plumbing
 
 
 def describes_update(*optimizer_classes, rule: str = ""):

@@ -12,6 +12,8 @@ accumulated.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .. import autograd, optim
@@ -32,7 +34,7 @@ from .exercises import (
     network_loss,
 )
 from .recorder import explain
-from .records import Call, Deriv, Eq, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .records import Call, Deriv, Eq, Label, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
 from .registry import describes
 
 
@@ -168,6 +170,8 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
     mode = params.get("mode")
     if params.get("lengths") is not None:
         return None  # packed sequences: values only
+    if grads is None:
+        _name_time_steps(outputs[0])
     if grads is not None:
         cell = {"lstm": "LSTMCell", "gru": "GRUCell"}.get(mode, "RNNCell")
         return [Text(f"BPTT runs inside this fused layer; `glassnet explain rnn` (or a loop of {cell}) "
@@ -178,7 +182,7 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
         return _gru_steps(inputs, outputs, params)
     x, (h0,), wih, whh, bih, bhh = _unpack(inputs, params, 1)
     y = outputs[0].value
-    T, N = y.shape[:2]
+    T = y.shape[0]
     reverse = params.get("reverse", False)
     items = X.shows(*inputs[2:])
     for idx in X.indices(y.shape):
@@ -187,10 +191,42 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
         h_prev = h0[n] if prev_t < 0 or prev_t >= T else y[prev_t, n]
         terms = Sum(_gate_sum(wih, x[t, n], whh, h_prev, j, bih, bhh))
         rhs = Call("tanh", terms) if mode == "tanh" else Call("max", Num(0), terms)
-        lhs = Sym(f"h_{t + 1}", (j,) if N == 1 else (n, j))
-        items.append(Eq(lhs, [rhs], Num(y[idx]), ref=(outputs[0], idx)))
+        items.append(Eq(Ref(outputs[0], idx), [rhs], Num(y[idx]), ref=(outputs[0], idx)))
     items += X.note_partial(y.shape)
     return items
+
+
+class _StepName(Label):
+    """h_t: time step t of a recurrent layer's output, named after the output (h^[rnn]_t)."""
+
+    __slots__ = ("out", "t")
+
+    def __init__(self, out, t):
+        self.out, self.t = out, t
+
+    @property
+    def text(self):
+        base = self.out.name
+        if re.fullmatch(r"[A-Za-z]\d+", base):  # no name of its own: the chapter's h
+            base = "h"
+        return f"{base}_{self.t + 1}" if "_" not in base and " " not in base else f"({base})_{self.t + 1}"
+
+
+def _name_time_steps(out):
+    """Write element (t, n, j) of a recurrent layer's output (T, N, H) as h_t's unit j (n, j
+    for a batch), here and in every later step that uses it (a slice h[:, -1] included)."""
+    rec = autograd._recorder
+    if not hasattr(rec, "name_elements") or out.value.ndim != 3:
+        return
+    N, steps = out.shape[1], {}
+
+    def element(idx):
+        t, n, j = (int(i) for i in idx)
+        if t not in steps:
+            steps[t] = Operand(None, np.zeros(out.shape[2:] if N == 1 else out.shape[1:]), _StepName(out, t))
+        return steps[t], ((j,) if N == 1 else (n, j))
+
+    rec.name_elements(out, element)
 
 
 def _gate_sum(w_ih, x_t, w_hh, h_prev, row, b_ih=None, b_hh=None, hidden_part=True):
@@ -252,7 +288,7 @@ def _lstm_steps(inputs, outputs, params):
         if proj:
             items.append(Eq(Sym(f"m_{t + 1}", sub), [m_t], Num(o[n, j] * np.tanh(c_t))))
         else:
-            items.append(Eq(Sym(f"h_{t + 1}", sub), [m_t], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
+            items.append(Eq(Ref(outputs[0], (t, n, j)), [m_t], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
     items += X.note_partial((T, N, H), "unit")
     return items
 
@@ -291,6 +327,6 @@ def _gru_steps(inputs, outputs, params):
         n_terms.append(Prod([Num(r[n, j]), Num(hn[n, j])]))
         items.append(Eq(Sym(f"n_{t + 1}", sub), [Call("tanh", Sum(n_terms))], Num(cand[n, j])))
         rhs = Sum([Prod([Num(1 - u[n, j]), Num(cand[n, j])]), Prod([Num(u[n, j]), Num(h_prev[n, j])])])
-        items.append(Eq(Sym(f"h_{t + 1}", sub), [rhs], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
+        items.append(Eq(Ref(outputs[0], (t, n, j)), [rhs], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
     items += X.note_partial((T, N, H), "unit")
     return items

@@ -1,17 +1,23 @@
 """Data movement (``ops/movement.py``): reshapes, permutations, indexing,
-concatenation. They compute nothing a learner works by hand: formula and values."""
+concatenation. They compute nothing a learner works by hand, so most of them are
+plumbing (``registry.formula(..., plumbing=True)``): no step of their own, their
+output's elements written as the input elements they are, gradients passed through
+unseen. Padding adds elements of its own and keeps its step; so does a broadcast or
+an index that repeats an element (its backward adds the copies up)."""
 
 from __future__ import annotations
 
 from ...ops import movement as ops
+from ...tensor import Cast
 from ..registry import formula
 
-formula(ops.Reshape, text="y = reshape(x)")
-formula(ops.Permute, text="y = permute(x)")
-formula(ops.Expand, text="y = broadcast(x)")
-formula(ops.Index, text="y = x[index]")
-formula(ops.Cat, text="y = cat(x_1, ..., x_k)")
-formula(ops.Stack, text="y = stack(x_1, ..., x_k)")
-formula(ops.Split, text="(y_1, ..., y_k) = split(x)")
+formula(ops.Reshape, text="y = reshape(x)", plumbing=True)
+formula(ops.Permute, text="y = permute(x)", plumbing=True)
+formula(ops.Expand, text="y = broadcast(x)", plumbing=True)
+formula(ops.Index, text="y = x[index]", plumbing=True)
+formula(ops.Cat, text="y = cat(x_1, ..., x_k)", plumbing=True)
+formula(ops.Stack, text="y = stack(x_1, ..., x_k)", plumbing=True)
+formula(ops.Split, text="(y_1, ..., y_k) = split(x)", plumbing=True)
 formula(ops.Pad, text="y = pad(x)")
-formula(ops.Gather, text="y_ij = x_{i, index_ij}")
+formula(ops.Gather, text="y_ij = x_{i, index_ij}", plumbing=True)
+formula(Cast, text="", plumbing=True)  # its formula is registered with Tensor's ops (describe/tensor.py)
