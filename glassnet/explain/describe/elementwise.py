@@ -1,6 +1,8 @@
 """Elementwise arithmetic and math (``ops/elementwise.py``): each output element
-z = f(x, y) worked with its numbers; backward through ∂z/∂x and ∂z/∂y, summed
-over the copies where an input was broadcast."""
+f(u, v) worked with its numbers; backward through ∂f/∂u and ∂f/∂v, summed over
+the copies where an input was broadcast. The formulas (the steps' headers) use u
+and v, letters no network gives its tensors, never x and y, which are the
+network's input and target."""
 
 from __future__ import annotations
 
@@ -43,54 +45,54 @@ DIV = (lambda x, y: Frac(x, y), lambda xv, yv: Frac(num(xv), num(yv)),
         lambda xs, ys, xv, yv: (Neg(Frac(xs, Pow(ys, num(2)))), Neg(Frac(num(xv), Pow(num(yv), num(2)))))))
 
 
-@describes(ops.Add, formula="z = x + y", symbol="z")
+@describes(ops.Add, formula="u + v", symbol="z")
 def add(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *ADD)
 
 
-@describes(ops.Sub, formula="z = x - y", symbol="z")
+@describes(ops.Sub, formula="u - v", symbol="z")
 def sub(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *SUB)
 
 
-@describes(ops.Mul, formula="z = x * y")
+@describes(ops.Mul, formula="u * v")
 def mul(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *MUL)
 
 
-@describes(ops.Div, formula="z = x / y")
+@describes(ops.Div, formula="u / v")
 def div(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *DIV)
 
 
-@describes(ops.Neg, formula="z = -x")
+@describes(ops.Neg, formula="-u")
 def neg(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *NEG)
 
 
-@describes(ops.PowScalar, formula="z = x^p")
+@describes(ops.PowScalar, formula="u^p")
 def pow_scalar(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *power(fn.p))
 
 
-@describes(ops.Exp, formula="z = e^x")
+@describes(ops.Exp, formula="e^u")
 def exp(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *EXP)
 
 
-@describes(ops.Log, formula="z = ln(x)")
+@describes(ops.Log, formula="ln(u)")
 def log(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *LOG)
 
 
-formula(ops.Pow, text="z = x^y")
-formula(ops.Sqrt, text="z = sqrt(x)")
-formula(ops.Abs, text="z = |x|")
-formula(ops.Clamp, text="z = min(max(x, min), max)")
-formula(ops.Sin, text="z = sin(x)")
-formula(ops.Cos, text="z = cos(x)")
-formula(ops.Where, text="z = cond ? x : y")
-formula(ops.Maximum, text="z = max(x, y)")
-formula(ops.Minimum, text="z = min(x, y)")
-formula(ops.Log1p, text="z = ln(1 + x)")
-formula(ops.Expm1, text="z = e^x - 1")
+formula(ops.Pow, text="u^v")
+formula(ops.Sqrt, text="sqrt(u)")
+formula(ops.Abs, text="|u|")
+formula(ops.Clamp, text="min(max(u, min), max)")
+formula(ops.Sin, text="sin(u)")
+formula(ops.Cos, text="cos(u)")
+formula(ops.Where, text="cond ? u : v")
+formula(ops.Maximum, text="max(u, v)")
+formula(ops.Minimum, text="min(u, v)")
+formula(ops.Log1p, text="ln(1 + u)")
+formula(ops.Expm1, text="e^u - 1")

@@ -12,7 +12,7 @@ from ..records import Eq, Prod, Ref, Show, Sum, Text
 from ..registry import describes
 
 
-@describes(ops.MatMul, formula="z_ij = sum_k x_ik * y_kj", symbol="z")
+@describes(ops.MatMul, formula="(U V)_ij = sum_k U_ik * V_kj", symbol="z")
 def matmul(fn, inputs, outputs, grads, params):
     return _matmul(inputs[0], inputs[1], outputs[0], grads)
 

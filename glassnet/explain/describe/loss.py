@@ -41,12 +41,12 @@ BCE_LOGITS = (lambda z, y: Neg(Sum([Prod([y, log(Call("σ", z))]),
               lambda zv, yv: Sum([Call("σ", num(zv)), num(-yv)]))
 
 
-@describes(ops.MSELoss, formula="L = (1/n) sum (x - y)^2", symbol="L")
+@describes(ops.MSELoss, formula="L = (1/n) sum (ŷ - y)^2", symbol="L")
 def mse(fn, inputs, outputs, grads, params):
     return X.loss_pointwise(inputs, outputs, grads, fn.reduction, *MSE)
 
 
-@describes(ops.L1Loss, formula="L = (1/n) sum |x - y|", symbol="L")
+@describes(ops.L1Loss, formula="L = (1/n) sum |ŷ - y|", symbol="L")
 def l1(fn, inputs, outputs, grads, params):
     return X.loss_pointwise(inputs, outputs, grads, fn.reduction, *L1)
 
@@ -127,4 +127,4 @@ def cross_entropy(fn, inputs, outputs, grads, params):
 
 formula(ops.HuberLoss, text="L = 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)", symbol="L")
 formula(ops.SmoothL1Loss, text="L = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta", symbol="L")
-formula(ops.NLLLoss, text="L = -x_y", symbol="L")
+formula(ops.NLLLoss, text="L = -(log p)_y", symbol="L")
