@@ -230,6 +230,7 @@ class Recorder:
         hit = self._by_tensor.get(id(r))
         if hit is not None and hit[0] is r and _GENERIC.fullmatch(hit[1].text):
             self.name_as(r, "L")  # a loss written out by hand (½·Σ(y − a)²) is still the loss L
+            self._name_loss_parts(r)
         self._root = Operand(r, r.data, hit[1] if hit else "L")
 
     def on_backward(self, fn, grad_outs, grad_ins):
@@ -334,6 +335,43 @@ class Recorder:
         if items is None:
             items = _generic(fn, in_ops, out_ops, grads)
         return items
+
+    def _name_loss_parts(self, root) -> None:
+        """The parts of a loss written by hand (½·Σ(y − ŷ)²), named by their role where
+        nothing else named them: the error e = y − ŷ, its square e², their sum Σe² (their
+        mean mean(e²), |e| for an absolute error), rather than z3, t1, t2."""
+        from ..ops import elementwise as E
+        from ..ops import reduce as R
+
+        parts, todo = [], [root]
+        while todo and len(parts) < 8:  # the few ops between the loss and the network's output
+            fn = todo.pop()._ctx
+            for p in fn.parents if fn is not None else ():
+                hit = self._by_tensor.get(id(p))
+                if (p._ctx is not None and hit is not None and hit[0] is p and not getattr(p, "name", None)
+                        and id(p) not in self._fixed and _AUTO.fullmatch(hit[1].text)):
+                    parts.append(p)
+                    todo.append(p)
+        named = {}
+        for t in reversed(parts):  # the error first, then what is made of it
+            fn = t._ctx
+            src = named.get(id(fn.parents[0]))
+            if type(fn) is E.Sub and "e" not in named.values() and \
+                    sum(p.requires_grad for p in fn.parents) == 1:
+                named[id(t)] = "e"  # the network's output against a target (or a constant)
+            elif src is None:
+                continue
+            elif type(fn) is E.PowScalar and fn.p == 2:
+                named[id(t)] = f"{src}²"
+            elif type(fn) is E.Abs:
+                named[id(t)] = f"|{src}|"
+            elif type(fn) is R.Sum and fn.dim is None:
+                named[id(t)] = f"Σ{src}"
+            elif type(fn) is R.Mean and fn.dim is None:
+                named[id(t)] = f"mean({src})"
+            else:
+                continue
+            self.name_as(t, named[id(t)])
 
     # plumbing ---------------------------------------------------------------
     def _hide(self, fn, inputs, outs, params) -> bool:
