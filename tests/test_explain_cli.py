@@ -371,7 +371,8 @@ def test_rnn_forward_matches_nn_rnn_and_bptt_matches_torch(torch):
     E.backward()
     summary = next(s for s in ex.steps if s.title.startswith("BPTT"))
     totals = [e.result.value() for e in summary.items if hasattr(e, "result")]
-    expected = np.concatenate([W[0].grad.numpy().ravel(), W[1].grad.numpy().ravel(), W[2].grad.numpy()])
+    expected = np.concatenate([W[0].grad.numpy().ravel(), W[1].grad.numpy().ravel(), W[2].grad.numpy(),
+                               W[3].grad.numpy().ravel()])  # the output layer's W_hy last
     np.testing.assert_allclose(totals, expected, rtol=1e-10)
     # each row shows one contribution per time step, and they add up
     text = str(ex)

@@ -341,12 +341,13 @@ def _run_shapes(args):
 def _run_rnn(args):
     from . import rnn
 
-    vals = _merged(args, ["w_xh", "w_hh", "b_h", "w_hy", "b_y", "inputs", "h0", "activation", "targets",
-                          "loss", "lr"])
+    vals = _merged(args, ["w_xh", "w_hh", "b_h", "w_hy", "w_yh", "b_y", "inputs", "h0", "activation",
+                          "targets", "loss", "lr"])
     words = ("activation", "loss")  # names, not numbers
     v = {k: vals[k] if k in words else _values(vals[k], f"--{k.replace('_', '-')}") for k in vals}
     return rnn.explain_rnn(_need(v, "w_xh", "--w-xh"), _need(v, "w_hh", "--w-hh"),
                            _need(v, "inputs", "--inputs"), b_h=v.get("b_h"), w_hy=v.get("w_hy"),
+                           w_yh=v.get("w_yh"),
                            b_y=v.get("b_y"), h0=v.get("h0"), activation=v.get("activation", "tanh"),
                            targets=v.get("targets"), loss=v.get("loss", "mse"),
                            lr=v.get("lr"), digits=args.digits)
@@ -432,6 +433,8 @@ def _add_kinds(sub):
     p.add_argument("--w-hh", dest="w_hh", help="W_hh (hidden × hidden)")
     p.add_argument("--b-h", dest="b_h", help="b_h (default 0)")
     p.add_argument("--w-hy", dest="w_hy", help="W_hy (output × hidden); default: ŷ_t = h_t")
+    p.add_argument("--w-yh", dest="w_yh", help="the same matrix under the chapter's name, W_yh (it is "
+                                               "then written W_yh)")
     p.add_argument("--b-y", dest="b_y", help="b_y (default 0)")
     p.add_argument("--inputs", help="x_1..x_T, one row per time step, e.g. '1 0; 0 1; 1 1'")
     p.add_argument("--h0", help="initial hidden state (default 0)")

@@ -241,11 +241,19 @@ class Deriv(Expr):
     def __init__(self, num: Expr, den: Expr):
         self.num_, self.den = num, den
 
+    def _den(self, f, latex):
+        """The denominator, in parentheses when it is a name of several words: ∂E/∂(W_hh h_2)."""
+        d = self.den
+        s = d.latex(f) if latex else d.text(f)
+        if isinstance(d, Sym) and not index_text(d.idx) and " " in d._name().strip():
+            return (r"\left(" + s + r"\right)") if latex else "(" + s + ")"
+        return s
+
     def text(self, f):
-        return f"∂{self.num_.text(f)}/∂{self.den.text(f)}"
+        return f"∂{self.num_.text(f)}/∂{self._den(f, False)}"
 
     def latex(self, f):
-        return rf"\frac{{\partial {self.num_.latex(f)}}}{{\partial {self.den.latex(f)}}}"
+        return rf"\frac{{\partial {self.num_.latex(f)}}}{{\partial {self._den(f, True)}}}"
 
 
 class Sum(Expr):

@@ -31,7 +31,6 @@ from .exercises import (
     _shape_text,
     as_array,
     loss_key,
-    network_loss,
 )
 from .recorder import explain
 from .records import Call, Deriv, Eq, Label, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
@@ -68,9 +67,17 @@ def _vector(v, what, n):
 
 
 def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, activation="tanh",
-                targets=None, loss="mse", lr=None, digits=4):
+                targets=None, loss="mse", lr=None, digits=4, w_yh=None):
     """Forward pass of a one-layer RNN over the input sequence, and with
-    ``targets`` the loss and BPTT (and with ``lr`` the updated weights)."""
+    ``targets`` the loss and BPTT (and with ``lr`` the updated weights).
+
+    ``w_yh`` is ``w_hy`` under the chapter's name, W_yh: the output weights are then
+    written W_yh."""
+    if w_yh is not None:
+        if w_hy is not None:
+            raise ExerciseError("W_yh: give the output weights once, as W_hy or as W_yh (the same matrix)")
+        w_hy = w_yh
+    out_w = "W_yh" if w_yh is not None else "W_hy"
     wxh = as_array(w_xh, "W_xh")
     if wxh.ndim == 1:
         wxh = wxh[:, None]
@@ -82,16 +89,17 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
     T = x.shape[0]
     bh = None if b_h is None else _vector(b_h, "b_h", H)
     h_init = np.zeros(H) if h0 is None else _vector(h0, "h0", H)
-    why = None if w_hy is None else as_array(w_hy, "W_hy")
+    why = None if w_hy is None else as_array(w_hy, out_w)
     if why is not None:
         if why.ndim == 1:
             why = why[None, :] if why.size == H else why[:, None]
         if why.ndim != 2 or why.shape[1] != H:
-            raise ExerciseError(f"W_hy: expected a matrix (outputs × hidden) with {H} columns, got shape {why.shape}")
+            raise ExerciseError(f"{out_w}: expected a matrix (outputs × hidden) with {H} columns, "
+                                f"got shape {why.shape}")
     O = H if why is None else why.shape[0]
     by = None if b_y is None else _vector(b_y, "b_y", O)
     if by is not None and why is None:
-        raise ExerciseError("b_y: an output bias needs an output layer (give W_hy too)")
+        raise ExerciseError(f"b_y: an output bias needs an output layer (give {out_w} too)")
     act = _activation(activation, "activation")
     y = None if targets is None else _rows(targets, "targets", O)
     if y is not None and y.shape[0] != T:
@@ -104,7 +112,7 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
 
     Wxh, Whh = _named(wxh, "W_xh", True), _named(whh, "W_hh", True)
     bht = None if bh is None else _named(bh, "b_h", True)
-    Why = None if why is None else _named(why, "W_hy", True)
+    Why = None if why is None else _named(why, out_w, True)
     byt = None if by is None else _named(by, "b_y", True)
     params = [p for p in (Wxh, Whh, bht, Why, byt) if p is not None]
     title = f"RNN: {T} time steps, hidden size {H}, g_h = {act}" + ("" if y is None else ", BPTT")
@@ -131,12 +139,11 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
             outs.append(yh)
         if y is not None:
             ex.section("Loss" + (": E = (1/T) Σ_t (y_t − ŷ_t)²" if lk == "mse" else ": E = ½ Σ_t (y_t − ŷ_t)²"))
-            yhat = stack(outs)
+            yhat = stack(outs)  # its elements read as ŷ_t's, as the targets' as y_t's
             yhat.name = "ŷ"
-            E = network_loss(yhat, y, lk)
-            E.name = "E"  # network_loss calls the mean L; here it is the chapter's E
+            E = _loss(yhat, y, lk)
             E.backward()
-            _bptt_summary(ex, [p for p in (Wxh, Whh, bht) if p is not None])
+            _bptt_summary(ex, params)
             if lr is not None:
                 opt = optim.SGD(params, lr=float(lr))
                 opt.step()
@@ -145,8 +152,23 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
     return ex
 
 
+def _loss(yhat, y, lk):
+    """E of the outputs ŷ_t against the targets y_t, each target named y_t (y_1,1 beside ŷ_1,1)."""
+    yt = stack([_named(row, f"y_{t + 1}") for t, row in enumerate(y)])
+    yt.name = "y"
+    if lk == "mse":
+        E = F.mse_loss(yhat, yt)
+    else:
+        s = F.mse_loss(yhat, yt, reduction="sum")
+        s.name = "Σ(ŷ−y)²"
+        E = 0.5 * s
+    E.name = "E"
+    return E
+
+
 def _bptt_summary(ex, params):
-    """∂E/∂θ = Σ_t (step t's contribution), from the parts the recorder collected in backward."""
+    """∂E/∂θ = Σ_t (step t's contribution), from the parts the recorder collected in backward:
+    the weights the time steps share (W_xh, W_hh, b_h), then the output layer's."""
     items = [Text("each time step adds its own term (the chain of ∂h_t/∂h_{t−1} factors is already in "
                   "∂E/∂z_t); the sum is the gradient")]
     rec = autograd._recorder
