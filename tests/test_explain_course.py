@@ -146,7 +146,7 @@ def test_cross_entropy_of_a_batch_is_summarised():
         F.cross_entropy(z, y).backward()
     text = str(ex)
     assert time.perf_counter() - t0 < 1.0
-    assert len(text.splitlines()) < 30, text
+    assert len(text.splitlines()) < 40, text  # large tensors as a corner on three lines
     assert "(1/64)·(" in text and " + … + " in text
     check(ex)
 
@@ -457,7 +457,7 @@ def test_pool_backward_of_large_maps_is_summarised():
         (F.max_pool2d(x, 2) ** 2).sum().backward()
         (F.avg_pool2d(x, 3) ** 2).sum().backward()
     text = str(ex)
-    assert "one window worked in full" in text and len(text.splitlines()) < 80
+    assert "one window worked in full" in text and len(text.splitlines()) < 100
     check(ex)
 
 

@@ -7,7 +7,7 @@
     print(ex)                         # plain text;  ex.to_markdown(), ex.to_latex()
 
 ``gn.explain`` is this package and, called, the context manager
-(``gn.explain(digits=4, max_elements=16)``). Every op is described in the
+(``gn.explain(digits=4, max_elements=16, focus=None, max_terms=None)``). Every op is described in the
 chapter's notation (``Tensor.name`` gives the symbols; unnamed tensors are
 auto-named) by the describer registered for its class (``describes``; the
 ops' describers are in ``describe/``, one module per op family). The ``glassnet explain`` command (``cli.py``) works the
@@ -24,9 +24,11 @@ from .registry import describes, describes_update  # noqa: F401
 
 
 class _CallableModule(_types.ModuleType):
-    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None, names=None) -> explain:
+    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None, names=None,
+                 focus=None, max_terms: int | None = None) -> explain:
         """``with gn.explain() as ex:`` — see ``glassnet.explain.explain``."""
-        return explain(digits=digits, max_elements=max_elements, title=title, names=names)
+        return explain(digits=digits, max_elements=max_elements, title=title, names=names, focus=focus,
+                       max_terms=max_terms)
 
 
 _sys.modules[__name__].__class__ = _CallableModule

@@ -13,12 +13,16 @@ them for small tensors, one for large ones.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import autograd
-from .records import Deriv, Eq, Frac, Num, Prod, Ref, Show, Sum, Sym, Text
+from .focus import roles_of
+from .records import HEAD, Deriv, Eq, Frac, Num, Prod, Ref, Show, Sum, Sym, Text
 
 DEFAULT_MAX_ELEMENTS = 16
+DEFAULT_MAX_TERMS = 16  # a longer sum is written shortened (explain(max_terms=...))
 
 
 def _settings():
@@ -26,22 +30,53 @@ def _settings():
     return autograd._recorder
 
 
-def indices(shape, limit=None):
-    """The element indices to work out: all for small tensors, else the first."""
+def indices(shape, limit=None, *, param=None, roles=None, base=None):
+    """The element indices to work out: all for small tensors, else one representative element:
+    ``base`` (default the first) moved to the explanation's focus (``focus.py``) where it fits.
+
+    ``shape`` may be an ``Operand`` (a parameter's first axis is its unit: ``param``);
+    ``roles`` says which axis is the sample, the unit, the pixel when the shape alone does not
+    (``{"sample": 0}`` for one loss per sample)."""
+    if hasattr(shape, "shape"):
+        if param is None:
+            param = is_param(shape)
+        shape = shape.shape
+    shape = tuple(shape)
     rec = _settings()
     if limit is None:
         limit = rec.max_elements if rec is not None else DEFAULT_MAX_ELEMENTS
+    focus = getattr(rec, "focus", None)
+    base = tuple(int(i) for i in base) if base is not None else tuple(0 for _ in shape)
+    if focus is not None:
+        base = focus.place(shape, base, roles if roles is not None else roles_of(shape, bool(param)))
     n = int(np.prod(shape)) if len(shape) else 1
     if n <= limit:
         return [tuple(int(i) for i in ix) for ix in np.ndindex(*shape)] if shape else [()]
-    return [tuple(0 for _ in shape)]
+    return [base]
+
+
+def is_param(operand) -> bool:
+    """True for a parameter (a leaf that needs a gradient): its first axis is its unit."""
+    t = getattr(operand, "tensor", None)
+    return t is not None and getattr(t, "_ctx", None) is None and bool(getattr(t, "requires_grad", False))
+
+
+def focused(name, size):
+    """The focus's ``name`` coordinate (0-based) when it lies inside ``size``, else None."""
+    focus = getattr(_settings(), "focus", None)
+    want = getattr(focus, name, None) if focus is not None else None
+    return want if want is not None and want < size else None
 
 
 
 def partial(shape, limit=None) -> bool:
     """True when only some elements of a tensor of this shape are worked out."""
+    shape = shape.shape if hasattr(shape, "shape") else shape
     n = int(np.prod(shape)) if len(shape) else 1
-    return len(indices(shape, limit)) < n
+    if limit is None:
+        rec = _settings()
+        limit = rec.max_elements if rec is not None else DEFAULT_MAX_ELEMENTS
+    return n > limit
 
 
 def loss():
@@ -57,6 +92,27 @@ def d(operand, idx=None):
 
 def num(v):
     return Num(float(v))
+
+
+BIG_SUM = 4096  # a sum of more terms keeps only those it writes, and the total of all of them
+
+
+def terms(make, n, values):
+    """A sum of ``n`` terms in numbers, ``make(i)`` the i-th: all of them (written shortened past
+    ``max_terms``), or for a huge sum the first few, the last and the total of ``values`` (the
+    terms' numbers as an array, summed here, never the engine's result)."""
+    if n <= BIG_SUM:
+        return Sum([make(i) for i in range(n)]) if n != 1 else make(0)
+    return Sum.elided([make(i) for i in range(HEAD)], make(n - 1), n, math.fsum(np.ravel(values)))
+
+
+def plus(total, term):
+    """``total`` + ``term`` as one sum (an elided sum keeps its count and total)."""
+    if isinstance(total, Sum) and total.count is not None:
+        return Sum(total.terms + [term], count=total.count + 1, total=total.total + term.value())
+    if isinstance(total, Sum):
+        return Sum(total.terms + [term])
+    return Sum([total, term])
 
 
 def is_root(operand) -> bool:
@@ -95,8 +151,12 @@ def show_maps(op):
 
 
 def note_partial(shape, what="element"):
+    """"(64×32: one element worked in full; the other 2047 follow the same rule)" for a large tensor."""
+    shape = tuple(shape.shape if hasattr(shape, "shape") else shape)
     if partial(shape):
-        return [Text(f"(shape {tuple(shape)}: one {what} worked in full; the rest follow the same rule)")]
+        n = int(np.prod(shape))
+        dims = "×".join(str(s) for s in shape) if len(shape) > 1 else f"{shape[0]} elements"
+        return [Text(f"({dims}: one {what} worked in full; the other {n - 1} follow the same rule)")]
     return []
 
 
@@ -139,14 +199,14 @@ def unary(inputs, outputs, grads, sym, numeric, local_sym, local_num):
     items = []
     if grads is None:
         items += shows(z)
-        for i in indices(a.shape):
+        for i in indices(a):
             zv, av = val(z, i), val(a, i)
             items.append(Eq(Ref(a, i or None), [sym(Ref(z, i or None)), numeric(zv)], num(av), ref=(a, i)))
         return items + note_partial(a.shape) + shows(a)
     (g_out,), g_in = grads
     if g_in[0] is None:
         return []
-    for i in indices(z.shape):
+    for i in indices(z):
         zv, av, g = val(z, i), val(a, i), upstream(g_out, i)
         cs, cn = chain(a, i or None, g, [local_sym(Ref(z, i or None), Ref(a, i or None))],
                        [local_num(zv, av)])
@@ -177,7 +237,7 @@ def binary(inputs, outputs, grads, sym, numeric, local):
     items = []
     if grads is None:
         items += shows(x, y)
-        for i in indices(z.shape):
+        for i in indices(z):
             ix, iy = bidx(x.shape, z.shape, i), bidx(y.shape, z.shape, i)
             items.append(Eq(Ref(z, i or None), [sym(Ref(x, ix or None), Ref(y, iy or None)),
                                                  numeric(val(x, ix), val(y, iy))],
@@ -187,7 +247,7 @@ def binary(inputs, outputs, grads, sym, numeric, local):
     for k, op in enumerate(inputs):
         if g_in[k] is None:
             continue
-        for ii in indices(op.shape):
+        for ii in indices(op):
             terms_s, terms_n = [], []
             for oi in sources(op.shape, z.shape, ii):
                 ix, iy = bidx(x.shape, z.shape, oi), bidx(y.shape, z.shape, oi)
@@ -224,7 +284,7 @@ def reduction(inputs, outputs, grads, mean=False):
     if g_in[0] is None:
         return []
     if y.value.ndim == 0:
-        for i in indices(x.shape):
+        for i in indices(x):
             f = Frac(num(1), num(n)) if mean else num(1)
             cs, cn = chain(y, None, float(g), [f], [f])
             items.append(Eq(d(x, i or None), [cs, cn],
@@ -250,7 +310,7 @@ def loss_pointwise(inputs, outputs, grads, reduction_, sym, numeric, local_sym, 
     if grads is None:
         items += shows(yh, y)
         if reduction_ == "none":
-            for i in indices(yh.shape):
+            for i in indices(yh):
                 items.append(Eq(Ref(out, i or None), [sym(Ref(yh, i or None), Ref(y, bidx(y.shape, yh.shape, i) or None)),
                                                       numeric(val(yh, i), val(y, bidx(y.shape, yh.shape, i)))],
                                 num(val(out, i)), ref=(out, i)))
@@ -273,7 +333,7 @@ def loss_pointwise(inputs, outputs, grads, reduction_, sym, numeric, local_sym, 
     if g_in[0] is None:
         return []
     sc = _scale_terms(reduction_, n)
-    for i in indices(yh.shape):
+    for i in indices(yh):
         yi = bidx(y.shape, yh.shape, i)
         gv = float(g[i]) if g.ndim else float(g)
         fs = [local_sym(Ref(yh, i or None), Ref(y, yi or None))]

@@ -20,6 +20,7 @@ from ..ops.activation import Sigmoid
 from ..ops.loss import BCELoss
 from ..optim import SGD
 from . import build as X
+from .focus import Focus
 from .naming import ModelNames
 from .records import (
     Deriv,
@@ -55,13 +56,15 @@ class Explanation:
     LaTeX fragment (``standalone=True``: a whole document).
     """
 
-    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None):
+    def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None,
+                 max_terms: int | None = None):
         from .records import Fmt
 
         Fmt(digits)  # validates
         if not isinstance(max_elements, int) or max_elements < 1:
             raise ValueError(f"explain: max_elements must be a positive integer, got {max_elements!r}")
         self.digits, self.max_elements, self.title = digits, max_elements, title
+        self.max_terms = _max_terms(max_terms, max_elements)
         self.steps: list[Step] = []
 
     # rendering ------------------------------------------------------------
@@ -126,6 +129,7 @@ class Recorder:
     def __init__(self, expl: Explanation):
         self.expl = expl
         self.max_elements = expl.max_elements
+        self.max_terms, self.focus = expl.max_terms, None  # focus: set by explain(focus=...)
         self._nodes = {}  # id(fn) -> (fn, inputs, outputs)
         self._by_tensor = {}  # id(tensor) -> (tensor, its Label, shared by its operands)
         self._fixed = set()  # ids of tensors the user named through explain(names=...)
@@ -457,7 +461,7 @@ class Recorder:
             after, lr, grad = params_after[p], lrs[p], grads[p]
             op_b = Operand(p, before, self._auto(p, "w"))
             op_a = Operand(p, after, op_b.auto)
-            for idx in X.indices(before.shape):
+            for idx in X.indices(before.shape, param=True):
                 i = idx or None
                 if plain:
                     items.append(Eq(Ref(op_b, i),
@@ -643,6 +647,15 @@ def _whole_name(fn, sources, params, k, view):
     return name
 
 
+def _max_terms(max_terms, max_elements):
+    """How many terms a sum may show in full (``explain(max_terms=...)``, validated)."""
+    if max_terms is None:
+        return max(max_elements, X.DEFAULT_MAX_TERMS)
+    if isinstance(max_terms, bool) or not isinstance(max_terms, int) or max_terms < 2:
+        raise ValueError(f"explain: max_terms must be an integer of at least 2, got {max_terms!r}")
+    return max_terms
+
+
 class explain:
     """``with gn.explain() as ex:`` — record every op (forward and backward) run inside.
 
@@ -650,7 +663,19 @@ class explain:
         digits: decimals printed (default 4); the numbers themselves are the
             engine's, unrounded.
         max_elements: tensors with at most this many elements are worked out
-            element by element; larger ones show their shape and one element.
+            element by element; larger ones work one representative element
+            in full and show their shape and a corner of their values.
+        max_terms: sums (and max(…)) of more terms are written shortened: their
+            first terms, "…", the last and the count (a long dot product as
+            Σ_{k=1}^{784} W_1k·x_1k); the value is still the sum of every term.
+            Default: max_elements, and at least 16.
+        focus: which element of a large tensor is worked in full, counted from
+            1 as printed: a sample (``focus=3``), a sample and a unit
+            (``focus=(3, 7)``), or a dict with ``"sample"``, ``"unit"`` and
+            ``"pixel"`` (a (row, column) pair of a feature map). Each tensor uses
+            the coordinates that lie inside it (a layer narrower than the unit
+            works its first unit); one that lies inside no tensor raises
+            ValueError when the block ends.
         names: a dict {name: tensor} naming tensors whose ``name`` is not set.
             Tensors of modules that run inside need none: they are named as
             the chapter does — the input x, the parameters W^[l] and b^[l] of
@@ -666,9 +691,10 @@ class explain:
     """
 
     def __init__(self, digits: int = 4, max_elements: int = X.DEFAULT_MAX_ELEMENTS, title: str | None = None,
-                 names=None):
-        self.explanation = Explanation(digits, max_elements, title)
+                 names=None, focus=None, max_terms: int | None = None):
+        self.explanation = Explanation(digits, max_elements, title, max_terms)
         self.recorder = Recorder(self.explanation)
+        self.recorder.focus = Focus(focus) if focus is not None else None
         self._prev = None
         if names is not None and not hasattr(names, "named_parameters"):  # a model names itself
             for n, t in dict(names).items():
@@ -684,6 +710,8 @@ class explain:
         autograd.set_recorder(self._prev)
         self.recorder.apply_model_names()
         self.recorder.flush_leaves()
+        if exc[0] is None and self.recorder.focus is not None:
+            self.recorder.focus.check()  # a focus outside every tensor worked: ValueError
         return False
 
 

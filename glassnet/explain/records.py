@@ -99,10 +99,11 @@ class Operand:
 class Fmt:
     """Renders numbers with ``digits`` decimals (trailing zeros dropped)."""
 
-    def __init__(self, digits: int = 4):
+    def __init__(self, digits: int = 4, max_terms: int | None = None):
         if not isinstance(digits, int) or digits < 0 or digits > 15:
             raise ValueError(f"explain: digits must be an integer in [0, 15], got {digits!r}")
         self.digits = digits
+        self.max_terms = max_terms  # a longer sum (or max(…)) is written shortened; None: in full
 
     def num(self, v) -> str:
         v = float(v)
@@ -256,18 +257,64 @@ class Deriv(Expr):
         return rf"\frac{{\partial {self.num_.latex(f)}}}{{\partial {self._den(f, True)}}}"
 
 
+class _Dots(Expr):
+    """The "…" standing for the terms a shortened sum does not write."""
+
+    def text(self, f):
+        return "…"
+
+    def latex(self, f):
+        return r"\dots"
+
+
+def _shortened(items, f, forced=False):
+    """The items to write of a long sum or argument list: the first ``HEAD``, "…" and the last,
+    when there are more than ``f.max_terms`` (or ``forced``); else all of them."""
+    limit = getattr(f, "max_terms", None)
+    if len(items) <= HEAD + 1 or not forced and (limit is None or len(items) <= limit):
+        return items
+    return list(items[:HEAD]) + [_Dots()] + list(items[-1:])
+
+
+HEAD = 3  # terms written before the "…" of a shortened sum
+
+
+def _count(n: int, latex: bool) -> str:
+    return rf"\;\text{{({n} terms)}}" if latex else f" ({n} terms)"
+
+
 class Sum(Expr):
+    """a + b + …: past ``Fmt.max_terms`` terms written as its first terms, "…", the last and
+    the count, while its value is still the sum of every term.
+
+    ``Sum.elided(head, last, count, total)`` is a sum of ``count`` terms of which only some are
+    kept (a sum over a huge tensor): it is always written shortened, and its value is ``total``,
+    which the describer computes from all the terms' numbers (never the engine's result)."""
+
     prec = 1
 
-    def __init__(self, terms):
+    def __init__(self, terms, count: int | None = None, total: float | None = None):
         self.terms = list(terms)
+        self.count, self.total = count, total
+
+    @classmethod
+    def elided(cls, head, last, count: int, total: float) -> Sum:
+        head = list(head)
+        if count <= len(head) + 1:  # nothing left out
+            return cls(head[:count - 1] + [last], total=total)
+        return cls(head + [last], count=count, total=total)
 
     def children(self):
         return self.terms
 
     def _join(self, f, latex):
+        n = self.count if self.count is not None else len(self.terms)
+        if n > len(self.terms):  # elided: only the first terms and the last are kept
+            terms = self.terms[:-1][:HEAD] + [_Dots()] + self.terms[-1:]
+        else:
+            terms = _shortened(self.terms, f, forced=self.count is not None)
         out = []
-        for i, t in enumerate(self.terms):
+        for i, t in enumerate(terms):
             if i and isinstance(t, Num) and t.prec == 3:  # negative, or −0
                 out.append(" - " if latex else " − ")
                 out.append(Num(-t.v).latex(f) if latex else Num(-t.v).text(f))
@@ -288,6 +335,8 @@ class Sum(Expr):
             if i:
                 out.append(" + ")
             out.append(_wrap(t, f, 2 if i else 1, latex))
+        if any(isinstance(t, _Dots) for t in terms) and self.value() is not None:
+            out.append(_count(n, latex))  # said once, by the side written in numbers
         return "".join(out)
 
     def text(self, f):
@@ -297,6 +346,8 @@ class Sum(Expr):
         return self._join(f, True)
 
     def value(self):
+        if self.total is not None:
+            return float(self.total)
         vs = [t.value() for t in self.terms]
         return None if any(v is None for v in vs) else math.fsum(vs)
 
@@ -451,11 +502,11 @@ class Call(Expr):
         return self.args
 
     def text(self, f):
-        return self.fn + "(" + ", ".join(a.text(f) for a in self.args) + ")"
+        return self.fn + "(" + ", ".join(a.text(f) for a in _shortened(self.args, f)) + ")"
 
     def latex(self, f):
         name = _FUNCS.get(self.fn, (rf"\operatorname{{{self.fn}}}",))[0]
-        return name + r"\left(" + ", ".join(a.latex(f) for a in self.args) + r"\right)"
+        return name + r"\left(" + ", ".join(a.latex(f) for a in _shortened(self.args, f)) + r"\right)"
 
     def value(self):
         vs = [a.value() for a in self.args]

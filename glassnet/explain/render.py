@@ -49,7 +49,7 @@ def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
     if v.size == 0:
         return f"(empty, shape {tuple(v.shape)})"
     if not _in_full(v):
-        return f"(shape {tuple(v.shape)}; first element {f.num(v.reshape(-1)[0])})"
+        return _corner_text(v, f, indent)
     if v.ndim == 1:
         return "[" + ", ".join(f.num(x) for x in v) + "]"
     if v.ndim == 2:
@@ -62,6 +62,51 @@ def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
         parts.append(f"\n{indent}  [{', '.join(str(i) for i in lead)}, :, :]" +
                      _value_text(v[lead], f, indent + "  "))
     return "".join(parts)
+
+
+# a large tensor is shown by its shape and a corner: its first values, then ⋯ and ⋮
+CORNER_ROWS, CORNER_COLS, VECTOR_HEAD = 2, 3, 6
+
+
+def shape_text(shape, latex=False) -> str:
+    """64×32 (LaTeX: 64 \\times 32)."""
+    return (r" \times " if latex else "×").join(str(n) for n in shape)
+
+
+def _corner(v):
+    """(the matrix whose corner is shown, the index of that matrix in ``v`` or None, more rows?,
+    more columns?) for a large tensor of 2 or more axes."""
+    lead = (0,) * (v.ndim - 2)
+    m = v[lead] if lead else v
+    return m[:CORNER_ROWS, :CORNER_COLS], (lead or None), m.shape[0] > CORNER_ROWS, m.shape[1] > CORNER_COLS
+
+
+def _corner_text(v: np.ndarray, f: Fmt, indent: str) -> str:
+    """A large tensor on a few lines: its top-left corner with ⋯ and ⋮, then its shape; the rows
+    after the first start at ``indent`` (under the first one's bracket)."""
+    if v.ndim == 1:
+        head = ", ".join(f.num(x) for x in v[:VECTOR_HEAD])
+        return f"[{head}, …, {f.num(v[-1])}]  ({v.shape[0]})"
+    m, lead, more_rows, more_cols = _corner(v)
+    cells = [[f.num(x) for x in row] for row in m] + ([["⋮"] * m.shape[1]] if more_rows else [])
+    w = max(len(c) for row in cells for c in row)
+    dots = (["⋯"] * m.shape[0] + ["⋱"] * more_rows) if more_cols else [None] * len(cells)
+    where = f", the corner of [{', '.join(str(i) for i in lead)}, :, :]" if lead else ""
+    rows = ["[" + "  ".join([c.rjust(w) for c in row] + ([d] if d else [])) + "]" for row, d in zip(cells, dots)]
+    rows[0] += f"  ({shape_text(v.shape)}{where})"
+    return ("\n" + indent).join(rows)
+
+
+def _corner_latex(v: np.ndarray, f: Fmt) -> str:
+    if v.ndim == 1:
+        cells = [f.num_latex(x) for x in v[:VECTOR_HEAD]] + [r"\cdots", f.num_latex(v[-1])]
+        return matrix_latex([cells]) + rf"\ ({v.shape[0]})"
+    m, lead, more_rows, more_cols = _corner(v)
+    rows = [[f.num_latex(x) for x in row] + ([r"\cdots"] if more_cols else []) for row in m]
+    if more_rows:
+        rows.append([r"\vdots"] * m.shape[1] + ([r"\ddots"] if more_cols else []))
+    where = (r"\text{, the corner of }[" + ", ".join(str(i) for i in lead) + r", :, :]") if lead else ""
+    return matrix_latex(rows) + rf"\ ({shape_text(v.shape, True)}{where})"
 
 
 def matrix_latex(rows) -> str:
@@ -78,7 +123,7 @@ def _value_latex(v: np.ndarray, f: Fmt) -> str:
     if v.size == 0:
         return rf"\text{{(empty, shape {tuple(v.shape)})}}"
     if not _in_full(v):
-        return r"\text{shape } " + "(" + ", ".join(str(s) for s in v.shape) + ")"
+        return _corner_latex(v, f)
     if v.ndim == 1:
         return matrix_latex([[f.num_latex(x) for x in v]])
     if v.ndim == 2:
@@ -116,6 +161,8 @@ def _text_item(item, f: Fmt, indent: str) -> str:
         return indent + _eq_text(item, f)
     if isinstance(item, Show):
         label = item.label or item.what.text(f)
+        if not _in_full(item.value) and item.value.ndim >= 2:  # a corner, under "label = "
+            return indent + f"{label} = " + _corner_text(item.value, f, indent + " " * (len(label) + 3))
         return (indent + f"{label} = " + _value_text(item.value, f, indent)).replace("= \n", "=\n")
     if isinstance(item, Text):
         return indent + item.text + ("" if not item.math else " " + ", ".join(m.text(f) for m in item.math))
@@ -125,7 +172,7 @@ def _text_item(item, f: Fmt, indent: str) -> str:
 
 
 def to_text(expl, digits: int) -> str:
-    f = Fmt(digits)
+    f = Fmt(digits, getattr(expl, "max_terms", None))
     lines = []
     if expl.title:
         lines += [expl.title, "=" * len(expl.title), ""]
@@ -157,7 +204,7 @@ def _md_item(item, f: Fmt) -> str:
 
 
 def to_markdown(expl, digits: int) -> str:
-    f = Fmt(digits)
+    f = Fmt(digits, getattr(expl, "max_terms", None))
     out = []
     if expl.title:
         out += [f"## {expl.title}", ""]
@@ -230,7 +277,7 @@ def latex_document(body: str, title: str | None = None) -> str:
 
 
 def to_latex(expl, digits: int, standalone: bool = False) -> str:
-    f = Fmt(digits)
+    f = Fmt(digits, getattr(expl, "max_terms", None))
     out = []
     if expl.title:
         out += [rf"\section*{{{_tex_escape(expl.title)}}}", ""]

@@ -74,19 +74,30 @@ class At(Expr):
 
 
 class Sigma(Expr):
-    """Σ_i body: a sum in Σ notation (no value: its numbers are on the next side)."""
+    """Σ_i body: a sum in Σ notation (no value: its numbers are on the next side);
+    with ``hi``, Σ_{i=1}^{hi} (``lo`` the first value of the index, 1 by default)."""
 
     prec = 4  # a factor of a product needs no brackets: (1/n)·Σ_i (…)²
 
-    def __init__(self, var: str, body: Expr):
-        self.var, self.body = var, body
+    def __init__(self, var: str, body: Expr, hi: int | None = None, lo: int = 1):
+        self.var, self.body, self.hi, self.lo = var, body, hi, lo
 
     def text(self, f):
+        if self.hi is not None:
+            return f"Σ_{{{self.var}={self.lo}}}^{{{self.hi}}} " + _wrap_text(self.body, f)
         return f"Σ_{self.var} " + _wrap_text(self.body, f)
 
     def latex(self, f):
         b = self.body.latex(f)
-        return rf"\sum_{{{self.var}}} " + (rf"\left({b}\right)" if self.body.prec < 2 else b)
+        under = self.var if self.hi is None else f"{self.var}={self.lo}}}^{{{self.hi}"
+        return rf"\sum_{{{under}}} " + (rf"\left({b}\right)" if self.body.prec < 2 else b)
+
+
+def sub(*parts) -> str:
+    """A subscript of fixed (0-based, printed from 1) and symbolic parts: sub(0, "k") = "1k",
+    sub(10, "k") = "11,k"."""
+    out = [p if isinstance(p, str) else str(int(p) + 1) for p in parts]
+    return ("," if any(len(p) > 1 for p in out) else "").join(out)
 
 
 def _wrap_text(e: Expr, f) -> str:
@@ -150,18 +161,12 @@ class Rel(Expr):
 
 
 class LongSum(Sum):
-    """A sum of many terms: the first ``head`` and the last are written, the rest is "…";
-    its value is the sum of all of them."""
+    """A sum of many terms, always written shortened (its first terms, "…", the last and the
+    count: ``records.Sum``); its value is the sum of all of them."""
 
-    def __init__(self, terms, head=3):
-        super().__init__(terms)
-        self.head = head
-
-    def _join(self, f, latex):
-        shown = Sum(self.terms[: self.head])._join(f, latex)
-        last = Sum([Sym("…"), self.terms[-1]])._join(f, latex)[1:]  # " + t" or " − t"
-        dots = r" + \dots" if latex else " + …"
-        return shown + dots + last
+    def __init__(self, terms):
+        terms = list(terms)
+        super().__init__(terms, count=len(terms))
 
 
 def max_terms() -> int:
@@ -197,11 +202,9 @@ def many(n: int) -> bool:
 
 def pick(shape, preferred):
     """The elements to work in full: all of a small tensor (``build.indices``), else one
-    representative element, ``preferred`` (a cell inside the image rather than its corner)."""
-    idxs = X.indices(shape)
-    if X.partial(shape):
-        return [tuple(int(i) for i in preferred)]
-    return idxs
+    representative element, ``preferred`` (a cell inside the image rather than its corner),
+    moved to the explanation's focus (``gn.explain(focus=...)``) where it fits."""
+    return X.indices(shape, base=preferred)  # the explanation's focus moves it where it fits
 
 
 def previous(op_class):

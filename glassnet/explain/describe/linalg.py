@@ -8,8 +8,9 @@ import numpy as np
 
 from ...ops import linalg as ops
 from .. import build as X
-from ..records import Eq, Prod, Ref, Show, Sum, Text
+from ..records import Deriv, Eq, Prod, Ref, Show, Sum, Text
 from ..registry import describes
+from ._course import At, Sigma, max_terms, sub
 
 
 @describes(ops.MatMul, formula="(U V)_ij = sum_k U_ik * V_kj", symbol="z")
@@ -23,19 +24,29 @@ def linear(fn, inputs, outputs, grads, params):
 
 
 def _linear(x_op, w_op, b_op, z_op, grads):
-    """z = W x + b (``Linear``; W is (out, in)): each z_j as a dot product."""
+    """z = W x + b (``Linear``; W is (out, in)): each z_j as a dot product. A large layer works
+    one unit of one sample, its sums in Σ notation (Σ_{k=1}^{784} W_1k·x_1k) and shortened
+    numbers; the rest is summarised by their shapes."""
     x, w, z = x_op.value, w_op.value, z_op.value
+    flat = x.ndim <= 2  # (N, in) or (in,): Σ notation names the sample and the unit
     items = []
     if grads is None:
         items += X.shows(*(o for o in (w_op, x_op, b_op) if o is not None))
-        for idx in X.indices(z.shape):
+        K = x.shape[-1]
+        for idx in X.indices(z_op):
             j, lead = idx[-1], idx[:-1]
-            terms_s = [Prod([Ref(w_op, (j, k)), Ref(x_op, lead + (k,))]) for k in range(x.shape[-1])]
-            terms_n = [Prod([X.num(w[j, k]), X.num(x[lead + (k,)])]) for k in range(x.shape[-1])]
+            terms_n = X.terms(lambda k, j=j, lead=lead: Prod([X.num(w[j, k]), X.num(x[lead + (k,)])]), K,
+                              w[j, :] * x[lead])
+            if flat and _sigma(z_op, K):
+                sym = Sigma("k", Prod([At(Ref(w_op), sub(j, "k")), At(Ref(x_op), sub(*lead, "k"))]), K)
+                terms_s = [sym]
+            else:
+                terms_s = [Prod([Ref(w_op, (j, k)), Ref(x_op, lead + (k,))]) for k in range(K)]
             if b_op is not None:
                 terms_s.append(Ref(b_op, (j,)))
-                terms_n.append(X.num(b_op.value[j]))
-            items.append(Eq(Ref(z_op, idx), [Sum(terms_s), Sum(terms_n)], X.num(z[idx]), ref=(z_op, idx)))
+                terms_n = X.plus(terms_n, X.num(b_op.value[j]))
+            items.append(Eq(Ref(z_op, idx), [Sum(terms_s) if len(terms_s) > 1 else terms_s[0], terms_n],
+                            X.num(z[idx]), ref=(z_op, idx)))
         return items + X.note_partial(z.shape) + X.shows(z_op)
     (g,), g_in = grads
     if not X.is_root(z_op):
@@ -43,30 +54,49 @@ def _linear(x_op, w_op, b_op, z_op, grads):
     g2 = g.reshape(-1, g.shape[-1])
     x2 = x.reshape(-1, x.shape[-1])
     leads = list(np.ndindex(*z.shape[:-1])) if z.ndim > 1 else [()]
+    N = len(leads)
+    batched = flat and x.ndim == 2
     # ∂L/∂W_jk = Σ_n ∂L/∂z_nj · x_nk
     if g_in[1] is not None:
-        for (j, k) in X.indices(w.shape):
-            items.append(Eq(X.d(w_op, (j, k)),
-                            [Sum([Prod([X.d(z_op, lead + (j,)), Ref(x_op, lead + (k,))]) for lead in leads]),
-                             Sum([Prod([X.num(g2[n, j]), X.num(x2[n, k])]) for n in range(len(leads))])],
-                            X.num(g_in[1][j, k]), ref=("grad", 1, (j, k))))
+        for (j, k) in X.indices(w_op):
+            terms_n = X.terms(lambda n, j=j, k=k: Prod([X.num(g2[n, j]), X.num(x2[n, k])]), N,
+                              g2[:, j] * x2[:, k])
+            if batched and _sigma(w_op, N):
+                sym = Sigma("n", Prod([Deriv(X.loss(), At(Ref(z_op), sub("n", j))), At(Ref(x_op), sub("n", k))]),
+                            N)
+            else:
+                sym = Sum([Prod([X.d(z_op, lead + (j,)), Ref(x_op, lead + (k,))]) for lead in leads])
+            items.append(Eq(X.d(w_op, (j, k)), [sym, terms_n], X.num(g_in[1][j, k]), ref=("grad", 1, (j, k))))
         items += X.note_partial(w.shape)
     if len(g_in) > 2 and g_in[2] is not None:
-        for (j,) in X.indices(b_op.shape):
-            items.append(Eq(X.d(b_op, (j,)),
-                            [Sum([Prod([X.d(z_op, lead + (j,)), X.num(1)]) for lead in leads]),
-                             Sum([X.num(g2[n, j]) for n in range(len(leads))])],
-                            X.num(g_in[2][j]), ref=("grad", 2, (j,))))
+        for (j,) in X.indices(b_op):
+            terms_n = X.terms(lambda n, j=j: X.num(g2[n, j]), N, g2[:, j])
+            if batched and _sigma(b_op, N):
+                sym = Sigma("n", Deriv(X.loss(), At(Ref(z_op), sub("n", j))), N)
+            else:
+                sym = Sum([Prod([X.d(z_op, lead + (j,)), X.num(1)]) for lead in leads])
+            items.append(Eq(X.d(b_op, (j,)), [sym, terms_n], X.num(g_in[2][j]), ref=("grad", 2, (j,))))
         items += X.note_partial(b_op.shape)
     if g_in[0] is not None:
-        for idx in X.indices(x.shape):
+        J = w.shape[0]
+        for idx in X.indices(x_op):
             k, lead = idx[-1], idx[:-1]
-            items.append(Eq(X.d(x_op, idx),
-                            [Sum([Prod([X.d(z_op, lead + (j,)), Ref(w_op, (j, k))]) for j in range(w.shape[0])]),
-                             Sum([Prod([X.num(g[lead + (j,)]), X.num(w[j, k])]) for j in range(w.shape[0])])],
-                            X.num(g_in[0][idx]), ref=("grad", 0, idx)))
+            terms_n = X.terms(lambda jj, k=k, lead=lead: Prod([X.num(g[lead + (jj,)]), X.num(w[jj, k])]), J,
+                              g[lead] * w[:, k])
+            if flat and _sigma(x_op, J):
+                sym = Sigma("j", Prod([Deriv(X.loss(), At(Ref(z_op), sub(*lead, "j"))), At(Ref(w_op), sub("j", k))]),
+                            J)
+            else:
+                sym = Sum([Prod([X.d(z_op, lead + (jj,)), Ref(w_op, (jj, k))]) for jj in range(J)])
+            items.append(Eq(X.d(x_op, idx), [sym, terms_n], X.num(g_in[0][idx]), ref=("grad", 0, idx)))
         items += X.note_partial(x.shape)
     return items
+
+
+def _sigma(op, n_terms) -> bool:
+    """Write a sum in Σ notation: the tensor is too large to work every element, or the sum too
+    long to write out (small layers keep every term, as the chapter writes them)."""
+    return X.partial(op) or n_terms > max_terms()
 
 
 def _matmul(x_op, y_op, z_op, grads):

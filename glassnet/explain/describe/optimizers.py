@@ -92,7 +92,7 @@ class _Param:
         return num(self.g[i])
 
     def worked(self):
-        return X.indices(self.shape)
+        return X.indices(self.shape, param=True)
 
     def update_eq(self, i, sym, val):
         return Eq(

@@ -86,7 +86,9 @@ def softmax_cross_entropy(fn, inputs, outputs, grads, params):
     valid = q.sum(axis=1) > 0
     labels = [int(np.argmax(q[k])) if valid[k] else None for k in range(M)]
     y = Target(t)
-    first = next((k for k in range(M) if valid[k]), 0)
+    first = X.focused("sample", M) if z.value.ndim == 2 else None  # gn.explain(focus=...)
+    if first is None or not valid[first]:
+        first = next((k for k in range(M) if valid[k]), 0)
     preferred = _idx(z, first, labels[first] if labels[first] is not None else 0)
     if grads is None:
         return _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred)
@@ -147,7 +149,8 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
     items.append(Show(Sym("p"), p.reshape(shape)))
     ell = -(q * fn.logp).sum(axis=1)
     per_row = M > 1
-    rows = [k for (k,) in X.indices((M,)) if valid[k]] if per_row else [0]
+    rows = [k for (k,) in X.indices((M,), roles={"sample": 0}, base=(preferred[0],)) if valid[k]] \
+        if per_row else [0]
     if onehot:
         items.append(
             Text(
