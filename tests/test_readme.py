@@ -55,6 +55,11 @@ def test_python_snippet_runs(i, tmp_path):
 @pytest.mark.parametrize("cmd", EXPLAIN_CMDS)
 def test_explain_command_runs(cmd, tmp_path):
     args = shlex.split(cmd)[1:]
+    if args[:2] == ["explain", "model"]:  # a model saved by `glassnet train`, trained here briefly
+        r = subprocess.run([sys.executable, "-m", "glassnet", "train", "--model", "mlp", "--data", "moons",
+                            "--epochs", "1", "--out", str(Path(args[2]).parent)], cwd=tmp_path, check=False,
+                           capture_output=True, text=True, timeout=300, env=ENV)
+        assert r.returncode == 0, r.stderr[-2000:]
     r = subprocess.run([sys.executable, "-m", "glassnet", *args], cwd=tmp_path, check=False,
                        capture_output=True, text=True, timeout=120, env=ENV)
     assert r.returncode == 0, f"{cmd}\n{r.stderr[-2000:]}"

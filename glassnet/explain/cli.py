@@ -15,6 +15,7 @@ override the file.
     glassnet explain conv --image "1 0 0; 0 1 0; 0 0 1" --filter "1 0; 0 1" --stride 1
     glassnet explain shapes --input 39x39x3 --layer conv:f=3,n=10 --layer conv:f=5,n=20,s=2 --layer flatten
     glassnet explain lstm --w-ih 0.5,-0.3,0.2,0.8 --w-hh 0.1,0.4,-0.6,0.3 --inputs 1,-0.5
+    glassnet explain model runs/moons/model.safetensors --input 0.5,-0.2 --target 1 --lr 0.1
     glassnet exercise backprop --seed 7 --solution
     glassnet exercise mix --count 9 --out sheet          # sheet.md and sheet-solutions.md
 """
@@ -27,7 +28,7 @@ import os
 import re
 import sys
 
-EXPLAIN_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru")
+EXPLAIN_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru", "model")
 MAX_COUNT = 100  # exercises on one sheet (generate.MAX_COUNT)
 EXERCISE_KINDS = ("neuron", "forward", "backprop", "conv", "pool", "shapes", "rnn", "lstm", "gru", "mix")
 
@@ -364,8 +365,21 @@ def _run_gates(args):
                                h0=v.get("h0"), c0=v.get("c0"), digits=args.digits)
 
 
+def _run_model(args):
+    from .model import explain_model
+
+    vals = _merged(args, ["input", "target", "lr", "loss"])
+    given = _need(vals, "input", "--input")
+    target = vals.get("target")
+    return explain_model(args.model, given if isinstance(given, str) else _values(given, "--input"),
+                         target=None if target is None else str(target) if isinstance(target, (str, int, float))
+                         else target, lr=vals.get("lr", 0.1), loss=vals.get("loss", "auto"),
+                         digits=args.digits)
+
+
 _RUNNERS = {"neuron": _run_neuron, "forward": _run_forward, "backprop": _run_backprop, "conv": _run_conv,
-            "pool": _run_pool, "shapes": _run_shapes, "rnn": _run_rnn, "lstm": _run_gates, "gru": _run_gates}
+            "pool": _run_pool, "shapes": _run_shapes, "rnn": _run_rnn, "lstm": _run_gates, "gru": _run_gates,
+            "model": _run_model}
 
 
 # ---------------------------------------------------------------------------
@@ -456,6 +470,20 @@ def _add_kinds(sub):
         if cell == "lstm":
             p.add_argument("--c0", help="initial cell state (default 0)")
         _common(p)
+    p = sub.add_parser("model", help="a saved model's forward pass on one input (and with --target one "
+                                     "backward pass and SGD step)",
+                       description="The forward pass of a model saved by glassnet train, on one input, in "
+                                   "the chapter's notation (W^[1], z^[1], a^[1]); with --target the loss, "
+                                   "its backward pass and one SGD update (of the loaded copy, not the file).")
+    p.add_argument("model", help="the model file (runs/NAME/model.safetensors) or its run folder")
+    p.add_argument("--input", help="one sample: comma-separated numbers, or a .npy/.csv file (its first "
+                                   "sample is explained)")
+    p.add_argument("--target", help="its target: a class (from 0, or its name, as glassnet predict prints "
+                                    "it) or the output values; adds the backward pass and an SGD step")
+    p.add_argument("--lr", help="learning rate η of the SGD step (default 0.1)")
+    p.add_argument("--loss", choices=("auto", "mse", "cross_entropy"),
+                   help="auto (default): cross-entropy for a class target, else mse")
+    _common(p)
 
 
 def register(subparsers) -> None:
