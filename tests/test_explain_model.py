@@ -74,6 +74,15 @@ def test_a_regression_target_uses_mse_and_inputs_come_from_files(run, tmp_path, 
     assert rc == 0 and from_csv == out
 
 
+def test_the_unit_worked_in_full_and_the_length_of_a_sum(run, capsys):
+    rc, out, _ = explain(capsys, run / "model.safetensors", "--input", "0.5,-0.2", "--unit", "5", "--max-terms", "4")
+    assert rc == 0
+    assert "z^[1]_15 = Σ_{k=1}^{2} W^[1]_5k·x_1k + b^[1]_5 = " in out and "a^[2]_15 = max(0, z^[2]_15)" in out
+    assert "(33 terms)" in out  # a sum of 33 terms written shortened
+    rc, _, err = explain(capsys, run / "model.safetensors", "--input", "0.5,-0.2", "--unit", "50")
+    assert rc == 1 and err.count("\n") == 1 and "unit must be 1 to 32" in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--input", "0.5,-0.2,1"], "the model takes 2 values per sample, --input has 3"),
     (["--input", "0.5,x"], "is not a .npy/.csv file nor a comma-separated list of numbers"),

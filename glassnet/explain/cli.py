@@ -368,13 +368,18 @@ def _run_gates(args):
 def _run_model(args):
     from .model import explain_model
 
-    vals = _merged(args, ["input", "target", "lr", "loss"])
+    vals = _merged(args, ["input", "target", "lr", "loss", "unit", "max_terms"])
     given = _need(vals, "input", "--input")
     target = vals.get("target")
     return explain_model(args.model, given if isinstance(given, str) else _values(given, "--input"),
                          target=None if target is None else str(target) if isinstance(target, (str, int, float))
                          else target, lr=vals.get("lr", 0.1), loss=vals.get("loss", "auto"),
-                         digits=args.digits)
+                         digits=args.digits, unit=_one_int(vals.get("unit"), "--unit"),
+                         max_terms=_one_int(vals.get("max_terms"), "--max-terms"))
+
+
+def _one_int(v, what):
+    return None if v is None else _ints(v, what)[0]
 
 
 _RUNNERS = {"neuron": _run_neuron, "forward": _run_forward, "backprop": _run_backprop, "conv": _run_conv,
@@ -483,6 +488,10 @@ def _add_kinds(sub):
     p.add_argument("--lr", help="learning rate η of the SGD step (default 0.1)")
     p.add_argument("--loss", choices=("auto", "mse", "cross_entropy"),
                    help="auto (default): cross-entropy for a class target, else mse")
+    p.add_argument("--unit", help="the unit worked in full in a layer too wide to write out (from 1; "
+                                  "default: the first)")
+    p.add_argument("--max-terms", dest="max_terms",
+                   help="a longer sum is written as its first terms, …, the last and the count")
     _common(p)
 
 

@@ -24,13 +24,14 @@ LOSSES = ("auto", "mse", "cross_entropy")
 
 
 def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
-                  max_elements=X.DEFAULT_MAX_ELEMENTS) -> Explanation:
+                  max_elements=X.DEFAULT_MAX_ELEMENTS, unit=None, max_terms=None) -> Explanation:
     """The forward pass of ``model`` (a path, or a module) on one input, and with ``target``
     the loss, its backward pass and one SGD step of learning rate ``lr``.
 
     ``input``: numbers (a list, an array, or text as ``glassnet predict`` takes it); ``loss``:
     'mse', 'cross_entropy' or 'auto' (cross-entropy for a model of several outputs given one
-    class, else mse)."""
+    class, else mse). A layer too wide to write out works one unit in full: ``unit`` (counted
+    from 1) chooses it; ``max_terms`` how many terms a sum writes before it is shortened."""
     from .. import cli, no_grad, optim, tensor
     from .. import functional as F
 
@@ -52,7 +53,8 @@ def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
     kind, y = (None, None) if target is None else _target(target, out, loss, names)
     title = f"{os.path.basename(os.fspath(path)) if path is not None else type(net).__name__}: " + \
         ("forward pass" if target is None else "forward pass, backward pass and one SGD step")
-    with explain(digits=digits, max_elements=max_elements, title=title) as ex:
+    focus = None if unit is None else {"unit": unit}
+    with explain(digits=digits, max_elements=max_elements, title=title, focus=focus, max_terms=max_terms) as ex:
         z = net(xt)
         if target is not None:
             yt = tensor(y if kind == "cross_entropy" else y.astype(dtype))
