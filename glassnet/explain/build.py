@@ -102,8 +102,14 @@ def terms(make, n, values):
     ``max_terms``), or for a huge sum the first few, the last and the total of ``values`` (the
     terms' numbers as an array, summed here, never the engine's result)."""
     if n <= BIG_SUM:
-        return Sum([make(i) for i in range(n)]) if n != 1 else make(0)
-    return Sum.elided([make(i) for i in range(HEAD)], make(n - 1), n, math.fsum(np.ravel(values)))
+        return Sum([make(i) for i in range(n)]) if n != 1 else make(0)  # n = 0: the empty sum
+    total = None if values is None else math.fsum(np.ravel(values))  # None: a sum of symbols
+    return Sum.elided([make(i) for i in range(HEAD)], make(n - 1), n, total)
+
+
+def element(shape, k):
+    """The k-th element's index of a tensor of ``shape`` (row-major), as a tuple of ints."""
+    return tuple(int(i) for i in np.unravel_index(k, shape)) if len(shape) else ()
 
 
 def plus(total, term):
@@ -271,9 +277,8 @@ def reduction(inputs, outputs, grads, mean=False):
     if grads is None:
         items += shows(x)
         if y.value.ndim == 0:
-            idxs = [tuple(i) for i in np.ndindex(*x.shape)] if x.shape else [()]
-            s_sym = Sum([Ref(x, i or None) for i in idxs])
-            s_num = Sum([num(val(x, i)) for i in idxs])
+            s_sym = terms(lambda k: Ref(x, element(x.shape, k) or None), n, None)
+            s_num = terms(lambda k: num(val(x, element(x.shape, k))), n, x.value)
             if mean:
                 s_sym, s_num = Prod([Frac(num(1), num(n)), s_sym]), Prod([Frac(num(1), num(n)), s_num])
             items.append(Eq(Ref(y), [s_sym, s_num], num(y.value), ref=(y, ())))
@@ -306,7 +311,6 @@ def loss_pointwise(inputs, outputs, grads, reduction_, sym, numeric, local_sym, 
     out = outputs[0]
     n = yh.value.size
     items = []
-    idxs = [tuple(i) for i in np.ndindex(*yh.shape)] if yh.shape else [()]
     if grads is None:
         items += shows(yh, y)
         if reduction_ == "none":
@@ -315,13 +319,14 @@ def loss_pointwise(inputs, outputs, grads, reduction_, sym, numeric, local_sym, 
                                                       numeric(val(yh, i), val(y, bidx(y.shape, yh.shape, i)))],
                                 num(val(out, i)), ref=(out, i)))
             return items + note_partial(yh.shape)
-        if len(idxs) > DEFAULT_MAX_ELEMENTS:
+        if n > DEFAULT_MAX_ELEMENTS:
             items.append(Text(f"{reduction_} of {n} terms; the first:"))
-            i = idxs[0]
+            i = (0,) * yh.value.ndim
             items.append(Eq(Sym("ℓ", i or None), [sym(Ref(yh, i or None), Ref(y, i or None)),
                                                   numeric(val(yh, i), val(y, i))]))
             items.append(Eq(Ref(out), [], num(out.value), ref=(out, ())))
             return items
+        idxs = [tuple(i) for i in np.ndindex(*yh.shape)] if yh.shape else [()]
         s_sym = Sum([sym(Ref(yh, i or None), Ref(y, bidx(y.shape, yh.shape, i) or None)) for i in idxs])
         s_num = Sum([numeric(val(yh, i), val(y, bidx(y.shape, yh.shape, i))) for i in idxs])
         sc = _scale_terms(reduction_, n)

@@ -11,8 +11,13 @@ from .records import Eq, Expr, Fmt, Show, Text, latex_name
 SHOW_LIMIT = 64  # tensors up to this many elements are printed in full
 
 
-def _in_full(v: np.ndarray) -> bool:
-    return v.size <= SHOW_LIMIT
+def _in_full(v: np.ndarray, f: Fmt | None = None) -> bool:
+    """Print every value: up to SHOW_LIMIT of them, and a vector up to as many as a sum writes
+    (``f.max_terms``) — a longer one is its first values, …, the last and its length."""
+    limit = SHOW_LIMIT
+    if v.ndim == 1 and f is not None and f.max_terms:
+        limit = min(limit, max(f.max_terms, 16))
+    return v.size <= limit
 
 _PHASES = {"forward": "Forward pass", "backward": "Backward pass (chain rule)",
            "update": "Update", "note": None}
@@ -48,7 +53,7 @@ def _value_text(v: np.ndarray, f: Fmt, indent: str) -> str:
         return f.num(v)
     if v.size == 0:
         return f"(empty, shape {tuple(v.shape)})"
-    if not _in_full(v):
+    if not _in_full(v, f):
         return _corner_text(v, f, indent)
     if v.ndim == 1:
         return "[" + ", ".join(f.num(x) for x in v) + "]"
@@ -122,7 +127,7 @@ def _value_latex(v: np.ndarray, f: Fmt) -> str:
         return f.num_latex(v)
     if v.size == 0:
         return rf"\text{{(empty, shape {tuple(v.shape)})}}"
-    if not _in_full(v):
+    if not _in_full(v, f):
         return _corner_latex(v, f)
     if v.ndim == 1:
         return matrix_latex([[f.num_latex(x) for x in v]])
@@ -161,7 +166,7 @@ def _text_item(item, f: Fmt, indent: str) -> str:
         return indent + _eq_text(item, f)
     if isinstance(item, Show):
         label = item.label or item.what.text(f)
-        if not _in_full(item.value) and item.value.ndim >= 2:  # a corner, under "label = "
+        if not _in_full(item.value, f) and item.value.ndim >= 2:  # a corner, under "label = "
             return indent + f"{label} = " + _corner_text(item.value, f, indent + " " * (len(label) + 3))
         return (indent + f"{label} = " + _value_text(item.value, f, indent)).replace("= \n", "=\n")
     if isinstance(item, Text):

@@ -196,6 +196,14 @@ def sum_sides(sym_terms, num_terms, sigma: Expr | None = None):
     return [long_sum(sym_terms), long_sum(num_terms)]
 
 
+def sum_sides_of(make_s, make_n, n: int, values, sigma: Expr | None = None):
+    """``sum_sides`` of ``n`` terms built on demand (``make_s(k)``, ``make_n(k)``): a huge sum
+    builds only the terms it writes, its total the sum of ``values`` (every term's number)."""
+    if n <= X.BIG_SUM:
+        return sum_sides([make_s(k) for k in range(n)], [make_n(k) for k in range(n)], sigma)
+    return [sigma if sigma is not None else X.terms(make_s, n, None), X.terms(make_n, n, values)]
+
+
 def many(n: int) -> bool:
     return n > max_terms()
 

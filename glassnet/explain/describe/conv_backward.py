@@ -32,7 +32,7 @@ from ._course import (
     pick,
     previous,
     show_grad_maps,
-    sum_sides,
+    sum_sides_of,
 )
 
 num = X.num
@@ -96,6 +96,15 @@ class _Conv:
             return cell(self.x_op, (n, c, r, q)), float(self.x[n, c, r, q])
         return Num(0), 0.0
 
+    def products(self, g, o, ci, u, v):
+        """δ times the input cell each output cell met through kernel weight (u, v): the
+        numbers of ∂L/∂W_uv's sum, one per (n, i, j) (0 in the padding)."""
+        (sh, sw), (dh, dw) = self.s, self.d
+        pt, pb, pl, pr = self.pad
+        xp = np.pad(self.x[:, ci], ((0, 0), (pt, pb), (pl, pr)))
+        rows = xp[:, u * dh: u * dh + sh * (self.Ho - 1) + 1: sh, v * dw: v * dw + sw * (self.Wo - 1) + 1: sw]
+        return g[:, o] * rows
+
     # ∂L/∂W: the correlation of the input with δ ---------------------------------
     def weight_grad(self, g, gw):
         (sh, sw), (dh, dw) = self.s, self.d
@@ -110,13 +119,13 @@ class _Conv:
         for o, c, u, v in pick(self.w.shape, centre):
             gi = o // self.Og
             ci = gi * self.Cg + c
-            terms_s, terms_n = [], []
-            for n in range(self.N):
-                for i in range(self.Ho):
-                    for j in range(self.Wo):
-                        xs, xv = self.input_cell(n, ci, i * sh + u * dh, j * sw + v * dw)
-                        terms_s.append(Prod([self.delta(n, o, i, j), xs]))
-                        terms_n.append(Prod([num(g[n, o, i, j]), num(xv)]))
+            cells = (self.N, self.Ho, self.Wo)
+
+            def term(k, o=o, ci=ci, u=u, v=v, cells=cells):
+                n, i, j = (int(t) for t in np.unravel_index(k, cells))
+                xs, xv = self.input_cell(n, ci, i * sh + u * dh, j * sw + v * dw)
+                return Prod([self.delta(n, o, i, j), xs]), Prod([num(g[n, o, i, j]), num(xv)])
+
             sigma = Sigma(
                 self.sigma_var(),
                 Prod(
@@ -133,7 +142,8 @@ class _Conv:
             items.append(
                 Eq(
                     Deriv(X.loss(), self.wcell(o, c, u, v)),
-                    sum_sides(terms_s, terms_n, sigma),
+                    sum_sides_of(lambda k, term=term: term(k)[0], lambda k, term=term: term(k)[1],
+                                 int(np.prod(cells)), self.products(g, o, ci, u, v), sigma),
                     num(gw[o, c, u, v]),
                     ref=("grad", 1, (o, c, u, v)),
                 )
@@ -146,13 +156,17 @@ class _Conv:
     # ∂L/∂b = Σ δ --------------------------------------------------------------------
     def bias_grad(self, g, gb):
         items = []
+        cells = (self.N, self.Ho, self.Wo)
+
+        def at(k):
+            return tuple(int(t) for t in np.unravel_index(k, cells))
+
         for (o,) in X.indices((self.O,)):
-            cells = [
-                (n, i, j) for n in range(self.N) for i in range(self.Ho) for j in range(self.Wo)
-            ]
-            sides = sum_sides(
-                [self.delta(n, o, i, j) for n, i, j in cells],
-                [num(g[n, o, i, j]) for n, i, j in cells],
+            sides = sum_sides_of(
+                lambda k, o=o: self.delta(at(k)[0], o, *at(k)[1:]),
+                lambda k, o=o: num(g[at(k)[0], o][at(k)[1:]]),
+                int(np.prod(cells)),
+                g[:, o],
                 Sigma(self.sigma_var(), At(self.delta_map(o), "ij")),
             )
             items.append(Eq(X.d(self.b_op, (o,)), sides, num(gb[o]), ref=("grad", 2, (o,))))

@@ -9,13 +9,11 @@ needs a gradient gets ∂L/∂y_i = (2/n)·(y_i − ŷ_i).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...ops import loss as ops
 from .. import build as X
 from ..records import Eq, Frac, Neg, Pow, Prod, Ref, Sum
 from ..registry import describes
-from ._course import At, Sigma, pick, previous, sum_sides
+from ._course import At, Sigma, pick, previous, sum_sides_of
 
 num = X.num
 _family = previous(ops.MSELoss)
@@ -52,10 +50,14 @@ def _forward(o, y, out, reduction, n):
                 )
             )
         return items + X.note_partial(o.shape) + X.shows(out)
-    idxs = [tuple(int(k) for k in i) for i in np.ndindex(*o.shape)] if o.shape else [()]
-    sides = sum_sides(
-        [_sq(Ref(y, i or None), Ref(o, i or None)) for i in idxs],
-        [_sq(X.val(y, i), X.val(o, i)) for i in idxs],
+    def at(k):
+        return X.element(o.shape, k)
+
+    sides = sum_sides_of(
+        lambda k: _sq(Ref(y, at(k) or None), Ref(o, at(k) or None)),
+        lambda k: _sq(X.val(y, at(k)), X.val(o, at(k))),
+        n,
+        (y.value - o.value) ** 2,
         Sigma("i", Pow(Sum([At(Ref(y), "i"), Neg(At(Ref(o), "i"))]), num(2))),
     )
     if reduction == "mean" and n > 1:
