@@ -232,11 +232,12 @@ def gradients_only(grads, inputs):
     return items
 
 
-def binary(inputs, outputs, grads, sym, numeric, local):
+def binary(inputs, outputs, grads, sym, numeric, local, dlocal=None):
     """z = f(x, y) elementwise with broadcasting.
 
     local[k](xv, yv) -> (symbolic factor builder, numeric factor) for input k;
-    a factor of None means ×1.
+    a factor of None means ×1. ``dlocal[k](x, y)``: ∂z/∂(input k) on whole arrays, which lets
+    an input broadcast to a huge output write only some of its terms (the total from all).
     """
     x, y = inputs
     z = outputs[0]
@@ -254,19 +255,46 @@ def binary(inputs, outputs, grads, sym, numeric, local):
         if g_in[k] is None:
             continue
         for ii in indices(op):
-            terms_s, terms_n = [], []
-            for oi in sources(op.shape, z.shape, ii):
+            src, axes = _sources_of(op.shape, z.shape, ii)
+            count = int(np.prod([z.shape[a] for a in axes])) if axes else 1
+
+            def term(t, src=src, axes=axes, k=k):
+                oi = list(src)
+                for a, j in zip(axes, np.unravel_index(t, [z.shape[a] for a in axes]) if axes else ()):
+                    oi[a] = int(j)
+                oi = tuple(oi)
                 ix, iy = bidx(x.shape, z.shape, oi), bidx(y.shape, z.shape, oi)
                 fs, fn = local[k](Ref(x, ix or None), Ref(y, iy or None), val(x, ix), val(y, iy))
                 gv = float(g[oi]) if g.ndim else float(g)
-                cs, cn = chain(z, oi or None, gv, [fs] if fs is not None else [],
-                               [fn] if fn is not None else [])
-                terms_s.append(cs)
-                terms_n.append(cn)
-            items.append(Eq(d(op, ii or None), [Sum(terms_s), Sum(terms_n)],
+                return chain(z, oi or None, gv, [fs] if fs is not None else [], [fn] if fn is not None else [])
+
+            if count > BIG_SUM and dlocal is not None:
+                sel = tuple(slice(None) if a in axes else src[a] for a in range(len(z.shape)))
+                xb, yb = np.broadcast_to(x.value, z.shape), np.broadcast_to(y.value, z.shape)
+                values = (np.asarray(g) * np.broadcast_to(dlocal[k](xb, yb), z.shape))[sel]
+                sides = [terms(lambda t, term=term: term(t)[0], count, None),
+                         terms(lambda t, term=term: term(t)[1], count, values)]
+            else:
+                built = [term(t) for t in range(count)]
+                sides = [Sum([b[0] for b in built]), Sum([b[1] for b in built])]
+            items.append(Eq(d(op, ii or None), sides,
                             num(g_in[k][ii] if g_in[k].ndim else g_in[k]), ref=("grad", k, ii)))
         items += note_partial(op.shape)
     return items
+
+
+def _sources_of(in_shape, out_shape, in_idx):
+    """The output indices input element ``in_idx`` was broadcast to, as (the first of them, the
+    output axes it was repeated along)."""
+    lead = len(out_shape) - len(in_shape)
+    first, axes = [], []
+    for a, n in enumerate(out_shape):
+        if a < lead or in_shape[a - lead] == 1 and n != 1:
+            first.append(0)
+            axes.append(a)
+        else:
+            first.append(in_idx[a - lead])
+    return tuple(first), axes
 
 
 def reduction(inputs, outputs, grads, mean=False):

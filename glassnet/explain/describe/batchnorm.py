@@ -22,7 +22,7 @@ from ...ops import norm as ops
 from .. import build as X
 from ..records import Deriv, Eq, Frac, Neg, Operand, Pow, Prod, Ref, Show, Sum, Text
 from ..registry import describes
-from ._course import EPS, MU, SIGMA2, At, Named, Rel, Sigma, Sqrt, sum_sides
+from ._course import EPS, MU, SIGMA2, At, Named, Rel, Sigma, Sqrt, sum_sides_of
 
 num = X.num
 XHAT = Named("x̂", r"\hat{x}")
@@ -83,19 +83,25 @@ class _Features:
             ),
             np.float64,
         )
-        self.channels = [c for (c,) in X.indices((C,))]
+        if X.partial(v.shape):  # a large batch: one feature worked in full (the focus's unit)
+            self.channels = [X.focused("unit", C) or 0]
+        else:
+            self.channels = [c for (c,) in X.indices((C,), roles={"unit": 0})]
 
-    def positions(self, c):
-        """Every index of feature c in x."""
-        N = self.x.shape[0]
-        return [
-            (n, c) + tuple(int(r) for r in rr) for n in range(N) for rr in np.ndindex(*self.rest)
-        ]
+    def at(self, c, k):
+        """The k-th index of feature c in x (sample first, then the positions of a map)."""
+        n, *rr = (int(t) for t in np.unravel_index(k, (self.x.shape[0],) + self.rest))
+        return (n, c) + tuple(rr)
+
+    def values(self, a, c):
+        """Feature c's values of an array shaped as x."""
+        return np.asarray(a)[:, c]
 
     def worked(self, c):
         """The elements of feature c worked in full (all of a small batch, else the first)."""
         shape = (self.x.shape[0],) + self.rest
-        return [(i[0], c) + tuple(i[1:]) for i in X.indices(shape)]
+        roles = {"sample": 0, "pixel": (1, 2)} if len(self.rest) == 2 else {"sample": 0}
+        return [(i[0], c) + tuple(i[1:]) for i in X.indices(shape, roles=roles)]
 
     def _note_elements(self):
         shape = (self.x.shape[0],) + self.rest
@@ -112,7 +118,7 @@ class _Features:
         if len(self.channels) < self.C:
             return [
                 Text(
-                    f"({self.C} features: the first worked in full; the others follow the same "
+                    f"({self.C} features: one worked in full; the others follow the same "
                     "rule)"
                 )
             ]
@@ -142,11 +148,13 @@ class _Features:
         mean_op = Operand(None, self.mean, "μ")
         xhat_op = Operand(None, self.x_hat, "x̂")
         for c in self.channels:
-            pos = self.positions(c)
+            m = self.m
             if self.train:
-                sides = sum_sides(
-                    [Ref(x, i) for i in pos],
-                    [num(x.value[i]) for i in pos],
+                sides = sum_sides_of(
+                    lambda k, c=c: Ref(x, self.at(c, k)),
+                    lambda k, c=c: num(x.value[self.at(c, k)]),
+                    m,
+                    self.values(x.value, c),
                     Sigma("i", At(Ref(x), "i")),
                 )
                 sc = Frac(num(1), num(self.m))
@@ -158,10 +166,12 @@ class _Features:
                         ref=(mean_op, (c,)),
                     )
                 )
-                sq_s = [Pow(Sum([Ref(x, i), Neg(MU.at((c,)))]), num(2)) for i in pos]
-                sq_n = [Pow(Sum([num(x.value[i]), num(-self.mean[c])]), num(2)) for i in pos]
-                sides = sum_sides(
-                    sq_s, sq_n, Sigma("i", Pow(Sum([At(Ref(x), "i"), Neg(MU.at((c,)))]), num(2)))
+                sides = sum_sides_of(
+                    lambda k, c=c: Pow(Sum([Ref(x, self.at(c, k)), Neg(MU.at((c,)))]), num(2)),
+                    lambda k, c=c: Pow(Sum([num(x.value[self.at(c, k)]), num(-self.mean[c])]), num(2)),
+                    m,
+                    (self.values(x.value, c) - self.mean[c]) ** 2,
+                    Sigma("i", Pow(Sum([At(Ref(x), "i"), Neg(MU.at((c,)))]), num(2))),
                 )
                 items.append(Eq(SIGMA2.at((c,)), [Prod([sc, s]) for s in sides], num(self.var[c])))
             else:
@@ -213,10 +223,10 @@ class _Features:
             return X.d(y, i)
 
         for c in self.channels:
-            pos = self.positions(c)
             # ∂L/∂β_c = Σ_i g_i  and  ∂L/∂γ_c = Σ_i g_i x̂_i
-            s_beta = float(sum(g[i] for i in pos))
-            s_gamma = float(sum(g[i] * self.x_hat[i] for i in pos))
+            g_c, xh_c = self.values(g, c), self.values(self.x_hat, c)
+            s_beta = float(g_c.sum())
+            s_gamma = float((g_c * xh_c).sum())
             beta_lhs = (
                 X.d(beta, (c,))
                 if beta is not None
@@ -229,15 +239,19 @@ class _Features:
             )
             k_beta = (1 + (gamma is not None)) if beta is not None else None
             k_gamma = 1 if gamma is not None else None
-            sides = sum_sides(
-                [dy(i) for i in pos],
-                [num(g[i]) for i in pos],
+            sides = sum_sides_of(
+                lambda k, c=c: dy(self.at(c, k)),
+                lambda k, c=c: num(g[self.at(c, k)]),
+                m,
+                g_c,
                 Sigma("i", Deriv(X.loss(), At(Ref(y), "i"))),
             )
             items.append(_sum_eq(beta_lhs, sides, s_beta, g_in, k_beta, (c,)))
-            sides = sum_sides(
-                [Prod([dy(i), XHAT.at(i)]) for i in pos],
-                [Prod([num(g[i]), num(self.x_hat[i])]) for i in pos],
+            sides = sum_sides_of(
+                lambda k, c=c: Prod([dy(self.at(c, k)), XHAT.at(self.at(c, k))]),
+                lambda k, c=c: Prod([num(g[self.at(c, k)]), num(self.x_hat[self.at(c, k)])]),
+                m,
+                g_c * xh_c,
                 Sigma("i", Prod([Deriv(X.loss(), At(Ref(y), "i")), At(XHAT, "i")])),
             )
             items.append(_sum_eq(gamma_lhs, sides, s_gamma, g_in, k_gamma, (c,)))

@@ -34,15 +34,19 @@ def power(p):
 
 # binary ops: (rhs in symbols, rhs in numbers, (∂z/∂x rule, ∂z/∂y rule)); a rule gives
 # (symbolic factor, numeric factor), None for ×1
+# and last (∂z/∂x, ∂z/∂y) on whole arrays, for the total of a huge broadcast sum
 _ONE = (lambda xs, ys, xv, yv: (None, None))
-ADD = (lambda x, y: Sum([x, y]), lambda xv, yv: Sum([num(xv), num(yv)]), (_ONE, _ONE))
+ADD = (lambda x, y: Sum([x, y]), lambda xv, yv: Sum([num(xv), num(yv)]), (_ONE, _ONE),
+       (lambda x, y: 1.0, lambda x, y: 1.0))
 SUB = (lambda x, y: Sum([x, Neg(y)]), lambda xv, yv: Sum([num(xv), num(-yv)]),
-       (_ONE, lambda xs, ys, xv, yv: (num(-1), num(-1))))
+       (_ONE, lambda xs, ys, xv, yv: (num(-1), num(-1))), (lambda x, y: 1.0, lambda x, y: -1.0))
 MUL = (lambda x, y: Prod([x, y]), lambda xv, yv: Prod([num(xv), num(yv)]),
-       (lambda xs, ys, xv, yv: (ys, num(yv)), lambda xs, ys, xv, yv: (xs, num(xv))))
+       (lambda xs, ys, xv, yv: (ys, num(yv)), lambda xs, ys, xv, yv: (xs, num(xv))),
+       (lambda x, y: y, lambda x, y: x))
 DIV = (lambda x, y: Frac(x, y), lambda xv, yv: Frac(num(xv), num(yv)),
        (lambda xs, ys, xv, yv: (Frac(num(1), ys), Frac(num(1), num(yv))),
-        lambda xs, ys, xv, yv: (Neg(Frac(xs, Pow(ys, num(2)))), Neg(Frac(num(xv), Pow(num(yv), num(2)))))))
+        lambda xs, ys, xv, yv: (Neg(Frac(xs, Pow(ys, num(2)))), Neg(Frac(num(xv), Pow(num(yv), num(2)))))),
+       (lambda x, y: 1 / y, lambda x, y: -x / y**2))
 
 
 @describes(ops.Add, formula="u + v", symbol="z")
