@@ -3,6 +3,8 @@ element worked in full (``gn.explain(focus=..., max_terms=...)``), huge explanat
 quickly — and every printed equation still the engine's arithmetic (``explain_check.check``)."""
 
 import re
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -149,36 +151,58 @@ def test_small_computations_are_written_in_full_as_before():
 
 
 def test_a_small_cnn_step_is_bounded():
-    gn.manual_seed(0)
-    rng = np.random.default_rng(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 13 * 13, 10))
-    x = gn.tensor(rng.random((8, 1, 28, 28)).astype(np.float32))
-    ex, text, seconds = _timed_step(model, x, gn.tensor(rng.integers(0, 10, 8)))
+    ex, text, seconds = _cnn_step()
     lines = text.splitlines()
     assert len(lines) < 300 and max(map(len, lines)) < 400 and seconds < 3.0, (len(lines), seconds)
     assert "(5408 terms)" in text  # ∂L/∂W of a kernel weight: a sum over 8 samples × 26×26 cells
     assert "the corner of [0, 0, :, :])" in text
     check(ex, rtol=1e-5)
-    _, text2, _ = _timed_step(model, x, gn.tensor(rng.integers(0, 10, 8)), focus={"sample": 2, "unit": 3,
-                                                                                     "pixel": (5, 6)})
+    _, text2, _ = _cnn_step(focus={"sample": 2, "unit": 3, "pixel": (5, 6)})
     assert "z^[1]^(2,3)_56 = " in text2  # sample 2, channel 3, row 5, column 6
 
 
-def test_an_lstm_step_is_bounded():
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = nn.LSTM(8, 16, batch_first=True)
-            self.fc = nn.Linear(16, 4)
+class _LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 4)
 
-        def forward(self, x):
-            out, _ = self.lstm(x)
-            return self.fc(out[:, -1])
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
 
+
+def _lstm_step(**kw):
     gn.manual_seed(0)
     rng = np.random.default_rng(0)
     x = gn.tensor(rng.random((4, 10, 8)).astype(np.float32))
-    ex, text, seconds = _timed_step(Net(), x, gn.tensor(rng.integers(0, 4, 4)))
+    return _timed_step(_LSTMNet(), x, gn.tensor(rng.integers(0, 4, 4)), **kw)
+
+
+def _cnn_step(**kw):
+    gn.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 13 * 13, 10))
+    x = gn.tensor(rng.random((8, 1, 28, 28)).astype(np.float32))
+    return _timed_step(model, x, gn.tensor(rng.integers(0, 10, 8)), **kw)
+
+
+def test_the_summarised_steps_typeset(tmp_path):
+    """The corners (⋯, ⋮, ⋱), the shortened sums and the layers' names (W^[1]^(2), W_xh^[lstm]_11)
+    compile with pdflatex."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        pytest.skip("no pdflatex on this machine (test_explain_latex checks CI has it)")
+    docs = {"mlp": _mlp_step()[0], "cnn": _cnn_step(focus={"sample": 2})[0], "lstm": _lstm_step()[0]}
+    for name, ex in docs.items():
+        (tmp_path / f"{name}.tex").write_text(ex.to_latex(standalone=True), encoding="utf-8")
+        r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"], cwd=tmp_path,
+                           capture_output=True, timeout=120, check=False, text=True, errors="replace")
+        assert r.returncode == 0, (name, [line for line in r.stdout.splitlines() if line.startswith("!")])
+
+
+def test_an_lstm_step_is_bounded():
+    ex, text, seconds = _lstm_step()
     lines = text.splitlines()
     assert len(lines) < 300 and max(map(len, lines)) < 400 and seconds < 3.0, (len(lines), seconds)
     assert "(26 terms)" in text  # a gate: 8 inputs, 16 recurrent, 2 biases

@@ -36,6 +36,7 @@ def latex_name(name: str) -> str:
     s = s.replace(" }", "}").strip()
     s = re.sub(r"\^\[([^\]]*)\]", r"^{[\1]}", s)
     s = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", s)
+    s = re.sub(r"\^\{([^{}]*)\}\^\{([^{}]*)\}", r"^{\1\2}", s)  # W^[1]^(2): one superscript, ^{[1](2)}
     s = re.sub(r"_([A-Za-z0-9,:]+)", r"_{\1}", s)
     s = re.sub(r"\bW_\{(xh|hh|hy|yh)\}", r"W_{\1}", s)
     return s
@@ -210,9 +211,9 @@ class Sym(Expr):
             return name
         if " " in self._name():
             return rf"\left({name}\right)_{{{sub}}}"
-        m = re.match(r"^(.*)_\{([^}]*)\}$", name)
-        if m:  # already subscripted (h_{t}): append the index
-            return f"{m.group(1)}_{{{m.group(2)},{sub}}}"
+        m = re.match(r"^(.*)_\{([^}]*)\}(\^\{[^{}]*\})?$", name)
+        if m:  # already subscripted (h_{t}, W_{xh}^{[lstm]}): append the index to it
+            return f"{m.group(1)}_{{{m.group(2)},{sub}}}{m.group(3) or ''}"
         return f"{name}_{{{sub}}}"
 
 
