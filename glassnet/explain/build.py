@@ -161,7 +161,9 @@ def note_partial(shape, what="element"):
     shape = tuple(shape.shape if hasattr(shape, "shape") else shape)
     if partial(shape):
         n = int(np.prod(shape))
-        dims = "×".join(str(s) for s in shape) if len(shape) > 1 else f"{shape[0]} elements"
+        if len(shape) == 1:
+            return [Text(f"({n} {what}s: one worked in full; the other {n - 1} follow the same rule)")]
+        dims = "×".join(str(s) for s in shape)
         return [Text(f"({dims}: one {what} worked in full; the other {n - 1} follow the same rule)")]
     return []
 
