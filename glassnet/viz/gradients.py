@@ -45,6 +45,12 @@ def _log_floor(values, default: float = 1e-12) -> float:
 # ---------------------------------------------------------------------------
 # gradient flow: one bar per parameter
 # ---------------------------------------------------------------------------
+def gradient_norms(model) -> dict:
+    """{parameter name: ‖∂L/∂w‖₂} of every parameter that has a gradient, in model order: the
+    numbers ``gradient_flow`` draws."""
+    return {n: _grad_norm(p.grad.data) for n, p in model.named_parameters() if p.grad is not None}
+
+
 def gradient_flow(model, path=None):
     """‖∂L/∂w‖ of every parameter after ``backward()``, one bar each in model order (log scale).
 
@@ -72,7 +78,7 @@ def gradient_flow(model, path=None):
     if not hasattr(model, "named_parameters"):
         raise TypeError(f"{caller}: model must be a gn.nn.Module, got {type(model).__name__}")
     params = list(model.named_parameters())
-    norms = {n: _grad_norm(p.grad.data) for n, p in params if p.grad is not None}
+    norms = gradient_norms(model)
     missing = [n for n, p in params if p.grad is None]
     if not norms:
         what = "has no parameters" if not params else "has no gradient yet"

@@ -132,11 +132,15 @@ def _activation_text(mods) -> str:
     return f"a = {expr}" + "".join(f"\n({n})" for n in notes)
 
 
-def _forward(model, groups, x):
-    """z and a of every layer for one sample x, from the model's own forward pass."""
+def layer_values(model, X, groups=None, caller: str = "network"):
+    """z and a of every layer of a feed-forward ``model`` for a batch ``X`` (N, inputs), from the
+    model's own forward pass (eval mode, no graph): ``(z, a)``, lists of (N, units) float64
+    arrays, one per Linear layer; ``a[0]`` is X itself. ``groups``: ``_layers(model)``."""
     from ..autograd import no_grad
     from ..tensor import Tensor
 
+    groups = _layers(model) if groups is None else groups
+    X = np.asarray(X)
     seen = []  # (module, output) in call order
     mods = [m for lin, rest in groups for m in (lin, *rest)]
     handles = [m.register_forward_hook(lambda mod, args, out: seen.append((mod, out)))
@@ -146,16 +150,16 @@ def _forward(model, groups, x):
     model.eval()  # dropout off: the diagram shows what the net computes
     try:
         with no_grad():
-            model(Tensor(x.reshape(1, -1).astype(dtype)))
+            model(Tensor(X.reshape(len(X), -1).astype(dtype)))
     finally:
         model.train(was)
         for h in handles:
             h.remove()
     if [id(m) for m, _ in seen] != [id(m) for m in mods]:
-        raise ValueError(f"network: {type(model).__name__} did not run its layers one after "
-                         "another; network() draws a Sequential's layers in order")
-    outs = iter(np.asarray(out.data, np.float64).ravel() for _, out in seen)
-    z, a = [], [x.astype(np.float64)]
+        raise ValueError(f"{caller}: {type(model).__name__} did not run its layers one after "
+                         f"another; {caller}() draws a Sequential's layers in order")
+    outs = iter(np.asarray(out.data, np.float64).reshape(len(X), -1) for _, out in seen)
+    z, a = [], [X.reshape(len(X), -1).astype(np.float64)]
     for _, rest in groups:
         z.append(next(outs))
         last = z[-1]
@@ -163,6 +167,12 @@ def _forward(model, groups, x):
             last = next(outs)
         a.append(last)
     return z, a
+
+
+def _forward(model, groups, x):
+    """z and a of every layer for one sample x, from the model's own forward pass."""
+    z, a = layer_values(model, x.reshape(1, -1), groups)
+    return [v[0] for v in z], [v[0] for v in a]
 
 
 # ---------------------------------------------------------------------------
