@@ -5,7 +5,9 @@ subscripts are printed:
 
 - ``focus=3`` or ``{"sample": 3}``: the third sample of the batch;
 - ``focus=(3, 7)`` or ``{"sample": 3, "unit": 7}``: unit (feature, class, channel) 7 of it;
-- ``{"pixel": (5, 9)}``: row 5, column 9 of a feature map (with ``sample`` and ``unit``).
+- ``{"pixel": (5, 9)}``: row 5, column 9 of a feature map (with ``sample`` and ``unit``);
+- ``{"unit": 2, "input": 3}``: of a weight matrix, row 2 (the unit it feeds) and column 3 (the
+  input it reads): W_23.
 
 Which axis of a tensor is which follows from its shape: a batch of vectors is (sample, unit),
 a batch of feature maps (sample, channel, row, column), a sequence batch (sample, step, unit);
@@ -17,7 +19,7 @@ explanation worked is an error, raised when the ``with`` block ends.
 
 from __future__ import annotations
 
-AXES = ("sample", "unit", "pixel")
+AXES = ("sample", "unit", "pixel", "input")
 
 
 def _positive(name, v):
@@ -30,8 +32,8 @@ class Focus:
     """A parsed ``focus=``: 0-based ``sample``, ``unit`` and ``pixel`` (row, column), or None each."""
 
     def __init__(self, spec=None):
-        self.sample = self.unit = self.pixel = None
-        self.seen = {"sample": 0, "unit": 0, "pixel": (0, 0)}  # the largest extent met of each axis
+        self.sample = self.unit = self.pixel = self.input = None
+        self.seen = {"sample": 0, "unit": 0, "pixel": (0, 0), "input": 0}  # the largest extent met of each axis
         if spec is None:
             return
         if isinstance(spec, int) and not isinstance(spec, bool):
@@ -45,11 +47,14 @@ class Focus:
                              f"'sample', 'unit', 'pixel', got {spec!r}")
         unknown = sorted(set(spec) - set(AXES), key=str)
         if unknown:
-            raise ValueError(f"explain: focus has no axis {unknown[0]!r}; expected 'sample', 'unit' or 'pixel'")
+            raise ValueError(f"explain: focus has no axis {unknown[0]!r}; expected 'sample', 'unit' or 'pixel' "
+                             "(or 'input': a weight's column)")
         if spec.get("sample") is not None:
             self.sample = _positive("sample", spec["sample"])
         if spec.get("unit") is not None:
             self.unit = _positive("unit", spec["unit"])
+        if spec.get("input") is not None:
+            self.input = _positive("input", spec["input"])
         if spec.get("pixel") is not None:
             p = spec["pixel"]
             if not isinstance(p, (tuple, list)) or len(p) != 2:
@@ -57,7 +62,7 @@ class Focus:
             self.pixel = (_positive("pixel row", p[0]), _positive("pixel column", p[1]))
 
     def __bool__(self):
-        return self.sample is not None or self.unit is not None or self.pixel is not None
+        return any(getattr(self, a) is not None for a in AXES)
 
     # ------------------------------------------------------------------
     def place(self, shape, base, roles):
@@ -80,7 +85,7 @@ class Focus:
     def check(self):
         """Raise ValueError for a coordinate that lay inside no tensor worked."""
         seen = self.seen
-        for name, where in (("sample", "the batch"), ("unit", "every layer")):
+        for name, where in (("sample", "the batch"), ("unit", "every layer"), ("input", "every weight matrix")):
             want = getattr(self, name)
             if want is None or want < seen[name]:
                 continue
@@ -100,7 +105,9 @@ def roles_of(shape, param=False):
     n = len(shape)
     if n == 0:
         return {}
-    if param or n == 1:
+    if param:
+        return {"unit": 0, "input": 1} if n >= 2 else {"unit": 0}
+    if n == 1:
         return {"unit": 0}
     if n == 2:
         return {"sample": 0, "unit": 1}

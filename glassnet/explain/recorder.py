@@ -83,6 +83,12 @@ class Explanation:
 
         return to_latex(self, self.digits if digits is None else digits, standalone)
 
+    def to_mathml(self, digits: int | None = None) -> str:
+        """An HTML fragment: each step's heading, its prose, and each equation as MathML Core."""
+        from .mathml import to_mathml
+
+        return to_mathml(self, digits)
+
     def render(self, format: str = "text", digits: int | None = None) -> str:
         if format == "text":
             return self.to_text(digits)
@@ -90,7 +96,9 @@ class Explanation:
             return self.to_markdown(digits)
         if format == "latex":
             return self.to_latex(digits)
-        raise ValueError(f"explain: format must be 'text', 'markdown' or 'latex', got {format!r}")
+        if format == "mathml":
+            return self.to_mathml(digits)
+        raise ValueError(f"explain: format must be 'text', 'markdown', 'latex' or 'mathml', got {format!r}")
 
     def __str__(self):
         return self.to_text()

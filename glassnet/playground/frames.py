@@ -273,9 +273,125 @@ def build(trainer) -> dict:
     return frame
 
 
+def _capture(model, x, modules):
+    """{id(module): its output as float64 NumPy} of one eval-mode forward pass of ``x``, and the
+    model's output."""
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+
+    seen = {}
+    handles = [m.register_forward_hook(
+        lambda mod, args, out: seen.__setitem__(id(mod), out)) for m in modules]
+    was = model.training
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(x))
+    finally:
+        model.train(was)
+        for h in handles:
+            h.remove()
+    return seen, np.asarray(out.data, np.float64)
+
+
 def cnn_view(trainer) -> dict:
-    return {}
+    """The batch's first image, its label and prediction, and per conv layer its filters (out, in,
+    k, k), biases and feature maps: z (the convolution's output), a (after the activation) and p
+    (after pooling), each (channels, rows, columns)."""
+    from ..explain.naming import _kind
+    from .clicks import _layers
+
+    model = trainer.model
+    xb, yb = trainer.batch()
+    groups = _layers(model)
+    seen, out = _capture(model, xb[:1], [m for g, rest in groups for m in (g, *rest)])
+    labels = layer_labels(model)
+    layers = []
+    for conv, rest in groups:
+        if type(conv).__name__ != "Conv2d":
+            continue
+        entry = {"name": labels.get(id(conv)), "filters": rounded(conv.weight.data),
+                 "bias": rounded(conv.bias.data) if conv.bias is not None else None,
+                 "kernel": list(conv.kernel_size), "stride": list(conv.stride), "padding": list(conv.padding),
+                 "maps": rounded(np.asarray(seen[id(conv)].data)[0], 4)}
+        acts = [m for m in rest if _kind(m) == "activation"]
+        pools = [m for m in rest if _kind(m) == "pool"]
+        if acts:
+            entry["activations"] = rounded(np.asarray(seen[id(acts[-1])].data)[0], 4)
+        if pools:
+            entry["pooled"] = rounded(np.asarray(seen[id(pools[0])].data)[0], 4)
+        layers.append(entry)
+    logits = out[0].reshape(-1)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    image = np.asarray(xb[0], np.float64)
+    return {"image": rounded(image[0] if image.ndim == 3 else image, 4), "label": int(np.asarray(yb[0]).reshape(-1)[0]),
+            "prediction": int(p.argmax()), "probabilities": rounded(p, 4), "layers": layers,
+            "filters": layers[0]["filters"] if layers else [], "maps": layers[0]["maps"] if layers else []}
+
+
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def recurrent_states(rnn, x):
+    """h_t, c_t and the gates of a one-layer RNN/LSTM/GRU over one sequence x (T, inputs), from its
+    weights in float64: ({"h": (T, H), "c": ...}, {"i": (T, H), ...}) — LSTM gates i, f, g, o;
+    GRU r, z, n; none for a plain RNN."""
+    H = rnn.hidden_size
+    w_ih = np.asarray(rnn.weight_ih_l0.data, np.float64)
+    w_hh = np.asarray(rnn.weight_hh_l0.data, np.float64)
+    b_ih = np.asarray(rnn.bias_ih_l0.data, np.float64) if rnn.bias else np.zeros(w_ih.shape[0])
+    b_hh = np.asarray(rnn.bias_hh_l0.data, np.float64) if rnn.bias else np.zeros(w_ih.shape[0])
+    x = np.asarray(x, np.float64)
+    h, c = np.zeros(H), np.zeros(H)
+    hs, cs, gates = [], [], {}
+    names = {"lstm": "ifgo", "gru": "rzn"}.get(rnn.mode, "")
+    for xt in x:
+        a, b = w_ih @ xt + b_ih, w_hh @ h + b_hh
+        if rnn.mode == "lstm":
+            s = a + b
+            i, f, g, o = _sigmoid(s[:H]), _sigmoid(s[H:2 * H]), np.tanh(s[2 * H:3 * H]), _sigmoid(s[3 * H:])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            step = (i, f, g, o)
+            cs.append(c)
+        elif rnn.mode == "gru":
+            r = _sigmoid(a[:H] + b[:H])
+            z = _sigmoid(a[H:2 * H] + b[H:2 * H])
+            n = np.tanh(a[2 * H:] + r * b[2 * H:])
+            h = (1 - z) * n + z * h
+            step = (r, z, n)
+        else:
+            s = a + b
+            h = np.tanh(s) if rnn.mode != "relu" else np.maximum(s, 0)
+            step = ()
+        hs.append(h)
+        for k, v in zip(names, step):
+            gates.setdefault(k, []).append(v)
+    states = {"h": np.array(hs)}
+    if cs:
+        states["c"] = np.array(cs)
+    return states, {k: np.array(v) for k, v in gates.items()}
 
 
 def rnn_view(trainer) -> dict:
-    return {}
+    """The batch's first sequence: inputs x_t, h_t (the layer's own outputs), c_t for an LSTM, the
+    gates over time (LSTM i, f, g, o; GRU r, z, n; each (T, H)), the output and the target."""
+    from ..nn import RNNBase
+
+    model = trainer.model
+    rnn = next(m for m in model.modules() if isinstance(m, RNNBase))
+    xb, yb = trainer.batch()
+    seen, out = _capture(model, xb[:1], [rnn])
+    h = np.asarray(seen[id(rnn)][0].data, np.float64)
+    h = h[0] if rnn.batch_first else h[:, 0]
+    x = np.asarray(xb[0], np.float64)
+    view = {"cell": rnn.mode if rnn.mode in ("lstm", "gru") else "rnn", "inputs": rounded(x),
+            "h": rounded(h), "output": rounded(out[0]), "target": rounded(np.asarray(yb[0], np.float64))}
+    if rnn.num_layers == 1 and not rnn.bidirectional:
+        states, gates = recurrent_states(rnn, x if rnn.batch_first else np.asarray(xb[:, 0], np.float64))
+        view["gates"] = {k: rounded(v) for k, v in gates.items()}
+        if "c" in states:
+            view["c"] = rounded(states["c"])
+    return view

@@ -1,0 +1,379 @@
+"""A click on the playground's page → the worked computation of what was clicked.
+
+``explain(trainer, target)`` re-runs the forward and backward pass of the trainer's current batch
+with the current weights inside ``gn.explain(focus=...)`` — nothing is updated, and the
+parameters' ``.grad`` are put back as they were — and picks the equations about the clicked
+thing (docs/playground.md, "Click to explain"):
+
+- ``{"kind": "neuron", "layer": L, "unit": j, "sample": n}``: z^[L]_nj and a^[L]_nj, then
+  ∂L/∂a and ∂L/∂z; values ``z``, ``a``, ``grad`` (∂L/∂z), ``grad_a`` (∂L/∂a);
+- ``{"kind": "weight", "layer": L, "row": j, "col": k}``: the z it feeds (sample 1) and
+  ∂L/∂W^[L]_jk; values ``w``, ``grad``;
+- ``{"kind": "bias", "layer": L, "unit": j}``: values ``b``, ``grad``;
+- ``{"kind": "pixel", "layer": L, "channel": c, "row": r, "col": q, "sample": n}``: the k×k sum
+  of a conv layer's output pixel; values ``value`` (the engine's), ``sum`` (the sum of the written
+  terms); ``receptive_field`` (row, col, size in the layer's input, from 1);
+- ``{"kind": "hidden", "t": t, "unit": j, "sample": n}``: h_t of the recurrent layer, written
+  with h_{t−1}; value ``h``;
+- ``{"kind": "gate", "gate": "f", "t": t, "unit": j, "sample": n}``: an LSTM or GRU gate; value
+  ``value``.
+
+Layers, units, samples, rows and columns count from 1, as the subscripts are printed. Every
+equation comes as text and as MathML (``glassnet.explain.mathml``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..explain.mathml import eq_mathml
+from ..explain.records import Deriv, Eq, Fmt, Ref
+from ..explain.render import _eq_text
+
+DIGITS = 4
+KINDS = {"neuron": ("layer", "unit", "sample"), "weight": ("layer", "row", "col"), "bias": ("layer", "unit"),
+         "pixel": ("layer", "channel", "row", "col", "sample"), "hidden": ("t", "unit", "sample"),
+         "gate": ("gate", "t", "unit", "sample")}
+OPTIONAL = {"sample"}  # defaults to 1
+
+
+def _count(kind, field, v, hi=None):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 or (hi is not None and v > hi):
+        limit = f"from 1 to {hi}" if hi is not None else "a positive integer (counted from 1)"
+        raise ValueError(f"explain: {kind} {field} must be {limit}, got {v!r}")
+    return int(v)
+
+
+def parse(target) -> dict:
+    """A click target, checked for its fields (ranges are checked against the model later)."""
+    if not isinstance(target, dict) or target.get("kind") not in KINDS:
+        got = target.get("kind") if isinstance(target, dict) else target
+        raise ValueError(f"explain: target kind must be one of {', '.join(KINDS)}, got {got!r}"[:300])
+    kind = target["kind"]
+    fields = KINDS[kind]
+    extra = [k for k in target if k != "kind" and k not in fields]
+    if extra:
+        raise ValueError(f"explain: a {kind} target has no field {extra[0]!r}; expected {', '.join(fields)}")
+    out = {"kind": kind}
+    for f in fields:
+        if f not in target:
+            if f in OPTIONAL:
+                out[f] = 1
+                continue
+            raise ValueError(f"explain: a {kind} target needs {f!r} (fields: {', '.join(fields)})")
+        if f == "gate":
+            out[f] = target[f]
+            continue
+        out[f] = _count(kind, f, target[f])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# running the batch under gn.explain
+# ---------------------------------------------------------------------------
+class Run:
+    """One forward and backward pass of the batch inside ``gn.explain``: the explanation, the
+    modules' outputs (``outputs[module]``, gradients retained) and the parameters' gradients."""
+
+    def __init__(self, trainer, focus, watch=()):
+        from .. import explain as gn_explain
+        from ..tensor import Tensor
+
+        model = trainer.model
+        xb, yb = trainer.batch()
+        self.x_np, self.y_np = xb, yb
+        self.outputs = {}
+        handles = [m.register_forward_hook(self._hook) for m in watch]
+        params = list(model.parameters())
+        saved = [p.grad for p in params]
+        for p in params:
+            p.grad = None
+        try:
+            with gn_explain(digits=DIGITS, focus=focus) as ex:
+                self.x = Tensor(xb)
+                self.output = model(self.x)
+                self.loss = trainer.loss_fn(self.output, Tensor(yb))
+                self.loss.backward()
+            self.grads = {id(p): (None if p.grad is None else np.array(p.grad.data)) for p in params}
+        finally:
+            for h in handles:
+                h.remove()
+            for p, g in zip(params, saved):
+                p.grad = g
+        self.ex = ex
+        self.fmt = Fmt(DIGITS, ex.max_terms)
+
+    def _hook(self, module, args, out):
+        t = out[0] if isinstance(out, tuple) else out
+        if getattr(t, "requires_grad", False):
+            t.retain_grad()
+        self.outputs[id(module)] = (t, out, args)
+
+    def out(self, module):
+        return self.outputs[id(module)][0]
+
+    # finding equations ------------------------------------------------------
+    def find(self, tensor, idx, deriv=False, phase=None):
+        """The equations whose left side is ``tensor[idx]`` (or ∂L/∂tensor[idx])."""
+        idx = tuple(int(i) for i in idx)
+        hits = []
+        for step in self.ex.steps:
+            if phase is not None and step.phase != phase:
+                continue
+            for item in step.items:
+                if not isinstance(item, Eq):
+                    continue
+                lhs = item.lhs
+                if deriv:
+                    if not isinstance(lhs, Deriv):
+                        continue
+                    lhs = lhs.den
+                elif isinstance(lhs, Deriv):
+                    continue
+                if isinstance(lhs, Ref) and lhs.operand.tensor is tensor and tuple(lhs.idx or ()) == idx:
+                    hits.append((step, item))
+                    continue
+                ref = item.ref
+                if not deriv and isinstance(ref, tuple) and len(ref) == 2 and \
+                        getattr(ref[0], "tensor", None) is tensor and tuple(ref[1] or ()) == idx:
+                    hits.append((step, item))
+        return hits
+
+    def entry(self, step, eq) -> dict:
+        return {"text": _eq_text(eq, self.fmt), "mathml": eq_mathml(eq, self.fmt, display=True),
+                "step": step.title}
+
+    def entries(self, hits) -> list:
+        seen, out = set(), []
+        for step, eq in hits:
+            if id(eq) not in seen:
+                seen.add(id(eq))
+                out.append(self.entry(step, eq))
+        return out
+
+
+def _grad_of(t, idx):
+    g = getattr(t, "grad", None)
+    return None if g is None else float(np.asarray(g.data)[idx])
+
+
+# ---------------------------------------------------------------------------
+# feed-forward layers
+# ---------------------------------------------------------------------------
+def _layers(model):
+    """[(layer module, [modules after it up to the next layer])] of a Sequential-like model, in
+    call order: Linear and Conv2d layers (numbered 1, 2, … as W^[l])."""
+    from ..explain.naming import _kind
+    from ..nn.containers import Sequential
+
+    flat, stack = [], [model]
+    while stack:
+        m = stack.pop()
+        if isinstance(m, Sequential):
+            stack.extend(reversed(list(m._modules.values())))
+        else:
+            flat.append(m)
+    groups = []
+    for m in flat:
+        if _kind(m) == "layer":
+            groups.append((m, []))
+        elif groups:
+            groups[-1][1].append(m)
+    return groups
+
+
+def _layer(groups, L, kind="layer"):
+    if L > len(groups):
+        raise ValueError(f"explain: layer {L} is outside the network: layer must be 1 to {len(groups)}")
+    return groups[L - 1]
+
+
+def _activation_out(rest):
+    """The module whose output is the layer's a (its last elementwise module), or None."""
+    from ..explain.naming import _kind
+
+    acts = [m for m in rest if _kind(m) == "activation"]
+    return acts[-1] if acts else None
+
+
+def _neuron(trainer, t):
+    from ..nn import Linear
+
+    groups = _layers(trainer.model)
+    L = t["layer"]
+    lin, rest = _layer(groups, L)
+    if not isinstance(lin, Linear):
+        raise ValueError(f"explain: layer {L} is a {type(lin).__name__}; a neuron click needs a Linear layer "  # noqa: TRY004
+                         f"(click a feature-map pixel for a convolution)")
+    j = _count("neuron", "unit", t["unit"], lin.out_features)
+    n = _count("neuron", "sample", t["sample"], len(trainer.batch()[0]))
+    act = _activation_out(rest)
+    run = Run(trainer, {"sample": n, "unit": j}, [lin] + ([act] if act is not None else []))
+    idx = (n - 1, j - 1)
+    z = run.out(lin)
+    a = run.out(act) if act is not None else z
+    forward = run.find(z, idx) + (run.find(a, idx) if act is not None else [])
+    backward = (run.find(a, idx, deriv=True) if act is not None else []) + run.find(z, idx, deriv=True)
+    backward.sort(key=lambda h: run.ex.steps.index(h[0]))
+    values = {"z": float(z.data[idx]), "a": float(a.data[idx]), "grad": _grad_of(z, idx), "grad_a": _grad_of(a, idx)}
+    name = "the output unit" if L == len(groups) and lin.out_features == 1 else f"unit {j} of layer {L}"
+    return {"title": f"{name}, sample {n}", "forward": run.entries(forward), "backward": run.entries(backward),
+            "values": values}
+
+
+def _weight(trainer, t, bias=False):
+    from ..nn import Linear
+
+    groups = _layers(trainer.model)
+    L = t["layer"]
+    lin, _ = _layer(groups, L)
+    if not isinstance(lin, Linear):
+        raise ValueError(f"explain: layer {L} is a {type(lin).__name__}; weight and bias clicks need a "  # noqa: TRY004
+                         "Linear layer")
+    W = lin.bias if bias else lin.weight
+    if W is None:
+        raise ValueError(f"explain: layer {L} has no bias")
+    j = _count("bias" if bias else "weight", "unit" if bias else "row", t["unit" if bias else "row"],
+               lin.out_features)
+    focus = {"sample": 1, "unit": j}
+    if not bias:
+        k = _count("weight", "col", t["col"], lin.in_features)
+        focus["input"] = k
+    run = Run(trainer, focus, [lin])
+    idx = (j - 1,) if bias else (j - 1, k - 1)
+    z = run.out(lin)
+    forward = run.find(z, (0, j - 1))
+    backward = run.find(W, idx, deriv=True)
+    g = run.grads.get(id(W))
+    values = {"b" if bias else "w": float(W.data[idx]), "grad": None if g is None else float(g[idx])}
+    sym = f"b^[{L}]_{j}" if bias else f"W^[{L}]_{j}{k}" if max(j, k) < 10 else f"W^[{L}]_{j},{k}"
+    where = f"unit {j} of layer {L}" if bias else f"from input {k} to unit {j} of layer {L}"
+    return {"title": f"{'bias' if bias else 'weight'} {sym} ({where})", "forward": run.entries(forward),
+            "backward": run.entries(backward), "values": values}
+
+
+# ---------------------------------------------------------------------------
+# convolutions: a feature-map pixel
+# ---------------------------------------------------------------------------
+def _pixel(trainer, t):
+    groups = _layers(trainer.model)
+    L = t["layer"]
+    conv, rest = _layer(groups, L)
+    if type(conv).__name__ != "Conv2d":
+        raise ValueError(f"explain: layer {L} is a {type(conv).__name__}; a pixel click needs a Conv2d layer")
+    xb = trainer.batch()[0]
+    n = _count("pixel", "sample", t["sample"], len(xb))
+    c = _count("pixel", "channel", t["channel"], conv.out_channels)
+    run_focus = {"sample": n, "unit": c}
+    act = _activation_out(rest)
+    # the output's size, from one cheap pass of the batch's first image
+    from .frames import _capture
+
+    seen, _ = _capture(trainer.model, xb[:1], [conv])
+    H, W = np.asarray(seen[id(conv)].data).shape[2:]
+    r = _count("pixel", "row", t["row"], H)
+    q = _count("pixel", "col", t["col"], W)
+    run_focus["pixel"] = (r, q)
+    run = Run(trainer, run_focus, [conv] + ([act] if act is not None else []))
+    idx = (n - 1, c - 1, r - 1, q - 1)
+    z = run.out(conv)
+    forward = run.find(z, idx)
+    a = run.out(act) if act is not None else None
+    if a is not None:
+        forward += run.find(a, idx)
+    backward = run.find(z, idx, deriv=True)
+    total = None
+    for _, eq in forward[:1]:
+        v = eq.sides[-1].value() if eq.sides else None
+        total = None if v is None else float(v)
+    (sh, sw), (ph, pw) = conv.stride, conv.padding if isinstance(conv.padding, tuple) else (0, 0)
+    kh, kw = conv.kernel_size
+    values = {"value": float(z.data[idx]), "sum": total, "grad": _grad_of(z, idx)}
+    if a is not None:
+        values["a"] = float(a.data[idx])
+    field = {"row": (r - 1) * sh - ph + 1, "col": (q - 1) * sw - pw + 1, "size": [kh, kw]}
+    return {"title": f"pixel ({r}, {q}) of feature map {c} of layer {L}, sample {n}",
+            "forward": run.entries(forward), "backward": run.entries(backward), "values": values,
+            "receptive_field": field}
+
+
+# ---------------------------------------------------------------------------
+# recurrent layers: h_t and the gates
+# ---------------------------------------------------------------------------
+GATES = {"lstm": ("i", "f", "g", "o", "c"), "gru": ("r", "z", "n")}
+
+
+def _recurrent(trainer, t):
+    from ..nn import RNNBase
+
+    model = trainer.model
+    rnn = next((m for m in model.modules() if isinstance(m, RNNBase)), None)
+    if rnn is None:
+        raise ValueError(f"explain: a {t['kind']} click needs a recurrent model; this one has no RNN, LSTM or GRU")
+    xb = trainer.batch()[0]
+    T = xb.shape[1] if rnn.batch_first else xb.shape[0]
+    N = xb.shape[0] if rnn.batch_first else xb.shape[1]
+    kind = t["kind"]
+    step = _count(kind, "t", t["t"], T)
+    j = _count(kind, "unit", t["unit"], rnn.hidden_size)
+    n = _count(kind, "sample", t["sample"], N)
+    mode = rnn.mode if rnn.mode in GATES else "rnn"
+    if kind == "gate":
+        names = GATES.get(mode, ())
+        if t["gate"] not in names:
+            raise ValueError(f"explain: gate must be one of {', '.join(names) or '(none: a plain RNN has no gates)'} "
+                             f"for this {mode.upper()}, got {t['gate']!r}")
+    run = Run(trainer, {"sample": n, "unit": j, "step": step}, [rnn])
+    layer_steps = [s for s in run.ex.steps if s.op == "RecurrentLayer" and s.phase == "forward"]
+    block, hit = [], None
+    for s in layer_steps:
+        for item in s.items:
+            if not isinstance(item, Eq):
+                continue
+            ref = item.ref
+            if isinstance(ref, tuple) and len(ref) == 2 and hasattr(ref[0], "tensor") and \
+                    tuple(ref[1] or ()) == (step - 1, n - 1, j - 1) and ref[0].value.ndim == 3:
+                hit = (s, item)
+                break
+            block.append((s, item))
+        if hit:
+            break
+    if hit is None:
+        raise ValueError(f"explain: h_{step} of sample {n}, unit {j} was not worked out")
+    # the equations of the same (t, n, j) before h_t: the gates, c_t (LSTM), the candidate (GRU)
+    sub = (j - 1,) if N == 1 else (n - 1, j - 1)
+    own = [(s, e) for s, e in block
+           if not isinstance(e.lhs, Ref) and tuple(getattr(e.lhs, "idx", None) or ()) == sub
+           and re.fullmatch(rf"[a-z]_{step}", getattr(e.lhs, "name", ""))]
+    h_tensor = run.out(rnn)
+    h_idx = (n - 1, step - 1, j - 1) if rnn.batch_first else (step - 1, n - 1, j - 1)
+    h = float(np.asarray(h_tensor.data)[h_idx])
+    if kind == "hidden":
+        forward = own + [hit]
+        values = {"h": h}
+        title = f"h_{step}, unit {j}, sample {n}"
+    else:
+        forward = [(s, e) for s, e in own if e.lhs.name == f"{t['gate']}_{step}"]
+        if not forward:
+            raise ValueError(f"explain: gate {t['gate']}_{step} was not worked out")
+        values = {"value": float(forward[0][1].result.v), "h": h}
+        title = f"gate {t['gate']}_{step}, unit {j}, sample {n}"
+    backward = run.find(h_tensor, h_idx, deriv=True)
+    return {"title": title, "forward": run.entries(forward), "backward": run.entries(backward), "values": values}
+
+
+def explain(trainer, target) -> dict:
+    """The worked computation of a click ``target`` on the trainer's current batch and weights."""
+    t = parse(target)
+    kind = t["kind"]
+    if kind == "neuron":
+        return _neuron(trainer, t)
+    if kind in ("weight", "bias"):
+        return _weight(trainer, t, bias=kind == "bias")
+    if kind == "pixel":
+        return _pixel(trainer, t)
+    if kind in ("hidden", "gate"):
+        return _recurrent(trainer, t)
+    raise ValueError(f"explain: a {kind} click is not available for this model")
