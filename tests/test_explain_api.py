@@ -237,7 +237,9 @@ def test_fused_rnn_steps_and_parameter_names_from_the_model():
         out.sum().backward()
     text = str(ex)
     # the layer's output h^[1], time step 2, unit 1
-    assert "h^[1]_2,1 = tanh(0.5·0.5 + 0.2·0.4621 + 0·0.1974 + 0 + 0) = 0.3296" in text
+    assert ("h^[1]_2,1 = tanh(W_xh^[1],11·x_211 + W_hh^[1],11·h^[1]_1,1 + W_hh^[1],12·h^[1]_1,2 + b_xh^[1],1 + "
+            "b_hh^[1],1) = tanh(0.5·0.5 + 0.2·0.4621 + 0·0.1974 + 0 + 0) = 0.3296") in text
+    assert "h^[1]_1,1 = tanh(W_xh^[1],11·x_111 + W_hh^[1],11·h^[1]_0,1 + " in text  # h_0, the initial state
     # the layer's parameters and the loss are named as the chapter does (not weight_hh_l0, t4)
     assert "W_hh^[1] =" in text and "∂L/∂W_xh^[1]" in text
     _, n_ref, _ = check(ex)

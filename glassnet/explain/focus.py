@@ -7,7 +7,8 @@ subscripts are printed:
 - ``focus=(3, 7)`` or ``{"sample": 3, "unit": 7}``: unit (feature, class, channel) 7 of it;
 - ``{"pixel": (5, 9)}``: row 5, column 9 of a feature map (with ``sample`` and ``unit``);
 - ``{"unit": 2, "input": 3}``: of a weight matrix, row 2 (the unit it feeds) and column 3 (the
-  input it reads): W_23.
+  input it reads): W_23;
+- ``{"step": 3}``: time step 3 of a sequence (h_3 of a recurrent layer).
 
 Which axis of a tensor is which follows from its shape: a batch of vectors is (sample, unit),
 a batch of feature maps (sample, channel, row, column), a sequence batch (sample, step, unit);
@@ -19,7 +20,7 @@ explanation worked is an error, raised when the ``with`` block ends.
 
 from __future__ import annotations
 
-AXES = ("sample", "unit", "pixel", "input")
+AXES = ("sample", "unit", "pixel", "input", "step")
 
 
 def _positive(name, v):
@@ -32,8 +33,8 @@ class Focus:
     """A parsed ``focus=``: 0-based ``sample``, ``unit`` and ``pixel`` (row, column), or None each."""
 
     def __init__(self, spec=None):
-        self.sample = self.unit = self.pixel = self.input = None
-        self.seen = {"sample": 0, "unit": 0, "pixel": (0, 0), "input": 0}  # the largest extent met of each axis
+        self.sample = self.unit = self.pixel = self.input = self.step = None
+        self.seen = {"sample": 0, "unit": 0, "pixel": (0, 0), "input": 0, "step": 0}  # the largest extent met of each axis
         if spec is None:
             return
         if isinstance(spec, int) and not isinstance(spec, bool):
@@ -48,13 +49,14 @@ class Focus:
         unknown = sorted(set(spec) - set(AXES), key=str)
         if unknown:
             raise ValueError(f"explain: focus has no axis {unknown[0]!r}; expected 'sample', 'unit' or 'pixel' "
-                             "(or 'input': a weight's column)")
+                             "(or 'input': a weight's column, 'step': a time step)")
         if spec.get("sample") is not None:
             self.sample = _positive("sample", spec["sample"])
         if spec.get("unit") is not None:
             self.unit = _positive("unit", spec["unit"])
-        if spec.get("input") is not None:
-            self.input = _positive("input", spec["input"])
+        for axis in ("input", "step"):
+            if spec.get(axis) is not None:
+                setattr(self, axis, _positive(axis, spec[axis]))
         if spec.get("pixel") is not None:
             p = spec["pixel"]
             if not isinstance(p, (tuple, list)) or len(p) != 2:
@@ -85,7 +87,8 @@ class Focus:
     def check(self):
         """Raise ValueError for a coordinate that lay inside no tensor worked."""
         seen = self.seen
-        for name, where in (("sample", "the batch"), ("unit", "every layer"), ("input", "every weight matrix")):
+        for name, where in (("sample", "the batch"), ("unit", "every layer"), ("input", "every weight matrix"),
+                            ("step", "every sequence")):
             want = getattr(self, name)
             if want is None or want < seen[name]:
                 continue
@@ -112,7 +115,7 @@ def roles_of(shape, param=False):
     if n == 2:
         return {"sample": 0, "unit": 1}
     if n == 3:
-        return {"sample": 0, "unit": 2}
+        return {"sample": 0, "unit": 2, "step": 1}
     if n == 4:
         return {"sample": 0, "unit": 1, "pixel": (2, 3)}
     return {"sample": 0, "unit": 1}

@@ -83,22 +83,25 @@ def tokens(s: str) -> str:
     return mrow(*out) if out else mrow()
 
 
-_NAME = re.compile(r"^(?P<base>[^\s_^()\[\]]+?)(?:_(?P<sub>[^\s_^]+?))?(?P<sups>(?:\^(?:\[[^\]]*\]|\([^)]*\)))*)"
-                   r"(?P<tail>ᵀ?)$")
+_NAME = re.compile(r"^(?P<base>[^\s_^()\[\]]+)(?P<marks>(?:_[^\s_^]+|\^\[[^\]]*\]|\^\([^)]*\))*)$")
+_MARK = re.compile(r"_([^\s_^]+)|\^(\[[^\]]*\]|\([^)]*\))")
 
 
 def name_mathml(name: str, sub: str = "") -> str:
-    """A textbook name with an extra subscript ``sub`` (an index such as ``23``)."""
+    """A textbook name (``W^[1]``, ``W_xh^[rnn]``, ``h^[rnn]_3``, ``z^(2)``) with an extra subscript
+    ``sub`` (an index such as ``23``): its base, subscripts and superscripts."""
     m = _NAME.match(name)
-    if m is None:  # a name of several words or signs: (W_xh x_1 + b_h), mean(e²), Σe²
+    if m is None:  # a name of several words or signs: (W_xh x_1 + b_h), mean(e²), (W^[1])ᵀ
         base = mtext(name) if " " in name else mi(name)
         if sub:
             return _el("msub", _paren(base) if " " in name else base, tokens(sub))
         return base
     base = mi(m.group("base"))
-    subs = ",".join(p for p in (m.group("sub"), sub) if p)
-    sups = re.findall(r"\^(\[[^\]]*\]|\([^)]*\))", m.group("sups"))
-    sup = "".join(sups) + m.group("tail")
+    subs, sups = [], []
+    for s, u in _MARK.findall(m.group("marks")):
+        (subs if s else sups).append(s or u)
+    subs = ",".join(subs + ([sub] if sub else []))
+    sup = "".join(sups)
     if subs and sup:
         return _el("msubsup", base, tokens(subs), tokens(sup))
     if subs:

@@ -207,13 +207,23 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
     T = y.shape[0]
     reverse = params.get("reverse", False)
     items = X.shows(*inputs[2:])
-    for idx in X.indices(y.shape):
+    x_op, w_op, u_op = inputs[0], inputs[2], inputs[3]
+    N = y.shape[1]
+    h_init = Operand(None, h0 if N > 1 else h0[0], _StepName(outputs[0], -1))  # h_0, named as the h_t
+    b_ops = inputs[4:6] if bih is not None else ()
+    for idx in X.indices(y.shape, roles=_TIME_MAJOR):
         t, n, j = idx
         prev_t = t + 1 if reverse else t - 1
-        h_prev = h0[n] if prev_t < 0 or prev_t >= T else y[prev_t, n]
+        first = prev_t < 0 or prev_t >= T
+        h_prev = h0[n] if first else y[prev_t, n]
+        # h_t = g(W_xh x_t + W_hh h_{t−1} + b), element j in symbols, then in numbers
+        sym = [Prod([Ref(w_op, (j, k)), Ref(x_op, (t, n, k))]) for k in range(x.shape[2])]
+        sym += [Prod([Ref(u_op, (j, m)), Ref(h_init, (m,) if N == 1 else (n, m)) if first
+                      else Ref(outputs[0], (prev_t, n, m))]) for m in range(h_prev.shape[0])]
+        sym += [Ref(b, (j,)) for b in b_ops]
         terms = Sum(_gate_sum(wih, x[t, n], whh, h_prev, j, bih, bhh))
-        rhs = Call("tanh", terms) if mode == "tanh" else Call("max", Num(0), terms)
-        items.append(Eq(Ref(outputs[0], idx), [rhs], Num(y[idx]), ref=(outputs[0], idx)))
+        g = (lambda s: Call("tanh", s)) if mode == "tanh" else (lambda s: Call("max", Num(0), s))
+        items.append(Eq(Ref(outputs[0], idx), [g(Sum(sym)), g(terms)], Num(y[idx]), ref=(outputs[0], idx)))
     items += X.note_partial(y.shape)
     return items
 
@@ -249,6 +259,9 @@ def _name_time_steps(out):
         return steps[t], ((j,) if N == 1 else (n, j))
 
     rec.name_elements(out, element)
+
+
+_TIME_MAJOR = {"step": 0, "sample": 1, "unit": 2}  # a fused layer's (T, N, H): the focus's step, sample, unit
 
 
 def _gate_sum(w_ih, x_t, w_hh, h_prev, row, b_ih=None, b_hh=None, hidden_part=True):
@@ -296,7 +309,7 @@ def _lstm_steps(inputs, outputs, params):
     if proj:
         items.append(Text("with proj_size: h_t = W_hr m_t, the projection of m_t = o_t ⊙ tanh(c_t)"))
     last = order[-1]
-    for t, n, j in X.indices((T, N, H)):
+    for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
         h_prev, c_prev, i, f, g, o = rec[t]
         sub = (j,) if N == 1 else (n, j)
         for k, (name, act, v) in enumerate((("i", "σ", i), ("f", "σ", f), ("g", "tanh", g), ("o", "σ", o))):
@@ -333,7 +346,7 @@ def _gru_steps(inputs, outputs, params):
         rec[t] = (h, r, u, hn, cand)
         h = (1 - u) * cand + u * h
     items = X.shows(*inputs[2:])
-    for t, n, j in X.indices((T, N, H)):
+    for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
         h_prev, r, u, hn, cand = rec[t]
         sub = (j,) if N == 1 else (n, j)
         for k, (name, v) in enumerate((("r", r), ("z", u))):

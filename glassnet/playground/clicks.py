@@ -169,10 +169,11 @@ def _layers(model):
     from ..nn.containers import Sequential
 
     flat, stack = [], [model]
-    while stack:
+    while stack:  # containers (a Sequential, a model of named parts) are read in their order
         m = stack.pop()
-        if isinstance(m, Sequential):
-            stack.extend(reversed(list(m._modules.values())))
+        kids = [c for c in m._modules.values() if c is not None]
+        if isinstance(m, Sequential) or (kids and _kind(m) != "layer"):
+            stack.extend(reversed(kids))
         else:
             flat.append(m)
     groups = []

@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from .. import build as X
-from ..records import Deriv, Expr, Ref, Show, Sum, Sym, index_text
+from ..records import HEAD, Deriv, Expr, Ref, Show, Sum, Sym, index_text
 from ..registry import describer_for
 
 DEFAULT_MAX_TERMS = 16
@@ -199,8 +199,11 @@ def sum_sides(sym_terms, num_terms, sigma: Expr | None = None):
 def sum_sides_of(make_s, make_n, n: int, values, sigma: Expr | None = None):
     """``sum_sides`` of ``n`` terms built on demand (``make_s(k)``, ``make_n(k)``): a huge sum
     builds only the terms it writes, its total the sum of ``values`` (every term's number)."""
-    if n <= X.BIG_SUM:
+    if n <= X.BIG_SUM and (sigma is None or values is None or n <= max_terms()):
         return sum_sides([make_s(k) for k in range(n)], [make_n(k) for k in range(n)], sigma)
+    if n <= X.BIG_SUM:  # written shortened anyway: build only the terms it writes (same text, same total)
+        return [sigma, Sum.elided([make_n(k) for k in range(HEAD)], make_n(n - 1), n,
+                                  math.fsum(np.ravel(values)))]
     return [sigma if sigma is not None else X.terms(make_s, n, None), X.terms(make_n, n, values)]
 
 

@@ -52,6 +52,16 @@ def _argmax(x, idx, k, s, p, d):
     return cells[int(np.argmax(vals))]  # the first of equal maxima
 
 
+def _routes_to(x, a, y_shape, k, s, p, d):
+    """The output cells (row-major) whose window's maximum is input cell ``a``: only the windows
+    that contain ``a`` are looked at."""
+    n, c, r, q = a
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
+    rows = [i for i in range(y_shape[2]) if i * sh - ph <= r <= i * sh + (kh - 1) * dh - ph]
+    cols = [j for j in range(y_shape[3]) if j * sw - pw <= q <= j * sw + (kw - 1) * dw - pw]
+    return [(n, c, i, j) for i in rows for j in cols if _argmax(x, (n, c, i, j), k, s, p, d) == a]
+
+
 @describes(ops.MaxPool2d)
 def max_pool2d(fn, inputs, outputs, grads, params):
     if grads is None:
@@ -63,11 +73,6 @@ def max_pool2d(fn, inputs, outputs, grads, params):
     k, s = _pairs(params.get("kernel_size", 2)), _pairs(params.get("stride", 2))
     p, d = _pairs(params.get("padding", 0)), _pairs(params.get("dilation", 1))
     x, y = x_op.value, y_op.value
-    routes = {}  # input cell → the output cells whose maximum it is
-    for idx in np.ndindex(*y.shape):
-        a = _argmax(x, idx, k, s, p, d)
-        if a is not None:
-            routes.setdefault(a, []).append(tuple(int(t) for t in idx))
     items = [
         Text(
             "max pooling routes each window's gradient to the input that was its maximum; "
@@ -85,7 +90,7 @@ def max_pool2d(fn, inputs, outputs, grads, params):
         if a in done:  # the maximum of an earlier window too: its gradient is already summed
             continue
         done.add(a)
-        src = routes[a]
+        src = _routes_to(x, a, y.shape, k, s, p, d)
         sides = (
             [Sum([d_cell(y_op, o) for o in src]), Sum([num(g[o]) for o in src])]
             if len(src) > 1

@@ -1,0 +1,196 @@
+"""Clicks on the playground: the worked computation of a unit, weight, bias, conv pixel, h_t or gate,
+checked against the model, autograd (torch in float64) and the text; MathML that parses."""
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.explain.mathml import NS
+from glassnet.explain.records import Fmt
+from glassnet.playground import clicks, frames
+from glassnet.playground.trainer import Trainer
+
+
+def _trainer(setup, steps=5):
+    t = Trainer(setup)
+    for _ in range(steps):
+        t.train_step()
+    return t
+
+
+def _numbers_of_text(s):
+    s = re.sub(r"e(−?\d+)", r"×10^\1", s)  # 1.2e−5 is written 1.2 × 10^−5 in MathML
+    return Counter(re.findall(r"\d+(?:\.\d+)?", s))
+
+
+def _check_entries(result):
+    for e in result["forward"] + result["backward"]:
+        root = ET.fromstring(e["mathml"])  # well-formed XML
+        assert root.tag == f"{{{NS}}}math"
+        assert _numbers_of_text(" ".join(root.itertext())) == _numbers_of_text(e["text"]), e["text"]
+
+
+def _torch_grads(model, xb, yb):
+    """∂L/∂θ of the MLP's BCE loss on the batch, by torch in float64."""
+    torch = pytest.importorskip("torch")
+    params = {n: torch.tensor(p.data.astype(np.float64), requires_grad=True) for n, p in model.named_parameters()}
+    h = torch.tensor(xb.astype(np.float64))
+    linears = [k for k in ("0", "2", "4")]
+    for i, k in enumerate(linears):
+        h = h @ params[f"{k}.weight"].T + params[f"{k}.bias"]
+        h = torch.tanh(h) if i < len(linears) - 1 else torch.sigmoid(h)
+    loss = torch.nn.functional.binary_cross_entropy(h, torch.tensor(yb.astype(np.float64)))
+    loss.backward()
+    return {n: p.grad.numpy() for n, p in params.items()}
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return _trainer({"data": "moons"})
+
+
+def test_neuron_click_gives_z_a_and_their_gradients(moons):
+    before = {n: (p.data.copy(), p.grad.data.copy()) for n, p in moons.model.named_parameters()}
+    r = clicks.explain(moons, {"kind": "neuron", "layer": 1, "unit": 3, "sample": 2})
+    xb, _ = moons.batch()
+    W, b = moons.model[0].weight.data, moons.model[0].bias.data
+    z = (xb[1] @ W[2] + b[2])
+    assert r["values"]["z"] == pytest.approx(float(z), rel=1e-6)
+    assert r["values"]["a"] == pytest.approx(np.tanh(float(z)), rel=1e-6)
+    assert r["forward"][0]["text"].startswith("z^[1]_23 = ") and r["forward"][1]["text"].startswith("a^[1]_23 = ")
+    assert Fmt(4).num(r["values"]["a"]) in r["forward"][1]["text"].split(" = ")[-1]
+    assert [e["text"].split(" = ")[0] for e in r["backward"]] == ["∂L/∂a^[1]_23", "∂L/∂z^[1]_23"]
+    assert r["values"]["grad"] == pytest.approx(r["values"]["grad_a"] * (1 - r["values"]["a"] ** 2), rel=1e-5)
+    _check_entries(r)
+    for n, p in moons.model.named_parameters():  # nothing updated, the gradients put back
+        assert np.array_equal(p.data, before[n][0]) and np.array_equal(p.grad.data, before[n][1])
+
+
+def test_weight_and_bias_clicks_give_the_batch_gradient(moons):
+    xb, yb = moons.batch()
+    expected = _torch_grads(moons.model, xb, yb)
+    r = clicks.explain(moons, {"kind": "weight", "layer": 2, "row": 2, "col": 3})
+    assert r["values"]["w"] == float(moons.model[2].weight.data[1, 2])
+    assert r["values"]["grad"] == pytest.approx(expected["2.weight"][1, 2], rel=1e-4, abs=1e-8)
+    assert r["backward"][0]["text"].startswith("∂L/∂W^[2]_23 = ")
+    assert r["forward"][0]["text"].startswith("z^[2]_12 = ")
+    _check_entries(r)
+    # the same number as the model's own gradient of that batch's loss, at the current weights
+    saved = [p.grad for p in moons.model.parameters()]
+    moons.model.zero_grad()
+    moons.loss_fn(moons.model(gn.tensor(xb)), gn.tensor(yb)).backward()
+    assert r["values"]["grad"] == float(moons.model[2].weight.grad.data[1, 2])
+    for p, g in zip(moons.model.parameters(), saved):
+        p.grad = g
+    r = clicks.explain(moons, {"kind": "bias", "layer": 3, "unit": 1})
+    assert r["values"]["b"] == float(moons.model[4].bias.data[0])
+    assert r["values"]["grad"] == pytest.approx(expected["4.bias"][0], rel=1e-4)
+    assert r["backward"][0]["text"].startswith("∂L/∂b^[3]_1 = ")
+    _check_entries(r)
+
+
+def test_a_wide_layers_weight_is_worked_in_full():
+    t = _trainer({"data": "moons", "hidden": [8, 8]}, steps=2)
+    r = clicks.explain(t, {"kind": "weight", "layer": 2, "row": 7, "col": 5})
+    assert [e["text"].split(" = ")[0] for e in r["backward"]] == ["∂L/∂W^[2]_75"]
+    assert r["values"]["grad"] == pytest.approx(float(r["backward"][0]["text"].split(" = ")[-1].replace("−", "-")),
+                                                abs=1e-4)
+
+
+def test_pixel_click_is_the_kernel_sum_and_its_receptive_field():
+    t = _trainer({"data": "digits", "n_samples": 200})
+    r = clicks.explain(t, {"kind": "pixel", "layer": 1, "channel": 2, "row": 3, "col": 5, "sample": 2})
+    xb, _ = t.batch()
+    conv = t.model[0]
+    padded = np.pad(xb[1, 0].astype(np.float64), 1)
+    expected = (padded[2:5, 4:7] * conv.weight.data[1, 0]).sum() + conv.bias.data[1]
+    assert r["values"]["value"] == pytest.approx(expected, rel=1e-5)
+    assert r["values"]["sum"] == pytest.approx(r["values"]["value"], rel=1e-5)
+    assert r["receptive_field"] == {"row": 2, "col": 4, "size": [3, 3]}
+    assert r["forward"][0]["text"].count("·") == 9
+    _check_entries(r)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_hidden_state_click_uses_the_previous_one(cell):
+    t = _trainer({"data": "sine", "cell": cell, "n_samples": 60})
+    r = clicks.explain(t, {"kind": "hidden", "t": 3, "unit": 2, "sample": 4})
+    xb, _ = t.batch()
+    states, gates = frames.recurrent_states(t.model.rnn, xb[3])
+    assert r["values"]["h"] == pytest.approx(states["h"][2, 1], rel=1e-5)
+    h_eq = r["forward"][-1]["text"]
+    assert h_eq.startswith("h^[rnn]_3,42 = ")
+    assert float(h_eq.split(" = ")[-1].replace("−", "-")) == pytest.approx(states["h"][2, 1], abs=1e-4)
+    if cell == "rnn":
+        assert "W_hh^[rnn],21·h^[rnn]_2,41" in h_eq and "W_xh^[rnn],21·x_431" in h_eq  # uses h_2 and x_3
+    else:
+        names = [e["text"].split(" = ")[0] for e in r["forward"]]
+        assert names[0] == ("i_3,42" if cell == "lstm" else "r_3,42")
+        g = "f" if cell == "lstm" else "z"
+        r = clicks.explain(t, {"kind": "gate", "gate": g, "t": 3, "unit": 2, "sample": 4})
+        assert r["values"]["value"] == pytest.approx(gates[g][2, 1], rel=1e-9)
+    _check_entries(r)
+    # the frame's h_t and gates are the layer's
+    f = frames.rnn_view(t)
+    with gn.no_grad():
+        out, _ = t.model.rnn(gn.tensor(xb[:1]))
+    assert np.allclose(f["h"], out.data[0], rtol=1e-4, atol=1e-6)
+    assert np.allclose(states["h"][:, :], frames.recurrent_states(t.model.rnn, xb[3])[0]["h"])
+
+
+def test_bad_click_targets():
+    t = _trainer({"data": "sine", "cell": "lstm", "n_samples": 60}, steps=1)
+    for target, message in [({"kind": "gate", "gate": "q", "t": 1, "unit": 1}, "gate must be one of i, f, g, o, c"),
+                            ({"kind": "hidden", "t": 11, "unit": 1}, "t must be from 1 to 10"),
+                            ({"kind": "hidden", "t": 1, "unit": 0}, "unit must be a positive integer"),
+                            ({"kind": "neuron", "layer": 1, "unit": 1}, "needs a Linear layer"),
+                            ({"kind": "pixel", "layer": 1, "channel": 1, "row": 1, "col": 1}, "needs a Conv2d"),
+                            ({"kind": "weight", "layer": 1, "row": 1}, "needs 'col'")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            clicks.explain(t, target)
+
+
+def test_clicks_are_quick():
+    for setup, target in [({"data": "moons"}, {"kind": "neuron", "layer": 2, "unit": 1, "sample": 1}),
+                          ({"data": "digits"}, {"kind": "pixel", "layer": 1, "channel": 1, "row": 4, "col": 4}),
+                          ({"data": "sine", "cell": "lstm"}, {"kind": "hidden", "t": 5, "unit": 1})]:
+        t = _trainer(setup, steps=1)
+        clicks.explain(t, target)
+        start = time.perf_counter()
+        clicks.explain(t, target)
+        assert time.perf_counter() - start < 0.5  # ~15-25 ms alone; the benchmark measures it
+
+
+def test_explanation_to_mathml():
+    w = gn.Tensor([0.2, -0.3, 0.9], dtype=gn.float64, requires_grad=True, name="w")
+    x = gn.Tensor([0.5, 0.6, 1e-6], dtype=gn.float64, name="x")
+    with gn.explain() as ex:
+        y = gn.sigmoid(w @ x + 0.5)
+        y.backward()
+    html = ex.render("mathml")
+    root = ET.fromstring(f"<div>{html}</div>")
+    maths = root.findall(f"{{{NS}}}math")
+    eqs = [eq for _, eq in ex.equations()]
+    assert len(maths) >= len(eqs) > 0
+    text, shown = ex.to_text(), " ".join(root.itertext())
+    for eq in eqs:
+        result = Fmt(4).num(eq.result.v).lstrip("−")
+        if "e" not in result:
+            assert result in text and result in shown
+    with pytest.raises(ValueError, match="'mathml'"):
+        ex.render("svg")
+
+
+def test_focus_on_a_time_step():
+    rnn = gn.nn.RNN(2, 3, batch_first=True)
+    with pytest.raises(ValueError, match="focus step 9 is outside every sequence: step must be 1 to 4"), \
+            gn.explain(focus={"step": 9}):
+        rnn(gn.randn(5, 4, 2))
+    with gn.explain(focus={"step": 2, "sample": 3, "unit": 2}) as ex:
+        rnn(gn.randn(5, 4, 2))
+    assert "h^[1]_2,32 = tanh(W_xh^[1],21·x_321 + " in ex.to_text()  # time step 2 of sample 3, unit 2
