@@ -248,6 +248,10 @@ class Trainer:
         return reply.value
 
     def _run(self) -> None:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence: the NaN banner says it
+            self._loop()
+
+    def _loop(self) -> None:
         try:
             while not self._stopped.is_set():
                 if self.running:
