@@ -8,7 +8,14 @@ resulting DOM (``--dump-dom``), from which the record is read back.
 
 Without Chromium the caller skips — except in CI (CI=true), where a missing
 browser fails the test: ``.ci/run`` installs Debian's ``chromium``.
+
+``playwright_chromium()`` drives that same Chromium with Playwright for Python
+(the ``[test]`` extra pins it to the release that bundles the same Chromium
+major version); Playwright never downloads a browser here. Without Playwright
+the caller skips, except in CI, where it fails.
 """
+
+import contextlib
 
 import html
 import json
@@ -56,6 +63,25 @@ def chromium() -> str:
     if IN_CI:
         pytest.fail("CI=true but no Chromium is installed: .ci/run must install Debian's chromium")
     pytest.skip("no Chromium on this machine (the browser check runs in CI)")
+
+
+@contextlib.contextmanager
+def playwright_chromium():
+    """The machine's Chromium, headless, driven by Playwright: ``with playwright_chromium() as b:``."""
+    exe = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if IN_CI:
+            pytest.fail("CI=true but Playwright is not installed: pip install -e '.[test]'")
+        pytest.skip("Playwright for Python is not installed (pip install -e '.[test]'); the browser test runs in CI")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True,
+                                     args=[f for f in _flags() if f != "--headless"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _flags():

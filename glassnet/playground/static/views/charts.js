@@ -100,6 +100,10 @@ export class LossView {
       this.root.appendChild(svg);
       return;
     }
+    const mean = (a) => a.reduce((acc, p) => acc + p[1], 0) / a.length;
+    const k = Math.max(1, Math.min(10, Math.floor(pts.length / 4)));
+    svg.dataset.first = String(mean(pts.slice(0, k)));   // the curve's start and end, averaged: tests read them
+    svg.dataset.last = String(mean(pts.slice(-k)));
     const x0 = pts[0][0];
     const x1 = Math.max(pts[pts.length - 1][0], x0 + 1);
     let y1 = Math.max(...pts.map((p) => p[1]));
@@ -116,7 +120,16 @@ export class LossView {
     svg.appendChild(s("text", { x: m.l + iw, y: H - 4, class: "axis-label", "text-anchor": "end" }, `${x1}`));
     const d = pts.map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" ");
     svg.appendChild(s("path", { d: `${d} L${X(pts[pts.length - 1][0]).toFixed(1)},${Y(0)} L${X(x0)},${Y(0)} Z`, class: "loss-area" }));
-    svg.appendChild(s("path", { d, class: "loss-line" }));
+    svg.appendChild(s("path", { d, class: pts.length > 20 ? "loss-line raw" : "loss-line" }));
+    if (pts.length > 20) {   // the trend: an exponential moving average of the batch losses
+      const alpha = 2 / (Math.max(3, Math.min(40, pts.length / 12)) + 1);
+      let ema = pts[0][1];
+      const sm = pts.map((p, i) => {
+        ema = i ? alpha * p[1] + (1 - alpha) * ema : ema;
+        return `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(ema).toFixed(1)}`;
+      }).join(" ");
+      svg.appendChild(s("path", { d: sm, class: "loss-line trend" }));
+    }
     const last = pts[pts.length - 1];
     svg.appendChild(s("circle", { cx: X(last[0]), cy: Y(last[1]), r: 3, class: "loss-dot",
       "data-tip": `step ${last[0]}: loss ${fmt(last[1])}` }));
