@@ -1,6 +1,6 @@
-// The computational graph of one training step: parameters and data (left)
-// flow through operations to the loss (right). Layered by the longest path
-// from a source; within a layer, nodes are ordered by their inputs' positions.
+// The computational graph of one training step: parameters and data (top)
+// flow through operations down to the loss. Layered by the longest path from
+// a source; within a row, nodes are ordered by their inputs' positions.
 
 import { s, clear, labelSVG } from "./util.js";
 
@@ -46,26 +46,28 @@ export class GraphView {
       const d = depth.get(n.id);
       (cols[d] = cols[d] || []).push(n);
     }
-    const colW = 112;
-    const rowH = 40;
-    const nodeW = 92;
+    // top to bottom: depth d is a row; the nodes of a row side by side
+    const nodeW = 96;
     const nodeH = 26;
+    const gapX = 18;
+    const rowH = 46;
     const pos = new Map();
-    const maxRows = Math.max(...cols.map((c) => (c ? c.length : 0)));
-    const H = Math.max(200, maxRows * rowH + 40);
+    const maxCols = Math.max(...cols.map((c) => (c ? c.length : 0)));
+    const W = Math.max(this.root.clientWidth - 20 || 400, maxCols * (nodeW + gapX) + 40);
+    const H = cols.length * rowH + 30;
     cols.forEach((col, d) => {
       if (!col) return;
       if (d > 0) {
         const bary = (n) => {
           const p = (preds.get(n.id) || []).filter((q) => pos.has(q));
-          return p.length ? p.reduce((a, q) => a + pos.get(q).y, 0) / p.length : H / 2;
+          return p.length ? p.reduce((a, q) => a + pos.get(q).x, 0) / p.length : W / 2;
         };
         col.sort((a, b) => bary(a) - bary(b));
       }
-      const y0 = (H - col.length * rowH) / 2 + rowH / 2;
-      col.forEach((n, i) => pos.set(n.id, { x: 20 + d * colW + nodeW / 2, y: y0 + i * rowH }));
+      const rowW = col.length * (nodeW + gapX) - gapX;
+      const x0 = (W - rowW) / 2 + nodeW / 2;
+      col.forEach((n, i) => pos.set(n.id, { x: x0 + i * (nodeW + gapX), y: 20 + d * rowH + nodeH / 2 }));
     });
-    const W = 40 + cols.length * colW;
     const svg = s("svg", { width: W, height: H, class: "graph-svg", id: "graph" });
     const defs = s("defs");
     const marker = s("marker", { id: "arrowhead", viewBox: "0 0 10 10", refX: 10, refY: 5,
@@ -77,10 +79,10 @@ export class GraphView {
       const p = pos.get(a);
       const q = pos.get(b);
       if (!p || !q) continue;
-      const x0 = p.x + nodeW / 2;
-      const x1 = q.x - nodeW / 2;
-      const xm = (x0 + x1) / 2;
-      svg.appendChild(s("path", { d: `M${x0},${p.y} C${xm},${p.y} ${xm},${q.y} ${x1},${q.y}`,
+      const y0 = p.y + nodeH / 2;
+      const y1 = q.y - nodeH / 2;
+      const ym = (y0 + y1) / 2;
+      svg.appendChild(s("path", { d: `M${p.x},${y0} C${p.x},${ym} ${q.x},${ym} ${q.x},${y1}`,
         class: "graph-edge", "marker-end": "url(#arrowhead)" }));
     }
     for (const n of g.nodes) {
