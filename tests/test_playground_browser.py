@@ -362,14 +362,16 @@ def test_reload_mid_training_reconnects_with_one_trainer(page, pg):
 
 
 def test_setup_in_the_fragment_is_applied(page, pg):
-    t = use(pg, data="moons")
-    open_page(page, pg, "#data=circles&lr=0.1&hidden=3&activation=relu&noise=0.05")
-    page.wait_for_selector('body[data-data="circles"]')
-    assert t.setup["data"] == "circles" and t.setup["hidden"] == [3] and t.setup["lr"] == 0.1
-    assert t.setup["activation"] == "relu" and t.setup["noise"] == 0.05
+    t = use(pg, data="moons", optimizer="sgd")
+    # spiral's own default optimizer is adam: the fragment's sgd (the running setup's too) must win
+    open_page(page, pg, "#data=spiral&optimizer=sgd&lr=0.1&hidden=3&activation=relu&noise=0.05")
+    page.wait_for_selector('body[data-data="spiral"]')
+    assert t.setup["data"] == "spiral" and t.setup["hidden"] == [3] and t.setup["lr"] == 0.1
+    assert t.setup["activation"] == "relu" and t.setup["noise"] == 0.05 and t.setup["optimizer"] == "sgd"
     wait_js(page, "document.querySelectorAll('.neuron[data-layer=\"1\"]').length === 3")
     assert page.input_value("#lr") == "0.1" and page.input_value("#activation") == "relu"
-    assert "hidden=3" in page.url
+    assert page.input_value("#optimizer") == "sgd"
+    assert "hidden=3" in page.url and "data=spiral" in page.url
 
 
 def test_nan_shows_the_banner(page, pg):

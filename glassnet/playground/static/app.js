@@ -174,6 +174,7 @@ function render(f, prev) {
   const banner = $("nan-banner");
   if (f.nan) {
     $("nan-message").textContent = f.nan.message || "";
+    $("nan-hint").classList.toggle("hidden", !!f.nan.message);
     banner.classList.remove("hidden");
   } else {
     banner.classList.add("hidden");
@@ -480,16 +481,14 @@ function differs(a, b) {
   return JSON.stringify(a) !== JSON.stringify(b);
 }
 
-// The fields of the fragment that differ from the running setup: sent as one
-// `set` (a reload of a page whose fragment is the running setup changes nothing).
+// The fragment's setup, sent as one `set` when any of its fields differs from
+// the running setup — all of them, since a new data set brings its own defaults
+// for the fields not given. A reload of a page whose fragment is the running
+// setup sends nothing (the training goes on).
 async function applyHash(setup) {
   const want = parseHash(location.hash);
-  const change = {};
-  for (const [k, v] of Object.entries(want)) {
-    if (!setup || differs(setup[k], v)) change[k] = v;
-  }
-  // a new data set takes its own defaults for the fields the fragment leaves out
-  if (Object.keys(change).length) await send({ cmd: "set", ...change });
+  const changed = Object.entries(want).some(([k, v]) => !setup || differs(setup[k], v));
+  if (changed) await send({ cmd: "set", ...want });
 }
 
 // ------------------------------------------------------------------ start

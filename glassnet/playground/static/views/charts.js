@@ -114,7 +114,8 @@ export class LossView {
     for (const t of [0, 0.5, 1]) {
       const v = y0 + t * (y1 - y0);
       svg.appendChild(s("line", { x1: m.l, x2: m.l + iw, y1: Y(v), y2: Y(v), class: "grid-line" }));
-      svg.appendChild(s("text", { x: m.l - 4, y: Y(v) + 3, class: "axis-label", "text-anchor": "end" }, fmt(v, 3)));
+      svg.appendChild(s("text", { x: m.l - 4, y: Y(v) + 3, class: "axis-label", "text-anchor": "end" },
+        fmt(v, 3).replace(/e\+?/, "e").replace(/(\.\d)\d*e/, "$1e")));
     }
     svg.appendChild(s("text", { x: m.l, y: H - 4, class: "axis-label" }, `step ${x0}`));
     svg.appendChild(s("text", { x: m.l + iw, y: H - 4, class: "axis-label", "text-anchor": "end" }, `${x1}`));
