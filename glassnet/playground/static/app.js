@@ -13,6 +13,7 @@ import { ExplainPanel } from "./views/explain.js";
 
 const FIELDS = ["data", "noise", "n_samples", "model", "hidden", "activation", "cell",
   "optimizer", "lr", "batch_size", "l2", "seed"];
+const STRUCTURAL = ["data", "noise", "n_samples", "model", "hidden", "activation", "cell", "seed"];
 const NUMERIC = new Set(["noise", "n_samples", "lr", "batch_size", "l2", "seed"]);
 const MAX_UNITS = 32;
 const MAX_LAYERS = 6;
@@ -199,8 +200,13 @@ function render(f, prev) {
   if (state.tab === "graph") views.graph.render(f);
   select(views.explain.target);
 
-  // an open explanation follows the step it explains when training was stepped by hand
+  // a rebuilt model (a structural field changed) has other units: its old explanation goes
   const panel = views.explain;
+  if (panel.open && prev && prev.setup && f.setup &&
+      STRUCTURAL.some((k) => differs(prev.setup[k], f.setup[k]))) {
+    panel.close();
+  }
+  // an open explanation follows the step it explains when training was stepped by hand
   if (panel.open && panel.target && !f.running && prev && prev.step !== f.step &&
       panel.panel.dataset.state !== "loading") {
     explainTarget(panel.target, true);
@@ -305,6 +311,7 @@ function syncControls(setup, force) {
   $("layers-minus").disabled = isRnn || isCnn || hidden.length === 0;
   $("layers-plus").disabled = isRnn || isCnn || hidden.length >= MAX_LAYERS;
   $("layers-field").classList.toggle("hidden", isCnn || isRnn);
+  $("activation-field").classList.toggle("hidden", isRnn);   // the recurrent cell has its own
   const key = JSON.stringify([hidden, isCnn, isRnn]);
   const list = $("units-list");
   if (list.dataset.key !== key) {
@@ -404,6 +411,7 @@ function wireControls() {
     $("export-modal").classList.remove("hidden");
     $("export-code").focus();
     $("export-code").setSelectionRange(0, 0);
+    $("export-code").scrollTop = 0;
   });
   $("export-close").addEventListener("click", () => $("export-modal").classList.add("hidden"));
   $("export-modal").addEventListener("click", (e) => {

@@ -57,7 +57,7 @@ export class RnnView {
     const byWidth = Math.floor((perStep - 18) / gc) - 3;
     const stacks = gr + (rnn.c ? 1 : 0) + 1;
     const byHeight = Math.floor(((this.root.clientHeight || 600) - 150 - 40 * stacks) / (stacks * H));
-    const cell = Math.max(6, Math.min(14, byWidth, byHeight));
+    const cell = Math.max(6, Math.min(gates.length ? 14 : 24, byWidth, byHeight));
     const strip = cell + 3;
     const blockW = gc * strip;
     const colW = Math.max(blockW + 16, Math.min(96, Math.floor(perStep)));
