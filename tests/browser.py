@@ -16,7 +16,6 @@ the caller skips, except in CI, where it fails.
 """
 
 import contextlib
-
 import html
 import json
 import os

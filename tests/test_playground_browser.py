@@ -21,11 +21,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pytest
+from browser import playwright_chromium
 
 import glassnet as gn
 from glassnet import nn
-
-from browser import playwright_chromium
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
