@@ -114,3 +114,12 @@ pow = _elementwise("pow")
     "masked_fill", "sort", "argsort", "topk"))
 norm, prod = _elementwise("norm"), _elementwise("prod")
 from .tensor import allclose, equal, is_tensor, isclose, numel  # noqa: F401
+
+
+def __getattr__(name):
+    # gn.playground loads on first use, so `import glassnet` does not pay for the server
+    if name == "playground":
+        import importlib
+
+        return importlib.import_module(".playground", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
