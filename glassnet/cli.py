@@ -6,6 +6,7 @@
     glassnet predict runs/NAME/model.safetensors digit.npy
     glassnet info runs/NAME/model.safetensors
     glassnet report runs/NAME            # draw the run's report.html again
+    glassnet playground                  # train live in the browser; click anything to see its math
 
 User errors end with one line on stderr and a non-zero exit code, never a
 traceback: 2 for a bad command line (unknown option, missing argument), 1
@@ -587,6 +588,171 @@ def _one_line(e) -> str:
     return " ".join(text.split())
 
 
+# ------------------------------------------------------------------------ playground
+PLAYGROUND_DATA = ("moons", "circles", "xor", "spiral", "digits", "sine")
+PLAYGROUND_MODELS = ("mlp", "cnn", "rnn", "lstm", "gru")
+PLAYGROUND_ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+PLAYGROUND_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+PLAYGROUND_FILES = (".npy", ".npz", ".csv")
+
+
+def _playground_file(path: str):
+    """(X, y) from a .npy/.npz/.csv file: the last column (or the .npz's ``y``) the labels."""
+    from . import data
+
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise CLIError(f"--data {path!r}: no such file (expected {', '.join(PLAYGROUND_DATA)} or a "
+                       f".npy, .npz or .csv file)")
+    if ext == ".csv":
+        X, y = data.load_csv(path)
+    else:
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"--data {path!r}: cannot read it as NumPy data: {_one_line(e)}") from None
+        if ext == ".npz":
+            with loaded as z:
+                keys = {k.lower(): k for k in z.files}
+                if "y" in keys and "x" in keys:
+                    X, y = z[keys["x"]], z[keys["y"]]
+                elif len(z.files) == 1:
+                    loaded = z[z.files[0]]
+                else:
+                    raise CLIError(f"--data {path!r}: expected arrays named X and y (it holds "
+                                   f"{', '.join(z.files) or 'nothing'})")
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            if loaded.ndim != 2 or loaded.shape[1] < 2:
+                raise CLIError(f"--data {path!r}: expected a table of shape (samples, features + 1) "
+                               f"with the labels last, got shape {loaded.shape}")
+            X, y = loaded[:, :-1], loaded[:, -1]
+    X, y = np.asarray(X), np.asarray(y)
+    if X.dtype.kind not in "fiub" or len(X) != len(y) or len(X) < 2:
+        raise CLIError(f"--data {path!r}: expected numbers, one label per sample and at least 2 "
+                       f"samples (got X {X.shape} {X.dtype}, y {y.shape})")
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        y = y.astype(np.int64)  # whole numbers: class labels
+    y, _, _ = _targets(y, f"--data {path!r}")
+    return X.astype(np.float32), y
+
+
+def _playground_number(flag: str, text, kind, low, high, expected: str):
+    """A number option read here, so that a bad value is one line and exit code 1."""
+    if text is None:
+        return None
+    try:
+        v = kind(text)
+    except ValueError:
+        v = None
+    if v is None or not math.isfinite(v) or v < low or v > high or (kind is float and v <= low):
+        raise CLIError(f"{flag} {text!r}: expected {expected}")
+    return v
+
+
+def _playground_hidden(text: str) -> list:
+    try:
+        sizes = [int(p) for p in text.replace(" ", "").split(",") if p != ""]
+    except ValueError:
+        sizes = None
+    if sizes is None or any(n < 1 for n in sizes):
+        raise CLIError(f"--hidden {text!r}: expected layer sizes such as 4,4")
+    return sizes
+
+
+def start_playground(args):
+    """The playground ``glassnet playground`` asks for, started (the caller stops it)."""
+    from . import playground as pg
+
+    port = _playground_number("--port", args.port, int, 0, 65535, "0 (any free port) to 65535")
+    lr = _playground_number("--lr", args.lr, float, 0, 10, "a positive number up to 10")
+    seed = _playground_number("--seed", args.seed, int, 0, 2**31 - 1, "an integer >= 0")
+    if args.activation is not None and args.activation not in PLAYGROUND_ACTIVATIONS:
+        raise CLIError(f"--activation {args.activation!r}: expected one of "
+                       f"{', '.join(PLAYGROUND_ACTIVATIONS)}")
+    if args.optimizer is not None and args.optimizer not in PLAYGROUND_OPTIMIZERS:
+        raise CLIError(f"--optimizer {args.optimizer!r}: expected one of "
+                       f"{', '.join(PLAYGROUND_OPTIMIZERS)}")
+    setup = {k: v for k, v in (("lr", lr), ("activation", args.activation),
+                               ("optimizer", args.optimizer), ("seed", seed)) if v is not None}
+    if args.hidden is not None:
+        setup["hidden"] = _playground_hidden(args.hidden)
+    data_is_file = args.data is not None and args.data not in PLAYGROUND_DATA
+    if data_is_file and not args.data.lower().endswith(PLAYGROUND_FILES):
+        raise CLIError(f"--data {args.data!r}: expected {', '.join(PLAYGROUND_DATA)} or a .npy, "
+                       f".npz or .csv file")
+    model_kind = args.model or None
+    if model_kind is not None and model_kind not in PLAYGROUND_MODELS:  # a saved model
+        if not os.path.exists(model_kind):
+            raise CLIError(f"--model {model_kind!r}: expected {', '.join(PLAYGROUND_MODELS)} or a "
+                           f"model file saved by glassnet")
+        if args.data is None:
+            raise CLIError("--model FILE needs --data: a data set name or a .npy, .npz or .csv file "
+                           "that fits the model")
+        if "hidden" in setup or "activation" in setup:
+            raise CLIError("--hidden and --activation shape a built-in model; a saved model keeps "
+                           "its own layers")
+        model = _load_model(model_kind)
+        data = _playground_file(args.data) if data_is_file else args.data
+        return pg.playground(model, data, setup=setup, port=port, open_browser=args.open)
+    if data_is_file:
+        if model_kind not in (None, "mlp"):
+            raise CLIError(f"--model {model_kind} works with the built-in data ({'digits' if model_kind == 'cnn' else 'sine'}); "
+                           f"for your own data use --model mlp or a saved model file")
+        return pg.playground(data=_playground_file(args.data), setup=setup, port=port,
+                             open_browser=args.open)
+    recurrent = model_kind in ("rnn", "lstm", "gru")
+    data = args.data or {"cnn": "digits", "rnn": "sine", "lstm": "sine", "gru": "sine"}.get(model_kind, "moons")
+    if model_kind == "cnn" and data != "digits":
+        raise CLIError(f"--model cnn needs image data: --data digits (got {data})")
+    if recurrent and data != "sine":
+        raise CLIError(f"--model {model_kind} needs sequences: --data sine (got {data})")
+    if data == "sine" and model_kind == "mlp":
+        raise CLIError("--data sine is a sequence: use --model rnn, lstm or gru")
+    if recurrent:
+        setup["cell"] = model_kind
+    elif model_kind is not None and data == "digits":
+        setup["model"] = model_kind
+    return pg.playground(data=data, setup=setup, port=port, open_browser=args.open)
+
+
+def _describe_setup(trainer) -> str:
+    s = trainer.setup
+    if s["data"] == "custom":
+        n = len(trainer.X)
+        what = f"your data ({n} samples), {type(trainer.model).__name__}"
+    elif s["data"] == "sine":
+        what = f"sine, {s['cell']} with {s['hidden'][0]} hidden units"
+    elif s["data"] == "digits" and s["model"] == "cnn":
+        what = f"digits, cnn with {s['activation']}"
+    else:
+        what = f"{s['data']}, mlp {'-'.join(map(str, s['hidden'])) or 'without hidden layers'} {s['activation']}"
+    return f"{what}; {s['optimizer']} lr {s['lr']:g}, batch {s['batch_size']}, seed {s['seed']}"
+
+
+def _cmd_playground(args) -> int:
+    import signal
+
+    pg = start_playground(args)
+    previous = None
+    try:
+        def on_term(signum, frame):
+            raise KeyboardInterrupt
+
+        try:
+            previous = signal.signal(signal.SIGTERM, on_term)
+        except ValueError:  # not the main thread
+            previous = None
+        print(f"glassnet playground: {_describe_setup(pg.trainer)}", flush=True)
+        print(f"Open {pg.url} in a browser (Ctrl-C stops)", flush=True)
+        pg.serve_forever()  # until Ctrl-C; then stops cleanly
+    finally:
+        pg.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    print("Playground stopped.", flush=True)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 TRAIN_EPILOG = """examples:
   glassnet train                                   small CNN on the built-in digits (>= 97%)
@@ -605,6 +771,7 @@ def build_parser() -> argparse.ArgumentParser:
                      formatter_class=argparse.RawDescriptionHelpFormatter,
                      epilog="examples:\n  glassnet train\n  glassnet info runs/NAME/model.safetensors\n"
                             "  glassnet explain neuron\n"
+                            "  glassnet playground\n"
                             "  glassnet exercise mix --count 9 --out sheet\n\nEach command has --help.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
@@ -684,6 +851,37 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  glassnet report runs/NAME", formatter_class=raw)
     r.add_argument("run", metavar="RUN_DIR", help="a run folder written by glassnet train")
     r.set_defaults(func=_cmd_report)
+
+    g = sub.add_parser("playground", help="train a small network live in the browser",
+                       description="Serve the playground on 127.0.0.1 and print its URL: a small "
+                                   "network trains live in the browser, and clicking any unit, "
+                                   "weight, feature-map pixel or gate shows its worked forward and "
+                                   "backward computation with the real numbers. Ctrl-C stops.",
+                       epilog="examples:\n  glassnet playground                       two moons, a 2-4-4-1 tanh MLP\n"
+                              "  glassnet playground --data spiral --hidden 8,8 --activation relu\n"
+                              "  glassnet playground --model cnn               the built-in digits\n"
+                              "  glassnet playground --model lstm              a noisy sine wave, next value\n"
+                              "  glassnet playground --data points.csv         your data: last column the labels\n"
+                              "  glassnet playground --model runs/NAME/model.safetensors --data moons\n\n"
+                              "The URL holds a secret token; only this machine can connect.",
+                       formatter_class=raw)
+    g.add_argument("--data", metavar="DATA", default=None,
+                   help=f"{', '.join(PLAYGROUND_DATA)}, or a .npy/.npz/.csv file (labels in the last "
+                        f"column, or the .npz's X and y) (default: moons, or the model's data)")
+    g.add_argument("--model", metavar="MODEL", default=None,
+                   help=f"{', '.join(PLAYGROUND_MODELS)} (cnn: digits; rnn/lstm/gru: sine) or a model "
+                        f"file saved by glassnet (default: mlp)")
+    g.add_argument("--port", metavar="N", default="0", help="port on 127.0.0.1 (default: any free port)")
+    g.add_argument("--open", action="store_true", help="open the page in the default browser")
+    g.add_argument("--lr", metavar="X", default=None, help="learning rate (default per data set)")
+    g.add_argument("--hidden", metavar="SIZES", default=None,
+                   help="hidden layer sizes, e.g. 4,4 (one size for rnn/lstm/gru)")
+    g.add_argument("--activation", metavar="NAME", default=None,
+                   help=f"{', '.join(PLAYGROUND_ACTIVATIONS)} (default: tanh; relu for digits)")
+    g.add_argument("--optimizer", metavar="NAME", default=None,
+                   help=f"{', '.join(PLAYGROUND_OPTIMIZERS)} (default per data set)")
+    g.add_argument("--seed", metavar="N", default=None, help="seeds the data, the weights and the batches")
+    g.set_defaults(func=_cmd_playground)
 
     explain_cli.register(sub)
     return parser
