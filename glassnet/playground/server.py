@@ -36,7 +36,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 HOST = "127.0.0.1"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -50,7 +50,7 @@ SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'",
 MAX_BODY = 64 * 1024  # bytes of a command
 MAX_RATE = 15.0  # frames a second per event stream, at most
 KEEP_ALIVE = 15.0  # seconds between comments on an idle event stream
-SERVER_THREAD = "glassnet-playground-server"
+SERVER_THREAD = "glassnet-playground-server"  # threads are named NAME-PORT
 HTTP_THREAD = "glassnet-playground-http"
 _WAIT = 0.25  # longest wait of an event stream between checks for stop
 
@@ -102,7 +102,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def process_request(self, request, client_address):
         t = threading.Thread(target=self._process, args=(request, client_address),
-                             name=HTTP_THREAD, daemon=True)
+                             name=f"{HTTP_THREAD}-{self.server_address[1]}", daemon=True)
         with self._lock:
             self._conn_threads.add(t)
             self._connections.add(request)
@@ -187,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Host", "") not in pg.hosts:
             self._error(403, "forbidden: the Host header must be 127.0.0.1:PORT or localhost:PORT")
             return None
-        parts = urlsplit(self.path).path.split("/")
+        parts = self.path.split("?", 1)[0].split("#", 1)[0].split("/")
         token = unquote(parts[1]) if len(parts) > 1 else ""
         if parts[0] != "" or not secrets.compare_digest(token.encode(), pg.token.encode()):
             self._error(403, "forbidden: open the playground's URL with its token")
@@ -380,7 +380,7 @@ class PlaygroundServer:
     def start(self) -> PlaygroundServer:
         if self._thread is None and not self.closing.is_set():
             self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=SERVER_THREAD, daemon=True)
+                                            name=f"{SERVER_THREAD}-{self.port}", daemon=True)
             self._thread.start()
         return self
 
