@@ -8,6 +8,13 @@ current epoch, ``self.state.stop("why", abort_epoch=True)`` at once, without
 running the rest of the epoch's callbacks (so a bad epoch is never
 checkpointed). ``on_batch_end`` is only called on callbacks that define it,
 so the per-batch loop stays lean.
+
+A callback that carries state from epoch to epoch (a best value, a patience
+counter) returns it from ``state_dict()`` and takes it back in
+``load_state_dict()``: ``ModelCheckpoint`` saves every callback's state with
+the model, and ``fit(..., resume_from=...)`` restores it after
+``on_train_begin``, so a resumed run makes the decisions the unbroken run
+would have made.
 """
 
 from __future__ import annotations
@@ -56,6 +63,14 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict) -> None: ...
 
     def on_batch_end(self, batch: int, logs: dict) -> None: ...
+
+    def state_dict(self) -> dict:
+        """What this callback must remember across a resume (numbers, strings, lists,
+        dicts, arrays); ``{}`` for a callback without state."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what ``state_dict`` returned (called by ``fit`` when resuming)."""
 
 
 def defines(callback: Callback, hook: str) -> bool:
@@ -117,6 +132,17 @@ class _Watching(Callback):
     def on_train_begin(self, logs=None):
         self._watch.resolve(self.state.has_validation)
 
+    def state_dict(self) -> dict:
+        return {"monitor": self._watch.monitor, "best": self._watch.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("monitor") == self._watch.monitor:  # the same question, so the same answer
+            self._watch.best = state.get("best")
+
+
+def _show_value(value) -> str:
+    return "none yet" if value is None else f"{value:.4g}"
+
 
 class EarlyStopping(_Watching):
     """Stop when the monitored value has not improved for ``patience`` epochs.
@@ -155,9 +181,28 @@ class EarlyStopping(_Watching):
         self.wait += 1
         if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
-            self.state.stop(f"early stopping: {self.monitor} has not improved for "
-                            f"{self.wait} epoch(s) (best {self._watch.best:.4g} at epoch "
-                            f"{self.best_epoch})")
+            self._stop()
+
+    def _stop(self):
+        best = (f"best {_show_value(self._watch.best)} at epoch {self.best_epoch}"
+                if self.best_epoch is not None else f"no finite value of {self.monitor} yet")
+        self.state.stop(f"early stopping: {self.monitor} has not improved for {self.wait} "
+                        f"epoch(s) ({best})")
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "wait": self.wait, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self._best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("monitor") != self._watch.monitor:
+            return
+        super().load_state_dict(state)
+        self.wait, self.best_epoch = int(state.get("wait") or 0), state.get("best_epoch")
+        self.stopped_epoch = state.get("stopped_epoch")
+        if self.restore_best_weights and state.get("best_weights") is not None:
+            self._best_weights = dict(state["best_weights"])
+        if self.stopped_epoch is not None:  # the unbroken run had stopped here: so does this one
+            self._stop()
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self._best_weights is not None:
@@ -205,7 +250,7 @@ class ModelCheckpoint(_Watching):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         resumed = self.state.resumed or {}
-        if resumed.get("monitor") == self.monitor:
+        if resumed.get("monitor") == self.monitor:  # a checkpoint without callback states
             self._watch.best = resumed.get("best")
         try:
             os.makedirs(self.directory or ".", exist_ok=True)
@@ -221,7 +266,19 @@ class ModelCheckpoint(_Watching):
         save_checkpoint(path, self.model, optimizer=self.optimizer,
                         scheduler=self.state.scheduler, epoch=epoch,
                         history=self.state.history.to_dict(), monitor=self.monitor,
-                        best=self._watch.best, **extra)
+                        best=self._watch.best,
+                        callbacks=callback_states(getattr(self.state, "callbacks", (self,))),
+                        **extra)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "best_epoch": self.best_epoch,
+                "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("monitor") != self._watch.monitor:
+            return
+        super().load_state_dict(state)
+        self.best_epoch, self.last_epoch = state.get("best_epoch"), state.get("last_epoch")
 
     def on_epoch_end(self, epoch, logs):
         value = self._watch.value(logs)
@@ -230,8 +287,12 @@ class ModelCheckpoint(_Watching):
             if self.save_best:
                 self._save(self.best_path, epoch)
         if self.save_last:
-            self._save(self.last_path, epoch)
-            self.last_epoch = epoch
+            previous, self.last_epoch = self.last_epoch, epoch  # as the file will say
+            try:
+                self._save(self.last_path, epoch)
+            except BaseException:
+                self.last_epoch = previous
+                raise
 
 
 class LRSchedulerCallback(_Watching):
@@ -263,6 +324,14 @@ class LRSchedulerCallback(_Watching):
 
     def _batch_step(self, batch, logs):
         self.scheduler.step()
+
+    def state_dict(self) -> dict:
+        # a scheduler other than the one fit checkpoints itself (the first) is kept here
+        return {"scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("scheduler") is not None and self.scheduler is not self.state.scheduler:
+            self.scheduler.load_state_dict(state["scheduler"])
 
     def on_epoch_end(self, epoch, logs):
         if self.interval != "epoch":
@@ -301,3 +370,34 @@ class TerminateOnNaN(Callback):
                 self.state.stop(f"parameter {name!r} holds NaN/Inf after epoch {epoch} "
                                 f"(try a smaller learning rate)", abort_epoch=True)
                 return
+
+
+def _callback_keys(callbacks) -> list:
+    """A key per callback that names it the same way in a resumed run: its class name and,
+    for a second one of a class, its position among them ('EarlyStopping', 'EarlyStopping#2')."""
+    seen, keys = {}, []
+    for cb in callbacks:
+        name = type(cb).__name__
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return keys
+
+
+def callback_states(callbacks) -> dict:
+    """``{key: state}`` of every callback with state, for a checkpoint."""
+    out = {}
+    for key, cb in zip(_callback_keys(callbacks), callbacks):
+        state = cb.state_dict()
+        if state:
+            out[key] = state
+    return out
+
+
+def restore_callback_states(callbacks, states: dict) -> None:
+    """Give each callback the state saved under its key (those without one keep theirs)."""
+    if not isinstance(states, dict):
+        return
+    for key, cb in zip(_callback_keys(callbacks), callbacks):
+        state = states.get(key)
+        if isinstance(state, dict):
+            cb.load_state_dict(state)

@@ -17,7 +17,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .callbacks import ModelCheckpoint, defines
+from .callbacks import ModelCheckpoint, TerminateOnNaN, defines, restore_callback_states
 from .history import History
 from .metrics import accuracy, get_metric
 from .progress import Progress
@@ -243,7 +243,7 @@ def _validate_training_setup(epochs, batch_size, initial_epoch):
 def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         metrics=DEFAULT_METRICS, callbacks=(), batch_size: int = 32, shuffle: bool = True,
         seed: int | None = None, verbose=True, initial_epoch: int = 0,
-        resume_from: str | None = None, report=None) -> History:
+        resume_from: str | None = None, report=None, terminate_on_nan: bool = True) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``: w ← w − η ∇L per mini-batch.
 
     Args:
@@ -268,12 +268,17 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
             per epoch otherwise; 2: always lines; False: silent.
         initial_epoch: number of epochs already done (when continuing).
         resume_from: a checkpoint written by ``ModelCheckpoint``: restores the
-            model, optimizer, scheduler, history and epoch, then continues.
+            model, optimizer, scheduler, history, epoch, random state and every
+            callback's state (best values, patience counters, best weights),
+            then continues exactly as the unbroken run would have.
         report: a folder: when training ends, write ``report.html`` there (curves,
             confusion matrix and mistakes on ``val_data`` — or ``train_data``
             without it —, filters and feature maps of a CNN, the model summary,
             these settings) with the model and what ``glassnet report FOLDER``
             needs to draw it again. Needs matplotlib (``glassnet[plot]``).
+        terminate_on_nan: stop as ``TerminateOnNaN`` does (naming the epoch and
+            batch) when the loss or a weight becomes NaN or infinite (default);
+            False trains on through NaN.
     Returns:
         a ``History``: ``history['loss']``, ``history['val_accuracy']``, ...
         one value per epoch, and ``history.epochs``.
@@ -297,7 +302,10 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
     train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
     val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
                                                          None, dtype, "fit: val_data")
-    callbacks = sorted(callbacks or (), key=lambda c: getattr(c, "order", 0))
+    callbacks = list(callbacks or ())
+    if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in callbacks):
+        callbacks.append(TerminateOnNaN())
+    callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))
     scheduler = next((getattr(c, "scheduler", None) for c in callbacks
                       if getattr(c, "scheduler", None) is not None), None)
     history, resumed = History(), None
@@ -315,7 +323,7 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
             train_loader.load_state_dict(loader_state)  # the same shuffles as an unbroken run
     state = TrainState(model, optimizer, loss_fn, history, epochs, _steps(train_loader),
                        val_loader is not None, scheduler, resumed)
-    state.train_loader = train_loader
+    state.train_loader, state.callbacks = train_loader, callbacks
     for cb in callbacks:
         cb.set_state(state)
     batch_cbs = [cb for cb in callbacks if defines(cb, "on_batch_end")]
@@ -323,8 +331,12 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
     was_training = model.training
     for cb in callbacks:
         cb.on_train_begin({})
+    state.epoch = initial_epoch
+    if resumed:
+        restore_callback_states(callbacks, resumed.get("callbacks"))
+    last_epoch = initial_epoch if state.stop_training else epochs  # a run that had stopped stays so
     try:
-        for epoch in range(initial_epoch + 1, epochs + 1):
+        for epoch in range(initial_epoch + 1, last_epoch + 1):
             state.epoch, state.batch = epoch, 0
             lr = _current_lr(optimizer)
             for cb in callbacks:
