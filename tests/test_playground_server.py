@@ -106,6 +106,7 @@ class Events:
                 event = line[7:].strip()
             elif line.startswith(b"data: "):
                 assert event == b"frame"
+                assert self.r.readline() == b"\n"  # the event's end
                 return _strict(line[6:])
 
     def close(self):
@@ -211,7 +212,6 @@ def test_events_paused_sends_the_newest_then_keep_alive_comments(paused):
     try:
         ev = Events(srv.url)
         assert ev.next_frame()["id"] == paused.trainer.frame()["id"]
-        assert ev.r.readline() == b"\n"  # the end of the frame's event
         assert ev.r.readline() == b": keep-alive\n"
         command(paused, cmd="step", n=1)  # a command's frame arrives at once
         assert ev.next_frame()["step"] == 1

@@ -183,15 +183,18 @@ def playground(model=None, data=None, *, setup: dict | None = None, loss: str | 
     Returns:
         a ``Playground``: ``.url``, ``.trainer``, ``.stop()``; a context manager.
     """
-    from .server import PlaygroundServer
-
     if isinstance(model, str) and data is None:  # gn.playground("digits")
         model, data = None, model
     if model is not None and not hasattr(model, "parameters"):
         raise ValueError(f"playground: model must be a gn.nn.Module, got {type(model).__name__}")
+    from . import server as _server
+
+    if not (_server.STATIC / "index.html").is_file():
+        raise FileNotFoundError(f"playground: the page's files are missing from this installation "
+                                f"({_server.STATIC}); reinstall glassnet")
     trainer = _trainer(model, data, setup, loss)
     try:
-        server = PlaygroundServer(trainer, port)
+        server = _server.PlaygroundServer(trainer, port)
     except OSError as err:
         raise OSError(f"playground: cannot serve on 127.0.0.1:{port}: {err.strerror or err}") from None
     trainer.start()
