@@ -149,7 +149,6 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "glassnet-playground"
-    sys_version = ""
     timeout = 30  # seconds a silent client may hold a connection
     server: _HTTPServer
 
@@ -158,6 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in SECURITY_HEADERS.items():
             self.send_header(k, v)
         super().end_headers()
+
+    def version_string(self):
+        return self.server_version
 
     def log_message(self, format, *args):
         if self.server.playground.log:
@@ -250,6 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         gap = 1.0 / pg.max_rate
         try:
             while not pg.closing.is_set():
+                asked = time.monotonic()
                 frame = pg.trainer.wait_frame(last_id, timeout=_WAIT)
                 if pg.closing.is_set():
                     break
@@ -257,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if frame is None:
                     if pg.trainer_stopped():
                         break
+                    if now - asked < _WAIT / 2:  # woken early without a frame: never spin
+                        pg.closing.wait(_WAIT / 2)
                     if now - last_write >= pg.keep_alive:
                         self.wfile.write(b": keep-alive\n\n")
                         last_write = now
