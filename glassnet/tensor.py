@@ -11,7 +11,10 @@ composites (``std``, ``chunk``, ``flatten``, ...) are built from primitives.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
+import operator
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -1114,21 +1117,53 @@ def _is_dtype_name(name: str) -> bool:
     return True
 
 
-def _shape_arg(shape) -> tuple:
-    """Accept f(2, 3) and f((2, 3)) alike."""
+def _shape_arg(shape, name: str = "shape") -> tuple:
+    """Accept f(2, 3) and f((2, 3)) alike: integers only (as PyTorch: '3' and 2.5 are refused)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
-        return tuple(builtins.int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"shape must be integers, got {shape!r}") from None
+        return tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{name}: shape must be integers, got {tuple(shape)!r}") from None
+
+
+class _Budget(threading.local):
+    """Elements the creation functions may still allocate in this thread (None: no limit).
+    Rebuilding a model from a file sets it, so an architecture that declares layers far
+    larger than the tensors the file holds fails before it costs memory or time."""
+
+    left = None
+
+
+_budget = _Budget()
+
+
+class AllocationLimit(ValueError):
+    """Raised when a creation function would exceed the thread's allocation limit."""
+
+
+@contextlib.contextmanager
+def allocation_limit(elements: int):
+    """Within the block, zeros/ones/empty/rand/... of this thread may create at most
+    ``elements`` values in all; one more raises ``AllocationLimit``."""
+    prev, _budget.left = _budget.left, builtins.int(elements)
+    try:
+        yield
+    finally:
+        _budget.left = prev
 
 
 def _size_arg(size, name) -> tuple:
     """A creation function's size: integers, none negative."""
-    shape = _shape_arg(size)
+    shape = _shape_arg(size, name)
     if any(n < 0 for n in shape):
         raise ValueError(f"{name}: sizes must be non-negative, got {shape}")
+    if _budget.left is not None:
+        n = math.prod(shape)
+        if n > _budget.left:
+            raise AllocationLimit(f"{name}: a tensor of shape {shape} ({n:,} values) is over the "
+                                  f"limit of {_budget.left:,} values left")
+        _budget.left -= n
     return shape
 
 

@@ -8,10 +8,13 @@ leaves either the old file or the new one, never half of each.
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import os
 import struct
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -30,14 +33,84 @@ def _write_and_sync(fh, data: bytes) -> None:
     os.fsync(fh.fileno())
 
 
+_STALE_AGE_S = 3600  # a temporary file untouched this long is an orphan, whoever made it
+_ORPHAN_AGE_S = 2  # ... and one whose writer process is gone, once this old
+
+
+def _writer_gone(name: str) -> bool:
+    """Whether the process that made temporary file ``name`` (``.NAME.PID-xxxx.tmp``) has ended."""
+    pid = name[:-4].rsplit(".", 1)[-1].split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return False
+
+
+def remove_stale_temporaries(path) -> list:
+    """Delete the temporary files ``.NAME.*.tmp`` that a killed save of ``path`` left
+    behind (those whose writer has ended, or untouched for an hour); returns their paths.
+    A save in progress elsewhere keeps its file."""
+    path = Path(os.fspath(path))
+    directory = path.parent if str(path.parent) else Path(".")
+    removed = []
+    if not path.name:
+        return removed
+    try:
+        candidates = list(directory.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    now = time.time()
+    for tmp in candidates:
+        try:
+            age = now - tmp.stat().st_mtime
+            if age > _STALE_AGE_S or (age > _ORPHAN_AGE_S and _writer_gone(tmp.name)):
+                tmp.unlink()
+                removed.append(str(tmp))
+        except OSError:
+            pass  # gone already, or not ours to remove
+    return removed
+
+
+_HINTS = {errno.EFBIG: "is the disk full?", errno.ENOSPC: "is the disk full?",
+          errno.EDQUOT: "is the disk quota used up?", errno.EACCES: "is the folder writable?",
+          errno.EROFS: "the file system is read-only"}
+
+
+def _naming_target(err: OSError, path) -> OSError:
+    """``err`` as the same kind of error about ``path`` (not the temporary file)."""
+    reason = err.strerror or str(err)
+    hint = _HINTS.get(err.errno)
+    if hint and hint not in reason:
+        reason = f"{reason} ({hint})"
+    return type(err)(err.errno, reason, str(path)) if err.errno else type(err)(
+        f"{reason}: {str(path)!r}")
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
+
+    Errors are about ``path``: ``OSError(errno, reason, path)``, never the temporary file.
+    """
+    if str(os.fspath(path)) == "":
+        raise ValueError("cannot write to an empty path; expected a file name")
     path = Path(os.fspath(path))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(directory)!r} does "
-                                "not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        raise FileNotFoundError(errno.ENOENT, f"folder {str(directory)!r} does not exist",
+                                str(path))
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder; expected a file name", str(path))
+    remove_stale_temporaries(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.{os.getpid()}-",
+                                   suffix=".tmp")
+    except OSError as err:
+        raise _naming_target(err, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_and_sync(fh, data)
@@ -45,11 +118,13 @@ def atomic_write_bytes(path, data: bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(err, OSError):
+            raise _naming_target(err, path) from None
         raise
     try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
         dfd = os.open(directory, os.O_RDONLY)
@@ -82,20 +157,31 @@ def as_array(value, name: str) -> np.ndarray:
     return _contiguous(arr)
 
 
-def write_safetensors(path, tensors: dict, meta: dict) -> None:
+def write_safetensors(path, tensors: dict, meta: dict, where: str = "save") -> None:
     """Write arrays plus a JSON metadata record into one safetensors file, atomically."""
     try:
         data = stn.save(tensors, metadata={META_KEY: json.dumps(meta, allow_nan=True)})
     except (safetensors.SafetensorError, TypeError, ValueError) as err:
-        raise ValueError(f"save: cannot serialise to {str(path)!r}: {err}") from None
-    atomic_write_bytes(path, data)
+        raise ValueError(f"{where}: cannot serialise to {str(path)!r}: {err}") from None
+    if str(path) == "":
+        raise ValueError(f"{where}: the path is empty; expected a file name such as "
+                         "'model.safetensors'")
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        e = type(err)(f"{where}: cannot write {str(path)!r}: {err.strerror or err}")
+        e.errno = err.errno
+        raise e from None
 
 
 def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
     """``(arrays, glassnet_metadata_or_None)`` from a safetensors file, with clear errors."""
+    if str(os.fspath(path)) == "":
+        raise ValueError(f"{where}: the path is empty; expected a file name")
     p = Path(os.fspath(path))
     if not p.is_file():
         raise FileNotFoundError(f"{where}: no such file: {str(p)!r}")
+    remove_stale_temporaries(p)
     raw = p.read_bytes()
     bad = f"{where}: {str(p)!r} is not a valid glassnet/safetensors file"
     if len(raw) < 8:
@@ -104,10 +190,7 @@ def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
     if n > len(raw) - 8:
         raise ValueError(f"{bad}: the header says {n} bytes but the file has only {len(raw) - 8} "
                          "after the length field (truncated?)")
-    try:
-        header = json.loads(raw[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{bad}: the header is not JSON ({err})") from None
+    header = _json(raw[8:8 + n], f"{bad}: the header")
     if not isinstance(header, dict):
         raise ValueError(f"{bad}: the header is not a JSON object")  # noqa: TRY004
     try:
@@ -125,11 +208,46 @@ def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
     meta = (header.get("__metadata__") or {}).get(META_KEY)
     if meta is None:
         return arrays, None
-    try:
-        meta = json.loads(meta)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{bad}: its glassnet metadata is not JSON ({err})") from None
+    meta = _json(meta, f"{bad}: its glassnet metadata")
+    if not isinstance(meta, dict):
+        raise ValueError(f"{bad}: its glassnet metadata is not a JSON object")  # noqa: TRY004
     return arrays, meta
+
+
+MAX_DEPTH = 64  # nesting of the JSON records: real ones use a handful of levels
+
+
+def _json(text, what: str):
+    """Parsed JSON, refused with one clear line when it is not JSON or nests too deeply."""
+    try:
+        value = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{what} is not JSON ({err})") from None
+    except RecursionError:
+        value = None
+        depth = MAX_DEPTH + 1
+    else:
+        depth = _depth(value)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{what} nests more than {MAX_DEPTH} levels deep (a damaged or hostile "
+                         "file)")
+    return value
+
+
+def _depth(value) -> int:
+    """How deeply lists and dicts nest in ``value`` (without recursion; stops past MAX_DEPTH)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = list(v.values())
+        elif not isinstance(v, list):
+            continue
+        deepest = max(deepest, d)
+        if d > MAX_DEPTH:
+            return d
+        stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 # ------------------------------------------------------------------------------------------

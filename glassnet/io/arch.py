@@ -25,11 +25,15 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import backend as B
 from ..nn.module import Module
-from ..tensor import Tensor
+from ..tensor import AllocationLimit, Tensor, zeros
 
 _REGISTRY: dict[str, dict] = {}
 _MAX_INLINE = 4096  # elements of an array argument written into the JSON record
+# values a rebuilt model may create beyond the tensors its file stores (non-persistent
+# buffers, layers' constants); see serialize.rebuild
+ALLOCATION_SLACK = 1 << 20
 
 
 def _default_name(cls) -> str:
@@ -118,16 +122,42 @@ def _from_json(v):
         return [_from_json(x) for x in v]
     if isinstance(v, dict):
         if "__tuple__" in v:
-            return tuple(_from_json(x) for x in v["__tuple__"])
+            return tuple(_from_json(x) for x in _as_list(v["__tuple__"], "__tuple__"))
         if "__dtype__" in v:
-            return np.dtype(v["__dtype__"])
+            return _dtype(v["__dtype__"])
         if "__array__" in v:
-            a = np.array(v["__array__"], dtype=v["dtype"])
+            dtype = _dtype(v.get("dtype"))
+            try:
+                a = np.array(v["__array__"], dtype=dtype)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"an __array__ argument is not a rectangular list of "
+                                 f"{dtype} numbers") from None
             return Tensor(a) if v.get("tensor") else a
         if "__zeros__" in v:
-            return Tensor(np.zeros(v["__zeros__"], dtype=v["dtype"]))
+            shape = _as_list(v["__zeros__"], "__zeros__")
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+                raise ValueError(f"a __zeros__ argument's shape must be non-negative integers, "
+                                 f"got {shape!r:.60}")
+            return zeros(*shape, dtype=_dtype(v.get("dtype")))  # counted against the limit
         return {k: _from_json(x) for k, x in v.items()}
     return v
+
+
+def _as_list(v, what):
+    if not isinstance(v, list):
+        raise ValueError(f"a {what} entry must be a list, got {v!r:.60}")  # noqa: TRY004
+    return v
+
+
+def _dtype(name):
+    if isinstance(name, str):
+        try:
+            d = B.as_dtype(name)
+        except TypeError:
+            d = None
+        if d is not None and d.kind in "biuf":
+            return d
+    raise ValueError(f"a dtype in the record must name a numeric dtype, got {name!r:.60}")
 
 
 def _args_from_attributes(module: Module) -> dict:
@@ -192,8 +222,9 @@ def build(config: dict) -> Module:
     from ..nn.containers import ModuleDict, ModuleList, Sequential
 
     _scan_nn()
-    if not isinstance(config, dict) or "class" not in config:
-        raise ValueError(f"build: not an architecture config: {config!r}")
+    if not isinstance(config, dict) or not isinstance(config.get("class"), str):
+        raise ValueError(f"build: not an architecture config (a dict with a 'class' name): "  # noqa: TRY004
+                         f"{config!r:.80}")
     name = config["class"]
     if name not in _REGISTRY:
         raise ValueError(f"build: layer class {name!r} is not registered; import the code that "
@@ -201,7 +232,12 @@ def build(config: dict) -> Module:
     entry = _REGISTRY[name]
     cls = entry["cls"]
     if cls in (Sequential, ModuleList, ModuleDict):
-        children = [(k, build(c)) for k, c in config.get("children", [])]
+        children = config.get("children", [])
+        if not isinstance(children, list) or not all(
+                isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) for c in children):
+            raise ValueError(f"build: the children of {name} must be a list of [name, layer] "
+                             f"pairs, got {children!r:.80}")
+        children = [(k, build(c)) for k, c in children]
         if cls is Sequential:
             return Sequential(OrderedDict(children))
         if cls is ModuleDict:
@@ -210,16 +246,29 @@ def build(config: dict) -> Module:
         for k, c in children:
             m.add_module(k, c)
         return m
+    given = config.get("args", {})
+    if not isinstance(given, dict):
+        raise ValueError(f"build: the args of {name} must be a dict of argument name → value, "  # noqa: TRY004
+                         f"got {given!r:.80}")
     args = {}
-    for k, v in config.get("args", {}).items():
+    for k, v in given.items():
         if isinstance(v, dict) and "__module__" in v:
             args[k] = build(v["__module__"])
         else:
-            args[k] = _from_json(v)
-    if entry["build"] is not None:
-        return entry["build"](args)
+            try:
+                args[k] = _from_json(v)
+            except AllocationLimit:
+                raise ValueError(f"build: argument {k!r} of {name} declares a tensor larger than "
+                                 "the file's tensors") from None
+            except ValueError as err:
+                raise ValueError(f"build: argument {k!r} of {name}: {err}") from None
     try:
+        if entry["build"] is not None:
+            return entry["build"](args)
         return cls(**args)
+    except AllocationLimit:
+        raise ValueError(f"build: {name}({_show(args)}) declares more values than the file's "
+                         "tensors hold (the architecture does not match the weights)") from None
     except Exception as err:
         raise ValueError(f"build: could not construct {name}({_show(args)}): {err}") from err
 

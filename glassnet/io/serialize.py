@@ -19,7 +19,7 @@ from .. import __version__
 from .. import backend as B
 from ..autograd import bump_version as _bump_version
 from ..nn.module import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, allocation_limit
 from . import arch
 from ._files import as_array, read_safetensors, write_safetensors
 
@@ -69,8 +69,11 @@ def checkpoint_model(arrays: dict, meta: dict) -> tuple[dict, dict]:
                           "training": meta.get("training", True)}
 
 
-def _ordered(arrays: dict, meta: dict | None) -> OrderedDict:
+def _ordered(arrays: dict, meta: dict | None, path: str = "", where: str = "load") -> OrderedDict:
     keys = (meta or {}).get("keys") or sorted(arrays)
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ValueError(f"{where}: {path!r} is damaged: its record's 'keys' must be a list of "
+                         f"tensor names, got {keys!r:.60}")
     # safetensors stores tensors sorted by dtype/name; the metadata remembers the model's order
     listed = set(keys)
     keys = [k for k in keys if k in arrays] + [k for k in sorted(arrays) if k not in listed]
@@ -82,7 +85,11 @@ def _check_compatible(model: Module, own: dict, state: dict, path: str, where: s
     unexpected = [k for k in state if k not in own]
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
+    # the saved precision wins (a float64 model stays float64), but integer or bool values
+    # are not weights of a floating-point model, nor the other way round
+    dtypes = [f"{k}: file {state[k].dtype} vs model {own[k].data.dtype}"
+              for k in own if k in state and _kind(state[k].dtype) != _kind(own[k].data.dtype)]
+    if missing or unexpected or shapes or dtypes:
         parts = []
         if missing:
             parts.append(f"missing in the file: {missing}")
@@ -90,14 +97,30 @@ def _check_compatible(model: Module, own: dict, state: dict, path: str, where: s
             parts.append(f"not in the model: {unexpected}")
         if shapes:
             parts.append("shape mismatches: " + "; ".join(shapes))
+        if dtypes:
+            parts.append("dtype mismatches: " + "; ".join(dtypes))
         raise ValueError(f"{where}: {path!r} does not fit this {type(model).__name__} — "
                          + " | ".join(parts))
 
 
+def _kind(dtype) -> str:
+    return "float" if dtype.kind in "fc" else "bool" if dtype.kind == "b" else "int"
+
+
 def load_into(model: Module, state: dict, path: str, where: str) -> Module:
     """Copy ``state`` (name → array) into ``model`` exactly (dtype included), all or nothing."""
+    prepare_load(model, state, path, where)()
+    return model
+
+
+def prepare_load(model: Module, state: dict, path: str, where: str):
+    """Check that ``state`` fits ``model``; return a function that copies it in."""
     own = model.state_dict(keep_vars=True)
     _check_compatible(model, own, state, path, where)
+    return lambda: _copy_in(own, state)
+
+
+def _copy_in(own, state) -> None:
     for k, t in own.items():
         arr = state[k]
         if arr.dtype == t.data.dtype and t.data.flags.writeable:
@@ -105,16 +128,19 @@ def load_into(model: Module, state: dict, path: str, where: str) -> Module:
             _bump_version(t)
         else:
             t.data = np.array(arr, copy=True)  # the saved dtype wins: a float64 model stays float64
-    return model
 
 
 def rebuild(config: dict, training: bool, state: dict, path: str, where: str) -> Module:
     # building runs the layers' initialisers, which draw from the global generator; loading a
     # file must not change what the user's next random draw is
     rng_state = B.get_rng_state()
+    # a layer holds what the file stores (and a little more: non-persistent buffers), so an
+    # architecture that declares more is refused before it costs memory or time
+    stored = sum(int(a.size) for a in state.values())
     try:
-        model = arch.build(config)
-    except ValueError as err:
+        with allocation_limit(stored + arch.ALLOCATION_SLACK):
+            model = arch.build(config)
+    except (ValueError, TypeError) as err:
         raise ValueError(f"{where}: cannot rebuild the model saved in {path!r}: {err}") from None
     finally:
         B.set_rng_state(rng_state)
@@ -144,7 +170,7 @@ def load(path, model: Module | None = None):
     arrays, meta = read_safetensors(path, "load")
     if meta is not None and meta.get("kind") == "checkpoint":
         arrays, meta = checkpoint_model(arrays, meta)
-    state = _ordered(arrays, meta)
+    state = _ordered(arrays, meta, path, "load")
     if model is not None:
         if not isinstance(model, Module):
             raise TypeError(f"load: model must be a Module, got {type(model).__name__}")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend as B
 from .. import functional as F
-from ..tensor import Tensor
+from ..tensor import Tensor, ones, zeros
 from . import init
 from .module import Module, Parameter, check_positive_int
 
@@ -46,14 +46,14 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         dt = B.float_dtype(dtype)
         if affine:
-            self.weight = Parameter(np.ones(num_features, dt))
-            self.bias = Parameter(np.zeros(num_features, dt))
+            self.weight = Parameter(ones(num_features, dtype=dt))
+            self.bias = Parameter(zeros(num_features, dtype=dt))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dt)))
-            self.register_buffer("running_var", Tensor(np.ones(num_features, dt)))
+            self.register_buffer("running_mean", zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", ones(num_features, dtype=dt))
             self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
         else:
             self.register_buffer("running_mean", None)
@@ -190,9 +190,9 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dt = B.float_dtype(dtype)
         if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dt))
+            self.weight = Parameter(ones(self.normalized_shape, dtype=dt))
             if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dt))
+                self.bias = Parameter(zeros(self.normalized_shape, dtype=dt))
             else:
                 self.register_parameter("bias", None)
         else:

@@ -18,6 +18,8 @@ import math
 from bisect import bisect_right
 from collections import Counter
 
+import numpy as np
+
 from .optimizer import Optimizer
 
 
@@ -96,6 +98,9 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what ``state_dict()`` returned; checked against this scheduler's own
+        state first (the same entries, of the same kinds), so nothing changes on an error."""
+        check_state_layout(state_dict, self.state_dict(), f"{type(self).__name__}.load_state_dict")
         self.__dict__.update(state_dict)
 
     def __repr__(self):
@@ -325,11 +330,52 @@ class SequentialLR(LRScheduler):
         return out
 
     def load_state_dict(self, state_dict: dict) -> None:
+        check_state_layout(state_dict, self.state_dict(), f"{type(self).__name__}.load_state_dict")
         state_dict = dict(state_dict)
         subs = state_dict.pop("_schedulers")
         self.__dict__.update(state_dict)
         for s, sd in zip(self._schedulers, subs):
             s.load_state_dict(sd)
+
+
+def _kind(v) -> str:
+    if v is None:
+        return "None"
+    if isinstance(v, (bool, int, float, np.number)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, dict):
+        return "dict"
+    if isinstance(v, (list, tuple)):
+        return "list"
+    return type(v).__name__
+
+
+def check_state_layout(saved, own, where: str, path: str = "state") -> None:
+    """Raise a clear TypeError/ValueError unless ``saved`` has ``own``'s layout: the same
+    keys, and numbers, strings, lists (of the same length) and dicts where ``own`` has them
+    (None on either side matches anything: optional values)."""
+    if saved is None or own is None:
+        return
+    ks, ko = _kind(saved), _kind(own)
+    if ks != ko:
+        raise TypeError(f"{where}: {path} must be a {ko}, got {saved!r:.80}")
+    if ks == "dict":
+        if set(saved) != set(own) and not isinstance(own, Counter):
+            missing = sorted(map(str, set(own) - set(saved)))
+            extra = sorted(map(str, set(saved) - set(own)))
+            raise ValueError(f"{where}: {path} does not fit this scheduler (missing: "
+                             f"{missing or 'none'}; unexpected: {extra or 'none'})")
+        if not isinstance(own, Counter):
+            for k in own:
+                check_state_layout(saved[k], own[k], where, f"{path}[{k!r}]")
+    elif ks == "list":
+        if len(saved) != len(own):
+            raise ValueError(f"{where}: {path} has {len(saved)} entries, this scheduler "
+                             f"{len(own)}")
+        for i, (a, b) in enumerate(zip(saved, own)):
+            check_state_layout(a, b, where, f"{path}[{i}]")
 
 
 def _per_group(name, optimizer, value, what="values") -> list:

@@ -186,47 +186,89 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and state saved by ``state_dict()`` (ours or
         PyTorch's, with tensors converted or not). Groups must match in number
-        and size."""
+        and size. Everything is checked before anything changes."""
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict):
+        """Check ``state_dict`` against this optimizer and return a function that applies it
+        (so a checkpoint can check every part before changing any)."""
         name = type(self).__name__
-        saved = state_dict["param_groups"]
+        where = f"{name}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{where}: expected a dict with 'state' and 'param_groups' (as "
+                            f"state_dict() returns), got {type(state_dict).__name__}")
+        saved, saved_state = state_dict.get("param_groups"), state_dict.get("state")
+        if not isinstance(saved, (list, tuple)) or not all(isinstance(s, dict) for s in saved):
+            raise TypeError(f"{where}: 'param_groups' must be a list of dicts, got "
+                            f"{type(saved).__name__}")
+        if not isinstance(saved_state, dict):
+            raise TypeError(f"{where}: 'state' must be a dict of parameter index → state, got "
+                            f"{type(saved_state).__name__}")
         if len(saved) != len(self.param_groups):
             raise ValueError(
-                f"{name}.load_state_dict: the state dict has {len(saved)} parameter "
+                f"{where}: the state dict has {len(saved)} parameter "
                 f"group(s) but the optimizer has {len(self.param_groups)}"
             )
         for i, (g, s) in enumerate(zip(self.param_groups, saved)):
+            if not isinstance(s.get("params"), (list, tuple)):
+                raise TypeError(f"{where}: parameter group {i} has no list of 'params'")
             if len(g["params"]) != len(s["params"]):
                 raise ValueError(
-                    f"{name}.load_state_dict: parameter group {i} has "
+                    f"{where}: parameter group {i} has "
                     f"{len(g['params'])} parameters but the saved group has "
                     f"{len(s['params'])}"
                 )
+            for k, v in s.items():
+                if k == "params" or k not in g:
+                    continue
+                if isinstance(g[k], (int, float)) and not isinstance(v, (int, float, np.number)):
+                    raise TypeError(f"{where}: {k!r} of parameter group {i} must be a number, "
+                                    f"got {v!r}")
         new_state = defaultdict(dict)
         params_by_index = {}
         for g, s in zip(self.param_groups, saved):
             for idx, p in zip(s["params"], g["params"]):
                 params_by_index[idx] = p
-        for idx, st in state_dict["state"].items():
-            p = params_by_index.get(int(idx))
+        for idx, st in saved_state.items():
+            try:
+                p = params_by_index.get(int(idx))
+            except (TypeError, ValueError):
+                raise TypeError(f"{where}: state keys must be parameter indices, got "
+                                f"{idx!r}") from None
             if p is None:
                 continue
+            if not isinstance(st, dict):
+                raise TypeError(f"{where}: the state of parameter {idx} must be a dict, got "
+                                f"{type(st).__name__}")
             new_state[p] = self._cast_state(p, st)
-        for g, s in zip(self.param_groups, saved):
-            for k, v in s.items():
-                if k != "params":
-                    g[k] = copy.deepcopy(
-                        _plain_value(v) if k != "betas" else tuple(float(b) for b in v)
-                    )
-        self.state = new_state
+        try:
+            groups = [{k: copy.deepcopy(_plain_value(v) if k != "betas" else
+                                        tuple(float(b) for b in v))
+                       for k, v in s.items() if k != "params"} for s in saved]
+        except (TypeError, ValueError):
+            raise TypeError(f"{where}: 'betas' must be a pair of numbers") from None
 
+        def apply():
+            for g, s in zip(self.param_groups, groups):
+                g.update(s)
+            self.state = new_state
+
+        return apply
     @staticmethod
     def _cast_state(p: Tensor, st: dict) -> dict:
         out = {}
         for k, v in st.items():
             v = _plain_value(v)
             if k == "step":
-                out[k] = float(np.asarray(v))
+                try:
+                    out[k] = float(np.asarray(v))
+                except (TypeError, ValueError):
+                    raise TypeError(f"load_state_dict: state 'step' must be a number, got "
+                                    f"{v!r}") from None
             elif isinstance(v, np.ndarray):
+                if v.dtype.kind not in "fiub":
+                    raise TypeError(f"load_state_dict: state {k!r} has dtype {v.dtype}; "
+                                    "expected numbers")
                 if v.shape != p.shape:
                     raise ValueError(
                         f"load_state_dict: state {k!r} has shape {v.shape} but its "
