@@ -148,6 +148,14 @@ class Function:
 
     saves = None
     saves_output = False
+    # PyTorch's dtype rule for the op's tensor inputs, checked by apply before forward runs:
+    # None: any dtypes; "float": the first input (the data) must be floating-point (softmax,
+    # ELU, losses, var: there is no integer version); "same": every input must have one
+    # dtype (matmul, linear, conv, normalisation, RNNs: int64 or float64 input into a float32
+    # layer is refused, not silently widened). ``arg_names`` name the inputs in the message.
+    dtypes = None
+    op_name = None  # the name users call the op by, in messages (default: from the class)
+    arg_names = ()
     _outputs = None  # weak references to the outputs, for ops with saves_output
     n_outputs = 1
     _epoch = 0  # the in-place epoch when the op ran (see bump_version)
@@ -165,6 +173,17 @@ class Function:
         """Run forward on the inputs' arrays and link the result into the graph."""
         # This runs once per op, so it is written for speed: every attribute
         # lookup and temporary here is paid thousands of times per second.
+        rule = cls.dtypes
+        if rule is not None:  # PyTorch's dtype rule (Function.dtypes), inlined for the usual case
+            first = inputs[0].data.dtype
+            if rule == "float":
+                if first.kind != "f":
+                    _check_dtypes(cls, inputs)
+            else:
+                for t in inputs:
+                    if t.data.dtype is not first:
+                        _check_dtypes(cls, inputs)
+                        break
         fn = _object_new(cls)
         if _thread.mode:
             needs = tuple([t.requires_grad for t in inputs])
@@ -215,6 +234,38 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _op_name(cls) -> str:
+    if cls.op_name:
+        return cls.op_name
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def _check_dtypes(cls, inputs) -> None:
+    """Refuse inputs that break the op's dtype rule (``Function.dtypes``), as PyTorch does."""
+    first = inputs[0].data.dtype
+    if cls.dtypes == "float":
+        if first.kind == "f":
+            return
+        raise TypeError(f"{_op_name(cls)}: expected a floating-point input, got dtype {first} "
+                        "(convert it with .float())")
+    for t in inputs:
+        d = t.data.dtype
+        if d is not first and d != first:  # dtypes are shared objects: `is` settles most
+            break
+    else:
+        return
+    for i, t in enumerate(inputs):
+        d = t.data.dtype
+        if d != first:
+            names = cls.arg_names
+            a = names[0] if names else "input 0"
+            b = names[i] if i < len(names) else f"input {i}"
+            raise TypeError(f"{_op_name(cls)}: {a} has dtype {first} but {b} has dtype {d}; "
+                            f"they must match (convert with {a}.to({b}.dtype))")
 
 
 # ----------------------------------------------------------------------------

@@ -33,6 +33,16 @@ def _floating(input):
     return as_tensor(input)._float()
 
 
+def _float_input(input, name):
+    """The input as a tensor, refused unless floating-point (as PyTorch, for the functions
+    that have no integer version; ``Function.dtypes`` says the same for single ops)."""
+    t = as_tensor(input)
+    if t.data.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {t.data.dtype} "
+                        "(convert it with .float())")
+    return t
+
+
 def sigmoid(input: Tensor) -> Tensor:
     """σ(z) = 1/(1 + e^{−z}), element by element; computed without overflow for any z.
 
@@ -104,7 +114,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
         >>> F.elu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.8647,  0.    ,  3.    ])
     """
-    return A.ELU.apply(_floating(input), alpha=alpha, scale=1.0)
+    return A.ELU.apply(as_tensor(input), alpha=alpha, scale=1.0)
 
 
 def selu(input: Tensor) -> Tensor:
@@ -118,7 +128,7 @@ def selu(input: Tensor) -> Tensor:
         >>> F.selu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-1.5202,  0.    ,  3.1521])
     """
-    return A.ELU.apply(_floating(input), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
+    return A.ELU.apply(_float_input(input, "selu"), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -136,7 +146,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return A.GELU.apply(_floating(input), approximate=approximate)
+    return A.GELU.apply(as_tensor(input), approximate=approximate)
 
 
 def silu(input: Tensor) -> Tensor:
@@ -150,7 +160,7 @@ def silu(input: Tensor) -> Tensor:
         >>> F.silu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.2384,  0.    ,  2.8577])
     """
-    return A.SiLU.apply(_floating(input))
+    return A.SiLU.apply(as_tensor(input))
 
 
 swish = silu
@@ -169,7 +179,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
         >>> F.softplus(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([0.1269, 0.6931, 3.0486])
     """
-    return A.Softplus.apply(_floating(input), beta=beta, threshold=threshold)
+    return A.Softplus.apply(as_tensor(input), beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -215,7 +225,7 @@ def softmax(input: Tensor, dim: int = -1) -> Tensor:
         >>> F.softmax(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
         tensor([0.0064, 0.0471, 0.9465])
     """
-    return _floating(input).softmax(dim)
+    return as_tensor(input).softmax(dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
@@ -230,7 +240,7 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
         >>> F.log_softmax(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
         tensor([-5.055, -3.055, -0.055])
     """
-    return _floating(input).log_softmax(dim)
+    return as_tensor(input).log_softmax(dim)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -244,7 +254,7 @@ def logsigmoid(input: Tensor) -> Tensor:
         >>> F.logsigmoid(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-2.1269, -0.6931, -0.0486])
     """
-    return -softplus(-_floating(input))
+    return -softplus(-_float_input(input, "logsigmoid"))
 
 
 def relu6(input: Tensor) -> Tensor:
@@ -272,7 +282,7 @@ def hardsigmoid(input: Tensor) -> Tensor:
         >>> F.hardsigmoid(gn.tensor([-4.0, 0.0, 1.5]))
         tensor([0.  , 0.5 , 0.75])
     """
-    return relu6(_floating(input) + 3) / 6
+    return relu6(_float_input(input, "hardsigmoid") + 3) / 6
 
 
 def hardswish(input: Tensor) -> Tensor:
@@ -286,7 +296,7 @@ def hardswish(input: Tensor) -> Tensor:
         >>> F.hardswish(gn.tensor([-4.0, 0.0, 1.5]))
         tensor([-0.   ,  0.   ,  1.125])
     """
-    z = _floating(input)
+    z = _float_input(input, "hardswish")
     return z * hardsigmoid(z)
 
 
@@ -301,7 +311,7 @@ def mish(input: Tensor) -> Tensor:
         >>> F.mish(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.2525,  0.    ,  2.9865])
     """
-    z = _floating(input)
+    z = _float_input(input, "mish")
     return z * tanh(softplus(z))
 
 
@@ -317,7 +327,7 @@ def softmin(input: Tensor, dim: int = -1) -> Tensor:
         >>> F.softmin(gn.tensor([-2.0, 0.0, 3.0]), dim=0)
         tensor([0.8756, 0.1185, 0.0059])
     """
-    return softmax(-_floating(input), dim)
+    return softmax(-_float_input(input, "softmin"), dim)
 
 
 # ---------------------------------------------------------------------------

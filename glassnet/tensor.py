@@ -1426,8 +1426,6 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
             f"matmul: shapes {x.shape} and {y.shape} do not fit: the first has {x.shape[-1]} "
             f"columns but the second has {inner_y} rows"
         )
-    if x.data.dtype != y.data.dtype:
-        x, y = _promote(x, y)
     try:
         return L.MatMul.apply(x, y)
     except ValueError:

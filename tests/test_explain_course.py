@@ -344,7 +344,7 @@ def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
 
 
 def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
-    bn = gn.nn.BatchNorm1d(2)
+    bn = gn.nn.BatchNorm1d(2, dtype=gn.float64)  # as x: PyTorch refuses mixed dtypes
     bn.running_mean.data[:] = [0.5, -0.5]
     bn.running_var.data[:] = [2.0, 0.5]
     bn.eval()

@@ -163,11 +163,16 @@ def test_binary_dtype_promotion_matches_torch(a, b, expected, torch):
     assert str((tx * ty).dtype) == f"torch.{np.dtype(expected).name}"
 
 
-def test_matmul_of_float_and_int_keeps_the_float_dtype():
+def test_matmul_of_float_and_int_is_refused_as_torch():
     x = gn.ones(2, 3)
     i = gn.tensor([[1], [2], [3]])
-    assert (x @ i).dtype == np.float32 and (i.T @ x.T).dtype == np.float32
-    assert (x @ i).tolist() == [[6.0], [6.0]]
+    with pytest.raises(TypeError, match=r"^matmul: input has dtype float32 but other has dtype int64; "
+                                        r"they must match"):
+        x @ i
+    with pytest.raises(TypeError, match=r"^matmul: input has dtype int64 but other has dtype float32"):
+        i.T @ x.T
+    assert (x @ i.float()).tolist() == [[6.0], [6.0]]
+    assert (i.T @ i).tolist() == [[14]]  # integers with integers stay integers
 
 
 def test_cat_stack_where_promote_as_torch(torch):
@@ -318,9 +323,8 @@ def test_bad_shape_messages():
 
 @pytest.mark.parametrize("fn", [
     lambda t: t.exp(), lambda t: t.log(), lambda t: t.sqrt(), lambda t: t.sin(), lambda t: t.cos(),
-    lambda t: t.sigmoid(), lambda t: t.tanh(), gn.exp, gn.log, gn.sqrt, gn.sigmoid, gn.tanh, gn.nn.functional.elu,
-    gn.nn.functional.selu, gn.nn.functional.gelu, gn.nn.functional.silu, gn.nn.functional.softplus,
-    gn.nn.functional.softsign, gn.nn.functional.softmax, gn.nn.functional.log_softmax,
+    lambda t: t.sigmoid(), lambda t: t.tanh(), gn.exp, gn.log, gn.sqrt, gn.sigmoid, gn.tanh,
+    gn.nn.functional.softsign,
 ])
 def test_float_math_on_int_tensors_gives_float32(fn, torch):
     """exp(int tensor) is float32 as in PyTorch, not NumPy's float64."""
@@ -328,6 +332,19 @@ def test_float_math_on_int_tensors_gives_float32(fn, torch):
     assert out.dtype == np.float32
     ref = fn(gn.tensor([1.0, 2.0, 4.0]))
     np.testing.assert_allclose(out.data, ref.data)
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "gelu", "silu", "softplus", "softmax",
+                                  "log_softmax", "logsigmoid", "mish", "softmin", "leaky_relu",
+                                  "hardswish", "hardsigmoid"])
+def test_functions_without_an_integer_version_refuse_int_tensors_as_torch(name, torch):
+    """PyTorch has no integer ELU, softmax, ...: an int tensor is refused, not converted."""
+    args = (0,) if "soft" in name and "max" in name or name == "softmin" else ()
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        getattr(torch.nn.functional, name)(torch.tensor([1, 2, 4]), *args)
+    with pytest.raises(TypeError, match=rf"^{name}: expected a floating-point input, got dtype "
+                                        r"int64 \(convert it with \.float\(\)\)$"):
+        getattr(gn.nn.functional, name)(gn.tensor([1, 2, 4]), *args)
 
 
 @pytest.mark.parametrize("fn", [gn.zeros, gn.ones, gn.empty, gn.rand, gn.randn])

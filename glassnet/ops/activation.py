@@ -122,6 +122,9 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """a = z for z > 0, else αz;  ∂a/∂z = 1 or α."""
 
+    dtypes = "float"
+    op_name = "leaky_relu"
+
     saves = ()
 
     def forward(self, z, negative_slope=0.01):
@@ -137,6 +140,9 @@ class ELU(Function):
 
     SELU is ``scale`` times ELU with fixed α and scale.
     """
+
+    dtypes = "float"
+    op_name = "elu"
 
     saves = ()
 
@@ -176,6 +182,9 @@ class GELU(Function):
     ``approximate='tanh'`` uses Φ(z) ≈ ½(1 + tanh(√(2/π)(z + 0.044715 z³))).
     """
 
+    dtypes = "float"
+    op_name = "gelu"
+
     saves = (0,)
 
     def forward(self, z, approximate="none"):
@@ -201,6 +210,9 @@ class GELU(Function):
 class SiLU(Function):
     """a = z·σ(z) (swish);  ∂a/∂z = σ(z)(1 + z(1 − σ(z)))."""
 
+    dtypes = "float"
+    op_name = "silu"
+
     saves = (0,)
 
     def forward(self, z):
@@ -214,6 +226,9 @@ class SiLU(Function):
 
 class Softplus(Function):
     """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
+
+    dtypes = "float"
+    op_name = "softplus"
 
     saves = ()
 
@@ -258,6 +273,9 @@ class Softmax(Function):
     The maximum is subtracted first: e^{z − max z} never overflows.
     """
 
+    dtypes = "float"
+    op_name = "softmax"
+
     saves = ()
     saves_output = True
 
@@ -274,6 +292,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """aᵢ = zᵢ − log Σⱼ e^{zⱼ};  ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ."""
+
+    dtypes = "float"
+    op_name = "log_softmax"
 
     saves = ()
     saves_output = True

@@ -131,6 +131,10 @@ class Conv2d(Function):
     ``padding`` is (top, bottom, left, right) zeros; ``w`` is (C_out, C_in/groups, kh, kw).
     """
 
+    dtypes = "same"
+    op_name = "conv2d"
+    arg_names = ('input', 'weight', 'bias')
+
     saves = None  # w by reference; x too when the columns are a view of it
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1),

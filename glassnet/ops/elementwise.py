@@ -51,6 +51,9 @@ class Dropout(Function):
     feature map in dropout2d); ``p`` is kept for explanations.
     """
 
+    dtypes = "float"
+    op_name = "dropout"
+
     saves = ()  # backward reads the mask it keeps, not x
 
     def forward(self, x, mask, p):

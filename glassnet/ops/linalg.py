@@ -16,6 +16,10 @@ from ._util import unbroadcast
 class MatMul(Function):
     """Z = X @ Y with NumPy's batching rules;  ∂L/∂X = G·Yᵀ, ∂L/∂Y = Xᵀ·G."""
 
+    dtypes = "same"
+    op_name = "matmul"
+    arg_names = ('input', 'other')
+
     saves = (0, 1)
 
     def forward(self, x, y):
@@ -47,6 +51,10 @@ class Linear(Function):
 
     ∂L/∂x = G·W,  ∂L/∂W = Gᵀ·x (summed over all leading dims),  ∂L/∂b = Σ G.
     """
+
+    dtypes = "same"
+    op_name = "linear"
+    arg_names = ('input', 'weight', 'bias')
 
     saves = (0, 1)
 

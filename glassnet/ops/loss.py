@@ -47,6 +47,8 @@ def _scale(grad_out, reduction, n):
 class _Pointwise(Function):
     """Shared plumbing for losses that are a function of d = x − y alone."""
 
+    dtypes = "float"
+
     saves = ()
 
     def forward(self, x, y, reduction="mean", **params):
@@ -64,6 +66,8 @@ class _Pointwise(Function):
 class MSELoss(_Pointwise):
     """ℓ = (x − y)²;  ∂ℓ/∂x = 2(x − y)."""
 
+    op_name = "mse_loss"
+
 
     @staticmethod
     def pointwise(d):
@@ -73,6 +77,8 @@ class MSELoss(_Pointwise):
 class L1Loss(_Pointwise):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
 
+    op_name = "l1_loss"
+
 
     @staticmethod
     def pointwise(d):
@@ -81,6 +87,8 @@ class L1Loss(_Pointwise):
 
 class HuberLoss(_Pointwise):
     """ℓ = ½d² for |d| ≤ δ, else δ(|d| − ½δ);  ∂ℓ/∂d = clip(d, −δ, δ)."""
+
+    op_name = "huber_loss"
 
 
     @staticmethod
@@ -92,6 +100,8 @@ class HuberLoss(_Pointwise):
 
 class SmoothL1Loss(_Pointwise):
     """ℓ = ½d²/β for |d| < β, else |d| − ½β;  ∂ℓ/∂d = clip(d/β, −1, 1)."""
+
+    op_name = "smooth_l1_loss"
 
 
     @staticmethod
@@ -106,6 +116,9 @@ class SmoothL1Loss(_Pointwise):
 class BCELoss(Function):
     """ℓ = −w[y ln p + (1 − y) ln(1 − p)] (logs clamped at −100, as PyTorch);
     ∂ℓ/∂p = w(p − y)/max(p(1 − p), 10⁻¹²)."""
+
+    dtypes = "float"
+    op_name = "binary_cross_entropy"
 
     saves = (0, 1)
 
@@ -140,6 +153,9 @@ class BCELoss(Function):
 class BCEWithLogitsLoss(Function):
     """ℓ = −w[p_w·y ln σ(z) + (1 − y) ln(1 − σ(z))], computed without overflow;
     ∂ℓ/∂z = w[σ(z)(p_w·y + 1 − y) − p_w·y]  (= a − y when w = p_w = 1)."""
+
+    dtypes = "float"
+    op_name = "binary_cross_entropy_with_logits"
 
     saves = (0, 1)
 
@@ -243,6 +259,9 @@ class CrossEntropyLoss(Function):
     """ℓ = −Σ_c q_c log softmax(z)_c with q the (weighted, smoothed) target;
     ∂ℓ/∂z = softmax(z)·Σq − q: for a plain one-hot target, softmax(z) − onehot(y)."""
 
+    dtypes = "float"
+    op_name = "cross_entropy"
+
     saves = None  # probability targets are kept as given
 
     def forward(self, z, target, weight=None, ignore_index=-100, reduction="mean",
@@ -287,6 +306,9 @@ class CrossEntropyLoss(Function):
 
 class NLLLoss(Function):
     """ℓ = −w_y · x_y for log-probabilities x;  ∂ℓ/∂x_c = −w_y [c = y]."""
+
+    dtypes = "float"
+    op_name = "nll_loss"
 
     saves = None
 

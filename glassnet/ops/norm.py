@@ -99,6 +99,10 @@ class BatchNorm(_Normalize):
     give ∂L/∂x = (γ/σ)(g − Σg/m − x̂ Σ(g x̂)/m), in one temporary array.
     """
 
+    dtypes = "same"
+    op_name = "batch_norm"
+    arg_names = ('input', 'weight', 'bias')
+
 
     def backward(self, grad_out):
         if not self.batch_stats:
@@ -125,6 +129,10 @@ class BatchNorm(_Normalize):
 
 class LayerNorm(_Normalize):
     """Layer normalisation over the trailing ``normalized_shape`` axes."""
+
+    dtypes = "same"
+    op_name = "layer_norm"
+    arg_names = ('input', 'weight', 'bias')
 
 
 

@@ -112,6 +112,9 @@ def _physical(a: np.ndarray, order) -> np.ndarray:
 class MaxPool2d(Function):
     """y[n, c, i, j] = max over the window of x (padded with −∞);  ∂L/∂x at the argmax."""
 
+    dtypes = "float"
+    op_name = "max_pool2d"
+
     saves = ()
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),

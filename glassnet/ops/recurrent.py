@@ -88,6 +88,10 @@ class RecurrentLayer(Function):
     (∂L/∂h_t) W_hr to the cell in place of ∂L/∂h_t.
     """
 
+    dtypes = "same"
+    op_name = "rnn"
+    arg_names = ('input', 'the hidden state')
+
     saves = None  # x and (tanh/relu) the weights by reference
     saves_output = True
 

@@ -42,6 +42,9 @@ class Sum(Function):
 class Mean(Function):
     """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
 
+    dtypes = "float"
+    op_name = "mean"
+
     saves = ()
 
     def forward(self, x, dim=None, keepdim=False):
@@ -100,6 +103,9 @@ class MaxMin(Function):
 class Var(Function):
     """v = Σᵢ (xᵢ − x̄)² / (n − correction);  ∂v/∂xᵢ = 2(xᵢ − x̄)/(n − correction)."""
 
+    dtypes = "float"
+    op_name = "var"
+
     saves = ()
 
     def forward(self, x, dim=None, correction=1, keepdim=False):
@@ -118,6 +124,8 @@ class Var(Function):
 
 class Std(Var):
     """s = √v;  ∂s/∂xᵢ = (xᵢ − x̄)/((n − correction)·s), taken as 0 where s = 0 (as PyTorch)."""
+
+    op_name = "std"
 
     saves_output = True  # s, the result, is kept for ∂s/∂x = ∂var/∂x / (2s)
 
