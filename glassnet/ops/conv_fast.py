@@ -1,0 +1,226 @@
+"""Faster lowerings of the convolution in ``conv_reference.py``: the same sums, in
+channels-last order.
+
+Layers with many input channels (kw·C_in >= 16) work on channels-last rows, one
+row per output pixel, rows[(n,i,j), (u,v,c)] = xp[n, i·s + u·d, j·s + v·d, c]:
+the copies move runs of kw·C_in values instead of runs of W_out, the products
+are 2-D or per image, and the output is an (N, C_out, Ho, Wo) view of an
+(N, Ho, Wo, C_out) buffer, the order the ReLU, max-pool and next convolution
+then work in. Each variant here is chosen by one rule (``conv.choose_lowering``
+and ``ChannelsLastRows.grad_input``), was kept because a measurement in
+``benchmarks/bench_cnn.py`` needs it (named beside it), and is tested against
+the reference in tests/test_conv_lowerings.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._workspace import workspace, workspace_copy
+from .conv_reference import Lowering, col2im, fill_padded, weight_grad
+
+
+def is_channels_last(x) -> bool:
+    """Whether x (N, C, H, W) is stored channels-last (C varies fastest), as this
+    module's outputs are."""
+    return x.strides[1] < x.strides[3] and x.shape[1] > 1
+
+
+def col2im_pitched(cols, Hp, Wp, dilation):
+    """col2im for stride 1 with output positions numbered along the padded row pitch.
+
+    ``cols`` is (kh, kw, A, B, Ho·Wp), position i·Wp + j, the columns j ≥ Wo zero.
+    The slab of offset (u, v) is then one contiguous run of a padded plane starting
+    at u·d·Wp + v·d, so each addition is one long run instead of Ho rows Wo wide
+    (LeNet's 6→16 5×5 ∂L/∂x). The last run ends (kw − 1)·dw past the plane, hence
+    the slack. Returns the (A, B, Hp, Wp) sum, in a pooled buffer.
+    """
+    kh, kw, A, B, L = cols.shape
+    dh, dw = dilation
+    gxp = workspace((A, B, Hp * Wp + (kw - 1) * dw), cols.dtype, zero=True)
+    for u in range(kh):
+        for v in range(kw):
+            off = u * dh * Wp + v * dw
+            gxp[:, :, off:off + L] += cols[u, v]
+    return gxp[:, :, :Hp * Wp].reshape(A, B, Hp, Wp)
+
+
+class ChannelsLastRows(Lowering):
+    """z = rows · Wᵀ with one channels-last row per output pixel (the 3-layer RGB CNN's
+    32→64 and 64→128 3×3 layers)."""
+
+    def padded_input(self, x):
+        """x as an (N, Hp, Wp, C) channels-last array with its zero borders; x's own
+        memory when it is channels-last and unpadded already."""
+        N, C, H, W = x.shape
+        pt, pb, pl, pr = self.padding
+        xh = x.transpose(0, 2, 3, 1)
+        if not any(self.padding) and xh.flags.c_contiguous:
+            return xh
+        xp = workspace((N, H + pt + pb, W + pl + pr, C), x.dtype)
+        fill_padded(xp, xh, pt, pl)
+        return xp
+
+    def forward(self, x, w, b):
+        N, C = x.shape[:2]
+        O, _, kh, kw = w.shape
+        (Ho, Wo), (sh, sw), (dh, dw) = self.out_hw, self.stride, self.dilation
+        xp = self.padded_input(x)
+        sN, sH, sW, sC = xp.strides
+        rows = workspace((N, Ho, Wo, kh, kw, C), x.dtype)
+        np.copyto(rows, as_strided(xp, rows.shape, (sN, sH * sh, sW * sw, sH * dh, sW * dw, sC),
+                                   writeable=False))
+        rows = rows.reshape(N * Ho * Wo, kh * kw * C)
+        z = workspace((N * Ho * Wo, O), np.result_type(x, w))
+        np.matmul(rows, workspace_copy(w.transpose(0, 2, 3, 1)).reshape(O, -1).T, out=z)
+        if b is not None:
+            z += b
+        self.rows = rows if self.needs[1] else None
+        self.w = w if self.needs[0] else None
+        return z.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)
+
+    def weight_grad(self, gh):
+        """∂L/∂W = Gᵀ · rows, reshaped to (C_out, C_in, kh, kw)."""
+        O, C, kh, kw = self.w_shape
+        g = gh.reshape(-1, O)
+        gw = np.matmul(g.T, self.rows, out=workspace((O, self.rows.shape[1]), g.dtype))
+        return weight_grad(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
+
+    def backward(self, grad_out):
+        O = self.w_shape[0]
+        needs = self.needs
+        gh = grad_out.transpose(0, 2, 3, 1)  # free when grad_out is channels-last too
+        if not gh.flags.c_contiguous:
+            gh = workspace_copy(gh)
+        gw = self.weight_grad(gh) if needs[1] else None
+        gb = gh.reshape(-1, O).sum(axis=0) if len(needs) == 3 and needs[2] else None
+        gx = self.grad_input(gh) if needs[0] else None
+        return (gx, gw, gb) if len(needs) == 3 else (gx, gw)
+
+    def grad_input(self, gh):
+        """∂L/∂x by the transposed convolution where it does no more work than the
+        scatter (stride 1, borders within the kernel's reach, an output about as large
+        as the input), by a kernel-offset-major col2im otherwise."""
+        H, W = self.x_shape[2:]
+        _, _, kh, kw = self.w_shape
+        (Ho, Wo), (dh, dw) = self.out_hw, self.dilation
+        pt, pb, pl, pr = self.padding
+        if (self.stride == (1, 1) and max(pt, pb) <= dh * (kh - 1)
+                and max(pl, pr) <= dw * (kw - 1) and 4 * H * W <= 5 * Ho * Wo):
+            return self.grad_input_transposed(gh)
+        return self.grad_input_col2im(gh)
+
+    def grad_input_transposed(self, gh):
+        """∂L/∂x as the transposed convolution of channels-last G, without a scatter.
+
+        ∂L/∂x[n, y, x, c] = Σ_u Σ_{v,o} Gp[n, y + u·d, x + v·d, o] · w[o, c, kh−1−u, kw−1−v]
+        with G bordered by d(k − 1) − p zeros. Gp is unfolded along the width only,
+        (N, Hg, W, kw·C_out); its rows y + u·d for all y are one block per image, so
+        each u is one batched product with the flipped kernel row, summed over u.
+        A third of the copying of a full unfold, and per-image products that stay in
+        cache: 4.7 instead of 7.1 ms for a 32→64 3×3 layer on 16×16, batch 32.
+        The result comes out channels-last, the order the ReLU and pooling before
+        this layer work in.
+        """
+        N, C, H, W = self.x_shape
+        O, _, kh, kw = self.w_shape
+        dh, dw = self.dilation
+        pt, pl = self.padding[0], self.padding[2]
+        Hg, Wg = H + dh * (kh - 1), W + dw * (kw - 1)
+        gp = workspace((N, Hg, Wg, O), gh.dtype)
+        fill_padded(gp, gh, dh * (kh - 1) - pt, dw * (kw - 1) - pl)
+        sN, sH, sW, sO = gp.strides
+        gcols = workspace((N, Hg, W, kw, O), gh.dtype)
+        np.copyto(gcols, as_strided(gp, gcols.shape, (sN, sH, sW, sW * dw, sO), writeable=False))
+        wf = workspace_copy(self.w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh, kw * O, C)
+        gx = workspace((N, H * W, C), gh.dtype)
+        part = workspace((N, H * W, C), gh.dtype) if kh > 1 else None
+        for u in range(kh):
+            rows = gcols[:, u * dh:u * dh + H].reshape(N, H * W, kw * O)
+            np.matmul(rows, wf[u], out=gx if u == 0 else part)
+            if u:
+                gx += part
+        return gx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+
+    def grad_input_col2im(self, gh):
+        """∂L/∂x from channels-last G (N, Ho, Wo, C_out) as one 2-D GEMM and col2im.
+
+        ∂L/∂cols = W2ᵀ · G with the columns kernel-offset-major, (kh, kw, C, N·L):
+        each offset's slab is then one contiguous block, so col2im streams through
+        it (adding a row of one slab at a time in (N, C, L) order reads the GEMM's
+        output page by page, ~5× slower). The result is an (N, C, H, W) view of a
+        (C, N, H, W) buffer.
+        """
+        N, C, H, W = self.x_shape
+        O, _, kh, kw = self.w_shape
+        (Ho, Wo), (sh, sw) = self.out_hw, self.stride
+        pt, pb, pl, pr = self.padding
+        Hp, Wp = H + pt + pb, W + pl + pr
+        K = kh * kw * C
+        w2 = workspace_copy(self.w.transpose(0, 2, 3, 1)).reshape(O, K)
+        if (sh, sw) == (1, 1):
+            # output positions numbered along the padded pitch Wp (see col2im_pitched)
+            g2 = workspace((O, N, Ho, Wp), gh.dtype)
+            g2[..., Wo:] = 0
+            g2[..., :Wo] = gh.transpose(3, 0, 1, 2)
+            gcols = np.matmul(w2.T, g2.reshape(O, -1), out=workspace((K, N * Ho * Wp), gh.dtype))
+            gxp = col2im_pitched(gcols.reshape(kh, kw, C, N, Ho * Wp), Hp, Wp, self.dilation)
+        else:
+            g2 = workspace_copy(gh.transpose(3, 0, 1, 2))
+            gcols = np.matmul(w2.T, g2.reshape(O, -1), out=workspace((K, N * Ho * Wo), gh.dtype))
+            gxp = col2im(gcols.reshape(kh, kw, C, N, Ho, Wo), Hp, Wp, self.stride, self.dilation)
+        return gxp[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3)
+
+
+class WidthUnfold(ChannelsLastRows):
+    """A small weight at stride 1 (LeNet's 6→16 5×5: 0.42 instead of 0.61 ms forward).
+
+    The input is unfolded along the width only, unf[n, r, j, (v, c)] =
+    xp[n, r, j + v·d, c]; rows u·d .. u·d + Ho − 1 of every image are then one
+    block, and z is a sum of kh batched products with the kernel's rows: a kh-th
+    of the copying, and per-image products that stay in cache. For large weights
+    the single long product of ``ChannelsLastRows`` is faster, its weight gradient
+    most of all.
+    """
+
+    def unf_rows(self, u):
+        """The (N, Ho·Wo, kw·C) rows of kernel row u in the width-unfolded input."""
+        (Ho, Wo), d = self.out_hw, self.dilation[0]
+        return self.unf[:, u * d:u * d + Ho].reshape(self.unf.shape[0], Ho * Wo, -1)
+
+    def forward(self, x, w, b):
+        N, C = x.shape[:2]
+        O, _, kh, kw = w.shape
+        Ho, Wo = self.out_hw
+        xp = self.padded_input(x)
+        sN, sH, sW, sC = xp.strides
+        self.unf = workspace((N, xp.shape[1], Wo, kw, C), x.dtype)
+        np.copyto(self.unf, as_strided(xp, self.unf.shape, (sN, sH, sW, sW * self.dilation[1], sC),
+                                       writeable=False))
+        w3 = workspace_copy(w.transpose(2, 3, 1, 0)).reshape(kh, kw * C, O)
+        out_dtype = np.result_type(x, w)
+        z = workspace((N, Ho * Wo, O), out_dtype)
+        part = workspace((N, Ho * Wo, O), out_dtype) if kh > 1 else None
+        for u in range(kh):
+            np.matmul(self.unf_rows(u), w3[u], out=z if u == 0 else part)
+            if u:
+                z += part
+        if b is not None:
+            z += b
+        if not self.needs[1]:
+            self.unf = None
+        self.w = w if self.needs[0] else None
+        return z.reshape(N, Ho, Wo, O).transpose(0, 3, 1, 2)
+
+    def weight_grad(self, gh):
+        """∂L/∂W for kernel row u = Σ_n G[n]ᵀ · rows_u[n]."""
+        O, C, kh, kw = self.w_shape
+        N, Ho, Wo = gh.shape[:3]
+        gT = gh.reshape(N, Ho * Wo, O).transpose(0, 2, 1)
+        gw = workspace((O, kh, kw * C), gh.dtype)
+        per_image = workspace((N, O, kw * C), gh.dtype)
+        for u in range(kh):
+            np.matmul(gT, self.unf_rows(u), out=per_image)
+            per_image.sum(axis=0, out=gw[:, u])
+        return weight_grad(gw.reshape(O, kh, kw, C).transpose(0, 3, 1, 2))
