@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
 import os
 import zlib
@@ -145,30 +146,60 @@ def _number(s: str):
         return None
 
 
-def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
-    """Read a numeric CSV file into features and targets.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-    Args:
-        path: the file.
-        target_column: index (negative counts from the end) or header name of
-            the target column; ``None`` for no target.
-        header: ``'infer'`` (a first row with any non-numeric field is a
-            header), ``True``/``0`` (first row is a header) or ``False``/``None``.
-        delimiter: field separator.
 
-    Returns:
-        ``(X, y)``: X float32 (rows, features); y int64 if every target is a
-        whole number, float32 if numeric otherwise, and an array of strings
-        for text labels (map them with ``np.unique(y, return_inverse=True)``);
-        ``y`` is None when ``target_column`` is None.
+class CSVTable:
+    """What ``read_csv_table`` read: features, targets, and where each row came from.
 
-    Raises:
-        FileNotFoundError; ValueError naming the file and line for ragged rows,
-        non-numeric or empty feature values, or an empty file.
-
-    Example:
-        >>> X, y = gn.data.load_csv("iris.csv", target_column="species")
+    ``X`` float32 (rows, features); ``y`` as ``load_csv`` returns it (or None);
+    ``lines`` the file's line number of each row; ``names`` the header's
+    column names (None without a header); ``feature_columns`` and
+    ``target_column`` the columns' indices; ``path`` the file as given.
     """
+
+    def __init__(self, path, X, y, lines, names, feature_columns, target_column):
+        self.path, self.X, self.y, self.lines = path, X, y, lines
+        self.names, self.feature_columns, self.target_column = names, feature_columns, \
+            target_column
+
+    def column(self, index: int) -> str:
+        """A column as a message names it: its header name, else its 0-based index."""
+        return repr(self.names[index]) if self.names else str(index)
+
+
+def _decode_text(raw: bytes, name: str) -> str:
+    """The file's text (UTF-8, with or without a byte-order mark); an error names the line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        start = err.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw[:start].count(b"\n") + 1
+        byte = raw[start:start + 1].hex()
+        raise ValueError(f"load_csv: {name!r} is not UTF-8 text: byte 0x{byte} on line {line} "
+                         f"cannot be decoded (save the file as UTF-8)") from None
+
+
+def _csv_value(text: str, name: str, line: int, col: str, finite: bool):
+    """A field as a float, or an error naming the line and column."""
+    v = _number(text)
+    if v is None:
+        what = "is empty" if not text.strip() else f"{text!r} is not a number"
+        raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {what}")
+    if finite and not math.isfinite(v):
+        raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {text.strip()!r} is not "
+                         f"a finite number (NaN and infinity cannot be trained on)")
+    if abs(v) > _FLOAT32_MAX and math.isfinite(v):
+        if finite:
+            raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {text.strip()!r} is "
+                             f"too large for float32 (at most {_FLOAT32_MAX:.4g} in size)")
+        v = math.copysign(math.inf, v)  # what float32 makes of it, without an overflow warning
+    return v
+
+
+def read_csv_table(path, target_column=-1, header="infer", delimiter: str = ",",
+                   finite: bool = False) -> CSVTable:
+    """``load_csv``'s reading, keeping each row's line number (for messages about a row)."""
     if header is None or header is False:
         header = False
     elif header is True or (type(header) is int and header == 0):
@@ -176,12 +207,21 @@ def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
     elif header != "infer":
         raise ValueError(f"load_csv: header must be 'infer', True or False, got {header!r}")
     p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"load_csv: {str(p)!r} is a folder; expected a CSV file")
     if not p.is_file():
         raise FileNotFoundError(f"load_csv: no such file: {str(p)!r}")
     name = str(p)
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        rows = [(i, r) for i, r in enumerate(csv.reader(fh, delimiter=delimiter), 1)
-                if r and any(f.strip() for f in r)]
+    text = _decode_text(p.read_bytes(), name)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows = []
+    try:
+        for r in reader:
+            if r and any(f.strip() for f in r):
+                rows.append((reader.line_num, r))
+    except csv.Error as err:
+        raise ValueError(f"load_csv: {name!r} line {max(reader.line_num, 1)} cannot be read as CSV: "
+                         f"{err}") from None
     if not rows:
         raise ValueError(f"load_csv: {name!r} is empty")
     has_header = any(_number(f) is None for f in rows[0][1]) if header == "infer" else header
@@ -201,7 +241,7 @@ def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
             raise ValueError(f"load_csv: no column named {target_column!r} in {name!r} "
                              f"(columns: {names if names else 'the file has no header'})")
         t = names.index(target_column)
-    elif isinstance(target_column, (int, np.integer)):
+    elif isinstance(target_column, (int, np.integer)) and not isinstance(target_column, bool):
         if not -ncol <= target_column < ncol:
             raise ValueError(f"load_csv: target_column {target_column} is out of range for "
                              f"{ncol} columns in {name!r}")
@@ -210,22 +250,57 @@ def load_csv(path, target_column=-1, header="infer", delimiter: str = ","):
         raise TypeError(f"load_csv: target_column must be an int, a column name or None, got "
                         f"{type(target_column).__name__}")
     feat_cols = [c for c in range(ncol) if c != t]
+    table = CSVTable(path, None, None, [line for line, _ in body], names, feat_cols, t)
     X = np.empty((len(body), len(feat_cols)), np.float32)
     for i, (line, r) in enumerate(body):
         for j, c in enumerate(feat_cols):
-            v = _number(r[c])
-            if v is None:
-                col = repr(names[c]) if names else str(c)
-                what = "is empty" if not r[c].strip() else f"{r[c]!r} is not a number"
-                raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {what}")
-            X[i, j] = v
+            X[i, j] = _csv_value(r[c], name, line, table.column(c), finite)
+    table.X = X
     if t is None:
-        return X, None
+        return table
     raw = [r[t].strip() for _, r in body]
     nums = [_number(v) for v in raw]
     if any(v is None for v in nums):
-        return X, np.array(raw)
+        table.y = np.array(raw)
+        return table
+    if finite:
+        for (line, r), v in zip(body, nums):
+            _csv_value(r[t], name, line, table.column(t), True)
     y = np.array(nums)
-    if np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-        return X, y.astype(np.int64)
-    return X, y.astype(np.float32)
+    if np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2.0 ** 63):
+        table.y = y.astype(np.int64)
+    else:
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as for the features
+            table.y = y.astype(np.float32)
+    return table
+
+
+def load_csv(path, target_column=-1, header="infer", delimiter: str = ",", finite: bool = False):
+    """Read a numeric CSV file into features and targets.
+
+    Args:
+        path: the file (UTF-8 text).
+        target_column: index (negative counts from the end) or header name of
+            the target column; ``None`` for no target.
+        header: ``'infer'`` (a first row with any non-numeric field is a
+            header), ``True``/``0`` (first row is a header) or ``False``/``None``.
+        delimiter: field separator.
+        finite: refuse NaN, infinite values and numbers beyond float32's range,
+            naming the line and column (by default they are read as NaN/inf).
+
+    Returns:
+        ``(X, y)``: X float32 (rows, features); y int64 if every target is a
+        whole number, float32 if numeric otherwise, and an array of strings
+        for text labels (map them with ``np.unique(y, return_inverse=True)``);
+        ``y`` is None when ``target_column`` is None.
+
+    Raises:
+        FileNotFoundError; IsADirectoryError for a folder; ValueError naming
+        the file and line for ragged rows, non-numeric or empty feature values,
+        text that is not UTF-8, or an empty file.
+
+    Example:
+        >>> X, y = gn.data.load_csv("iris.csv", target_column="species")
+    """
+    table = read_csv_table(path, target_column, header, delimiter, finite)
+    return table.X, table.y
