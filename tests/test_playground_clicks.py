@@ -143,6 +143,93 @@ def test_hidden_state_click_uses_the_previous_one(cell):
     assert np.allclose(states["h"][:, :], frames.recurrent_states(t.model.rnn, xb[3])[0]["h"])
 
 
+def _unrolled_bptt(t):
+    """∂L/∂h_t, ∂L/∂c_t, the gates' and their pre-activations' gradients of the trainer's batch, by
+    glassnet's autograd on the recurrence written out step by step in float64 (no fused layer),
+    every intermediate kept with retain_grad: {name: (T, N, H)}."""
+    xb, yb = t.batch()
+    rnn, fc = t.model.rnn, t.model.fc
+    f64 = {k: gn.tensor(np.asarray(getattr(rnn, f"{k}_l0").data, np.float64), requires_grad=True)
+           for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    W_ih, W_hh, b_ih, b_hh = f64["weight_ih"], f64["weight_hh"], f64["bias_ih"], f64["bias_hh"]
+    x = gn.tensor(xb.astype(np.float64))
+    N, T, _ = xb.shape
+    H = rnn.hidden_size
+    h = c = gn.zeros(N, H, dtype=gn.float64)
+    kept = []
+    for s in range(T):
+        a, b = x[:, s] @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+        step = {}
+        if rnn.mode == "lstm":
+            pre = a + b
+            parts = [pre[:, k * H:(k + 1) * H] for k in range(4)]
+            i, f, g, o = gn.sigmoid(parts[0]), gn.sigmoid(parts[1]), gn.tanh(parts[2]), gn.sigmoid(parts[3])
+            c = f * c + i * g
+            h = o * gn.tanh(c)
+            step = {"i": i, "f": f, "g": g, "o": o, "c": c, "pre": pre}
+        elif rnn.mode == "gru":
+            pr, pz = a[:, :H] + b[:, :H], a[:, H:2 * H] + b[:, H:2 * H]
+            r, z = gn.sigmoid(pr), gn.sigmoid(pz)
+            pn = a[:, 2 * H:] + r * b[:, 2 * H:]
+            n = gn.tanh(pn)
+            h = (1 - z) * n + z * h
+            step = {"r": r, "z": z, "n": n, "δr": pr, "δz": pz, "δn": pn}
+        else:
+            z = a + b
+            h = gn.tanh(z)
+            step = {"z": z}
+        step["h"] = h
+        for v in step.values():
+            v.retain_grad()
+        kept.append(step)
+    yhat = h @ gn.tensor(np.asarray(fc.weight.data, np.float64)).T + gn.tensor(np.asarray(fc.bias.data, np.float64))
+    t.loss_fn(yhat, gn.tensor(yb.astype(np.float64))).backward()
+    out = {k: np.stack([np.asarray(s[k].grad.data) for s in kept]) for k in kept[0] if k != "pre"}
+    if rnn.mode == "lstm":
+        pre = np.stack([np.asarray(s["pre"].grad.data) for s in kept])
+        for k, g in enumerate("ifgo"):
+            out["δ" + g] = pre[:, :, k * H:(k + 1) * H]
+    return out
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_hidden_state_click_works_bptt_at_that_step(cell):
+    """∂L/∂h_t (the output's part plus what flows back from h_{t+1}) and, for LSTM and GRU, each gate's
+    gradient at that step equal autograd's on the unrolled recurrence; the equations use step t+1."""
+    t = _trainer({"data": "sine", "cell": cell, "n_samples": 60})
+    want = _unrolled_bptt(t)
+    for step in (3, 10):
+        r = clicks.explain(t, {"kind": "hidden", "t": step, "unit": 2, "sample": 4})
+        at = (step - 1, 3, 1)
+        assert r["values"]["grad"] == pytest.approx(want["h"][at], rel=1e-4, abs=1e-9)
+        texts = [e["text"] for e in r["backward"]]
+        (h_eq,) = [x for x in texts if x.startswith(f"∂L/∂h^[rnn]_{step},42 = (from the output)")]
+        value = float(h_eq.split(" = ")[-1].replace("−", "-"))
+        assert value == pytest.approx(want["h"][at], abs=1e-4)
+        if step == 3:  # what flows back from step 4: its δ's (a plain RNN's ∂L/∂z_4)
+            assert ("∂L/∂z_4,41" if cell == "rnn" else "_4,41") in h_eq
+        else:  # the last step: ∂L/∂h_10 is all from the output, which the Linear layer worked
+            assert texts[0].startswith("∂L/∂h^[rnn]_10,42 = ") and texts.index(h_eq) == 1
+        names = [x.split(" = ")[0] for x in texts[texts.index(h_eq) + 1:]]
+        expected = {"rnn": ["∂L/∂z_{t},42"],
+                    "lstm": ["∂L/∂c_{t},42"] + [f"{p}_{{t}},42" for g in "ifgo" for p in (f"∂L/∂{g}", f"δ^({g})")],
+                    "gru": [f"{p}_{{t}},42" for g in "nzr" for p in (f"∂L/∂{g}", f"δ^({g})")]}[cell]
+        assert names == [e.format(t=step) for e in expected]
+        if cell == "rnn":
+            assert r["values"]["grad_z"] == pytest.approx(want["z"][at], rel=1e-4, abs=1e-9)
+        _check_entries(r)
+    if cell == "rnn":
+        return
+    for g in ("ifgoc" if cell == "lstm" else "rzn"):
+        r = clicks.explain(t, {"kind": "gate", "gate": g, "t": 3, "unit": 2, "sample": 4})
+        at = (2, 3, 1)
+        assert r["values"]["grad"] == pytest.approx(want[g][at], rel=1e-4, abs=1e-9), g
+        if g != "c":
+            assert r["values"]["grad_pre"] == pytest.approx(want["δ" + g][at], rel=1e-4, abs=1e-9), g
+            assert r["backward"][-1]["text"].startswith(f"δ^({g})_3,42 = ∂L/∂{g}_3,42·")
+        _check_entries(r)
+
+
 def test_bad_click_targets():
     t = _trainer({"data": "sine", "cell": "lstm", "n_samples": 60}, steps=1)
     for target, message in [({"kind": "gate", "gate": "q", "t": 1, "unit": 1}, "gate must be one of i, f, g, o, c"),

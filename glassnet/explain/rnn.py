@@ -12,6 +12,7 @@ accumulated.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -33,7 +34,23 @@ from .exercises import (
     loss_key,
 )
 from .recorder import explain
-from .records import Call, Deriv, Eq, Label, Num, Operand, Prod, Ref, Show, Step, Sum, Sym, Text
+from .records import (
+    Call,
+    Deriv,
+    Eq,
+    Label,
+    Neg,
+    Num,
+    Operand,
+    Pow,
+    Prod,
+    Ref,
+    Show,
+    Step,
+    Sum,
+    Sym,
+    Text,
+)
 from .registry import describes
 
 
@@ -195,9 +212,10 @@ def recurrent_layer(fn, inputs, outputs, grads, params):
     if grads is None:
         _name_time_steps(outputs[0])
     if grads is not None:
-        cell = {"lstm": "LSTMCell", "gru": "GRUCell"}.get(mode, "RNNCell")
-        return [Text(f"BPTT runs inside this fused layer; `glassnet explain rnn` (or a loop of {cell}) "
-                     "shows each time step's contribution")] + X.gradients_only(grads, inputs)
+        if not params.get("proj"):
+            return _bptt_steps(inputs, outputs, grads, params) + X.gradients_only(grads, inputs)
+        return [Text("BPTT runs inside this fused layer; `glassnet explain lstm` (or a loop of LSTMCell) "
+                     "shows each time step")] + X.gradients_only(grads, inputs)
     if mode == "lstm":
         return _lstm_steps(inputs, outputs, params)
     if mode == "gru":
@@ -365,3 +383,238 @@ def _gru_steps(inputs, outputs, params):
         items.append(Eq(Ref(outputs[0], (t, n, j)), [rhs], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
     items += X.note_partial((T, N, H), "unit")
     return items
+
+
+# ---------------------------------------------------------------------------
+# BPTT inside the fused layer: each step's ∂L/∂h_t and (LSTM, GRU) its gates' gradients
+# ---------------------------------------------------------------------------
+_TRACE_KEYS = {"lstm": ("hp", "cp", "i", "f", "g", "o", "c", "h"), "gru": ("hp", "r", "z", "n", "a", "h")}
+
+
+def _trace(mode, inputs, params):
+    """The layer's forward pass again in float64 with every step kept: (T, N, H) arrays indexed by
+    time step (in either direction): ``hp`` the state before the step (``cp`` the cell), the gates
+    (LSTM i, f, g, o; GRU r, z, n and a = W_hn h_{t−1} + b_hn) and the new ``h`` (``c``)."""
+    lstm = mode == "lstm"
+    x, state, wih, whh, bih, bhh = _unpack(inputs, params, 2 if lstm else 1)
+    T, N = x.shape[:2]
+    G = {"lstm": 4, "gru": 3}.get(mode, 1)
+    H = whh.shape[0] // G
+    tr = {k: np.empty((T, N, H)) for k in _TRACE_KEYS.get(mode, ("hp", "h"))}
+    h, c = state[0], (state[1] if lstm else None)
+    reverse = params.get("reverse", False)
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        tr["hp"][t] = h
+        if mode == "gru":  # PyTorch's gate order r, z, n
+            zx = x[t] @ wih.T + (0 if bih is None else bih)
+            zh = h @ whh.T + (0 if bhh is None else bhh)
+            r, u = sigmoid(zx[:, :H] + zh[:, :H]), sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
+            a = zh[:, 2 * H:]
+            n = np.tanh(zx[:, 2 * H:] + r * a)
+            h = (1 - u) * n + u * h
+            tr["r"][t], tr["z"][t], tr["n"][t], tr["a"][t] = r, u, n, a
+        else:
+            s = x[t] @ wih.T + h @ whh.T + (0 if bih is None else bih + bhh)
+            if lstm:  # i, f, g, o
+                i, f, g, o = sigmoid(s[:, :H]), sigmoid(s[:, H:2 * H]), np.tanh(s[:, 2 * H:3 * H]), sigmoid(s[:, 3 * H:])
+                tr["cp"][t] = c
+                c = f * c + i * g
+                h = o * np.tanh(c)
+                tr["i"][t], tr["f"][t], tr["g"][t], tr["o"][t], tr["c"][t] = i, f, g, o, c
+            else:
+                h = np.tanh(s) if mode == "tanh" else np.maximum(s, 0)
+        tr["h"][t] = h
+    return tr
+
+
+def _bptt(mode, tr, whh, g_outs, reverse):
+    """Backpropagation through time over the trace, in float64: (T, N, H) arrays ``h`` (the total
+    ∂L/∂h_t: the output's gradient plus what flows back from the next step), ``z`` (a plain RNN's
+    ∂L/∂z_t), ``c`` (LSTM's ∂L/∂c_t), one per gate (∂L/∂ of the gate's value) and ``pre`` (T, N, G·H):
+    ∂L/∂ of each gate's pre-activation, the δ the next step's sums read."""
+    dy = np.asarray(g_outs[0], np.float64)
+    T, N, H = tr["h"].shape
+    d = {k: np.zeros((T, N, H)) for k in ("h", "z", "c", "i", "f", "g", "o", "r", "n")}
+    d["pre"] = np.zeros((T, N, {"lstm": 4, "gru": 3}.get(mode, 1) * H))
+    carry = np.asarray(g_outs[1], np.float64).reshape(N, H)  # ∂L/∂h_n: what follows the last step
+    carry_c = np.asarray(g_outs[2], np.float64).reshape(N, H) if mode == "lstm" else None
+    for t in range(T) if reverse else range(T - 1, -1, -1):
+        dh = dy[t] + carry
+        d["h"][t] = dh
+        if mode == "lstm":
+            i, f, g, o, c = (tr[k][t] for k in "ifgoc")
+            tc = np.tanh(c)
+            dc = dh * o * (1 - tc ** 2) + carry_c
+            d["c"][t], d["o"][t], d["i"][t], d["f"][t], d["g"][t] = dc, dh * tc, dc * g, dc * tr["cp"][t], dc * i
+            pre = np.concatenate([d["i"][t] * i * (1 - i), d["f"][t] * f * (1 - f), d["g"][t] * (1 - g ** 2),
+                                  d["o"][t] * o * (1 - o)], axis=1)
+            carry, carry_c = pre @ whh, dc * f
+        elif mode == "gru":
+            r, u, n = tr["r"][t], tr["z"][t], tr["n"][t]
+            d["n"][t], d["z"][t] = dh * (1 - u), dh * (tr["hp"][t] - n)
+            pn = d["n"][t] * (1 - n ** 2)
+            d["r"][t] = pn * tr["a"][t]
+            pre = np.concatenate([d["r"][t] * r * (1 - r), d["z"][t] * u * (1 - u), pn], axis=1)
+            carry = dh * u + pre[:, :2 * H] @ whh[:2 * H] + (pn * r) @ whh[2 * H:]
+        else:
+            h = tr["h"][t]
+            pre = dh * ((1 - h ** 2) if mode == "tanh" else (h > 0))
+            d["z"][t] = pre
+            carry = pre @ whh
+        d["pre"][t] = pre
+    return d
+
+
+class BpttEq(Eq):
+    """An equation of BPTT inside a fused recurrent layer: ``key`` says what it gives (``h``: the
+    total ∂L/∂h_t, ``z``, ``c``, a gate's letter: ∂L/∂ of the gate, ``δ`` + letter: of its
+    pre-activation) at ``at`` = (t, n, j), 0-based and time-major (the layer's output index);
+    ``out`` is the layer's output operand (the one its forward equations write)."""
+
+    def __init__(self, key, at, lhs, sides, result, out=None):
+        super().__init__(lhs, sides, result)
+        self.key, self.at, self.out = key, at, out
+
+
+def _one_minus_sq(v):
+    return Sum([Num(1), Neg(Pow(v, Num(2)))])
+
+
+def _one_minus(v):
+    return Sum([Num(1), Neg(v)])
+
+
+def _bptt_steps(inputs, outputs, grads, params):
+    """BPTT step by step: for the worked elements (t, n, j) of the output (the focus's), ∂L/∂h_t as
+    the output's part plus what flows back from step t+1, then the step's own gradients (a plain
+    RNN's ∂L/∂z_t; LSTM ∂L/∂c_t and each gate; GRU each gate), in symbols and numbers. The
+    numbers are BPTT again in float64 (the engine's backward runs all the steps in one pass)."""
+    mode = params.get("mode")
+    g_outs, _ = grads
+    reverse = params.get("reverse", False)
+    lstm = mode == "lstm"
+    y_op, u_op = outputs[0], inputs[4 if lstm else 3]
+    whh = u_op.value
+    tr = _trace(mode, inputs, params)
+    d = _bptt(mode, tr, whh, g_outs, reverse)
+    T, N, H = tr["h"].shape
+    L = X.loss()
+    dh_n = np.asarray(g_outs[1], np.float64).reshape(N, H)
+    dc_n = np.asarray(g_outs[2], np.float64).reshape(N, H) if lstm else None
+    h0 = inputs[1].value
+    h_init = Operand(None, h0 if N > 1 else h0[0], _StepName(y_op, -1))
+    last = 0 if reverse else T - 1
+
+    def sub(n, j):
+        return (j,) if N == 1 else (n, j)
+
+    def h_ref(t, n, j):  # h_t as the forward pass names it (h_0 before the first step)
+        return Ref(y_op, (t, n, j)) if 0 <= t < T else Ref(h_init, (j,) if N == 1 else (n, j))
+
+    def s(name, t, n, j):  # a gate, c_t or δ at step t (0-based)
+        return Sym(f"{name}_{t + 1}", sub(n, j))
+
+    def dL(e):
+        return Deriv(L, e)
+
+    gate_names = "ifgo" if lstm else "rzn"
+    items = [Text("BPTT inside the layer, step by step: ∂L/∂h_t is what the output sent back to h_t plus "
+                  "what flows back from step t+1"
+                  + ("; δ^(g)_t is ∂L/∂ of gate g's pre-activation (the sum inside σ or tanh)"
+                     if mode in ("lstm", "gru") else "; z_t is the sum inside the activation"))]
+    for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
+        at = (t, n, j)
+        nxt = t - 1 if reverse else t + 1
+        prev = t + 1 if reverse else t - 1
+        sym, nums = [Sym("(from the output)")], [Num(g_outs[0][at])]
+        if t == last:
+            if dh_n[n, j] != 0:
+                sym.append(Sym("(from h_n)"))
+                nums.append(Num(dh_n[n, j]))
+        elif mode == "gru":
+            sym.append(Prod([dL(h_ref(nxt, n, j)), s("z", nxt, n, j)]))
+            nums.append(Prod([Num(d["h"][nxt, n, j]), Num(tr["z"][nxt, n, j])]))
+            for k, g in enumerate(gate_names):
+                for m in range(H):
+                    w = Sym(f"W_h{g}", (m, j))
+                    if g == "n":  # r scales W_hn h_{t−1} + b_hn
+                        sym.append(Prod([w, s("r", nxt, n, m), s("δ^(n)", nxt, n, m)]))
+                        nums.append(Prod([Num(whh[k * H + m, j]), Num(tr["r"][nxt, n, m]),
+                                          Num(d["pre"][nxt, n, k * H + m])]))
+                    else:
+                        sym.append(Prod([w, s(f"δ^({g})", nxt, n, m)]))
+                        nums.append(Prod([Num(whh[k * H + m, j]), Num(d["pre"][nxt, n, k * H + m])]))
+        elif lstm:
+            for k, g in enumerate(gate_names):
+                for m in range(H):
+                    sym.append(Prod([Sym(f"W_h{g}", (m, j)), s(f"δ^({g})", nxt, n, m)]))
+                    nums.append(Prod([Num(whh[k * H + m, j]), Num(d["pre"][nxt, n, k * H + m])]))
+        else:
+            for m in range(H):
+                sym.append(Prod([Ref(u_op, (m, j)), dL(s("z", nxt, n, m))]))
+                nums.append(Prod([Num(whh[m, j]), Num(d["z"][nxt, n, m])]))
+        dh = dL(h_ref(t, n, j))
+        items.append(BpttEq("h", at, dh, [Sum(sym), Sum(nums)], Num(d["h"][at])))
+        gv = {k: float(tr[k][at]) for k in tr}
+        if mode in ("tanh", "relu"):
+            if mode == "tanh":
+                local_s, local_n = _one_minus_sq(h_ref(t, n, j)), _one_minus_sq(Num(gv["h"]))
+            else:
+                local_s, local_n = Sym(f"[z_{t + 1} > 0]"), Num(1.0 if gv["h"] > 0 else 0.0)
+            items.append(BpttEq("z", at, dL(s("z", t, n, j)), [Prod([dh, local_s]), Prod([Num(d["h"][at]), local_n])],
+                                Num(d["z"][at])))
+            continue
+        dpre = {g: float(d["pre"][t, n, k * H + j]) for k, g in enumerate(gate_names)}
+        if lstm:
+            c_prev = s("c", prev, n, j) if 0 <= prev < T else Sym("c_0", sub(n, j))
+            c_sym = [Prod([dh, s("o", t, n, j), _one_minus_sq(Call("tanh", s("c", t, n, j)))])]
+            c_num = [Prod([Num(d["h"][at]), Num(gv["o"]), _one_minus_sq(Call("tanh", Num(gv["c"])))])]
+            if t != last:
+                c_sym.append(Prod([dL(s("c", nxt, n, j)), s("f", nxt, n, j)]))
+                c_num.append(Prod([Num(d["c"][nxt, n, j]), Num(tr["f"][nxt, n, j])]))
+            elif dc_n[n, j] != 0:
+                c_sym.append(Sym("(from c_n)"))
+                c_num.append(Num(dc_n[n, j]))
+            dc = dL(s("c", t, n, j))
+            items.append(BpttEq("c", at, dc, [Sum(c_sym), Sum(c_num)], Num(d["c"][at])))
+            # each gate's value, then its pre-activation: ∂L/∂i_t = ∂L/∂c_t·g_t, δ^(i)_t = ∂L/∂i_t·i_t·(1 − i_t)
+            parts = {"i": (dc, "g", d["c"][at], gv["g"]), "f": (dc, None, d["c"][at], gv["cp"]),
+                     "g": (dc, "i", d["c"][at], gv["i"]), "o": (dh, None, d["h"][at], math.tanh(gv["c"]))}
+            for g in gate_names:
+                up, other, up_v, other_v = parts[g]
+                other_s = c_prev if g == "f" else Call("tanh", s("c", t, n, j)) if g == "o" else s(other, t, n, j)
+                other_n = Num(other_v) if g != "o" else Call("tanh", Num(gv["c"]))
+                items.append(BpttEq(g, at, dL(s(g, t, n, j)), [Prod([up, other_s]), Prod([Num(up_v), other_n])],
+                                    Num(d[g][at])))
+                items.append(_delta_eq(g, at, s, dL, gv, d, dpre))
+            continue
+        # GRU: n_t, then z_t, then r_t (whose gradient comes through n_t's pre-activation)
+        hp_s = h_ref(prev, n, j)
+        items.append(BpttEq("n", at, dL(s("n", t, n, j)), [Prod([dh, _one_minus(s("z", t, n, j))]),
+                                                           Prod([Num(d["h"][at]), _one_minus(Num(gv["z"]))])],
+                            Num(d["n"][at])))
+        items.append(_delta_eq("n", at, s, dL, gv, d, dpre))
+        items.append(BpttEq("z", at, dL(s("z", t, n, j)),
+                            [Prod([dh, Sum([hp_s, Neg(s("n", t, n, j))])]),
+                             Prod([Num(d["h"][at]), Sum([Num(gv["hp"]), Num(-gv["n"])])])], Num(d["z"][at])))
+        items.append(_delta_eq("z", at, s, dL, gv, d, dpre))
+        items.append(BpttEq("r", at, dL(s("r", t, n, j)), [Prod([s("δ^(n)", t, n, j), s("a", t, n, j)]),
+                                                           Prod([Num(dpre["n"]), Num(gv["a"])])], Num(d["r"][at])))
+        items.append(_delta_eq("r", at, s, dL, gv, d, dpre))
+    for it in items:
+        if isinstance(it, BpttEq):
+            it.out = y_op
+    return items + X.note_partial((T, N, H), "unit")
+
+
+def _delta_eq(g, at, s, dL, gv, d, dpre):
+    """δ^(g)_t = ∂L/∂g_t · (the activation's derivative): g(1 − g) after σ, 1 − g² after tanh."""
+    t, n, j = at
+    v = gv[g]
+    if g in ("g", "n"):  # tanh
+        local_s, local_n = _one_minus_sq(s(g, t, n, j)), _one_minus_sq(Num(v))
+    else:
+        local_s, local_n = [s(g, t, n, j), _one_minus(s(g, t, n, j))], [Num(v), _one_minus(Num(v))]
+        local_s, local_n = Prod(local_s), Prod(local_n)
+    return BpttEq("δ" + g, at, s(f"δ^({g})", t, n, j), [Prod([dL(s(g, t, n, j)), local_s]),
+                                                         Prod([Num(d[g][at]), local_n])], Num(dpre[g]))

@@ -34,9 +34,9 @@ from ..explain.render import _eq_text
 
 DIGITS = 4
 KINDS = {"neuron": ("layer", "unit", "sample"), "weight": ("layer", "row", "col"), "bias": ("layer", "unit"),
-         "pixel": ("layer", "channel", "row", "col", "sample"), "hidden": ("t", "unit", "sample"),
-         "gate": ("gate", "t", "unit", "sample")}
-OPTIONAL = {"sample"}  # defaults to 1
+         "pixel": ("layer", "channel", "row", "col", "sample"), "hidden": ("t", "unit", "sample", "layer"),
+         "gate": ("gate", "t", "unit", "sample", "layer")}
+OPTIONAL = {"sample": 1, "layer": None}  # their defaults (a recurrent click's layer: the top one)
 
 
 def _count(kind, field, v, hi=None):
@@ -60,7 +60,7 @@ def parse(target) -> dict:
     for f in fields:
         if f not in target:
             if f in OPTIONAL:
-                out[f] = 1
+                out[f] = OPTIONAL[f]
                 continue
             raise ValueError(f"explain: a {kind} target needs {f!r} (fields: {', '.join(fields)})")
         if f == "gate":
@@ -84,7 +84,7 @@ class Run:
         model = trainer.model
         xb, yb = trainer.batch()
         self.x_np, self.y_np = xb, yb
-        self.outputs = {}
+        self.outputs, self.marks, self._ex = {}, {}, None
         handles = [m.register_forward_hook(self._hook) for m in watch]
         params = list(model.parameters())
         saved = [p.grad for p in params]
@@ -92,6 +92,7 @@ class Run:
             p.grad = None
         try:
             with gn_explain(digits=DIGITS, focus=focus) as ex:
+                self._ex = ex
                 self.x = Tensor(xb)
                 self.output = model(self.x)
                 self.loss = trainer.loss_fn(self.output, Tensor(yb))
@@ -110,6 +111,8 @@ class Run:
         if getattr(t, "requires_grad", False):
             t.retain_grad()
         self.outputs[id(module)] = (t, out, args)
+        if self._ex is not None:  # how many steps were recorded when the module returned
+            self.marks[id(module)] = len(self._ex.steps)
 
     def out(self, module):
         return self.outputs[id(module)][0]
@@ -304,22 +307,33 @@ def _pixel(trainer, t):
 # recurrent layers: h_t and the gates
 # ---------------------------------------------------------------------------
 GATES = {"lstm": ("i", "f", "g", "o", "c"), "gru": ("r", "z", "n")}
+# the BPTT equations (``explain.rnn.BpttEq`` keys) a click shows, after ∂L/∂h_t: every one of the step
+# for h_t, those a gate's gradient is made of for a gate
+BACKWARD = {"rnn": {"hidden": ("z",)},
+            "lstm": {"hidden": ("c", "i", "δi", "f", "δf", "g", "δg", "o", "δo"), "i": ("c", "i", "δi"),
+                     "f": ("c", "f", "δf"), "g": ("c", "g", "δg"), "o": ("o", "δo"), "c": ("c",)},
+            "gru": {"hidden": ("n", "δn", "z", "δz", "r", "δr"), "n": ("n", "δn"), "z": ("z", "δz"),
+                    "r": ("n", "δn", "r", "δr")}}
 
 
 def _recurrent(trainer, t):
-    from ..nn import RNNBase
+    from ..explain.rnn import BpttEq
+    from .frames import rnn_io, rnn_of
 
     model = trainer.model
-    rnn = next((m for m in model.modules() if isinstance(m, RNNBase)), None)
-    if rnn is None:
-        raise ValueError(f"explain: a {t['kind']} click needs a recurrent model; this one has no RNN, LSTM or GRU")
-    xb = trainer.batch()[0]
-    T = xb.shape[1] if rnn.batch_first else xb.shape[0]
-    N = xb.shape[0] if rnn.batch_first else xb.shape[1]
+    rnn = rnn_of(model)
     kind = t["kind"]
+    if rnn is None:
+        raise ValueError(f"explain: a {kind} click needs a recurrent model; this one has no RNN, LSTM or GRU")
+    xb = trainer.batch()[0]
+    x_in = rnn_io(model, rnn, xb[:1])[0]  # the layer's own input: the model may transpose the batch
+    T = x_in.shape[0] if x_in.ndim == 2 or not rnn.batch_first else x_in.shape[1]
+    N = 1 if x_in.ndim == 2 else len(xb)
     step = _count(kind, "t", t["t"], T)
     j = _count(kind, "unit", t["unit"], rnn.hidden_size)
     n = _count(kind, "sample", t["sample"], N)
+    top = rnn.num_layers
+    layer = top if t.get("layer") is None else _count(kind, "layer", t["layer"], top)
     mode = rnn.mode if rnn.mode in GATES else "rnn"
     if kind == "gate":
         names = GATES.get(mode, ())
@@ -327,20 +341,22 @@ def _recurrent(trainer, t):
             raise ValueError(f"explain: gate must be one of {', '.join(names) or '(none: a plain RNN has no gates)'} "
                              f"for this {mode.upper()}, got {t['gate']!r}")
     run = Run(trainer, {"sample": n, "unit": j, "step": step}, [rnn])
-    layer_steps = [s for s in run.ex.steps if s.op == "RecurrentLayer" and s.phase == "forward"]
+    # the layer's calls are the last RecurrentLayer steps before the module returned, one per layer
+    done = run.marks[id(rnn)]
+    calls = [s for s in run.ex.steps[:done] if s.op == "RecurrentLayer" and s.phase == "forward"][-top:]
+    if len(calls) != top:
+        raise ValueError(f"explain: the {type(rnn).__name__}'s steps were not recorded")
+    at = (step - 1, n - 1, j - 1)
     block, hit = [], None
-    for s in layer_steps:
-        for item in s.items:
-            if not isinstance(item, Eq):
-                continue
-            ref = item.ref
-            if isinstance(ref, tuple) and len(ref) == 2 and hasattr(ref[0], "tensor") and \
-                    tuple(ref[1] or ()) == (step - 1, n - 1, j - 1) and ref[0].value.ndim == 3:
-                hit = (s, item)
-                break
-            block.append((s, item))
-        if hit:
+    for item in calls[layer - 1].items:
+        if not isinstance(item, Eq):
+            continue
+        ref = item.ref
+        if isinstance(ref, tuple) and len(ref) == 2 and hasattr(ref[0], "tensor") and \
+                tuple(ref[1] or ()) == at and ref[0].value.ndim == 3:
+            hit = (calls[layer - 1], item)
             break
+        block.append((calls[layer - 1], item))
     if hit is None:
         raise ValueError(f"explain: h_{step} of sample {n}, unit {j} was not worked out")
     # the equations of the same (t, n, j) before h_t: the gates, c_t (LSTM), the candidate (GRU)
@@ -348,20 +364,40 @@ def _recurrent(trainer, t):
     own = [(s, e) for s, e in block
            if not isinstance(e.lhs, Ref) and tuple(getattr(e.lhs, "idx", None) or ()) == sub
            and re.fullmatch(rf"[a-z]_{step}", getattr(e.lhs, "name", ""))]
-    h_tensor = run.out(rnn)
-    h_idx = (n - 1, step - 1, j - 1) if rnn.batch_first else (step - 1, n - 1, j - 1)
-    h = float(np.asarray(h_tensor.data)[h_idx])
+    out_op = hit[1].ref[0]
+    h = float(out_op.value[at])
+    # backward: BPTT at this step (explain.rnn), after what the layers above sent to h_t
+    bptt = {}
+    for s in run.ex.steps:
+        if s.phase == "backward" and s.op == "RecurrentLayer":
+            for e in s.items:
+                if isinstance(e, BpttEq) and e.out is out_op and e.at == at:
+                    bptt[e.key] = (s, e)
+    backward = []
+    if "h" in bptt:
+        lhs = bptt["h"][1].lhs.text(run.fmt)
+        backward = [(s, e) for s in run.ex.steps if s.phase == "backward" and s is not bptt["h"][0]
+                    for e in s.items if isinstance(e, Eq) and e.lhs.text(run.fmt) == lhs]
+        backward.append(bptt["h"])
+    which = BACKWARD[mode]["hidden" if kind == "hidden" else t["gate"]] if mode in BACKWARD else ()
+    backward += [bptt[k] for k in which if k in bptt]
+    where = f" of layer {layer}" if top > 1 else ""
+    values = {"h": h, "grad": bptt["h"][1].result.v if "h" in bptt else None}
     if kind == "hidden":
         forward = own + [hit]
-        values = {"h": h}
-        title = f"h_{step}, unit {j}, sample {n}"
+        if "z" in bptt and mode == "rnn":
+            values["grad_z"] = bptt["z"][1].result.v
+        title = f"h_{step}, unit {j}{where}, sample {n}"
     else:
-        forward = [(s, e) for s, e in own if e.lhs.name == f"{t['gate']}_{step}"]
+        g = t["gate"]
+        forward = [(s, e) for s, e in own if e.lhs.name == f"{g}_{step}"]
         if not forward:
-            raise ValueError(f"explain: gate {t['gate']}_{step} was not worked out")
-        values = {"value": float(forward[0][1].result.v), "h": h}
-        title = f"gate {t['gate']}_{step}, unit {j}, sample {n}"
-    backward = run.find(h_tensor, h_idx, deriv=True)
+            raise ValueError(f"explain: gate {g}_{step} was not worked out")
+        values = {"value": float(forward[0][1].result.v), "h": h,
+                  "grad": bptt[g][1].result.v if g in bptt else None}
+        if "δ" + g in bptt:
+            values["grad_pre"] = bptt["δ" + g][1].result.v
+        title = f"{'cell state' if g == 'c' else 'gate'} {g}_{step}, unit {j}{where}, sample {n}"
     return {"title": title, "forward": run.entries(forward), "backward": run.entries(backward), "values": values}
 
 

@@ -334,15 +334,19 @@ def _sigmoid(v):
     return 1.0 / (1.0 + np.exp(-v))
 
 
-def recurrent_states(rnn, x):
-    """h_t, c_t and the gates of a one-layer RNN/LSTM/GRU over one sequence x (T, inputs), from its
-    weights in float64: ({"h": (T, H), "c": ...}, {"i": (T, H), ...}) — LSTM gates i, f, g, o;
-    GRU r, z, n; none for a plain RNN."""
+def recurrent_states(rnn, x, layer: int = 0):
+    """h_t, c_t and the gates of layer ``layer`` (from 0) of an RNN/LSTM/GRU over one sequence x
+    (T, the layer's inputs), from its weights in float64: ({"h": (T, H), "c": ...}, {"i": (T, H),
+    ...}) — LSTM gates i, f, g, o; GRU r, z, n; none for a plain RNN."""
     H = rnn.hidden_size
-    w_ih = np.asarray(rnn.weight_ih_l0.data, np.float64)
-    w_hh = np.asarray(rnn.weight_hh_l0.data, np.float64)
-    b_ih = np.asarray(rnn.bias_ih_l0.data, np.float64) if rnn.bias else np.zeros(w_ih.shape[0])
-    b_hh = np.asarray(rnn.bias_hh_l0.data, np.float64) if rnn.bias else np.zeros(w_ih.shape[0])
+
+    def weight(name):
+        p = getattr(rnn, f"{name}_l{layer}", None)
+        return None if p is None else np.asarray(p.data, np.float64)
+
+    w_ih, w_hh = weight("weight_ih"), weight("weight_hh")
+    b_ih = weight("bias_ih") if rnn.bias else np.zeros(w_ih.shape[0])
+    b_hh = weight("bias_hh") if rnn.bias else np.zeros(w_ih.shape[0])
     x = np.asarray(x, np.float64)
     h, c = np.zeros(H), np.zeros(H)
     hs, cs, gates = [], [], {}
@@ -375,23 +379,77 @@ def recurrent_states(rnn, x):
     return states, {k: np.array(v) for k, v in gates.items()}
 
 
-def rnn_view(trainer) -> dict:
-    """The batch's first sequence: inputs x_t, h_t (the layer's own outputs), c_t for an LSTM, the
-    gates over time (LSTM i, f, g, o; GRU r, z, n; each (T, H)), the output and the target."""
+def recurrent_layers(rnn, x) -> list:
+    """``recurrent_states`` of every layer of a stacked RNN over one sequence x (T, inputs): layer
+    l + 1 reads layer l's h_t."""
+    out = []
+    for layer in range(rnn.num_layers):
+        states, gates = recurrent_states(rnn, x, layer)
+        out.append((states, gates))
+        x = states["h"]
+    return out
+
+
+def rnn_of(model):
+    """The model's recurrent layer (its first RNN, LSTM or GRU), or None."""
     from ..nn import RNNBase
 
+    return next((m for m in model.modules() if isinstance(m, RNNBase)), None)
+
+
+def rnn_io(model, rnn, x):
+    """The recurrent layer's input and output of one eval-mode pass of the batch ``x``, as float64
+    NumPy in its own layout ((N, T, ·) with ``batch_first``, else (T, N, ·)), and the model's
+    output. The model may reshape or transpose its input on the way."""
+    from ..autograd import no_grad
+    from ..tensor import Tensor
+
+    seen = {}
+
+    def hook(module, args, out):
+        seen["in"] = np.asarray(args[0].data, np.float64)
+        seen["out"] = np.asarray((out[0] if isinstance(out, tuple) else out).data, np.float64)
+
+    handle = rnn.register_forward_hook(hook)
+    was = model.training
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(x))
+    finally:
+        model.train(was)
+        handle.remove()
+    return seen["in"], seen["out"], np.asarray(out.data, np.float64)
+
+
+def first_sequence(rnn, a):
+    """Sample 1 of a recurrent layer's input or output, (T, ·), whatever its layout."""
+    if a.ndim == 2:  # one sequence, unbatched
+        return a
+    return a[0] if rnn.batch_first else a[:, 0]
+
+
+def rnn_view(trainer) -> dict:
+    """The batch's first sequence: the recurrent layer's inputs x_t, h_t (its own output: the top
+    layer's), c_t for an LSTM, the gates over time (LSTM i, f, g, o; GRU r, z, n; each (T, H)),
+    the output and the target; a stacked RNN adds ``layers``, each layer's ``h``, ``gates`` and
+    ``c`` from the first up (the top-level ones are the top layer's)."""
     model = trainer.model
-    rnn = next(m for m in model.modules() if isinstance(m, RNNBase))
+    rnn = rnn_of(model)
     xb, yb = trainer.batch()
-    seen, out = _capture(model, xb[:1], [rnn])
-    h = np.asarray(seen[id(rnn)][0].data, np.float64)
-    h = h[0] if rnn.batch_first else h[:, 0]
-    x = np.asarray(xb[0], np.float64)
+    x_in, h_out, out = rnn_io(model, rnn, xb[:1])
+    x = first_sequence(rnn, x_in)
     view = {"cell": rnn.mode if rnn.mode in ("lstm", "gru") else "rnn", "inputs": rounded(x),
-            "h": rounded(h), "output": rounded(out[0]), "target": rounded(np.asarray(yb[0], np.float64))}
-    if rnn.num_layers == 1 and not rnn.bidirectional:
-        states, gates = recurrent_states(rnn, x if rnn.batch_first else np.asarray(xb[:, 0], np.float64))
-        view["gates"] = {k: rounded(v) for k, v in gates.items()}
-        if "c" in states:
-            view["c"] = rounded(states["c"])
+            "h": rounded(first_sequence(rnn, h_out)), "output": rounded(out[0]),
+            "target": rounded(np.asarray(yb[0], np.float64))}
+    if rnn.bidirectional or getattr(rnn, "proj_size", 0):
+        return view  # the playground refuses these (setups.check_recurrent); no gates to show
+    layers = recurrent_layers(rnn, x)
+    states, gates = layers[-1]
+    view["gates"] = {k: rounded(v) for k, v in gates.items()}
+    if "c" in states:
+        view["c"] = rounded(states["c"])
+    if len(layers) > 1:
+        view["layers"] = [{"h": rounded(st["h"]), "gates": {k: rounded(v) for k, v in g.items()},
+                           **({"c": rounded(st["c"])} if "c" in st else {})} for st, g in layers]
     return view
