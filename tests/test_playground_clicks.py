@@ -78,6 +78,10 @@ def test_weight_and_bias_clicks_give_the_batch_gradient(moons):
     assert r["values"]["w"] == float(moons.model[2].weight.data[1, 2])
     assert r["values"]["grad"] == pytest.approx(expected["2.weight"][1, 2], rel=1e-4, abs=1e-8)
     assert r["backward"][0]["text"].startswith("∂L/∂W^[2]_23 = ")
+    # column 3 of W^[2] reads a^[1]_3: the title names it in the layers' terms
+    assert r["title"] == "weight W^[2]_23 (from unit 3 of layer 1 to unit 2 of layer 2)"
+    assert clicks.explain(moons, {"kind": "weight", "layer": 1, "row": 4, "col": 2})["title"] == \
+        "weight W^[1]_42 (from input x_2 to unit 4 of layer 1)"
     assert r["forward"][0]["text"].startswith("z^[2]_12 = ")
     _check_entries(r)
     # the same number as the model's own gradient of that batch's loss, at the current weights
@@ -113,6 +117,9 @@ def test_pixel_click_is_the_kernel_sum_and_its_receptive_field():
     assert r["values"]["sum"] == pytest.approx(r["values"]["value"], rel=1e-5)
     assert r["receptive_field"] == {"row": 2, "col": 4, "size": [3, 3]}
     assert r["forward"][0]["text"].count("·") == 9
+    # the Linear layer after the pooled maps: column 22 reads pixel (2, 2) of pooled map 2 (4×4 maps)
+    title = clicks.explain(t, {"kind": "weight", "layer": 2, "row": 1, "col": 22})["title"]
+    assert title == "weight W^[2]_1,22 (from pixel (2, 2) of pooled map 2 of layer 1 to unit 1 of layer 2)"
     _check_entries(r)
 
 

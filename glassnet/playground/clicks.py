@@ -24,6 +24,7 @@ equation comes as text and as MathML (``glassnet.explain.mathml``).
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -227,6 +228,28 @@ def _neuron(trainer, t):
             "values": values}
 
 
+def _source(groups, L, k):
+    """What column k of W^[L] reads, in words: input x_k for layer 1, else unit k of the layer
+    below (its a^[L−1]_k), or element k of the layer below's flattened feature maps."""
+    from ..nn import Linear
+
+    if L == 1:
+        return f"input x_{k}"
+    below, lin = groups[L - 2][0], groups[L - 1][0]
+    if isinstance(below, Linear):
+        return f"unit {k} of layer {L - 1}"
+    maps = getattr(below, "out_channels", 0)
+    per = lin.in_features // maps if maps and lin.in_features % maps == 0 else 0
+    side = math.isqrt(per)
+    if per and side * side == per:  # square maps, flattened channel by channel, row by row
+        c, rest = divmod(k - 1, per)
+        from ..explain.naming import _kind
+
+        pooled = "pooled " if any(_kind(m) == "pool" for m in groups[L - 2][1]) else ""
+        return f"pixel ({rest // side + 1}, {rest % side + 1}) of {pooled}map {c + 1} of layer {L - 1}"
+    return f"element {k} of layer {L - 1}'s flattened maps"
+
+
 def _weight(trainer, t, bias=False):
     from ..nn import Linear
 
@@ -253,7 +276,7 @@ def _weight(trainer, t, bias=False):
     g = run.grads.get(id(W))
     values = {"b" if bias else "w": float(W.data[idx]), "grad": None if g is None else float(g[idx])}
     sym = f"b^[{L}]_{j}" if bias else f"W^[{L}]_{j}{k}" if max(j, k) < 10 else f"W^[{L}]_{j},{k}"
-    where = f"unit {j} of layer {L}" if bias else f"from input {k} to unit {j} of layer {L}"
+    where = f"unit {j} of layer {L}" if bias else f"from {_source(groups, L, k)} to unit {j} of layer {L}"
     return {"title": f"{'bias' if bias else 'weight'} {sym} ({where})", "forward": run.entries(forward),
             "backward": run.entries(backward), "values": values}
 
