@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -128,10 +129,14 @@ def _split(X, y, seed, held_out=0.2):
     return X[train.indices], y[train.indices], X[test.indices], y[test.indices]
 
 
-def _targets(y, where, class_names=None):
+MAX_CLASSES = 10_000  # whole-number targets are class labels 0 .. MAX_CLASSES - 1
+
+
+def _targets(y, where, class_names=None, lines=None):
     """(targets, number of classes, class names) for integer or text labels; float targets
     mean regression. Text labels are numbered in sorted order, or, given the class names a
-    model was trained with, by their place in that list."""
+    model was trained with, by their place in that list. ``lines``: the file's line of each
+    label, for messages."""
     if y is None:
         raise CLIError(f"{where}: no target column")
     if y.dtype.kind in "USO":
@@ -146,8 +151,15 @@ def _targets(y, where, class_names=None):
                            f"{class_names}")
         return np.array([index[v] for v in y.tolist()], np.int64), len(class_names), list(class_names)
     if y.dtype.kind in "iu":
-        if y.min() < 0:
-            raise CLIError(f"{where}: class labels must be >= 0, found {y.min()}")
+        low, high = int(np.argmin(y)), int(np.argmax(y))
+        i = low if y[low] < 0 else high if y[high] >= MAX_CLASSES else None
+        if i is not None:
+            at = f" line {lines[i]}" if lines is not None else f" (sample {i})"
+            expected = ("labels must be >= 0" if y[i] < 0 else
+                        f"at most {MAX_CLASSES:,} classes are supported, labels 0 to "
+                        f"{MAX_CLASSES - 1} (a target column of whole numbers is read as class "
+                        f"labels)")
+            raise CLIError(f"{where}{at}: class label {y[i]} is out of range; {expected}")
         return y.astype(np.int64), int(y.max()) + 1, None
     return y.astype(np.float32), None, None  # fit and evaluate shape it like the output
 
@@ -174,17 +186,49 @@ def load_data(spec: str, seed: int = 0, class_names=None) -> Data:
         if not os.path.isdir(folder):
             raise CLIError(f"mnist: {arg!r} is not a folder (expected the folder holding "
                            f"train-images-idx3-ubyte and friends)")
-        X_train, y_train = data.load_mnist(folder, train=True)
-        X_test, y_test = data.load_mnist(folder, train=False)
+        X_train, y_train = _mnist_split(folder, True)
+        X_test, y_test = _mnist_split(folder, False)
         return Data("mnist", X_train, y_train, X_test, y_test, 10, tuple(X_train.shape[1:3]))
     if name == "csv":
-        X, y = data.load_csv(arg)
+        table = data.loaders.read_csv_table(arg, finite=True)
+        X, y = table.X, table.y
+        if X.shape[1] == 0:
+            raise CLIError(_one_column_message(arg, table))
         if len(X) < 5:
             raise CLIError(f"csv: {arg!r} has {len(X)} rows; need at least 5 to split into "
                            f"train and test")
-        y, n_classes, names = _targets(y, f"csv {arg!r}", class_names)
+        y, n_classes, names = _targets(y, f"csv {arg!r}", class_names, table.lines)
         return Data(Path(arg).stem, *_split(X, y, seed), n_classes, class_names=names)
     raise CLIError(f"unknown data {spec!r}")
+
+
+def _mnist_split(folder, train: bool):
+    """Images and labels of one MNIST split, checked: digit classes 0-9, finite pixels."""
+    from . import data
+
+    images, labels = data.loaders.mnist_paths(folder, train)
+    X, y = data.load_mnist(folder, train=train)
+    bad = np.flatnonzero((y < 0) | (y > 9))
+    if len(bad):
+        raise CLIError(f"mnist: {str(labels)!r} holds label {y[bad[0]]} at index {bad[0]}; "
+                       f"expected the digit classes 0 to 9")
+    if not np.isfinite(X).all():
+        i = int(np.flatnonzero(~np.isfinite(X).reshape(len(X), -1).all(axis=1))[0])
+        raise CLIError(f"mnist: {str(images)!r} holds NaN or infinite pixels in image {i}; "
+                       f"expected finite numbers")
+    return X, y
+
+
+def _one_column_message(path: str, table) -> str:
+    """Why a CSV without feature columns cannot be trained on (a wrong separator, often)."""
+    first = table.names[0] if table.names else (str(table.y[0]) if table.y is not None else "")
+    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")):
+        if sep in first.strip():
+            return (f"csv {path!r} reads as a single column: its lines look separated by {name} "
+                    f"(first row {first[:40]!r}); glassnet reads comma-separated files — save "
+                    f"it with commas between the values")
+    return (f"csv {path!r} has a single column; expected one or more feature columns "
+            f"followed by the target column (comma-separated)")
 
 
 # ---------------------------------------------------------------------------- models
@@ -488,6 +532,44 @@ def _output_size(model, x):
         raise CLIError(f"the data does not fit the model: {_one_line(e)}") from None
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _number_list(text: str) -> np.ndarray:
+    """INPUT as comma-separated numbers: one sample, each value finite and within float32."""
+    values = []
+    for i, field in enumerate(text.split(","), 1):
+        try:
+            v = float(field)
+        except ValueError:
+            raise CLIError(f"INPUT {text!r} is not a .npy/.csv file nor a comma-separated list "
+                           f"of numbers (value {i} is {field.strip()!r})") from None
+        if not math.isfinite(v):
+            raise CLIError(f"INPUT {text!r}: value {i} is {field.strip()!r}; expected finite "
+                           f"numbers (NaN and infinity have no prediction)")
+        if abs(v) > _FLOAT32_MAX:
+            raise CLIError(f"INPUT {text!r}: value {i} ({field.strip()}) is too large for float32 "
+                           f"(at most {_FLOAT32_MAX:.4g} in size)")
+        values.append(v)
+    return np.array(values, dtype=np.float32)[None]
+
+
+def _check_finite_array(X: np.ndarray, text: str) -> None:
+    """A loaded .npy input: finite numbers that float32 can hold, or a line naming the first
+    value that is not."""
+    if X.dtype.kind != "f" or X.size == 0:
+        return
+    with np.errstate(over="ignore"):
+        bad = ~np.isfinite(X) | (np.abs(X.astype(np.float64)) > _FLOAT32_MAX)
+    if bad.any():
+        where = np.unravel_index(int(np.flatnonzero(bad)[0]), X.shape)
+        v = float(X[where])
+        what = "not a finite number" if not math.isfinite(v) else "too large for float32"
+        at = ", ".join(str(int(k)) for k in where)
+        raise CLIError(f"INPUT {text!r}: the value at index [{at}] is {v:g} ({what}); expected "
+                       f"finite numbers")
+
+
 def _read_input(text: str) -> np.ndarray:
     """INPUT of ``predict``: a .npy file, a .csv file (no target column) or a comma list."""
     from . import data
@@ -499,18 +581,15 @@ def _read_input(text: str) -> np.ndarray:
             X = np.load(text, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise CLIError(f"cannot read {text!r} as a NumPy array: {_one_line(e)}") from None
-    elif text.endswith(".csv") or os.path.isfile(text):
-        if not os.path.isfile(text):
+        if X.dtype.kind not in "fiub":
+            raise CLIError(f"{text!r} does not hold numbers (dtype {X.dtype})")
+        _check_finite_array(X, text)
+    elif text.endswith(".csv") or os.path.exists(text):
+        if not os.path.exists(text):
             raise CLIError(f"input file {text!r} does not exist")
-        X, _ = data.load_csv(text, target_column=None)
+        X, _ = data.load_csv(text, target_column=None, finite=True)
     else:
-        try:
-            X = np.array([float(v) for v in text.split(",")], dtype=np.float32)[None]
-        except ValueError:
-            raise CLIError(f"INPUT {text!r} is not a .npy/.csv file nor a comma-separated list "
-                           f"of numbers") from None
-    if X.dtype.kind not in "fiub":
-        raise CLIError(f"{text!r} does not hold numbers (dtype {X.dtype})")
+        X = _number_list(text)
     return X
 
 
@@ -526,9 +605,17 @@ def _cmd_predict(args) -> int:
         X = X.reshape(1, -1)  # one sample given as an image
     X = fit_inputs(model, X, f"INPUT {args.input!r}")
     try:
-        out = train.predict(model, X).numpy()
+        with np.errstate(all="ignore"):  # an overflow shows up as a non-finite output, below
+            out = train.predict(model, X).numpy()
     except (ValueError, TypeError) as e:
         raise CLIError(f"the input does not fit the model: {_one_line(e)}") from None
+    rows = out.reshape(len(out), -1)
+    bad = ~np.isfinite(rows).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CLIError(f"the model's output for sample {i} of INPUT {args.input!r} is "
+                       f"{rows[i][~np.isfinite(rows[i])][0]}: the input values (largest "
+                       f"{float(np.abs(X[i]).max()):.4g} in size) are too large for this model")
     if out.ndim == 2 and out.shape[1] > 1:
         classes = out.argmax(axis=1)
         names = _class_names(args.model)
@@ -838,6 +925,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probabilities", action="store_true",
                    help="also print the softmax probability of the predicted class")
     p.set_defaults(func=_cmd_predict)
+    # INPUT may start with a minus sign (-0.5,0.2 or -inf): argparse takes only plain negative
+    # numbers such as -0.5 for positionals, so widen its test to any comma-separated list
+    p._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)[^=]*$", re.IGNORECASE)
 
     i = sub.add_parser("info", help="architecture and parameter count of a saved model",
                        description="Show a saved model's layers, shapes and parameter counts.",

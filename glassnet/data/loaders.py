@@ -114,6 +114,28 @@ def load_mnist(directory, train: bool = True, kind: str = "mnist"):
     Example:
         >>> X, y = gn.data.load_mnist("~/data/mnist", train=True)
     """
+    img, lbl = mnist_paths(directory, train, kind)
+    X, y = load_idx(img), load_idx(lbl)
+    if X.ndim != 3 or y.ndim != 1:
+        raise ValueError(f"load_mnist: expected images (N, H, W) and labels (N,), got {X.shape} in "
+                         f"{str(img)!r} and {y.shape} in {str(lbl)!r}")
+    if len(X) != len(y):
+        raise ValueError(f"load_mnist: {str(img)!r} has {len(X)} images but {str(lbl)!r} has "
+                         f"{len(y)} labels")
+    if y.dtype.kind == "f":  # whole numbers only: truncating 2.5 to class 2 would be a guess
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+        if len(bad):
+            raise ValueError(f"load_mnist: {str(lbl)!r} holds label {float(y[bad[0]]):g} at index "
+                             f"{bad[0]}; expected whole-number class labels")
+    scale = 255.0 if X.dtype == np.uint8 else 1.0
+    with np.errstate(over="ignore"):  # float64 pixels beyond float32's range become inf
+        X = X.astype(np.float32) / np.float32(scale)
+    return X, y.astype(np.int64)
+
+
+def mnist_paths(directory, train: bool = True, kind: str = "mnist") -> tuple[Path, Path]:
+    """The (images, labels) files ``load_mnist`` reads, or FileNotFoundError saying which
+    are missing."""
     if kind not in _MNIST_KINDS:
         raise ValueError(f"load_mnist: kind must be one of {sorted(_MNIST_KINDS)}, got {kind!r}")
     directory = Path(os.path.expanduser(str(directory)))
@@ -128,15 +150,7 @@ def load_mnist(directory, train: bool = True, kind: str = "mnist"):
             f"load_mnist: {' and '.join(repr(m) for m in missing)} (or .gz) not found in "
             f"{str(directory)!r}; download the {kind} files once (e.g. from the data set's home "
             f"page) and place them there")
-    X, y = load_idx(img), load_idx(lbl)
-    if X.ndim != 3 or y.ndim != 1:
-        raise ValueError(f"load_mnist: expected images (N, H, W) and labels (N,), got {X.shape} in "
-                         f"{str(img)!r} and {y.shape} in {str(lbl)!r}")
-    if len(X) != len(y):
-        raise ValueError(f"load_mnist: {str(img)!r} has {len(X)} images but {str(lbl)!r} has "
-                         f"{len(y)} labels")
-    scale = 255.0 if X.dtype == np.uint8 else 1.0
-    return (X.astype(np.float32) / np.float32(scale)), y.astype(np.int64)
+    return img, lbl
 
 
 def _number(s: str):
@@ -188,7 +202,7 @@ def _csv_value(text: str, name: str, line: int, col: str, finite: bool):
         raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {what}")
     if finite and not math.isfinite(v):
         raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {text.strip()!r} is not "
-                         f"a finite number (NaN and infinity cannot be trained on)")
+                         f"a finite number (NaN and infinity are refused)")
     if abs(v) > _FLOAT32_MAX and math.isfinite(v):
         if finite:
             raise ValueError(f"load_csv: {name!r} line {line}, column {col}: {text.strip()!r} is "
