@@ -117,6 +117,14 @@ def test_pixel_click_is_the_kernel_sum_and_its_receptive_field():
     assert r["values"]["sum"] == pytest.approx(r["values"]["value"], rel=1e-5)
     assert r["receptive_field"] == {"row": 2, "col": 4, "size": [3, 3]}
     assert r["forward"][0]["text"].count("·") == 9
+    # one name for the pixel in every equation: map 2 of layer 1 above, row 3, column 5 below (the
+    # title names the sample), z^[1](2)_3,5 as the chapter writes a feature-map pixel
+    assert r["forward"][0]["text"].startswith("z^[1]^(2)_3,5 = ")
+    assert r["forward"][1]["text"].startswith("a^[1]^(2)_3,5 = max(0, z^[1]^(2)_3,5) = ")
+    assert r["backward"][0]["text"].startswith("∂L/∂z^[1]^(2)_3,5 = ∂L/∂a^[1]^(2)_3,5·")
+    lhs = ET.fromstring(r["forward"][0]["mathml"])[0][0]
+    assert lhs.tag == f"{{{NS}}}msubsup" and ["".join(p.itertext()) for p in lhs] == ["z", "3,5", "[1](2)"]
+    assert r["title"] == "pixel (3, 5) of feature map 2 of layer 1, sample 2"
     # the Linear layer after the pooled maps: column 22 reads pixel (2, 2) of pooled map 2 (4×4 maps)
     title = clicks.explain(t, {"kind": "weight", "layer": 2, "row": 1, "col": 22})["title"]
     assert title == "weight W^[2]_1,22 (from pixel (2, 2) of pooled map 2 of layer 1 to unit 1 of layer 2)"

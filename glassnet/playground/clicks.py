@@ -24,13 +24,14 @@ equation comes as text and as MathML (``glassnet.explain.mathml``).
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 
 import numpy as np
 
 from ..explain.mathml import eq_mathml
-from ..explain.records import Deriv, Eq, Fmt, Ref
+from ..explain.records import Call, Deriv, Eq, Fmt, Frac, Neg, Pow, Prod, Ref, Sum, Sym
 from ..explain.render import _eq_text
 
 DIGITS = 4
@@ -321,9 +322,61 @@ def _pixel(trainer, t):
     if a is not None:
         values["a"] = float(a.data[idx])
     field = {"row": (r - 1) * sh - ph + 1, "col": (q - 1) * sw - pw + 1, "size": [kh, kw]}
+    forward = [(s, _map_names(e)) for s, e in forward]
+    backward = [(s, _map_names(e)) for s, e in backward]
     return {"title": f"pixel ({r}, {q}) of feature map {c} of layer {L}, sample {n}",
             "forward": run.entries(forward), "backward": run.entries(backward), "values": values,
             "receptive_field": field}
+
+
+def _map_name(e):
+    """A feature-map pixel as the chapter writes it, z^[l](c)_r,q: the layer's name, the map c as
+    a superscript (none for a single map), row and column as the subscript. The engine's records
+    name it by its index in the batch (z^[1]_1254) or with sample and map together (z^[1]^(1,2)_54);
+    the click's title names the sample."""
+    op = e.operand
+    if getattr(op, "const", False) or np.ndim(op.value) != 4:
+        return e
+    C = op.value.shape[1]
+    idx = tuple(e.idx or ())
+    if len(idx) == 4:
+        c, rq = idx[1], idx[2:]
+    elif len(idx) == 2 and e.sup is not None:  # (row, col) with the map, or (sample, map), above
+        c, rq = int(str(e.sup).split(",")[-1]) - 1, idx
+    else:
+        return e
+    return Sym(op.name + (f"^({c + 1})" if C > 1 else "") + f"_{rq[0] + 1},{rq[1] + 1}")  # row, column
+
+
+def _map_names(item):
+    """``item`` (an Eq or an expression) with every feature-map pixel named by ``_map_name``; the
+    records themselves are left as they are."""
+    if isinstance(item, Ref):
+        return _map_name(item)
+    if isinstance(item, Eq):
+        out = copy.copy(item)
+        out.lhs, out.sides = _map_names(item.lhs), [_map_names(x) for x in item.sides]
+        return out
+    if isinstance(item, Sum):
+        out = copy.copy(item)
+        out.terms = [_map_names(x) for x in item.terms]
+        return out
+    if isinstance(item, Prod):
+        out = copy.copy(item)
+        out.factors = [_map_names(x) for x in item.factors]
+        return out
+    if isinstance(item, Call):
+        out = copy.copy(item)
+        out.args = [_map_names(x) for x in item.args]
+        return out
+    fields = {Deriv: ("num_", "den"), Neg: ("x",), Frac: ("a", "b"), Pow: ("base", "exp")}
+    for cls, names in fields.items():
+        if isinstance(item, cls):
+            out = copy.copy(item)
+            for name in names:
+                setattr(out, name, _map_names(getattr(item, name)))
+            return out
+    return item
 
 
 # ---------------------------------------------------------------------------
