@@ -395,3 +395,47 @@ def test_export_as_code(page, pg):
     assert "import glassnet as gn" in code and "nn.Linear(3, 2)" in code
     page.click("#export-close")
     assert page.is_hidden("#export-modal")
+
+
+class _StackedLSTM(nn.Module):
+    """Two LSTM layers, time-major inside (batch_first=False), the top one read at its last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(1, 3, num_layers=2)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x.transpose(0, 1))
+        return self.fc(out[-1])
+
+
+def test_stacked_time_major_rnn_shows_each_layer_and_explains_its_cells(browser):
+    from glassnet.playground import setups
+
+    gn.manual_seed(0)
+    X, y = setups.make_data(setups.validate({"data": "sine", "n_samples": 60}))
+    with gn.playground(_StackedLSTM(), (X, y), port=0, open_browser=False) as p:
+        p.trainer.command({"cmd": "step", "n": 2})
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        try:
+            page = ctx.new_page()
+            page.set_default_timeout(15_000)
+            rec = Recorder(page)
+            open_page(page, p)
+            frame = p.trainer.frame()["rnn"]
+            T, H = len(frame["h"]), len(frame["h"][0])
+            page.wait_for_selector('.h-cell[data-layer="2"]')
+            for layer in (1, 2):
+                assert page.locator(f'.h-cell[data-layer="{layer}"]').count() == T * H
+                assert page.locator(f'.gate-cell[data-layer="{layer}"]').count() == 4 * T * H
+            explain_click(page, '.h-cell[data-layer="1"][data-t="3"][data-unit="2"]')
+            assert value(page, "h") == pytest.approx(frame["layers"][0]["h"][2][1], rel=1e-4, abs=1e-6)
+            assert "of layer 1" in page.inner_text("#explain-title")
+            assert page.locator('.h-cell.uses[data-layer="1"][data-t="2"][data-unit="2"]').count() == 1
+            assert page.locator("#explain-backward li.equation").count() >= 10  # ∂L/∂h_3, ∂L/∂c_3, the gates
+            explain_click(page, '.c-cell[data-layer="2"][data-t="4"][data-unit="1"]')
+            assert value(page, "value") == pytest.approx(frame["layers"][1]["c"][3][0], rel=1e-4, abs=1e-6)
+            assert rec.errors == []
+        finally:
+            ctx.close()

@@ -161,50 +161,57 @@ def test_hidden_state_click_uses_the_previous_one(cell):
 def _unrolled_bptt(t):
     """∂L/∂h_t, ∂L/∂c_t, the gates' and their pre-activations' gradients of the trainer's batch, by
     glassnet's autograd on the recurrence written out step by step in float64 (no fused layer),
-    every intermediate kept with retain_grad: {name: (T, N, H)}."""
+    every intermediate kept with retain_grad: {name: (T, N, H)}, one dict per layer (the last one
+    first-level keys too). The model is ``rnn`` then ``fc`` on the top layer's h_T."""
     xb, yb = t.batch()
     rnn, fc = t.model.rnn, t.model.fc
-    f64 = {k: gn.tensor(np.asarray(getattr(rnn, f"{k}_l0").data, np.float64), requires_grad=True)
-           for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    W_ih, W_hh, b_ih, b_hh = f64["weight_ih"], f64["weight_hh"], f64["bias_ih"], f64["bias_hh"]
-    x = gn.tensor(xb.astype(np.float64))
-    N, T, _ = xb.shape
     H = rnn.hidden_size
-    h = c = gn.zeros(N, H, dtype=gn.float64)
-    kept = []
-    for s in range(T):
-        a, b = x[:, s] @ W_ih.T + b_ih, h @ W_hh.T + b_hh
-        step = {}
-        if rnn.mode == "lstm":
-            pre = a + b
-            parts = [pre[:, k * H:(k + 1) * H] for k in range(4)]
-            i, f, g, o = gn.sigmoid(parts[0]), gn.sigmoid(parts[1]), gn.tanh(parts[2]), gn.sigmoid(parts[3])
-            c = f * c + i * g
-            h = o * gn.tanh(c)
-            step = {"i": i, "f": f, "g": g, "o": o, "c": c, "pre": pre}
-        elif rnn.mode == "gru":
-            pr, pz = a[:, :H] + b[:, :H], a[:, H:2 * H] + b[:, H:2 * H]
-            r, z = gn.sigmoid(pr), gn.sigmoid(pz)
-            pn = a[:, 2 * H:] + r * b[:, 2 * H:]
-            n = gn.tanh(pn)
-            h = (1 - z) * n + z * h
-            step = {"r": r, "z": z, "n": n, "δr": pr, "δz": pz, "δn": pn}
-        else:
-            z = a + b
-            h = gn.tanh(z)
-            step = {"z": z}
-        step["h"] = h
-        for v in step.values():
-            v.retain_grad()
-        kept.append(step)
+    seq = gn.tensor(xb.astype(np.float64))
+    N, T = xb.shape[:2]
+    layers = []
+    for layer in range(rnn.num_layers):
+        f64 = {k: gn.tensor(np.asarray(getattr(rnn, f"{k}_l{layer}").data, np.float64), requires_grad=True)
+               for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        W_ih, W_hh, b_ih, b_hh = f64["weight_ih"], f64["weight_hh"], f64["bias_ih"], f64["bias_hh"]
+        h = c = gn.zeros(N, H, dtype=gn.float64)
+        kept = []
+        for s in range(T):
+            a, b = seq[:, s] @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+            if rnn.mode == "lstm":
+                pre = a + b
+                parts = [pre[:, k * H:(k + 1) * H] for k in range(4)]
+                i, f, g, o = gn.sigmoid(parts[0]), gn.sigmoid(parts[1]), gn.tanh(parts[2]), gn.sigmoid(parts[3])
+                c = f * c + i * g
+                h = o * gn.tanh(c)
+                step = {"i": i, "f": f, "g": g, "o": o, "c": c, "pre": pre}
+            elif rnn.mode == "gru":
+                pr, pz = a[:, :H] + b[:, :H], a[:, H:2 * H] + b[:, H:2 * H]
+                r, z = gn.sigmoid(pr), gn.sigmoid(pz)
+                pn = a[:, 2 * H:] + r * b[:, 2 * H:]
+                n = gn.tanh(pn)
+                h = (1 - z) * n + z * h
+                step = {"r": r, "z": z, "n": n, "δr": pr, "δz": pz, "δn": pn}
+            else:
+                z = a + b
+                h = gn.tanh(z)
+                step = {"z": z}
+            step["h"] = h
+            for v in step.values():
+                v.retain_grad()
+            kept.append(step)
+        layers.append(kept)
+        seq = gn.stack([k["h"] for k in kept], dim=1)
     yhat = h @ gn.tensor(np.asarray(fc.weight.data, np.float64)).T + gn.tensor(np.asarray(fc.bias.data, np.float64))
     t.loss_fn(yhat, gn.tensor(yb.astype(np.float64))).backward()
-    out = {k: np.stack([np.asarray(s[k].grad.data) for s in kept]) for k in kept[0] if k != "pre"}
-    if rnn.mode == "lstm":
-        pre = np.stack([np.asarray(s["pre"].grad.data) for s in kept])
-        for k, g in enumerate("ifgo"):
-            out["δ" + g] = pre[:, :, k * H:(k + 1) * H]
-    return out
+    out = []
+    for kept in layers:
+        grads = {k: np.stack([np.asarray(s[k].grad.data) for s in kept]) for k in kept[0] if k != "pre"}
+        if rnn.mode == "lstm":
+            pre = np.stack([np.asarray(s["pre"].grad.data) for s in kept])
+            for k, g in enumerate("ifgo"):
+                grads["δ" + g] = pre[:, :, k * H:(k + 1) * H]
+        out.append(grads)
+    return {**out[-1], "layers": out}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -243,6 +250,108 @@ def test_hidden_state_click_works_bptt_at_that_step(cell):
             assert r["values"]["grad_pre"] == pytest.approx(want["δ" + g][at], rel=1e-4, abs=1e-9), g
             assert r["backward"][-1]["text"].startswith(f"δ^({g})_3,42 = ∂L/∂{g}_3,42·")
         _check_entries(r)
+
+
+class _TimeMajor(gn.nn.Module):
+    """A GRU that runs time-major (batch_first=False): the model turns its (N, T, 1) batch round."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = gn.nn.GRU(1, 4)
+        self.fc = gn.nn.Linear(4, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x.transpose(0, 1))
+        return self.fc(out[-1])
+
+
+class _Stacked(gn.nn.Module):
+    """Two LSTM layers (num_layers=2), the top one read at its last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = gn.nn.LSTM(1, 3, num_layers=2, batch_first=True)
+        self.fc = gn.nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
+def _custom(model, steps=3):
+    from glassnet.playground import setups
+
+    gn.manual_seed(0)
+    X, y = setups.make_data(setups.validate({"data": "sine", "n_samples": 60}))
+    t = Trainer(model=model(), data=(X, y))
+    for _ in range(steps):
+        t.train_step()
+    return t
+
+
+def test_a_time_major_rnn_is_shown_and_explained():
+    """batch_first=False: the view and the clicks read the layer's own (T, N, ·) input and output."""
+    gn.manual_seed(0)
+    t = _custom(_TimeMajor)
+    xb, _ = t.batch()
+    view = frames.build(t)["rnn"]
+    with gn.no_grad():
+        out, _ = t.model.rnn(gn.tensor(xb).transpose(0, 1))
+    h = np.asarray(out.data)  # (T, N, H)
+    assert np.allclose(view["h"], h[:, 0], rtol=1e-4, atol=1e-6)
+    assert np.allclose(view["inputs"], xb[0], rtol=1e-5) and set(view["gates"]) == {"r", "z", "n"}
+    _, gates = frames.recurrent_states(t.model.rnn, xb[0])
+    assert np.allclose(view["gates"]["z"], gates["z"], rtol=1e-4, atol=1e-6) and "layers" not in view
+    want = _unrolled_bptt(t)
+    r = clicks.explain(t, {"kind": "hidden", "t": 3, "unit": 2, "sample": 4})
+    assert r["values"]["h"] == pytest.approx(h[2, 3, 1], rel=1e-5)
+    assert r["forward"][-1]["text"].startswith("h^[rnn]_3,42 = ")
+    assert r["values"]["grad"] == pytest.approx(want["h"][2, 3, 1], rel=1e-4, abs=1e-9)
+    r = clicks.explain(t, {"kind": "gate", "gate": "z", "t": 3, "unit": 2, "sample": 4})
+    assert r["values"]["grad"] == pytest.approx(want["z"][2, 3, 1], rel=1e-4, abs=1e-9)
+    _check_entries(r)
+
+
+def test_a_stacked_rnn_shows_and_explains_each_layer():
+    """num_layers=2: the frame has both layers' h_t, gates and c_t; a click names its layer (the top
+    one by default), layer 2's equations read layer 1's h_t as their input."""
+    t = _custom(_Stacked)
+    xb, _ = t.batch()
+    view = frames.build(t)["rnn"]
+    rnn = t.model.rnn
+    one = gn.nn.LSTM(1, 3, batch_first=True)  # layer 1 alone, with the stack's weights
+    for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(one, f"{k}_l0").data[...] = getattr(rnn, f"{k}_l0").data
+    with gn.no_grad():
+        h1 = np.asarray(one(gn.tensor(xb))[0].data)
+        h2 = np.asarray(rnn(gn.tensor(xb))[0].data)
+    assert len(view["layers"]) == 2 and set(view["layers"][0]) == {"h", "gates", "c"}
+    assert np.allclose(view["layers"][0]["h"], h1[0], rtol=1e-4, atol=1e-6)
+    assert np.allclose(view["layers"][1]["h"], h2[0], rtol=1e-4, atol=1e-6)
+    assert np.allclose(view["h"], h2[0], rtol=1e-4, atol=1e-6) and view["gates"] == view["layers"][1]["gates"]
+    want = _unrolled_bptt(t)["layers"]
+    for layer, h in ((1, h1), (2, h2), (None, h2)):
+        target = {"kind": "hidden", "t": 3, "unit": 2, "sample": 4, **({"layer": layer} if layer else {})}
+        r = clicks.explain(t, target)
+        assert r["values"]["h"] == pytest.approx(h[3, 2, 1], rel=1e-5)
+        assert r["values"]["grad"] == pytest.approx(want[(layer or 2) - 1]["h"][2, 3, 1], rel=1e-4, abs=1e-9)
+        assert r["title"] == f"h_3, unit 2 of layer {layer or 2}, sample 4"
+        _check_entries(r)
+    r = clicks.explain(t, {"kind": "gate", "gate": "f", "t": 3, "unit": 2, "sample": 4, "layer": 1})
+    assert r["values"]["grad_pre"] == pytest.approx(want[0]["δf"][2, 3, 1], rel=1e-4, abs=1e-9)
+    with pytest.raises(ValueError, match="layer must be from 1 to 2"):
+        clicks.explain(t, {"kind": "hidden", "t": 3, "unit": 2, "layer": 3})
+
+
+def test_a_bidirectional_or_projected_rnn_is_refused_at_start():
+    from glassnet.playground import setups
+
+    X, y = setups.make_data(setups.validate({"data": "sine", "n_samples": 30}))
+    for layer, what in ((gn.nn.GRU(1, 4, batch_first=True, bidirectional=True), "bidirectional=False"),
+                        (gn.nn.LSTM(1, 4, batch_first=True, proj_size=2), "proj_size=0")):
+        model = gn.train.models.SequenceClassifier(layer, 8 if what.startswith("bi") else 2, 1)
+        with pytest.raises(ValueError, match=re.escape(what)):
+            Trainer(model=model, data=(X, y))
 
 
 def test_bad_click_targets():

@@ -332,7 +332,27 @@ def build_custom(setup: dict, model, data, loss=None) -> Built:
     if X.ndim < 2 or len(X) != len(y) or len(X) == 0:
         raise ValueError(f"playground: data must be (X, y) with one target per sample, got X of shape "
                          f"{X.shape} and y of shape {y.shape}")
+    check_recurrent(model)
     return Built(setup, X, y, model, infer_loss(model, X, y, loss))
+
+
+def check_recurrent(model) -> None:
+    """The RNN view shows one direction of one recurrent layer stack, h_t and its gates unit by
+    unit: a bidirectional layer (h_t of both directions side by side) or an LSTM with proj_size (h_t
+    narrower than its gates) is refused here, with what to change. batch_first either way and
+    stacked layers (num_layers > 1) are fine."""
+    from ..nn import RNNBase
+
+    for m in model.modules():
+        if not isinstance(m, RNNBase):
+            continue
+        name = type(m).__name__
+        if m.bidirectional:
+            raise ValueError(f"playground: the RNN view shows one direction; this {name} is bidirectional "
+                             "(use bidirectional=False in the playground)")
+        if getattr(m, "proj_size", 0):
+            raise ValueError(f"playground: the RNN view shows h_t beside its gates; this LSTM projects h_t to "
+                             f"proj_size={m.proj_size} (use proj_size=0 in the playground)")
 
 
 # ---------------------------------------------------------------------------

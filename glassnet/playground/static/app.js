@@ -255,8 +255,8 @@ function describe(t) {
     case "weight": return `weight W^[${t.layer}]_${t.row}${t.col}`;
     case "bias": return `bias b^[${t.layer}]_${t.unit}`;
     case "pixel": return `pixel (${t.row}, ${t.col}) of map ${t.channel}, conv layer ${t.layer}`;
-    case "hidden": return `h_${t.t}, unit ${t.unit}`;
-    case "gate": return `gate ${t.gate}_${t.t}, unit ${t.unit}`;
+    case "hidden": return `h_${t.t}, unit ${t.unit}${t.layer ? ` of layer ${t.layer}` : ""}`;
+    case "gate": return `${t.gate === "c" ? "cell state" : "gate"} ${t.gate}_${t.t}, unit ${t.unit}${t.layer ? ` of layer ${t.layer}` : ""}`;
     default: return t.kind;
   }
 }

@@ -10,6 +10,7 @@ const MATHML = "http://www.w3.org/1998/Math/MathML";
 const KEY_NAMES = {
   z: "pre-activation", a: "activation", w: "weight", b: "bias", grad_a: "∂L/∂a",
   value: "the engine's value", sum: "the worked sum", h: "hidden state",
+  grad_z: "∂L/∂z_t", grad_pre: "∂L/∂(pre-activation): δ",
 };
 const GRAD_NAMES = { neuron: "∂L/∂z", weight: "∂L/∂w", bias: "∂L/∂b", pixel: "∂L/∂(pixel)", hidden: "∂L/∂h", gate: "∂L/∂(gate)" };
 

@@ -26,6 +26,12 @@ function seqColour(v) {
   return `rgb(${a.map((x, i) => Math.round(x + (b[i] - x) * t)).join(",")})`;
 }
 
+// The layers of a frame's rnn view, from the first up: a stacked RNN sends `layers`, one
+// layer only its top-level h, gates and c.
+function layersOf(rnn) {
+  return rnn.layers && rnn.layers.length ? rnn.layers : [{ h: rnn.h, gates: rnn.gates, c: rnn.c }];
+}
+
 export class RnnView {
   constructor(root, { onExplain }) {
     this.root = root;
@@ -39,15 +45,21 @@ export class RnnView {
     const T = rnn.h.length;
     const H = rnn.h[0].length;
     const gates = gateOrder(rnn.gates);
-    const key = JSON.stringify([T, H, gates, !!rnn.c, this.root.clientWidth]);
+    const L = layersOf(rnn).length;
+    const key = JSON.stringify([T, H, gates, !!rnn.c, L, this.root.clientWidth]);
     if (key !== this.key) {
-      this.build(frame, T, H, gates);
+      this.build(frame, T, H, gates, L);
       this.key = key;
     }
     this.update(frame, T, H, gates);
   }
 
-  build(frame, T, H, gates) {
+  // a click target: the layer is named only in a stacked RNN (the server's default is the top one)
+  target(fields, layer, L) {
+    return L > 1 ? { ...fields, sample: 1, layer } : { ...fields, sample: 1 };
+  }
+
+  build(frame, T, H, gates, L) {
     const rnn = frame.rnn;
     clear(this.root);
     const avail = Math.max(360, (this.root.clientWidth || 640) - 58 - 96);
@@ -55,7 +67,7 @@ export class RnnView {
     const gc = gates.length > 2 ? 2 : Math.max(1, gates.length);   // gate strips side by side
     const gr = gates.length ? Math.ceil(gates.length / gc) : 0;     // rows of gate strips
     const byWidth = Math.floor((perStep - 18) / gc) - 3;
-    const stacks = gr + (rnn.c ? 1 : 0) + 1;
+    const stacks = L * (gr + (rnn.c ? 1 : 0) + 1);
     const byHeight = Math.floor(((this.root.clientHeight || 600) - 150 - 40 * stacks) / (stacks * H));
     const cell = Math.max(6, Math.min(gates.length ? 14 : 24, byWidth, byHeight));
     const strip = cell + 3;
@@ -64,13 +76,21 @@ export class RnnView {
     const left = 58;
     const top = 34;
     const xRowY = top;
-    const gateY = top + 52;
     const hasGates = gates.length > 0;
     const gateRowH = H * cell + 16;
-    const cY = hasGates ? gateY + gr * gateRowH + 26 : gateY;
-    const hY = rnn.c ? cY + H * cell + 34 : cY;
+    // each layer's rows, from the first up: its gates, c_t (LSTM), h_t
+    const rows = [];
+    let y = top + 52;
+    for (let l = 1; l <= L; l++) {
+      const gateY = y;
+      const cY = hasGates ? gateY + gr * gateRowH + 26 : gateY;
+      const hY = rnn.c ? cY + H * cell + 34 : cY;
+      rows.push({ l, gateY, cY, hY });
+      y = hY + H * cell + 64;
+    }
+    const topRow = rows[L - 1];
     const Wd = left + T * colW + 92;
-    const Ht = hY + H * cell + 24;
+    const Ht = topRow.hY + H * cell + 24;
     const svg = s("svg", { width: Wd, height: Ht, class: "rnn-svg", id: "rnn" });
     const defs = s("defs");
     const marker = s("marker", { id: "rnn-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6,
@@ -80,12 +100,19 @@ export class RnnView {
     svg.appendChild(defs);
     this.cells = { x: [], h: [], c: [], gates: [] };
 
-    const rowLabel = (y, text, tip) => svg.appendChild(s("text", { x: left - 8, y, class: "row-label", "text-anchor": "end",
+    const rowLabel = (yy, text, tip) => svg.appendChild(s("text", { x: left - 8, y: yy, class: "row-label", "text-anchor": "end",
       "data-tip": tip }, text));
     rowLabel(xRowY + 14, "x_t", "the input at time t");
-    if (hasGates) rowLabel(gateY + (gr * gateRowH) / 2, "gates", "the gates at time t, one strip each; unit 1 at the top");
-    if (rnn.c) rowLabel(cY + (H * cell) / 2, "c_t", "the LSTM's cell state");
-    rowLabel(hY + (H * cell) / 2, "h_t", "the hidden state, unit 1 at the top");
+    for (const row of rows) {
+      const of = L > 1 ? ` of layer ${row.l}` : "";
+      if (L > 1) {
+        svg.appendChild(s("text", { x: 4, y: row.gateY - 20, class: "layer-label" },
+          `layer ${row.l}${row.l === 1 ? " (reads x_t)" : ` (reads h_t of layer ${row.l - 1})`}`));
+      }
+      if (hasGates) rowLabel(row.gateY + (gr * gateRowH) / 2, "gates", `the gates at time t${of}, one strip each; unit 1 at the top`);
+      if (rnn.c) rowLabel(row.cY + (H * cell) / 2, "c_t", `the LSTM's cell state${of}`);
+      rowLabel(row.hY + (H * cell) / 2, "h_t", `the hidden state${of}, unit 1 at the top`);
+    }
 
     for (let t = 1; t <= T; t++) {
       const x0 = left + (t - 1) * colW;
@@ -99,52 +126,57 @@ export class RnnView {
       const xt = s("text", { x: cx, y: xRowY + 14, class: "x-text", "text-anchor": "middle" }, "");
       svg.appendChild(xt);
       this.cells.x.push({ rect: xr, text: xt, t });
-      // gates
-      if (hasGates) {
-        const gx0 = cx - blockW / 2;
-        svg.appendChild(s("path", { d: `M${cx},${xRowY + 21} L${cx},${gateY - 16}`, class: "flow-arrow",
-          "marker-end": "url(#rnn-arrow)" }));
-        gates.forEach((g, gi) => {
-          const gx = gx0 + (gi % gc) * strip;
-          const gy = gateY + Math.floor(gi / gc) * gateRowH;
-          svg.appendChild(s("text", { x: gx + cell / 2, y: gy - 4, class: "gate-label", "text-anchor": "middle",
-            "data-tip": GATE_NAMES[g] || g }, g));
+      let below = xRowY + 21;   // the bottom of what feeds this layer: x_t, then the layer below's h_t
+      for (const row of rows) {
+        const l = row.l;
+        if (hasGates) {
+          const gx0 = cx - blockW / 2;
+          svg.appendChild(s("path", { d: `M${cx},${below} L${cx},${row.gateY - 16}`, class: "flow-arrow",
+            "marker-end": "url(#rnn-arrow)" }));
+          gates.forEach((g, gi) => {
+            const gx = gx0 + (gi % gc) * strip;
+            const gy = row.gateY + Math.floor(gi / gc) * gateRowH;
+            svg.appendChild(s("text", { x: gx + cell / 2, y: gy - 4, class: "gate-label", "text-anchor": "middle",
+              "data-tip": GATE_NAMES[g] || g }, g));
+            for (let j = 1; j <= H; j++) {
+              const rect = s("rect", { x: gx, y: gy + (j - 1) * cell, width: cell - 1, height: cell - 1,
+                class: "gate-cell", "data-gate": g, "data-t": t, "data-unit": j, "data-layer": l, role: "button" });
+              rect.addEventListener("click", () => this.onExplain(this.target({ kind: "gate", gate: g, t, unit: j }, l, L)));
+              svg.appendChild(rect);
+              this.cells.gates.push({ rect, g, t, j, l });
+            }
+          });
+          svg.appendChild(s("path", { d: `M${cx},${row.gateY + gr * gateRowH - 12} L${cx},${(rnn.c ? row.cY : row.hY) - 6}`,
+            class: "flow-arrow", "marker-end": "url(#rnn-arrow)" }));
+        } else {
+          svg.appendChild(s("path", { d: `M${cx},${below} L${cx},${row.hY - 6}`, class: "flow-arrow",
+            "marker-end": "url(#rnn-arrow)" }));
+        }
+        const vec = (yy, kind, list) => {
           for (let j = 1; j <= H; j++) {
-            const rect = s("rect", { x: gx, y: gy + (j - 1) * cell, width: cell - 1, height: cell - 1,
-              class: "gate-cell", "data-gate": g, "data-t": t, "data-unit": j, role: "button" });
-            rect.addEventListener("click", () => this.onExplain({ kind: "gate", gate: g, t, unit: j, sample: 1 }));
+            const attrs = { x: cx - cell / 2, y: yy + (j - 1) * cell, width: cell - 1, height: cell - 1,
+              class: `${kind}-cell`, "data-t": t, "data-unit": j, "data-layer": l, role: "button" };
+            const rect = s("rect", attrs);
+            const what = kind === "h" ? { kind: "hidden", t, unit: j } : { kind: "gate", gate: "c", t, unit: j };
+            rect.addEventListener("click", () => this.onExplain(this.target(what, l, L)));
             svg.appendChild(rect);
-            this.cells.gates.push({ rect, g, t, j });
+            list.push({ rect, t, j, l });
           }
-        });
-        svg.appendChild(s("path", { d: `M${cx},${gateY + gr * gateRowH - 12} L${cx},${(rnn.c ? cY : hY) - 6}`, class: "flow-arrow",
-          "marker-end": "url(#rnn-arrow)" }));
-      } else {
-        svg.appendChild(s("path", { d: `M${cx},${xRowY + 21} L${cx},${hY - 6}`, class: "flow-arrow",
-          "marker-end": "url(#rnn-arrow)" }));
+          // the recurrence: this state feeds the next step
+          if (t < T) {
+            const ym = yy + (H * cell) / 2;
+            svg.appendChild(s("path", { d: `M${cx + cell / 2 + 3},${ym} L${cx + colW - cell / 2 - 4},${ym}`,
+              class: `recur-arrow ${kind}`, "marker-end": "url(#rnn-arrow)" }));
+          }
+        };
+        if (rnn.c) vec(row.cY, "c", this.cells.c);
+        vec(row.hY, "h", this.cells.h);
+        below = row.hY + H * cell + 2;
       }
-      const vec = (y, kind, list) => {
-        for (let j = 1; j <= H; j++) {
-          const attrs = { x: cx - cell / 2, y: y + (j - 1) * cell, width: cell - 1, height: cell - 1,
-            class: `${kind}-cell`, "data-t": t, "data-unit": j, role: "button" };
-          const rect = s("rect", attrs);
-          if (kind === "h") rect.addEventListener("click", () => this.onExplain({ kind: "hidden", t, unit: j, sample: 1 }));
-          svg.appendChild(rect);
-          list.push({ rect, t, j });
-        }
-        // the recurrence: this state feeds the next step
-        if (t < T) {
-          const ym = y + (H * cell) / 2;
-          svg.appendChild(s("path", { d: `M${cx + cell / 2 + 3},${ym} L${cx + colW - cell / 2 - 4},${ym}`,
-            class: `recur-arrow ${kind}`, "marker-end": "url(#rnn-arrow)" }));
-        }
-      };
-      if (rnn.c) vec(cY, "c", this.cells.c);
-      vec(hY, "h", this.cells.h);
     }
-    // the output: ŷ from h_T
+    // the output: ŷ from the top layer's h_T
     const xe = left + T * colW;
-    const ym = hY + (H * cell) / 2;
+    const ym = topRow.hY + (H * cell) / 2;
     svg.appendChild(s("path", { d: `M${xe - colW / 2 + cell / 2 + 3},${ym} L${xe + 12},${ym}`, class: "flow-arrow",
       "marker-end": "url(#rnn-arrow)" }));
     this.outText = s("text", { x: xe + 16, y: ym - 6, class: "out-text" }, "");
@@ -156,12 +188,13 @@ export class RnnView {
     this.legendRow = h("div", { class: "rnn-legend" });
     this.root.appendChild(this.legendRow);
     this.root.appendChild(h("p", { class: "muted small",
-      text: "Click h_t or a gate: its equation at that step is worked with the numbers, using h_(t−1) from the step before." }));
+      text: `Click h_t${rnn.c ? ", c_t" : ""}${hasGates ? " or a gate" : ""}: its equations at that step are worked with the numbers — forward from h_(t−1), backward (BPTT) from step t+1.` }));
     this.svg = svg;
   }
 
   update(frame, T, H, gates) {
     const rnn = frame.rnn;
+    const layers = layersOf(rnn);
     const inputs = (rnn.inputs || []).map((v) => (Array.isArray(v) ? v[0] : v));
     const xlim = maxAbs(inputs);
     for (const x of this.cells.x) {
@@ -171,28 +204,29 @@ export class RnnView {
       x.rect.dataset.tip = `x_${x.t} = ${fmt(v)}`;
       x.text.textContent = v === undefined ? "" : fmt(v, 2);
     }
-    const hlim = Math.max(1, maxAbs(rnn.h.flat()));
+    const of = (l) => (layers.length > 1 ? ` of layer ${l}` : "");
+    const hlim = Math.max(1, ...layers.map((ly) => maxAbs(ly.h.flat())));
     for (const c of this.cells.h) {
-      const v = rnn.h[c.t - 1][c.j - 1];
+      const v = layers[c.l - 1].h[c.t - 1][c.j - 1];
       c.rect.setAttribute("fill", colourOf(v, hlim));
       c.rect.dataset.value = String(v);
-      c.rect.dataset.tip = `h_${c.t}, unit ${c.j} = ${fmt(v)} — click to explain`;
+      c.rect.dataset.tip = `h_${c.t}, unit ${c.j}${of(c.l)} = ${fmt(v)} — click to explain`;
     }
     if (rnn.c) {
-      const clim = maxAbs(rnn.c.flat());
+      const clim = Math.max(...layers.map((ly) => maxAbs((ly.c || []).flat())));
       for (const c of this.cells.c) {
-        const v = rnn.c[c.t - 1][c.j - 1];
+        const v = layers[c.l - 1].c[c.t - 1][c.j - 1];
         c.rect.setAttribute("fill", colourOf(v, clim));
         c.rect.dataset.value = String(v);
-        c.rect.dataset.tip = `c_${c.t}, unit ${c.j} = ${fmt(v)}`;
+        c.rect.dataset.tip = `c_${c.t}, unit ${c.j}${of(c.l)} = ${fmt(v)} — click to explain`;
       }
     }
     for (const c of this.cells.gates) {
-      const v = rnn.gates[c.g][c.t - 1][c.j - 1];
+      const v = layers[c.l - 1].gates[c.g][c.t - 1][c.j - 1];
       const tanhLike = c.g === "g" || c.g === "n";
       c.rect.setAttribute("fill", tanhLike ? colourOf(v, 1) : seqColour(v));
       c.rect.dataset.value = String(v);
-      c.rect.dataset.tip = `${GATE_NAMES[c.g] || c.g} at t = ${c.t}, unit ${c.j}: ${fmt(v)} — click to explain`;
+      c.rect.dataset.tip = `${GATE_NAMES[c.g] || c.g} at t = ${c.t}, unit ${c.j}${of(c.l)}: ${fmt(v)} — click to explain`;
     }
     const out = Array.isArray(rnn.output) ? rnn.output[0] : rnn.output;
     const tgt = Array.isArray(rnn.target) ? rnn.target[0] : rnn.target;
@@ -209,15 +243,20 @@ export class RnnView {
 
   select(target) {
     if (!this.svg) return;
-    for (const el of this.svg.querySelectorAll(".selected")) el.classList.remove("selected");
+    for (const el of this.svg.querySelectorAll(".selected")) el.classList.remove("selected", "uses");
     if (!target) return;
+    const layers = this.svg.querySelectorAll('.h-cell[data-t="1"][data-unit="1"]').length;
+    const layer = `[data-layer="${target.layer || layers}"]`;
     let sel = null;
-    if (target.kind === "hidden") sel = `.h-cell[data-t="${target.t}"][data-unit="${target.unit}"]`;
-    if (target.kind === "gate") sel = `.gate-cell[data-gate="${target.gate}"][data-t="${target.t}"][data-unit="${target.unit}"]`;
+    if (target.kind === "hidden") sel = `.h-cell[data-t="${target.t}"][data-unit="${target.unit}"]${layer}`;
+    if (target.kind === "gate") {
+      sel = target.gate === "c" ? `.c-cell[data-t="${target.t}"][data-unit="${target.unit}"]${layer}`
+        : `.gate-cell[data-gate="${target.gate}"][data-t="${target.t}"][data-unit="${target.unit}"]${layer}`;
+    }
     const el = sel && this.svg.querySelector(sel);
     if (el) el.classList.add("selected");
     if (target.kind === "hidden" && target.t > 1) {
-      const prev = this.svg.querySelector(`.h-cell[data-t="${target.t - 1}"][data-unit="${target.unit}"]`);
+      const prev = this.svg.querySelector(`.h-cell[data-t="${target.t - 1}"][data-unit="${target.unit}"]${layer}`);
       if (prev) prev.classList.add("selected", "uses");
     }
   }
