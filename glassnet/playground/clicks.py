@@ -13,10 +13,14 @@ thing (docs/playground.md, "Click to explain"):
 - ``{"kind": "pixel", "layer": L, "channel": c, "row": r, "col": q, "sample": n}``: the k×k sum
   of a conv layer's output pixel; values ``value`` (the engine's), ``sum`` (the sum of the written
   terms); ``receptive_field`` (row, col, size in the layer's input, from 1);
-- ``{"kind": "hidden", "t": t, "unit": j, "sample": n}``: h_t of the recurrent layer, written
-  with h_{t−1}; value ``h``;
-- ``{"kind": "gate", "gate": "f", "t": t, "unit": j, "sample": n}``: an LSTM or GRU gate; value
-  ``value``.
+- ``{"kind": "hidden", "t": t, "unit": j, "sample": n, "layer": l}``: h_t of the recurrent layer
+  (of layer l of a stacked one; default the top layer), written with h_{t−1}; backward, BPTT at
+  that step: ∂L/∂h_t (the output's part plus what flows back from step t+1) and the step's own
+  gradients (∂L/∂z_t; an LSTM's c_t and gates; a GRU's gates); values ``h``, ``grad`` (∂L/∂h_t),
+  ``grad_z`` (a plain RNN);
+- ``{"kind": "gate", "gate": "f", "t": t, "unit": j, "sample": n, "layer": l}``: an LSTM or GRU
+  gate (an LSTM's cell state: ``"c"``); values ``value``, ``h``, ``grad`` (∂L/∂ of the gate),
+  ``grad_pre`` (δ: ∂L/∂ of its pre-activation).
 
 Layers, units, samples, rows and columns count from 1, as the subscripts are printed. Every
 equation comes as text and as MathML (``glassnet.explain.mathml``).
