@@ -9,6 +9,10 @@
 
 __version__ = "0.1.0"
 
+from . import _startup
+
+_startup.hold()  # in the glassnet command, Ctrl-C while importing is one line, not a traceback
+
 from . import (  # noqa: F401
     autograd,
     backend,
@@ -114,6 +118,8 @@ pow = _elementwise("pow")
     "masked_fill", "sort", "argsort", "topk"))
 norm, prod = _elementwise("norm"), _elementwise("prod")
 from .tensor import allclose, equal, is_tensor, isclose, numel  # noqa: F401
+
+_startup.release()  # imports done: Ctrl-C is KeyboardInterrupt again
 
 
 def __getattr__(name):

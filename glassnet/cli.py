@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -30,10 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from .explain import cli as explain_cli
+from .io._files import atomic_write_bytes
 from .train.models import SequenceClassifier
 
 MODEL_FILE = "model.safetensors"
 CURVES_FILE = "curves.png"
+HISTORY_FILE = "history.json"  # every epoch's loss and metrics (what the curves show)
 CLASSES_FILE = "classes.json"  # beside the model: the text labels of its classes, in output order
 LR_FILE = "learning_rates.png"
 REPORT_FILE = "report.html"
@@ -344,16 +347,18 @@ def _cmd_train(args) -> int:
     d = load_data(args.data, args.seed)
     if args.model is None:
         args.model = "cnn" if d.image_shape else "mlp"
+    epochs = args.epochs or (LR_DEMO_EPOCHS if args.lr_demo else EPOCHS[args.model])
+    done = None if args.resume is None else _resume_epoch(args.resume, epochs, args.epochs)
     gn.manual_seed(args.seed)
     model = build_model(args.model, d)
     out = _prepare_out(args.out, args)
     loss, metrics = _loss_and_metrics(d)
-    epochs = args.epochs or (LR_DEMO_EPOCHS if args.lr_demo else EPOCHS[args.model])
     say = (lambda *a: None) if args.quiet else print
     if args.lr_demo:
         return _lr_demo(args, d, out, loss, metrics, epochs, say)
     opt = make_optimizer(args.optimizer, model.parameters(), args.lr)
     ckpt = train.ModelCheckpoint(out / "checkpoints")
+    ckpt.resume_hint = f"{_command(args, out)} --resume {shlex.quote(ckpt.last_path)}"
     say(f"Training {args.model} on {d.describe()}")
     n_params = sum(p.data.size for p in model.parameters())
     say(f"{n_params:,} parameters; {type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, "
@@ -362,6 +367,12 @@ def _cmd_train(args) -> int:
     # test set is used once, for the final numbers
     X_fit, y_fit, X_val, y_val = _split(d.X_train, d.y_train, args.seed, VALIDATION_SHARE)
     say(f"{len(y_val)} of the training samples are held out for validation")
+    if done == epochs:
+        say(f"{args.resume} already holds all {epochs} epochs: nothing is left to train, so the "
+            f"run is finished from it (--epochs is the total: give --epochs {epochs + 1} or more "
+            f"to train further)")
+    elif done is not None:
+        say(f"Resuming from {args.resume} after epoch {done}")
     t0 = time.perf_counter()
     with np.errstate(all="ignore"):  # overflow shows up as NaN/inf, which TerminateOnNaN reports
         history = train.fit(model, (X_fit, y_fit), loss, opt, epochs=epochs,
@@ -370,39 +381,40 @@ def _cmd_train(args) -> int:
                             seed=args.seed, verbose=not args.quiet, resume_from=args.resume)
     seconds = time.perf_counter() - t0
     if history.interrupted:
-        if ckpt.last_epoch:
-            print(f"Resume with: glassnet train {' '.join(_resume_args(args, out))} "
-                  f"--resume {ckpt.last_path}", file=sys.stderr)
+        if args.quiet:  # fit printed nothing; say where things stand (verbose: fit said it)
+            print(f"glassnet train: interrupted during epoch {history.stopped_epoch}", file=sys.stderr)
+            if ckpt.last_epoch:
+                print(f"The last checkpoint (epoch {ckpt.last_epoch}) is intact: "
+                      f"{ckpt.last_path}\nResume with: {ckpt.resume_hint}", file=sys.stderr)
         return 130
     if history.stop_reason:  # TerminateOnNaN is the only callback here that stops
         if args.quiet:
             print(f"glassnet train: error: training stopped: {history.stop_reason}",
                   file=sys.stderr)
         return 1
-    if ckpt.best_epoch is not None:  # keep the weights that did best on validation
-        gn.io.load_checkpoint(ckpt.best_path, model)
+    kept = _keep_best_weights(ckpt, model, args.resume)
+    if kept:
         say(f"Kept the weights of epoch {ckpt.best_epoch} (best {ckpt.monitor})")
     final = train.evaluate(model, (d.X_test, d.y_test), loss=loss, metrics=metrics)
     gn.save(model, str(out / MODEL_FILE))
     print(f"Test: {_fmt_metrics('', final)} ({len(d.y_test)} samples)")
-    saved = [str(out / MODEL_FILE)]
+    atomic_write_bytes(out / HISTORY_FILE, json.dumps(history.to_dict(), indent=1).encode())
+    saved = [str(out / MODEL_FILE), str(out / HISTORY_FILE)]
     if d.class_names:
-        from .io._files import atomic_write_bytes
-
         atomic_write_bytes(out / CLASSES_FILE, json.dumps({"classes": d.class_names}, indent=1).encode())
         saved.append(str(out / CLASSES_FILE))
     if not args.no_plot:
         from . import viz
 
         saved += _plot(lambda p: viz.plot_history(history, p), out / CURVES_FILE)
-        settings = {"command": "glassnet train " + " ".join(_resume_args(args, out)),
+        settings = {"command": _command(args, out),
                     "model": args.model, "data": d.describe(), "parameters": f"{n_params:,}",
                     "optimizer": f"{type(opt).__name__}, lr {opt.param_groups[0]['lr']:g}",
                     "loss": loss, "epochs": epochs, "batch size": args.batch_size,
                     "seed": args.seed, "validation samples": len(y_val),
                     "training time": f"{seconds:.1f} s",
                     "kept weights": f"epoch {ckpt.best_epoch} (best {ckpt.monitor})"
-                    if ckpt.best_epoch is not None else "last epoch"}
+                    if kept else "last epoch"}
         report = _plot(lambda p: viz.write_report(
             out, model, history, (d.X_test, d.y_test), settings, final, d.class_names,
             title=f"glassnet train: {args.model} on {d.name}", save_model=False), out / REPORT_FILE)
@@ -423,14 +435,66 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _resume_args(args, out) -> list:
+def _command(args, out) -> str:
+    """The ``glassnet train`` command that repeats this run into ``out`` (add --resume to
+    continue it)."""
     parts = ["--model", args.model, "--data", args.data, "--optimizer", args.optimizer,
              "--batch-size", str(args.batch_size), "--seed", str(args.seed), "--out", str(out)]
     if args.epochs:
         parts += ["--epochs", str(args.epochs)]
     if args.lr:
-        parts += ["--lr", f"{args.lr:g}"]
-    return parts
+        parts += ["--lr", repr(args.lr)]  # every digit: the resumed run must use the same rate
+    return "glassnet train " + " ".join(shlex.quote(p) for p in parts)
+
+
+def _checkpoint_epoch(path: str, what: str) -> int:
+    """The number of epochs a checkpoint file says it holds (its header read, not applied)."""
+    from .io._files import read_safetensors
+
+    try:
+        _, meta = read_safetensors(path, what)
+    except (OSError, ValueError) as e:
+        raise CLIError(_one_line(e)) from None
+    if meta is None or meta.get("kind") != "checkpoint":
+        raise CLIError(f"{what}: {path!r} is not a checkpoint written by glassnet train (expected "
+                       f"runs/NAME/checkpoints/last.ckpt)")
+    epoch = meta.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise CLIError(f"{what}: {path!r} is damaged: its epoch is {epoch!r:.40}")
+    return epoch
+
+
+def _resume_epoch(path: str, epochs: int, asked) -> int:
+    """The epochs ``--resume path`` has done, refused when ``epochs`` (the total) is below it."""
+    done = _checkpoint_epoch(path, f"--resume {path!r}")
+    if done > epochs:
+        given = f"--epochs {asked}" if asked else f"the default of {epochs} epochs"
+        raise CLIError(f"--resume {path!r} has already trained {done} epochs, more than "
+                       f"{given}; --epochs is the total to reach, so give --epochs {done + 1} or "
+                       f"more to train further")
+    return done
+
+
+def _keep_best_weights(ckpt, model, resumed_from) -> bool:
+    """Load the best epoch's weights into ``model`` from the checkpoint file that holds that
+    epoch (this run's best.ckpt or, after --resume from another folder, the one beside the
+    checkpoint resumed); False, with a note, when neither does."""
+    import glassnet as gn
+
+    if ckpt.best_epoch is None:
+        return False
+    candidates = [ckpt.best_path]
+    if resumed_from is not None:
+        candidates.append(os.path.join(os.path.dirname(resumed_from), os.path.basename(
+            ckpt.best_path)))
+    for path in dict.fromkeys(candidates):
+        if os.path.isfile(path) and _checkpoint_epoch(path, "best checkpoint") == ckpt.best_epoch:
+            gn.io.load_checkpoint(path, model)
+            return True
+    print(f"glassnet train: note: no checkpoint of the best epoch ({ckpt.best_epoch}) was found "
+          f"(looked for {' and '.join(repr(c) for c in dict.fromkeys(candidates))}); keeping the "
+          f"last epoch's weights", file=sys.stderr)
+    return False
 
 
 def _plot(draw, path) -> list:
@@ -979,11 +1043,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the ``glassnet`` command; returns the exit code."""
-    parser = build_parser()
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, or a usage error already printed in one line
         return e.code if isinstance(e.code, int) else 2
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return 130
     debug = os.environ.get("GLASSNET_DEBUG")
     try:
         return args.func(args) or 0

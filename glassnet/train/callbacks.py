@@ -19,8 +19,11 @@ would have made.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +212,28 @@ class EarlyStopping(_Watching):
             self.model.load_state_dict(self._best_weights)
 
 
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Hold a Ctrl-C that arrives inside the block until the block is done, then raise it.
+
+    A checkpoint is either written and recorded as written, or neither: a Ctrl-C in the
+    middle of a save can no longer leave the file holding one epoch while the callback
+    (and the message that names it) says another. Only the main thread receives Ctrl-C,
+    and only Python's own handler is replaced; elsewhere the block runs as it is."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    held = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held:
+        raise KeyboardInterrupt
+
+
 class ModelCheckpoint(_Watching):
     """Save a 'last' checkpoint after every epoch and a 'best' one when the monitored value improves.
 
@@ -246,6 +271,9 @@ class ModelCheckpoint(_Watching):
         self.save_best, self.save_last = save_best, save_last
         self.best_epoch = None
         self.last_epoch = None  # epoch of the newest 'last' checkpoint written
+        # how the stop message after Ctrl-C tells to resume (None: fit(..., resume_from=...));
+        # a program that wraps fit, such as the glassnet command, puts its own command here
+        self.resume_hint = None
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -282,17 +310,18 @@ class ModelCheckpoint(_Watching):
 
     def on_epoch_end(self, epoch, logs):
         value = self._watch.value(logs)
-        if self._watch.improved(value):
-            self._watch.best, self.best_epoch = value, epoch
-            if self.save_best:
-                self._save(self.best_path, epoch)
-        if self.save_last:
-            previous, self.last_epoch = self.last_epoch, epoch  # as the file will say
-            try:
-                self._save(self.last_path, epoch)
-            except BaseException:
-                self.last_epoch = previous
-                raise
+        with _ctrl_c_after():  # the files and best_epoch/last_epoch always agree
+            if self._watch.improved(value):
+                self._watch.best, self.best_epoch = value, epoch
+                if self.save_best:
+                    self._save(self.best_path, epoch)
+            if self.save_last:
+                previous, self.last_epoch = self.last_epoch, epoch  # as the file will say
+                try:
+                    self._save(self.last_path, epoch)
+                except BaseException:
+                    self.last_epoch = previous
+                    raise
 
 
 class LRSchedulerCallback(_Watching):

@@ -408,11 +408,15 @@ def _stop_message(state, callbacks, history) -> str:
     lines = [f"Training stopped: {state.stop_reason}."]
     if not (history.interrupted or state.abort_epoch):
         return lines[0]
-    ckpt = next((c for c in callbacks if isinstance(c, ModelCheckpoint) and c.last_epoch), None)
+    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint) and c.save_last]
+    ckpt = next((c for c in checkpoints if c.last_epoch), None)
     if ckpt is not None:
         lines.append(f"The last checkpoint (epoch {ckpt.last_epoch}) is intact: {ckpt.last_path}")
         if history.interrupted:
-            lines.append(f"Resume with: fit(..., resume_from={ckpt.last_path!r})")
+            hint = ckpt.resume_hint or f"fit(..., resume_from={ckpt.last_path!r})"
+            lines.append(f"Resume with: {hint}")
+    elif history.interrupted and checkpoints:
+        lines.append("No checkpoint was written yet: the first epoch had not finished.")
     elif history.interrupted:
         lines.append("No checkpoint was written (add gn.train.ModelCheckpoint(dir) to be "
                      "able to resume).")
