@@ -3,15 +3,12 @@ checksums, atomic renames, resumed transfers, mirrors in order, the offline mess
 cache, and the bad roots."""
 
 import os
-import sys
 
 import pytest
+from data_server import FileServer, free_port, md5, sha256
 
 import glassnet as gn
 from glassnet.data import download as dl
-
-sys.path.insert(0, os.path.dirname(__file__))
-from data_server import FileServer, free_port, md5, sha256  # noqa: E402
 
 DATA = bytes(range(256)) * 300  # 76,800 bytes: several read chunks
 
