@@ -392,38 +392,47 @@ def _cmd_train(args) -> int:
             print(f"glassnet train: error: training stopped: {history.stop_reason}",
                   file=sys.stderr)
         return 1
-    kept = _keep_best_weights(ckpt, model, args.resume)
-    if kept:
-        say(f"Kept the weights of epoch {ckpt.best_epoch} (best {ckpt.monitor})")
-    final = train.evaluate(model, (d.X_test, d.y_test), loss=loss, metrics=metrics)
-    gn.save(model, str(out / MODEL_FILE))
-    print(f"Test: {_fmt_metrics('', final)} ({len(d.y_test)} samples)")
-    atomic_write_bytes(out / HISTORY_FILE, json.dumps(history.to_dict(), indent=1).encode())
-    saved = [str(out / MODEL_FILE), str(out / HISTORY_FILE)]
-    if d.class_names:
-        atomic_write_bytes(out / CLASSES_FILE, json.dumps({"classes": d.class_names}, indent=1).encode())
-        saved.append(str(out / CLASSES_FILE))
-    if not args.no_plot:
-        from . import viz
+    def finish() -> int:  # the best weights, the test metrics and the run's files
+        kept = _keep_best_weights(ckpt, model, args.resume)
+        if kept:
+            say(f"Kept the weights of epoch {ckpt.best_epoch} (best {ckpt.monitor})")
+        final = train.evaluate(model, (d.X_test, d.y_test), loss=loss, metrics=metrics)
+        gn.save(model, str(out / MODEL_FILE))
+        print(f"Test: {_fmt_metrics('', final)} ({len(d.y_test)} samples)")
+        atomic_write_bytes(out / HISTORY_FILE, json.dumps(history.to_dict(), indent=1).encode())
+        saved = [str(out / MODEL_FILE), str(out / HISTORY_FILE)]
+        if d.class_names:
+            atomic_write_bytes(out / CLASSES_FILE, json.dumps({"classes": d.class_names}, indent=1).encode())
+            saved.append(str(out / CLASSES_FILE))
+        if not args.no_plot:
+            from . import viz
 
-        saved += _plot(lambda p: viz.plot_history(history, p), out / CURVES_FILE)
-        settings = {"command": _command(args, out),
-                    "model": args.model, "data": d.describe(), "parameters": f"{n_params:,}",
-                    "optimizer": f"{type(opt).__name__}, lr {opt.param_groups[0]['lr']:g}",
-                    "loss": loss, "epochs": epochs, "batch size": args.batch_size,
-                    "seed": args.seed, "validation samples": len(y_val),
-                    "training time": f"{seconds:.1f} s",
-                    "kept weights": f"epoch {ckpt.best_epoch} (best {ckpt.monitor})"
-                    if kept else "last epoch"}
-        report = _plot(lambda p: viz.write_report(
-            out, model, history, (d.X_test, d.y_test), settings, final, d.class_names,
-            title=f"glassnet train: {args.model} on {d.name}", save_model=False), out / REPORT_FILE)
-        saved += report
-    print(f"Trained in {seconds:.1f}s; saved {', '.join(saved)}")
-    if not args.no_plot and report:
-        print(f"Report: {report[0]} (open it in a browser)")
-    return 0
+            saved += _plot(lambda p: viz.plot_history(history, p), out / CURVES_FILE)
+            settings = {"command": _command(args, out),
+                        "model": args.model, "data": d.describe(), "parameters": f"{n_params:,}",
+                        "optimizer": f"{type(opt).__name__}, lr {opt.param_groups[0]['lr']:g}",
+                        "loss": loss, "epochs": epochs, "batch size": args.batch_size,
+                        "seed": args.seed, "validation samples": len(y_val),
+                        "training time": f"{seconds:.1f} s",
+                        "kept weights": f"epoch {ckpt.best_epoch} (best {ckpt.monitor})"
+                        if kept else "last epoch"}
+            report = _plot(lambda p: viz.write_report(
+                out, model, history, (d.X_test, d.y_test), settings, final, d.class_names,
+                title=f"glassnet train: {args.model} on {d.name}", save_model=False), out / REPORT_FILE)
+            saved += report
+        print(f"Trained in {seconds:.1f}s; saved {', '.join(saved)}")
+        if not args.no_plot and report:
+            print(f"Report: {report[0]} (open it in a browser)")
+        return 0
 
+
+    try:
+        return finish()
+    except KeyboardInterrupt:  # training is complete and checkpointed: finishing needs no epoch
+        print(f"glassnet train: interrupted while writing the run's files; the last checkpoint "
+              f"(epoch {ckpt.last_epoch}) holds the finished training\nFinish with: "
+              f"{ckpt.resume_hint}", file=sys.stderr)
+        return 130
 
 def _cmd_report(args) -> int:
     from . import viz

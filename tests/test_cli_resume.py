@@ -316,3 +316,26 @@ def test_resume_from_a_file_that_is_not_a_checkpoint(finished_run, capsys):
                            "checkpoint written by glassnet train (expected "
                            "runs/NAME/checkpoints/last.ckpt)")
     assert not (finished_run / "z").exists()
+
+
+def test_ctrl_c_while_writing_the_run_files_says_how_to_finish(finished_run, tmp_path, capsys,
+                                                               monkeypatch):
+    from glassnet import train
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "evaluate", ctrl_c)
+    assert main([*QUICK_RUN, "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    assert err.startswith("glassnet train: interrupted while writing the run's files; the last "
+                          "checkpoint (epoch 10) holds the finished training\n")
+    assert "Traceback" not in err and not (tmp_path / "model.safetensors").exists()
+    monkeypatch.undo()
+    finish = err.split("Finish with: glassnet ")[1].split()
+    assert finish[-2:] == ["--resume", str(ckpt)]
+    assert main([*finish, "--quiet", "--no-plot"]) == 0
+    capsys.readouterr()
+    for name in ("model.safetensors", "history.json"):
+        assert (tmp_path / name).read_bytes() == (finished_run / name).read_bytes()
