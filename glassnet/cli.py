@@ -42,6 +42,7 @@ LR_FILE = "learning_rates.png"
 REPORT_FILE = "report.html"
 
 TOY_SETS = ("moons", "circles", "spirals", "xor")
+STANDARD_SETS = ("mnist", "fashion-mnist", "cifar10")  # downloaded once into gn.data.data_home()
 OPTIMIZERS = {"sgd": ("SGD", 0.05), "adam": ("Adam", 2e-3), "adamw": ("AdamW", 2e-3),
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 0.05)}
 EPOCHS = {"mlp": 40, "cnn": 20, "rnn": 25, "lstm": 20}
@@ -89,13 +90,13 @@ def _positive_float(text):
 
 def _data_spec(text):
     name, _, arg = text.partition(":")
-    if name in ("digits",) + TOY_SETS and not arg:
+    if name in ("digits",) + TOY_SETS + STANDARD_SETS and not arg:
         return text
     if name in ("mnist", "csv") and arg:
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown data {text!r} (expected digits, moons, circles, spirals, xor, mnist:DIR or "
-        f"csv:PATH)")
+        f"unknown data {text!r} (expected digits, moons, circles, spirals, xor, mnist, "
+        f"fashion-mnist, cifar10, mnist:DIR or csv:PATH)")
 
 
 # ----------------------------------------------------------------------------- data
@@ -184,6 +185,13 @@ def load_data(spec: str, seed: int = 0, class_names=None) -> Data:
                 "xor": lambda: data.make_xor(1000, noise=0.15, seed=seed)}[name]
         X, y = make()
         return Data(name, *_split(X, y, seed), int(y.max()) + 1)
+    if name in STANDARD_SETS and not arg:
+        # the published train/test split, downloaded once and checked against pinned checksums
+        cls = data.standard.dataset_class(name)
+        X_train, y_train = cls(train=True, download=True).arrays()
+        X_test, y_test = cls(train=False, download=True).arrays()
+        return Data(name, X_train, y_train, X_test, y_test, len(cls.classes),
+                    tuple(X_train.shape[-2:]))
     if name == "mnist":
         folder = os.path.expanduser(arg)
         if not os.path.isdir(folder):
@@ -254,10 +262,11 @@ def build_model(kind: str, d: Data):
         raise CLIError(f"--model {kind} needs image data (digits or mnist:DIR); {d.name} has "
                        f"{d.n_features} features per sample (use --model mlp)")
     h, w = d.image_shape
+    c = d.X_train.shape[1] if d.X_train.ndim == 4 else 1  # colour images come (N, C, H, W)
     if kind == "cnn":
         # 8x8 digits: 16x8x8 -> 16x4x4 -> 32x4x4 -> 32x2x2 -> 128 features; 28x28 MNIST alike
-        return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (1, h, w)),
-                             nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (c, h, w)),
+                             nn.Conv2d(c, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
                              nn.MaxPool2d(2),
                              nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
                              nn.MaxPool2d(2),
@@ -265,8 +274,8 @@ def build_model(kind: str, d: Data):
                              nn.Linear(32 * (h // 4) * (w // 4), 64), nn.ReLU(),
                              nn.Linear(64, n_out))
     layer = {"rnn": "RNN", "lstm": "LSTM"}[kind]
-    # each image row is one time step: h steps of w features
-    return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (h, w)),
+    # each image row is one time step: h steps of w features (each channel's rows in turn)
+    return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (c * h, w)),
                          SequenceClassifier(getattr(nn, layer)(w, 64, batch_first=True), 64, n_out))
 
 
@@ -919,6 +928,7 @@ TRAIN_EPILOG = """examples:
   glassnet train --model mlp --data moons --epochs 40 --out runs/moons
   glassnet train --model lstm --epochs 15          digits read row by row as sequences
   glassnet train --data mnist:~/data/mnist --epochs 3
+  glassnet train --data fashion-mnist --epochs 3   downloaded once into ~/.cache/glassnet
   glassnet train --data csv:iris.csv --model mlp   last column is the target
   glassnet train --lr-demo --model mlp             too high / too low / good learning rate
   glassnet train --resume runs/NAME/checkpoints/last.ckpt --out runs/NAME
@@ -945,8 +955,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="network kind (default: cnn for images, mlp otherwise); rnn/lstm read "
                         "image rows as sequences")
     t.add_argument("--data", type=_data_spec, default="digits", metavar="DATA",
-                   help="digits (built in), moons, circles, spirals, xor, mnist:DIR or "
-                        "csv:PATH (default: digits)")
+                   help="digits (built in), moons, circles, spirals, xor, mnist, "
+                        "fashion-mnist, cifar10 (downloaded once), mnist:DIR or csv:PATH "
+                        "(default: digits)")
     t.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"passes over the training set (default per model: "
                         f"{', '.join(f'{k} {v}' for k, v in EPOCHS.items())})")

@@ -291,3 +291,49 @@ def test_pinned_resources_are_well_formed():
         assert cls.mirrors and all(m.startswith(("https://", "http://")) for m in cls.mirrors)
         for entry in cls.resources:
             dl.as_resource(entry)
+
+
+# ------------------------------------------------------------------ glassnet train --data NAME
+def test_cli_trains_on_a_standard_data_set(server, tmp_path, monkeypatch, capsys):
+    from glassnet import cli
+
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 256, (48, 28, 28), dtype=np.uint8), np.arange(48, dtype=np.uint8) % 10
+    files = {"train-images-idx3-ubyte.gz": gzip.compress(idx(x[:40])),
+             "train-labels-idx1-ubyte.gz": gzip.compress(idx(y[:40])),
+             "t10k-images-idx3-ubyte.gz": gzip.compress(idx(x[40:])),
+             "t10k-labels-idx1-ubyte.gz": gzip.compress(idx(y[40:]))}
+    monkeypatch.setitem(gn.data.DATASETS, "fashion-mnist",
+                        pointed_at(gn.data.FashionMNIST, server, files))
+    rc = cli.main(["train", "--data", "fashion-mnist", "--model", "mlp", "--epochs", "1",
+                   "--no-plot", "--quiet", "--out", str(tmp_path / "run")])
+    assert rc == 0, capsys.readouterr().err
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert (tmp_path / "env-cache" / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file()
+    d = cli.load_data("fashion-mnist")
+    assert d.image_shape == (28, 28) and d.n_classes == 10 and len(d.y_test) == 8
+    assert server.count() == 4
+
+
+def test_cli_models_fit_colour_images(server, tmp_path, monkeypatch):
+    from glassnet import cli
+
+    files = {"cifar-10-binary.tar.gz": cifar_archive()}
+    monkeypatch.setitem(gn.data.DATASETS, "cifar10", pointed_at(gn.data.CIFAR10, server, files))
+    d = cli.load_data("cifar10")
+    assert d.X_train.shape == (10, 3, 32, 32) and d.image_shape == (32, 32)
+    for kind in ("cnn", "mlp", "rnn", "lstm"):
+        model = cli.build_model(kind, d)
+        model.eval()
+        assert model(gn.tensor(d.X_test)).shape == (3, 10)
+
+
+def test_cli_offline_is_one_line(tmp_path, monkeypatch, capsys):
+    from glassnet import cli
+
+    cls = type("MNIST", (gn.data.MNIST,), {"mirrors": [f"http://127.0.0.1:{free_port()}/"]})
+    monkeypatch.setitem(gn.data.DATASETS, "mnist", cls)
+    assert cli.main(["train", "--data", "mnist", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "connection refused" in err and "by hand" in err
+    assert "train-images-idx3-ubyte.gz" in err and str(tmp_path / "env-cache") in err
