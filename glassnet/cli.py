@@ -774,7 +774,10 @@ def _playground_file(path: str):
         raise CLIError(f"--data {path!r}: no such file (expected {', '.join(PLAYGROUND_DATA)} or a "
                        f".npy, .npz or .csv file)")
     if ext == ".csv":
-        X, y = data.load_csv(path)
+        table = data.loaders.read_csv_table(path, finite=True)
+        if table.X.shape[1] == 0:
+            raise CLIError(f"--data: {_one_column_message(path, table)}")
+        X, y = table.X, table.y
     else:
         try:
             loaded = np.load(path, allow_pickle=False)

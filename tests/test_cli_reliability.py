@@ -221,3 +221,14 @@ def test_predict_accepts_float64_npy_within_range(moons_model, tmp_path, capsys)
     np.save(tmp_path / "x.npy", np.array([[-1.0, 0.5], [2.0, -0.2]]))
     code, out, err = run(capsys, "predict", moons_model, tmp_path / "x.npy")
     assert code == 0 and err == "" and out.split() == ["0", "1"]
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("a,b,y\n1,2,0\n3,nan,1\n", ["line 3, column 'b'", "'nan' is not a finite number"]),
+    ("y\n0\n1\n0\n", ["has a single column"]),
+    ("a;b;y\n1;2;0\n3;4;1\n", ["look separated by semicolons"]),
+])
+def test_playground_data_file_errors(tmp_path, capsys, text, parts):
+    (tmp_path / "d.csv").write_text(text)
+    code, _, err = run(capsys, "playground", "--data", tmp_path / "d.csv")
+    one_error_line(code, err, "d.csv", *parts)
