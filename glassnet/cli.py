@@ -976,7 +976,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="DIR", default=None,
                    help="run folder (default: runs/<time>-<model>-<data>)")
     t.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                   help="continue from a checkpoint written by an earlier run")
+                   help="continue from a checkpoint written by an earlier run (Ctrl-C prints "
+                        "the command); --epochs stays the total, counting the checkpoint's")
     t.add_argument("--lr-demo", action="store_true",
                    help="the learning-rate lesson: train with a too-high, a too-low and a good "
                         f"rate and plot the three loss curves (default {LR_DEMO_EPOCHS} epochs)")
