@@ -19,28 +19,33 @@ from ._workspace import workspace_like
 # ones a plain allocation is cheaper than the pool lookup.
 POOLED_SIZE = 1 << 15
 
-# A little under ln(max) of each float dtype: e^x stays finite up to here.
-_EXP_LIMIT = {np.dtype(np.float16): 11.0, np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
-
-
 def sigmoid(z, out=None):
-    """σ(z) = 1/(1 + e^{−z}) elementwise, without overflow for any z (``out`` may be ``z``).
+    """σ(z) = 1/(1 + e^{−z}) elementwise, for any z (``out`` may be ``z``).
 
-    e^{−z} overflows only for z below −limit, where σ(z) < e^{−limit} is
-    already under the dtype's smallest normal number; capping −z at the
-    limit avoids the overflow and changes no representable result. Five
-    array passes, in place after the first (a two-branch formula takes eight).
-    This is glassnet's one sigmoid: the op, SiLU, softplus's and the logit
-    losses' gradients and explain's worked LSTM/GRU gates all call it.
+    Below z ≈ −88.7 (float32; −709.8 in float64) e^{−z} overflows to inf and
+    σ(z) is exactly 0, as in PyTorch (a cap on −z would leave σ at the smallest
+    value 1/(1 + e^{cap}), about 6e−39, whose log is −88 rather than −inf: then
+    binary_cross_entropy(σ(−1000), 1) would be 88, not PyTorch's 100). The
+    overflow is expected, so its warning is silenced. Four array passes, in place
+    after the first (a two-branch formula takes eight). This is glassnet's one
+    sigmoid: the op, SiLU, softplus's and the logit losses' gradients and
+    explain's worked LSTM/GRU gates all call it.
     """
+    if z.dtype == np.float16:  # computed in float32 and rounded, as PyTorch (e^{−z} fits)
+        a = sigmoid(z.astype(np.float32)).astype(np.float16)
+        if out is None:
+            return a
+        out[...] = a
+        return out
     out = np.negative(z, out=np.empty_like(z) if out is None else out)
-    np.minimum(out, _EXP_LIMIT.get(out.dtype, 709.0), out=out)
-    np.exp(out, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
     out += 1
     return np.reciprocal(out, out=out)
 
 
-_HALF = {dt: np.array(0.5, dt) for dt in _EXP_LIMIT}  # 0-d: a Python float operand costs more per call
+# 0-d: a Python float operand costs more per call
+_HALF = {np.dtype(dt): np.array(0.5, dt) for dt in (np.float16, np.float32, np.float64)}
 
 
 def sigmoid_from_tanh(t, out=None):
@@ -61,9 +66,19 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _shift(z, axis):
+    """z − max z along ``axis``, so e^{z − max z} never overflows. Values more than the
+    dtype's largest number below the maximum become −inf (e^{−inf} = 0), as in PyTorch:
+    that overflow is expected, and its warning silenced."""
+    if not z.size:  # nothing to normalise (and no maximum to take)
+        return z.copy()
+    with np.errstate(over="ignore"):
+        return z - z.max(axis=axis, keepdims=True)
+
+
 def _log_softmax(z, axis):
-    """z − log Σ e^z along ``axis``, the maximum subtracted first so e^{z − max z} never overflows."""
-    shifted = z - z.max(axis=axis, keepdims=True)
+    """z − log Σ e^z along ``axis``, the maximum subtracted first (``_shift``)."""
+    shifted = _shift(z, axis)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -104,12 +119,15 @@ class ReLU(Function):
 
     def forward(self, z):
         # np.maximum is one pass (np.where(mask, z, 0) reads z and the mask
-        # again); NaN stays NaN, as in PyTorch
+        # again); NaN stays NaN, as in PyTorch. The mask is a ≠ 0 rather than z > 0: the
+        # same except at NaN, whose gradient passes, as PyTorch's (which zeroes a ≤ 0)
         if z.size >= POOLED_SIZE:
-            self.mask = np.greater(z, 0, out=workspace_like(z, np.bool_))
-            return np.maximum(z, 0, out=workspace_like(z))
-        self.mask = z > 0
-        return np.maximum(z, 0)
+            a = np.maximum(z, 0, out=workspace_like(z))
+            self.mask = np.not_equal(a, 0, out=workspace_like(z, np.bool_))
+            return a
+        a = np.maximum(z, 0)
+        self.mask = a != 0
+        return a
 
     def backward(self, grad_out):
         # multiplying by the boolean mask is one streaming pass, ~15x faster than
@@ -147,12 +165,13 @@ class ELU(Function):
     saves = ()
 
     def forward(self, z, alpha=1.0, scale=1.0):
-        self.mask, self.alpha, self.scale = z > 0, alpha, scale
+        # the branch is z ≤ 0 (not z > 0), so NaN takes the linear one, slope 1, as PyTorch
+        self.neg, self.alpha, self.scale = z <= 0, alpha, scale
         self.em1 = np.expm1(np.minimum(z, 0))  # e^z − 1 without overflow for large z
-        return scale * np.where(self.mask, z, alpha * self.em1)
+        return scale * np.where(self.neg, alpha * self.em1, z)
 
     def backward(self, grad_out):
-        return grad_out * (self.scale * np.where(self.mask, 1, self.alpha * (self.em1 + 1)))
+        return grad_out * (self.scale * np.where(self.neg, self.alpha * (self.em1 + 1), 1))
 
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -260,8 +279,10 @@ class Hardtanh(Function):
     saves = ()
 
     def forward(self, z, min_val=-1.0, max_val=1.0):
-        self.mask = (z > min_val) & (z < max_val)
-        return np.clip(z, min_val, max_val)
+        a = np.clip(z, min_val, max_val)
+        # 1 unless z is at or beyond a bound: from the output, so NaN passes, as PyTorch
+        self.mask = (a != min_val) & (a != max_val)
+        return a
 
     def backward(self, grad_out):
         return np.where(self.mask, grad_out, np.zeros((), grad_out.dtype))
@@ -281,7 +302,7 @@ class Softmax(Function):
 
     def forward(self, z, dim=-1):
         self.dim = dim
-        e = np.exp(z - z.max(axis=dim, keepdims=True))
+        e = np.exp(_shift(z, dim))
         self.a = e / e.sum(axis=dim, keepdims=True)
         return self.a
 

@@ -196,8 +196,15 @@ class Sqrt(Function):
         return grad_out / (2 * self.z)
 
 
+def sign(x):
+    """−1, 0 or 1 per element, as PyTorch: 0 for NaN too (NumPy's np.sign gives NaN)."""
+    if x.dtype.kind != "f":
+        return np.sign(x)
+    return np.subtract(x > 0, x < 0, dtype=x.dtype)
+
+
 class Abs(Function):
-    """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0, as PyTorch)."""
+    """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0 and at NaN, as PyTorch)."""
 
     saves = (0,)
 
@@ -206,7 +213,7 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, grad_out):
-        return grad_out * np.sign(self.x)
+        return grad_out * sign(self.x)
 
 
 class Clamp(Function):
@@ -268,6 +275,21 @@ class Where(Function):
                 unbroadcast(np.where(self.cond, zero, grad_out), self.y_shape) if ny else None)
 
 
+def _pick_grads(op, grad_out, x, y, x_wins, y_wins):
+    """The gradients of max(x, y) or min(x, y), as PyTorch: each input gets the gradient
+    unless the other one wins (``x_wins``/``y_wins`` are the strict comparisons), half of it
+    on a tie. Where one is NaN neither comparison holds, so both get it all."""
+    nx, ny = op.needs_input_grad
+    dt = grad_out.dtype
+    half = np.multiply(x == y, 0.5, dtype=dt)
+    gx = gy = None
+    if nx:
+        gx = unbroadcast(grad_out * (np.subtract(1, y_wins, dtype=dt) - half), x.shape)
+    if ny:
+        gy = unbroadcast(grad_out * (np.subtract(1, x_wins, dtype=dt) - half), y.shape)
+    return gx, gy
+
+
 class Maximum(Function):
     """z = max(x, y) elementwise; the gradient goes to the larger (split evenly on ties)."""
 
@@ -278,10 +300,8 @@ class Maximum(Function):
         return np.maximum(x, y)
 
     def backward(self, grad_out):
-        nx, ny = self.needs_input_grad
-        wx = ((self.x > self.y) + 0.5 * (self.x == self.y)).astype(grad_out.dtype)
-        return (unbroadcast(grad_out * wx, self.x.shape) if nx else None,
-                unbroadcast(grad_out * (1 - wx), self.y.shape) if ny else None)
+        x, y = self.x, self.y
+        return _pick_grads(self, grad_out, x, y, x > y, y > x)
 
 
 class Minimum(Function):
@@ -294,10 +314,8 @@ class Minimum(Function):
         return np.minimum(x, y)
 
     def backward(self, grad_out):
-        nx, ny = self.needs_input_grad
-        wx = ((self.x < self.y) + 0.5 * (self.x == self.y)).astype(grad_out.dtype)
-        return (unbroadcast(grad_out * wx, self.x.shape) if nx else None,
-                unbroadcast(grad_out * (1 - wx), self.y.shape) if ny else None)
+        x, y = self.x, self.y
+        return _pick_grads(self, grad_out, x, y, x < y, y < x)
 
 
 class Log1p(Function):

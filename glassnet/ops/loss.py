@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd import Function
 from .activation import _log_softmax, _softplus, sigmoid
+from .elementwise import sign
 
 
 def _reduce(loss, reduction, denom=None):
@@ -82,7 +83,7 @@ class L1Loss(_Pointwise):
 
     @staticmethod
     def pointwise(d):
-        return np.abs(d), np.sign(d)
+        return np.abs(d), sign(d)
 
 
 class HuberLoss(_Pointwise):
@@ -108,7 +109,7 @@ class SmoothL1Loss(_Pointwise):
     def pointwise(d, beta=1.0):
         a = np.abs(d)
         if beta == 0:
-            return a, np.sign(d)
+            return a, sign(d)
         small = a < beta
         return np.where(small, 0.5 * d * d / beta, a - 0.5 * beta), np.clip(d / beta, -1, 1)
 
@@ -208,15 +209,17 @@ def _from_rows(g, shape):
 
 
 def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
-    """q (M, C) — how much each class's −log p counts for each row — and the
-    'mean' denominator (the summed class weights of the targets not ignored)."""
+    """q (M, C) — how much each class's −log p counts for each row — the 'mean'
+    denominator (the summed class weights of the targets not ignored), and for
+    class-index targets the picked entries (row indices, class indices, mask of the
+    rows not ignored); None for probability targets."""
     m, c = rows.shape
     w = np.ones(c, rows.dtype) if weight is None else weight.astype(rows.dtype, copy=False)
     if target.dtype.kind == "f":  # class probabilities
         t = _to_rows(target)
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / c
-        return t * w, m
+        return t * w, m, None
     t = target.reshape(-1)
     valid = t != ignore_index
     tv = np.where(valid, t, 0)
@@ -234,7 +237,22 @@ def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
         q += (label_smoothing / c) * w
     q[~valid] = 0
     denom = w[tv][valid].sum()
-    return q, denom
+    return q, denom, (rows_idx, tv, valid)
+
+
+def _row_losses(q, logp, picks):
+    """−Σ_c q_c·log p_c for each row. With class indices and no smoothing only the
+    target's term is non-zero, so it is read alone (cheaper, and a −inf log-probability
+    of another class, as from a logit more than the dtype's range below the largest,
+    counts for nothing instead of 0·(−inf) = NaN; ignored rows give 0), as PyTorch."""
+    if picks is None:  # 0·(−inf) is NaN here, as in PyTorch, without a warning
+        with np.errstate(invalid="ignore"):
+            return -(q * logp).sum(axis=1)
+    r, c, valid = picks
+    per_row = -(q[r, c] * logp[r, c])
+    if not valid.all():
+        per_row[~valid] = 0
+    return per_row
 
 
 def _check_target(x, target, name):
@@ -273,13 +291,14 @@ class CrossEntropyLoss(Function):
             z, target = z[None], target[None]
         rows = _to_rows(z)
         logp = _log_softmax(rows, 1)
-        q, denom = _target_weights(rows, target, weight, ignore_index, label_smoothing, "cross_entropy")
+        q, denom, picks = _target_weights(rows, target, weight, ignore_index, label_smoothing,
+                                          "cross_entropy")
         self.logp, self.q = logp, q
         # probability targets are differentiable too: q = w·((1 − ε)t + ε/C)
         self.target_scale = None
         if target.dtype.kind == "f":
             self.target_scale = (1 - label_smoothing) * (1 if weight is None else weight)
-        per_row = -(q * logp).sum(axis=1)
+        per_row = _row_losses(q, logp, None if label_smoothing else picks)
         self.denom = denom
         if reduction == "none":
             out_shape = target.shape if target.dtype.kind != "f" else (z.shape[0],) + z.shape[2:]
@@ -321,9 +340,9 @@ class NLLLoss(Function):
         if squeeze:
             x, target = x[None], target[None]
         rows = _to_rows(x)
-        q, self.denom = _target_weights(rows, target, weight, ignore_index, 0.0, "nll_loss")
+        q, self.denom, picks = _target_weights(rows, target, weight, ignore_index, 0.0, "nll_loss")
         self.q = q
-        per_row = -(q * rows).sum(axis=1)
+        per_row = _row_losses(q, rows, picks)
         if reduction == "none":
             loss = per_row.reshape(target.shape)
             return loss[0] if squeeze else loss

@@ -63,6 +63,10 @@ class MaxMin(Function):
     index (``indices``: the arg-max/min along it with keepdims, when the
     caller has already found them); over all elements, or with ``split_ties``
     (amax/amin), it is split evenly between tied maxima (as PyTorch does).
+
+    NaN, as in PyTorch: it is the result wherever one is reduced over; max()
+    over all elements gives its gradient to the NaN(s), and amax/amin, whose
+    mask x == y finds no NaN, give NaN gradients where the result is NaN.
     """
 
     saves = ()
@@ -77,7 +81,7 @@ class MaxMin(Function):
             return y if keepdim else np.squeeze(y, axis=dim)
         if dim is None:
             y = x.max() if mode == "max" else x.min()
-            self.mask = x == y
+            self.mask = np.isnan(x) if np.isnan(y) else x == y
             self.count = self.mask.sum()
             return np.asarray(y)
         (axis,) = dim
@@ -88,11 +92,12 @@ class MaxMin(Function):
         return y if keepdim else np.squeeze(y, axis)
 
     def backward(self, grad_out):
-        if self.dim is None:
-            return self.mask * (grad_out / self.count).astype(grad_out.dtype)
         if self.split_ties:
             g = _expand(grad_out, self.shape, self.dim, self.keepdim)
-            return self.mask * (g / self.count).astype(grad_out.dtype)
+            with np.errstate(divide="ignore", invalid="ignore"):  # a NaN result: count 0, as PyTorch
+                return self.mask * (g / self.count).astype(grad_out.dtype)
+        if self.dim is None:
+            return self.mask * (grad_out / self.count).astype(grad_out.dtype)
         (axis,) = self.dim
         g = grad_out if self.keepdim else np.expand_dims(grad_out, axis)
         gx = np.zeros(self.shape, grad_out.dtype)
@@ -147,9 +152,13 @@ class LogSumExp(Function):
 
     def forward(self, x, dim=None, keepdim=False):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
-        m = x.max(axis=dim, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        s = np.exp(x - m).sum(axis=dim, keepdims=True)
+        if x.size:
+            m = x.max(axis=dim, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+            s = np.exp(x - m).sum(axis=dim, keepdims=True)
+        else:  # a sum of no terms is 0 (log 0 = −inf, as PyTorch), and max has nothing to take
+            m = 0
+            s = x.sum(axis=dim, keepdims=True)
         with np.errstate(divide="ignore"):  # all −inf: log 0 = −inf, as PyTorch
             y = m + np.log(s)
         self.x, self.y = x, y
