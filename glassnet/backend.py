@@ -46,19 +46,50 @@ _TORCH_NAMES = {"float": float32, "double": float64, "half": float16, "long": in
                 "bool": bool_}
 
 
-def as_dtype(dtype) -> np.dtype | None:
-    """Accept a NumPy dtype, a type, a string ('float32', or PyTorch's 'float') or None."""
+# The dtypes a tensor may have: PyTorch's real dtypes that NumPy has too.
+SUPPORTED_DTYPES = tuple(np.dtype(n) for n in ("bool", "uint8", "uint16", "uint32", "uint64", "int8",
+                                               "int16", "int32", "int64", "float16", "float32",
+                                               "float64"))
+_SUPPORTED = frozenset(SUPPORTED_DTYPES)
+
+
+def as_dtype(dtype, where: str = "dtype") -> np.dtype | None:
+    """Accept a NumPy dtype, a type, a string ('float32', or PyTorch's 'float') or None.
+
+    Anything else, or a dtype glassnet has no tensors of ('float128', 'complex64',
+    strings), raises a TypeError that starts with ``where`` (the caller's name).
+    """
     if dtype is None:
         return None
     if isinstance(dtype, str) and dtype in _TORCH_NAMES:
         return _TORCH_NAMES[dtype]
-    return np.dtype(dtype)
+    try:
+        d = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: {dtype!r} is not a dtype (expected gn.float32, gn.int64, ... "
+                        "or a name such as 'float64')") from None
+    if d not in _SUPPORTED:
+        names = ", ".join(str(x) for x in SUPPORTED_DTYPES)
+        raise TypeError(f"{where}: dtype {d} is not supported (glassnet's dtypes: {names})")
+    return d
 
 
-def float_dtype(dtype) -> np.dtype:
+def is_dtype_name(name: str) -> bool:
+    """True when ``name`` spells a dtype (supported or not: 'float128' is one), False for
+    anything else, such as a device name ('cpu', 'cuda')."""
+    if name in _TORCH_NAMES:
+        return True
+    try:
+        np.dtype(name)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def float_dtype(dtype, where: str = "dtype") -> np.dtype:
     """``dtype`` read as ``as_dtype`` does, or the default float dtype when it is None:
     the dtype of new floating tensors, parameters and buffers."""
-    return _default_dtype if dtype is None else as_dtype(dtype)
+    return _default_dtype if dtype is None else as_dtype(dtype, where)
 
 
 # One random generator for the whole library, reseeded by ``manual_seed``.

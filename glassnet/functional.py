@@ -515,6 +515,31 @@ def _optional(t, like, name, arg):
     return w
 
 
+def _float_target(target, name):
+    """Refuse integer or bool targets for the binary cross-entropies, as PyTorch: they are
+    probabilities (labels 0 and 1 included), so a float tensor like the input."""
+    d = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
+    if d.kind != "f":
+        raise TypeError(f"{name}: target must be floating-point like the input, got dtype {d} "
+                        "(convert 0/1 labels with .float())")
+
+
+def _check_probabilities(a, name, what, hint):
+    """Refuse values outside [0, 1], or NaN, with the range found (or where the NaN is)."""
+    if not a.size:
+        return
+    lo, hi = a.min(), a.max()  # NaN anywhere makes both NaN, and both tests below fail
+    if lo >= 0 and hi <= 1:
+        return
+    nan = np.isnan(a)
+    if nan.any():
+        at = tuple(int(i) for i in np.argwhere(nan)[0])
+        raise ValueError(f"{name}: {what} must hold probabilities in [0, 1] but contains NaN "
+                         f"(first at index {at})")
+    raise ValueError(f"{name}: {what} must hold probabilities in [0, 1] (got values from "
+                     f"{lo:.4g} to {hi:.4g}); {hint}")
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities: ℓ = −w[y ln p + (1 − y) ln(1 − p)].
@@ -534,14 +559,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         >>> F.binary_cross_entropy(gn.tensor([0.9, 0.2, 0.7]), gn.tensor([1.0, 0.0, 1.0]))
         tensor(0.2284)
     """
-    input, target = _loss_args("binary_cross_entropy", input, target, reduction)
-    p = input.data
-    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
-        raise ValueError(
-            "binary_cross_entropy: input must hold probabilities in [0, 1] (got values from "
-            f"{np.nanmin(p):.4g} to {np.nanmax(p):.4g}); apply sigmoid first, or use "
-            "binary_cross_entropy_with_logits on raw scores"
-        )
+    name = "binary_cross_entropy"
+    _float_target(target, name)
+    input, target = _loss_args(name, input, target, reduction)
+    _check_probabilities(input.data, name, "input", "apply sigmoid first, or use "
+                         "binary_cross_entropy_with_logits on raw scores")
+    _check_probabilities(target.data, name, "target", "targets are probabilities: 0, 1 or between")
     return LS.BCELoss.apply(input, target, weight=_optional(weight, input, "binary_cross_entropy", "weight"),
                             reduction=reduction)
 
@@ -565,6 +588,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         tensor(0.3048)
     """
     name = "binary_cross_entropy_with_logits"
+    _float_target(target, name)
     input, target = _loss_args(name, input, target, reduction)
     return LS.BCEWithLogitsLoss.apply(input, target, weight=_optional(weight, input, name, "weight"),
                                       pos_weight=_optional(pos_weight, input, name, "pos_weight"),

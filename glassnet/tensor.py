@@ -27,7 +27,7 @@ from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import movement as M
 from .ops import reduce as R
-from .ops._util import broadcasts_to, normalize_axis
+from .ops._util import broadcasts_to, normalize_axis, unique_axes
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
@@ -38,16 +38,20 @@ _INPLACE_HINT = {f: f"write `x = x {sym} y` instead, or {_NO_GRAD_HINT}"
                  for f, sym in _INPLACE_SYMBOL.items()}
 
 
-def _to_array(data, dtype=None) -> np.ndarray:
+def _to_array(data, dtype=None, where: str = "tensor") -> np.ndarray:
     """Convert user data to an array with PyTorch's dtype rules.
 
     Python floats become the default dtype (float32); a NumPy array keeps its
-    dtype (float64 stays float64); ints become int64 and bools bool.
+    dtype (float64 stays float64); ints become int64 and bools bool. Arrays of
+    a dtype glassnet has no tensors of (object, strings, complex, float128) are
+    refused with a TypeError naming ``where``.
     """
     if isinstance(data, Tensor):
         arr = data.data
     elif isinstance(data, np.ndarray):
         arr = data
+        if arr.dtype not in B._SUPPORTED:
+            _refuse_array_dtype(arr, where)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.data if isinstance(d, Tensor) else d for d in data]
@@ -60,14 +64,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
             arr = arr.astype(B.get_default_dtype())
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "fiub":
+        elif arr.dtype not in B._SUPPORTED:
             raise TypeError(
-                f"tensor: cannot make a tensor from {type(data).__name__} data of dtype "
+                f"{where}: cannot make a tensor from {type(data).__name__} data of dtype "
                 f"{arr.dtype} (expected numbers, nested lists of numbers or a NumPy array)"
             )
     if dtype is not None:
-        arr = arr.astype(B.as_dtype(dtype), copy=False)
+        arr = arr.astype(B.as_dtype(dtype, where), copy=False)
     return arr
+
+
+def _refuse_array_dtype(arr, where):
+    names = ", ".join(str(d) for d in B.SUPPORTED_DTYPES)
+    raise TypeError(f"{where}: cannot make a tensor from a NumPy array of dtype {arr.dtype} "
+                    f"(glassnet's dtypes: {names})")
 
 
 def _plain_value(v):
@@ -323,7 +333,7 @@ class Tensor:
                 dtype = a.dtype if isinstance(a, Tensor) else a  # t.to(other): other's dtype
         if kwargs.get("device") not in (None, "cpu"):
             raise ValueError(f"to: device {kwargs['device']!r} is not available (glassnet runs on 'cpu')")
-        dtype = B.as_dtype(dtype)
+        dtype = B.as_dtype(dtype, "to")
         if dtype is None or dtype == self.dtype:
             return self
         return Cast.apply(self, dtype=dtype)
@@ -606,15 +616,25 @@ class Tensor:
     def __setitem__(self, index, value):
         self._check_writable("setitem", _NO_GRAD_HINT + " or build a new tensor with gn.where/cat",
                              what="assigning into")
-        self.data[_convert_index(index)] = value.data if isinstance(value, Tensor) else value
+        index = _convert_index(index)
+        v = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[index] = v
+        except IndexError as err:
+            raise IndexError(f"setitem: index {_show_index(index)} is invalid for a tensor of shape "
+                             f"{self.shape}: {err}") from None
+        except (ValueError, TypeError):
+            _setitem_error(self, index, v)
         autograd.bump_version(self)
 
     # ------------------------------------------------------------- movement
     def reshape(self, *shape) -> Tensor:
         """The same elements in a new shape (one size may be -1); ∂L/∂x is ∂L/∂y reshaped back."""
-        shape = _shape_arg(shape)
+        shape = _shape_arg(shape, "reshape")
         if shape == self.shape:
             return self
+        if -1 in shape or any(n < 0 for n in shape):
+            _check_view_shape(shape, "reshape")
         try:
             return M.Reshape.apply(self, shape=shape)
         except ValueError:
@@ -720,54 +740,74 @@ class Tensor:
         return chunk(self, chunks, dim)
 
     # ------------------------------------------------------------ reductions
-    def _reduce_dims(self, dim):
-        """``dim`` for a reduction: a tuple of non-negative axes, or None for all of them.
+    def _reduce_dims(self, dim, fn):
+        """``dim`` for the reduction ``fn``: a tuple of non-negative axes, or None for all of them.
 
         As PyTorch: ``dim=()`` or ``[]`` reduces everything, and a 0-d tensor
         accepts dim 0 / -1 (it reduces over no axis at all). Out-of-range dims
-        raise a clear IndexError.
+        raise a clear IndexError, a dim that is not an integer (or tuple of them) a
+        TypeError, and a dimension named twice a ValueError, each naming ``fn``.
         """
-        if dim is not None and not isinstance(dim, (builtins.int, np.integer)) and not len(dim):
+        if dim is None:
             return None
-        axes = normalize_axis(dim, self.ndim)
+        axes = normalize_axis(dim, self.ndim, fn=fn)
+        if len(axes) != 1:
+            if not axes:
+                return None
+            unique_axes(axes, dim, fn)
         return axes if self.ndim else None
 
     def sum(self, dim=None, keepdim: bool = False) -> Tensor:
         """Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y."""
-        return R.Sum.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
+        return R.Sum.apply(self, dim=self._reduce_dims(dim, "sum"), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
         """(1/n) Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y / n."""
         if self.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
-        return R.Mean.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
+        return R.Mean.apply(self, dim=self._reduce_dims(dim, "mean"), keepdim=keepdim)
+
+    def _check_reducible(self, axes, fn):
+        """Refuse a max/min/argmax over no values (there is none to pick), as PyTorch does;
+        over a non-empty dim of an empty tensor the result is simply empty."""
+        if self.data.size:
+            return
+        if axes is None:
+            raise IndexError(f"{fn}: cannot reduce an empty tensor of shape {self.shape}; pass a "
+                             "dim of non-zero size")
+        for a in axes:
+            if self.shape[a] == 0:
+                raise IndexError(f"{fn}: dimension {a} has size 0 in a tensor of shape "
+                                 f"{self.shape}; there is no value to pick")
 
     def _maxmin(self, dim, keepdim, mode):
-        if self.data.size == 0:
-            raise ValueError(f"{mode}: cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
+            self._check_reducible(None, mode)
             return R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
         if not isinstance(dim, (builtins.int, np.integer)):
             raise TypeError(f"{mode}: dim must be one integer, got {dim!r} (use amax/amin for "
                             "several dimensions)")
-        axes = self._reduce_dims(dim)
+        axes = self._reduce_dims(dim, mode)
         if axes is None:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
             values = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
             return MaxResult(values, Tensor._make(np.asarray(0, np.int64), False, None, 0))
+        self._check_reducible(axes, mode)
         # the winners' indices are found once, here, and handed to the op for its backward
+        # (NumPy's argmax/argmin pick the first NaN, as PyTorch's max/min do)
         idx = (self.data.argmax if mode == "max" else self.data.argmin)(axis=axes[0], keepdims=True)
         values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
         idx = (idx if keepdim else np.squeeze(idx, axes[0])).astype(np.int64)  # a copy: the op keeps its own
         return MaxResult(values, Tensor._make(idx, False, None, 0))
 
     def max(self, dim=None, keepdim: bool = False):
-        """The largest element; with ``dim``, ``(values, indices)`` along it."""
+        """The largest element; with ``dim``, ``(values, indices)`` along it. NaN counts as the
+        largest (and the smallest): a NaN anywhere gives NaN, with its gradient, as PyTorch."""
         if isinstance(dim, Tensor):
             return maximum(self, dim)
         return self._maxmin(dim, keepdim, "max")
 
     def min(self, dim=None, keepdim: bool = False):
-        """The smallest element; with ``dim``, ``(values, indices)`` along it."""
+        """The smallest element; with ``dim``, ``(values, indices)`` along it (NaN wins, as in max)."""
         if isinstance(dim, Tensor):
             return minimum(self, dim)
         return self._maxmin(dim, keepdim, "min")
@@ -782,21 +822,23 @@ class Tensor:
 
     def _amaxmin(self, dim, keepdim, mode):
         # unlike max(dim), the gradient is split evenly between tied extremes (as PyTorch)
-        if self.data.size == 0:
-            raise ValueError(f"a{mode}: cannot reduce an empty tensor of shape {self.shape}")
-        axes = self._reduce_dims(dim)
+        axes = self._reduce_dims(dim, "a" + mode)
+        self._check_reducible(axes, "a" + mode)
         if axes is None:
-            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode, split_ties=True)
             return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
         return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
 
     def _argext(self, find, dim, keepdim):
         """``find`` (np.argmax or np.argmin) of the flattened tensor or along ``dim``, as int64."""
+        fn = find.__name__
         if dim is None:
+            self._check_reducible(None, fn)
             return Tensor._make(np.asarray(find(self.data), np.int64), False, None, 0)
-        (d,) = normalize_axis(dim, self.ndim)
+        (d,) = normalize_axis(dim, self.ndim, fn=fn)
         if self.ndim == 0:
             return Tensor._make(np.asarray(0, np.int64), False, None, 0)
+        self._check_reducible((d,), fn)
         return Tensor._make(find(self.data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
@@ -810,7 +852,8 @@ class Tensor:
     def _spread(self, op, dim, unbiased, keepdim, correction):
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return op.apply(self, dim=self._reduce_dims(dim), correction=correction, keepdim=keepdim)
+        return op.apply(self, dim=self._reduce_dims(dim, op.op_name), correction=correction,
+                        keepdim=keepdim)
 
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
@@ -824,7 +867,7 @@ class Tensor:
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         """log Σ e^{x} over ``dim``, computed without overflow; ∂y/∂x = softmax(x)."""
-        return R.LogSumExp.apply(self, dim=self._reduce_dims(dim), keepdim=keepdim)
+        return R.LogSumExp.apply(self, dim=self._reduce_dims(dim, "logsumexp"), keepdim=keepdim)
 
     # ------------------------------------------------------- elementwise math
     def exp(self):
@@ -901,7 +944,7 @@ class Tensor:
     def sign(self) -> Tensor:
         """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
         is a constant outside the graph."""
-        return Tensor._make(np.sign(self.data), False, None, 0)
+        return Tensor._make(E.sign(self.data), False, None, 0)
 
     def cumsum(self, dim: int) -> Tensor:
         """Running sums along ``dim``: yᵢ = Σ_{k ≤ i} x_k."""
@@ -956,8 +999,15 @@ class Tensor:
         (d,) = normalize_axis(dim, self.ndim)
         if self.ndim == 0:
             return SortResult(self * 1 if self.requires_grad else self, Tensor._make(np.asarray(0), False, None, 0))
-        key = self.data.astype(np.int8) if self.data.dtype == np.bool_ else self.data
-        idx = np.argsort(-key if descending else key, axis=d, kind="stable")
+        if descending:
+            # a stable ascending sort of the reversed data, reversed back: the largest first,
+            # ties in their original order, and NaN first, as PyTorch (NaN counts as the
+            # largest; NumPy sorts it last). Negating the data instead would put NaN last.
+            n = self.shape[d]
+            flip = tuple(slice(None, None, -1) if a == d else slice(None) for a in range(self.ndim))
+            idx = (n - 1) - np.argsort(self.data[flip], axis=d, kind="stable")[flip]
+        else:
+            idx = np.argsort(self.data, axis=d, kind="stable")
         return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64), False, None, 0))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
@@ -966,8 +1016,9 @@ class Tensor:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
         """The ``k`` largest (or smallest) elements along ``dim`` as ``(values, indices)``."""
-        (d,) = normalize_axis(dim, self.ndim)
+        (d,) = normalize_axis(dim, self.ndim, fn="topk")
         n = self.shape[d] if self.ndim else 1
+        k = _int_arg(k, "topk", "k", minimum=-(2**63))
         if not 0 <= k <= n:
             raise ValueError(f"topk: k={k} is out of range for dimension {d} of size {n}")
         values, indices = self.sort(d, descending=largest)
@@ -992,7 +1043,7 @@ class Tensor:
             return self.abs().amax(dim, keepdim)
         if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
             raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
-        return R.Norm.apply(self._float(), p=p, dim=self._reduce_dims(dim), keepdim=keepdim)
+        return R.Norm.apply(self._float(), p=p, dim=self._reduce_dims(dim, "norm"), keepdim=keepdim)
 
     def contiguous(self) -> Tensor:
         """This tensor, or a C-ordered copy in the graph when it is a strided view."""
@@ -1110,11 +1161,7 @@ autograd._Tensor = Tensor
 # ---------------------------------------------------------------------------
 def _is_dtype_name(name: str) -> bool:
     """True for a dtype spelled as a string ('float16', 'int64'), False for a device name."""
-    try:
-        B.as_dtype(name)
-    except TypeError:
-        return False
-    return True
+    return B.is_dtype_name(name)
 
 
 def _shape_arg(shape, name: str = "shape") -> tuple:
@@ -1153,6 +1200,16 @@ def allocation_limit(elements: int):
         _budget.left = prev
 
 
+def _check_view_shape(shape, name) -> None:
+    """A new shape for reshape/view: sizes ≥ 0, and at most one -1 (the size to infer)."""
+    bad = [n for n in shape if n < -1]
+    if bad:
+        raise ValueError(f"{name}: invalid size {bad[0]} in shape {shape} (sizes must be "
+                         "non-negative, or -1 once for the size to infer)")
+    if shape.count(-1) > 1:
+        raise ValueError(f"{name}: only one size can be -1 (inferred), got shape {shape}")
+
+
 def _size_arg(size, name) -> tuple:
     """A creation function's size: integers, none negative."""
     shape = _shape_arg(size, name)
@@ -1165,6 +1222,19 @@ def _size_arg(size, name) -> tuple:
                                   f"limit of {_budget.left:,} values left")
         _budget.left -= n
     return shape
+
+
+def _setitem_error(t, index, v):
+    """Explain why ``t[index] = v`` failed: a value that is not a number, or a shape that does
+    not broadcast to the selected part."""
+    arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
+    if arr.dtype not in B._SUPPORTED:
+        raise TypeError(f"setitem: cannot assign {type(v).__name__} {v!r:.40} into a {t.dtype} "
+                        "tensor (expected a number, a tensor or an array of numbers)") from None
+    part = t.data[index].shape
+    raise ValueError(f"setitem: cannot assign a value of shape {arr.shape} to index "
+                     f"{_show_index(index)} of a tensor of shape {t.shape}: the value must "
+                     f"broadcast to the selected part's shape {part}") from None
 
 
 def _convert_index(index):
@@ -1207,6 +1277,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (its dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
+    if array.dtype not in B._SUPPORTED:
+        _refuse_array_dtype(array, "from_numpy")
     return Tensor._make(array, False, None, 0)
 
 
@@ -1215,102 +1287,168 @@ def _new(arr, requires_grad):
     return Tensor._make(arr, bool(requires_grad), None, 0)
 
 
+def _int_arg(value, name: str, arg: str, minimum: int = 0) -> int:
+    """An integer argument of a creation function (a count or a size), at least ``minimum``."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: {arg} must be an integer, got {value!r}") from None
+    if n < minimum:
+        what = "non-negative" if minimum == 0 else f"at least {minimum}"
+        raise ValueError(f"{name}: {arg} must be {what}, got {n}")
+    return n
+
+
+def _number_arg(value, name: str, arg: str):
+    """A real number argument (int, float, NumPy scalar or one-element tensor), as a Python
+    number; a string, a complex number or None is refused."""
+    if isinstance(value, Tensor):
+        if value.data.size != 1:
+            raise TypeError(f"{name}: {arg} must be a number, got a tensor of shape {value.shape}")
+        value = value.item()
+    if isinstance(value, (builtins.int, builtins.float, np.integer, np.floating, np.bool_)):
+        return value.item() if isinstance(value, np.generic) else value
+    raise TypeError(f"{name}: {arg} must be a number, got {value!r}")
+
+
 def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``gn.zeros(2, 3)`` or ``gn.zeros((2, 3))`` (float32 unless ``dtype``)."""
-    return _new(np.zeros(_size_arg(size, "zeros"), B.float_dtype(dtype)), requires_grad)
+    return _new(np.zeros(_size_arg(size, "zeros"), B.float_dtype(dtype, "zeros")), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``gn.ones(2, 3)`` (float32 unless ``dtype``)."""
-    return _new(np.ones(_size_arg(size, "ones"), B.float_dtype(dtype)), requires_grad)
+    return _new(np.ones(_size_arg(size, "ones"), B.float_dtype(dtype, "ones")), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of the given size (float32 unless ``dtype``)."""
-    return _new(np.empty(_size_arg(size, "empty"), B.float_dtype(dtype)), requires_grad)
+    return _new(np.empty(_size_arg(size, "empty"), B.float_dtype(dtype, "empty")), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere; the dtype follows the value (float → float32, int → int64)."""
+    fill_value = _number_arg(fill_value, "full", "fill_value")
     if dtype is None:
         dtype = _to_array(fill_value).dtype
-    return _new(np.full(_size_arg((size,), "full"), fill_value, B.as_dtype(dtype)), requires_grad)
+    return _new(np.full(_size_arg((size,), "full"), fill_value, B.as_dtype(dtype, "full")),
+                requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix (m = n by default)."""
-    return _new(np.eye(n, m, dtype=B.float_dtype(dtype)), requires_grad)
+    n = _int_arg(n, "eye", "n")
+    m = n if m is None else _int_arg(m, "eye", "m")
+    _size_arg((n, m), "eye")
+    return _new(np.eye(n, m, dtype=B.float_dtype(dtype, "eye")), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (excluded) in steps of ``step``: int64 for ints, float32 for floats."""
     if end is None:
         start, end = 0, start
+    start, end, step = (_number_arg(v, "arange", a) for v, a in
+                        ((start, "start"), (end, "end"), (step, "step")))
+    for v, a in ((start, "start"), (end, "end"), (step, "step")):
+        if not math.isfinite(v):
+            raise ValueError(f"arange: {a} must be finite, got {v}")
     if step == 0:
         raise ValueError("arange: step must be non-zero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: a step of {step} never gets from start={start} to end={end} "
+                         "(the step's sign must be the sign of end - start)")
+    _size_arg((max(math.ceil((end - start) / step), 0),), "arange")
     if dtype is None:
         is_float = any(isinstance(v, builtins.float) for v in (start, end, step))
         dtype = B.get_default_dtype() if is_float else B.int64
-    return _new(np.arange(start, end, step).astype(B.as_dtype(dtype)), requires_grad)
+    return _new(np.arange(start, end, step).astype(B.as_dtype(dtype, "arange")), requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
-    if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
-    return _new(np.linspace(start, end, steps).astype(B.float_dtype(dtype)), requires_grad)
+    start, end = _number_arg(start, "linspace", "start"), _number_arg(end, "linspace", "end")
+    steps = _int_arg(steps, "linspace", "steps")
+    _size_arg((steps,), "linspace")
+    return _new(np.linspace(start, end, steps).astype(B.float_dtype(dtype, "linspace")), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    return _new(B.rng().random(_size_arg(size, "rand"), dtype=B.float_dtype(dtype)), requires_grad)
+    shape = _size_arg(size, "rand")
+    return _new(_draw(B.rng().random, shape, B.float_dtype(dtype, "rand"), "rand"), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    return _new(B.rng().standard_normal(_size_arg(size, "randn"), dtype=B.float_dtype(dtype)), requires_grad)
+    shape = _size_arg(size, "randn")
+    return _new(_draw(B.rng().standard_normal, shape, B.float_dtype(dtype, "randn"), "randn"),
+                requires_grad)
+
+
+def _draw(sample, shape, dtype, name):
+    """Floating samples of ``dtype``: NumPy draws float32 or float64, float16 is cast from float32."""
+    if dtype.kind != "f":
+        raise TypeError(f"{name}: samples must have a floating dtype, got {dtype}")
+    if dtype == B.float16:
+        return sample(shape, dtype=B.float32).astype(dtype)
+    return sample(shape, dtype=dtype)
 
 
 def randint(low, high=None, size=(), dtype=None) -> Tensor:
-    """Random integers in [low, high) of the given size (int64)."""
+    """Random integers in [low, high) of the given size (int64); ``randint(high, size)`` as PyTorch."""
     if high is None:
         low, high = 0, low
-    return _new(B.rng().integers(low, high, size=_shape_arg((size,)) if size != () else ())
-                .astype(B.as_dtype(dtype) or B.int64), False)
+    elif isinstance(high, (tuple, list)) and size == ():
+        low, high, size = 0, low, high  # randint(10, (3,)): high and size, as PyTorch
+    low, high = _int_arg(low, "randint", "low", -(2**63)), _int_arg(high, "randint", "high", -(2**63))
+    if low >= high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    shape = _size_arg((size,), "randint")
+    return _new(B.rng().integers(low, high, size=shape).astype(B.as_dtype(dtype, "randint") or B.int64),
+                False)
 
 
 def randperm(n: int) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
+    n = _int_arg(n, "randperm", "n")
+    _size_arg((n,), "randperm")
     return _new(B.rng().permutation(n).astype(np.int64), False)
 
 
-def _like(x, dtype):
-    return x.dtype if dtype is None else B.as_dtype(dtype)
+def _like(x, dtype, name):
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    return x, (x.dtype if dtype is None else B.as_dtype(dtype, name))
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape and dtype of ``x``."""
-    return _new(np.zeros(x.shape, _like(x, dtype)), requires_grad)
+    x, d = _like(x, dtype, "zeros_like")
+    return _new(np.zeros(x.shape, d), requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape and dtype of ``x``."""
-    return _new(np.ones(x.shape, _like(x, dtype)), requires_grad)
+    x, d = _like(x, dtype, "ones_like")
+    return _new(np.ones(x.shape, d), requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` with the shape and dtype of ``x``."""
-    return _new(np.full(x.shape, fill_value, _like(x, dtype)), requires_grad)
+    x, d = _like(x, dtype, "full_like")
+    return _new(np.full(x.shape, _number_arg(fill_value, "full_like", "fill_value"), d), requires_grad)
 
 
 def rand_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) samples with the shape and dtype of ``x``."""
-    return _new(B.rng().random(x.shape, dtype=_like(x, dtype)), requires_grad)
+    x, d = _like(x, dtype, "rand_like")
+    return _new(_draw(B.rng().random, x.shape, d, "rand_like"), requires_grad)
 
 
 def randn_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with the shape and dtype of ``x``."""
-    return _new(B.rng().standard_normal(x.shape, dtype=_like(x, dtype)), requires_grad)
+    x, d = _like(x, dtype, "randn_like")
+    return _new(_draw(B.rng().standard_normal, x.shape, d, "randn_like"), requires_grad)
 
 
 # ---------------------------------------------------------------------------
@@ -1325,6 +1463,10 @@ def _as_tensors(tensors, name):
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     ts = _as_tensors(tensors, "cat")
+    for i, t in enumerate(ts):
+        if t.ndim == 0:
+            raise ValueError(f"cat: tensor {i} is 0-d (shape ()); 0-d tensors cannot be "
+                             "concatenated (use stack, or reshape them to (1,) first)")
     (d,) = normalize_axis(dim, ts[0].ndim)
     ref = ts[0].shape
     for i, t in enumerate(ts):
@@ -1384,7 +1526,8 @@ def where(condition, x, y) -> Tensor:
     """Elements of ``x`` where ``condition`` holds, else of ``y``."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
-        cond = cond.astype(bool)
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype} (compare "
+                        "to make one, e.g. x > 0, or convert with .bool())")
     xt = x if isinstance(x, Tensor) else None
     yt = y if isinstance(y, Tensor) else None
     ref = xt if xt is not None else yt

@@ -10,6 +10,7 @@ without the model listing it. Names follow PyTorch (``0.weight``,
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -249,7 +250,7 @@ class Module:
                              "(glassnet runs on 'cpu')")
         if dtype is None:
             return self
-        dt = B.as_dtype(dtype)
+        dt = B.as_dtype(dtype, "Module.to")
         if dt.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dt}")
         for m in self.modules():
@@ -294,6 +295,10 @@ class Module:
         and ``ValueError`` naming any key whose shape differs. Returns
         ``(missing_keys, unexpected_keys)``.
         """
+        where = f"load_state_dict for {type(self).__name__}"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: expected a dict of parameter name → tensor (as state_dict() "
+                            f"returns), got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         given = set(state_dict.keys())
         missing = [k for k in own if k not in given]
@@ -310,7 +315,13 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            arr = np.asarray(_plain_value(v))
+            try:
+                arr = np.asarray(_plain_value(v))
+            except ValueError:  # ragged nested lists
+                arr = np.asarray(None)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{where}: {k!r} holds {type(v).__name__} of dtype {arr.dtype}; "
+                                "expected a tensor or an array of numbers")
             if arr.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: {k!r} has shape {arr.shape} in "

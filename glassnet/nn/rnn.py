@@ -158,12 +158,16 @@ class RNNBase(Module):
         if x.dtype != dtype:
             raise ValueError(f"{name}: input has dtype {x.dtype} but the layer's parameters are "
                              f"{dtype} (convert one: x.to(...) or model.to(...))")
+        given = x.shape
         unbatched = x.ndim == 2
         if unbatched:
             x = x.unsqueeze(1)
         elif batch_first:
             x = x.transpose(0, 1)
         T, N = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError(f"{name}: the input sequence has length 0 (input shape {given}, "
+                             f"{layout}); expected at least one time step")
         D = 2 if self.bidirectional else 1
         LD, H = self.num_layers * D, self.hidden_size
         if lengths is not None:

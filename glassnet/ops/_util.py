@@ -30,17 +30,39 @@ def broadcasts_to(shape: tuple, target: tuple) -> bool:
         return False
 
 
-def normalize_axis(dim, ndim: int, name: str = "dim"):
-    """Turn ``dim`` (int, tuple or None) into a tuple of non-negative axes."""
+def normalize_axis(dim, ndim: int, name: str = "dim", fn: str | None = None):
+    """Turn ``dim`` (int, tuple or None) into a tuple of non-negative axes.
+
+    Errors start with ``fn`` (the function's name) when it is given: a TypeError for a
+    dim that is not an integer or a sequence of integers, an IndexError for one out of range.
+    """
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    head = f"{fn}: " if fn else ""
+    if isinstance(dim, (int, np.integer)):
+        dims = (dim,)
+    else:
+        try:
+            dims = tuple(dim)
+        except TypeError:
+            raise TypeError(f"{head}{name} must be an integer or a tuple of integers, got "
+                            f"{dim!r}") from None
     out = []
     for d in dims:
+        if not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{head}{name} must be an integer or a tuple of integers, got {dim!r}")
         if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(
-                f"{name}={dim} is out of range for a tensor with {ndim} dimension(s) "
+                f"{head}{name}={dim} is out of range for a tensor with {ndim} dimension(s) "
                 f"(expected a value in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])"
             )
         out.append(d % max(ndim, 1))
     return tuple(out)
+
+
+def unique_axes(axes: tuple, dim, fn: str) -> tuple:
+    """``axes`` (from ``normalize_axis``) unchanged, or a ValueError naming a repeated one."""
+    if len(axes) > 1 and len(set(axes)) != len(axes):
+        twice = next(a for a in axes if axes.count(a) > 1)
+        raise ValueError(f"{fn}: dimension {twice} appears more than once in dim={dim!r}")
+    return axes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_common, check_hparam, prepare, step_ratio
+from .optimizer import Optimizer, check_common, check_hparam, non_negative, prepare, step_ratio
 
 
 def adagrad(
@@ -88,9 +88,9 @@ class Adagrad(Optimizer):
 
     def _validate_group(self, g):
         check_common("Adagrad", g["lr"], eps=g["eps"], weight_decay=g["weight_decay"])
-        check_hparam("Adagrad", "lr_decay", g["lr_decay"], g["lr_decay"] >= 0, "a number >= 0")
-        v = g["initial_accumulator_value"]
-        check_hparam("Adagrad", "initial_accumulator_value", v, v >= 0, "a number >= 0")
+        check_hparam("Adagrad", "lr_decay", g["lr_decay"], non_negative, "a number >= 0")
+        check_hparam("Adagrad", "initial_accumulator_value", g["initial_accumulator_value"],
+                     non_negative, "a number >= 0")
 
     def _update(self, p, grad, state, group):
         if not state:

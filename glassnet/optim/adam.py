@@ -92,7 +92,7 @@ class Adam(Optimizer):
     ):
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -104,9 +104,11 @@ class Adam(Optimizer):
         name = type(self).__name__
         check_common(name, g["lr"], eps=g["eps"], weight_decay=g["weight_decay"])
         betas = g["betas"]
-        check_hparam(name, "betas", betas, len(betas) == 2, "a pair (beta1, beta2)")
+        check_hparam(name, "betas", betas, isinstance(betas, (tuple, list)) and len(betas) == 2,
+                     "a pair (beta1, beta2)")
         for i, b in enumerate(betas):
-            check_hparam(name, f"beta parameter at index {i}", b, 0 <= b < 1, "a number in [0, 1)")
+            check_hparam(name, f"beta parameter at index {i}", b, lambda v: 0 <= v < 1,
+                         "a number in [0, 1)")
         g["betas"] = tuple(betas)
 
     def _update(self, p, grad, state, group):

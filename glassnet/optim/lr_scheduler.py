@@ -15,6 +15,7 @@ other schedulers on the same optimizer.
 from __future__ import annotations
 
 import math
+import numbers
 from bisect import bisect_right
 from collections import Counter
 
@@ -119,7 +120,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+        return [base * _factor(self, f) for f, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class StepLR(LRScheduler):
@@ -390,6 +391,17 @@ def _per_group(name, optimizer, value, what="values") -> list:
     return [value] * n
 
 
+def _factor(sched, f) -> float:
+    """``f(last_epoch)``, the factor of LambdaLR and MultiplicativeLR, checked to be a number."""
+    v = f(sched.last_epoch)
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return v
+    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
+        return v.item()
+    raise TypeError(f"{type(sched).__name__}: lr_lambda returned {v!r} ({type(v).__name__}) at "
+                    f"epoch {sched.last_epoch}; it must return a number, the factor for the lr")
+
+
 def _lr_lambdas(name, optimizer, lr_lambda) -> list:
     """One callable per parameter group (``LambdaLR``, ``MultiplicativeLR``)."""
     fs = _per_group(name, optimizer, lr_lambda, "lr_lambdas")
@@ -414,7 +426,7 @@ class MultiplicativeLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         return [
-            g["lr"] * f(self.last_epoch)
+            g["lr"] * _factor(self, f)
             for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)
         ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections import defaultdict
 
 import numpy as np
@@ -33,21 +34,32 @@ class _Required:
 required = _Required()
 
 
-def check_hparam(opt: str, name: str, value, ok: bool, expected: str) -> None:
-    """Raise a ValueError naming the optimizer, the argument, its value and the valid range."""
+def check_hparam(opt: str, name: str, value, ok, expected: str) -> None:
+    """Raise an error naming the optimizer, the argument, its value and the valid range.
+
+    ``ok`` is a test of the value (a function of it, such as ``lambda v: v >= 0``): it runs
+    only on a real number, so a string or None gives a TypeError saying a number is
+    expected, never a comparison error from inside; a bool ``ok`` is the test's result.
+    """
+    if callable(ok):
+        if not isinstance(value, numbers.Real):
+            raise TypeError(f"{opt}: {name} must be a number, got {value!r} "
+                            f"({type(value).__name__}); expected {expected}")
+        ok = ok(value)
     if not ok:
         raise ValueError(f"{opt}: invalid {name} {value!r}; expected {expected}")
 
 
-def check_common(opt: str, lr, eps=None, weight_decay=None, momentum=None) -> None:
-    """The checks every optimizer makes (those arguments it has)."""
-    check_hparam(opt, "learning rate lr", lr, lr >= 0, "a number >= 0")
-    if eps is not None:
-        check_hparam(opt, "eps", eps, eps >= 0, "a number >= 0")
-    if weight_decay is not None:
-        check_hparam(opt, "weight_decay", weight_decay, weight_decay >= 0, "a number >= 0")
-    if momentum is not None:
-        check_hparam(opt, "momentum", momentum, momentum >= 0, "a number >= 0")
+def non_negative(v) -> bool:
+    return v >= 0
+
+
+def check_common(opt: str, lr, **hparams) -> None:
+    """The checks every optimizer makes: lr, and those of eps, weight_decay and momentum
+    it has (passed by name), are numbers >= 0."""
+    check_hparam(opt, "learning rate lr", lr, non_negative, "a number >= 0")
+    for name, value in hparams.items():
+        check_hparam(opt, name, value, non_negative, "a number >= 0")
 
 
 class Optimizer:
@@ -85,11 +97,19 @@ class Optimizer:
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (e.g. a layer
         to fine-tune with a smaller ``lr``)."""
+        name = type(self).__name__
         if not isinstance(param_group, dict):
             raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}: parameter group {len(self.param_groups)} has no 'params' "
+                             f"entry (got keys {sorted(map(str, param_group))}); a group is a dict "
+                             "such as {'params': model.parameters(), 'lr': 0.1}")
         params = param_group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
-        name = type(self).__name__
+        try:
+            params = [params] if isinstance(params, Tensor) else list(params)
+        except TypeError:
+            raise TypeError(f"{name}: the 'params' of parameter group {len(self.param_groups)} "
+                            f"must be an iterable of tensors, got {type(params).__name__}") from None
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(

@@ -105,7 +105,7 @@ class RMSprop(Optimizer):
         check_common(
             "RMSprop", g["lr"], eps=g["eps"], weight_decay=g["weight_decay"], momentum=g["momentum"]
         )
-        check_hparam("RMSprop", "alpha", g["alpha"], 0 <= g["alpha"] <= 1, "a number in [0, 1]")
+        check_hparam("RMSprop", "alpha", g["alpha"], lambda v: 0 <= v <= 1, "a number in [0, 1]")
 
     def _update(self, p, grad, state, group):
         if not state:

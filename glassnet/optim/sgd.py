@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_common, check_hparam, prepare
+from .optimizer import Optimizer, check_common, check_hparam, non_negative, prepare
 
 
 def sgd(
@@ -96,7 +96,7 @@ class SGD(Optimizer):
 
     def _validate_group(self, g):
         check_common("SGD", g["lr"], weight_decay=g["weight_decay"], momentum=g["momentum"])
-        check_hparam("SGD", "dampening", g["dampening"], g["dampening"] >= 0, "a number >= 0")
+        check_hparam("SGD", "dampening", g["dampening"], non_negative, "a number >= 0")
         if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
             raise ValueError(
                 f"SGD: nesterov momentum requires momentum > 0 and zero dampening "
