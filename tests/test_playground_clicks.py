@@ -122,8 +122,8 @@ def test_pixel_click_is_the_kernel_sum_and_its_receptive_field():
     assert r["forward"][0]["text"].startswith("z^[1]^(2)_3,5 = ")
     assert r["forward"][1]["text"].startswith("a^[1]^(2)_3,5 = max(0, z^[1]^(2)_3,5) = ")
     assert r["backward"][0]["text"].startswith("∂L/∂z^[1]^(2)_3,5 = ∂L/∂a^[1]^(2)_3,5·")
-    lhs = ET.fromstring(r["forward"][0]["mathml"])[0][0]
-    assert lhs.tag == f"{{{NS}}}msubsup" and ["".join(p.itertext()) for p in lhs] == ["z", "3,5", "[1](2)"]
+    lhs = next(ET.fromstring(r["forward"][0]["mathml"]).iter(f"{{{NS}}}msubsup"))
+    assert ["".join(p.itertext()) for p in lhs] == ["z", "3,5", "[1](2)"]
     assert r["title"] == "pixel (3, 5) of feature map 2 of layer 1, sample 2"
     # the Linear layer after the pooled maps: column 22 reads pixel (2, 2) of pooled map 2 (4×4 maps)
     title = clicks.explain(t, {"kind": "weight", "layer": 2, "row": 1, "col": 22})["title"]
@@ -352,6 +352,30 @@ def test_a_bidirectional_or_projected_rnn_is_refused_at_start():
         model = gn.train.models.SequenceClassifier(layer, 8 if what.startswith("bi") else 2, 1)
         with pytest.raises(ValueError, match=re.escape(what)):
             Trainer(model=model, data=(X, y))
+
+
+def test_long_equations_are_set_on_lines_for_the_panel(moons):
+    """MathML Core does not break lines: a click's long equation is a table, the left side once, then
+    each side after "=" and a long sum's further terms on indented lines; short ones stay one line.
+    A square of a name with a superscript is parenthesised, and a script's brackets are fences."""
+    t = _trainer({"data": "sine", "cell": "lstm", "n_samples": 60}, steps=1)
+    r = clicks.explain(t, {"kind": "hidden", "t": 3, "unit": 2, "sample": 4})
+    gate = ET.fromstring(r["forward"][0]["mathml"])
+    rows = list(gate.iter(f"{{{NS}}}mtr"))
+    assert len(rows) >= 3
+    firsts = ["".join(row[0].itertext()) for row in rows]
+    assert firsts[0] == "i3,42" and all(f == "" for f in firsts[1:])
+    starts = [row[1][0][0] for row in rows]  # the first token after the (empty) left column
+    assert starts[0].text == "=" and starts[-1].text == "="  # σ(…) = on the first line, the result on the last
+    assert any(e.tag == f"{{{NS}}}mspace" for e in starts)  # the sum's further lines
+    short = ET.fromstring(r["forward"][-2]["mathml"])  # c_3 = f·c_2 + i·g = …
+    assert not list(short.iter(f"{{{NS}}}mtable"))
+    n = clicks.explain(moons, {"kind": "neuron", "layer": 1, "unit": 2, "sample": 1})
+    square = next(e for e in ET.fromstring(n["backward"][-1]["mathml"]).iter(f"{{{NS}}}msup")
+                  if "".join(e[1].itertext()) == "2")
+    assert "".join(square[0].itertext()).startswith("(a") and "".join(square[0].itertext()).endswith(")")
+    fences = [e for e in ET.fromstring(n["forward"][0]["mathml"]).iter(f"{{{NS}}}mo") if e.text in "[]"]
+    assert fences and all(e.get("lspace") == "0" and e.get("rspace") == "0" for e in fences)
 
 
 def test_bad_click_targets():

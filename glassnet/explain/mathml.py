@@ -78,6 +78,10 @@ def tokens(s: str) -> str:
             out.append(mn(t))
         elif t[0].isalpha():
             out.append(mi(t))
+        elif t in "([":  # a fence inside a script: no operator spacing ([1](2), never [1] (2))
+            out.append(mo(t, form="prefix", stretchy="false", lspace="0", rspace="0"))
+        elif t in ")]":
+            out.append(mo(t, form="postfix", stretchy="false", lspace="0", rspace="0"))
         else:
             out.append(mo(t))
     return mrow(*out) if out else mrow()
@@ -130,8 +134,10 @@ def _wrap(e: Expr, f: Fmt, min_prec: int) -> str:
     return _paren(s) if e.prec < min_prec else s
 
 
-def _sum(e: Sum, f: Fmt) -> str:
-    """The terms as ``Sum._join`` writes them: a − b for a negative term, "…" and the count."""
+def _sum_parts(e: Sum, f: Fmt):
+    """The terms as ``Sum._join`` writes them, each (its sign or "" for the first, its markup, its
+    length as text), and the count's note (" (n terms)") of a shortened sum or "". A sign is an
+    infix operator even where a line starts with it."""
     from .records import HEAD
 
     n = e.count if e.count is not None else len(e.terms)
@@ -142,19 +148,74 @@ def _sum(e: Sum, f: Fmt) -> str:
     out = []
     for i, t in enumerate(terms):
         if i and isinstance(t, Num) and t.prec == 3:
-            out += [mo("−"), num_mathml(-t.v, f)]
+            sign, body, shown = mo("−", form="infix"), num_mathml(-t.v, f), Num(-t.v)
         elif i and isinstance(t, Prod) and isinstance(t.factors[0], Num) and t.factors[0].v < 0:
-            out += [mo("−"), _wrap(Prod([Num(-t.factors[0].v)] + t.factors[1:]), f, 2)]
+            shown = Prod([Num(-t.factors[0].v)] + t.factors[1:])
+            sign, body = mo("−", form="infix"), _wrap(shown, f, 2)
         elif i and isinstance(t, Neg):
-            out.append(mo("−"))
-            out.append(_paren(expr_mathml(t.x, f), "[", "]") if t.bracket else _wrap(t.x, f, 2))
+            shown = t.x
+            sign = mo("−", form="infix")
+            body = _paren(expr_mathml(t.x, f), "[", "]") if t.bracket else _wrap(t.x, f, 2)
         else:
-            if i:
-                out.append(mo("+"))
-            out.append(_wrap(t, f, 2 if i else 1))
-    if any(isinstance(t, _Dots) for t in terms) and e.value() is not None:
-        out.append(mtext(f" ({n} terms)"))
-    return mrow(*out)
+            shown = t
+            sign, body = (mo("+", form="infix") if i else ""), _wrap(t, f, 2 if i else 1)
+        out.append((sign, body, _width(shown, f) + (2.5 if i else 0)))
+    shortened = any(isinstance(t, _Dots) for t in terms) and e.value() is not None
+    # a token's leading space is dropped in MathML: the gap before "(n terms)" is an mspace
+    note = mrow(_el("mspace", width="0.5em"), mtext(f"({n} terms)")) if shortened else ""
+    return out, note
+
+
+def _width(e: Expr, f: Fmt) -> float:
+    """About how wide ``e`` is set, in characters of its text: a fraction (∂L/∂z) as wide as its
+    wider part, sub- and superscripts smaller than the line."""
+    if isinstance(e, (Deriv, Frac)):
+        a, b = (e.num_, e.den) if isinstance(e, Deriv) else (e.a, e.b)
+        return max(_width(a, f), _width(b, f)) + 2.5
+    if isinstance(e, Sum):
+        return sum(_width(t, f) + 2.5 for t in e.terms)
+    if isinstance(e, Prod):
+        return sum(_width(x, f) + 1 for x in e.factors) - 1
+    if isinstance(e, Call):
+        return len(e.fn) + 2 + sum(_width(a, f) + 1 for a in e.args)
+    if isinstance(e, Pow):
+        return _width(e.base, f) + 0.7 * len(e.exp.text(f))
+    if isinstance(e, Neg):
+        return 1 + _width(e.x, f)
+    if isinstance(e, Sym) and not isinstance(e, Num):
+        m = _NAME.match(e._name())
+        if m is not None:  # the base, then its marks in a smaller size
+            marks = re.sub(r"[\[\]()^_]", "", m.group("marks")) + index_text(e.idx)
+            return len(m.group("base")) + 0.8 * len(marks)
+    return len(e.text(f))
+
+
+def _sum(e: Sum, f: Fmt) -> str:
+    """The terms as ``Sum._join`` writes them: a − b for a negative term, "…" and the count."""
+    parts, note = _sum_parts(e, f)
+    return mrow(*[p for sign, body, _ in parts for p in ((sign,) if sign else ()) + (body,)], *((note,) if note else ()))
+
+
+def _lines(e: Expr, f: Fmt, width: int) -> list:
+    """``e`` written on lines of about ``width`` characters (as its text counts them): a long sum
+    breaks before a term (the next line starts with its sign), also inside σ(…) or tanh(…); any
+    other expression is one line."""
+    inner = e.args[0] if isinstance(e, Call) and len(e.args) == 1 and isinstance(e.args[0], Sum) else e
+    if not isinstance(inner, Sum) or _width(e, f) <= width:
+        return [expr_mathml(e, f)]
+    parts, note = _sum_parts(inner, f)
+    lines, line, used = [], [], 0
+    for sign, body, n in parts:
+        if line and used + n > width:
+            lines.append(line)
+            line, used = [], 0
+        line += ([sign] if sign else []) + [body]
+        used += n
+    lines.append(line + ([note] if note else []))
+    if inner is not e:  # fn( on the first line, ) on the last
+        lines[0] = [mi(e.fn), mo("(", stretchy="false")] + lines[0]
+        lines[-1] = lines[-1] + [mo(")", stretchy="false")]
+    return [mrow(*ln) for ln in lines]
 
 
 def expr_mathml(e: Expr, f: Fmt) -> str:
@@ -178,7 +239,10 @@ def expr_mathml(e: Expr, f: Fmt) -> str:
     if isinstance(e, Frac):
         return _el("mfrac", expr_mathml(e.a, f), expr_mathml(e.b, f))
     if isinstance(e, Pow):
-        return _el("msup", _wrap(e.base, f, 5), expr_mathml(e.exp, f))
+        base = _wrap(e.base, f, 5)
+        if isinstance(e.base, Sym) and "^" in e.base._name() and base.startswith(("<msup>", "<msubsup>")):
+            base = _paren(base)  # (a^[1]_12)^2: the square is not one more superscript of the name
+        return _el("msup", base, expr_mathml(e.exp, f))
     if isinstance(e, Floor):
         return _paren(expr_mathml(e.x, f), "⌊", "⌋")
     if isinstance(e, Call):
@@ -216,9 +280,13 @@ def math(inner: str, display: bool = False) -> str:
     return _el("math", inner, xmlns=NS, **({"display": "block"} if display else {}))
 
 
-def eq_mathml(eq: Eq, f: Fmt, display: bool = False) -> str:
+def eq_mathml(eq: Eq, f: Fmt, display: bool = False, width: int | None = None) -> str:
     """``lhs = … = result`` (``lhs ← …`` for an update), the sides the text writes (a side that
-    prints as the one before it is left out, as in the text)."""
+    prints as the one before it is left out, as in the text).
+
+    With ``width`` (characters, as the text counts them) an equation longer than that is a table
+    of lines: the left side, then each side on its own line after "=", a long sum broken before a
+    term, its next lines indented — for a narrow panel (MathML Core has no line breaking)."""
     chain = eq.chain()
     texts = [e.text(f) for e in chain]
     keep = [0] if eq.note == "update" else []
@@ -228,10 +296,23 @@ def eq_mathml(eq: Eq, f: Fmt, display: bool = False) -> str:
         if texts[i] != last:
             keep.append(i)
         last = texts[i]
+
+    def rel(n):
+        return mo("←") if eq.note == "update" and n == 1 else mo("=")
+
+    if width is not None and sum(_width(chain[i], f) + 2 for i in keep) > width and len(keep) > 1:
+        room = max(24, width - _width(chain[keep[0]], f))
+        rows = []
+        for n, i in enumerate(keep[1:], 1):
+            for k, line in enumerate(_lines(chain[i], f, room)):
+                head = rel(n) if k == 0 else _el("mspace", width="1em")
+                lhs = expr_mathml(chain[keep[0]], f) if not rows else ""
+                rows.append(_el("mtr", _el("mtd", lhs), _el("mtd", mrow(head, line))))
+        return math(_el("mtable", *rows), display)
     out = []
     for n, i in enumerate(keep):
         if n:
-            out.append(mo("←") if eq.note == "update" and n == 1 else mo("="))
+            out.append(rel(n))
         out.append(expr_mathml(chain[i], f))
     return math(mrow(*out), display)
 

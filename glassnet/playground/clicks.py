@@ -39,6 +39,7 @@ from ..explain.records import Call, Deriv, Eq, Fmt, Frac, Neg, Pow, Prod, Ref, S
 from ..explain.render import _eq_text
 
 DIGITS = 4
+MATH_WIDTH = 50  # characters of an equation's text per line of its MathML (the panel's width)
 KINDS = {"neuron": ("layer", "unit", "sample"), "weight": ("layer", "row", "col"), "bias": ("layer", "unit"),
          "pixel": ("layer", "channel", "row", "col", "sample"), "hidden": ("t", "unit", "sample", "layer"),
          "gate": ("gate", "t", "unit", "sample", "layer")}
@@ -151,7 +152,7 @@ class Run:
         return hits
 
     def entry(self, step, eq) -> dict:
-        return {"text": _eq_text(eq, self.fmt), "mathml": eq_mathml(eq, self.fmt, display=True),
+        return {"text": _eq_text(eq, self.fmt), "mathml": eq_mathml(eq, self.fmt, display=True, width=MATH_WIDTH),
                 "step": step.title}
 
     def entries(self, hits) -> list:

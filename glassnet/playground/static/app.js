@@ -298,26 +298,32 @@ function syncControls(setup, force) {
   const isToy = ["moons", "circles", "xor", "spiral"].includes(data);
   const isCnn = data === "digits" && setup.model === "cnn";
   const isRnn = data === "sine";
+  const isCustom = data === "custom";   // the user's own model and data: the network is fixed
   // the model choices a data set has
   for (const opt of $("model").options) {
     opt.disabled = !((isToy && opt.value === "mlp") || (data === "digits" && opt.value !== "rnn") ||
-      (isRnn && opt.value === "rnn") || data === "custom");
+      (isRnn && opt.value === "rnn") || (isCustom && opt.value === "custom"));
   }
+  $("data").disabled = isCustom;
+  $("model").disabled = isCustom;
   $("model-field").classList.toggle("hidden", isToy);
   $("cell-field").classList.toggle("hidden", !isRnn);
-  $("noise-field").classList.toggle("hidden", data === "digits");
+  $("noise-field").classList.toggle("hidden", data === "digits" || isCustom);
   const hidden = setup.hidden || [];
   $("layers-count").textContent = String(hidden.length);
-  $("layers-minus").disabled = isRnn || isCnn || hidden.length === 0;
-  $("layers-plus").disabled = isRnn || isCnn || hidden.length >= MAX_LAYERS;
-  $("layers-field").classList.toggle("hidden", isCnn || isRnn);
-  $("activation-field").classList.toggle("hidden", isRnn);   // the recurrent cell has its own
-  const key = JSON.stringify([hidden, isCnn, isRnn]);
+  $("layers-minus").disabled = isRnn || isCnn || isCustom || hidden.length === 0;
+  $("layers-plus").disabled = isRnn || isCnn || isCustom || hidden.length >= MAX_LAYERS;
+  $("layers-field").classList.toggle("hidden", isCnn || isRnn || isCustom);
+  $("activation-field").classList.toggle("hidden", isRnn || isCustom);   // the recurrent cell has its own
+  const key = JSON.stringify([hidden, isCnn, isRnn, isCustom]);
   const list = $("units-list");
   if (list.dataset.key !== key) {
     list.dataset.key = key;
     clear(list);
-    if (!isCnn) {
+    if (isCustom) {
+      list.appendChild(h("p", { class: "muted small",
+        text: "your own model and data: the network is fixed here; the training settings below apply to it" }));
+    } else if (!isCnn) {
       hidden.forEach((n, i) => {
         list.appendChild(h("div", { class: "units-row" },
           h("span", { text: isRnn ? "hidden size" : `layer ${i + 1}` }),

@@ -62,7 +62,7 @@ export class RnnView {
   build(frame, T, H, gates, L) {
     const rnn = frame.rnn;
     clear(this.root);
-    const avail = Math.max(360, (this.root.clientWidth || 640) - 58 - 96);
+    const avail = Math.max(200, (this.root.clientWidth || 640) - 58 - 100);   // the ŷ text needs ~92 px
     const perStep = avail / T;
     const gc = gates.length > 2 ? 2 : Math.max(1, gates.length);   // gate strips side by side
     const gr = gates.length ? Math.ceil(gates.length / gc) : 0;     // rows of gate strips
@@ -105,9 +105,10 @@ export class RnnView {
     rowLabel(xRowY + 14, "x_t", "the input at time t");
     for (const row of rows) {
       const of = L > 1 ? ` of layer ${row.l}` : "";
-      if (L > 1) {
-        svg.appendChild(s("text", { x: 4, y: row.gateY - 20, class: "layer-label" },
-          `layer ${row.l}${row.l === 1 ? " (reads x_t)" : ` (reads h_t of layer ${row.l - 1})`}`));
+      if (L > 1) {   // in the left margin, clear of the arrows
+        svg.appendChild(s("text", { x: 4, y: row.gateY - 8, class: "layer-label",
+          "data-tip": row.l === 1 ? "layer 1 reads x_t" : `layer ${row.l} reads h_t of layer ${row.l - 1}` },
+          `layer ${row.l}`));
       }
       if (hasGates) rowLabel(row.gateY + (gr * gateRowH) / 2, "gates", `the gates at time t${of}, one strip each; unit 1 at the top`);
       if (rnn.c) rowLabel(row.cY + (H * cell) / 2, "c_t", `the LSTM's cell state${of}`);
@@ -117,7 +118,8 @@ export class RnnView {
     for (let t = 1; t <= T; t++) {
       const x0 = left + (t - 1) * colW;
       const cx = x0 + colW / 2;
-      svg.appendChild(s("text", { x: cx, y: 14, class: "t-label", "text-anchor": "middle" }, `t = ${t}`));
+      const tLabel = colW >= 48 ? `t = ${t}` : colW >= 30 ? `t=${t}` : String(t);   // narrow columns: shorter
+      svg.appendChild(s("text", { x: cx, y: 14, class: "t-label", "text-anchor": "middle" }, tLabel));
       // x_t
       const xw = Math.min(colW - 8, 40);
       const xr = s("rect", { x: cx - xw / 2, y: xRowY, width: xw, height: 20, rx: 3, class: "x-cell",
