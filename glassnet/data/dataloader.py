@@ -66,6 +66,9 @@ class DataLoader:
         dataset: a ``Dataset`` (anything with ``len`` and ``[i]``).
         batch_size: samples per batch.
         shuffle: draw a fresh random order every epoch.
+        sampler: where the order comes from instead: an iterable of indices with a
+            length, such as ``gn.distributed.DistributedSampler`` (each rank's share);
+            excludes ``shuffle``.
         drop_last: skip the last batch when it is smaller than ``batch_size``.
         collate_fn: turns a list of samples into a batch (default:
             ``default_collate``). Giving one turns off the whole-batch path.
@@ -80,14 +83,21 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, collate_fn=None, generator=None, seed=None):
+                 drop_last: bool = False, collate_fn=None, generator=None, seed=None,
+                 sampler=None):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
                 or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must be an iterable of indices with a length, "
+                            f"got {type(sampler).__name__}")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -102,10 +112,12 @@ class DataLoader:
         return self._generator if self._generator is not None else B.rng()
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(self.sampler, np.int64, len(self.sampler))
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
