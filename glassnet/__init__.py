@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     autograd,
     backend,
     data,
+    distributed,
     explain,
     functional,
     io,
