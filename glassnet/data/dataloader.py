@@ -123,15 +123,16 @@ class DataLoader:
 
     def __iter__(self):
         order = self._order()
-        fast = self.collate_fn is None and hasattr(self.dataset, "get_batch")
-        collate = self.collate_fn or default_collate
         stop = len(self) * self.batch_size
         for start in range(0, stop, self.batch_size):
-            idx = order[start:start + self.batch_size]
-            if fast:
-                yield self.dataset.get_batch(idx)
-            else:
-                yield collate([self.dataset[int(i)] for i in idx])
+            yield self._batch(order[start:start + self.batch_size])
+
+    def _batch(self, idx: np.ndarray):
+        """The batch of the samples at ``idx``: one ``get_batch`` call when the dataset has
+        it (and no collate_fn is given), else the samples read one by one and collated."""
+        if self.collate_fn is None and hasattr(self.dataset, "get_batch"):
+            return self.dataset.get_batch(idx)
+        return (self.collate_fn or default_collate)([self.dataset[int(i)] for i in idx])
 
     def state_dict(self) -> dict:
         """The shuffle generator's state when the loader owns one (for checkpoints)."""
