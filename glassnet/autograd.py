@@ -26,15 +26,20 @@ _ndarray = np.ndarray
 # grad mode
 # ----------------------------------------------------------------------------
 class _ThreadMode(threading.local):
-    """Grad mode is per thread, as in PyTorch: each thread sees its own ``mode``."""
+    """Grad mode is per thread, as in PyTorch: each thread sees its own ``mode``. So is
+    the explain recorder (``recorder``): an explanation records only the thread that opened it."""
 
     mode = True
+    recorder = None
 
 
 _thread = _ThreadMode()
-# The explain recorder, when one is active (glassnet.explain); None costs one
-# comparison per op.
-_recorder = None
+# How many threads have an explain recorder installed (set_recorder). While it is 0,
+# as it is whenever nobody explains, an op pays one test of it and never looks at
+# its thread's recorder; threads that do not record pay one thread-local lookup
+# per op while another thread records.
+_recording = 0
+_recording_lock = threading.Lock()
 
 
 def is_grad_enabled() -> bool:
@@ -118,11 +123,31 @@ class enable_grad(_ModeDecorator):
 
 
 def set_recorder(recorder):
-    """Install (or remove, with None) the explain recorder. Returns the previous one."""
-    global _recorder
-    prev = _recorder
-    _recorder = recorder
+    """Install (or remove, with None) this thread's explain recorder. Returns the previous one.
+
+    Like grad mode, it applies to the calling thread only: ops other threads run are not
+    reported to it. Whoever installs one removes it (``set_recorder(prev)``) in the same thread.
+    """
+    global _recording
+    prev = _thread.recorder
+    if (prev is None) != (recorder is None):
+        with _recording_lock:
+            _recording += 1 if prev is None else -1
+    _thread.recorder = recorder
     return prev
+
+
+def current_recorder():
+    """This thread's explain recorder, or None."""
+    return _thread.recorder
+
+
+def __getattr__(name):
+    # ``autograd._recorder`` reads this thread's recorder (the optimizer and the
+    # explainers read it so).
+    if name == "_recorder":
+        return _thread.recorder
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------
@@ -228,8 +253,10 @@ class Function:
                 result._ctx = None
             if result.data.base is not None:  # a view (reshape, transpose, slice) of an input?
                 _link_view(result, inputs)
-        if _recorder is not None:
-            _recorder.on_forward(fn, inputs, result, params)
+        if _recording:  # someone explains: is it this thread?
+            rec = _thread.recorder
+            if rec is not None:
+                rec.on_forward(fn, inputs, result, params)
         return result
 
     def __repr__(self):
@@ -340,7 +367,7 @@ def run_backward(roots, grad_roots, retain_graph=False):
         slots = grads.setdefault(r._ctx, [None] * r._ctx.n_outputs)
         i = r._out_idx
         slots[i] = g if slots[i] is None else slots[i] + g
-    recorder = _recorder
+    recorder = _thread.recorder if _recording else None
     if recorder is not None:
         recorder.on_backward_begin(roots)
     for fn in reversed(order):

@@ -7,7 +7,10 @@
     print(ex)                         # plain text;  ex.to_markdown(), ex.to_latex()
 
 ``gn.explain`` is this package and, called, the context manager
-(``gn.explain(digits=4, max_elements=16, focus=None, max_terms=None)``). Every op is described in the
+(``gn.explain(digits=4, max_elements=16, focus=None, max_terms=None)``). It records the thread
+that opened it, as grad mode is per thread: another thread's training stays out of the
+explanation and costs only a thread-local lookup per op, and several threads may each record
+their own. Every op is described in the
 chapter's notation (``Tensor.name`` gives the symbols; unnamed tensors are
 auto-named) by the describer registered for its class (``describes``; the
 ops' describers are in ``describe/``, one module per op family). The ``glassnet explain`` command (``cli.py``) works the

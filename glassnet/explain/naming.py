@@ -1,8 +1,9 @@
 """Textbook names for the tensors of a model run inside ``gn.explain()``.
 
 While an explanation records, a module forward hook (``nn.module.
-register_module_forward_hook``) notes every module call — the module, its
-inputs and its output — in the order the calls finish. From those calls the
+register_module_forward_hook``) notes every module call the recording thread
+makes — the module, its inputs and its output — in the order the calls finish
+(other threads' calls are not its). From those calls the
 chapter's names follow:
 
 - a layer with weights (``Linear``, ``Conv``, ``RNN``/``LSTM``/``GRU``,
@@ -19,6 +20,8 @@ The recorder adds the rest (the target y of a loss, the loss L) and lets a
 """
 
 from __future__ import annotations
+
+import threading
 
 from ..nn import activation as _activation
 from ..nn.module import register_module_forward_hook
@@ -78,13 +81,16 @@ def _first_tensor(out):
 
 
 class ModelNames:
-    """Watches module calls while active and names their tensors as the chapter does."""
+    """Watches module calls while active and names their tensors as the chapter does.
+    Only the calls of the thread that started it: an explanation records one thread."""
 
     def __init__(self):
         self.calls: list = []
         self._handle = None
+        self._thread = None
 
     def start(self) -> None:
+        self._thread = threading.get_ident()
         self._handle = register_module_forward_hook(self._on_call)
 
     def stop(self) -> None:
@@ -93,7 +99,8 @@ class ModelNames:
             self._handle = None
 
     def _on_call(self, module, args, out):
-        self.calls.append((module, args, out))
+        if threading.get_ident() == self._thread:
+            self.calls.append((module, args, out))
 
     def names(self) -> list[tuple[Tensor, str]]:
         """(tensor, textbook name) for every tensor the watched calls tell something about."""

@@ -5,8 +5,14 @@ forward), from the backward pass (after each op's backward, before the
 graph's saved values are freed) and from ``Optimizer.step``. The recorder
 looks the op's class up in the registry (``registry.py``; the describers live
 in ``describe/``), which turns the call's operands and the op's named saved
-state into ``Step``s; ops know nothing of explanations. With no recorder
-installed the engine pays one ``is None`` test per op.
+state into ``Step``s; ops know nothing of explanations. While no thread
+records, the engine pays one test of a counter per op.
+
+Recording is per thread, like grad mode: the recorder is installed for the
+thread that opened ``gn.explain()`` (``autograd.set_recorder``), and ops,
+backward passes, optimizer steps and module calls of other threads never reach
+it. Two threads may each record their own explanation at once; ``explain``
+blocks nest within a thread.
 """
 
 from __future__ import annotations
@@ -665,7 +671,8 @@ def _max_terms(max_terms, max_elements):
 
 
 class explain:
-    """``with gn.explain() as ex:`` — record every op (forward and backward) run inside.
+    """``with gn.explain() as ex:`` — record every op (forward and backward) run inside,
+    by this thread (other threads' ops are not recorded, as grad mode is per thread).
 
     Args:
         digits: decimals printed (default 4); the numbers themselves are the
@@ -729,7 +736,7 @@ class explain:
 def record_step(optimizer, step_fn):
     """Run ``step_fn()`` (an optimizer's step) and, when an explanation is being recorded,
     record each parameter before and after it (``Recorder.on_optimizer_step``)."""
-    rec = autograd._recorder
+    rec = autograd.current_recorder()
     if not isinstance(rec, Recorder):
         return step_fn()
     return rec.on_optimizer_step(optimizer, step_fn)
