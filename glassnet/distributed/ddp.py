@@ -265,8 +265,7 @@ class DistributedDataParallel(Module):
             np.copyto(view, g)
         else:
             np.add(p.grad.data, g, out=view)
-        if self._grad_weight != 1.0:
-            view *= self._grad_weight
+        self._weigh(view)
         bucket.pending -= 1
         self._remaining -= 1
         if self._remaining == 0:
@@ -277,6 +276,13 @@ class DistributedDataParallel(Module):
             else:
                 self._progress()
         return None
+
+    def _weigh(self, view: np.ndarray) -> None:
+        w = self._grad_weight
+        if w == 0.0:
+            view[...] = 0  # a stand-in sample: no contribution, even from a NaN gradient
+        elif w != 1.0:
+            view *= w
 
     def _fill_unused(self) -> None:
         """Parameters this rank's forward did not use send their current gradient (or zeros)."""
@@ -290,7 +296,7 @@ class DistributedDataParallel(Module):
                 view[...] = 0
             else:
                 view[...] = p.grad.data.reshape(-1)
-                view *= self._grad_weight
+                self._weigh(view)
         if self.overlap:
             for b in self._buckets:
                 if b.used == 0:
