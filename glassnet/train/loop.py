@@ -197,8 +197,12 @@ def _steps(loader):
         return None
 
 
-def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, progress):
-    """One pass over ``loader`` with updates; returns the epoch's mean loss and metrics."""
+def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, progress,
+               sync=None):
+    """One pass over ``loader`` with updates; returns the epoch's mean loss and metrics.
+
+    ``sync`` (under mpiexec) turns this rank's batch loss, size and metrics into the
+    whole batch's, summed over the ranks."""
     total, count = 0.0, 0
     sums = [0.0] * len(metric_fns)
     live = progress.live
@@ -215,10 +219,13 @@ def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, 
         optimizer.step()
         value = float(loss.data)
         n = x.data.shape[0]
+        scores = [fn(output.data, y.data) for _, fn in metric_fns]
+        if sync is not None:
+            value, n, scores = sync(value, n, scores)
         total += value * n
         count += n
-        for i, (_, fn) in enumerate(metric_fns):
-            sums[i] += fn(output.data, y.data) * n
+        for i, score in enumerate(scores):
+            sums[i] += score * n
         if batch_cbs:
             state.batch = batch
             logs = {"loss": value}
@@ -321,6 +328,14 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         if loader_state.get("generator") is not None and getattr(train_loader, "_own_generator",
                                                                  False):
             train_loader.load_state_dict(loader_state)  # the same shuffles as an unbroken run
+    from ..distributed.training import data_parallel
+
+    train_model, parallel = model, data_parallel(model, train_loader, val_loader)
+    if parallel is not None:  # under mpiexec: each rank trains on its share; rank 0 alone speaks
+        train_model, train_loader, val_loader = (parallel.train_model, parallel.train_loader,
+                                                 parallel.val_loader)
+        callbacks.insert(0, parallel)
+        verbose = verbose if parallel.is_main else False
     state = TrainState(model, optimizer, loss_fn, history, epochs, _steps(train_loader),
                        val_loader is not None, scheduler, resumed)
     state.train_loader, state.callbacks = train_loader, callbacks
@@ -343,13 +358,14 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
                 cb.on_epoch_begin(epoch, {})
             progress.epoch_begin(epoch)
             model.train()
-            logs = _run_epoch(model, train_loader, loss_fn, optimizer, metric_fns, state,
-                              batch_cbs, progress)
+            logs = _run_epoch(train_model, train_loader, loss_fn, optimizer, metric_fns, state,
+                              batch_cbs, progress, parallel and parallel.sync_batch)
             if state.abort_epoch:  # logged (the curve shows the blow-up), never checkpointed
                 history.append(epoch, logs)
                 break
             if val_loader is not None:
-                val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit: val_data")
+                val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit: val_data",
+                                parallel and parallel.sync_eval)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             if lr is not None:
                 logs["lr"] = lr
@@ -373,7 +389,7 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         history.stopped_epoch = state.epoch
         history.stop_reason = state.stop_reason
         progress.message(_stop_message(state, callbacks, history))
-    if report is not None and not history.interrupted:
+    if report is not None and not history.interrupted and (parallel is None or parallel.is_main):
         _write_fit_report(report, model, history, loss, optimizer, train_data, val_data,
                           epochs, batch_size, seed, metric_fns, progress)
     return history
@@ -423,7 +439,7 @@ def _stop_message(state, callbacks, history) -> str:
     return "\n".join(lines)
 
 
-def _evaluate(model, loader, loss_fn, metric_fns, what) -> dict:
+def _evaluate(model, loader, loss_fn, metric_fns, what, sync=None) -> dict:
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
@@ -441,6 +457,8 @@ def _evaluate(model, loader, loss_fn, metric_fns, what) -> dict:
                 count += n
     finally:
         model.train(was_training)
+    if sync is not None:  # under mpiexec: the sums over every rank's part of the data
+        total, count, sums = sync(total, count, sums)
     if count == 0:
         raise ValueError(f"{what}: the data yielded no batches (is it empty?)")
     out = {"loss": total / count} if loss_fn is not None else {}
