@@ -287,7 +287,11 @@ class ModelCheckpoint(_Watching):
                           f"{e.strerror or e}") from e
 
     def _save(self, path, epoch):
+        from ..distributed import is_main
         from ..io import save_checkpoint
+
+        if not is_main():  # under mpiexec every rank keeps the same state; rank 0 writes it
+            return
 
         loader = getattr(self.state, "train_loader", None)
         extra = {"loader": loader.state_dict()} if hasattr(loader, "state_dict") else {}
