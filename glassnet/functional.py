@@ -84,7 +84,10 @@ def relu(input: Tensor) -> Tensor:
         >>> gn.relu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([0., 0., 3.])
     """
-    return A.ReLU.apply(as_tensor(input))
+    t = as_tensor(input)
+    if t.data.dtype.kind == "b":
+        raise TypeError("relu: not defined for bool tensors (convert with .long() or .float())")
+    return A.ReLU.apply(t)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -193,7 +196,10 @@ def softsign(input: Tensor) -> Tensor:
         >>> F.softsign(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.6667,  0.    ,  0.75  ])
     """
-    return A.Softsign.apply(_floating(input))
+    t = as_tensor(input)
+    if t.data.dtype.kind == "b":
+        raise TypeError("softsign: not defined for bool tensors (convert with .float())")
+    return A.Softsign.apply(t._float())
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -210,7 +216,10 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     """
     if min_val >= max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
-    return A.Hardtanh.apply(as_tensor(input), min_val=min_val, max_val=max_val)
+    t = as_tensor(input)
+    if t.data.dtype.kind == "b":
+        raise TypeError("hardtanh: not defined for bool tensors (convert with .long() or .float())")
+    return A.Hardtanh.apply(t, min_val=min_val, max_val=max_val)
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
@@ -349,6 +358,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     input, weight = as_tensor(input), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
+    if input.data.dtype.kind == "b":
+        raise TypeError("linear: not defined for bool input (convert with .float())")
     # shapes read once from the arrays: this runs for every layer of every step
     x_shape, w_shape = input.data.shape, weight.data.shape
     if len(w_shape) != 2:

@@ -424,9 +424,15 @@ class Tensor:
         other = self._const(other)
         a, b = (other, self) if reflected else (self, other)
         if a.data.dtype != b.data.dtype or (op is E.Div and a.data.dtype.kind != "f"):
+            if op is E.Sub and "b" in (a.data.dtype.kind, b.data.dtype.kind):
+                _bool_sub()
             a, b = _promote(a, b, op is E.Div)
         try:
             return op.apply(a, b)
+        except TypeError:
+            if op is E.Sub and a.data.dtype.kind == "b":  # NumPy refuses bool − bool too
+                _bool_sub()
+            raise
         except ValueError as err:
             if "broadcast" in str(err):
                 raise ValueError(
@@ -460,6 +466,11 @@ class Tensor:
         return self._binary(E.Div, other, "div", True)
 
     def __pow__(self, exponent):
+        if self.data.dtype.kind == "b":  # bools are powered as int64, as PyTorch (NumPy: int8)
+            if isinstance(exponent, Tensor) and exponent.data.dtype.kind == "b":
+                raise TypeError("pow: not defined for a bool tensor to a bool power "
+                                "(convert with .long() or .float())")
+            return self.long() ** exponent
         if isinstance(exponent, (builtins.int, builtins.float)):
             if isinstance(exponent, builtins.float) and self.data.dtype.kind != "f":
                 return self.to(B.get_default_dtype()) ** exponent  # int ** 0.5 is float32
@@ -476,6 +487,7 @@ class Tensor:
         return self
 
     def __abs__(self):
+        _no_bool(self, "abs")
         return E.Abs.apply(self)
 
     def __matmul__(self, other):
@@ -820,14 +832,16 @@ class Tensor:
         """The smallest values over ``dim`` (one or several); ties share the gradient."""
         return self._amaxmin(dim, keepdim, "min")
 
-    def _amaxmin(self, dim, keepdim, mode):
+    def _amaxmin(self, dim, keepdim, mode, nan_grad=True):
         # unlike max(dim), the gradient is split evenly between tied extremes (as PyTorch)
         axes = self._reduce_dims(dim, "a" + mode)
         self._check_reducible(axes, "a" + mode)
         if axes is None:
-            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode, split_ties=True)
+            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode, split_ties=True,
+                                 nan_grad=nan_grad)
             return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
-        return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True)
+        return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True,
+                              nan_grad=nan_grad)
 
     def _argext(self, find, dim, keepdim):
         """``find`` (np.argmax or np.argmin) of the flattened tensor or along ``dim``, as int64."""
@@ -884,6 +898,7 @@ class Tensor:
 
     def abs(self):
         """|x|, elementwise (gradient 0 at x = 0)."""
+        _no_bool(self, "abs")
         return E.Abs.apply(self)
 
     def sin(self):
@@ -903,12 +918,16 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            # tensor bounds: each output element comes from x, min or max, and so does its gradient
+            # tensor bounds: each output element comes from x, min or max, and so does its
+            # gradient; a NaN bound gives NaN, as PyTorch (which has no bool clamp between
+            # two bool bounds)
+            if all(isinstance(b, Tensor) and b.data.dtype.kind == "b" for b in (min, max)):
+                _no_bool(self, "clamp")
             out = self
             if min is not None:
-                out = where(out < min, min, out)
+                out = where((out < min) | _isnan(min), min, out)
             if max is not None:
-                out = where(out > max, max, out)
+                out = where((out > max) | _isnan(max), max, out)
             return out
         return E.Clamp.apply(self, min=min, max=max)
 
@@ -923,6 +942,8 @@ class Tensor:
 
     def square(self):
         """x², elementwise."""
+        if self.data.dtype.kind == "b":
+            return self.long() * self.long()  # as PyTorch: bools square to int64
         return self * self
 
     def reciprocal(self):
@@ -992,6 +1013,9 @@ class Tensor:
         if not broadcasts_to(m.shape, self.shape):
             raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
                              f"tensor's shape {self.shape}")
+        if not isinstance(value, Tensor):  # a number takes the tensor's dtype, as PyTorch
+            value = Tensor._make(np.asarray(_number_arg(value, "masked_fill", "value"), self.dtype),
+                                 False, None, 0)
         return where(m, value, self)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -1040,7 +1064,8 @@ class Tensor:
         if p == "fro":
             p = 2
         if p in (np.inf, builtins.float("inf")):
-            return self.abs().amax(dim, keepdim)
+            # the largest |x|; a NaN passes no gradient to the others, as PyTorch's norm
+            return self.abs()._amaxmin(dim, keepdim, "max", nan_grad=False)
         if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
             raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
         return R.Norm.apply(self._float(), p=p, dim=self._reduce_dims(dim, "norm"), keepdim=keepdim)
@@ -1083,6 +1108,7 @@ class Tensor:
 
     def relu(self):
         """max(0, x), elementwise."""
+        _no_bool(self, "relu")
         return A.ReLU.apply(self)
 
     def softmax(self, dim: int = -1):
@@ -1248,9 +1274,28 @@ def _convert_index(index):
 
 
 def _show_index(index):
+    """An index for a one-line message: arrays by their shape, not their values."""
     if isinstance(index, np.ndarray):
         return f"array of shape {index.shape}"
+    if isinstance(index, tuple):
+        return "(" + ", ".join(_show_index(i) for i in index) + ("," if len(index) == 1 else "") + ")"
     return repr(index)
+
+
+def _isnan(v):
+    """NaN test of a tensor (elementwise) or of a number."""
+    return v.isnan() if isinstance(v, Tensor) else math.isnan(v)
+
+
+def _bool_sub():
+    raise TypeError("sub: subtraction is not defined for bool tensors (as PyTorch); use ~mask "
+                    "or logical_not to invert a mask, or convert with .long()")
+
+
+def _no_bool(t, name):
+    """Refuse a bool tensor where PyTorch has no bool version of the op (abs, relu, matmul)."""
+    if t.data.dtype.kind == "b":
+        raise TypeError(f"{name}: not defined for bool tensors (convert with .long() or .float())")
 
 
 # ---------------------------------------------------------------------------
@@ -1518,6 +1563,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     (d,) = normalize_axis(dim, x.ndim)
+    if x.shape[d] == 0:  # as PyTorch: ``chunks`` empty pieces
+        return tuple(x[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
     size = -(-x.shape[d] // chunks)
     return split(x, max(size, 1), d)
 
@@ -1560,6 +1607,8 @@ def minimum(x, y) -> Tensor:
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with NumPy's rules for vectors and batches."""
     x, y = as_tensor(x), as_tensor(y)
+    _no_bool(x, "matmul")
+    _no_bool(y, "matmul")
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
                          f"{x.shape} and {y.shape}")

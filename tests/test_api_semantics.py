@@ -439,3 +439,72 @@ def test_randint_takes_pytorchs_forms():
     assert r.shape == (2, 2) and ((r.data >= -5) & (r.data < 5)).all()
     assert gn.randint(3).shape == ()
     assert gn.rand(2, dtype=gn.float16).dtype == np.float16
+
+
+# ---------------------------------------------------------------------------
+# found by tests/test_fuzz_ops.py (the general rules behind items 11–15)
+# ---------------------------------------------------------------------------
+def test_fuzz_findings_match_torch(torch, strict_warnings):
+    tf = torch.nn.functional
+    # chunk of an empty dimension: `chunks` empty pieces
+    assert len(gn.zeros(0, 2).chunk(3)) == len(torch.zeros(0, 2).chunk(3)) == 3
+    # prod over no factors: 1, and its gradient is empty, not a reshape error
+    x = gn.zeros(0, 4, dtype=gn.float64, requires_grad=True)
+    out = x.prod(1)
+    out.sum().backward()
+    assert out.shape == (0,) and x.grad.shape == (0, 4)
+    assert gn.zeros(0).prod().item() == torch.zeros(0).prod().item() == 1.0
+    # sign of bools, bool powers and squares as int64, integers to negative powers
+    _same(gn.tensor([True, False]).sign().data, torch.tensor([True, False]).sign().numpy())
+    assert (gn.tensor([True]) ** 2).dtype == np.int64 and gn.tensor([True]).square().dtype == np.int64
+    a, b = [2, 1, -1, -1, 3], [-1, -2, -3, -2, 2]
+    _same((gn.tensor(a) ** gn.tensor(b)).data, (torch.tensor(a) ** torch.tensor(b)).numpy())
+    # masked_fill keeps the tensor's dtype; hardtanh and relu6 keep integers
+    m = [True, False]
+    _same(gn.tensor([1, 2]).masked_fill(gn.tensor(m), 0.7).data,
+          torch.tensor([1, 2]).masked_fill(torch.tensor(m), 0.7).numpy())
+    _same(F.hardtanh(gn.tensor([-3, 0, 3])).data, tf.hardtanh(torch.tensor([-3, 0, 3])).numpy())
+    _same(F.relu6(gn.tensor([-3, 0, 9])).data, tf.relu6(torch.tensor([-3, 0, 9])).numpy())
+    # a NaN tensor bound of clamp gives NaN
+    lo = np.array([NAN, 0.0, 0.0])
+    _same(gn.tensor([1.0, -1.0, 2.0]).clamp(gn.tensor(lo), gn.tensor([3.0, 3.0, 1.0])).data,
+          torch.tensor([1.0, -1.0, 2.0]).clamp(torch.tensor(lo), torch.tensor([3.0, 3.0, 1.0])).numpy())
+    # an ignored row counts for nothing in cross_entropy, even with NaN logits, smoothed or not
+    z = np.array([[NAN, 1.0, 2.0], [0.5, 0.1, -1.0]])
+    for ls in (0.0, 0.2):
+        got = F.cross_entropy(gn.tensor(z), gn.tensor([-100, 1]), label_smoothing=ls)
+        want = tf.cross_entropy(torch.tensor(z), torch.tensor([-100, 1]), label_smoothing=ls)
+        np.testing.assert_allclose(got.item(), want.item(), rtol=1e-12)
+    # norm(p=inf) with a NaN passes no gradient to the other elements
+    out, tout, g, tg = _grad_pair(torch, lambda v: v.norm(float("inf"), 1), lambda v: v.norm(float("inf"), 1),
+                                  [[1.0, NAN, -2.0], [3.0, 0.5, -4.0]], np.float64)
+    _same(out.data, tout.detach().numpy())
+    _same(np.where(np.isnan([[1.0, NAN, -2.0], [3.0, 0.5, -4.0]]), 0, g),
+          np.where(np.isnan([[1.0, NAN, -2.0], [3.0, 0.5, -4.0]]), 0, tg))
+
+
+BOOL_REFUSED = {  # case: (call, the function the message names)
+    "abs": (lambda: gn.tensor([True]).abs(), "abs"),
+    "relu": (lambda: F.relu(gn.tensor([True])), "relu"),
+    "hardtanh": (lambda: F.hardtanh(gn.tensor([True])), "hardtanh"),
+    "softsign": (lambda: F.softsign(gn.tensor([True])), "softsign"),
+    "matmul": (lambda: gn.tensor([True, False]) @ gn.tensor([True, True]), "matmul"),
+    "linear": (lambda: F.linear(gn.tensor([[True, False]]), gn.tensor([[True, True]])), "linear"),
+    "bool - 1": (lambda: gn.tensor([True]) - 1, "sub"),
+    "2.5 - bool": (lambda: 2.5 - gn.tensor([True]), "sub"),
+    "bool - bool": (lambda: gn.tensor([True]) - gn.tensor([False]), "sub"),
+    "bool ** bool": (lambda: gn.tensor([True]) ** gn.tensor([False]), "pow"),
+}
+
+
+@pytest.mark.parametrize("case", list(BOOL_REFUSED))
+def test_bool_tensors_refused_where_torch_has_no_bool_op(case):
+    call, name = BOOL_REFUSED[case]
+    _one_line_error(call, TypeError, rf"{name}: .*bool")
+
+
+def test_index_errors_are_one_line():
+    index = (np.array([[0], [2]]), np.array([1, 1, 2]))
+    _one_line_error(lambda: gn.zeros(0, 3)[index], IndexError,
+                    r"index \(array of shape \(2, 1\), array of shape \(3,\)\) is invalid for a tensor of "
+                    r"shape \(0, 3\)")

@@ -158,6 +158,10 @@ def test_binary_dtype_promotion_matches_torch(a, b, expected, torch):
     x = gn.tensor(np.array([1, 2], dtype=a))
     y = gn.tensor(np.array([3, 1], dtype=b))
     for op in (lambda p, q: p + q, lambda p, q: p * q, lambda p, q: p - q):
+        if op(0, 1) == -1 and np.bool_ in (a, b):  # subtraction with a bool tensor: refused, as PyTorch
+            with pytest.raises(TypeError, match=r"^sub: subtraction is not defined for bool tensors"):
+                op(x, y)
+            continue
         assert op(x, y).dtype == expected
     tx, ty = torch.from_numpy(np.array([1, 2], dtype=a)), torch.from_numpy(np.array([3, 1], dtype=b))
     assert str((tx * ty).dtype) == f"torch.{np.dtype(expected).name}"

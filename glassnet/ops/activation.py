@@ -280,6 +280,8 @@ class Hardtanh(Function):
 
     def forward(self, z, min_val=-1.0, max_val=1.0):
         a = np.clip(z, min_val, max_val)
+        if a.dtype != z.dtype:  # integers stay integers, as PyTorch (NumPy widens to float)
+            a = a.astype(z.dtype)
         # 1 unless z is at or beyond a bound: from the output, so NaN passes, as PyTorch
         self.mask = (a != min_val) & (a != max_val)
         return a

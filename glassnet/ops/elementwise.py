@@ -133,7 +133,10 @@ class Pow(Function):
 
     def forward(self, x, y):
         self.x, self.y = x, y
-        self.z = x**y
+        if x.dtype.kind in "iu" and y.dtype.kind in "iu" and (y < 0).any():
+            self.z = _int_pow_negative(x, y)
+        else:
+            self.z = x**y
         return self.z
 
     def backward(self, grad_out):
@@ -153,6 +156,16 @@ class Pow(Function):
                 gy = np.where((self.x == 0) & (self.y >= 0), 0, gy)
             gy = unbroadcast(gy, self.y.shape)
         return gx, gy
+
+
+def _int_pow_negative(x, y):
+    """xʸ of integers with some y < 0, as PyTorch (NumPy refuses): the integer part of
+    1/x^|y|, so 1 for x = 1, ±1 for x = −1 and 0 for every other x."""
+    x, y = np.broadcast_arrays(x, y)
+    z = x ** np.maximum(y, 0)
+    odd = (y % 2).astype(bool)
+    neg = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0)).astype(z.dtype)
+    return np.where(y < 0, neg, z)
 
 
 class Exp(Function):
@@ -198,6 +211,8 @@ class Sqrt(Function):
 
 def sign(x):
     """−1, 0 or 1 per element, as PyTorch: 0 for NaN too (NumPy's np.sign gives NaN)."""
+    if x.dtype.kind == "b":  # NumPy has no sign of bools; PyTorch's is the bools themselves
+        return x.copy()
     if x.dtype.kind != "f":
         return np.sign(x)
     return np.subtract(x > 0, x < 0, dtype=x.dtype)

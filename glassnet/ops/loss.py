@@ -240,18 +240,20 @@ def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
     return q, denom, (rows_idx, tv, valid)
 
 
-def _row_losses(q, logp, picks):
+def _row_losses(q, logp, picks, smoothing=False):
     """−Σ_c q_c·log p_c for each row. With class indices and no smoothing only the
     target's term is non-zero, so it is read alone (cheaper, and a −inf log-probability
     of another class, as from a logit more than the dtype's range below the largest,
-    counts for nothing instead of 0·(−inf) = NaN; ignored rows give 0), as PyTorch."""
-    if picks is None:  # 0·(−inf) is NaN here, as in PyTorch, without a warning
+    counts for nothing instead of 0·(−inf) = NaN). Ignored rows give 0 whatever their
+    logits (NaN included), as PyTorch."""
+    if picks is None or smoothing:  # 0·(−inf) is NaN here, as in PyTorch, without a warning
         with np.errstate(invalid="ignore"):
-            return -(q * logp).sum(axis=1)
-    r, c, valid = picks
-    per_row = -(q[r, c] * logp[r, c])
-    if not valid.all():
-        per_row[~valid] = 0
+            per_row = -(q * logp).sum(axis=1)
+    else:
+        r, c, _ = picks
+        per_row = -(q[r, c] * logp[r, c])
+    if picks is not None and not picks[2].all():
+        per_row[~picks[2]] = 0
     return per_row
 
 
@@ -298,7 +300,7 @@ class CrossEntropyLoss(Function):
         self.target_scale = None
         if target.dtype.kind == "f":
             self.target_scale = (1 - label_smoothing) * (1 if weight is None else weight)
-        per_row = _row_losses(q, logp, None if label_smoothing else picks)
+        per_row = _row_losses(q, logp, picks, bool(label_smoothing))
         self.denom = denom
         if reduction == "none":
             out_shape = target.shape if target.dtype.kind != "f" else (z.shape[0],) + z.shape[2:]

@@ -71,9 +71,10 @@ class MaxMin(Function):
 
     saves = ()
 
-    def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False, indices=None):
+    def forward(self, x, dim=None, keepdim=False, mode="max", split_ties=False, indices=None,
+                nan_grad=True):
         self.shape, self.dim, self.keepdim = x.shape, dim, keepdim
-        self.split_ties = split_ties
+        self.split_ties, self.nan_grad = split_ties, nan_grad
         if split_ties:
             y = x.max(axis=dim, keepdims=True) if mode == "max" else x.min(axis=dim, keepdims=True)
             self.mask = x == y
@@ -94,8 +95,11 @@ class MaxMin(Function):
     def backward(self, grad_out):
         if self.split_ties:
             g = _expand(grad_out, self.shape, self.dim, self.keepdim)
-            with np.errstate(divide="ignore", invalid="ignore"):  # a NaN result: count 0, as PyTorch
-                return self.mask * (g / self.count).astype(grad_out.dtype)
+            # a NaN result matches no element: count 0, so NaN gradients as PyTorch's amax,
+            # or none at all (nan_grad=False) as its norm(p=inf)
+            count = self.count if self.nan_grad else np.maximum(self.count, 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return self.mask * (g / count).astype(grad_out.dtype)
         if self.dim is None:
             return self.mask * (grad_out / self.count).astype(grad_out.dtype)
         (axis,) = self.dim
@@ -230,6 +234,8 @@ class Prod(Function):
 
     def backward(self, grad_out):
         x, dim = self.x, self.dim
+        if not x.size:  # no factors: nothing to pass a gradient to
+            return np.zeros(x.shape, grad_out.dtype)
         moved = x.reshape(-1) if dim is None else np.moveaxis(x, dim, -1)
         ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
         before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
