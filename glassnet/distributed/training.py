@@ -30,6 +30,10 @@ written by N processes resumes on M. A DataLoader whose sampler is a
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+
 import numpy as np
 
 from ..data.dataloader import DataLoader
@@ -141,3 +145,38 @@ class _ShardedLoader:
 
     def load_state_dict(self, state: dict) -> None:
         self.loader.load_state_dict(state)
+
+
+# ---------------------------------------------------------------- for programs such as the CLI
+def quiet_unless_main() -> bool:
+    """Under mpiexec, send the standard output of every rank but 0 to /dev/null (errors still
+    show); True on rank 0 and in a plain run."""
+    if not pg.launched():
+        return True
+    pg.init()
+    if not pg.is_main():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    return pg.is_main()
+
+
+def run_on_main(fn, *args):
+    """``fn(*args)`` on rank 0 only, its result handed to every rank (for a choice that must be
+    made once, such as the name of a new run folder). When it raises, rank 0 raises and the
+    others wait for it to end the job, so the error is told once."""
+    group = pg._group_or_none()
+    if group is None:
+        return fn(*args)
+    outcome = [None, None]
+    if group.rank == 0:
+        try:
+            outcome[0] = fn(*args)
+        except Exception:
+            pg.broadcast_object_list([None, True])
+            raise
+    pg.broadcast_object_list(outcome)
+    if outcome[1]:
+        deadline = time.monotonic() + group.timeout
+        while time.monotonic() < deadline:  # rank 0 reports the error and aborts the job
+            time.sleep(0.1)
+        raise pg.DistributedTimeoutError("rank 0 failed but did not end the job")
+    return outcome[0]
