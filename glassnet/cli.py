@@ -349,7 +349,9 @@ def _cmd_train(args) -> int:
     import glassnet as gn
 
     from . import train
+    from .distributed.training import quiet_unless_main, run_on_main
 
+    main_rank = quiet_unless_main()  # under mpiexec: rank 0 prints and writes the run's files
     if args.resume is not None and not os.path.isfile(args.resume):
         raise CLIError(f"--resume {args.resume!r}: no such checkpoint file (expected a .ckpt "
                        f"written by an earlier run, e.g. runs/NAME/checkpoints/last.ckpt)")
@@ -360,7 +362,7 @@ def _cmd_train(args) -> int:
     done = None if args.resume is None else _resume_epoch(args.resume, epochs, args.epochs)
     gn.manual_seed(args.seed)
     model = build_model(args.model, d)
-    out = _prepare_out(args.out, args)
+    out = run_on_main(_prepare_out, args.out, args)  # one folder, named by rank 0
     loss, metrics = _loss_and_metrics(d)
     say = (lambda *a: None) if args.quiet else print
     if args.lr_demo:
@@ -401,6 +403,8 @@ def _cmd_train(args) -> int:
             print(f"glassnet train: error: training stopped: {history.stop_reason}",
                   file=sys.stderr)
         return 1
+    if not main_rank:
+        return 0
     def finish() -> int:  # the best weights, the test metrics and the run's files
         kept = _keep_best_weights(ckpt, model, args.resume)
         if kept:
