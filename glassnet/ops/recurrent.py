@@ -51,6 +51,9 @@ from ._workspace import workspace
 from .bptt import bptt, param_grads
 
 GATES = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}
+# Each cell module has forward_step and backward_step (one step's arrays), local_derivatives
+# (all steps), and bind_forward(fn, whT, b_hh, w_hr) / bind_backward(fn, dh, dc), which wrap
+# the steps over this layer's buffers for the loops in _run and bptt.bptt.
 CELLS = {"tanh": rnn_cell, "relu": rnn_cell, "lstm": lstm_cell, "gru": gru_cell}
 
 # Gradient watchers (glassnet.nn.rnn_utils.watch_gradients) currently open;
