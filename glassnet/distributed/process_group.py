@@ -198,6 +198,7 @@ def abort(code: int = 1) -> None:
     if _group is not None and _group.size > 1:
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(0.5)  # the launcher passes on what was printed before it tears the job down
         _group.comm.Abort(int(code))
     os._exit(int(code))
 
