@@ -138,8 +138,7 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = float(bucket_cap_mb)
         self._require_sync = True
         self._grad_weight = 1.0  # fit's weight for this rank's share (n_r·N/B); 1 for equal shares
-        pg.init()
-        self._group = pg._group_or_none()
+        self._group = pg._group_or_none()  # joins the world when a launcher started us
         self._params = [p for p in module.parameters() if p.requires_grad]
         if self._group is None:
             return  # a world of one: nothing to synchronise

@@ -13,7 +13,9 @@ returns None and nothing changes. Under ``mpiexec -n N`` it returns a
   share of the batch (n_r·N/B before DDP's 1/N), so the averaged gradient is
   the single-process gradient of the mean loss even when B does not divide by
   N. A rank whose slice is empty (a last batch smaller than N) computes one
-  sample with weight 0, so every rank still takes part in every all-reduce;
+  sample with weight 0, so every rank still takes part in every all-reduce
+  (rank 0's slice is never empty, so with BatchNorm the statistics DDP hands
+  out at the next forward never come from a stand-in);
 - every batch's loss and metrics are summed over the ranks (one small
   all-reduce), so callbacks, the history and rank 0's progress see the
   numbers of the whole batch, and every rank takes the same decisions (early
@@ -56,8 +58,11 @@ def data_parallel(model, train_loader, val_loader):
 
 
 def _bounds(rank: int, size: int, n: int) -> tuple[int, int]:
-    """Rank ``rank``'s slice [lo, hi) of n items split into ``size`` nearly equal parts."""
-    return rank * n // size, (rank + 1) * n // size
+    """Rank ``rank``'s slice [lo, hi) of n items split into ``size`` nearly equal parts, the
+    larger ones first (so rank 0, whose buffers DDP hands out, always has real samples)."""
+    q, extra = divmod(n, size)
+    lo = rank * q + min(rank, extra)
+    return lo, lo + q + (rank < extra)
 
 
 class DataParallelFit(Callback):
