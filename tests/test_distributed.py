@@ -1,0 +1,168 @@
+"""gn.distributed in one process: no MPI started, no mpi4py needed; the sampler against PyTorch's.
+
+The tests under a real ``mpiexec -n 2`` are in test_distributed_mpi.py.
+"""
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.distributed.training import _bounds
+
+ROOT = Path(__file__).resolve().parent.parent
+# a Python in which `import mpi4py` fails, as on a machine without the [distributed] extra
+NO_MPI4PY = """
+import sys
+class _Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "mpi4py":
+            raise ImportError("No module named 'mpi4py'")
+sys.meta_path.insert(0, _Refuse())
+"""
+
+
+def python(code: str, env=None, without_mpi4py=False):
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("PMI_", "OMPI_", "MV2_", "PMIX_"))}
+    clean.update(env or {})
+    prefix = NO_MPI4PY if without_mpi4py else ""
+    return subprocess.run([sys.executable, "-c", prefix + code], check=False,
+                          capture_output=True, text=True, timeout=120, env=clean, cwd=ROOT)
+
+
+def test_import_and_rank_questions_do_not_start_mpi():
+    run = python("import sys, glassnet as gn\n"
+                 "d = gn.distributed\n"
+                 "print(d.rank(), d.world_size(), d.is_main(), d.launched(), d.is_initialized())\n"
+                 "print('mpi4py' in sys.modules)")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", "1", "True", "False", "False", "False"]
+
+
+def test_rank_comes_from_the_launchers_variables_without_mpi():
+    code = ("import sys, glassnet as gn\n"
+            "print(gn.distributed.rank(), gn.distributed.world_size(), gn.distributed.is_main(),"
+            " 'mpi4py' in sys.modules)")
+    for env, expected in (({"PMI_RANK": "3", "PMI_SIZE": "4"}, "3 4 False False"),
+                          ({"OMPI_COMM_WORLD_RANK": "0", "OMPI_COMM_WORLD_SIZE": "2"},
+                           "0 2 True False")):
+        run = python(code, env)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == expected
+
+
+def test_without_mpi4py_a_plain_script_runs_as_one_process():
+    run = python("import numpy as np, glassnet as gn\n"
+                 "d = gn.distributed\n"
+                 "assert d.init() == 1 and not d.is_available()\n"
+                 "X, y = gn.data.make_moons(40, seed=0)\n"
+                 "net = gn.nn.Sequential(gn.nn.Linear(2, 4), gn.nn.Tanh(), gn.nn.Linear(4, 2))\n"
+                 "model = d.DistributedDataParallel(net)\n"
+                 "sampler = d.DistributedSampler(range(40), seed=1)\n"
+                 "loader = gn.data.DataLoader(gn.data.TensorDataset(X, y), 8, sampler=sampler)\n"
+                 "opt = gn.optim.SGD(model.parameters(), lr=0.1)\n"
+                 "for xb, yb in loader:\n"
+                 "    opt.zero_grad()\n"
+                 "    gn.nn.functional.cross_entropy(model(xb), yb).backward()\n"
+                 "    opt.step()\n"
+                 "t = gn.tensor([2.0]); d.all_reduce(t); d.barrier()\n"
+                 "h = gn.train.fit(net, (X, y), 'cross_entropy', opt, epochs=1, verbose=False)\n"
+                 "print(len(h['loss']), t.item())", without_mpi4py=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "2.0"]
+
+
+def test_without_mpi4py_under_a_launcher_the_error_names_the_extra():
+    env = {"PMI_RANK": "0", "PMI_SIZE": "2"}
+    run = python("import glassnet as gn\ngn.distributed.init()", env, without_mpi4py=True)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert "pip install 'glassnet[distributed]'" in last and "mpi4py" in last
+    cli = python("from glassnet.cli import main\nraise SystemExit(main(['train', '--model', "
+                 "'mlp', '--data', 'moons', '--epochs', '1', '--no-plot', '--out', 'x']))", env,
+                 without_mpi4py=True)
+    assert cli.returncode == 1
+    assert cli.stderr.strip().splitlines() == [(
+        "glassnet train: error: gn.distributed needs mpi4py and an MPI library to run several "
+        "processes: pip install 'glassnet[distributed]'")]
+
+
+def test_collectives_and_ddp_in_a_world_of_one():
+    d = gn.distributed
+    t = gn.tensor([1.0, 2.0])
+    assert d.all_reduce(t, op=d.ReduceOp.AVG) is t and t.tolist() == [1.0, 2.0]
+    a = np.arange(3)
+    assert d.broadcast(a, src=0) is a and a.tolist() == [0, 1, 2]
+    assert [p.tolist() for p in d.all_gather([], t)] == [[1.0, 2.0]]
+    assert d.all_gather_object([], "x") == ["x"]
+    with pytest.raises(TypeError, match="all_reduce: expected a Tensor or a NumPy array"):
+        d.all_reduce([1.0])
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        d.init(timeout=0)
+    net = gn.nn.Linear(3, 2)
+    model = d.DistributedDataParallel(net)
+    assert list(model.state_dict()) == ["module.weight", "module.bias"]  # PyTorch's keys
+    x = gn.randn(4, 3)
+    np.testing.assert_array_equal(model(x).data, net(x).data)
+
+
+def test_sampler_matches_pytorch_without_shuffle(torch):
+    from torch.utils.data import DistributedSampler as TorchSampler
+
+    for n, replicas, drop_last in ((10, 3, False), (10, 3, True), (7, 4, False), (12, 4, True),
+                                   (2, 4, False)):
+        for rank in range(replicas):
+            ours = gn.distributed.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                                     drop_last=drop_last)
+            theirs = TorchSampler(range(n), replicas, rank, shuffle=False, drop_last=drop_last)
+            assert list(ours) == list(theirs), (n, replicas, rank, drop_last)
+            assert len(ours) == len(theirs)
+
+
+def test_sampler_covers_every_sample_once_per_epoch_and_reshuffles():
+    n, replicas = 30, 3
+    samplers = [gn.distributed.DistributedSampler(range(n), replicas, r, seed=4)
+                for r in range(replicas)]
+    orders = []
+    for epoch in range(3):
+        for s in samplers:
+            s.set_epoch(epoch)
+        shares = [list(s) for s in samplers]
+        assert sorted(i for share in shares for i in share) == list(range(n))
+        orders.append(shares[0])
+    assert orders[0] != orders[1] != orders[2]
+    again = gn.distributed.DistributedSampler(range(n), replicas, 0, seed=4)
+    again.set_epoch(1)
+    assert list(again) == orders[1]  # the same seed and epoch: the same order on any rank
+    padded = [list(gn.distributed.DistributedSampler(range(10), 3, r, seed=0)) for r in range(3)]
+    assert {i for p in padded for i in p} == set(range(10)) and all(len(p) == 4 for p in padded)
+
+
+def test_sampler_and_dataloader_errors():
+    d = gn.distributed
+    with pytest.raises(ValueError, match=r"invalid rank 2, rank should be in the interval \[0, 1\]"):
+        d.DistributedSampler(range(4), num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="num_replicas must be a positive integer"):
+        d.DistributedSampler(range(4), num_replicas=0, rank=0)
+    sampler = d.DistributedSampler(range(9), num_replicas=2, rank=1, shuffle=False)
+    with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
+        gn.data.DataLoader(gn.data.TensorDataset(np.arange(9)), 2, shuffle=True, sampler=sampler)
+    loader = gn.data.DataLoader(gn.data.TensorDataset(np.arange(9)), 2, sampler=sampler)
+    assert len(loader) == 3
+    assert [b[0].tolist() for b in loader] == [[1, 3], [5, 7], [0]]
+
+
+def test_batch_split_gives_rank_0_the_larger_share():
+    for n in range(12):
+        for size in (1, 2, 3, 5):
+            parts = [_bounds(r, size, n) for r in range(size)]
+            assert parts[0][0] == 0 and parts[-1][1] == n
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+            sizes = [hi - lo for lo, hi in parts]
+            assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)

@@ -1,0 +1,316 @@
+"""gn.distributed under a real ``mpiexec -n 2`` (MPICH's, from the environment's bin/).
+
+Each test starts ``mpiexec -n 2 python -m test_distributed_mpi CASE OUT`` with a timeout;
+the ranks run the CASE function of this same file and write what they computed to OUT,
+and the test compares it with one process computing the same thing here. Every
+process has one BLAS thread. Outside CI a machine without mpiexec skips these tests;
+in CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+import numpy as np
+
+import glassnet as gn
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+LAUNCH_TIMEOUT = 60  # seconds for one mpiexec run (they take about 2 s)
+STEPS, GLOBAL_BATCH = 4, 12
+
+
+# ============================================================== what the ranks run
+class Tied(gn.nn.Module):
+    """A net that uses one layer twice, so a weight receives two gradient contributions."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp, self.mid, self.out = gn.nn.Linear(6, 8), gn.nn.Linear(8, 8), gn.nn.Linear(8, 3)
+
+    def forward(self, x):
+        h = gn.tanh(self.inp(x))
+        h = gn.tanh(self.mid(h))
+        h = gn.tanh(self.mid(h))
+        return self.out(h)
+
+
+def train_steps(kind: str, rank: int, size: int, overlap: bool = False) -> np.ndarray:
+    """STEPS optimizer steps of a float64 net on a global batch of GLOBAL_BATCH, this rank's
+    part of each; the weights after them, flattened."""
+    d = gn.distributed
+    previous = gn.get_default_dtype()
+    gn.set_default_dtype(gn.float64)
+    try:
+        gn.manual_seed(100 + rank)  # every rank starts elsewhere: DDP must copy rank 0's
+        net = Tied()
+        model = d.DistributedDataParallel(net, bucket_cap_mb=0.0005, overlap=overlap)
+        if kind == "sgd":
+            opt = gn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+        else:
+            opt = gn.optim.Adam(net.parameters(), lr=0.01)
+        rng = np.random.default_rng(5)
+        lo, hi = rank * GLOBAL_BATCH // size, (rank + 1) * GLOBAL_BATCH // size
+        for _ in range(STEPS):
+            X = rng.normal(size=(GLOBAL_BATCH, 6))
+            y = rng.integers(0, 3, GLOBAL_BATCH)
+            opt.zero_grad()
+            loss = gn.nn.functional.cross_entropy(model(gn.tensor(X[lo:hi])), gn.tensor(y[lo:hi]))
+            loss.backward()
+            opt.step()
+        return np.concatenate([p.data.ravel() for p in net.parameters()])
+    finally:
+        gn.set_default_dtype(previous)
+
+
+def moons(n=101):
+    X, y = gn.data.make_moons(n, noise=0.2, seed=0)
+    return X.astype(np.float64), y
+
+
+def fit_run(epochs: int, rank: int, ckpt_dir=None, resume_from=None, report=None):
+    """fit on 81 moons in batches of 10 (the last holds one sample: one rank's share is
+    empty), validated on 20, shuffled by the global generator; (history, weights)."""
+    previous = gn.get_default_dtype()
+    gn.set_default_dtype(gn.float64)
+    try:
+        gn.manual_seed(7 + rank)  # rank 1's weights and shuffles must not matter
+        X, y = moons()
+        model = gn.nn.Sequential(gn.nn.Linear(2, 8), gn.nn.Tanh(), gn.nn.Linear(8, 2))
+        opt = gn.optim.Adam(model.parameters(), lr=0.05)
+        callbacks = [gn.train.ModelCheckpoint(ckpt_dir)] if ckpt_dir else []
+        history = gn.train.fit(model, (X[:81], y[:81]), "cross_entropy", opt, epochs=epochs,
+                               batch_size=10, val_data=(X[81:], y[81:]), verbose=2,
+                               callbacks=callbacks, resume_from=resume_from, report=report)
+        return history.to_dict(), np.concatenate([p.data.ravel() for p in model.parameters()])
+    finally:
+        gn.set_default_dtype(previous)
+
+
+def case_ddp(out: Path) -> None:
+    """DDP after SGD and Adam steps; the collectives; the sampler; BatchNorm's buffers."""
+    d = gn.distributed
+    d.init()
+    rank, size = d.rank(), d.world_size()
+    result = {"rank": rank, "size": size}
+    weights = {k: train_steps(k, rank, size) for k in ("sgd", "adam")}
+    weights["adam_overlap"] = train_steps("adam", rank, size, overlap=True)
+    np.savez(out / f"ddp-{rank}.npz", **weights)
+
+    t = gn.tensor([float(rank), 10.0])
+    d.all_reduce(t)
+    a = np.array([rank + 1.0, -rank])
+    d.all_reduce(a, op=d.ReduceOp.MAX)
+    m = np.array([rank + 1.0])
+    d.all_reduce(m, op=d.ReduceOp.AVG)
+    b = gn.tensor([rank, rank + 5])
+    d.broadcast(b, src=1)
+    parts = []
+    d.all_gather(parts, gn.tensor([rank, 2 * rank]))
+    filled = [np.zeros(2), np.zeros(2)]
+    d.all_gather(filled, np.array([rank, 3.0]))
+    result.update(sum=t.tolist(), max=a.tolist(), avg=m.tolist(), bcast=b.tolist(),
+                  gather=[p.tolist() for p in parts], gather_arrays=[f.tolist() for f in filled],
+                  objects=d.all_gather_object([], {"rank": rank}))
+
+    sampler = d.DistributedSampler(range(20), shuffle=True, seed=3)
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        loader = gn.data.DataLoader(gn.data.TensorDataset(np.arange(20)), batch_size=4,
+                                    sampler=sampler)
+        epochs.append([int(v) for xb in loader for v in xb[0].data])
+    result["sampler"] = d.all_gather_object([], epochs)
+
+    gn.manual_seed(rank)
+    bn_net = gn.nn.Sequential(gn.nn.Linear(3, 4), gn.nn.BatchNorm1d(4))
+    bn = d.DistributedDataParallel(bn_net)
+    for step in range(3):  # own batches, then one batch that all ranks share
+        x = gn.randn(8, 3) * (rank + 1) if step < 2 else gn.tensor(np.linspace(-1, 1, 24,
+                                                                               dtype=np.float32))
+        bn(x.reshape(8, 3)).sum().backward()
+    # each rank updates its own statistics, but from rank 0's, which it took at the forward
+    result["running_mean"] = bn_net[1].running_mean.tolist()
+    (out / f"ddp-{rank}.json").write_text(json.dumps(result))
+
+
+def case_fit(out: Path) -> None:
+    """fit on 2 ranks: fresh for 2 epochs (checkpoints, report), resumed from a checkpoint
+    that one process wrote, then two epochs more than that."""
+    rank = gn.distributed.rank()
+    history, weights = fit_run(2, rank, ckpt_dir=out / "two", report=out / "report")
+    resumed, resumed_weights = fit_run(4, rank, resume_from=out / "one" / "last.ckpt")
+    if rank == 0:
+        np.savez(out / "fit-0.npz", weights=weights, resumed=resumed_weights)
+        (out / "fit-0.json").write_text(json.dumps({"history": history, "resumed": resumed}))
+    else:
+        np.savez(out / "fit-1.npz", weights=weights, resumed=resumed_weights)
+
+
+def case_raise(out: Path) -> None:
+    """Rank 1 raises in the middle of training; rank 0 is then waiting in an all-reduce."""
+
+    class Boom(gn.train.Callback):
+        def on_batch_end(self, batch, logs):
+            if gn.distributed.rank() == 1 and batch == 3:
+                raise RuntimeError("rank 1 fails on purpose")
+
+    X, y = moons()
+    model = gn.nn.Sequential(gn.nn.Linear(2, 4), gn.nn.Linear(4, 2))
+    gn.train.fit(model, (X, y), "cross_entropy", gn.optim.SGD(model.parameters(), lr=0.1),
+                 epochs=50, verbose=False, callbacks=[Boom()])
+
+
+def case_hang(out: Path) -> None:
+    """Rank 1 stops answering; rank 0 must give up after the timeout (2 s here)."""
+    d = gn.distributed
+    d.init(timeout=2)
+    if d.rank() == 1:
+        time.sleep(LAUNCH_TIMEOUT)
+    d.all_reduce(np.ones(3))
+
+
+# ============================================================== the tests
+def _mpiexec() -> str | None:
+    """The mpiexec of the environment this Python runs in (MPICH's wheel puts it in bin/)."""
+    here = Path(sysconfig.get_path("scripts")) / "mpiexec"
+    return str(here) if here.exists() else shutil.which("mpiexec")
+
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)])}
+ENV.pop("GLASSNET_DISTRIBUTED_TIMEOUT", None)
+_checked = {}
+
+
+def mpirun(*args, n=2, timeout=LAUNCH_TIMEOUT, env=None):
+    """Run ``mpiexec -n N python -m test_distributed_mpi ARGS``; (returncode, stdout, stderr,
+    seconds)."""
+    import pytest
+
+    exe = _mpiexec()
+    if "ok" not in _checked:
+        probe = None if exe is None else subprocess.run(
+            [exe, "-n", "2", sys.executable, "-c",
+             "from mpi4py import MPI; assert MPI.COMM_WORLD.Get_size() == 2"],
+            check=False, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT, env=ENV)
+        _checked["ok"] = probe is not None and probe.returncode == 0
+        _checked["why"] = ("no mpiexec found (pip install -e '.[test]' brings MPICH's)"
+                           if probe is None else probe.stderr[-500:])
+    if not _checked["ok"]:
+        message = f"mpiexec -n 2 cannot run: {_checked['why']}"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}")
+        pytest.skip(message)
+    start = time.monotonic()
+    run = subprocess.run([exe, "-n", str(n), sys.executable, "-m", "test_distributed_mpi",
+                          *map(str, args)], check=False, capture_output=True, text=True,
+                         timeout=timeout, env={**ENV, **(env or {})}, cwd=ROOT)
+    return run.returncode, run.stdout, run.stderr, time.monotonic() - start
+
+
+def test_ddp_equals_one_process_and_collectives(tmp_path):
+    rc, _, err, _ = mpirun("ddp", tmp_path)
+    assert rc == 0, err[-3000:]
+    ranks = [np.load(tmp_path / f"ddp-{r}.npz") for r in (0, 1)]
+    for kind in ("sgd", "adam"):
+        alone = train_steps(kind, 0, 1)
+        for r in (0, 1):
+            np.testing.assert_allclose(ranks[r][kind], alone, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ranks[0]["adam_overlap"], ranks[0]["adam"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ranks[0]["adam"], ranks[1]["adam"])
+
+    res = [json.loads((tmp_path / f"ddp-{r}.json").read_text()) for r in (0, 1)]
+    for r in res:
+        assert r["size"] == 2
+        assert r["sum"] == [1.0, 20.0]
+        assert r["max"] == [2.0, 0.0]
+        assert r["avg"] == [1.5]
+        assert r["bcast"] == [1, 6]
+        assert r["gather"] == [[0, 0], [1, 2]]
+        assert r["gather_arrays"] == [[0.0, 3.0], [1.0, 3.0]]
+        assert r["objects"] == [{"rank": 0}, {"rank": 1}]
+    assert res[0]["running_mean"] == res[1]["running_mean"]  # rank 0's buffers at each forward
+
+    shares = res[0]["sampler"]  # [rank][epoch] -> indices
+    for epoch in range(2):
+        seen = shares[0][epoch] + shares[1][epoch]
+        assert sorted(seen) == list(range(20))  # every sample exactly once per epoch
+        assert len(shares[0][epoch]) == len(shares[1][epoch]) == 10
+    assert shares[0][0] != shares[0][1]  # set_epoch: a new order
+
+
+def test_fit_on_two_ranks_equals_one_process_and_resumes_across_counts(tmp_path):
+    (tmp_path / "one").mkdir()
+    fit_run(2, 0, ckpt_dir=tmp_path / "one")  # the checkpoint the 2-rank run resumes from
+    rc, out, err, _ = mpirun("fit", tmp_path)
+    assert rc == 0, err[-3000:]
+    assert out.count("Epoch 1/2") == 1 and out.count("Epoch 4/4") == 1, out  # rank 0 only
+
+    alone, alone_weights = fit_run(2, 0)
+    got = json.loads((tmp_path / "fit-0.json").read_text())
+    for key, values in alone.items():
+        np.testing.assert_allclose(got["history"][key], values, rtol=0, atol=1e-10, err_msg=key)
+    ranks = [np.load(tmp_path / f"fit-{r}.npz") for r in (0, 1)]
+    np.testing.assert_allclose(ranks[0]["weights"], alone_weights, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(ranks[0]["weights"], ranks[1]["weights"])
+    assert (tmp_path / "report" / "report.html").exists()
+
+    # 1 process → 2 processes, and 2 processes → 1 process, both equal to an unbroken run
+    unbroken, unbroken_weights = fit_run(4, 0)
+    for key, values in unbroken.items():
+        np.testing.assert_allclose(got["resumed"][key], values, rtol=0, atol=1e-10, err_msg=key)
+    np.testing.assert_allclose(ranks[0]["resumed"], unbroken_weights, rtol=0, atol=1e-10)
+    history, weights = fit_run(4, 0, resume_from=tmp_path / "two" / "last.ckpt")
+    for key, values in unbroken.items():
+        np.testing.assert_allclose(history[key], values, rtol=0, atol=1e-10, err_msg=key)
+    np.testing.assert_allclose(weights, unbroken_weights, rtol=0, atol=1e-10)
+
+
+def test_cli_train_under_mpiexec(tmp_path):
+    import glassnet.cli
+
+    rc, out, err, _ = mpirun("cli", "--model", "mlp", "--data", "moons", "--epochs", "2",
+                             "--out", tmp_path / "two", "--no-plot")
+    assert rc == 0, err[-3000:]
+    assert out.count("Epoch 2/2") == 1 and out.count("Test:") == 1, out
+    assert glassnet.cli.main(["train", "--model", "mlp", "--data", "moons", "--epochs", "2",
+                              "--out", str(tmp_path / "one"), "--no-plot", "--quiet"]) == 0
+    one = json.loads((tmp_path / "one" / "history.json").read_text())
+    two = json.loads((tmp_path / "two" / "history.json").read_text())
+    for key, values in one.items():
+        np.testing.assert_allclose(two[key], values, rtol=1e-5, atol=1e-6, err_msg=key)  # float32
+    assert (tmp_path / "two" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_a_rank_that_raises_ends_the_job_non_zero(tmp_path):
+    rc, _, err, seconds = mpirun("raise", tmp_path, timeout=30)
+    assert rc != 0
+    assert "rank 1 fails on purpose" in err
+    assert "rank 1 of 2 failed" in err
+    assert seconds < 30
+
+
+def test_a_rank_that_hangs_ends_the_job_after_the_timeout(tmp_path):
+    rc, _, err, seconds = mpirun("hang", tmp_path, timeout=30)
+    assert rc != 0
+    assert "rank 0 waited" in err and "one of them has died or hangs" in err, err[-2000:]
+    assert seconds < 20
+
+
+if __name__ == "__main__":
+    case, where = sys.argv[1], sys.argv[2:]
+    if case == "cli":
+        from glassnet.cli import main
+
+        sys.exit(main(["train", *where]))
+    globals()[f"case_{case}"](Path(where[0]))
