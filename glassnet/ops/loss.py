@@ -211,8 +211,8 @@ def _from_rows(g, shape):
 def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
     """q (M, C) — how much each class's −log p counts for each row — the 'mean'
     denominator (the summed class weights of the targets not ignored), and for
-    class-index targets the picked entries (row indices, class indices, mask of the
-    rows not ignored); None for probability targets."""
+    class-index targets the picked entries (row indices, class indices, and the mask
+    of the rows not ignored, None when none is); None for probability targets."""
     m, c = rows.shape
     w = np.ones(c, rows.dtype) if weight is None else weight.astype(rows.dtype, copy=False)
     if target.dtype.kind == "f":  # class probabilities
@@ -222,8 +222,10 @@ def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
         return t * w, m, None
     t = target.reshape(-1)
     valid = t != ignore_index
-    tv = np.where(valid, t, 0)
-    if valid.any():
+    n_valid = np.count_nonzero(valid)
+    every = n_valid == m  # the usual case: nothing ignored, no masking below
+    tv = t if every else np.where(valid, t, 0)
+    if n_valid:
         bad = tv[(tv < 0) | (tv >= c)]
         if bad.size:
             raise IndexError(
@@ -232,12 +234,20 @@ def _target_weights(rows, target, weight, ignore_index, label_smoothing, name):
             )
     q = np.zeros((m, c), rows.dtype)
     rows_idx = np.arange(m)
-    q[rows_idx, tv] = (1 - label_smoothing) * w[tv]
-    if label_smoothing:
-        q += (label_smoothing / c) * w
-    q[~valid] = 0
-    denom = w[tv][valid].sum()
-    return q, denom, (rows_idx, tv, valid)
+    if weight is None:
+        q[rows_idx, tv] = 1 - label_smoothing
+        if label_smoothing:
+            q += label_smoothing / c
+        denom = rows.dtype.type(n_valid)
+    else:
+        wt = w[tv]
+        q[rows_idx, tv] = (1 - label_smoothing) * wt
+        if label_smoothing:
+            q += (label_smoothing / c) * w
+        denom = (wt if every else wt[valid]).sum()
+    if not every:
+        q[~valid] = 0
+    return q, denom, (rows_idx, tv, None if every else valid)
 
 
 def _row_losses(q, logp, picks, smoothing=False):
@@ -252,7 +262,7 @@ def _row_losses(q, logp, picks, smoothing=False):
     else:
         r, c, _ = picks
         per_row = -(q[r, c] * logp[r, c])
-    if picks is not None and not picks[2].all():
+    if picks is not None and picks[2] is not None:
         per_row[~picks[2]] = 0
     return per_row
 
