@@ -19,6 +19,9 @@ from ._workspace import workspace_like
 # ones a plain allocation is cheaper than the pool lookup.
 POOLED_SIZE = 1 << 15
 
+_F16 = np.dtype(np.float16)
+
+
 def sigmoid(z, out=None):
     """σ(z) = 1/(1 + e^{−z}) elementwise, for any z (``out`` may be ``z``).
 
@@ -31,7 +34,7 @@ def sigmoid(z, out=None):
     sigmoid: the op, SiLU, softplus's and the logit losses' gradients and
     explain's worked LSTM/GRU gates all call it.
     """
-    if z.dtype == np.float16:  # computed in float32 and rounded, as PyTorch (e^{−z} fits)
+    if z.dtype is _F16:  # computed in float32 and rounded, as PyTorch (e^{−z} fits)
         a = sigmoid(z.astype(np.float32)).astype(np.float16)
         if out is None:
             return a
