@@ -14,7 +14,9 @@ last one, its whole local gradient is copied into its bucket (a flat buffer
 of about ``bucket_cap_mb``, filled in the reverse of the registration order,
 which is the order backward reaches them); when the last parameter of the
 model is done, the buckets are all-reduced (one MPI call each instead of one
-per tensor) and the averages become the ``.grad`` of every parameter.
+per tensor) and the averages become the ``.grad`` of every parameter. (Each
+gradient is multiplied by 1/N as it is copied into its bucket, so the sum
+the all-reduce returns is already the average.)
 
 A bucket can also be sent as soon as it is full, while backward goes on
 with the layers below (``overlap=True``). It is off by default: on the
@@ -260,11 +262,10 @@ class DistributedDataParallel(Module):
         p = self._params[i]
         bucket, offset = self._where[i]
         view = bucket.send[offset:offset + g.size].reshape(g.shape)
-        if p.grad is None:
-            np.copyto(view, g)
-        else:
+        if p.grad is not None:
             np.add(p.grad.data, g, out=view)
-        self._weigh(view)
+            g = view
+        self._weigh(g, view)
         bucket.pending -= 1
         self._remaining -= 1
         if self._remaining == 0:
@@ -276,12 +277,14 @@ class DistributedDataParallel(Module):
                 self._progress()
         return None
 
-    def _weigh(self, view: np.ndarray) -> None:
+    def _weigh(self, g: np.ndarray, view: np.ndarray) -> None:
+        """view = g·w/N: the 1/N of the average is applied here, in the copy into the bucket,
+        which saves a pass over the gradients after the all-reduce."""
         w = self._grad_weight
         if w == 0.0:
             view[...] = 0  # a stand-in sample: no contribution, even from a NaN gradient
-        elif w != 1.0:
-            view *= w
+        else:
+            np.multiply(g, w / self._group.size, out=view)
 
     def _fill_unused(self) -> None:
         """Parameters this rank's forward did not use send their current gradient (or zeros)."""
@@ -294,8 +297,7 @@ class DistributedDataParallel(Module):
             if p.grad is None:
                 view[...] = 0
             else:
-                view[...] = p.grad.data.reshape(-1)
-                self._weigh(view)
+                self._weigh(p.grad.data.reshape(-1), view)
         if self.overlap:
             for b in self._buckets:
                 if b.used == 0:
@@ -320,11 +322,9 @@ class DistributedDataParallel(Module):
                 self._launch(b)
         pg.wait([b.request for b in self._buckets],
                 "DistributedDataParallel: averaging the gradients")
-        size = self._group.size
         result = None
         for b in self._buckets:
             recv, b.request = b.recv, None
-            recv /= size
             for i, offset in zip(b.indices, b.offsets):
                 p = self._params[i]
                 grad = recv[offset:offset + p.data.size].reshape(p.data.shape)
