@@ -225,14 +225,59 @@ def report(res: dict) -> None:
         print(f"{nbytes:>10} B {t * 1e6:>10.1f} µs {nbytes / t / 1e9:>8.2f} GB/s")
     alpha, beta = fit_latency_bandwidth(points)
     print(f"fit t = α + S/β: α = {alpha * 1e6:.1f} µs, β = {beta / 1e9:.2f} GB/s")
+    models = {}
     for name in ("mlp", "lenet"):
         s = res[name]["grad_bytes"]
         r = {k: np.median(v) for k, v in res[name]["rounds"].items()}
         per_sample = (r["solo"] - r["solo half"]) / (res[name]["batch"] / 2)
         fixed = r["solo"] - per_sample * res[name]["batch"]
+        models[name] = (per_sample, fixed, s, res[name]["batch"])
         print(f"  {name}: {s / 1e6:.2f} MB of gradients → all-reduce {(alpha + s / beta) * 1e3:.2f} ms"
               f" by the fit; compute {per_sample * 1e6:.1f} µs per sample + {fixed * 1e3:.2f} ms "
               f"per step (1 thread)")
+    print_predictions(models, alpha, beta)
+
+
+# the networks of the cost model: bandwidth (bytes/s) and the wire's latency per message (s),
+# typical of MPI over TCP on 10 Gb/s Ethernet and over RDMA on a 100 Gb/s fabric
+# ('this machine': shared memory, whose cost α and β already hold)
+NETWORKS = {"this machine": (np.inf, 0.0), "10 Gb/s": (10e9 / 8, 25e-6),
+            "100 Gb/s": (100e9 / 8, 2e-6)}
+PROCESSES = (2, 8, 64, 512)
+
+
+def step_time(model, n: int, network, alpha: float, beta: float, global_batch: bool) -> float:
+    """Seconds per step on n processes by the cost model.
+
+    compute: fixed + c·b (b: this process's batch); all-reduce of S gradient bytes as MPICH
+    does it for large messages (reduce-scatter, then all-gather): 2·log2(n) messages of
+    latency α (the measured software α plus the wire's) and 2·(n−1)/n·S bytes through each
+    process, at the network's bandwidth and the measured local (copy and sum) bandwidth β.
+    fit (global batch) adds one small all-reduce of the batch's loss and metrics.
+    """
+    c, fixed, s, batch = model
+    bandwidth, wire = network
+    a = alpha + wire
+    t = 2 * np.log2(n) * a + 2 * (n - 1) / n * s * (1 / bandwidth + 1 / beta)
+    if global_batch:
+        return fixed + c * batch / n + t + np.log2(n) * a
+    return fixed + c * batch + t
+
+
+def print_predictions(models: dict, alpha: float, beta: float) -> None:
+    print("\nCost model: predicted speed-up over 1 process (per process batch | global batch),")
+    print("from this run's compute per sample, α and β; '—': fewer samples than processes")
+    print(f"{'':<20}" + "".join(f"{n:>16}" for n in PROCESSES))
+    for name, model in models.items():
+        one = model[1] + model[0] * model[3]
+        for net, network in NETWORKS.items():
+            cells = []
+            for n in PROCESSES if np.isfinite(network[0]) else PROCESSES[:1]:
+                weak = n * one / step_time(model, n, network, alpha, beta, False)
+                strong = one / step_time(model, n, network, alpha, beta, True) \
+                    if n <= model[3] else None
+                cells.append(f"{weak:.1f} | " + ("—" if strong is None else f"{strong:.2f}"))
+            print(f"{name + ' ' + net:<20}" + "".join(f"{c:>16}" for c in cells))
 
 
 def main():
