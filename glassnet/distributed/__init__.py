@@ -12,7 +12,10 @@ multi-node optimizer, dataset scattering) and with PyTorch's names:
   ``all_gather`` on tensors and arrays;
 - ``DistributedDataParallel(model)``: rank 0's weights to every rank at the
   start, gradients averaged in buckets after ``backward()``;
-- ``DistributedSampler(dataset)``: each rank's share of every epoch.
+- ``DistributedSampler(dataset)``: each rank's share of every epoch;
+
+and ``SyncBatchNorm``, batch normalisation with the statistics of the whole
+batch over all ranks.
 
 ``gn.train.fit`` does all of this by itself under ``mpiexec``; only rank 0
 prints and writes files.
@@ -55,6 +58,7 @@ from .process_group import (  # noqa: F401
     launched,
 )
 from .sampler import DistributedSampler  # noqa: F401
+from .sync_batchnorm import SyncBatchNorm  # noqa: F401
 
 rank = get_rank
 world_size = get_world_size
