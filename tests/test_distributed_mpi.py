@@ -72,6 +72,35 @@ def train_steps(kind: str, rank: int, size: int, overlap: bool = False) -> np.nd
         gn.set_default_dtype(previous)
 
 
+def train_sync_bn(rank: int, size: int) -> np.ndarray:
+    """STEPS SGD steps of a float64 CNN whose BatchNorm layers are SyncBatchNorm, each rank on
+    its half of the batch; the weights and running statistics after them."""
+    d = gn.distributed
+    previous = gn.get_default_dtype()
+    gn.set_default_dtype(gn.float64)
+    try:
+        gn.manual_seed(200)
+        nn = gn.nn
+        net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                            nn.Linear(48, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, 3))
+        net = d.SyncBatchNorm.convert_sync_batchnorm(net)
+        model = d.DistributedDataParallel(net)
+        opt = gn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        rng = np.random.default_rng(9)
+        lo, hi = rank * GLOBAL_BATCH // size, (rank + 1) * GLOBAL_BATCH // size
+        for _ in range(STEPS):
+            X = rng.normal(size=(GLOBAL_BATCH, 1, 6, 6))
+            y = rng.integers(0, 3, GLOBAL_BATCH)
+            opt.zero_grad()
+            loss = gn.nn.functional.cross_entropy(model(gn.tensor(X[lo:hi])), gn.tensor(y[lo:hi]))
+            loss.backward()
+            opt.step()
+        return np.concatenate([v.data.ravel().astype(np.float64)
+                               for v in net.state_dict().values()])
+    finally:
+        gn.set_default_dtype(previous)
+
+
 def moons(n=101):
     X, y = gn.data.make_moons(n, noise=0.2, seed=0)
     return X.astype(np.float64), y
@@ -97,13 +126,15 @@ def fit_run(epochs: int, rank: int, ckpt_dir=None, resume_from=None, report=None
 
 
 def case_ddp(out: Path) -> None:
-    """DDP after SGD and Adam steps; the collectives; the sampler; BatchNorm's buffers."""
+    """DDP after SGD and Adam steps; SyncBatchNorm; the collectives; the sampler; BatchNorm's
+    buffers."""
     d = gn.distributed
     d.init()
     rank, size = d.rank(), d.world_size()
     result = {"rank": rank, "size": size}
     weights = {k: train_steps(k, rank, size) for k in ("sgd", "adam")}
     weights["adam_overlap"] = train_steps("adam", rank, size, overlap=True)
+    weights["sync_bn"] = train_sync_bn(rank, size)
     np.savez(out / f"ddp-{rank}.npz", **weights)
 
     t = gn.tensor([float(rank), 10.0])
@@ -227,6 +258,9 @@ def test_ddp_equals_one_process_and_collectives(tmp_path):
         for r in (0, 1):
             np.testing.assert_allclose(ranks[r][kind], alone, rtol=0, atol=1e-10)
     np.testing.assert_allclose(ranks[0]["adam_overlap"], ranks[0]["adam"], rtol=0, atol=1e-12)
+    alone = train_sync_bn(0, 1)  # one process: plain batch norm over the whole batch
+    for r in (0, 1):  # weights and running statistics
+        np.testing.assert_allclose(ranks[r]["sync_bn"], alone, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(ranks[0]["adam"], ranks[1]["adam"])
 
     res = [json.loads((tmp_path / f"ddp-{r}.json").read_text()) for r in (0, 1)]
