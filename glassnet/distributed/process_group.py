@@ -150,7 +150,12 @@ def init(timeout: float | None = None):
     """
     global _group
     if timeout is None:
-        timeout = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT)
+        text = os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT
+        try:
+            timeout = float(text)
+        except ValueError:
+            raise ValueError(f"init: {TIMEOUT_VARIABLE} must be a number of seconds, got "
+                             f"{text!r}") from None
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"init: timeout must be a positive number of seconds, got {timeout!r}")
     if _group is not None:

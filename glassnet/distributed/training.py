@@ -109,13 +109,13 @@ class DataParallelFit(Callback):
             buf[2:] = [s * n for s in scores]
         pg.all_reduce(buf)
         total = buf[1]
-        return buf[0] / total, int(total), list(buf[2:] / total)
+        return float(buf[0] / total), int(total), (buf[2:] / total).tolist()
 
     def sync_eval(self, total: float, count: int, sums: list):
         """The sums of every rank's part of the validation data."""
         buf = np.array([total, count, *sums], np.float64)
         pg.all_reduce(buf)
-        return buf[0], int(buf[1]), list(buf[2:])
+        return float(buf[0]), int(buf[1]), buf[2:].tolist()
 
 
 class _ShardedLoader:
