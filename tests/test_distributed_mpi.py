@@ -180,6 +180,16 @@ def case_fit(out: Path) -> None:
     rank = gn.distributed.rank()
     history, weights = fit_run(2, rank, ckpt_dir=out / "two", report=out / "report")
     resumed, resumed_weights = fit_run(4, rank, resume_from=out / "one" / "last.ckpt")
+    # a DataLoader over a DistributedSampler is one rank's share already: used as it is
+    X, y = moons()
+    data = gn.data.TensorDataset(X, y)
+    sampler = gn.distributed.DistributedSampler(data, seed=1)
+    model = gn.nn.Sequential(gn.nn.Linear(2, 4), gn.nn.Tanh(), gn.nn.Linear(4, 2))
+    shared = gn.train.fit(model, gn.data.DataLoader(data, 8, sampler=sampler), "cross_entropy",
+                          gn.optim.SGD(model.parameters(), lr=0.1), epochs=2, verbose=False)
+    (out / f"sampler-{rank}.json").write_text(json.dumps(
+        {"loss": shared["loss"], "epoch": sampler.epoch,
+         "weights": [p.data.ravel().tolist() for p in model.parameters()]}))
     if rank == 0:
         np.savez(out / "fit-0.npz", weights=weights, resumed=resumed_weights)
         (out / "fit-0.json").write_text(json.dumps({"history": history, "resumed": resumed}))
@@ -298,6 +308,8 @@ def test_fit_on_two_ranks_equals_one_process_and_resumes_across_counts(tmp_path)
     np.testing.assert_allclose(ranks[0]["weights"], alone_weights, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(ranks[0]["weights"], ranks[1]["weights"])
     assert (tmp_path / "report" / "report.html").exists()
+    shared = [json.loads((tmp_path / f"sampler-{r}.json").read_text()) for r in (0, 1)]
+    assert shared[0] == shared[1] and shared[0]["epoch"] == 2  # same steps; set_epoch by fit
 
     # 1 process → 2 processes, and 2 processes → 1 process, both equal to an unbroken run
     unbroken, unbroken_weights = fit_run(4, 0)
