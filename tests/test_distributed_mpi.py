@@ -182,7 +182,7 @@ def case_fit(out: Path) -> None:
     resumed, resumed_weights = fit_run(4, rank, resume_from=out / "one" / "last.ckpt")
     # a DataLoader over a DistributedSampler is one rank's share already: used as it is
     X, y = moons()
-    data = gn.data.TensorDataset(X, y)
+    data = gn.data.TensorDataset(X.astype(np.float32), y)
     sampler = gn.distributed.DistributedSampler(data, seed=1)
     model = gn.nn.Sequential(gn.nn.Linear(2, 4), gn.nn.Tanh(), gn.nn.Linear(4, 2))
     shared = gn.train.fit(model, gn.data.DataLoader(data, 8, sampler=sampler), "cross_entropy",
