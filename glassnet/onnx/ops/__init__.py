@@ -1,0 +1,46 @@
+"""One file per op family, holding both directions of its mapping.
+
+``exports(OpClass)`` registers how a traced glassnet op becomes ONNX nodes
+(``fn(c)``, ``c`` an ``export.OpContext``; returns the output names).
+``imports("OpType")`` registers how an ONNX node runs on glassnet tensors
+(``fn(r, node, inputs)``, ``r`` a ``load.NodeContext``; returns the outputs).
+"""
+
+from __future__ import annotations
+
+EXPORTERS: dict = {}
+IMPORTERS: dict = {}
+
+
+def exports(*op_classes):
+    def register(fn):
+        for cls in op_classes:
+            EXPORTERS[cls] = fn
+        return fn
+
+    return register
+
+
+def imports(*op_types):
+    def register(fn):
+        for t in op_types:
+            IMPORTERS[t] = fn
+        return fn
+
+    return register
+
+
+def load_all() -> None:
+    """Import every family, so that its mappings are registered."""
+    from . import (  # noqa: F401
+        activation,
+        conv,
+        elementwise,
+        linalg,
+        movement,
+        norm,
+        pool,
+        recurrent,
+        reduce,
+        shape,
+    )
