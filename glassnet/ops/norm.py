@@ -114,10 +114,10 @@ class BatchNorm(_Normalize):
         sum_g = g.sum(axis=axes, keepdims=True)
         grads = [None]
         if needs[0]:
-            m = g.size // sum_g.size
-            np.multiply(x_hat, sum_gx * (-1.0 / m), out=t)  # t no longer needed for the sums
+            all_g, all_gx, m = self.totals(sum_g, sum_gx, g.size // sum_g.size)
+            np.multiply(x_hat, all_gx * (-1.0 / m), out=t)  # t no longer needed for the sums
             t += g
-            t -= sum_g * (1.0 / m)
+            t -= all_g * (1.0 / m)
             t *= self.inv_std if self.w is None else self.inv_std * self.w
             grads[0] = t
         if self.w is not None:
@@ -125,6 +125,11 @@ class BatchNorm(_Normalize):
         if len(needs) > len(grads):
             grads.append(sum_g.reshape(-1) if needs[-1] else None)
         return tuple(grads)
+
+    def totals(self, sum_g, sum_gx, m):
+        """Σg, Σ(g x̂) and the count m that ∂L/∂x's means are taken over: this batch's (a
+        batch norm synchronised over several processes adds up theirs)."""
+        return sum_g, sum_gx, m
 
 
 class LayerNorm(_Normalize):
