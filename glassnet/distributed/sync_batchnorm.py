@@ -27,8 +27,7 @@ from . import process_group as pg
 
 
 class _SyncBatchNormFunction(NORM.BatchNorm):
-    """The batch-norm node whose backward sums over every rank (``group`` and ``count`` set
-    by the caller)."""
+    """The batch-norm node whose backward takes its two sums over every rank."""
 
     op_name = "sync_batch_norm"
 
@@ -36,28 +35,12 @@ class _SyncBatchNormFunction(NORM.BatchNorm):
         self.count = count  # values per channel over all ranks: the M of the means
         return super().forward(x, *wb, **params)
 
-    def backward(self, grad_out):
-        g, x_hat, axes = grad_out, self.x_hat, self.axes
-        needs = self.needs_input_grad
-        sum_gx = (g * x_hat).sum(axis=axes, keepdims=True)
-        sum_g = g.sum(axis=axes, keepdims=True)
-        grads = [None]
-        if needs[0]:
-            both = np.concatenate([sum_g.reshape(-1), sum_gx.reshape(-1)]).astype(np.float64)
-            pg.all_reduce(both)
-            c, m = sum_g.size, self.count
-            all_g = both[:c].reshape(sum_g.shape).astype(g.dtype)
-            all_gx = both[c:].reshape(sum_g.shape).astype(g.dtype)
-            gx = x_hat * (all_gx * (-1.0 / m))
-            gx += g
-            gx -= all_g * (1.0 / m)
-            gx *= self.inv_std if self.w is None else self.inv_std * self.w
-            grads[0] = gx
-        if self.w is not None:
-            grads.append(sum_gx.reshape(-1) if needs[1] else None)
-        if len(needs) > len(grads):
-            grads.append(sum_g.reshape(-1) if needs[-1] else None)
-        return tuple(grads)
+    def totals(self, sum_g, sum_gx, m):
+        both = np.concatenate([sum_g.reshape(-1), sum_gx.reshape(-1)]).astype(np.float64)
+        pg.all_reduce(both)
+        c = sum_g.size
+        return (both[:c].reshape(sum_g.shape).astype(sum_g.dtype),
+                both[c:].reshape(sum_g.shape).astype(sum_g.dtype), self.count)
 
 
 class SyncBatchNorm(_BatchNorm):
