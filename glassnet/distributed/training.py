@@ -88,6 +88,8 @@ class DataParallelFit(Callback):
         self.val_loader = self._split_validation(val_loader)
 
     def _split_validation(self, loader):
+        if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+            return loader  # each rank's share already: its sums are added up
         if not isinstance(loader, DataLoader) or loader.sampler is not None:
             self.sync_eval = None  # every rank evaluates all of it: nothing to add up
             return loader
