@@ -131,7 +131,7 @@ def worker(args) -> None:
     d = gn.distributed
     d.init()
     out = {}
-    for name, batch in (("mlp", MLP_BATCH), ("lenet", LENET_BATCH)):
+    for name, batch in (("mlp", args.mlp_batch), ("lenet", args.lenet_batch)):
         setups = _setups(name, batch)
         counts = {k: _steps_for(step, args.block_time, solo) for k, (step, solo) in setups.items()}
         rounds = {k: [] for k in setups}
@@ -178,7 +178,8 @@ def launch(args) -> dict:
            "MKL_NUM_THREADS": "1"}
     run = subprocess.run([_mpiexec(), "-n", "2", sys.executable, __file__, "--worker",
                           "--block-time", str(args.block_time), "--rounds", str(args.rounds),
-                          "--max-bytes", str(args.max_bytes)],
+                          "--max-bytes", str(args.max_bytes), "--mlp-batch", str(args.mlp_batch),
+                          "--lenet-batch", str(args.lenet_batch)],
                          capture_output=True, text=True, env=env, timeout=1800, check=False)
     for line in run.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -200,8 +201,8 @@ def report(res: dict) -> None:
           "\nbest round in brackets). 'machine' is 2 independent processes (no all-reduce) over 1:"
           "\nthe most 2 processes can give on this machine at that moment")
     print(f"{'workload':<38}{'1 process':>11}{'2 processes':>13}{'ratio':>15}{'machine':>9}")
-    for name, label in (("mlp", f"MLP 784-256-128-10 Adam, batch {MLP_BATCH}"),
-                        ("lenet", f"LeNet-5 SGD, batch {LENET_BATCH}")):
+    for name, label in (("mlp", f"MLP 784-256-128-10 Adam, batch {res['mlp']['batch']}"),
+                        ("lenet", f"LeNet-5 SGD, batch {res['lenet']['batch']}")):
         r, batch = res[name]["rounds"], res[name]["batch"]
         solo = np.array(r["solo"])
         machine = np.median(2 * solo / np.array(r["no_sync"]))
@@ -286,6 +287,8 @@ def main():
     p.add_argument("--rounds", type=int, default=7, help="rounds of alternating measurements")
     p.add_argument("--block-time", type=float, default=0.3, help="seconds per timed block")
     p.add_argument("--max-bytes", type=int, default=16 * 2 ** 20, help="largest all-reduce")
+    p.add_argument("--mlp-batch", type=int, default=MLP_BATCH, help="the MLP's batch per process")
+    p.add_argument("--lenet-batch", type=int, default=LENET_BATCH, help="LeNet's batch per process")
     p.add_argument("--quick", action="store_true", help="two rounds of short blocks")
     args = p.parse_args()
     if args.quick:
