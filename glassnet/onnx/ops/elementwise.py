@@ -136,8 +136,8 @@ def import_clip(r, node, inputs):
     hi = inputs[2] if len(inputs) > 2 else None
     if isinstance(x, np.ndarray):
         return np.clip(x, None if lo is None else r.array(lo), None if hi is None else r.array(hi))
-    return F.hardtanh(x, -np.inf if lo is None else float(r.array(lo)),
-                      np.inf if hi is None else float(r.array(hi))) if _plain(lo, hi) else \
+    return F.hardtanh(x, -np.inf if lo is None else r.array(lo).item(),
+                      np.inf if hi is None else r.array(hi).item()) if _plain(lo, hi) else \
         x.clamp(None if lo is None else r.tensor(lo), None if hi is None else r.tensor(hi))
 
 

@@ -84,7 +84,8 @@ def layer_norm(c):
     k = len(shape)
     dt = c.dtype(0)
     weight = c.input(1) if c.param("has_weight") else c.const(np.ones(shape, dt))
-    bias = c.input(c.n_inputs - 1) if c.param("has_bias") else None
+    # a bias is always given: ONNX Runtime 1.32 crashes on a LayerNormalization without one
+    bias = c.input(c.n_inputs - 1) if c.param("has_bias") else c.const(np.zeros(shape, dt))
     return c.node("LayerNormalization", [c.input(0), weight, bias], axis=-k,
                   epsilon=float(c.param("eps")))
 
