@@ -121,6 +121,13 @@ def import_unary(r, node, inputs):
     return lift(r, inputs, *_IMPORT_UNARY[node.op_type])
 
 
+@imports("Mod")
+def import_mod(r, node, inputs):
+    if not all(isinstance(v, np.ndarray) for v in inputs):
+        r.fail("Mod is supported on shapes and constants only")
+    return (np.fmod if r.attr("fmod", 0) else np.mod)(*inputs)
+
+
 @imports("Sum")
 def import_sum(r, node, inputs):
     out = inputs[0]
