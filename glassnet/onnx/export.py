@@ -76,9 +76,10 @@ def export(model: Module, example_input, path, dynamic_batch: bool = True, batch
     load_all()
 
     training = model.training
-    if training:
+    if training and _acts_differently_in_training(model):
         warnings.warn("export: the model is in training mode; it is exported in eval mode "
                       "(dropout off, batch norm on its running statistics)", stacklevel=2)
+    if training:
         model.eval()
     try:
         a = _run(model, inputs)
@@ -104,6 +105,15 @@ def export(model: Module, example_input, path, dynamic_batch: bool = True, batch
     if verify:
         _verify(path, a, inputs)
     return onnx_model
+
+
+def _acts_differently_in_training(model) -> bool:
+    """Whether eval mode changes what the model computes (dropout, batch norm)."""
+    from ..nn import Dropout, Dropout2d, RNNBase
+    from ..nn.normalization import _BatchNorm
+
+    return any(isinstance(m, (Dropout, Dropout2d, _BatchNorm)) or
+               (isinstance(m, RNNBase) and m.dropout) for m in model.modules())
 
 
 def _inputs(example) -> tuple:

@@ -129,6 +129,9 @@ def _is_view_of_derived(a: np.ndarray, t: Trace) -> bool:
 _READS = {"__bool__": "its truth value (an if or while on a tensor)",
           "item": ".item()", "tolist": ".tolist()", "__float__": "float()", "__int__": "int()",
           "__index__": "its value as an index", "numpy": ".numpy()"}
+# Tensor methods that compute outside the ops (comparisons, any/all): their results stay
+# marked as computed from the input, so that an `if` on them is caught
+_PASS_ON = ("_compare", "__invert__", "any", "all", "isnan", "isfinite")
 _guard_lock = threading.Lock()
 _guard_users = 0
 _originals: dict = {}
@@ -149,6 +152,20 @@ def _guarded(name, original):
     return read
 
 
+def _passing_on(original):
+    def compute(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        trace = getattr(_active, "trace", None)
+        if trace is not None and isinstance(out, Tensor) and any(
+                isinstance(t, Tensor) and id(t) in trace.derived for t in (self, *args)):
+            trace.derived.add(id(out))
+            trace.derived_arrays.add(id(out.data))
+            trace.keep.append(out)
+        return out
+
+    return compute
+
+
 def _user_line() -> str:
     """' (at model.py:12, in forward)': the innermost frame outside glassnet."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -165,6 +182,9 @@ def _install_guards() -> None:
             for name in _READS:
                 _originals[name] = Tensor.__dict__[name]
                 setattr(Tensor, name, _guarded(name, _originals[name]))
+            for name in _PASS_ON:
+                _originals[name] = Tensor.__dict__[name]
+                setattr(Tensor, name, _passing_on(_originals[name]))
         _guard_users += 1
 
 
