@@ -754,6 +754,35 @@ def _input_shape(model, n):
     return (n,)
 
 
+def _cmd_export(args) -> int:
+    """``glassnet export MODEL --onnx OUT.onnx``: the model as an ONNX file, checked in ONNX
+    Runtime when it is installed."""
+    import importlib.util
+
+    from .onnx import export as onnx_export
+
+    model = _load_model(args.model)
+    n = expected_features(model)
+    if n is None:
+        raise CLIError(f"cannot tell how many values a sample of {args.model!r} has (its first "
+                       "layer is not Flatten, Unflatten or Linear); export it from Python with "
+                       "gn.onnx.export(model, example_input, path)")
+    shape = _input_shape(model, n)
+    example = np.random.default_rng(0).standard_normal((2,) + shape).astype(np.float32)
+    verify = importlib.util.find_spec("onnxruntime") is not None
+    try:
+        proto = onnx_export(model.eval(), example, args.onnx, opset_version=args.opset,
+                            verify=verify)
+    except (ValueError, OSError) as e:
+        raise CLIError(_one_line(e).removeprefix("export: ")) from None
+    out = proto.graph.output[0].type.tensor_type.shape.dim
+    sizes = ", ".join(d.dim_param or str(d.dim_value) for d in out)
+    print(f"wrote {args.onnx}: ONNX opset {args.opset}, input (batch, "
+          f"{', '.join(map(str, shape))}) float32, output ({sizes})"
+          + ("; ONNX Runtime gives glassnet's outputs" if verify else ""))
+    return 0
+
+
 def _one_line(e) -> str:
     text = str(e) if str(e) else type(e).__name__
     if isinstance(e, KeyError) and text.startswith(("'", '"')):
@@ -1026,6 +1055,18 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  glassnet info runs/NAME/model.safetensors", formatter_class=raw)
     i.add_argument("model", metavar="MODEL", help="a model file (or a run folder)")
     i.set_defaults(func=_cmd_info)
+
+    x = sub.add_parser("export", help="write a saved model as an ONNX file",
+                       description="Write a model saved by glassnet train as an ONNX file "
+                                   "(opset 17+, any batch size) for ONNX Runtime, browsers, "
+                                   "phones or Netron; needs the [onnx] extra.",
+                       epilog="example:\n  glassnet export runs/NAME/model.safetensors --onnx model.onnx",
+                       formatter_class=raw)
+    x.add_argument("model", metavar="MODEL", help="a model file (or a run folder)")
+    x.add_argument("--onnx", metavar="OUT.onnx", required=True, help="the ONNX file to write")
+    x.add_argument("--opset", type=int, choices=range(17, 21), default=17, metavar="N",
+                   help="ONNX opset version, 17 to 20 (default: 17)")
+    x.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("report", help="draw a run's HTML report again",
                        description="Draw report.html again from a run folder that glassnet "
