@@ -75,12 +75,11 @@ def export(model: Module, example_input, path, dynamic_batch: bool = True, batch
     _check_writable(path)
     load_all()
 
-    training = model.training
-    if training and _acts_differently_in_training(model):
+    modes = [(m, m.training) for m in model.modules()]  # given back as they came
+    if model.training and _acts_differently_in_training(model):
         warnings.warn("export: the model is in training mode; it is exported in eval mode "
                       "(dropout off, batch norm on its running statistics)", stacklevel=2)
-    if training:
-        model.eval()
+    model.eval()
     try:
         a = _run(model, inputs)
         b = _run(model, _other_values(inputs, np.random.default_rng(1)))
@@ -91,8 +90,8 @@ def export(model: Module, example_input, path, dynamic_batch: bool = True, batch
             T.compare(a, c, "two batch sizes")
         onnx_model = _Builder(model, a, b, c, dims, opset_version).build()
     finally:
-        if training:
-            model.train()
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
 
     import onnx
 
