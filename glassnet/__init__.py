@@ -124,9 +124,10 @@ _startup.release()  # imports done: Ctrl-C is KeyboardInterrupt again
 
 
 def __getattr__(name):
-    # gn.playground loads on first use, so `import glassnet` does not pay for the server
-    if name == "playground":
+    # gn.playground and gn.onnx load on first use, so `import glassnet` pays neither
+    # for the server nor for the onnx package
+    if name in ("playground", "onnx"):
         import importlib
 
-        return importlib.import_module(".playground", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -144,3 +144,12 @@ def test_import_glassnet_does_not_import_onnx():
     code = "import sys, glassnet; print('onnx' in sys.modules, 'glassnet.onnx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_gn_onnx_loads_on_first_use():
+    code = (
+        "import sys, glassnet as gn; m = gn.onnx; "
+        "print(m.__name__, callable(m.export), callable(m.load), 'onnx' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["glassnet.onnx", "True", "True", "False"]
