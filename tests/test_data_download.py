@@ -2,7 +2,12 @@
 checksums, atomic renames, resumed transfers, mirrors in order, the offline message, the
 cache, and the bad roots."""
 
+import ctypes
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 
 import pytest
 from data_server import FileServer, free_port, md5, sha256
@@ -222,17 +227,46 @@ def test_root_not_writable(tmp_path, monkeypatch):
         dl.ensure_resources("Set", [resource()], tmp_path / "raw", ["http://127.0.0.1:1/"], True)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="file permissions do not bind the root user")
+def _drop_root_file_powers():
+    # prctl(PR_CAPBSET_DROP, cap): at exec, root keeps only the bounding set
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
 def test_root_not_writable_for_real(tmp_path):
-    root = tmp_path / "ro"
-    root.mkdir()
-    root.chmod(0o500)
+    # a read-only folder, refused by the operating system itself; as root (CI's
+    # containers) the download runs in a child process without the capabilities
+    # that let root write anywhere (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)
+    if not hasattr(os, "geteuid"):
+        pytest.skip("POSIX file permissions")
+    if os.geteuid() != 0:
+        root = tmp_path / "ro"
+        root.mkdir()
+        root.chmod(0o500)
+        try:
+            with pytest.raises(PermissionError, match="cannot write to"):
+                gn.data.MNIST(root=root, download=True)
+        finally:
+            root.chmod(0o700)
+        return
+    base = tempfile.mkdtemp(prefix="glassnet-ro-")
     try:
-        with pytest.raises(PermissionError, match="cannot write to"):
-            gn.data.MNIST(root=root, download=True)
+        root = os.path.join(base, "ro")
+        os.mkdir(root, 0o555)
+        os.chmod(root, 0o555)
+        code = ("import glassnet as gn\n"
+                "try:\n"
+                f"    gn.data.MNIST(root={root!r}, download=True)\n"
+                "except PermissionError as e:\n"
+                "    print('PermissionError', e)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=base, preexec_fn=_drop_root_file_powers, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith("PermissionError") and "cannot write to" in out.stdout
     finally:
-        root.chmod(0o700)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_unknown_data_set_lists_the_known_ones():
