@@ -2,7 +2,8 @@
 
 Oracle tests use the ``torch`` fixture (or ``requires_torch``). On a user's
 machine without PyTorch they skip; in CI (CI=true) a missing PyTorch is an
-error, so the oracle checks can never silently disappear.
+error, so the oracle checks can never silently disappear. In CI any skipped
+test fails the run: every check there is a required one.
 """
 
 import os
@@ -26,6 +27,16 @@ def pytest_configure(config):
     if _torch is None and IN_CI:
         raise pytest.UsageError("CI=true but PyTorch (torch==2.13.0) is not installed: the "
                                 "oracle tests cannot run. Install with: pip install -e '.[test]'")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI=true), where every check must run: {reason}"
 
 
 @pytest.fixture
