@@ -166,3 +166,9 @@ def test_batch_split_gives_rank_0_the_larger_share():
             assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
             sizes = [hi - lo for lo, hi in parts]
             assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+def test_sync_batchnorm_is_also_at_gn_nn_as_in_pytorch():
+    assert gn.nn.SyncBatchNorm is gn.distributed.SyncBatchNorm
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchLayer'"):
+        gn.nn.NoSuchLayer

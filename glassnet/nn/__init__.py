@@ -49,3 +49,13 @@ from .pooling import (  # noqa: F401
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+
+
+def __getattr__(name):
+    # gn.nn.SyncBatchNorm, as torch.nn.SyncBatchNorm: it lives with the MPI code in
+    # glassnet.distributed and loads on first use
+    if name == "SyncBatchNorm":
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
