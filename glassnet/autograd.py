@@ -180,12 +180,21 @@ class Function:
     # layer is refused, not silently widened). ``arg_names`` name the inputs in the message.
     dtypes = None
     op_name = None  # the name users call the op by, in messages (default: from the class)
+    # The name users see in reprs, messages, explanations and graph pictures: the class
+    # name less the ``Function`` suffix that tells an op from its nn module
+    # (SigmoidFunction shows as Sigmoid; its op_name is sigmoid). __init_subclass__ sets it.
+    display_name = "Function"
     arg_names = ()
     _outputs = None  # weak references to the outputs, for ops with saves_output
     n_outputs = 1
     _epoch = 0  # the in-place epoch when the op ran (see bump_version)
     _out_hooks = None  # {output index: [hook, ...]} for hooks on non-leaf outputs
     _freed = False  # set by a backward that released the saved values
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "display_name" not in vars(cls):
+            cls.display_name = cls.__name__.removesuffix("Function") or cls.__name__
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -260,7 +269,7 @@ class Function:
         return result
 
     def __repr__(self):
-        return f"<{type(self).__name__}>"
+        return f"<{self.display_name}>"
 
 
 def _op_name(cls) -> str:
@@ -268,7 +277,7 @@ def _op_name(cls) -> str:
         return cls.op_name
     import re
 
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.display_name).lower()
 
 
 def _check_dtypes(cls, inputs) -> None:
@@ -406,7 +415,7 @@ def run_backward(roots, grad_roots, retain_graph=False):
                 continue
             if g.shape != p.data.shape:
                 raise RuntimeError(
-                    f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                    f"{fn.display_name}.backward returned a gradient of shape {g.shape} "
                     f"for input {i}, whose shape is {p.data.shape}"
                 )
             c = p._ctx
@@ -471,7 +480,7 @@ def _changed_since(t, epoch) -> bool:
 
 def _check_unchanged(fn) -> None:
     """Raise if an input or output that ``fn`` kept for backward was changed in place after it ran."""
-    saves, op = fn.saves, type(fn).__name__
+    saves, op = fn.saves, fn.display_name
     for i in range(len(fn.parents)) if saves is None else saves:
         t = fn.parents[i]
         if _changed_since(t, fn._epoch):

@@ -56,7 +56,7 @@ def sigmoid(input: Tensor) -> Tensor:
         >>> round(gn.sigmoid(gn.tensor(0.87)).item(), 4)  # the chapter's neuron
         0.7047
     """
-    return A.Sigmoid.apply(_floating(input))
+    return A.SigmoidFunction.apply(_floating(input))
 
 
 def tanh(input: Tensor) -> Tensor:
@@ -70,7 +70,7 @@ def tanh(input: Tensor) -> Tensor:
         >>> gn.tanh(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.964 ,  0.    ,  0.9951])
     """
-    return A.Tanh.apply(_floating(input))
+    return A.TanhFunction.apply(_floating(input))
 
 
 def relu(input: Tensor) -> Tensor:
@@ -87,7 +87,7 @@ def relu(input: Tensor) -> Tensor:
     t = as_tensor(input)
     if t.data.dtype.kind == "b":
         raise TypeError("relu: not defined for bool tensors (convert with .long() or .float())")
-    return A.ReLU.apply(t)
+    return A.ReLUFunction.apply(t)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -102,7 +102,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
         >>> F.leaky_relu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.02,  0.  ,  3.  ])
     """
-    return A.LeakyReLU.apply(as_tensor(input), negative_slope=negative_slope)
+    return A.LeakyReLUFunction.apply(as_tensor(input), negative_slope=negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -117,7 +117,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
         >>> F.elu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.8647,  0.    ,  3.    ])
     """
-    return A.ELU.apply(as_tensor(input), alpha=alpha, scale=1.0)
+    return A.ELUFunction.apply(as_tensor(input), alpha=alpha, scale=1.0)
 
 
 def selu(input: Tensor) -> Tensor:
@@ -131,7 +131,7 @@ def selu(input: Tensor) -> Tensor:
         >>> F.selu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-1.5202,  0.    ,  3.1521])
     """
-    return A.ELU.apply(_float_input(input, "selu"), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
+    return A.ELUFunction.apply(_float_input(input, "selu"), alpha=A.SELU_ALPHA, scale=A.SELU_SCALE)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -149,7 +149,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return A.GELU.apply(as_tensor(input), approximate=approximate)
+    return A.GELUFunction.apply(as_tensor(input), approximate=approximate)
 
 
 def silu(input: Tensor) -> Tensor:
@@ -163,7 +163,7 @@ def silu(input: Tensor) -> Tensor:
         >>> F.silu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.2384,  0.    ,  2.8577])
     """
-    return A.SiLU.apply(as_tensor(input))
+    return A.SiLUFunction.apply(as_tensor(input))
 
 
 swish = silu
@@ -182,7 +182,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
         >>> F.softplus(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([0.1269, 0.6931, 3.0486])
     """
-    return A.Softplus.apply(as_tensor(input), beta=beta, threshold=threshold)
+    return A.SoftplusFunction.apply(as_tensor(input), beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -199,7 +199,7 @@ def softsign(input: Tensor) -> Tensor:
     t = as_tensor(input)
     if t.data.dtype.kind == "b":
         raise TypeError("softsign: not defined for bool tensors (convert with .float())")
-    return A.Softsign.apply(t._float())
+    return A.SoftsignFunction.apply(t._float())
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -219,7 +219,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     t = as_tensor(input)
     if t.data.dtype.kind == "b":
         raise TypeError("hardtanh: not defined for bool tensors (convert with .long() or .float())")
-    return A.Hardtanh.apply(t, min_val=min_val, max_val=max_val)
+    return A.HardtanhFunction.apply(t, min_val=min_val, max_val=max_val)
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
@@ -370,11 +370,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"input features (last dimension); weight shape {w_shape}"
         )
     if bias is None:
-        return L.Linear.apply(input, weight)
+        return L.LinearFunction.apply(input, weight)
     if bias.data.shape != (w_shape[0],):
         raise ValueError(f"linear: bias must have shape ({w_shape[0]},) (one per output feature), "
                          f"got {bias.shape}")
-    return L.Linear.apply(input, weight, bias)
+    return L.LinearFunction.apply(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -407,7 +407,7 @@ def _dropout(x: Tensor, mask_shape, p: float) -> Tensor:
         return x * 0
     keep = B.rng().random(mask_shape, dtype=np.float32) >= p
     mask = keep.astype(x.dtype) * np.asarray(1 / (1 - p), x.dtype)
-    return EW.Dropout.apply(x, mask=mask, p=p)
+    return EW.DropoutFunction.apply(x, mask=mask, p=p)
 
 
 # ---------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         >>> F.mse_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]))
         tensor(1.75)
     """
-    return _pointwise_loss(LS.MSELoss, "mse_loss", input, target, reduction)
+    return _pointwise_loss(LS.MSELossFunction, "mse_loss", input, target, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -474,7 +474,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
         >>> F.l1_loss(gn.tensor([0.5, 2.0, -1.0]), gn.tensor([0.0, 1.0, 1.0]))
         tensor(1.1667)
     """
-    return _pointwise_loss(LS.L1Loss, "l1_loss", input, target, reduction)
+    return _pointwise_loss(LS.L1LossFunction, "l1_loss", input, target, reduction)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -493,7 +493,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return _pointwise_loss(LS.HuberLoss, "huber_loss", input, target, reduction, delta=delta)
+    return _pointwise_loss(LS.HuberLossFunction, "huber_loss", input, target, reduction, delta=delta)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -512,7 +512,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
-    return _pointwise_loss(LS.SmoothL1Loss, "smooth_l1_loss", input, target, reduction, beta=beta)
+    return _pointwise_loss(LS.SmoothL1LossFunction, "smooth_l1_loss", input, target, reduction, beta=beta)
 
 
 def _optional(t, like, name, arg):
@@ -576,8 +576,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_probabilities(input.data, name, "input", "apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits on raw scores")
     _check_probabilities(target.data, name, "target", "targets are probabilities: 0, 1 or between")
-    return LS.BCELoss.apply(input, target, weight=_optional(weight, input, "binary_cross_entropy", "weight"),
-                            reduction=reduction)
+    return LS.BCELossFunction.apply(input, target,
+                                    weight=_optional(weight, input, "binary_cross_entropy", "weight"),
+                                    reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -601,9 +602,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     name = "binary_cross_entropy_with_logits"
     _float_target(target, name)
     input, target = _loss_args(name, input, target, reduction)
-    return LS.BCEWithLogitsLoss.apply(input, target, weight=_optional(weight, input, name, "weight"),
-                                      pos_weight=_optional(pos_weight, input, name, "pos_weight"),
-                                      reduction=reduction)
+    return LS.BCEWithLogitsLossFunction.apply(input, target, weight=_optional(weight, input, name, "weight"),
+                                              pos_weight=_optional(pos_weight, input, name, "pos_weight"),
+                                              reduction=reduction)
 
 
 def _class_target(input, target, name):
@@ -660,8 +661,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     target = _class_target(input, target, "cross_entropy")
     w = _class_weight(weight, input, "cross_entropy")
-    return LS.CrossEntropyLoss.apply(input, target, weight=w, ignore_index=ignore_index,
-                                     reduction=reduction, label_smoothing=label_smoothing)
+    return LS.CrossEntropyLossFunction.apply(input, target, weight=w, ignore_index=ignore_index,
+                                             reduction=reduction, label_smoothing=label_smoothing)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -687,7 +688,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     input = as_tensor(input)
     target = _class_target(input, target, "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
-    return LS.NLLLoss.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction)
+    return LS.NLLLossFunction.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -780,10 +781,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         inv_std = (1.0 / np.sqrt(_stat_array(running_var).reshape(pshape) + eps)).astype(x.dtype, copy=False)
         centered = None
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
-    return NORM.BatchNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes, param_axes=axes,
-                                pshape=(1, c) + (1,) * (x.ndim - 2), has_weight=weight is not None,
-                                has_bias=bias is not None, batch_stats=use_batch, centered=centered,
-                                eps=eps)
+    return NORM.BatchNormFunction.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes, param_axes=axes,
+                                        pshape=(1, c) + (1,) * (x.ndim - 2), has_weight=weight is not None,
+                                        has_bias=bias is not None, batch_stats=use_batch, centered=centered,
+                                        eps=eps)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -812,10 +813,10 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(x.ndim - k, x.ndim))
     mean, _, inv_std, centered = NORM.moments(x.data, axes, eps)
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
-    return NORM.LayerNorm.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
-                                param_axes=tuple(range(x.ndim - k)), pshape=shape,
-                                has_weight=weight is not None, has_bias=bias is not None,
-                                centered=centered, eps=eps)
+    return NORM.LayerNormFunction.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
+                                        param_axes=tuple(range(x.ndim - k)), pshape=shape,
+                                        has_weight=weight is not None, has_bias=bias is not None,
+                                        centered=centered, eps=eps)
 
 
 # ---------------------------------------------------------------------------
@@ -905,11 +906,11 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, padding_mode, 
         s, d, pads, size = (1,) + s, (1,) + d, [(0, 0)] + pads, (1,) + size
     if padding_mode != "zeros" and any(lo or hi for lo, hi in pads):
         (ph, qh), (pw, qw) = pads
-        x = POOL.SeparablePool.apply(x, a_h=CONV.pad_matrix(size[0], ph, qh, padding_mode),
-                                     a_w=CONV.pad_matrix(size[1], pw, qw, padding_mode))
+        x = POOL.SeparablePoolFunction.apply(x, a_h=CONV.pad_matrix(size[0], ph, qh, padding_mode),
+                                             a_w=CONV.pad_matrix(size[1], pw, qw, padding_mode))
         pads = [(0, 0), (0, 0)]
     ts = (x, w) if bias is None else (x, w, as_tensor(bias))
-    z = CONV.Conv2d.apply(*ts, stride=s, padding=pads[0] + pads[1], dilation=d, groups=groups)
+    z = CONV.Conv2dFunction.apply(*ts, stride=s, padding=pads[0] + pads[1], dilation=d, groups=groups)
     return z.squeeze(2) if nd == 1 else z
 
 
@@ -1007,8 +1008,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     x, added = _pool_input(input, 2, "max_pool2d")
     k, s, p, d, _ = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, 2,
                                "max_pool2d")
-    return _unbatch(POOL.MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d,
-                                         ceil_mode=ceil_mode), added)
+    return _unbatch(POOL.MaxPool2dFunction.apply(x, kernel_size=k, stride=s, padding=p, dilation=d,
+                                                 ceil_mode=ceil_mode), added)
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -1024,8 +1025,8 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     x, added = _pool_input(input, 1, "max_pool1d")
     k, s, p, d, _ = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, 1,
                                "max_pool1d")
-    y = POOL.MaxPool2d.apply(x.unsqueeze(2), kernel_size=(1,) + k, stride=(1,) + s,
-                             padding=(0,) + p, dilation=(1,) + d, ceil_mode=ceil_mode)
+    y = POOL.MaxPool2dFunction.apply(x.unsqueeze(2), kernel_size=(1,) + k, stride=(1,) + s,
+                                     padding=(0,) + p, dilation=(1,) + d, ceil_mode=ceil_mode)
     return _unbatch(y.squeeze(2), added)
 
 
@@ -1051,7 +1052,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     k, s, p, _, _ = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode, 2, "avg_pool2d")
     a_h, a_w = POOL.avg_pool_matrices(x.shape[2], x.shape[3], k, s, p, ceil_mode,
                                       count_include_pad, divisor_override)
-    return _unbatch(POOL.SeparablePool.apply(x, a_h=a_h, a_w=a_w), added)
+    return _unbatch(POOL.SeparablePoolFunction.apply(x, a_h=a_h, a_w=a_w), added)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -1066,7 +1067,7 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     k, s, p, _, _ = _pool_args(x, kernel_size, stride, padding, 1, ceil_mode, 1, "avg_pool1d")
     a_h, a_w = POOL.avg_pool_matrices(1, x.shape[2], (1,) + k, (1,) + s, (0,) + p, ceil_mode,
                                       count_include_pad)
-    y = POOL.SeparablePool.apply(x.unsqueeze(2), a_h=a_h, a_w=a_w)
+    y = POOL.SeparablePoolFunction.apply(x.unsqueeze(2), a_h=a_h, a_w=a_w)
     return _unbatch(y.squeeze(2), added)
 
 
@@ -1092,16 +1093,16 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     x, added = _pool_input(input, 2, "adaptive_avg_pool2d")
     (H, W) = x.shape[2:]
     ho, wo = _adaptive_size(output_size, (H, W), 2, "adaptive_avg_pool2d")
-    return _unbatch(POOL.SeparablePool.apply(x, a_h=POOL.adaptive_matrix(H, ho),
-                                             a_w=POOL.adaptive_matrix(W, wo)), added)
+    return _unbatch(POOL.SeparablePoolFunction.apply(x, a_h=POOL.adaptive_matrix(H, ho),
+                                                     a_w=POOL.adaptive_matrix(W, wo)), added)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """Average pooling of (N, C, L) to a fixed length (see ``adaptive_avg_pool2d``)."""
     x, added = _pool_input(input, 1, "adaptive_avg_pool1d")
     (lo,) = _adaptive_size(output_size, x.shape[2:], 1, "adaptive_avg_pool1d")
-    y = POOL.SeparablePool.apply(x.unsqueeze(2), a_h=np.ones((1, 1)),
-                                 a_w=POOL.adaptive_matrix(x.shape[2], lo))
+    y = POOL.SeparablePoolFunction.apply(x.unsqueeze(2), a_h=np.ones((1, 1)),
+                                         a_w=POOL.adaptive_matrix(x.shape[2], lo))
     return _unbatch(y.squeeze(2), added)
 
 
@@ -1167,8 +1168,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
     _check_embedding_options("embedding", max_norm, norm_type, sparse)
     if max_norm is not None and a.size:
         embedding_renorm_(weight, a, max_norm, norm_type)
-    return EMB.Embedding.apply(weight, idx=a, padding_idx=padding_idx,
-                               scale_grad_by_freq=bool(scale_grad_by_freq))
+    return EMB.EmbeddingFunction.apply(weight, idx=a, padding_idx=padding_idx,
+                                       scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 def _check_embedding_options(caller, max_norm, norm_type, sparse):

@@ -336,7 +336,7 @@ class Tensor:
         dtype = B.as_dtype(dtype, "to")
         if dtype is None or dtype == self.dtype:
             return self
-        return Cast.apply(self, dtype=dtype)
+        return CastFunction.apply(self, dtype=dtype)
 
     def type(self, dtype) -> Tensor:
         """Cast to ``dtype`` (as ``to``)."""
@@ -401,7 +401,7 @@ class Tensor:
         if self.dtype not in (B.get_default_dtype(), B.int64, B.bool_):
             extra.append(f"dtype={self.dtype}")
         if self._ctx is not None:
-            extra.append(f"grad_fn=<{type(self._ctx).__name__}>")
+            extra.append(f"grad_fn=<{self._ctx.display_name}>")
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
@@ -423,14 +423,14 @@ class Tensor:
     def _binary(self, op, other, name, reflected=False):
         other = self._const(other)
         a, b = (other, self) if reflected else (self, other)
-        if a.data.dtype != b.data.dtype or (op is E.Div and a.data.dtype.kind != "f"):
-            if op is E.Sub and "b" in (a.data.dtype.kind, b.data.dtype.kind):
+        if a.data.dtype != b.data.dtype or (op is E.DivFunction and a.data.dtype.kind != "f"):
+            if op is E.SubFunction and "b" in (a.data.dtype.kind, b.data.dtype.kind):
                 _bool_sub()
-            a, b = _promote(a, b, op is E.Div)
+            a, b = _promote(a, b, op is E.DivFunction)
         try:
             return op.apply(a, b)
         except TypeError:
-            if op is E.Sub and a.data.dtype.kind == "b":  # NumPy refuses bool − bool too
+            if op is E.SubFunction and a.data.dtype.kind == "b":  # NumPy refuses bool − bool too
                 _bool_sub()
             raise
         except ValueError as err:
@@ -442,28 +442,28 @@ class Tensor:
             raise
 
     def __add__(self, other):
-        return self._binary(E.Add, other, "add")
+        return self._binary(E.AddFunction, other, "add")
 
     def __radd__(self, other):
-        return self._binary(E.Add, other, "add", True)
+        return self._binary(E.AddFunction, other, "add", True)
 
     def __sub__(self, other):
-        return self._binary(E.Sub, other, "sub")
+        return self._binary(E.SubFunction, other, "sub")
 
     def __rsub__(self, other):
-        return self._binary(E.Sub, other, "sub", True)
+        return self._binary(E.SubFunction, other, "sub", True)
 
     def __mul__(self, other):
-        return self._binary(E.Mul, other, "mul")
+        return self._binary(E.MulFunction, other, "mul")
 
     def __rmul__(self, other):
-        return self._binary(E.Mul, other, "mul", True)
+        return self._binary(E.MulFunction, other, "mul", True)
 
     def __truediv__(self, other):
-        return self._binary(E.Div, other, "div")
+        return self._binary(E.DivFunction, other, "div")
 
     def __rtruediv__(self, other):
-        return self._binary(E.Div, other, "div", True)
+        return self._binary(E.DivFunction, other, "div", True)
 
     def __pow__(self, exponent):
         if self.data.dtype.kind == "b":  # bools are powered as int64, as PyTorch (NumPy: int8)
@@ -474,21 +474,21 @@ class Tensor:
         if isinstance(exponent, (builtins.int, builtins.float)):
             if isinstance(exponent, builtins.float) and self.data.dtype.kind != "f":
                 return self.to(B.get_default_dtype()) ** exponent  # int ** 0.5 is float32
-            return E.PowScalar.apply(self, p=exponent)
-        return self._binary(E.Pow, exponent, "pow")
+            return E.PowScalarFunction.apply(self, p=exponent)
+        return self._binary(E.PowFunction, exponent, "pow")
 
     def __rpow__(self, base):
-        return self._binary(E.Pow, base, "pow", True)
+        return self._binary(E.PowFunction, base, "pow", True)
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return E.NegFunction.apply(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
         _no_bool(self, "abs")
-        return E.Abs.apply(self)
+        return E.AbsFunction.apply(self)
 
     def __matmul__(self, other):
         return matmul(self, other)
@@ -620,7 +620,7 @@ class Tensor:
     def __getitem__(self, index):
         index = _convert_index(index)
         try:
-            return M.Index.apply(self, index=index)
+            return M.IndexFunction.apply(self, index=index)
         except IndexError as err:
             raise IndexError(f"index {_show_index(index)} is invalid for a tensor of shape "
                              f"{self.shape}: {err}") from None
@@ -648,7 +648,7 @@ class Tensor:
         if -1 in shape or any(n < 0 for n in shape):
             _check_view_shape(shape, "reshape")
         try:
-            return M.Reshape.apply(self, shape=shape)
+            return M.ReshapeFunction.apply(self, shape=shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
                              f"({self.data.size} elements) into shape {shape}") from None
@@ -703,14 +703,14 @@ class Tensor:
         if sorted(dims) != list(range(self.ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of the {self.ndim} "
                              f"dimensions of a tensor of shape {self.shape}")
-        return M.Permute.apply(self, dims=dims)
+        return M.PermuteFunction.apply(self, dims=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Dimensions ``dim0`` and ``dim1`` swapped."""
         d0, d1 = normalize_axis((dim0, dim1), self.ndim)
         dims = list(range(self.ndim))
         dims[d0], dims[d1] = dims[d1], dims[d0]
-        return M.Permute.apply(self, dims=tuple(dims))
+        return M.PermuteFunction.apply(self, dims=tuple(dims))
 
     def t(self) -> Tensor:
         """The transpose of a tensor with at most 2 dimensions."""
@@ -720,7 +720,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
-        return self if self.ndim < 2 else M.Permute.apply(self, dims=tuple(range(self.ndim))[::-1])
+        return self if self.ndim < 2 else M.PermuteFunction.apply(self, dims=tuple(range(self.ndim))[::-1])
 
     @property
     def mT(self) -> Tensor:
@@ -737,7 +737,7 @@ class Tensor:
         if not broadcasts_to(self.shape, shape):
             raise ValueError(f"expand: cannot expand shape {self.shape} to {shape} (only "
                              "dimensions of size 1 can grow)")
-        return M.Expand.apply(self, shape=shape)
+        return M.ExpandFunction.apply(self, shape=shape)
 
     def expand_as(self, other) -> Tensor:
         """``expand(other.shape)``."""
@@ -771,13 +771,13 @@ class Tensor:
 
     def sum(self, dim=None, keepdim: bool = False) -> Tensor:
         """Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y."""
-        return R.Sum.apply(self, dim=self._reduce_dims(dim, "sum"), keepdim=keepdim)
+        return R.SumFunction.apply(self, dim=self._reduce_dims(dim, "sum"), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim: bool = False) -> Tensor:
         """(1/n) Σ over ``dim`` (all elements by default); ∂L/∂xᵢ = ∂L/∂y / n."""
         if self.dtype.kind != "f":
             raise TypeError(f"mean: needs a floating-point tensor, got dtype {self.dtype}")
-        return R.Mean.apply(self, dim=self._reduce_dims(dim, "mean"), keepdim=keepdim)
+        return R.MeanFunction.apply(self, dim=self._reduce_dims(dim, "mean"), keepdim=keepdim)
 
     def _check_reducible(self, axes, fn):
         """Refuse a max/min/argmax over no values (there is none to pick), as PyTorch does;
@@ -795,19 +795,19 @@ class Tensor:
     def _maxmin(self, dim, keepdim, mode):
         if dim is None:
             self._check_reducible(None, mode)
-            return R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+            return R.MaxMinFunction.apply(self, dim=None, keepdim=False, mode=mode)
         if not isinstance(dim, (builtins.int, np.integer)):
             raise TypeError(f"{mode}: dim must be one integer, got {dim!r} (use amax/amin for "
                             "several dimensions)")
         axes = self._reduce_dims(dim, mode)
         if axes is None:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
-            values = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode)
+            values = R.MaxMinFunction.apply(self, dim=None, keepdim=False, mode=mode)
             return MaxResult(values, Tensor._make(np.asarray(0, np.int64), False, None, 0))
         self._check_reducible(axes, mode)
         # the winners' indices are found once, here, and handed to the op for its backward
         # (NumPy's argmax/argmin pick the first NaN, as PyTorch's max/min do)
         idx = (self.data.argmax if mode == "max" else self.data.argmin)(axis=axes[0], keepdims=True)
-        values = R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
+        values = R.MaxMinFunction.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
         idx = (idx if keepdim else np.squeeze(idx, axes[0])).astype(np.int64)  # a copy: the op keeps its own
         return MaxResult(values, Tensor._make(idx, False, None, 0))
 
@@ -837,11 +837,11 @@ class Tensor:
         axes = self._reduce_dims(dim, "a" + mode)
         self._check_reducible(axes, "a" + mode)
         if axes is None:
-            out = R.MaxMin.apply(self, dim=None, keepdim=False, mode=mode, split_ties=True,
-                                 nan_grad=nan_grad)
+            out = R.MaxMinFunction.apply(self, dim=None, keepdim=False, mode=mode, split_ties=True,
+                                         nan_grad=nan_grad)
             return out.reshape((1,) * self.ndim) if keepdim and self.ndim else out
-        return R.MaxMin.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True,
-                              nan_grad=nan_grad)
+        return R.MaxMinFunction.apply(self, dim=axes, keepdim=keepdim, mode=mode, split_ties=True,
+                                      nan_grad=nan_grad)
 
     def _argext(self, find, dim, keepdim):
         """``find`` (np.argmax or np.argmin) of the flattened tensor or along ``dim``, as int64."""
@@ -872,42 +872,42 @@ class Tensor:
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
         """Σ(x − x̄)²/(n − correction) over ``dim`` (correction=1: the unbiased estimate)."""
-        return self._spread(R.Var, dim, unbiased, keepdim, correction)
+        return self._spread(R.VarFunction, dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: int | None = None) -> Tensor:
         """√var over ``dim``; zero gradient where the spread is zero."""
-        return self._spread(R.Std, dim, unbiased, keepdim, correction)
+        return self._spread(R.StdFunction, dim, unbiased, keepdim, correction)
 
     def logsumexp(self, dim, keepdim: bool = False) -> Tensor:
         """log Σ e^{x} over ``dim``, computed without overflow; ∂y/∂x = softmax(x)."""
-        return R.LogSumExp.apply(self, dim=self._reduce_dims(dim, "logsumexp"), keepdim=keepdim)
+        return R.LogSumExpFunction.apply(self, dim=self._reduce_dims(dim, "logsumexp"), keepdim=keepdim)
 
     # ------------------------------------------------------- elementwise math
     def exp(self):
         """eˣ, elementwise."""
-        return E.Exp.apply(self._float())
+        return E.ExpFunction.apply(self._float())
 
     def log(self):
         """ln x, elementwise."""
-        return E.Log.apply(self._float())
+        return E.LogFunction.apply(self._float())
 
     def sqrt(self):
         """√x, elementwise."""
-        return E.Sqrt.apply(self._float())
+        return E.SqrtFunction.apply(self._float())
 
     def abs(self):
         """|x|, elementwise (gradient 0 at x = 0)."""
         _no_bool(self, "abs")
-        return E.Abs.apply(self)
+        return E.AbsFunction.apply(self)
 
     def sin(self):
         """sin x, elementwise."""
-        return E.Sin.apply(self._float())
+        return E.SinFunction.apply(self._float())
 
     def cos(self):
         """cos x, elementwise."""
-        return E.Cos.apply(self._float())
+        return E.CosFunction.apply(self._float())
 
     def pow(self, exponent):
         """x ** exponent (a number or a tensor)."""
@@ -929,14 +929,14 @@ class Tensor:
             if max is not None:
                 out = where((out > max) | _isnan(max), max, out)
             return out
-        return E.Clamp.apply(self, min=min, max=max)
+        return E.ClampFunction.apply(self, min=min, max=max)
 
     clip = clamp
 
     # ----------------------------------------------- more of PyTorch's methods
     def neg(self):
         """−x."""
-        return E.Neg.apply(self)
+        return E.NegFunction.apply(self)
 
     negative = neg
 
@@ -956,11 +956,11 @@ class Tensor:
 
     def log1p(self):
         """ln(1 + x), accurate where x is tiny."""
-        return E.Log1p.apply(self._float())
+        return E.Log1pFunction.apply(self._float())
 
     def expm1(self):
         """eˣ − 1, accurate where x is tiny."""
-        return E.Expm1.apply(self._float())
+        return E.Expm1Function.apply(self._float())
 
     def sign(self) -> Tensor:
         """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
@@ -970,7 +970,7 @@ class Tensor:
     def cumsum(self, dim: int) -> Tensor:
         """Running sums along ``dim``: yᵢ = Σ_{k ≤ i} x_k."""
         (d,) = normalize_axis(dim, self.ndim)
-        return R.CumSum.apply(self, dim=d) if self.ndim else self * 1
+        return R.CumSumFunction.apply(self, dim=d) if self.ndim else self * 1
 
     def flip(self, *dims) -> Tensor:
         """The elements in reverse order along each of ``dims``."""
@@ -1003,7 +1003,7 @@ class Tensor:
         if idx.size and (idx.min() < 0 or idx.max() >= self.shape[d]):
             raise IndexError(f"gather: index values must be in [0, {self.shape[d] - 1}] for dimension "
                              f"{d} of shape {self.shape}, got {idx.min()}..{idx.max()}")
-        return M.Gather.apply(self, index=idx.astype(np.int64, copy=False), dim=d)
+        return M.GatherFunction.apply(self, index=idx.astype(np.int64, copy=False), dim=d)
 
     def masked_fill(self, mask, value) -> Tensor:
         """A copy with ``value`` wherever the boolean ``mask`` (broadcast to this shape) is True."""
@@ -1054,9 +1054,9 @@ class Tensor:
     def prod(self, dim=None, keepdim: bool = False) -> Tensor:
         """The product of all elements, or along one ``dim``."""
         if dim is None:
-            return R.Prod.apply(self)
+            return R.ProdFunction.apply(self)
         (d,) = normalize_axis(dim, self.ndim)
-        return R.Prod.apply(self, dim=d if self.ndim else None, keepdim=keepdim)
+        return R.ProdFunction.apply(self, dim=d if self.ndim else None, keepdim=keepdim)
 
     def norm(self, p=2, dim=None, keepdim: bool = False) -> Tensor:
         """The vector p-norm (Σ|x|ᵖ)^{1/p} over ``dim`` (all elements by default);
@@ -1068,7 +1068,7 @@ class Tensor:
             return self.abs()._amaxmin(dim, keepdim, "max", nan_grad=False)
         if not isinstance(p, (builtins.int, builtins.float)) or p <= 0:
             raise ValueError(f"norm: p must be a positive number, 'fro' or inf, got {p!r}")
-        return R.Norm.apply(self._float(), p=p, dim=self._reduce_dims(dim, "norm"), keepdim=keepdim)
+        return R.NormFunction.apply(self._float(), p=p, dim=self._reduce_dims(dim, "norm"), keepdim=keepdim)
 
     def contiguous(self) -> Tensor:
         """This tensor, or a C-ordered copy in the graph when it is a strided view."""
@@ -1100,26 +1100,26 @@ class Tensor:
 
     def sigmoid(self):
         """σ(x) = 1/(1 + e^{−x}), elementwise."""
-        return A.Sigmoid.apply(self._float())
+        return A.SigmoidFunction.apply(self._float())
 
     def tanh(self):
         """tanh x, elementwise."""
-        return A.Tanh.apply(self._float())
+        return A.TanhFunction.apply(self._float())
 
     def relu(self):
         """max(0, x), elementwise."""
         _no_bool(self, "relu")
-        return A.ReLU.apply(self)
+        return A.ReLUFunction.apply(self)
 
     def softmax(self, dim: int = -1):
         """e^{xᵢ}/Σⱼ e^{xⱼ} along ``dim``."""
         (d,) = normalize_axis(dim, self.ndim)
-        return A.Softmax.apply(self, dim=d)
+        return A.SoftmaxFunction.apply(self, dim=d)
 
     def log_softmax(self, dim: int = -1):
         """xᵢ − log Σⱼ e^{xⱼ} along ``dim``."""
         (d,) = normalize_axis(dim, self.ndim)
-        return A.LogSoftmax.apply(self, dim=d)
+        return A.LogSoftmaxFunction.apply(self, dim=d)
 
     def matmul(self, other):
         """The matrix product ``self @ other``."""
@@ -1166,7 +1166,7 @@ class _HookHandle:
             self.hooks.remove(self.hook)
 
 
-class Cast(Function):
+class CastFunction(Function):
     """y = x converted to another dtype;  ∂L/∂x = ∂L/∂y converted back."""
 
     saves = ()
@@ -1520,7 +1520,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref}; all sizes "
                 f"must match except in dimension {d}"
             )
-    return M.Cat.apply(*_same_dtype(ts), dim=d)
+    return M.CatFunction.apply(*_same_dtype(ts), dim=d)
 
 
 concatenate = cat
@@ -1534,7 +1534,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
                              f"{ts[0].shape}; stack needs equal shapes")
     (d,) = normalize_axis(dim, ts[0].ndim + 1)
-    return M.Stack.apply(*_same_dtype(ts), dim=d)
+    return M.StackFunction.apply(*_same_dtype(ts), dim=d)
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
@@ -1555,7 +1555,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
         cuts = list(np.cumsum(sizes)[:-1])
     if not cuts:
         return (x,)
-    return M.Split.apply(x, sections=cuts, dim=d)
+    return M.SplitFunction.apply(x, sections=cuts, dim=d)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0):
@@ -1589,19 +1589,19 @@ def where(condition, x, y) -> Tensor:
                          "broadcast together") from None
     if xt.data.dtype != yt.data.dtype:
         xt, yt = _same_dtype((xt, yt))
-    return E.Where.apply(xt, yt, cond=cond)
+    return E.WhereFunction.apply(xt, yt, cond=cond)
 
 
 def maximum(x, y) -> Tensor:
     """max(x, y) elementwise with broadcasting; ties share the gradient."""
     x = as_tensor(x)
-    return x._binary(E.Maximum, y, "maximum")
+    return x._binary(E.MaximumFunction, y, "maximum")
 
 
 def minimum(x, y) -> Tensor:
     """min(x, y) elementwise with broadcasting; ties share the gradient."""
     x = as_tensor(x)
-    return x._binary(E.Minimum, y, "minimum")
+    return x._binary(E.MinimumFunction, y, "minimum")
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
@@ -1619,7 +1619,7 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
             f"columns but the second has {inner_y} rows"
         )
     try:
-        return L.MatMul.apply(x, y)
+        return L.MatMulFunction.apply(x, y)
     except ValueError:
         raise ValueError(f"matmul: batch dimensions of {x.shape} and {y.shape} cannot be "
                          "broadcast together") from None
@@ -1637,7 +1637,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     width = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return M.Pad.apply(x, pad_width=tuple(width), value=value)
+    return M.PadFunction.apply(x, pad_width=tuple(width), value=value)
 
 
 def exp(x):

@@ -17,12 +17,14 @@ def x_or_y(text):
 
 
 def test_elementwise_and_reduction_headers_use_neutral_symbols():
-    for cls in (elementwise.Add, elementwise.Sub, elementwise.Mul, elementwise.Div, elementwise.PowScalar,
-                elementwise.Exp, elementwise.Log, elementwise.Maximum, reduce.Sum, reduce.Mean, reduce.Var):
+    for cls in (elementwise.AddFunction, elementwise.SubFunction, elementwise.MulFunction,
+                elementwise.DivFunction, elementwise.PowScalarFunction, elementwise.ExpFunction,
+                elementwise.LogFunction, elementwise.MaximumFunction, reduce.SumFunction,
+                reduce.MeanFunction, reduce.VarFunction):
         f = registry.formula_of(cls)
         assert f and not x_or_y(f), (cls.__name__, f)
-    assert registry.formula_of(elementwise.Add) == "u + v"
-    for cls in (loss.MSELoss, loss.L1Loss):
+    assert registry.formula_of(elementwise.AddFunction) == "u + v"
+    for cls in (loss.MSELossFunction, loss.L1LossFunction):
         f = registry.formula_of(cls)
         assert "ŷ" in f and "y" in f and not re.search(r"\bx\b", f), f
 

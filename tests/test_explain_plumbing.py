@@ -11,7 +11,7 @@ import glassnet as gn
 from glassnet import nn
 from glassnet.explain import registry, rnn
 from glassnet.ops import movement
-from glassnet.tensor import Cast
+from glassnet.tensor import CastFunction
 
 HIDDEN = ("Reshape", "Permute", "Index", "Stack", "Cat", "Split", "Cast", "Gather")
 
@@ -33,11 +33,12 @@ def unseen_names(ex):
 
 
 def test_the_registry_marks_the_ops_that_only_move_elements():
-    for cls in (movement.Reshape, movement.Permute, movement.Index, movement.Stack, movement.Cat,
-                movement.Split, movement.Expand, movement.Gather, Cast):
+    for cls in (movement.ReshapeFunction, movement.PermuteFunction, movement.IndexFunction,
+                movement.StackFunction, movement.CatFunction, movement.SplitFunction,
+                movement.ExpandFunction, movement.GatherFunction, CastFunction):
         assert registry.is_plumbing(cls), cls.__name__
-    assert not registry.is_plumbing(movement.Pad)  # padding adds elements: it keeps its step
-    assert registry.formula_of(Cast) == "y = x"
+    assert not registry.is_plumbing(movement.PadFunction)  # padding adds elements: it keeps its step
+    assert registry.formula_of(CastFunction) == "y = x"
 
 
 def rnn_model():

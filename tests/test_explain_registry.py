@@ -15,7 +15,7 @@ import glassnet.ops
 from glassnet import autograd
 from glassnet.explain import registry
 from glassnet.ops import activation, linalg, loss
-from glassnet.tensor import Cast
+from glassnet.tensor import CastFunction
 
 OPS_DIR = pathlib.Path(glassnet.ops.__file__).parent
 
@@ -61,21 +61,21 @@ def test_every_op_has_its_formula_in_the_registry():
     assert len(classes) > 50
     missing = [c.__name__ for c in classes if not registry.formula_of(c)]
     assert not missing, f"no formula registered for {missing}"
-    assert registry.formula_of(Cast) == "y = x"
+    assert registry.formula_of(CastFunction) == "y = x"
 
 
 def test_lookup_by_instance_class_and_base():
-    fn = object.__new__(activation.Sigmoid)
-    assert registry.formula_of(fn) == registry.formula_of(activation.Sigmoid) == "a = 1 / (1 + e^{-z})"
+    fn = object.__new__(activation.SigmoidFunction)
+    assert registry.formula_of(fn) == registry.formula_of(activation.SigmoidFunction) == "a = 1 / (1 + e^{-z})"
     assert registry.describer_for(fn).describe is not None
 
-    class MySigmoid(activation.Sigmoid):  # a subclass is explained as its nearest registered base
+    class MySigmoid(activation.SigmoidFunction):  # a subclass is explained as its nearest registered base
         pass
 
-    assert registry.describer_for(MySigmoid) is registry.describer_for(activation.Sigmoid)
-    assert registry.symbol_of(linalg.Linear) == "z"
-    assert registry.symbol_of(activation.Tanh) == "a"
-    assert registry.symbol_of(loss.MSELoss) == "L"
+    assert registry.describer_for(MySigmoid) is registry.describer_for(activation.SigmoidFunction)
+    assert registry.symbol_of(linalg.LinearFunction) == "z"
+    assert registry.symbol_of(activation.TanhFunction) == "a"
+    assert registry.symbol_of(loss.MSELossFunction) == "L"
     assert registry.symbol_of(MySigmoid) == "a"
 
     class Unknown(autograd.Function):
@@ -104,7 +104,7 @@ def test_registering_again_updates_the_entry_without_losing_the_describer():
     assert (hit.describe, hit.formula, hit.symbol) == (second, "y = g(x)", "a")
 
 
-@pytest.mark.parametrize("bad", [(), ("Sigmoid",), (activation.Sigmoid, "ReLU")])
+@pytest.mark.parametrize("bad", [(), ("Sigmoid",), (activation.SigmoidFunction, "ReLU")])
 def test_registering_by_name_is_refused(bad):
     with pytest.raises(TypeError, match="expected op classes"):
         registry.describes(*bad)

@@ -218,5 +218,5 @@ def test_set_recorder_is_per_thread():
         assert autograd._recorder is mine  # the module attribute reads this thread's
     finally:
         autograd.set_recorder(prev)
-    assert mine.ops == ["Add"] and theirs.ops == ["Mul"]
+    assert mine.ops == ["AddFunction"] and theirs.ops == ["MulFunction"]
     assert autograd._recording == 0

@@ -26,7 +26,7 @@ from ..tensor import as_tensor
 from . import process_group as pg
 
 
-class _SyncBatchNormFunction(NORM.BatchNorm):
+class _SyncBatchNormFunction(NORM.BatchNormFunction):
     """The batch-norm node whose backward takes its two sums over every rank."""
 
     op_name = "sync_batch_norm"

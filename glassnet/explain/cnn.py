@@ -1,8 +1,8 @@
 """Convolution and pooling by hand: describers for the conv/pool ops, and the
 ``conv`` and ``pool`` exercises.
 
-The describers are registered by op class (``Conv2d``, ``MaxPool2d``,
-``SeparablePool`` — average pooling); each output cell is worked out as its
+The describers are registered by op class (``Conv2dFunction``, ``MaxPool2dFunction``,
+``SeparablePoolFunction`` — average pooling); each output cell is worked out as its
 window's elementwise products and their sum (conv), or the window's values
 and the chosen maximum or the average (pooling).
 """
@@ -37,7 +37,7 @@ def _pairs(p):
     return tuple(p) if isinstance(p, (tuple, list)) else (p, p)
 
 
-@describes(conv_ops.Conv2d, formula="z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]",
+@describes(conv_ops.Conv2dFunction, formula="z[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] * x[n,c,i*s+u*d,j*s+v*d]",
            symbol="z")
 def conv2d(fn, inputs, outputs, grads, params):
     x_op, w_op = inputs[0], inputs[1]
@@ -100,7 +100,7 @@ def conv2d(fn, inputs, outputs, grads, params):
     return items
 
 
-@describes(pool_ops.MaxPool2d, formula="y[n,c,i,j] = max_{u,v} x[n,c,i*s+u*d,j*s+v*d]", symbol="p")
+@describes(pool_ops.MaxPool2dFunction, formula="y[n,c,i,j] = max_{u,v} x[n,c,i*s+u*d,j*s+v*d]", symbol="p")
 def max_pool2d(fn, inputs, outputs, grads, params):
     x_op, y_op = inputs[0], outputs[0]
     (kh, kw), (sh, sw) = _pairs(params.get("kernel_size", 2)), _pairs(params.get("stride", 2))
@@ -124,7 +124,7 @@ def max_pool2d(fn, inputs, outputs, grads, params):
                    rhs, "each window's gradient goes to the input that was its maximum; the others get 0")
 
 
-@describes(pool_ops.SeparablePool, formula="p_ij = (1/f^2) sum_{u,v} x[i*s+u, j*s+v]")
+@describes(pool_ops.SeparablePoolFunction, formula="p_ij = (1/f^2) sum_{u,v} x[i*s+u, j*s+v]")
 def avg_pool2d(fn, inputs, outputs, grads, params):
     """Average pooling (and other separable poolings) as each window's average."""
     x_op, y_op = inputs[0], outputs[0]

@@ -22,8 +22,8 @@ import re
 import numpy as np
 
 from .. import autograd
-from ..ops.activation import Sigmoid
-from ..ops.loss import BCELoss
+from ..ops.activation import SigmoidFunction
+from ..ops.loss import BCELossFunction
 from ..optim import SGD
 from . import build as X
 from .focus import Focus
@@ -217,7 +217,7 @@ class Recorder:
         out_ops = [self.operand(t, letter) for t in outs]
         self._nodes[id(fn)] = (fn, in_ops, out_ops, params)
         items = self._shown_once(self._describe(fn, in_ops, out_ops, None, params), out_ops)
-        self.expl.add(Step("forward", _title(fn), items, formula=formula_of(fn), op=type(fn).__name__))
+        self.expl.add(Step("forward", _title(fn), items, formula=formula_of(fn), op=fn.display_name))
 
     def flush_leaves(self):
         """After a backward: leaves reached by several paths get the sum of them."""
@@ -271,16 +271,16 @@ class Recorder:
                 # a leaf whose .grad is still None will hold exactly the sum of these
                 self._contrib.setdefault(id(p), (p, [], p.grad is None))[1].append(g)
                 self._sources.setdefault(id(p), []).append(node)
-        step = Step("backward", _title(fn), items, op=type(fn).__name__)
+        step = Step("backward", _title(fn), items, op=fn.display_name)
         step.grads = (g_outs, g_ins)
         self.expl.add(step)
 
     def _shortcut(self, fn, in_ops, out_ops, g_ins):
         """σ then binary cross-entropy: ∂L/∂z = a − y (÷ n for the mean), the chapter's result."""
-        if type(fn) is not Sigmoid or g_ins[0] is None:
+        if type(fn) is not SigmoidFunction or g_ins[0] is None:
             return []
         src = self._sources.get(id(out_ops[0].tensor), [])
-        if len(src) != 1 or type(src[0][0]) is not BCELoss or src[0][3].get("weight") is not None:
+        if len(src) != 1 or type(src[0][0]) is not BCELossFunction or src[0][3].get("weight") is not None:
             return []
         _, (p_op, y_op), (loss_op,), params = src[0]
         if p_op.tensor is not out_ops[0].tensor or not self.is_root(loss_op) or \
@@ -348,7 +348,7 @@ class Recorder:
             if registered is not None and registered.describe is not None:
                 items = registered.describe(fn, in_ops, out_ops, grads, params)
         except Exception as err:  # noqa: BLE001 - explaining must never break the computation
-            items = [Text(f"({type(fn).__name__} could not describe itself: {type(err).__name__}: {err})")]
+            items = [Text(f"({fn.display_name} could not describe itself: {type(err).__name__}: {err})")]
             return items + _generic(fn, in_ops, out_ops, grads)
         if items is None:
             items = _generic(fn, in_ops, out_ops, grads)
@@ -374,18 +374,18 @@ class Recorder:
         for t in reversed(parts):  # the error first, then what is made of it
             fn = t._ctx
             src = named.get(id(fn.parents[0]))
-            if type(fn) is E.Sub and "e" not in named.values() and \
+            if type(fn) is E.SubFunction and "e" not in named.values() and \
                     sum(p.requires_grad for p in fn.parents) == 1:
                 named[id(t)] = "e"  # the network's output against a target (or a constant)
             elif src is None:
                 continue
-            elif type(fn) is E.PowScalar and fn.p == 2:
+            elif type(fn) is E.PowScalarFunction and fn.p == 2:
                 named[id(t)] = f"{src}²"
-            elif type(fn) is E.Abs:
+            elif type(fn) is E.AbsFunction:
                 named[id(t)] = f"|{src}|"
-            elif type(fn) is R.Sum and fn.dim is None:
+            elif type(fn) is R.SumFunction and fn.dim is None:
                 named[id(t)] = f"Σ{src}"
-            elif type(fn) is R.Mean and fn.dim is None:
+            elif type(fn) is R.MeanFunction and fn.dim is None:
                 named[id(t)] = f"mean({src})"
             else:
                 continue
@@ -495,7 +495,7 @@ _GENERIC = re.compile(r"t\d+")  # the auto name of an op's output that has no te
 
 
 def _title(fn):
-    return type(fn).__name__
+    return fn.display_name
 
 
 def _generic(fn, in_ops, out_ops, grads):
@@ -647,14 +647,14 @@ def _whole_name(fn, sources, params, k, view):
         if len(names) > 1:
             return "(" + (", ".join(names) if len(names) <= 3 else f"{names[0]}, …, {names[-1]}") + ")"
         n = names[0]
-        if type(fn) is M.Permute and tuple(params.get("dims", ())) == (1, 0):
+        if type(fn) is M.PermuteFunction and tuple(params.get("dims", ())) == (1, 0):
             return _grouped(n) + "ᵀ"
-        if type(fn) is M.Index:
+        if type(fn) is M.IndexFunction:
             sub = _index_sub(params.get("index"), sources[0].shape)
             return f"{n}_{sub}" if sub and "_" not in n and " " not in n else f"{n}[…]"
-        if type(fn) is M.Split:
+        if type(fn) is M.SplitFunction:
             return f"{n} (part {k + 1})"
-        if type(fn) is M.Gather:
+        if type(fn) is M.GatherFunction:
             return f"{n}[…]"
         return n
 

@@ -203,7 +203,7 @@ def _bptt_summary(ex, params):
 # ---------------------------------------------------------------------------
 # the fused recurrent layer (nn.RNN): each step's h_t as the chapter writes it
 # ---------------------------------------------------------------------------
-@describes(recurrent_ops.RecurrentLayer,
+@describes(recurrent_ops.RecurrentLayerFunction,
            formula="z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh;  h_t = cell(z_t, h_{t-1})")
 def recurrent_layer(fn, inputs, outputs, grads, params):
     mode = params.get("mode")

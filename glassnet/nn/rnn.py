@@ -1,7 +1,7 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their one-step cells.
 
 The layers run each layer's (and direction's) whole sequence as one fused
-node (``glassnet.ops.recurrent.RecurrentLayer``): the input projection of all
+node (``glassnet.ops.recurrent.RecurrentLayerFunction``): the input projection of all
 steps in one matmul, one small matmul per step, and backpropagation through
 time whose weight gradients are single matmuls over the stacked steps.
 
@@ -209,7 +209,7 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 key, names = self._cells[k]
-                res = R.RecurrentLayer.apply(
+                res = R.RecurrentLayerFunction.apply(
                     layer_in, *[s[k] for s in states], *[registry[n] for n in names], mode=self.mode,
                     reverse=bool(d), lengths=lengths, bias=self.bias, watch_key=(id(self), key),
                     proj=bool(self.proj_size))

@@ -42,7 +42,7 @@ class Op:
 
     def where(self) -> str:
         """'Linear in module fc' — for messages."""
-        return f"{self.cls.__name__} in module {self.scope or '(the model itself)'!r}"
+        return f"{self.cls.display_name} in module {self.scope or '(the model itself)'!r}"
 
 
 class Trace:

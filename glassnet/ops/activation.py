@@ -85,7 +85,7 @@ def _log_softmax(z, axis):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     """a = σ(z) = 1/(1 + e^{−z});  ∂a/∂z = a(1 − a)."""
 
     saves = ()
@@ -100,7 +100,7 @@ class Sigmoid(Function):
         return grad_out * a * (1 - a)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     """a = tanh z = (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ);  ∂a/∂z = 1 − a²."""
 
     saves = ()
@@ -115,7 +115,7 @@ class Tanh(Function):
         return grad_out * (1 - a * a)
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     """a = max(0, z);  ∂a/∂z = 1 for z > 0, else 0."""
 
     saves = ()
@@ -140,7 +140,7 @@ class ReLU(Function):
         return np.multiply(grad_out, self.mask, dtype=grad_out.dtype)
 
 
-class LeakyReLU(Function):
+class LeakyReLUFunction(Function):
     """a = z for z > 0, else αz;  ∂a/∂z = 1 or α."""
 
     dtypes = "float"
@@ -156,7 +156,7 @@ class LeakyReLU(Function):
         return np.where(self.mask, grad_out, grad_out * self.slope)
 
 
-class ELU(Function):
+class ELUFunction(Function):
     """a = z for z > 0, else α(eᶻ − 1);  ∂a/∂z = 1, or a + α below zero.
 
     SELU is ``scale`` times ELU with fixed α and scale.
@@ -198,7 +198,7 @@ def _erf(x):
     return np.copysign(1 - poly * np.exp(-a * a), x)
 
 
-class GELU(Function):
+class GELUFunction(Function):
     """a = z·Φ(z), Φ the standard normal CDF;  ∂a/∂z = Φ(z) + z·φ(z).
 
     ``approximate='tanh'`` uses Φ(z) ≈ ½(1 + tanh(√(2/π)(z + 0.044715 z³))).
@@ -229,7 +229,7 @@ class GELU(Function):
         return grad_out * (self.cdf + z * pdf)
 
 
-class SiLU(Function):
+class SiLUFunction(Function):
     """a = z·σ(z) (swish);  ∂a/∂z = σ(z)(1 + z(1 − σ(z)))."""
 
     dtypes = "float"
@@ -246,7 +246,7 @@ class SiLU(Function):
         return grad_out * s * (1 + self.z * (1 - s))
 
 
-class Softplus(Function):
+class SoftplusFunction(Function):
     """a = (1/β)·ln(1 + e^{βz}) (linear above ``threshold``);  ∂a/∂z = σ(βz)."""
 
     dtypes = "float"
@@ -263,7 +263,7 @@ class Softplus(Function):
         return grad_out * np.where(self.bz > self.threshold, 1, sigmoid(self.bz))
 
 
-class Softsign(Function):
+class SoftsignFunction(Function):
     """a = z/(1 + |z|);  ∂a/∂z = 1/(1 + |z|)²."""
 
     saves = ()
@@ -276,7 +276,7 @@ class Softsign(Function):
         return grad_out / (self.d * self.d)
 
 
-class Hardtanh(Function):
+class HardtanhFunction(Function):
     """a = clamp(z, min_val, max_val);  ∂a/∂z = 1 strictly inside, else 0."""
 
     saves = ()
@@ -293,7 +293,7 @@ class Hardtanh(Function):
         return np.where(self.mask, grad_out, np.zeros((), grad_out.dtype))
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     """aᵢ = e^{zᵢ}/Σⱼ e^{zⱼ};  ∂L/∂zᵢ = aᵢ(gᵢ − Σⱼ gⱼaⱼ) with g = ∂L/∂a.
 
     The maximum is subtracted first: e^{z − max z} never overflows.
@@ -316,7 +316,7 @@ class Softmax(Function):
         return a * (grad_out - (grad_out * a).sum(axis=self.dim, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     """aᵢ = zᵢ − log Σⱼ e^{zⱼ};  ∂L/∂zᵢ = gᵢ − softmax(z)ᵢ Σⱼ gⱼ."""
 
     dtypes = "float"

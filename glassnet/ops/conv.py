@@ -6,7 +6,7 @@ The sums are lowered to matrix products. ``conv_reference.py`` holds the plain
 im2col lowering that reads like the chapter (and derives the gradients);
 ``conv_fast.py`` holds the channels-last lowerings used for wide layers. Which one
 runs is decided by one rule, ``choose_lowering``. Padding modes other than zeros
-are built here as matrices for ``pool.SeparablePool``.
+are built here as matrices for ``pool.SeparablePoolFunction``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def choose_lowering(x, w, stride, groups):
     return ChannelsLastRows
 
 
-class Conv2d(Function):
+class Conv2dFunction(Function):
     """z = W ⋆ x + b over (N, C_in, H, W) inputs by the lowering ``choose_lowering`` picks.
 
     ``padding`` is (top, bottom, left, right) zeros; ``w`` is (C_out, C_in/groups, kh, kw).
@@ -62,7 +62,7 @@ def pad_matrix(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
     """E (n + lo + hi, n) with E @ v = v padded by copying from inside it.
 
     Padding the last two axes is separable, y = E_h · x · E_wᵀ, so it runs as
-    ``pool.SeparablePool`` and its gradient adds every copy back to its source.
+    ``pool.SeparablePoolFunction`` and its gradient adds every copy back to its source.
     """
     return _index_matrix(_pad_index(n, lo, hi, mode), n)
 

@@ -13,7 +13,7 @@ from ..autograd import Function
 from ._util import unbroadcast
 
 
-class Add(Function):
+class AddFunction(Function):
     """z = x + y;  ∂z/∂x = 1, ∂z/∂y = 1."""
 
     saves = ()
@@ -28,7 +28,7 @@ class Add(Function):
                 unbroadcast(grad_out, self.y_shape) if ny else None)
 
 
-class Sub(Function):
+class SubFunction(Function):
     """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
 
     saves = ()
@@ -43,7 +43,7 @@ class Sub(Function):
                 unbroadcast(-grad_out, self.y_shape) if ny else None)
 
 
-class Dropout(Function):
+class DropoutFunction(Function):
     """a = x ⊙ m with m = 0 (dropped, probability p) or 1/(1 − p) (kept), drawn by the caller;
     ∂L/∂x = ∂L/∂a ⊙ m: the gradient passes only where the unit was kept, scaled alike.
 
@@ -64,7 +64,7 @@ class Dropout(Function):
         return grad_out * self.mask
 
 
-class Mul(Function):
+class MulFunction(Function):
     """z = x · y;  ∂z/∂x = y, ∂z/∂y = x."""
 
     saves = (0, 1)
@@ -79,7 +79,7 @@ class Mul(Function):
                 unbroadcast(grad_out * self.x, self.y.shape) if ny else None)
 
 
-class Div(Function):
+class DivFunction(Function):
     """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
 
     saves = (0, 1)
@@ -95,7 +95,7 @@ class Div(Function):
                 unbroadcast(-gx * self.x / self.y, self.y.shape) if ny else None)
 
 
-class Neg(Function):
+class NegFunction(Function):
     """z = −x;  ∂z/∂x = −1."""
 
     saves = ()
@@ -107,7 +107,7 @@ class Neg(Function):
         return -grad_out
 
 
-class PowScalar(Function):
+class PowScalarFunction(Function):
     """z = xᵖ for a constant p;  ∂z/∂x = p·xᵖ⁻¹."""
 
     saves = (0,)
@@ -125,7 +125,7 @@ class PowScalar(Function):
         return grad_out * (p * self.x ** (p - 1))
 
 
-class Pow(Function):
+class PowFunction(Function):
     """z = xʸ;  ∂z/∂x = y·xʸ⁻¹, ∂z/∂y = xʸ·ln x (defined for x > 0)."""
 
     saves = (0, 1)
@@ -168,7 +168,7 @@ def _int_pow_negative(x, y):
     return np.where(y < 0, neg, z)
 
 
-class Exp(Function):
+class ExpFunction(Function):
     """z = eˣ;  ∂z/∂x = eˣ = z."""
 
     saves = ()
@@ -182,7 +182,7 @@ class Exp(Function):
         return grad_out * self.z
 
 
-class Log(Function):
+class LogFunction(Function):
     """z = ln x;  ∂z/∂x = 1/x."""
 
     saves = (0,)
@@ -195,7 +195,7 @@ class Log(Function):
         return grad_out / self.x
 
 
-class Sqrt(Function):
+class SqrtFunction(Function):
     """z = √x;  ∂z/∂x = 1/(2√x)."""
 
     saves = ()
@@ -218,7 +218,7 @@ def sign(x):
     return np.subtract(x > 0, x < 0, dtype=x.dtype)
 
 
-class Abs(Function):
+class AbsFunction(Function):
     """z = |x|;  ∂z/∂x = sign(x) (0 at x = 0 and at NaN, as PyTorch)."""
 
     saves = (0,)
@@ -231,7 +231,7 @@ class Abs(Function):
         return grad_out * sign(self.x)
 
 
-class Clamp(Function):
+class ClampFunction(Function):
     """z = min(max(x, lo), hi);  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
 
     saves = ()
@@ -248,7 +248,7 @@ class Clamp(Function):
         return grad_out * self.mask
 
 
-class Sin(Function):
+class SinFunction(Function):
     """z = sin x;  ∂z/∂x = cos x."""
 
     saves = (0,)
@@ -261,7 +261,7 @@ class Sin(Function):
         return grad_out * np.cos(self.x)
 
 
-class Cos(Function):
+class CosFunction(Function):
     """z = cos x;  ∂z/∂x = −sin x."""
 
     saves = (0,)
@@ -274,7 +274,7 @@ class Cos(Function):
         return -grad_out * np.sin(self.x)
 
 
-class Where(Function):
+class WhereFunction(Function):
     """z = x where cond else y;  the gradient goes to whichever was chosen."""
 
     saves = ()
@@ -305,7 +305,7 @@ def _pick_grads(op, grad_out, x, y, x_wins, y_wins):
     return gx, gy
 
 
-class Maximum(Function):
+class MaximumFunction(Function):
     """z = max(x, y) elementwise; the gradient goes to the larger (split evenly on ties)."""
 
     saves = (0, 1)
@@ -319,7 +319,7 @@ class Maximum(Function):
         return _pick_grads(self, grad_out, x, y, x > y, y > x)
 
 
-class Minimum(Function):
+class MinimumFunction(Function):
     """z = min(x, y) elementwise; the gradient goes to the smaller (split evenly on ties)."""
 
     saves = (0, 1)
@@ -333,7 +333,7 @@ class Minimum(Function):
         return _pick_grads(self, grad_out, x, y, x < y, y < x)
 
 
-class Log1p(Function):
+class Log1pFunction(Function):
     """z = ln(1 + x), accurate for tiny x;  ∂z/∂x = 1/(1 + x)."""
 
     saves = (0,)
@@ -346,7 +346,7 @@ class Log1p(Function):
         return grad_out / (1 + self.x)
 
 
-class Expm1(Function):
+class Expm1Function(Function):
     """z = eˣ − 1, accurate for tiny x;  ∂z/∂x = eˣ = z + 1."""
 
     saves = ()

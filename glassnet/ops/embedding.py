@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd import Function
 
 
-class Embedding(Function):
+class EmbeddingFunction(Function):
     """y[..., :] = W[idx[...], :];  ∂L/∂W[k] = Σ_{positions p: idx_p = k} ∂L/∂y_p (0 at padding_idx)."""
 
     saves = ()

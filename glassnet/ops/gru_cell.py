@@ -1,7 +1,7 @@
 """The GRU cell: one time step forward and one backward.
 
 Forward, with the input parts x_t W_i·ᵀ + b computed for all steps beforehand
-(``recurrent.RecurrentLayer``):
+(``recurrent.RecurrentLayerFunction``):
     r = σ(x_t W_irᵀ + b_ir + h_{t−1} W_hrᵀ + b_hr),   z = σ(x_t W_izᵀ + b_iz + h_{t−1} W_hzᵀ + b_hz),
     n = tanh(x_t W_inᵀ + b_in + r ⊙ (h_{t−1} W_hnᵀ + b_hn)),
     h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}   (computed as (h_{t−1} − n) ⊙ z + n).

@@ -13,7 +13,7 @@ from ..autograd import Function
 from ._util import unbroadcast
 
 
-class MatMul(Function):
+class MatMulFunction(Function):
     """Z = X @ Y with NumPy's batching rules;  ∂L/∂X = G·Yᵀ, ∂L/∂Y = Xᵀ·G."""
 
     dtypes = "same"
@@ -46,7 +46,7 @@ class MatMul(Function):
         return gx, gy
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """z = x Wᵀ + b (one fused node per layer, as ``nn.Linear``).
 
     ∂L/∂x = G·W,  ∂L/∂W = Gᵀ·x (summed over all leading dims),  ∂L/∂b = Σ G.

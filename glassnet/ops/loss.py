@@ -45,7 +45,7 @@ def _scale(grad_out, reduction, n):
     return grad_out / n if n else np.zeros_like(grad_out)
 
 
-class _Pointwise(Function):
+class _PointwiseFunction(Function):
     """Shared plumbing for losses that are a function of d = x − y alone."""
 
     dtypes = "float"
@@ -64,7 +64,7 @@ class _Pointwise(Function):
         return (g if nx else None), (-g if ny else None)
 
 
-class MSELoss(_Pointwise):
+class MSELossFunction(_PointwiseFunction):
     """ℓ = (x − y)²;  ∂ℓ/∂x = 2(x − y)."""
 
     op_name = "mse_loss"
@@ -75,7 +75,7 @@ class MSELoss(_Pointwise):
         return d * d, 2 * d
 
 
-class L1Loss(_Pointwise):
+class L1LossFunction(_PointwiseFunction):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y)."""
 
     op_name = "l1_loss"
@@ -86,7 +86,7 @@ class L1Loss(_Pointwise):
         return np.abs(d), sign(d)
 
 
-class HuberLoss(_Pointwise):
+class HuberLossFunction(_PointwiseFunction):
     """ℓ = ½d² for |d| ≤ δ, else δ(|d| − ½δ);  ∂ℓ/∂d = clip(d, −δ, δ)."""
 
     op_name = "huber_loss"
@@ -99,7 +99,7 @@ class HuberLoss(_Pointwise):
         return np.where(small, 0.5 * d * d, delta * (a - 0.5 * delta)), np.clip(d, -delta, delta)
 
 
-class SmoothL1Loss(_Pointwise):
+class SmoothL1LossFunction(_PointwiseFunction):
     """ℓ = ½d²/β for |d| < β, else |d| − ½β;  ∂ℓ/∂d = clip(d/β, −1, 1)."""
 
     op_name = "smooth_l1_loss"
@@ -114,7 +114,7 @@ class SmoothL1Loss(_Pointwise):
         return np.where(small, 0.5 * d * d / beta, a - 0.5 * beta), np.clip(d / beta, -1, 1)
 
 
-class BCELoss(Function):
+class BCELossFunction(Function):
     """ℓ = −w[y ln p + (1 − y) ln(1 − p)] (logs clamped at −100, as PyTorch);
     ∂ℓ/∂p = w(p − y)/max(p(1 − p), 10⁻¹²)."""
 
@@ -151,7 +151,7 @@ class BCELoss(Function):
         return gp, gy
 
 
-class BCEWithLogitsLoss(Function):
+class BCEWithLogitsLossFunction(Function):
     """ℓ = −w[p_w·y ln σ(z) + (1 − y) ln(1 − σ(z))], computed without overflow;
     ∂ℓ/∂z = w[σ(z)(p_w·y + 1 − y) − p_w·y]  (= a − y when w = p_w = 1)."""
 
@@ -285,7 +285,7 @@ def _check_target(x, target, name):
         )
 
 
-class CrossEntropyLoss(Function):
+class CrossEntropyLossFunction(Function):
     """ℓ = −Σ_c q_c log softmax(z)_c with q the (weighted, smoothed) target;
     ∂ℓ/∂z = softmax(z)·Σq − q: for a plain one-hot target, softmax(z) − onehot(y)."""
 
@@ -335,7 +335,7 @@ class CrossEntropyLoss(Function):
         return _from_rows(grows, self.shape).astype(self.logp.dtype, copy=False), gt
 
 
-class NLLLoss(Function):
+class NLLLossFunction(Function):
     """ℓ = −w_y · x_y for log-probabilities x;  ∂ℓ/∂x_c = −w_y [c = y]."""
 
     dtypes = "float"

@@ -1,7 +1,7 @@
 """The LSTM cell: one time step forward and one backward.
 
 Forward, gates i, f, g, o from z_t = x_t W_ihᵀ + b_ih + b_hh + h_{t−1} W_hhᵀ
-(the input part computed for all steps beforehand, ``recurrent.RecurrentLayer``):
+(the input part computed for all steps beforehand, ``recurrent.RecurrentLayerFunction``):
     i, f, o = σ(z_i), σ(z_f), σ(z_o),   g = tanh z_g,
     c_t = f ⊙ c_{t−1} + i ⊙ g,          h_t = o ⊙ tanh c_t.
 Each σ is ½ + ½ tanh(z/2) (``activation.sigmoid_from_tanh``), with the ½ in

@@ -13,7 +13,7 @@ from ..autograd import Function
 from ._util import unbroadcast
 
 
-class Reshape(Function):
+class ReshapeFunction(Function):
     """y = x viewed with a new shape;  ∂L/∂x = (∂L/∂y) reshaped back."""
 
     saves = ()
@@ -26,7 +26,7 @@ class Reshape(Function):
         return grad_out.reshape(self.shape)
 
 
-class Permute(Function):
+class PermuteFunction(Function):
     """y = x with axes reordered;  ∂L/∂x = (∂L/∂y) with the inverse order."""
 
     saves = ()
@@ -39,7 +39,7 @@ class Permute(Function):
         return grad_out.transpose(self.inverse)
 
 
-class Expand(Function):
+class ExpandFunction(Function):
     """y = x broadcast to a larger shape;  ∂L/∂x sums the copies."""
 
     saves = ()
@@ -57,7 +57,7 @@ def _is_advanced(index) -> bool:
     return any(isinstance(i, (list, np.ndarray)) for i in items)
 
 
-class Index(Function):
+class IndexFunction(Function):
     """y = x[index];  ∂L/∂x is zero except at the selected positions.
 
     With integer-array indices a position may be chosen twice; ``np.add.at``
@@ -80,7 +80,7 @@ class Index(Function):
         return gx
 
 
-class Cat(Function):
+class CatFunction(Function):
     """y = [x₁; x₂; …] along ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
     saves = ()
@@ -94,7 +94,7 @@ class Cat(Function):
         return tuple(np.split(grad_out, self.splits, axis=self.dim))
 
 
-class Stack(Function):
+class StackFunction(Function):
     """y = stack(x₁, …, xₖ) on a new ``dim``;  each ∂L/∂xₖ is its slice of ∂L/∂y."""
 
     saves = ()
@@ -108,7 +108,7 @@ class Stack(Function):
         return tuple(np.take(grad_out, i, axis=self.dim) for i in range(n))
 
 
-class Split(Function):
+class SplitFunction(Function):
     """(y₁, …, yₖ) = pieces of x along ``dim``;  ∂L/∂x joins the pieces' gradients."""
 
     saves = ()
@@ -121,7 +121,7 @@ class Split(Function):
         return np.concatenate(grad_outs, axis=self.dim)
 
 
-class Pad(Function):
+class PadFunction(Function):
     """y = x surrounded by a constant;  ∂L/∂x is the interior of ∂L/∂y."""
 
     saves = ()
@@ -134,7 +134,7 @@ class Pad(Function):
         return grad_out[self.inner]
 
 
-class Gather(Function):
+class GatherFunction(Function):
     """y[i][j] = x[i][index[i][j]] along ``dim`` (``np.take_along_axis``);
     ∂L/∂x adds each ∂L/∂y element back at the position it was taken from
     (an index taken twice gets both)."""

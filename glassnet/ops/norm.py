@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import Function
 
 
-class _Normalize(Function):
+class _NormalizeFunction(Function):
     """y = γ (x − μ)/σ + β with μ, 1/σ given (computed by the caller).
 
     ``axes`` are the axes the statistics were taken over, ``param_axes`` those
@@ -91,7 +91,7 @@ class _Normalize(Function):
         return tuple(grads)
 
 
-class BatchNorm(_Normalize):
+class BatchNormFunction(_NormalizeFunction):
     """Batch normalisation over every axis but the channel axis 1.
 
     γ is constant over each normalised group (a channel), so mean(ĝ) = γ Σg/m
@@ -132,7 +132,7 @@ class BatchNorm(_Normalize):
         return sum_g, sum_gx, m
 
 
-class LayerNorm(_Normalize):
+class LayerNormFunction(_NormalizeFunction):
     """Layer normalisation over the trailing ``normalized_shape`` axes."""
 
     dtypes = "same"

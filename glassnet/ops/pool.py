@@ -109,7 +109,7 @@ def _physical(a: np.ndarray, order) -> np.ndarray:
     return a if order is _same_order else a.transpose(0, 2, 3, 1)
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     """y[n, c, i, j] = max over the window of x (padded with −∞);  ∂L/∂x at the argmax."""
 
     dtypes = "float"
@@ -224,7 +224,7 @@ def adaptive_matrix(n: int, o: int, dtype=np.float64) -> np.ndarray:
     return a / (hi - lo)[:, None]
 
 
-class SeparablePool(Function):
+class SeparablePoolFunction(Function):
     """y = A_h · x · A_wᵀ on the last two axes;  ∂L/∂x = A_hᵀ · G · A_w.
 
     Average pooling (any padding, stride, ceil_mode), adaptive average pooling

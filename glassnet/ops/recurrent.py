@@ -74,7 +74,7 @@ def _layout(mode, hidden):
     return None, None, None, None
 
 
-class RecurrentLayer(Function):
+class RecurrentLayerFunction(Function):
     """One layer, one direction, the whole sequence: (x, h0[, c0], W_ih, W_hh[, b_ih, b_hh]) →
     (y, h_n[, c_n]).
 

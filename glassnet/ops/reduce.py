@@ -26,7 +26,7 @@ def _count(shape, axis):
     return int(np.prod([shape[a] for a in axis]))
 
 
-class Sum(Function):
+class SumFunction(Function):
     """y = Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1."""
 
     saves = ()
@@ -39,7 +39,7 @@ class Sum(Function):
         return _expand(grad_out, self.shape, self.dim, self.keepdim)
 
 
-class Mean(Function):
+class MeanFunction(Function):
     """y = (1/n) Σᵢ xᵢ over ``dim``;  ∂y/∂xᵢ = 1/n."""
 
     dtypes = "float"
@@ -56,7 +56,7 @@ class Mean(Function):
         return _expand(grad_out / self.n, self.shape, self.dim, self.keepdim)
 
 
-class MaxMin(Function):
+class MaxMinFunction(Function):
     """y = max (or min) over ``dim``; the gradient goes to the chosen element.
 
     Over a single ``dim`` the gradient goes to the element at the returned
@@ -109,7 +109,7 @@ class MaxMin(Function):
         return gx
 
 
-class Var(Function):
+class VarFunction(Function):
     """v = Σᵢ (xᵢ − x̄)² / (n − correction);  ∂v/∂xᵢ = 2(xᵢ − x̄)/(n − correction)."""
 
     dtypes = "float"
@@ -131,7 +131,7 @@ class Var(Function):
             return g * (np.float64(2) / self.denom).astype(g.dtype) * self.d
 
 
-class Std(Var):
+class StdFunction(VarFunction):
     """s = √v;  ∂s/∂xᵢ = (xᵢ − x̄)/((n − correction)·s), taken as 0 where s = 0 (as PyTorch)."""
 
     op_name = "std"
@@ -148,7 +148,7 @@ class Std(Var):
         return super().backward(g)
 
 
-class LogSumExp(Function):
+class LogSumExpFunction(Function):
     """y = log Σᵢ e^{xᵢ} (computed as m + log Σ e^{xᵢ − m});  ∂y/∂xᵢ = softmax(x)ᵢ."""
 
     saves = (0,)
@@ -173,7 +173,7 @@ class LogSumExp(Function):
         return g * np.exp(self.x - self.y)
 
 
-class CumSum(Function):
+class CumSumFunction(Function):
     """yᵢ = Σ_{k ≤ i} x_k along ``dim``;  ∂L/∂x_k = Σ_{i ≥ k} ∂L/∂yᵢ (a reversed cumsum)."""
 
     saves = ()
@@ -189,7 +189,7 @@ class CumSum(Function):
         return np.cumsum(grad_out[flip], axis=self.dim)[flip]
 
 
-class Norm(Function):
+class NormFunction(Function):
     """y = (Σᵢ |xᵢ|ᵖ)^{1/p} over ``dim``;  ∂y/∂xᵢ = xᵢ|xᵢ|^{p−2} / y^{p−1}
     (x/y for p = 2, sign(x) for p = 1), taken as 0 where y = 0, as PyTorch."""
 
@@ -221,7 +221,7 @@ class Norm(Function):
         return g * np.where(y == 0, 0, d).astype(g.dtype, copy=False)
 
 
-class Prod(Function):
+class ProdFunction(Function):
     """y = Πᵢ xᵢ along one ``dim`` (or over all elements);  ∂y/∂xᵢ = Π_{k≠i} x_k,
     computed as (product of those before i)·(product of those after i), so a zero
     among the x's gives the right gradient, not 0/0."""

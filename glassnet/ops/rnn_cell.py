@@ -1,7 +1,7 @@
 """The Elman cell (tanh or ReLU): one time step forward and one backward.
 
 Forward, with z_t's input part x_t W_ihᵀ + b_ih + b_hh computed for all steps
-beforehand (``recurrent.RecurrentLayer``):
+beforehand (``recurrent.RecurrentLayerFunction``):
     z_t = x_t W_ihᵀ + b_ih + b_hh + h_{t−1} W_hhᵀ,    h_t = g(z_t),   g = tanh or max(·, 0).
 Backward: the local derivative g′(z_t) is read off the output alone, so it is
 computed for every step at once before the walk back (``local_derivatives``):

@@ -159,7 +159,7 @@ def _describe(nodes, root, names):
     out = []
     for n, (kind, obj) in enumerate(nodes):
         if kind == "op":
-            name = type(obj).__name__
+            name = obj.display_name
             formula = formula_of(obj)  # the op's formula, as glassnet.explain registers it
             lines = [name] + ([formula] if 0 < len(formula) <= MAX_FORMULA else [])
             out.append({"id": f"f{n}", "kind": "op", "role": "op", "op": name, "name": None,

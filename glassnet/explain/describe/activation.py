@@ -63,49 +63,49 @@ SOFTSIGN = (lambda z: Frac(z, Sum([num(1), Call("abs", z)])),
             lambda zv, av: Frac(num(1), Pow(Sum([num(1), Call("abs", num(zv))]), num(2))))
 
 
-@describes(ops.Sigmoid, formula="a = 1 / (1 + e^{-z})", symbol="a")
+@describes(ops.SigmoidFunction, formula="a = 1 / (1 + e^{-z})", symbol="a")
 def sigmoid(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *SIGMOID)
 
 
-@describes(ops.Tanh, formula="a = (e^z - e^{-z}) / (e^z + e^{-z})", symbol="a")
+@describes(ops.TanhFunction, formula="a = (e^z - e^{-z}) / (e^z + e^{-z})", symbol="a")
 def tanh(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *TANH)
 
 
-@describes(ops.ReLU, formula="a = max(0, z)", symbol="a")
+@describes(ops.ReLUFunction, formula="a = max(0, z)", symbol="a")
 def relu(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *RELU)
 
 
-@describes(ops.LeakyReLU, formula="a = z if z > 0 else negative_slope * z", symbol="a")
+@describes(ops.LeakyReLUFunction, formula="a = z if z > 0 else negative_slope * z", symbol="a")
 def leaky_relu(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *leaky_relu_rule(fn.slope))
 
 
-@describes(ops.ELU, formula="a = scale * (z if z > 0 else alpha * (e^z - 1))", symbol="a")
+@describes(ops.ELUFunction, formula="a = scale * (z if z > 0 else alpha * (e^z - 1))", symbol="a")
 def elu(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *elu_rule(fn.alpha, fn.scale))
 
 
-@describes(ops.SiLU, formula="a = z * sigma(z)", symbol="a")
+@describes(ops.SiLUFunction, formula="a = z * sigma(z)", symbol="a")
 def silu(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *SILU)
 
 
-@describes(ops.Softplus, formula="a = ln(1 + e^{beta z}) / beta", symbol="a")
+@describes(ops.SoftplusFunction, formula="a = ln(1 + e^{beta z}) / beta", symbol="a")
 def softplus(fn, inputs, outputs, grads, params):
     if not np.array_equal(fn.bz, inputs[0].value):  # beta != 1: formula and values
         return None
     return X.unary(inputs, outputs, grads, *SOFTPLUS)
 
 
-@describes(ops.Softsign, formula="a = z / (1 + |z|)", symbol="a")
+@describes(ops.SoftsignFunction, formula="a = z / (1 + |z|)", symbol="a")
 def softsign(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *SOFTSIGN)
 
 
-@describes(ops.Softmax, formula="a_i = e^{z_i} / sum_j e^{z_j}", symbol="a")
+@describes(ops.SoftmaxFunction, formula="a_i = e^{z_i} / sum_j e^{z_j}", symbol="a")
 def softmax(fn, inputs, outputs, grads, params):
     return _softmax(inputs, outputs, grads, fn.dim)
 
@@ -138,6 +138,6 @@ def _softmax(inputs, outputs, grads, dim):
     return items + X.note_partial(z.shape)
 
 
-formula(ops.GELU, text="a = z * Phi(z)", symbol="a")
-formula(ops.Hardtanh, text="a = min(max(z, min_val), max_val)", symbol="a")
-formula(ops.LogSoftmax, text="a_i = z_i - log sum_j e^{z_j}", symbol="a")
+formula(ops.GELUFunction, text="a = z * Phi(z)", symbol="a")
+formula(ops.HardtanhFunction, text="a = min(max(z, min_val), max_val)", symbol="a")
+formula(ops.LogSoftmaxFunction, text="a_i = z_i - log sum_j e^{z_j}", symbol="a")

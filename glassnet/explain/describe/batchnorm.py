@@ -36,7 +36,7 @@ def _eps(fn, x, mean, inv_std, axes):
     return float(np.mean(1 / inv_std.astype(np.float64) ** 2 - var))
 
 
-@describes(ops.BatchNorm)
+@describes(ops.BatchNormFunction)
 def batch_norm(fn, inputs, outputs, grads, params):
     x, y = inputs[0], outputs[0]
     k = 1

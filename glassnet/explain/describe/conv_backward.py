@@ -37,7 +37,7 @@ from ._course import (
 
 num = X.num
 DELTA_TILDE = Named("δ̃", r"\tilde{\delta}")
-_family = previous(ops.Conv2d)
+_family = previous(ops.Conv2dFunction)
 
 
 def _pairs(p):
@@ -240,7 +240,7 @@ class _Conv:
         return items + show_grad_maps(self.x_op, gx)
 
 
-@describes(ops.Conv2d)
+@describes(ops.Conv2dFunction)
 def conv2d(fn, inputs, outputs, grads, params):
     if grads is None:
         return _family(fn, inputs, outputs, grads, params)

@@ -1,7 +1,7 @@
 """Dropout (``F.dropout``, ``F.dropout2d``, ``nn.Dropout``) with its mask.
 
 Inverted dropout multiplies x by a random mask that is 0 with probability p and
-1/(1 − p) otherwise (``ops.elementwise.Dropout``, which keeps that mask and p). As
+1/(1 − p) otherwise (``ops.elementwise.DropoutFunction``, which keeps that mask and p). As
 a course writes it, with m the 0/1 mask:
 
     a_i = m_i · x_i / (1 − p),        ∂L/∂x_i = ∂L/∂a_i · m_i / (1 − p)
@@ -24,7 +24,7 @@ M = Named("m", "m")
 P = Sym("p")
 
 
-@describes(ops.Dropout, formula="a = m x / (1 − p)", symbol="a")
+@describes(ops.DropoutFunction, formula="a = m x / (1 − p)", symbol="a")
 def dropout(fn, inputs, outputs, grads, params):
     x, a, p = inputs[0], outputs[0], params["p"]
     mask = Operand(None, params["mask"], "m")  # 0 or 1/(1 − p), as drawn

@@ -49,54 +49,54 @@ DIV = (lambda x, y: Frac(x, y), lambda xv, yv: Frac(num(xv), num(yv)),
        (lambda x, y: 1 / y, lambda x, y: -x / y**2))
 
 
-@describes(ops.Add, formula="u + v", symbol="z")
+@describes(ops.AddFunction, formula="u + v", symbol="z")
 def add(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *ADD)
 
 
-@describes(ops.Sub, formula="u - v", symbol="z")
+@describes(ops.SubFunction, formula="u - v", symbol="z")
 def sub(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *SUB)
 
 
-@describes(ops.Mul, formula="u * v")
+@describes(ops.MulFunction, formula="u * v")
 def mul(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *MUL)
 
 
-@describes(ops.Div, formula="u / v")
+@describes(ops.DivFunction, formula="u / v")
 def div(fn, inputs, outputs, grads, params):
     return X.binary(inputs, outputs, grads, *DIV)
 
 
-@describes(ops.Neg, formula="-u")
+@describes(ops.NegFunction, formula="-u")
 def neg(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *NEG)
 
 
-@describes(ops.PowScalar, formula="u^p")
+@describes(ops.PowScalarFunction, formula="u^p")
 def pow_scalar(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *power(fn.p))
 
 
-@describes(ops.Exp, formula="e^u")
+@describes(ops.ExpFunction, formula="e^u")
 def exp(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *EXP)
 
 
-@describes(ops.Log, formula="ln(u)")
+@describes(ops.LogFunction, formula="ln(u)")
 def log(fn, inputs, outputs, grads, params):
     return X.unary(inputs, outputs, grads, *LOG)
 
 
-formula(ops.Pow, text="u^v")
-formula(ops.Sqrt, text="sqrt(u)")
-formula(ops.Abs, text="|u|")
-formula(ops.Clamp, text="min(max(u, min), max)")
-formula(ops.Sin, text="sin(u)")
-formula(ops.Cos, text="cos(u)")
-formula(ops.Where, text="cond ? u : v")
-formula(ops.Maximum, text="max(u, v)")
-formula(ops.Minimum, text="min(u, v)")
-formula(ops.Log1p, text="ln(1 + u)")
-formula(ops.Expm1, text="e^u - 1")
+formula(ops.PowFunction, text="u^v")
+formula(ops.SqrtFunction, text="sqrt(u)")
+formula(ops.AbsFunction, text="|u|")
+formula(ops.ClampFunction, text="min(max(u, min), max)")
+formula(ops.SinFunction, text="sin(u)")
+formula(ops.CosFunction, text="cos(u)")
+formula(ops.WhereFunction, text="cond ? u : v")
+formula(ops.MaximumFunction, text="max(u, v)")
+formula(ops.MinimumFunction, text="min(u, v)")
+formula(ops.Log1pFunction, text="ln(1 + u)")
+formula(ops.Expm1Function, text="e^u - 1")

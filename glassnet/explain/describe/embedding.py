@@ -5,4 +5,4 @@ from __future__ import annotations
 from ...ops import embedding as ops
 from ..registry import formula
 
-formula(ops.Embedding, text="e = W[idx]")
+formula(ops.EmbeddingFunction, text="e = W[idx]")

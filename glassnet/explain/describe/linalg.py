@@ -13,12 +13,12 @@ from ..registry import describes
 from ._course import At, Sigma, max_terms, sub
 
 
-@describes(ops.MatMul, formula="(U V)_ij = sum_k U_ik * V_kj", symbol="z")
+@describes(ops.MatMulFunction, formula="(U V)_ij = sum_k U_ik * V_kj", symbol="z")
 def matmul(fn, inputs, outputs, grads, params):
     return _matmul(inputs[0], inputs[1], outputs[0], grads)
 
 
-@describes(ops.Linear, formula="z = W x + b", symbol="z")
+@describes(ops.LinearFunction, formula="z = W x + b", symbol="z")
 def linear(fn, inputs, outputs, grads, params):
     return _linear(inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None, outputs[0], grads)
 

@@ -41,24 +41,24 @@ BCE_LOGITS = (lambda z, y: Neg(Sum([Prod([y, log(Call("σ", z))]),
               lambda zv, yv: Sum([Call("σ", num(zv)), num(-yv)]))
 
 
-@describes(ops.MSELoss, formula="L = (1/n) sum (ŷ - y)^2", symbol="L")
+@describes(ops.MSELossFunction, formula="L = (1/n) sum (ŷ - y)^2", symbol="L")
 def mse(fn, inputs, outputs, grads, params):
     return X.loss_pointwise(inputs, outputs, grads, fn.reduction, *MSE)
 
 
-@describes(ops.L1Loss, formula="L = (1/n) sum |ŷ - y|", symbol="L")
+@describes(ops.L1LossFunction, formula="L = (1/n) sum |ŷ - y|", symbol="L")
 def l1(fn, inputs, outputs, grads, params):
     return X.loss_pointwise(inputs, outputs, grads, fn.reduction, *L1)
 
 
-@describes(ops.BCELoss, formula="L = -[y log(p) + (1 - y) log(1 - p)]", symbol="L")
+@describes(ops.BCELossFunction, formula="L = -[y log(p) + (1 - y) log(1 - p)]", symbol="L")
 def bce(fn, inputs, outputs, grads, params):
     if fn.w is not None:  # class weights: formula and values
         return None
     return X.loss_pointwise(inputs, outputs, grads, fn.reduction, *BCE)
 
 
-@describes(ops.BCEWithLogitsLoss, formula="L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]", symbol="L")
+@describes(ops.BCEWithLogitsLossFunction, formula="L = -[y log(sigma(z)) + (1 - y) log(1 - sigma(z))]", symbol="L")
 def bce_with_logits(fn, inputs, outputs, grads, params):
     if fn.w is not None or fn.pw is not None:
         return None
@@ -72,7 +72,7 @@ def _rows(shape):
     return [()] if len(shape) == 1 else [(r,) for r in range(shape[0])]
 
 
-@describes(ops.CrossEntropyLoss, formula="L = -sum_c y_c log(softmax(z)_c)", symbol="L")
+@describes(ops.CrossEntropyLossFunction, formula="L = -sum_c y_c log(softmax(z)_c)", symbol="L")
 def cross_entropy(fn, inputs, outputs, grads, params):
     """ℓ = −log softmax(z)_y for class-index targets (no class weights or smoothing)."""
     z, t, out = inputs[0], inputs[1], outputs[0]
@@ -125,6 +125,6 @@ def cross_entropy(fn, inputs, outputs, grads, params):
     return items + X.note_partial(z.shape)
 
 
-formula(ops.HuberLoss, text="L = 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)", symbol="L")
-formula(ops.SmoothL1Loss, text="L = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta", symbol="L")
-formula(ops.NLLLoss, text="L = -(log p)_y", symbol="L")
+formula(ops.HuberLossFunction, text="L = 0.5 d^2 if |d| <= delta else delta (|d| - 0.5 delta)", symbol="L")
+formula(ops.SmoothL1LossFunction, text="L = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta", symbol="L")
+formula(ops.NLLLossFunction, text="L = -(log p)_y", symbol="L")

@@ -8,16 +8,16 @@ an index that repeats an element (its backward adds the copies up)."""
 from __future__ import annotations
 
 from ...ops import movement as ops
-from ...tensor import Cast
+from ...tensor import CastFunction
 from ..registry import formula
 
-formula(ops.Reshape, text="y = reshape(x)", plumbing=True)
-formula(ops.Permute, text="y = permute(x)", plumbing=True)
-formula(ops.Expand, text="y = broadcast(x)", plumbing=True)
-formula(ops.Index, text="y = x[index]", plumbing=True)
-formula(ops.Cat, text="y = cat(x_1, ..., x_k)", plumbing=True)
-formula(ops.Stack, text="y = stack(x_1, ..., x_k)", plumbing=True)
-formula(ops.Split, text="(y_1, ..., y_k) = split(x)", plumbing=True)
-formula(ops.Pad, text="y = pad(x)")
-formula(ops.Gather, text="y_ij = x_{i, index_ij}", plumbing=True)
-formula(Cast, text="", plumbing=True)  # its formula is registered with Tensor's ops (describe/tensor.py)
+formula(ops.ReshapeFunction, text="y = reshape(x)", plumbing=True)
+formula(ops.PermuteFunction, text="y = permute(x)", plumbing=True)
+formula(ops.ExpandFunction, text="y = broadcast(x)", plumbing=True)
+formula(ops.IndexFunction, text="y = x[index]", plumbing=True)
+formula(ops.CatFunction, text="y = cat(x_1, ..., x_k)", plumbing=True)
+formula(ops.StackFunction, text="y = stack(x_1, ..., x_k)", plumbing=True)
+formula(ops.SplitFunction, text="(y_1, ..., y_k) = split(x)", plumbing=True)
+formula(ops.PadFunction, text="y = pad(x)")
+formula(ops.GatherFunction, text="y_ij = x_{i, index_ij}", plumbing=True)
+formula(CastFunction, text="", plumbing=True)  # its formula is registered with Tensor's ops (describe/tensor.py)

@@ -16,7 +16,7 @@ from ..registry import describes
 from ._course import At, Sigma, pick, previous, sum_sides_of
 
 num = X.num
-_family = previous(ops.MSELoss)
+_family = previous(ops.MSELossFunction)
 
 
 def _sq(y, o):
@@ -26,7 +26,7 @@ def _sq(y, o):
     return Pow(Sum([y, Neg(o)]), num(2))
 
 
-@describes(ops.MSELoss, formula="L = (1/n) sum_i (y_i - ŷ_i)^2")
+@describes(ops.MSELossFunction, formula="L = (1/n) sum_i (y_i - ŷ_i)^2")
 def mse(fn, inputs, outputs, grads, params):
     o, y, out = inputs[0], inputs[1], outputs[0]
     if o.shape != y.shape:  # a broadcast target: the family's general form

@@ -24,8 +24,8 @@ from ..registry import describes
 from ._course import cell, d_cell, pick, previous, show_grad_maps
 
 num = X.num
-_max_family = previous(ops.MaxPool2d)
-_avg_family = previous(ops.SeparablePool)
+_max_family = previous(ops.MaxPool2dFunction)
+_avg_family = previous(ops.SeparablePoolFunction)
 
 
 def _pairs(p):
@@ -62,7 +62,7 @@ def _routes_to(x, a, y_shape, k, s, p, d):
     return [(n, c, i, j) for i in rows for j in cols if _argmax(x, (n, c, i, j), k, s, p, d) == a]
 
 
-@describes(ops.MaxPool2d)
+@describes(ops.MaxPool2dFunction)
 def max_pool2d(fn, inputs, outputs, grads, params):
     if grads is None:
         return _max_family(fn, inputs, outputs, grads, params)
@@ -129,7 +129,7 @@ def _weight(w: float):
     return Frac(Num(1), Num(round(k))) if abs(k - round(k)) < 1e-9 else Num(w)
 
 
-@describes(ops.SeparablePool)
+@describes(ops.SeparablePoolFunction)
 def avg_pool2d(fn, inputs, outputs, grads, params):
     a_h, a_w = np.asarray(params["a_h"], np.float64), np.asarray(params["a_w"], np.float64)
     x_op, y_op = inputs[0], outputs[0]

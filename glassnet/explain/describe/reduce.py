@@ -8,20 +8,20 @@ from .. import build as X
 from ..registry import describes, formula
 
 
-@describes(ops.Sum, formula="sum_i u_i")
+@describes(ops.SumFunction, formula="sum_i u_i")
 def sum_(fn, inputs, outputs, grads, params):
     return X.reduction(inputs, outputs, grads) if fn.dim is None else None
 
 
-@describes(ops.Mean, formula="(1/n) sum_i u_i")
+@describes(ops.MeanFunction, formula="(1/n) sum_i u_i")
 def mean(fn, inputs, outputs, grads, params):
     return X.reduction(inputs, outputs, grads, mean=True) if fn.dim is None else None
 
 
-formula(ops.MaxMin, text="max_i u_i")
-formula(ops.Var, text="sum_i (u_i - mean)^2 / (n - correction)")
-formula(ops.Std, text="sqrt(sum_i (u_i - mean)^2 / (n - correction))")
-formula(ops.LogSumExp, text="log sum_i e^{u_i}")
-formula(ops.CumSum, text="s_i = sum_{k <= i} u_k")
-formula(ops.Norm, text="(sum_i |u_i|^p)^(1/p)")
-formula(ops.Prod, text="prod_i u_i")
+formula(ops.MaxMinFunction, text="max_i u_i")
+formula(ops.VarFunction, text="sum_i (u_i - mean)^2 / (n - correction)")
+formula(ops.StdFunction, text="sqrt(sum_i (u_i - mean)^2 / (n - correction))")
+formula(ops.LogSumExpFunction, text="log sum_i e^{u_i}")
+formula(ops.CumSumFunction, text="s_i = sum_{k <= i} u_k")
+formula(ops.NormFunction, text="(sum_i |u_i|^p)^(1/p)")
+formula(ops.ProdFunction, text="prod_i u_i")

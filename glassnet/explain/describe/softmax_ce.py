@@ -23,7 +23,7 @@ from ._course import Named, Target, long_sum, many, pick, previous, sum_sides
 ELL = Named("ℓ", r"\ell")
 
 num = X.num
-_family = previous(ops.CrossEntropyLoss)
+_family = previous(ops.CrossEntropyLossFunction)
 
 
 def log(x):
@@ -73,7 +73,7 @@ def _idx(z, k, c):
     return (k, c) if z.value.ndim == 2 else (c,)
 
 
-@describes(ops.CrossEntropyLoss)
+@describes(ops.CrossEntropyLossFunction)
 def softmax_cross_entropy(fn, inputs, outputs, grads, params):
     z, t, out = inputs[0], inputs[1], outputs[0]
     hit = _targets(fn, z)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...tensor import Cast
+from ...tensor import CastFunction
 from ..registry import formula
 
-formula(Cast, text="y = x")
+formula(CastFunction, text="y = x")

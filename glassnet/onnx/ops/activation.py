@@ -21,7 +21,8 @@ from ... import functional as F
 from ...ops import activation as A
 from . import exports, imports
 
-_SIMPLE = {A.Sigmoid: "Sigmoid", A.Tanh: "Tanh", A.ReLU: "Relu", A.Softsign: "Softsign"}
+_SIMPLE = {A.SigmoidFunction: "Sigmoid", A.TanhFunction: "Tanh", A.ReLUFunction: "Relu",
+           A.SoftsignFunction: "Softsign"}
 
 
 # --------------------------------------------------------------------------- export
@@ -30,12 +31,12 @@ def simple(c):
     return c.node(_SIMPLE[c.op.cls], [c.input(0)])
 
 
-@exports(A.LeakyReLU)
+@exports(A.LeakyReLUFunction)
 def leaky_relu(c):
     return c.node("LeakyRelu", [c.input(0)], alpha=float(c.param("negative_slope", 0.01)))
 
 
-@exports(A.ELU)
+@exports(A.ELUFunction)
 def elu(c):
     alpha, scale = float(c.param("alpha", 1.0)), float(c.param("scale", 1.0))
     if scale == 1.0:
@@ -45,7 +46,7 @@ def elu(c):
     return c.node("Mul", [c.node("Elu", [c.input(0)], alpha=alpha), c.scalar(scale)])
 
 
-@exports(A.GELU)
+@exports(A.GELUFunction)
 def gelu(c):
     x, approximate = c.input(0), c.param("approximate", "none")
     if c.g.opset >= 20:
@@ -59,13 +60,13 @@ def gelu(c):
     return c.node("Mul", [c.node("Mul", [x, c.node("Add", [t, c.scalar(1)])]), c.scalar(0.5)])
 
 
-@exports(A.SiLU)
+@exports(A.SiLUFunction)
 def silu(c):
     x = c.input(0)
     return c.node("Mul", [x, c.node("Sigmoid", [x])])
 
 
-@exports(A.Softplus)
+@exports(A.SoftplusFunction)
 def softplus(c):
     x, beta, threshold = c.input(0), float(c.param("beta", 1.0)), float(c.param("threshold", 20.0))
     bx = x if beta == 1 else c.node("Mul", [x, c.scalar(beta)])
@@ -75,15 +76,15 @@ def softplus(c):
     return c.node("Where", [c.node("Greater", [bx, c.scalar(threshold)]), x, soft])
 
 
-@exports(A.Hardtanh)
+@exports(A.HardtanhFunction)
 def hardtanh(c):
     return c.node("Clip", [c.input(0), c.scalar(c.param("min_val", -1.0)),
                            c.scalar(c.param("max_val", 1.0))])
 
 
-@exports(A.Softmax, A.LogSoftmax)
+@exports(A.SoftmaxFunction, A.LogSoftmaxFunction)
 def softmax(c):
-    kind = "Softmax" if c.op.cls is A.Softmax else "LogSoftmax"
+    kind = "Softmax" if c.op.cls is A.SoftmaxFunction else "LogSoftmax"
     return c.node(kind, [c.input(0)], axis=int(c.param("dim", -1)))
 
 

@@ -1,4 +1,4 @@
-"""Convolution: glassnet's ``Conv2d`` op (Conv1d runs it on a one-row image) and ONNX's ``Conv``.
+"""Convolution: glassnet's ``Conv2dFunction`` op (Conv1d runs it on a one-row image) and ONNX's ``Conv``.
 
 glassnet's padding is (top, bottom, left, right); ONNX's ``pads`` lists every
 axis's start, then every axis's end: [top, left, bottom, right]. On import,
@@ -14,7 +14,7 @@ from . import exports, imports
 
 
 # --------------------------------------------------------------------------- export
-@exports(CV.Conv2d)
+@exports(CV.Conv2dFunction)
 def conv2d(c):
     top, bottom, left, right = c.param("padding", (0, 0, 0, 0))
     kh, kw = c.in_shape(1)[2:]

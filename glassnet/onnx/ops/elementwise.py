@@ -11,13 +11,13 @@ import numpy as np
 
 from ... import functional as F
 from ...ops import elementwise as E
-from ...tensor import Cast, Tensor, exp, log, maximum, minimum, where
+from ...tensor import CastFunction, Tensor, exp, log, maximum, minimum, where
 from . import exports, imports
 
-_BINARY = {E.Add: "Add", E.Sub: "Sub", E.Mul: "Mul", E.Div: "Div", E.Pow: "Pow",
-           E.Maximum: "Max", E.Minimum: "Min"}
-_UNARY = {E.Neg: "Neg", E.Exp: "Exp", E.Log: "Log", E.Sqrt: "Sqrt", E.Abs: "Abs", E.Sin: "Sin",
-          E.Cos: "Cos"}
+_BINARY = {E.AddFunction: "Add", E.SubFunction: "Sub", E.MulFunction: "Mul", E.DivFunction: "Div",
+           E.PowFunction: "Pow", E.MaximumFunction: "Max", E.MinimumFunction: "Min"}
+_UNARY = {E.NegFunction: "Neg", E.ExpFunction: "Exp", E.LogFunction: "Log", E.SqrtFunction: "Sqrt",
+          E.AbsFunction: "Abs", E.SinFunction: "Sin", E.CosFunction: "Cos"}
 
 
 # --------------------------------------------------------------------------- export
@@ -31,7 +31,7 @@ def unary(c):
     return c.node(_UNARY[c.op.cls], c.inputs)
 
 
-@exports(E.PowScalar)
+@exports(E.PowScalarFunction)
 def pow_scalar(c):
     p = c.param("p")
     if p == 2:
@@ -40,36 +40,36 @@ def pow_scalar(c):
     return c.node("Pow", [c.input(0), c.scalar(p)])
 
 
-@exports(E.Log1p)
+@exports(E.Log1pFunction)
 def log1p(c):
     return c.node("Log", [c.node("Add", [c.input(0), c.scalar(1)])])
 
 
-@exports(E.Expm1)
+@exports(E.Expm1Function)
 def expm1(c):
     return c.node("Sub", [c.node("Exp", [c.input(0)]), c.scalar(1)])
 
 
-@exports(E.Clamp)
+@exports(E.ClampFunction)
 def clamp(c):
     lo, hi = c.param("min"), c.param("max")
     return c.node("Clip", [c.input(0), None if lo is None else c.scalar(lo),
                            None if hi is None else c.scalar(hi)])
 
 
-@exports(E.Where)
+@exports(E.WhereFunction)
 def export_where(c):
     return c.node("Where", [c.node("Cast", [c.array("cond")], to=9), *c.inputs])
 
 
-@exports(E.Dropout)
+@exports(E.DropoutFunction)
 def dropout(c):
     # only a forward pass that calls dropout with training=True runs it in eval mode;
     # the graph is an inference graph, where dropout is the identity
     return c.node("Dropout", [c.input(0), c.scalar(c.param("p"))])
 
 
-@exports(Cast)
+@exports(CastFunction)
 def cast(c):
     from ..graph import tensor_dtype
 

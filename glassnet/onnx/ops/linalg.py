@@ -1,4 +1,4 @@
-"""Matrix products: glassnet's ``Linear`` and ``MatMul``; ONNX's ``Gemm`` and ``MatMul``.
+"""Matrix products: glassnet's ``LinearFunction`` and ``MatMulFunction``; ONNX's ``Gemm`` and ``MatMul``.
 
 A Linear layer on (N, in) is one ``Gemm`` with ``transB=1``, which reads the
 weight in glassnet's (out, in) layout under its own name. On more dimensions
@@ -17,7 +17,7 @@ from . import exports, imports
 
 
 # --------------------------------------------------------------------------- export
-@exports(L.Linear)
+@exports(L.LinearFunction)
 def linear(c):
     x, w = c.input(0), c.input(1)
     b = c.input(2) if c.n_inputs > 2 else None
@@ -27,7 +27,7 @@ def linear(c):
     return y if b is None else c.node("Add", [y, b])
 
 
-@exports(L.MatMul)
+@exports(L.MatMulFunction)
 def export_matmul(c):
     return c.node("MatMul", c.inputs)
 

@@ -1,4 +1,4 @@
-"""Moving and selecting elements: glassnet's ``ops.movement`` and ``Embedding``; ONNX's shape ops.
+"""Moving and selecting elements: glassnet's ``ops.movement`` and ``EmbeddingFunction``; ONNX's shape ops.
 
 A reshape's target is the traced output shape, with the batch size computed in
 the graph where it appears (``Graph.shape``). Indexing ``x[i, :, -1]`` is one
@@ -21,34 +21,34 @@ BIG = np.iinfo(np.int64).max
 
 
 # --------------------------------------------------------------------------- export
-@exports(M.Reshape)
+@exports(M.ReshapeFunction)
 def export_reshape(c):
     return c.node("Reshape", [c.input(0), c.shape_value(reshape=True)])
 
 
-@exports(M.Permute)
+@exports(M.PermuteFunction)
 def export_permute(c):
     return c.node("Transpose", [c.input(0)], perm=[int(d) for d in c.param("dims")])
 
 
-@exports(M.Expand)
+@exports(M.ExpandFunction)
 def export_expand(c):
     return c.node("Expand", [c.input(0), c.shape_value()])
 
 
-@exports(M.Cat)
+@exports(M.CatFunction)
 def export_cat(c):
     return c.node("Concat", c.inputs, axis=int(c.param("dim", 0)))
 
 
-@exports(M.Stack)
+@exports(M.StackFunction)
 def export_stack(c):
     dim = int(c.param("dim", 0))
     axes = c.g.ints([dim])
     return c.node("Concat", [c.node("Unsqueeze", [x, axes]) for x in c.inputs], axis=dim)
 
 
-@exports(M.Split)
+@exports(M.SplitFunction)
 def export_split(c):
     dim = int(c.param("dim", 0))
     n = c.in_shape(0)[dim]
@@ -61,14 +61,14 @@ def export_split(c):
     return c.node("Split", [c.input(0), c.g.ints(sizes)], n_out=len(sizes), axis=dim)
 
 
-@exports(M.Pad)
+@exports(M.PadFunction)
 def export_pad(c):
     width = c.param("pad_width")
     lo, hi = [int(a) for a, _ in width], [int(b) for _, b in width]
     return c.node("Pad", [c.input(0), c.g.ints(lo + hi), c.scalar(c.param("value", 0.0))])
 
 
-@exports(M.Gather)
+@exports(M.GatherFunction)
 def export_gather(c):
     dim = int(c.param("dim"))
     x = c.input(0)
@@ -79,12 +79,12 @@ def export_gather(c):
     return c.node("GatherElements", [x, c.array("index")], axis=dim)
 
 
-@exports(EM.Embedding)
+@exports(EM.EmbeddingFunction)
 def export_embedding(c):
     return c.node("Gather", [c.input(0), c.array("idx")], axis=0)
 
 
-@exports(M.Index)
+@exports(M.IndexFunction)
 def export_index(c):
     items = c.op.params["index"]
     items = items if isinstance(items, tuple) else (items,)

@@ -1,4 +1,4 @@
-"""Normalisation: glassnet's ``BatchNorm`` and ``LayerNorm`` ops; ONNX's
+"""Normalisation: glassnet's ``BatchNormFunction`` and ``LayerNormFunction`` ops; ONNX's
 ``BatchNormalization`` and ``LayerNormalization``.
 
 Batch norm on running statistics (eval mode) is one ``BatchNormalization``
@@ -18,7 +18,7 @@ from . import exports, imports
 
 
 # --------------------------------------------------------------------------- export
-@exports(N.BatchNorm)
+@exports(N.BatchNormFunction)
 def batch_norm(c):
     x = c.input(0)
     C = c.in_shape(0)[1]
@@ -78,7 +78,7 @@ def _reduce_mean(c, x, axes):
     return c.node("ReduceMean", [x], axes=axes, keepdims=1)
 
 
-@exports(N.LayerNorm)
+@exports(N.LayerNormFunction)
 def layer_norm(c):
     shape = c.param("pshape")
     k = len(shape)

@@ -1,4 +1,4 @@
-"""Pooling: glassnet's ``MaxPool2d`` and ``SeparablePool`` ops; ONNX's pooling ops.
+"""Pooling: glassnet's ``MaxPool2dFunction`` and ``SeparablePoolFunction`` ops; ONNX's pooling ops.
 
 glassnet runs average pooling, adaptive average pooling and border-copying
 pads as one op, y = A_h · x · A_wᵀ with a matrix per axis. The export reads
@@ -24,7 +24,7 @@ from . import exports, imports
 
 
 # --------------------------------------------------------------------------- export
-@exports(P.MaxPool2d)
+@exports(P.MaxPool2dFunction)
 def max_pool2d(c):
     ph, pw = c.param("padding", (0, 0))
     return c.node("MaxPool", [c.input(0)], kernel_shape=list(c.param("kernel_size", (2, 2))),
@@ -33,7 +33,7 @@ def max_pool2d(c):
                   ceil_mode=int(bool(c.param("ceil_mode", False))))
 
 
-@exports(P.SeparablePool)
+@exports(P.SeparablePoolFunction)
 def separable_pool(c):
     a_h, a_w = np.asarray(c.param("a_h")), np.asarray(c.param("a_w"))
     x = c.input(0)
@@ -215,4 +215,4 @@ def import_pad(r, node, inputs):
     (H, W) = x.shape[-2:]
     a_h = CV.pad_matrix(H, pads[n - 2], pads[2 * n - 2], glassnet_mode)
     a_w = CV.pad_matrix(W, pads[n - 1], pads[2 * n - 1], glassnet_mode)
-    return P.SeparablePool.apply(x, a_h=a_h, a_w=a_w)
+    return P.SeparablePoolFunction.apply(x, a_h=a_h, a_w=a_w)

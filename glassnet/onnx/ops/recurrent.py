@@ -1,4 +1,4 @@
-"""Recurrent layers: glassnet's ``RecurrentLayer`` op (one layer, one direction, the whole
+"""Recurrent layers: glassnet's ``RecurrentLayerFunction`` op (one layer, one direction, the whole
 sequence) and ONNX's ``RNN``, ``LSTM`` and ``GRU``.
 
 One glassnet op is one ONNX node with ``direction`` forward or reverse, so a
@@ -31,7 +31,7 @@ _OP = {"lstm": "LSTM", "gru": "GRU", "tanh": "RNN", "relu": "RNN"}
 
 
 # --------------------------------------------------------------------------- export
-@exports(RC.RecurrentLayer)
+@exports(RC.RecurrentLayerFunction)
 def recurrent(c):
     mode = c.param("mode")
     if c.op.params.get("lengths") is not None:
@@ -164,9 +164,9 @@ def import_recurrent(r, node, inputs):
         args += [torch_order(W[d]), torch_order(R[d])]
         if B is not None:
             args += [torch_order(B[d][:G * H]), torch_order(B[d][G * H:])]
-        out = RC.RecurrentLayer.apply(*args, mode=mode,
-                                      reverse=direction == "reverse" or d == 1,
-                                      bias=B is not None)
+        out = RC.RecurrentLayerFunction.apply(*args, mode=mode,
+                                              reverse=direction == "reverse" or d == 1,
+                                              bias=B is not None)
         ys.append(out[0])
         hs.append(out[1])
         if mode == "lstm":

@@ -24,8 +24,8 @@ def reduce(c, op_type, x, axes, keepdim):
     return c.node(op_type, [x], axes=axes, keepdims=keep)
 
 
-_SIMPLE = {R.Sum: "ReduceSum", R.Mean: "ReduceMean", R.LogSumExp: "ReduceLogSumExp",
-           R.Prod: "ReduceProd"}
+_SIMPLE = {R.SumFunction: "ReduceSum", R.MeanFunction: "ReduceMean",
+           R.LogSumExpFunction: "ReduceLogSumExp", R.ProdFunction: "ReduceProd"}
 
 
 # --------------------------------------------------------------------------- export
@@ -34,13 +34,13 @@ def simple(c):
     return reduce(c, _SIMPLE[c.op.cls], c.input(0), c.param("dim"), c.param("keepdim", False))
 
 
-@exports(R.MaxMin)
+@exports(R.MaxMinFunction)
 def max_min(c):
     kind = "ReduceMax" if c.param("mode", "max") == "max" else "ReduceMin"
     return reduce(c, kind, c.input(0), c.param("dim"), c.param("keepdim", False))
 
 
-@exports(R.Var, R.Std)
+@exports(R.VarFunction, R.StdFunction)
 def var(c):
     x, dim, keepdim = c.input(0), c.param("dim"), c.param("keepdim", False)
     shape = c.in_shape(0)
@@ -51,10 +51,10 @@ def var(c):
     d = c.node("Sub", [x, reduce(c, "ReduceMean", x, list(axes), True)])
     v = reduce(c, "ReduceMean", c.node("Mul", [d, d]), list(axes), keepdim)
     v = c.node("Mul", [v, c.scalar(n / max(n - c.param("correction", 1), 0))])
-    return c.node("Sqrt", [v]) if c.op.cls is R.Std else v
+    return c.node("Sqrt", [v]) if c.op.cls is R.StdFunction else v
 
 
-@exports(R.Norm)
+@exports(R.NormFunction)
 def norm(c):
     x, p, dim, keepdim = c.input(0), float(c.param("p", 2.0)), c.param("dim"), c.param("keepdim")
     if p in (1.0, 2.0):
@@ -63,7 +63,7 @@ def norm(c):
     return c.node("Pow", [s, c.scalar(1 / p)])
 
 
-@exports(R.CumSum)
+@exports(R.CumSumFunction)
 def cumsum(c):
     return c.node("CumSum", [c.input(0), c.const(np.asarray(int(c.param("dim")), np.int64))])
 
