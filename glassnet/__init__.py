@@ -7,9 +7,8 @@
     y.backward()                                        # w.grad, b.grad
 """
 
-__version__ = "0.1.0"
-
 from . import _startup
+from ._version import __version__  # noqa: F401
 
 _startup.hold()  # in the glassnet command, Ctrl-C while importing is one line, not a traceback
 

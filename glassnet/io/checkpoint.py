@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from .. import __version__
 from .. import backend as B
+from .._version import __version__
 from ..nn.module import Module
 from ..optim.lr_scheduler import check_state_layout
 from . import arch

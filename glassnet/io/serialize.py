@@ -15,8 +15,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import __version__
 from .. import backend as B
+from .._version import __version__
 from ..autograd import bump_version as _bump_version
 from ..nn.module import Module
 from ..tensor import Tensor, allocation_limit

@@ -13,21 +13,8 @@ the first export or load does.
 
 from __future__ import annotations
 
-EXTRA_HINT = "pip install 'glassnet[onnx]'"
-
-
-def require(module: str = "onnx"):
-    """Import ``onnx`` (or ``onnxruntime``), or raise one line naming the extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"glassnet.onnx needs the {module} package, which is not installed: "
-                          f"{EXTRA_HINT}") from None
-
-
 from .export import export
+from .extra import EXTRA_HINT, require  # noqa: F401
 from .load import load
 
 __all__ = ["export", "load", "require"]

@@ -17,11 +17,12 @@ import warnings
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import trace as T
-from .ops import EXPORTERS, load_all
+from .ops import load_all
+from .registry import EXPORTERS
 from .trace import ExportError
 
 OPSETS = range(17, 21)
@@ -61,7 +62,7 @@ def export(model: Module, example_input, path, dynamic_batch: bool = True, batch
         >>> model = gn.nn.Sequential(gn.nn.Linear(4, 8), gn.nn.ReLU(), gn.nn.Linear(8, 3))
         >>> gn.onnx.export(model, gn.randn(2, 4), "mlp.onnx")
     """
-    from . import require
+    from .extra import require
 
     require()
     if not isinstance(model, Module):
@@ -214,7 +215,7 @@ def _write(model, path: str) -> None:
 
 
 def _verify(path: str, a: T.Trace, inputs) -> None:
-    from . import require
+    from .extra import require
 
     ort = require("onnxruntime")
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])

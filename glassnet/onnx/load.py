@@ -23,7 +23,8 @@ import numpy as np
 
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
-from .ops import IMPORTERS, load_all
+from .ops import load_all
+from .registry import IMPORTERS
 
 
 class LoadError(ValueError):
@@ -50,7 +51,7 @@ def load(path) -> OnnxModule:
         >>> model(gn.randn(5, 4)).shape
         (5, 3)
     """
-    from . import require
+    from .extra import require
 
     onnx = require()
     from google.protobuf.message import DecodeError

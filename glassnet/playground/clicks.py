@@ -37,6 +37,7 @@ import numpy as np
 from ..explain.mathml import eq_mathml
 from ..explain.records import Call, Deriv, Eq, Fmt, Frac, Neg, Pow, Prod, Ref, Sum, Sym
 from ..explain.render import _eq_text
+from .frames import _capture, _layers, rnn_io, rnn_of
 
 DIGITS = 4
 MATH_WIDTH = 50  # characters of an equation's text per line of its MathML (the panel's width)
@@ -172,29 +173,6 @@ def _grad_of(t, idx):
 # ---------------------------------------------------------------------------
 # feed-forward layers
 # ---------------------------------------------------------------------------
-def _layers(model):
-    """[(layer module, [modules after it up to the next layer])] of a Sequential-like model, in
-    call order: Linear and Conv2d layers (numbered 1, 2, … as W^[l])."""
-    from ..explain.naming import _kind
-    from ..nn.containers import Sequential
-
-    flat, stack = [], [model]
-    while stack:  # containers (a Sequential, a model of named parts) are read in their order
-        m = stack.pop()
-        kids = [c for c in m._modules.values() if c is not None]
-        if isinstance(m, Sequential) or (kids and _kind(m) != "layer"):
-            stack.extend(reversed(kids))
-        else:
-            flat.append(m)
-    groups = []
-    for m in flat:
-        if _kind(m) == "layer":
-            groups.append((m, []))
-        elif groups:
-            groups[-1][1].append(m)
-    return groups
-
-
 def _layer(groups, L, kind="layer"):
     if L > len(groups):
         raise ValueError(f"explain: layer {L} is outside the network: layer must be 1 to {len(groups)}")
@@ -302,8 +280,6 @@ def _pixel(trainer, t):
     run_focus = {"sample": n, "unit": c}
     act = _activation_out(rest)
     # the output's size, from one cheap pass of the batch's first image
-    from .frames import _capture
-
     seen, _ = _capture(trainer.model, xb[:1], [conv])
     H, W = np.asarray(seen[id(conv)].data).shape[2:]
     r = _count("pixel", "row", t["row"], H)
@@ -399,7 +375,6 @@ BACKWARD = {"rnn": {"hidden": ("z",)},
 
 def _recurrent(trainer, t):
     from ..explain.rnn import BpttEq
-    from .frames import rnn_io, rnn_of
 
     model = trainer.model
     rnn = rnn_of(model)

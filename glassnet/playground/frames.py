@@ -294,12 +294,34 @@ def _capture(model, x, modules):
     return seen, np.asarray(out.data, np.float64)
 
 
+def _layers(model):
+    """[(layer module, [modules after it up to the next layer])] of a Sequential-like model, in
+    call order: Linear and Conv2d layers (numbered 1, 2, … as W^[l])."""
+    from ..explain.naming import _kind
+    from ..nn.containers import Sequential
+
+    flat, stack = [], [model]
+    while stack:  # containers (a Sequential, a model of named parts) are read in their order
+        m = stack.pop()
+        kids = [c for c in m._modules.values() if c is not None]
+        if isinstance(m, Sequential) or (kids and _kind(m) != "layer"):
+            stack.extend(reversed(kids))
+        else:
+            flat.append(m)
+    groups = []
+    for m in flat:
+        if _kind(m) == "layer":
+            groups.append((m, []))
+        elif groups:
+            groups[-1][1].append(m)
+    return groups
+
+
 def cnn_view(trainer) -> dict:
     """The batch's first image, its label and prediction, and per conv layer its filters (out, in,
     k, k), biases and feature maps: z (the convolution's output), a (after the activation) and p
     (after pooling), each (channels, rows, columns)."""
     from ..explain.naming import _kind
-    from .clicks import _layers
 
     model = trainer.model
     xb, yb = trainer.batch()

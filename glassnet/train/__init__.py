@@ -4,8 +4,9 @@
                            val_data=(X_val, y_val), callbacks=[gn.train.EarlyStopping(patience=2)])
 """
 
+from .batches import predict  # noqa: F401
 from .callbacks import Callback, EarlyStopping, LRSchedulerCallback, ModelCheckpoint, TerminateOnNaN  # noqa: F401
 from .history import History  # noqa: F401
-from .loop import TrainState, evaluate, fit, get_loss, predict  # noqa: F401
+from .loop import TrainState, evaluate, fit, get_loss  # noqa: F401
 from .metrics import accuracy, confusion_matrix, mae, mse, top_k_accuracy  # noqa: F401
 from .models import SequenceClassifier  # noqa: F401

@@ -21,7 +21,7 @@ def _xy(data, caller: str, classes: bool = True):
     """``(X, y)`` arrays from an (X, y) pair, a Dataset or a DataLoader; with ``classes``,
     ``y`` must hold class labels (returned as int64)."""
     from ..tensor import Tensor
-    from ..train.loop import as_loader
+    from ..train.batches import as_loader
 
     if isinstance(data, (tuple, list)) and len(data) == 2:
         X, y = (a.data if isinstance(a, Tensor) else np.asarray(a) for a in data)
@@ -51,7 +51,7 @@ def _xy(data, caller: str, classes: bool = True):
 
 def _predictions(model, X) -> tuple[np.ndarray, np.ndarray]:
     """(predicted classes, class probabilities or None) of ``model`` on ``X``."""
-    from ..train import predict
+    from ..train.batches import predict
     from ..train.metrics import _predicted_classes
 
     out = predict(model, X).data.astype(np.float64)

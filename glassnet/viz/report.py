@@ -266,7 +266,7 @@ def _fmt(v) -> str:
 
 
 def _write_page(folder: str, model, record: dict, X, y) -> str:
-    from .. import __version__
+    from .._version import __version__
 
     esc = html.escape
     parts = [f"<h1>{esc(record.get('title') or 'Training report')}</h1>"]

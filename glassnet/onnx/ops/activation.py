@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import functional as F
 from ...ops import activation as A
-from . import exports, imports
+from ..registry import exports, imports
 
 _SIMPLE = {A.SigmoidFunction: "Sigmoid", A.TanhFunction: "Tanh", A.ReLUFunction: "Relu",
            A.SoftsignFunction: "Softsign"}

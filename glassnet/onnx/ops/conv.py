@@ -10,7 +10,7 @@ from __future__ import annotations
 from ... import functional as F
 from ...ops import conv as CV
 from ...tensor import pad
-from . import exports, imports
+from ..registry import exports, imports
 
 
 # --------------------------------------------------------------------------- export

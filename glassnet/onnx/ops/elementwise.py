@@ -12,7 +12,7 @@ import numpy as np
 from ... import functional as F
 from ...ops import elementwise as E
 from ...tensor import CastFunction, Tensor, exp, log, maximum, minimum, where
-from . import exports, imports
+from ..registry import exports, imports
 
 _BINARY = {E.AddFunction: "Add", E.SubFunction: "Sub", E.MulFunction: "Mul", E.DivFunction: "Div",
            E.PowFunction: "Pow", E.MaximumFunction: "Max", E.MinimumFunction: "Min"}

@@ -13,7 +13,7 @@ import numpy as np
 from ... import functional as F
 from ...ops import linalg as L
 from ...tensor import matmul
-from . import exports, imports
+from ..registry import exports, imports
 
 
 # --------------------------------------------------------------------------- export

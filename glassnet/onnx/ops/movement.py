@@ -15,7 +15,7 @@ from ... import functional as F
 from ...ops import embedding as EM
 from ...ops import movement as M
 from ...tensor import Tensor, cat, split
-from . import exports, imports
+from ..registry import exports, imports
 
 BIG = np.iinfo(np.int64).max
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import functional as F
 from ...ops import norm as N
-from . import exports, imports
+from ..registry import exports, imports
 
 
 # --------------------------------------------------------------------------- export

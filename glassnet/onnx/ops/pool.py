@@ -20,7 +20,7 @@ from ... import functional as F
 from ...ops import conv as CV
 from ...ops import pool as P
 from ...tensor import pad
-from . import exports, imports
+from ..registry import exports, imports
 
 
 # --------------------------------------------------------------------------- export

@@ -24,7 +24,7 @@ import numpy as np
 
 from ...ops import recurrent as RC
 from ...tensor import cat, split, stack, zeros
-from . import exports, imports
+from ..registry import exports, imports
 
 _ONNX_ORDER = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # ONNX's gate k is PyTorch's gate order[k]
 _OP = {"lstm": "LSTM", "gru": "GRU", "tanh": "RNN", "relu": "RNN"}

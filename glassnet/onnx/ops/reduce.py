@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import reduce as R
-from . import exports, imports
+from ..registry import exports, imports
 
 
 def reduce(c, op_type, x, axes, keepdim):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import numpy_helper
 
-from . import imports
+from ..registry import imports
 
 
 @imports("Shape")
