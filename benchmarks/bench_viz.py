@@ -137,7 +137,8 @@ def histogram_overhead(name: str, model, X, y, runs: int = 6, epochs: int = 4,
 
 def workloads():
     """(name, model, X, y): the CLI's default MLP and CNN on the digits training split."""
-    from glassnet.cli import build_model, load_data
+    from glassnet.data.sources import load_data
+    from glassnet.train.models import build_model
 
     d = load_data("digits")
     for kind, label in (("mlp", "MLP 64-128-64-10"), ("cnn", "CNN (CLI default)")):
@@ -186,7 +187,7 @@ def report_time(runs: int = 3, epochs: int = 3) -> dict:
                 assert cli(argv + ([] if plot else ["--no-plot"])) == 0
                 (with_report if plot else without).append(time.perf_counter() - t)
         model = gn.load(os.path.join(out, "model.safetensors"))
-        from glassnet.cli import load_data
+        from glassnet.data.sources import load_data
 
         d = load_data("digits")
         for _ in range(runs):

@@ -30,19 +30,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .explain import cli as explain_cli
+from ._text import one_line
+from .data.sources import (
+    STANDARD_SETS,
+    TOY_SETS,
+    Data,
+    load_data,
+    read_inputs,
+    read_labelled_file,
+    split,
+)
+from .explain.cli import register as register_explain
 from .io._files import atomic_write_bytes
-from .train.models import SequenceClassifier
+from .io.runs import CLASSES_FILE, MODEL_FILE, class_names, load_model
+from .train.models import build_model, input_features, input_shape
 
-MODEL_FILE = "model.safetensors"
 CURVES_FILE = "curves.png"
 HISTORY_FILE = "history.json"  # every epoch's loss and metrics (what the curves show)
-CLASSES_FILE = "classes.json"  # beside the model: the text labels of its classes, in output order
 LR_FILE = "learning_rates.png"
 REPORT_FILE = "report.html"
 
-TOY_SETS = ("moons", "circles", "spirals", "xor")
-STANDARD_SETS = ("mnist", "fashion-mnist", "cifar10")  # downloaded once into gn.data.data_home()
 OPTIMIZERS = {"sgd": ("SGD", 0.05), "adam": ("Adam", 2e-3), "adamw": ("AdamW", 2e-3),
               "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 0.05)}
 EPOCHS = {"mlp": 40, "cnn": 20, "rnn": 25, "lstm": 20}
@@ -99,203 +106,10 @@ def _data_spec(text):
         f"fashion-mnist, cifar10, mnist:DIR or csv:PATH)")
 
 
-# ----------------------------------------------------------------------------- data
-class Data:
-    """A train/test split and what the models need to know about it."""
-
-    def __init__(self, name, X_train, y_train, X_test, y_test, n_classes, image_shape=None,
-                 class_names=None):
-        self.name = name
-        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
-        self.n_classes = n_classes  # None: regression
-        self.image_shape = image_shape  # (H, W) for images
-        self.class_names = class_names  # text labels of classes 0, 1, ... (None: numbered classes)
-
-    @property
-    def n_features(self) -> int:
-        return int(np.prod(self.X_train.shape[1:]))
-
-    def describe(self) -> str:
-        if self.image_shape:
-            kind = f"{self.image_shape[0]}x{self.image_shape[1]} images"
-        else:
-            kind = f"{self.n_features} features"
-        target = f"{self.n_classes} classes" if self.n_classes else "regression"
-        return (f"{self.name}: {len(self.y_train)} train / {len(self.y_test)} test samples, "
-                f"{kind}, {target}")
-
-
-def _split(X, y, seed, held_out=0.2):
-    """A seeded split with gn.data.random_split (80/20 by default), read back as arrays."""
-    from . import data
-
-    train, test = data.random_split(data.TensorDataset(X, y), [1 - held_out, held_out], seed=seed)
-    return X[train.indices], y[train.indices], X[test.indices], y[test.indices]
-
-
-MAX_CLASSES = 10_000  # whole-number targets are class labels 0 .. MAX_CLASSES - 1
-
-
-def _targets(y, where, class_names=None, lines=None):
-    """(targets, number of classes, class names) for integer or text labels; float targets
-    mean regression. Text labels are numbered in sorted order, or, given the class names a
-    model was trained with, by their place in that list. ``lines``: the file's line of each
-    label, for messages."""
-    if y is None:
-        raise CLIError(f"{where}: no target column")
-    if y.dtype.kind in "USO":
-        y = y.astype(str)
-        if class_names is None:
-            names, y = np.unique(y, return_inverse=True)
-            return y.astype(np.int64), len(names), [str(n) for n in names]
-        index = {n: i for i, n in enumerate(class_names)}
-        unknown = sorted(set(y.tolist()) - set(index))
-        if unknown:
-            raise CLIError(f"{where}: labels {unknown[:5]} are not among the model's classes "
-                           f"{class_names}")
-        return np.array([index[v] for v in y.tolist()], np.int64), len(class_names), list(class_names)
-    if y.dtype.kind in "iu":
-        low, high = int(np.argmin(y)), int(np.argmax(y))
-        i = low if y[low] < 0 else high if y[high] >= MAX_CLASSES else None
-        if i is not None:
-            at = f" line {lines[i]}" if lines is not None else f" (sample {i})"
-            expected = ("labels must be >= 0" if y[i] < 0 else
-                        f"at most {MAX_CLASSES:,} classes are supported, labels 0 to "
-                        f"{MAX_CLASSES - 1} (a target column of whole numbers is read as class "
-                        f"labels)")
-            raise CLIError(f"{where}{at}: class label {y[i]} is out of range; {expected}")
-        return y.astype(np.int64), int(y.max()) + 1, None
-    return y.astype(np.float32), None, None  # fit and evaluate shape it like the output
-
-
-def load_data(spec: str, seed: int = 0, class_names=None) -> Data:
-    """The data named by ``--data``: digits, a toy set, mnist:DIR or csv:PATH (text labels
-    numbered as in ``class_names`` when given)."""
-    from . import data
-
-    name, _, arg = spec.partition(":")
-    if name == "digits":
-        # one fixed test set for every --seed, so any saved digits model is compared fairly
-        X_train, y_train, X_test, y_test = data.digits_split(test_size=0.2, seed=0)
-        return Data("digits", X_train, y_train, X_test, y_test, 10, (8, 8))
-    if name in TOY_SETS:
-        make = {"moons": lambda: data.make_moons(1000, noise=0.2, seed=seed),
-                "circles": lambda: data.make_circles(1000, noise=0.1, factor=0.5, seed=seed),
-                "spirals": lambda: data.make_spirals(1000, n_classes=3, noise=0.05, seed=seed),
-                "xor": lambda: data.make_xor(1000, noise=0.15, seed=seed)}[name]
-        X, y = make()
-        return Data(name, *_split(X, y, seed), int(y.max()) + 1)
-    if name in STANDARD_SETS and not arg:
-        # the published train/test split, downloaded once and checked against pinned checksums
-        cls = data.standard.dataset_class(name)
-        X_train, y_train = cls(train=True, download=True).arrays()
-        X_test, y_test = cls(train=False, download=True).arrays()
-        return Data(name, X_train, y_train, X_test, y_test, len(cls.classes),
-                    tuple(X_train.shape[-2:]))
-    if name == "mnist":
-        folder = os.path.expanduser(arg)
-        if not os.path.isdir(folder):
-            raise CLIError(f"mnist: {arg!r} is not a folder (expected the folder holding "
-                           f"train-images-idx3-ubyte and friends)")
-        X_train, y_train = _mnist_split(folder, True)
-        X_test, y_test = _mnist_split(folder, False)
-        return Data("mnist", X_train, y_train, X_test, y_test, 10, tuple(X_train.shape[1:3]))
-    if name == "csv":
-        table = data.loaders.read_csv_table(arg, finite=True)
-        X, y = table.X, table.y
-        if X.shape[1] == 0:
-            raise CLIError(_one_column_message(arg, table))
-        if len(X) < 5:
-            raise CLIError(f"csv: {arg!r} has {len(X)} rows; need at least 5 to split into "
-                           f"train and test")
-        y, n_classes, names = _targets(y, f"csv {arg!r}", class_names, table.lines)
-        return Data(Path(arg).stem, *_split(X, y, seed), n_classes, class_names=names)
-    raise CLIError(f"unknown data {spec!r}")
-
-
-def _mnist_split(folder, train: bool):
-    """Images and labels of one MNIST split, checked: digit classes 0-9, finite pixels."""
-    from . import data
-
-    images, labels = data.loaders.mnist_paths(folder, train)
-    X, y = data.load_mnist(folder, train=train)
-    bad = np.flatnonzero((y < 0) | (y > 9))
-    if len(bad):
-        raise CLIError(f"mnist: {str(labels)!r} holds label {y[bad[0]]} at index {bad[0]}; "
-                       f"expected the digit classes 0 to 9")
-    if not np.isfinite(X).all():
-        i = int(np.flatnonzero(~np.isfinite(X).reshape(len(X), -1).all(axis=1))[0])
-        raise CLIError(f"mnist: {str(images)!r} holds NaN or infinite pixels in image {i}; "
-                       f"expected finite numbers")
-    return X, y
-
-
-def _one_column_message(path: str, table) -> str:
-    """Why a CSV without feature columns cannot be trained on (a wrong separator, often)."""
-    first = table.names[0] if table.names else (str(table.y[0]) if table.y is not None else "")
-    for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")):
-        if sep in first.strip():
-            return (f"csv {path!r} reads as a single column: its lines look separated by {name} "
-                    f"(first row {first[:40]!r}); glassnet reads comma-separated files — save "
-                    f"it with commas between the values")
-    return (f"csv {path!r} has a single column; expected one or more feature columns "
-            f"followed by the target column (comma-separated)")
-
-
 # ---------------------------------------------------------------------------- models
-def build_model(kind: str, d: Data):
-    """The default network of each ``--model`` kind for data ``d``.
-
-    Every model starts by flattening its input and (for cnn/rnn/lstm) shaping
-    it again, so it accepts a sample as (H, W), (1, H, W) or a flat vector —
-    which is what lets ``glassnet predict`` take a comma-separated list.
-    """
-    from . import nn
-
-    n_out = d.n_classes or 1
-    if kind == "mlp":
-        hidden = (128, 64) if d.n_features > 16 else (32, 32)
-        return nn.Sequential(nn.Flatten(), nn.Linear(d.n_features, hidden[0]), nn.ReLU(),
-                             nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
-                             nn.Linear(hidden[1], n_out))
-    if d.image_shape is None:
-        raise CLIError(f"--model {kind} needs image data (digits or mnist:DIR); {d.name} has "
-                       f"{d.n_features} features per sample (use --model mlp)")
-    h, w = d.image_shape
-    c = d.X_train.shape[1] if d.X_train.ndim == 4 else 1  # colour images come (N, C, H, W)
-    if kind == "cnn":
-        # 8x8 digits: 16x8x8 -> 16x4x4 -> 32x4x4 -> 32x2x2 -> 128 features; 28x28 MNIST alike
-        return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (c, h, w)),
-                             nn.Conv2d(c, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                             nn.MaxPool2d(2),
-                             nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-                             nn.MaxPool2d(2),
-                             nn.Flatten(), nn.Dropout(0.25),
-                             nn.Linear(32 * (h // 4) * (w // 4), 64), nn.ReLU(),
-                             nn.Linear(64, n_out))
-    layer = {"rnn": "RNN", "lstm": "LSTM"}[kind]
-    # each image row is one time step: h steps of w features (each channel's rows in turn)
-    return nn.Sequential(nn.Flatten(), nn.Unflatten(1, (c * h, w)),
-                         SequenceClassifier(getattr(nn, layer)(w, 64, batch_first=True), 64, n_out))
-
-
-def expected_features(model) -> int | None:
-    """Values per sample the model takes, read from its first shaping or Linear layer."""
-    from . import nn
-
-    for m in model.modules():
-        if isinstance(m, nn.Unflatten):
-            return int(np.prod(m.unflattened_size))
-        if isinstance(m, nn.Linear):
-            return m.in_features
-        if m is not model and any(True for _ in m.parameters(recurse=False)):
-            return None
-    return None
-
-
 def fit_inputs(model, X: np.ndarray, what: str) -> np.ndarray:
     """Check (and flatten if needed) inputs against what the model expects."""
-    n = expected_features(model)
+    n = input_features(model)
     per_sample = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
     if n is not None and per_sample != n:
         raise CLIError(f"{what} has {per_sample} values per sample (shape "
@@ -376,7 +190,7 @@ def _cmd_train(args) -> int:
         f"{epochs} epochs, batch {args.batch_size}, seed {args.seed}; output in {out}")
     # validation (curves, best checkpoint) comes out of the training set; the
     # test set is used once, for the final numbers
-    X_fit, y_fit, X_val, y_val = _split(d.X_train, d.y_train, args.seed, VALIDATION_SHARE)
+    X_fit, y_fit, X_val, y_val = split(d.X_train, d.y_train, args.seed, VALIDATION_SHARE)
     say(f"{len(y_val)} of the training samples are held out for validation")
     if done == epochs:
         say(f"{args.resume} already holds all {epochs} epochs: nothing is left to train, so the "
@@ -476,7 +290,7 @@ def _checkpoint_epoch(path: str, what: str) -> int:
     try:
         _, meta = read_safetensors(path, what)
     except (OSError, ValueError) as e:
-        raise CLIError(_one_line(e)) from None
+        raise CLIError(one_line(e)) from None
     if meta is None or meta.get("kind") != "checkpoint":
         raise CLIError(f"{what}: {path!r} is not a checkpoint written by glassnet train (expected "
                        f"runs/NAME/checkpoints/last.ckpt)")
@@ -559,30 +373,11 @@ def _lr_demo(args, d, out, loss, metrics, epochs, say) -> int:
     return 0
 
 
-def _load_model(path: str):
-    import glassnet as gn
-
-    if not os.path.exists(path):
-        raise CLIError(f"model file {path!r} does not exist")
-    if os.path.isdir(path):
-        candidate = os.path.join(path, MODEL_FILE)
-        if not os.path.isfile(candidate):
-            raise CLIError(f"{path!r} is a folder without a {MODEL_FILE}")
-        path = candidate
-    try:
-        model = gn.load(path)
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as e:
-        raise CLIError(f"cannot load the model {path!r}: {_one_line(e)}") from None
-    if not hasattr(model, "parameters"):
-        raise CLIError(f"{path!r} does not hold a model (it holds a {type(model).__name__})")
-    return model
-
-
 def _cmd_evaluate(args) -> int:
     from . import train
 
-    model = _load_model(args.model)
-    d = load_data(args.data, args.seed, _class_names(args.model))
+    model = load_model(args.model)
+    d = load_data(args.data, args.seed, class_names(args.model))
     X = fit_inputs(model, d.X_test, f"--data {args.data}")
     loss, metrics = _loss_and_metrics(d)
     out_dim = _output_size(model, X[:1])
@@ -593,98 +388,21 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
-def _class_names(model_path: str):
-    """The class names saved beside a model by ``train`` (text labels), or None."""
-    folder = model_path if os.path.isdir(model_path) else os.path.dirname(model_path)
-    path = os.path.join(folder, CLASSES_FILE)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            names = json.load(f)["classes"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CLIError(f"cannot read the class names in {path!r}: {_one_line(e)}") from None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise CLIError(f"{path!r}: 'classes' must be a list of strings")
-    return names
-
-
 def _output_size(model, x):
     from . import train
 
     try:
         return int(np.prod(train.predict(model, x).shape[1:]))
     except (ValueError, TypeError) as e:
-        raise CLIError(f"the data does not fit the model: {_one_line(e)}") from None
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _number_list(text: str) -> np.ndarray:
-    """INPUT as comma-separated numbers: one sample, each value finite and within float32."""
-    values = []
-    for i, field in enumerate(text.split(","), 1):
-        try:
-            v = float(field)
-        except ValueError:
-            raise CLIError(f"INPUT {text!r} is not a .npy/.csv file nor a comma-separated list "
-                           f"of numbers (value {i} is {field.strip()!r})") from None
-        if not math.isfinite(v):
-            raise CLIError(f"INPUT {text!r}: value {i} is {field.strip()!r}; expected finite "
-                           f"numbers (NaN and infinity have no prediction)")
-        if abs(v) > _FLOAT32_MAX:
-            raise CLIError(f"INPUT {text!r}: value {i} ({field.strip()}) is too large for float32 "
-                           f"(at most {_FLOAT32_MAX:.4g} in size)")
-        values.append(v)
-    return np.array(values, dtype=np.float32)[None]
-
-
-def _check_finite_array(X: np.ndarray, text: str) -> None:
-    """A loaded .npy input: finite numbers that float32 can hold, or a line naming the first
-    value that is not."""
-    if X.dtype.kind != "f" or X.size == 0:
-        return
-    with np.errstate(over="ignore"):
-        bad = ~np.isfinite(X) | (np.abs(X.astype(np.float64)) > _FLOAT32_MAX)
-    if bad.any():
-        where = np.unravel_index(int(np.flatnonzero(bad)[0]), X.shape)
-        v = float(X[where])
-        what = "not a finite number" if not math.isfinite(v) else "too large for float32"
-        at = ", ".join(str(int(k)) for k in where)
-        raise CLIError(f"INPUT {text!r}: the value at index [{at}] is {v:g} ({what}); expected "
-                       f"finite numbers")
-
-
-def _read_input(text: str) -> np.ndarray:
-    """INPUT of ``predict``: a .npy file, a .csv file (no target column) or a comma list."""
-    from . import data
-
-    if text.endswith(".npy"):
-        if not os.path.isfile(text):
-            raise CLIError(f"input file {text!r} does not exist")
-        try:
-            X = np.load(text, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise CLIError(f"cannot read {text!r} as a NumPy array: {_one_line(e)}") from None
-        if X.dtype.kind not in "fiub":
-            raise CLIError(f"{text!r} does not hold numbers (dtype {X.dtype})")
-        _check_finite_array(X, text)
-    elif text.endswith(".csv") or os.path.exists(text):
-        if not os.path.exists(text):
-            raise CLIError(f"input file {text!r} does not exist")
-        X, _ = data.load_csv(text, target_column=None, finite=True)
-    else:
-        X = _number_list(text)
-    return X
+        raise CLIError(f"the data does not fit the model: {one_line(e)}") from None
 
 
 def _cmd_predict(args) -> int:
     from . import train
 
-    model = _load_model(args.model)
-    X = _read_input(args.input)
-    n = expected_features(model)
+    model = load_model(args.model)
+    X = read_inputs(args.input)
+    n = input_features(model)
     if X.ndim == 1:
         X = X[None] if n is not None and X.size == n else X[:, None]
     elif n is not None and int(np.prod(X.shape[1:])) != n and X.size == n:
@@ -694,7 +412,7 @@ def _cmd_predict(args) -> int:
         with np.errstate(all="ignore"):  # an overflow shows up as a non-finite output, below
             out = train.predict(model, X).numpy()
     except (ValueError, TypeError) as e:
-        raise CLIError(f"the input does not fit the model: {_one_line(e)}") from None
+        raise CLIError(f"the input does not fit the model: {one_line(e)}") from None
     rows = out.reshape(len(out), -1)
     bad = ~np.isfinite(rows).all(axis=1)
     if bad.any():
@@ -704,7 +422,7 @@ def _cmd_predict(args) -> int:
                        f"{float(np.abs(X[i]).max()):.4g} in size) are too large for this model")
     if out.ndim == 2 and out.shape[1] > 1:
         classes = out.argmax(axis=1)
-        names = _class_names(args.model)
+        names = class_names(args.model)
         if names is not None and len(names) != out.shape[1]:
             raise CLIError(f"{CLASSES_FILE} beside the model names {len(names)} classes but the "
                            f"model has {out.shape[1]} outputs")
@@ -722,13 +440,13 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    model = _load_model(args.model)
+    model = load_model(args.model)
     print(model)
-    n = expected_features(model)
+    n = input_features(model)
     table = None
     if hasattr(model, "summary") and n is not None:
         try:
-            table = model.summary(_input_shape(model, n), verbose=False)
+            table = model.summary(input_shape(model, n), verbose=False)
         except (ValueError, TypeError):
             table = None  # the table is a bonus; the counts below are always shown
     if table:
@@ -738,20 +456,11 @@ def _cmd_info(args) -> int:
         n_train = sum(p.data.size for p in model.parameters() if p.requires_grad)
         print(f"parameters: {n_params:,} ({n_train:,} trainable)")
     if n is not None:
-        print(f"input: {n} values per sample, as {_input_shape(model, n)}")
-    names = _class_names(args.model)
+        print(f"input: {n} values per sample, as {input_shape(model, n)}")
+    names = class_names(args.model)
     if names:
         print(f"classes: {', '.join(names)}")
     return 0
-
-
-def _input_shape(model, n):
-    from . import nn
-
-    for m in model.modules():
-        if isinstance(m, nn.Unflatten):
-            return tuple(m.unflattened_size)
-    return (n,)
 
 
 def _cmd_export(args) -> int:
@@ -761,33 +470,26 @@ def _cmd_export(args) -> int:
 
     from .onnx import export as onnx_export
 
-    model = _load_model(args.model)
-    n = expected_features(model)
+    model = load_model(args.model)
+    n = input_features(model)
     if n is None:
         raise CLIError(f"cannot tell how many values a sample of {args.model!r} has (its first "
                        "layer is not Flatten, Unflatten or Linear); export it from Python with "
                        "gn.onnx.export(model, example_input, path)")
-    shape = _input_shape(model, n)
+    shape = input_shape(model, n)
     example = np.random.default_rng(0).standard_normal((2,) + shape).astype(np.float32)
     verify = importlib.util.find_spec("onnxruntime") is not None
     try:
         proto = onnx_export(model.eval(), example, args.onnx, opset_version=args.opset,
                             verify=verify)
     except (ValueError, OSError) as e:
-        raise CLIError(_one_line(e).removeprefix("export: ")) from None
+        raise CLIError(one_line(e).removeprefix("export: ")) from None
     out = proto.graph.output[0].type.tensor_type.shape.dim
     sizes = ", ".join(d.dim_param or str(d.dim_value) for d in out)
     print(f"wrote {args.onnx}: ONNX opset {args.opset}, input (batch, "
           f"{', '.join(map(str, shape))}) float32, output ({sizes})"
           + ("; ONNX Runtime gives glassnet's outputs" if verify else ""))
     return 0
-
-
-def _one_line(e) -> str:
-    text = str(e) if str(e) else type(e).__name__
-    if isinstance(e, KeyError) and text.startswith(("'", '"')):
-        text = text[1:-1]
-    return " ".join(text.split())
 
 
 # ------------------------------------------------------------------------ playground
@@ -800,45 +502,10 @@ PLAYGROUND_FILES = (".npy", ".npz", ".csv")
 
 def _playground_file(path: str):
     """(X, y) from a .npy/.npz/.csv file: the last column (or the .npz's ``y``) the labels."""
-    from . import data
-
-    ext = os.path.splitext(path)[1].lower()
     if not os.path.isfile(path):
         raise CLIError(f"--data {path!r}: no such file (expected {', '.join(PLAYGROUND_DATA)} or a "
                        f".npy, .npz or .csv file)")
-    if ext == ".csv":
-        table = data.loaders.read_csv_table(path, finite=True)
-        if table.X.shape[1] == 0:
-            raise CLIError(f"--data: {_one_column_message(path, table)}")
-        X, y = table.X, table.y
-    else:
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise CLIError(f"--data {path!r}: cannot read it as NumPy data: {_one_line(e)}") from None
-        if ext == ".npz":
-            with loaded as z:
-                keys = {k.lower(): k for k in z.files}
-                if "y" in keys and "x" in keys:
-                    X, y = z[keys["x"]], z[keys["y"]]
-                elif len(z.files) == 1:
-                    loaded = z[z.files[0]]
-                else:
-                    raise CLIError(f"--data {path!r}: expected arrays named X and y (it holds "
-                                   f"{', '.join(z.files) or 'nothing'})")
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            if loaded.ndim != 2 or loaded.shape[1] < 2:
-                raise CLIError(f"--data {path!r}: expected a table of shape (samples, features + 1) "
-                               f"with the labels last, got shape {loaded.shape}")
-            X, y = loaded[:, :-1], loaded[:, -1]
-    X, y = np.asarray(X), np.asarray(y)
-    if X.dtype.kind not in "fiub" or len(X) != len(y) or len(X) < 2:
-        raise CLIError(f"--data {path!r}: expected numbers, one label per sample and at least 2 "
-                       f"samples (got X {X.shape} {X.dtype}, y {y.shape})")
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-        y = y.astype(np.int64)  # whole numbers: class labels
-    y, _, _ = _targets(y, f"--data {path!r}")
-    return X.astype(np.float32), y
+    return read_labelled_file(path)
 
 
 def _playground_number(flag: str, text, kind, low, high, expected: str):
@@ -896,7 +563,7 @@ def start_playground(args):
         if "hidden" in setup or "activation" in setup:
             raise CLIError("--hidden and --activation shape a built-in model; a saved model keeps "
                            "its own layers")
-        model = _load_model(model_kind)
+        model = load_model(model_kind)
         data = _playground_file(args.data) if data_is_file else args.data
         return pg.playground(model, data, setup=setup, port=port, open_browser=args.open)
     if data_is_file:
@@ -1106,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", metavar="N", default=None, help="seeds the data, the weights and the batches")
     g.set_defaults(func=_cmd_playground)
 
-    explain_cli.register(sub)
+    register_explain(sub)
     return parser
 
 
@@ -1132,7 +799,7 @@ def main(argv=None) -> int:
     except (CLIError, OSError, ValueError, KeyError, TypeError, ImportError, EOFError) as e:
         if debug:
             raise
-        print(f"glassnet {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"glassnet {args.command}: error: {one_line(e)}", file=sys.stderr)
         return 1
 
 

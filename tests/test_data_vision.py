@@ -296,6 +296,7 @@ def test_pinned_resources_are_well_formed():
 # ------------------------------------------------------------------ glassnet train --data NAME
 def test_cli_trains_on_a_standard_data_set(server, tmp_path, monkeypatch, capsys):
     from glassnet import cli
+    from glassnet.data.sources import load_data
 
     rng = np.random.default_rng(1)
     x, y = rng.integers(0, 256, (48, 28, 28), dtype=np.uint8), np.arange(48, dtype=np.uint8) % 10
@@ -310,20 +311,21 @@ def test_cli_trains_on_a_standard_data_set(server, tmp_path, monkeypatch, capsys
     assert rc == 0, capsys.readouterr().err
     assert (tmp_path / "run" / "model.safetensors").is_file()
     assert (tmp_path / "env-cache" / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte.gz").is_file()
-    d = cli.load_data("fashion-mnist")
+    d = load_data("fashion-mnist")
     assert d.image_shape == (28, 28) and d.n_classes == 10 and len(d.y_test) == 8
     assert server.count() == 4
 
 
 def test_cli_models_fit_colour_images(server, tmp_path, monkeypatch):
-    from glassnet import cli
+    from glassnet.data.sources import load_data
+    from glassnet.train.models import build_model
 
     files = {"cifar-10-binary.tar.gz": cifar_archive()}
     monkeypatch.setitem(gn.data.DATASETS, "cifar10", pointed_at(gn.data.CIFAR10, server, files))
-    d = cli.load_data("cifar10")
+    d = load_data("cifar10")
     assert d.X_train.shape == (10, 3, 32, 32) and d.image_shape == (32, 32)
     for kind in ("cnn", "mlp", "rnn", "lstm"):
-        model = cli.build_model(kind, d)
+        model = build_model(kind, d)
         model.eval()
         assert model(gn.tensor(d.X_test)).shape == (3, 10)
 

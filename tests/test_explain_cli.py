@@ -8,7 +8,7 @@ import pytest
 from explain_check import check
 
 from glassnet.explain import cnn, exercises, rnn
-from glassnet.explain.cli import main
+from glassnet.explain.__main__ import main
 from glassnet.explain.records import Show
 
 IMAGE = [[1, 0, 0, 0, 0, 1], [0, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 0],

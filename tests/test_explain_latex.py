@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from glassnet.explain import cnn, exercises, generate, render
-from glassnet.explain.cli import main
+from glassnet.explain.__main__ import main
 from glassnet.explain.recorder import Explanation
 from glassnet.explain.records import Show, Step, Sym, Text
 

@@ -7,7 +7,7 @@ import pytest
 from explain_check import check
 
 from glassnet.explain import cli, generate
-from glassnet.explain.cli import main
+from glassnet.explain.__main__ import main
 
 NUMBER = re.compile(r"(?<![\w^])[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?")
 

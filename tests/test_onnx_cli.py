@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from glassnet.cli import load_data, main
+from glassnet.cli import main
+from glassnet.data.sources import load_data
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 try:

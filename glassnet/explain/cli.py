@@ -1,7 +1,9 @@
 """The ``glassnet explain`` and ``glassnet exercise`` commands.
 
-``register(subparsers)`` adds both to an argparse parser (``glassnet/cli.py``
-calls it); ``python -m glassnet.explain ...`` runs them on their own.
+``register(subparsers)`` adds both to an argparse parser, each with its runner as the
+parser's ``func`` (``glassnet/cli.py`` calls it; ``python -m glassnet.explain ...`` runs
+them through the same ``glassnet`` command, see ``__main__.py``). Nothing here imports the
+``glassnet`` command itself.
 
 Values are given on the command line as lists (``0.2,0.3,0.9`` or
 ``"[0.2, 0.3, 0.9]"``), matrices (``"1 0 1; 0 1 0"`` or ``"[[1,0,1],[0,1,0]]"``)
@@ -610,13 +612,3 @@ def _exercise_main(args) -> int:
     print(f"wrote {paths[0]} ({n}{' with solutions' if args.solution else ''})"
           + ("" if args.solution else f" and {paths[1]} (the answer key)"))
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m glassnet.explain [explain|exercise] KIND ...`` (``explain`` may be left out)."""
-    from ..cli import main as glassnet_main  # the same parser, one-line errors and exit codes
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in EXPLAIN_KINDS:
-        argv.insert(0, "explain")
-    return glassnet_main(argv)

@@ -15,6 +15,13 @@ import os
 
 import numpy as np
 
+from .. import functional as F
+from .. import optim
+from ..autograd import no_grad
+from ..data.sources import read_inputs
+from ..io.runs import class_names, load_model
+from ..tensor import tensor
+from ..train.models import input_features
 from . import build as X
 from .exercises import ExerciseError
 from .recorder import Explanation, explain
@@ -32,14 +39,11 @@ def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
     'mse', 'cross_entropy' or 'auto' (cross-entropy for a model of several outputs given one
     class, else mse). A layer too wide to write out works one unit in full: ``unit`` (counted
     from 1) chooses it; ``max_terms`` how many terms a sum writes before it is shortened."""
-    from .. import cli, no_grad, optim, tensor
-    from .. import functional as F
-
     path = model if isinstance(model, (str, os.PathLike)) else None
     try:
-        net = cli._load_model(os.fspath(path)) if path is not None else model
+        net = load_model(os.fspath(path)) if path is not None else model
         x = _one_sample(net, input)
-    except cli.CLIError as err:
+    except ValueError as err:
         raise ExerciseError(str(err)) from None
     if loss not in LOSSES:
         raise ExerciseError(f"--loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
@@ -49,7 +53,7 @@ def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
     net.eval()  # dropout off, batch normalisation with its running statistics: one input, one answer
     with no_grad():
         out = net(xt).numpy()
-    names = cli._class_names(os.fspath(path)) if path is not None else None
+    names = class_names(os.fspath(path)) if path is not None else None
     kind, y = (None, None) if target is None else _target(target, out, loss, names)
     title = f"{os.path.basename(os.fspath(path)) if path is not None else type(net).__name__}: " + \
         ("forward pass" if target is None else "forward pass, backward pass and one SGD step")
@@ -70,10 +74,8 @@ def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
 
 def _one_sample(net, given) -> np.ndarray:
     """The first sample of ``given`` as a batch of one, checked against the model's input size."""
-    from .. import cli
-
     if isinstance(given, str):
-        X_ = cli._read_input(given.strip())
+        X_ = read_inputs(given.strip())
     else:
         try:
             X_ = np.asarray(given, dtype=np.float64)
@@ -85,7 +87,7 @@ def _one_sample(net, given) -> np.ndarray:
         raise ExerciseError("--input: no values (expected numbers such as 0.5,-0.2, or a .npy/.csv file)")
     if not np.all(np.isfinite(X_)):
         raise ExerciseError("--input: every value must be a finite number")
-    n = cli.expected_features(net)
+    n = input_features(net)
     if X_.ndim == 1:
         X_ = X_[None]
     per_sample = int(np.prod(X_.shape[1:]))

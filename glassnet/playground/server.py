@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
+from .._text import one_line
+
 HOST = "127.0.0.1"
 STATIC = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -53,11 +55,6 @@ KEEP_ALIVE = 15.0  # seconds between comments on an idle event stream
 SERVER_THREAD = "glassnet-playground-server"  # threads are named NAME-PORT
 HTTP_THREAD = "glassnet-playground-http"
 _WAIT = 0.25  # longest wait of an event stream between checks for stop
-
-
-def _one_line(err) -> str:
-    text = " ".join(str(err).split())
-    return text or type(err).__name__
 
 
 def _finite(obj):
@@ -121,7 +118,7 @@ class _HTTPServer(ThreadingHTTPServer):
         if isinstance(err, (ConnectionError, TimeoutError)) or self.playground.closing.is_set():
             return  # the page went away, or we are stopping
         print(f"glassnet playground: error while answering a request: {type(err).__name__}: "
-              f"{_one_line(err)}", file=sys.stderr)
+              f"{one_line(err)}", file=sys.stderr)
 
     def close_connections(self) -> None:
         """Wake every connection's thread: reads and writes on its socket end at once."""
@@ -322,16 +319,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             cmd = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as err:
-            self._error(400, f"the command is not JSON: {_one_line(err)}"[:300])
+            self._error(400, f"the command is not JSON: {one_line(err)}"[:300])
             return
         try:
             reply = pg.trainer.command(cmd)
         except ValueError as err:
-            self._error(400, _one_line(err))
+            self._error(400, one_line(err))
         except TimeoutError as err:
-            self._error(504, _one_line(err))
+            self._error(504, one_line(err))
         except RuntimeError as err:
-            self._error(503, _one_line(err))
+            self._error(503, one_line(err))
         else:
             self._json(200, reply)
 
