@@ -20,7 +20,6 @@ import numpy as np
 from .. import autograd, optim
 from .. import functional as F
 from ..ops import recurrent as recurrent_ops
-from ..ops.activation import sigmoid
 from ..tensor import stack
 from . import build as X
 from .exercises import (
@@ -305,8 +304,8 @@ def _unpack(inputs, params, states):
 
 def _lstm_steps(inputs, outputs, params):
     """Each step's gates, cell and state, for every (or the first) unit: the LSTM's
-    equations with the numbers (the gates and cells are recomputed here in float64;
-    the states printed are the layer's outputs)."""
+    equations with the numbers (the gates and cells from the layer's own steps run again in
+    float64, ``_trace``; the states printed are the layer's outputs)."""
     x, (h0, c0), wih, whh, bih, bhh = _unpack(inputs, params, 2)
     proj = params.get("proj", False)
     whr = inputs[-1].value if proj else None
@@ -314,32 +313,24 @@ def _lstm_steps(inputs, outputs, params):
     T, N = x.shape[:2]
     H = whh.shape[0] // 4
     reverse = params.get("reverse", False)
-    order = range(T - 1, -1, -1) if reverse else range(T)
-    h, c, rec = h0, c0, {}
-    for t in order:  # PyTorch's gate order i, f, g, o
-        z = x[t] @ wih.T + h @ whh.T + (0 if bih is None else bih + bhh)
-        i, f, g, o = sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), sigmoid(z[:, 3 * H:])
-        rec[t] = (h, c, i, f, g, o)
-        c = f * c + i * g
-        m = o * np.tanh(c)
-        h = m @ whr.T if proj else m
+    tr = recurrent_ops.trace("lstm", x, h0, wih, whh, bih, bhh, c0=c0, reverse=reverse, w_hr=whr)
     items = X.shows(*inputs[3:])
     if proj:
         items.append(Text("with proj_size: h_t = W_hr m_t, the projection of m_t = o_t ⊙ tanh(c_t)"))
-    last = order[-1]
+    last = 0 if reverse else T - 1
     for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
-        h_prev, c_prev, i, f, g, o = rec[t]
+        h_prev, c_prev, i, f, g, o = (tr[k][t] for k in ("hp", "cp", "i", "f", "g", "o"))
         sub = (j,) if N == 1 else (n, j)
         for k, (name, act, v) in enumerate((("i", "σ", i), ("f", "σ", f), ("g", "tanh", g), ("o", "σ", o))):
             terms = _gate_sum(wih, x[t, n], whh, h_prev[n], k * H + j, bih, bhh)
             items.append(Eq(Sym(f"{name}_{t + 1}", sub), [Call(act, Sum(terms))], Num(v[n, j])))
-        c_t = f[n, j] * c_prev[n, j] + i[n, j] * g[n, j]
+        c_t = tr["c"][t, n, j]
         items.append(Eq(Sym(f"c_{t + 1}", sub),
                         [Sum([Prod([Num(f[n, j]), Num(c_prev[n, j])]), Prod([Num(i[n, j]), Num(g[n, j])])])],
                         Num(c_t), ref=(outputs[2], (n, j)) if t == last else None))
         m_t = Prod([Num(o[n, j]), Call("tanh", Num(c_t))])
         if proj:
-            items.append(Eq(Sym(f"m_{t + 1}", sub), [m_t], Num(o[n, j] * np.tanh(c_t))))
+            items.append(Eq(Sym(f"m_{t + 1}", sub), [m_t], Num(tr["m"][t, n, j])))
         else:
             items.append(Eq(Ref(outputs[0], (t, n, j)), [m_t], Num(y[t, n, j]), ref=(outputs[0], (t, n, j))))
     items += X.note_partial((T, N, H), "unit")
@@ -348,24 +339,15 @@ def _lstm_steps(inputs, outputs, params):
 
 def _gru_steps(inputs, outputs, params):
     """Each step's reset and update gates, candidate and state, for every (or the first)
-    unit: the GRU's equations with the numbers (gates recomputed here in float64)."""
+    unit: the GRU's equations with the numbers (gates from the layer's own steps run again in float64)."""
     x, (h0,), wih, whh, bih, bhh = _unpack(inputs, params, 1)
     y = outputs[0].value
     T, N = x.shape[:2]
     H = whh.shape[0] // 3
-    reverse = params.get("reverse", False)
-    h, rec = h0, {}
-    for t in range(T - 1, -1, -1) if reverse else range(T):  # PyTorch's gate order r, z, n
-        zx = x[t] @ wih.T + (0 if bih is None else bih)
-        zh = h @ whh.T + (0 if bhh is None else bhh)
-        r, u = sigmoid(zx[:, :H] + zh[:, :H]), sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
-        hn = zh[:, 2 * H:]
-        cand = np.tanh(zx[:, 2 * H:] + r * hn)
-        rec[t] = (h, r, u, hn, cand)
-        h = (1 - u) * cand + u * h
+    tr = recurrent_ops.trace("gru", x, h0, wih, whh, bih, bhh, reverse=params.get("reverse", False))
     items = X.shows(*inputs[2:])
     for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
-        h_prev, r, u, hn, cand = rec[t]
+        h_prev, r, u, hn, cand = (tr[k][t] for k in ("hp", "r", "z", "a", "n"))
         sub = (j,) if N == 1 else (n, j)
         for k, (name, v) in enumerate((("r", r), ("z", u))):
             terms = _gate_sum(wih, x[t, n], whh, h_prev[n], k * H + j, bih, bhh)
@@ -388,43 +370,15 @@ def _gru_steps(inputs, outputs, params):
 # ---------------------------------------------------------------------------
 # BPTT inside the fused layer: each step's ∂L/∂h_t and (LSTM, GRU) its gates' gradients
 # ---------------------------------------------------------------------------
-_TRACE_KEYS = {"lstm": ("hp", "cp", "i", "f", "g", "o", "c", "h"), "gru": ("hp", "r", "z", "n", "a", "h")}
-
-
 def _trace(mode, inputs, params):
-    """The layer's forward pass again in float64 with every step kept: (T, N, H) arrays indexed by
-    time step (in either direction): ``hp`` the state before the step (``cp`` the cell), the gates
-    (LSTM i, f, g, o; GRU r, z, n and a = W_hn h_{t−1} + b_hn) and the new ``h`` (``c``)."""
+    """The layer's forward pass again with every step kept (``ops.recurrent.trace``): (T, N, H)
+    arrays indexed by time step (in either direction): ``hp`` the state before the step (``cp`` the
+    cell), the gates (LSTM i, f, g, o; GRU r, z, n and a = W_hn h_{t−1} + b_hn) and the new ``h``
+    (``c``)."""
     lstm = mode == "lstm"
     x, state, wih, whh, bih, bhh = _unpack(inputs, params, 2 if lstm else 1)
-    T, N = x.shape[:2]
-    G = {"lstm": 4, "gru": 3}.get(mode, 1)
-    H = whh.shape[0] // G
-    tr = {k: np.empty((T, N, H)) for k in _TRACE_KEYS.get(mode, ("hp", "h"))}
-    h, c = state[0], (state[1] if lstm else None)
-    reverse = params.get("reverse", False)
-    for t in range(T - 1, -1, -1) if reverse else range(T):
-        tr["hp"][t] = h
-        if mode == "gru":  # PyTorch's gate order r, z, n
-            zx = x[t] @ wih.T + (0 if bih is None else bih)
-            zh = h @ whh.T + (0 if bhh is None else bhh)
-            r, u = sigmoid(zx[:, :H] + zh[:, :H]), sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])
-            a = zh[:, 2 * H:]
-            n = np.tanh(zx[:, 2 * H:] + r * a)
-            h = (1 - u) * n + u * h
-            tr["r"][t], tr["z"][t], tr["n"][t], tr["a"][t] = r, u, n, a
-        else:
-            s = x[t] @ wih.T + h @ whh.T + (0 if bih is None else bih + bhh)
-            if lstm:  # i, f, g, o
-                i, f, g, o = sigmoid(s[:, :H]), sigmoid(s[:, H:2 * H]), np.tanh(s[:, 2 * H:3 * H]), sigmoid(s[:, 3 * H:])
-                tr["cp"][t] = c
-                c = f * c + i * g
-                h = o * np.tanh(c)
-                tr["i"][t], tr["f"][t], tr["g"][t], tr["o"][t], tr["c"][t] = i, f, g, o, c
-            else:
-                h = np.tanh(s) if mode == "tanh" else np.maximum(s, 0)
-        tr["h"][t] = h
-    return tr
+    return recurrent_ops.trace(mode, x, state[0], wih, whh, bih, bhh, c0=state[1] if lstm else None,
+                               reverse=params.get("reverse", False))
 
 
 def _bptt(mode, tr, whh, g_outs, reverse):

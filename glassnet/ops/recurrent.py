@@ -224,3 +224,38 @@ class RecurrentLayerFunction(Function):
             for w in grad_watchers:
                 w._record(self.watch_key, norms)
         return param_grads(self, D, dHt, dh0, dc0)
+
+
+# the LSTM's and the GRU's gates, PyTorch's order, as rows of the layer's buffer A (internal order)
+_GATE_ROWS = {"lstm": {"i": 1, "f": 2, "g": 3, "o": 0}, "gru": {"r": 0, "z": 1, "n": 2}}
+
+
+def trace(mode, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, c0=None, reverse=False, w_hr=None) -> dict:
+    """One layer's forward pass with every step kept, for the pictures and the worked
+    solutions that show a recurrence step by step.
+
+    It is the fused layer itself (``RecurrentLayerFunction.forward``, each step through its cell's
+    ``forward_step``), run on arrays in their own dtype, so the numbers are the layer's.
+    Returns (T, N, ·) copies indexed by time step, in PyTorch's gate order: ``hp`` the
+    state before step t and ``h`` after it, the LSTM's cell ``cp`` and ``c`` likewise and
+    its gates ``i``, ``f``, ``g``, ``o``; the GRU's gates ``r``, ``z``, ``n`` and
+    ``a`` = W_hn h_{t−1} + b_hn, the part the reset gate scales. An LSTM with a projection
+    (``w_hr``) adds ``m`` = o ⊙ tanh c_t, of which h_t = W_hr m_t.
+    """
+    fn = RecurrentLayerFunction()
+    lstm, bias = mode == "lstm", b_ih is not None
+    args = [x, h0] + ([c0] if lstm else []) + [w_ih, w_hh] + ([b_ih, b_hh] if bias else [])
+    proj = w_hr is not None
+    fn.forward(*args, *([w_hr] if proj else []), mode=mode, reverse=reverse, bias=bias, proj=proj)
+    T = fn.T
+    after, before = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    out = {"hp": fn.S[before].copy(), "h": fn.S[after].copy()}
+    if lstm:
+        out["cp"], out["c"] = fn.C[before].copy(), fn.C[after].copy()
+    for name, row in _GATE_ROWS.get(mode, {}).items():
+        out[name] = fn.A[row].copy()
+    if mode == "gru":
+        out["a"] = fn.HN.copy()
+    if proj:
+        out["m"] = fn.OT.copy()
+    return out

@@ -352,53 +352,25 @@ def cnn_view(trainer) -> dict:
             "filters": layers[0]["filters"] if layers else [], "maps": layers[0]["maps"] if layers else []}
 
 
-def _sigmoid(v):
-    return 1.0 / (1.0 + np.exp(-v))
-
-
 def recurrent_states(rnn, x, layer: int = 0):
     """h_t, c_t and the gates of layer ``layer`` (from 0) of an RNN/LSTM/GRU over one sequence x
     (T, the layer's inputs), from its weights in float64: ({"h": (T, H), "c": ...}, {"i": (T, H),
-    ...}) — LSTM gates i, f, g, o; GRU r, z, n; none for a plain RNN."""
-    H = rnn.hidden_size
+    ...}) — LSTM gates i, f, g, o; GRU r, z, n; none for a plain RNN. The layer's own forward
+    pass computes them (``ops.recurrent.trace``)."""
+    from ..ops.recurrent import trace
 
     def weight(name):
         p = getattr(rnn, f"{name}_l{layer}", None)
         return None if p is None else np.asarray(p.data, np.float64)
 
-    w_ih, w_hh = weight("weight_ih"), weight("weight_hh")
-    b_ih = weight("bias_ih") if rnn.bias else np.zeros(w_ih.shape[0])
-    b_hh = weight("bias_hh") if rnn.bias else np.zeros(w_ih.shape[0])
-    x = np.asarray(x, np.float64)
-    h, c = np.zeros(H), np.zeros(H)
-    hs, cs, gates = [], [], {}
-    names = {"lstm": "ifgo", "gru": "rzn"}.get(rnn.mode, "")
-    for xt in x:
-        a, b = w_ih @ xt + b_ih, w_hh @ h + b_hh
-        if rnn.mode == "lstm":
-            s = a + b
-            i, f, g, o = _sigmoid(s[:H]), _sigmoid(s[H:2 * H]), np.tanh(s[2 * H:3 * H]), _sigmoid(s[3 * H:])
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            step = (i, f, g, o)
-            cs.append(c)
-        elif rnn.mode == "gru":
-            r = _sigmoid(a[:H] + b[:H])
-            z = _sigmoid(a[H:2 * H] + b[H:2 * H])
-            n = np.tanh(a[2 * H:] + r * b[2 * H:])
-            h = (1 - z) * n + z * h
-            step = (r, z, n)
-        else:
-            s = a + b
-            h = np.tanh(s) if rnn.mode != "relu" else np.maximum(s, 0)
-            step = ()
-        hs.append(h)
-        for k, v in zip(names, step):
-            gates.setdefault(k, []).append(v)
-    states = {"h": np.array(hs)}
-    if cs:
-        states["c"] = np.array(cs)
-    return states, {k: np.array(v) for k, v in gates.items()}
+    H = rnn.hidden_size
+    zeros = np.zeros((1, H))
+    tr = trace(rnn.mode, np.asarray(x, np.float64)[:, None], zeros, weight("weight_ih"),
+               weight("weight_hh"), weight("bias_ih") if rnn.bias else None,
+               weight("bias_hh") if rnn.bias else None, c0=zeros if rnn.mode == "lstm" else None)
+    states = {k: tr[k][:, 0] for k in ("h", "c") if k in tr}
+    gates = {k: tr[k][:, 0] for k in {"lstm": "ifgo", "gru": "rzn"}.get(rnn.mode, "")}
+    return states, gates
 
 
 def recurrent_layers(rnn, x) -> list:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.activation import sigmoid
 from ..train.callbacks import Callback
 from . import _base
 
@@ -109,7 +110,7 @@ def _probabilities(out: np.ndarray, logits) -> tuple[np.ndarray, bool]:
         z = out[:, 0]
         if logits is None:
             logits = bool(z.min() < 0 or z.max() > 1)
-        p = 1.0 / (1.0 + np.exp(-z)) if logits else z
+        p = sigmoid(z) if logits else z
         return np.stack([1.0 - p, p], axis=1), logits
     if logits is None:
         logits = not (out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-4))
