@@ -24,12 +24,12 @@ import time
 
 import numpy as np
 
+from ..io.runs import MODEL_FILE
 from . import _base
 
 REPORT_FILE = "report.html"
 RUN_FILE = "run.json"
 DATA_FILE = "report_data.npz"
-MODEL_FILE = "model.safetensors"
 EVAL_SAMPLES = 2000  # held-out samples kept for the pictures (bounded file size)
 
 _STYLE = """
