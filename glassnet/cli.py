@@ -647,8 +647,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "  glassnet playground\n"
                             "  glassnet exercise mix --count 9 --out sheet\n\nEach command has --help.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    raw = argparse.RawDescriptionHelpFormatter
+    for add in (_add_train, _add_evaluate, _add_predict, _add_info, _add_export,
+                _add_report, _add_playground, register_explain):
+        add(sub)
+    return parser
 
+
+def _add_train(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     t = sub.add_parser("train", help="train a model and save it with its curves",
                        description="Train a model on a data set; print progress and the final "
                                    "test metrics; write the model, the curve PNG and an HTML "
@@ -687,6 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print only the test metrics and the files written (and errors)")
     t.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     e = sub.add_parser("evaluate", help="test metrics of a saved model",
                        description="Evaluate a saved model on the test split of a data set.",
                        epilog="examples:\n  glassnet evaluate runs/NAME/model.safetensors\n"
@@ -699,6 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split seed for toy and csv data (use the training seed)")
     e.set_defaults(func=_cmd_evaluate)
 
+
+def _add_predict(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser("predict", help="predict classes or values for new inputs",
                        description="Print the model's prediction for each input row: the class "
                                    "for classifiers, the value for regression.",
@@ -717,12 +729,18 @@ def build_parser() -> argparse.ArgumentParser:
     # numbers such as -0.5 for positionals, so widen its test to any comma-separated list
     p._negative_number_matcher = re.compile(r"^-(\d|\.\d|inf|nan)[^=]*$", re.IGNORECASE)
 
+
+def _add_info(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     i = sub.add_parser("info", help="architecture and parameter count of a saved model",
                        description="Show a saved model's layers, shapes and parameter counts.",
                        epilog="example:\n  glassnet info runs/NAME/model.safetensors", formatter_class=raw)
     i.add_argument("model", metavar="MODEL", help="a model file (or a run folder)")
     i.set_defaults(func=_cmd_info)
 
+
+def _add_export(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     x = sub.add_parser("export", help="write a saved model as an ONNX file",
                        description="Write a model saved by glassnet train as an ONNX file "
                                    "(opset 17+, any batch size) for ONNX Runtime, browsers, "
@@ -735,6 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ONNX opset version, 17 to 20 (default: 17)")
     x.set_defaults(func=_cmd_export)
 
+
+def _add_report(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     r = sub.add_parser("report", help="draw a run's HTML report again",
                        description="Draw report.html again from a run folder that glassnet "
                                    "train wrote (model, settings, curves, held-out samples).",
@@ -742,6 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run", metavar="RUN_DIR", help="a run folder written by glassnet train")
     r.set_defaults(func=_cmd_report)
 
+
+def _add_playground(sub) -> None:
+    raw = argparse.RawDescriptionHelpFormatter
     g = sub.add_parser("playground", help="train a small network live in the browser",
                        description="Serve the playground on 127.0.0.1 and print its URL: a small "
                                    "network trains live in the browser, and clicking any unit, "
@@ -772,10 +796,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"{', '.join(PLAYGROUND_OPTIMIZERS)} (default per data set)")
     g.add_argument("--seed", metavar="N", default=None, help="seeds the data, the weights and the batches")
     g.set_defaults(func=_cmd_playground)
-
-    register_explain(sub)
-    return parser
-
 
 def main(argv=None) -> int:
     """Run the ``glassnet`` command; returns the exit code."""
