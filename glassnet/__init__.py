@@ -13,8 +13,11 @@ from ._version import __version__  # noqa: F401
 _startup.hold()  # in the glassnet command, Ctrl-C while importing is one line, not a traceback
 
 from . import (  # noqa: F401
+    accelerator,
     autograd,
     backend,
+    backends,
+    cuda,
     data,
     distributed,
     explain,
@@ -23,10 +26,13 @@ from . import (  # noqa: F401
     nn,
     optim,
     train,
+    utils,
     viz,
 )
+from ._device import device  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (  # noqa: F401
+    Generator,
     bool_,
     double,
     float16,
@@ -58,6 +64,7 @@ from .functional import (  # noqa: F401
 )
 from .io import load, save  # noqa: F401
 from .tensor import (  # noqa: F401
+    Size,
     Tensor,
     arange,
     as_tensor,

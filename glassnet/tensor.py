@@ -21,6 +21,7 @@ import numpy as np
 
 from . import autograd
 from . import backend as B
+from ._device import CPU, check_device, parse_to
 from .autograd import Function
 from .ops import activation as A
 from .ops import elementwise as E
@@ -36,6 +37,49 @@ _INPLACE_SYMBOL = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "
 _NO_GRAD_HINT = "do it inside `with gn.no_grad():`"
 _INPLACE_HINT = {f: f"write `x = x {sym} y` instead, or {_NO_GRAD_HINT}"
                  for f, sym in _INPLACE_SYMBOL.items()}
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints (``x.shape``, ``x.size()``), as ``torch.Size``.
+
+    It compares, indexes and unpacks as a tuple; ``numel()`` is the product of
+    the sizes, and a slice or a sum with a tuple is a ``Size`` again. ``repr``
+    shows ``glassnet.Size([2, 3])``; ``str`` (and so f-strings and messages)
+    shows ``(2, 3)``.
+
+    Example:
+        >>> x = gn.zeros(2, 3)
+        >>> x.shape, x.size(1), x.shape.numel(), x.shape == (2, 3)
+        (glassnet.Size([2, 3]), 3, 6, True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        try:
+            return tuple.__new__(cls, [operator.index(n) for n in sizes])
+        except TypeError:
+            raise TypeError(f"Size: expected a sequence of integers, got {sizes!r:.60}") from None
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return math.prod(self)
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return tuple.__new__(Size, item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return tuple.__new__(Size, tuple.__add__(self, other))
+
+    def __repr__(self):
+        return f"glassnet.Size({list(self)})"
+
+    def __str__(self):
+        return tuple.__repr__(self)
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
 
 
 def _to_array(data, dtype=None, where: str = "tensor") -> np.ndarray:
@@ -60,7 +104,9 @@ def _to_array(data, dtype=None, where: str = "tensor") -> np.ndarray:
         except ValueError:
             raise ValueError("tensor: nested lists have uneven lengths; every row at one level must "
                              "have the same length (a tensor is rectangular)") from None
-        if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        if dtype is not None and arr.dtype.kind in "biuf":
+            pass  # converted once, below: tensor(0.1, dtype=float64) keeps every digit
+        elif arr.dtype == np.float64 and not isinstance(data, np.generic):
             arr = arr.astype(B.get_default_dtype())
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
@@ -171,8 +217,8 @@ class Tensor:
 
     # ------------------------------------------------------------------ info
     @property
-    def shape(self) -> tuple:
-        return self.data.shape
+    def shape(self) -> Size:
+        return tuple.__new__(Size, self.data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -187,16 +233,27 @@ class Tensor:
         return self.data.ndim
 
     def size(self, dim: int | None = None):
-        """The shape, or its length along ``dim``."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        """The shape as a ``gn.Size``, or its length along ``dim`` (an int)."""
+        if dim is None:
+            return tuple.__new__(Size, self.data.shape)
+        try:
+            return self.data.shape[operator.index(dim)]
+        except (IndexError, TypeError):
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of "
+                             f"{self.data.ndim} dimensions (shape {self.data.shape})") from None
 
     def numel(self) -> int:
         """The number of elements."""
         return self.data.size
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """``gn.device('cpu')``: glassnet's tensors live in main memory."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def grad_fn(self):
@@ -323,19 +380,17 @@ class Tensor:
         """A copy with its own memory; gradients flow back to the original."""
         return self * 1 if self.requires_grad else Tensor._make(self.data.copy(), False, None, 0)
 
-    def to(self, *args, dtype=None, **kwargs) -> Tensor:
-        """Cast to a dtype (``t.to(gn.float64)``); device strings other than 'cpu' are refused."""
-        for a in args:
-            if isinstance(a, str) and not _is_dtype_name(a):
-                if a != "cpu":
-                    raise ValueError(f"to: device {a!r} is not available (glassnet runs on 'cpu')")
-            else:
-                dtype = a.dtype if isinstance(a, Tensor) else a  # t.to(other): other's dtype
-        if kwargs.get("device") not in (None, "cpu"):
-            raise ValueError(f"to: device {kwargs['device']!r} is not available (glassnet runs on 'cpu')")
+    def to(self, *args, **kwargs) -> Tensor:
+        """Cast to a dtype, as PyTorch's ``to``: ``t.to(gn.float64)``, ``t.to(device)``,
+        ``t.to("cpu", gn.float64)``, ``t.to(other)`` (other's dtype), ``copy=True``.
+
+        Returns ``self`` when nothing changes. A device other than the CPU
+        (``"cuda"``, ``"mps"``) is refused: glassnet runs on the CPU.
+        """
+        dtype, copy = parse_to(args, kwargs, "to")
         dtype = B.as_dtype(dtype, "to")
         if dtype is None or dtype == self.dtype:
-            return self
+            return self.clone() if copy else self
         return CastFunction.apply(self, dtype=dtype)
 
     def type(self, dtype) -> Tensor:
@@ -365,6 +420,22 @@ class Tensor:
     def cpu(self) -> Tensor:
         """This tensor (glassnet runs on the CPU)."""
         return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        """Refused: glassnet runs on the CPU (a ``ValueError`` that says so)."""
+        check_device("cuda" if device is None else device, "cuda")
+        return self
+
+    def __format__(self, format_spec: str) -> str:
+        # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}", f"{loss}"); any
+        # other tensor only with an empty spec, as str(t)
+        if self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        if not format_spec:
+            return str(self)
+        raise TypeError(f"format: a format spec ({format_spec!r}) needs a 0-d tensor, like "
+                        f"PyTorch, but this tensor has shape {self.data.shape}; use "
+                        f"t.item() for one element or t.tolist()")
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -1078,21 +1149,25 @@ class Tensor:
         """True when the data is C-ordered in memory."""
         return builtins.bool(self.data.flags.c_contiguous)
 
-    def new_zeros(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+    def new_zeros(self, *size, dtype=None, device=None,
+                  requires_grad: bool = False) -> Tensor:
         """Zeros of ``size`` with this tensor's dtype (unless given)."""
-        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad: bool = False) -> Tensor:
+    def new_ones(self, *size, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
         """Ones of ``size`` with this tensor's dtype (unless given)."""
-        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
         """``fill_value`` everywhere, with this tensor's dtype (unless given)."""
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_tensor(self, data, dtype=None, requires_grad: bool = False) -> Tensor:
+    def new_tensor(self, data, dtype=None, device=None,
+                   requires_grad: bool = False) -> Tensor:
         """A new tensor from ``data`` with this tensor's dtype (unless given)."""
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def _float(self):
         # int/bool input to float-valued math gives the default float dtype, as PyTorch
@@ -1301,18 +1376,24 @@ def _no_bool(t, name):
 # ---------------------------------------------------------------------------
 # creation
 # ---------------------------------------------------------------------------
-def tensor(data, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+def tensor(data, dtype=None, device=None, requires_grad: bool = False, name: str | None = None,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``; ``name`` labels it in explanations.
+
+    ``device`` may name the CPU (``'cpu'``, ``gn.device('cpu')``); ``pin_memory``
+    is accepted and changes nothing, as for every creation function.
 
     Example:
         >>> gn.tensor([[1., 2.], [3., 4.]]).shape
         (2, 2)
     """
+    check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but without copying when ``data`` is already an array or tensor."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)  # a cast stays in the graph
     return Tensor._make(_to_array(data, dtype), False, None, 0)
@@ -1356,23 +1437,48 @@ def _number_arg(value, name: str, arg: str):
     raise TypeError(f"{name}: {arg} must be a number, got {value!r}")
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+# keywords of PyTorch's creation functions that change nothing on the CPU
+_IGNORED_OPTIONS = ("layout", "pin_memory", "memory_format")
+
+
+def _options(name: str, device, kwargs: dict, random: bool = False) -> np.random.Generator | None:
+    """Check a creation function's ``device`` (the CPU) and its other PyTorch keywords;
+    return the generator to draw from when the function is random."""
+    check_device(device, name)
+    generator = None
+    for k, v in kwargs.items():
+        if k == "generator" and random:
+            generator = v
+        elif k == "layout" and v is not None and str(v) not in ("strided", "torch.strided"):
+            raise ValueError(f"{name}: layout {v!r} is not supported (glassnet's tensors are "
+                             "dense, 'strided')")
+        elif k not in _IGNORED_OPTIONS:
+            raise TypeError(f"{name}: unexpected keyword argument {k!r}")
+    return B.resolve_rng(generator, name) if random else None
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """A tensor of zeros: ``gn.zeros(2, 3)`` or ``gn.zeros((2, 3))`` (float32 unless ``dtype``)."""
+    _options("zeros", device, kwargs)
     return _new(np.zeros(_size_arg(size, "zeros"), B.float_dtype(dtype, "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """A tensor of ones: ``gn.ones(2, 3)`` (float32 unless ``dtype``)."""
+    _options("ones", device, kwargs)
     return _new(np.ones(_size_arg(size, "ones"), B.float_dtype(dtype, "ones")), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """An uninitialised tensor of the given size (float32 unless ``dtype``)."""
+    _options("empty", device, kwargs)
     return _new(np.empty(_size_arg(size, "empty"), B.float_dtype(dtype, "empty")), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False,
+         **kwargs) -> Tensor:
     """``fill_value`` everywhere; the dtype follows the value (float → float32, int → int64)."""
+    _options("full", device, kwargs)
     fill_value = _number_arg(fill_value, "full", "fill_value")
     if dtype is None:
         dtype = _to_array(fill_value).dtype
@@ -1380,16 +1486,20 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
                 requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False,
+        **kwargs) -> Tensor:
     """The n×m identity matrix (m = n by default)."""
+    _options("eye", device, kwargs)
     n = _int_arg(n, "eye", "n")
     m = n if m is None else _int_arg(m, "eye", "m")
     _size_arg((n, m), "eye")
     return _new(np.eye(n, m, dtype=B.float_dtype(dtype, "eye")), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False,
+           **kwargs) -> Tensor:
     """Values from ``start`` to ``end`` (excluded) in steps of ``step``: int64 for ints, float32 for floats."""
+    _options("arange", device, kwargs)
     if end is None:
         start, end = 0, start
     start, end, step = (_number_arg(v, "arange", a) for v, a in
@@ -1409,24 +1519,28 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _new(np.arange(start, end, step).astype(B.as_dtype(dtype, "arange")), requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False,
+             **kwargs) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
+    _options("linspace", device, kwargs)
     start, end = _number_arg(start, "linspace", "start"), _number_arg(end, "linspace", "end")
     steps = _int_arg(steps, "linspace", "steps")
     _size_arg((steps,), "linspace")
     return _new(np.linspace(start, end, steps).astype(B.float_dtype(dtype, "linspace")), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Uniform samples in [0, 1)."""
+    gen = _options("rand", device, kwargs, random=True)
     shape = _size_arg(size, "rand")
-    return _new(_draw(B.rng().random, shape, B.float_dtype(dtype, "rand"), "rand"), requires_grad)
+    return _new(_draw(gen.random, shape, B.float_dtype(dtype, "rand"), "rand"), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Standard normal samples."""
+    gen = _options("randn", device, kwargs, random=True)
     shape = _size_arg(size, "randn")
-    return _new(_draw(B.rng().standard_normal, shape, B.float_dtype(dtype, "randn"), "randn"),
+    return _new(_draw(gen.standard_normal, shape, B.float_dtype(dtype, "randn"), "randn"),
                 requires_grad)
 
 
@@ -1439,8 +1553,10 @@ def _draw(sample, shape, dtype, name):
     return sample(shape, dtype=dtype)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(low, high=None, size=(), dtype=None, device=None, requires_grad: bool = False,
+            **kwargs) -> Tensor:
     """Random integers in [low, high) of the given size (int64); ``randint(high, size)`` as PyTorch."""
+    gen = _options("randint", device, kwargs, random=True)
     if high is None:
         low, high = 0, low
     elif isinstance(high, (tuple, list)) and size == ():
@@ -1449,15 +1565,16 @@ def randint(low, high=None, size=(), dtype=None) -> Tensor:
     if low >= high:
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
     shape = _size_arg((size,), "randint")
-    return _new(B.rng().integers(low, high, size=shape).astype(B.as_dtype(dtype, "randint") or B.int64),
-                False)
+    return _new(gen.integers(low, high, size=shape).astype(B.as_dtype(dtype, "randint") or B.int64),
+                requires_grad)
 
 
-def randperm(n: int) -> Tensor:
+def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
+    gen = _options("randperm", device, kwargs, random=True)
     n = _int_arg(n, "randperm", "n")
     _size_arg((n,), "randperm")
-    return _new(B.rng().permutation(n).astype(np.int64), False)
+    return _new(gen.permutation(n).astype(B.as_dtype(dtype, "randperm") or B.int64), requires_grad)
 
 
 def _like(x, dtype, name):
@@ -1466,34 +1583,40 @@ def _like(x, dtype, name):
     return x, (x.dtype if dtype is None else B.as_dtype(dtype, name))
 
 
-def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(x, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Zeros with the shape and dtype of ``x``."""
+    _options("zeros_like", device, kwargs)
     x, d = _like(x, dtype, "zeros_like")
     return _new(np.zeros(x.shape, d), requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(x, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Ones with the shape and dtype of ``x``."""
+    _options("ones_like", device, kwargs)
     x, d = _like(x, dtype, "ones_like")
     return _new(np.ones(x.shape, d), requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(x, fill_value, dtype=None, device=None, requires_grad: bool = False,
+              **kwargs) -> Tensor:
     """``fill_value`` with the shape and dtype of ``x``."""
+    _options("full_like", device, kwargs)
     x, d = _like(x, dtype, "full_like")
     return _new(np.full(x.shape, _number_arg(fill_value, "full_like", "fill_value"), d), requires_grad)
 
 
-def rand_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand_like(x, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Uniform [0, 1) samples with the shape and dtype of ``x``."""
+    gen = _options("rand_like", device, kwargs, random=True)
     x, d = _like(x, dtype, "rand_like")
-    return _new(_draw(B.rng().random, x.shape, d, "rand_like"), requires_grad)
+    return _new(_draw(gen.random, x.shape, d, "rand_like"), requires_grad)
 
 
-def randn_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn_like(x, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """Standard normal samples with the shape and dtype of ``x``."""
+    gen = _options("randn_like", device, kwargs, random=True)
     x, d = _like(x, dtype, "randn_like")
-    return _new(_draw(B.rng().standard_normal, x.shape, d, "randn_like"), requires_grad)
+    return _new(_draw(gen.standard_normal, x.shape, d, "randn_like"), requires_grad)
 
 
 # ---------------------------------------------------------------------------

@@ -9,9 +9,24 @@ from . import transforms  # noqa: F401
 from .builtin import digits_split, load_digits  # noqa: F401
 from .corpora import TinyShakespeare  # noqa: F401
 from .dataloader import DataLoader, default_collate  # noqa: F401
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split  # noqa: F401
+from .dataset import (  # noqa: F401
+    ConcatDataset,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from .download import DownloadError, data_home  # noqa: F401
 from .loaders import load_csv, load_idx, load_mnist  # noqa: F401
+from .samplers import (  # noqa: F401
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .sequences import make_windows, noisy_series, sine_waves  # noqa: F401
 from .standard import DATASETS, load_dataset  # noqa: F401
 from .text import CharVocab, char_windows, load_text  # noqa: F401

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import backend as B
 from ..tensor import Tensor
-from .dataset import _resolve_generator
+from .dataset import IterableDataset, _resolve_generator
+from .samplers import sampler_indices
 
 
 def default_collate(samples: list):
@@ -60,19 +61,28 @@ def default_collate(samples: list):
 
 
 class DataLoader:
-    """Iterate over a dataset in mini-batches.
+    """Iterate over a dataset in mini-batches, as ``torch.utils.data.DataLoader``.
 
     Args:
-        dataset: a ``Dataset`` (anything with ``len`` and ``[i]``).
-        batch_size: samples per batch.
+        dataset: a ``Dataset`` (anything with ``len`` and ``[i]``), or an
+            ``IterableDataset`` (anything iterable), whose items are batched in order.
+        batch_size: samples per batch; None yields the samples one by one, unbatched.
         shuffle: draw a fresh random order every epoch.
         sampler: where the order comes from instead: an iterable of indices with a
-            length, such as ``gn.distributed.DistributedSampler`` (each rank's share);
-            excludes ``shuffle``.
-        drop_last: skip the last batch when it is smaller than ``batch_size``.
+            length, such as ``RandomSampler`` or ``gn.distributed.DistributedSampler``
+            (each rank's share); excludes ``shuffle``.
+        batch_sampler: yields whole batches (lists of indices), e.g. a ``BatchSampler``;
+            excludes ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``.
+        num_workers: accepted; glassnet loads every batch in the main process (a
+            ``TensorDataset`` batch is one indexing call, which worker processes
+            would only slow down), so ``worker_init_fn`` is not called.
         collate_fn: turns a list of samples into a batch (default:
             ``default_collate``). Giving one turns off the whole-batch path.
-        generator: a ``numpy.random.Generator`` for the shuffles.
+        pin_memory, timeout, worker_init_fn, multiprocessing_context, prefetch_factor,
+            persistent_workers, pin_memory_device, in_order: accepted for PyTorch code;
+            they change nothing here.
+        drop_last: skip the last batch when it is smaller than ``batch_size``.
+        generator: a ``gn.Generator`` or ``numpy.random.Generator`` for the shuffles.
         seed: shorthand for ``generator=np.random.default_rng(seed)``. With
             neither, shuffles draw from glassnet's global generator, so
             ``gn.manual_seed`` fixes them and checkpoints restore them.
@@ -82,26 +92,53 @@ class DataLoader:
         >>> for xb, yb in loader: ...
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, collate_fn=None, generator=None, seed=None,
-                 sampler=None):
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
-                or batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got "
-                            f"{type(dataset).__name__}")
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler=None, batch_sampler=None, num_workers: int = 0, collate_fn=None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True, seed=None):
+        shuffle = bool(shuffle)
+        iterable = _is_iterable_dataset(dataset)
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                       or isinstance(batch_size, bool) or batch_size <= 0):
+            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got "
+                             f"{batch_size!r}")
+        if not iterable and (not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (or be an "
+                            f"IterableDataset), got {type(dataset).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got "
+                             f"{num_workers!r}")
+        if iterable and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ValueError("DataLoader: an IterableDataset gives its own order; shuffle, sampler "
+                             "and batch_sampler are for map-style datasets")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            if not hasattr(batch_sampler, "__iter__"):
+                raise TypeError(f"DataLoader: batch_sampler must be an iterable of index lists, "
+                                f"got {type(batch_sampler).__name__}")
+            batch_size = None
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is "
+                             "mutually exclusive with drop_last")
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
             raise TypeError(f"DataLoader: sampler must be an iterable of indices with a length, "
                             f"got {type(sampler).__name__}")
         self.dataset = dataset
         self.sampler = sampler
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.batch_sampler = batch_sampler
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = shuffle
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
+        self.num_workers = int(num_workers)
+        self.pin_memory = bool(pin_memory)
         self._own_generator = generator is not None or seed is not None
         self._generator = _resolve_generator(generator, seed, "DataLoader") \
             if self._own_generator else None
@@ -112,20 +149,59 @@ class DataLoader:
         return self._generator if self._generator is not None else B.rng()
 
     def __len__(self) -> int:
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        if _is_iterable_dataset(self.dataset):
+            try:
+                n = len(self.dataset)
+            except (TypeError, NotImplementedError):
+                raise TypeError(f"DataLoader: this {type(self.dataset).__name__} has no length "
+                                "(an IterableDataset without __len__)") from None
+        else:
+            n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
         if self.sampler is not None:
-            return np.fromiter(self.sampler, np.int64, len(self.sampler))
+            return sampler_indices(self.sampler)
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self):
+        if _is_iterable_dataset(self.dataset):
+            yield from self._iterate_stream()
+            return
+        if self.batch_sampler is not None:
+            for idx in self.batch_sampler:
+                yield self._batch(np.asarray(list(idx), dtype=np.int64))
+            return
         order = self._order()
+        if self.batch_size is None:
+            for i in order:
+                sample = self.dataset[int(i)]
+                yield sample if self.collate_fn is None else self.collate_fn(sample)
+            return
         stop = len(self) * self.batch_size
         for start in range(0, stop, self.batch_size):
             yield self._batch(order[start:start + self.batch_size])
+
+    def _iterate_stream(self):
+        """An IterableDataset's items in its own order, batched (or not, batch_size=None)."""
+        collate = self.collate_fn or default_collate
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield sample if self.collate_fn is None else self.collate_fn(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
     def _batch(self, idx: np.ndarray):
         """The batch of the samples at ``idx``: one ``get_batch`` call when the dataset has
@@ -146,5 +222,13 @@ class DataLoader:
             self._generator.bit_generator.state = state["generator"]
 
     def __repr__(self):
+        try:
+            size = f", {len(self.dataset)} samples, {len(self)} batches"
+        except TypeError:
+            size = ""
         return (f"DataLoader(batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, {len(self.dataset)} samples, {len(self)} batches)")
+                f"drop_last={self.drop_last}{size})")
+
+
+def _is_iterable_dataset(dataset) -> bool:
+    return isinstance(dataset, IterableDataset)

@@ -37,6 +37,22 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """Base class for stream-style datasets: subclasses implement ``__iter__`` (one
+    sample at a time). A ``DataLoader`` batches the samples in the order they come."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} has no __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead "
+                        "of indexing it")
+
+    def __add__(self, other):
+        raise TypeError("an IterableDataset cannot be concatenated with +; use "
+                        "itertools.chain over the datasets")
+
+
 def _as_array(x, where: str) -> np.ndarray:
     if isinstance(x, Tensor):
         return x.data
@@ -167,10 +183,7 @@ def _resolve_generator(generator, seed, where: str) -> np.random.Generator:
     if generator is not None and seed is not None:
         raise ValueError(f"{where}: give generator or seed, not both")
     if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"{where}: generator must be a numpy.random.Generator, "
-                            f"got {type(generator).__name__}")
-        return generator
+        return B.resolve_rng(generator, where)
     if seed is not None:
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")
@@ -186,11 +199,15 @@ def random_split(dataset, lengths, generator=None, seed=None) -> list:
         lengths: sample counts summing to ``len(dataset)``, or fractions summing
             to 1 (counts are floor(f·N), the remainder handed out one by one
             from the first subset on, as PyTorch does).
-        generator / seed: where the permutation comes from (default: glassnet's
-            global generator, so ``gn.manual_seed`` fixes it).
+        generator / seed: where the permutation comes from — a ``gn.Generator``
+            (``gn.Generator().manual_seed(42)``, as PyTorch's), a NumPy generator,
+            or a seed (default: glassnet's global generator, so ``gn.manual_seed``
+            fixes it).
 
     Example:
         >>> train, val = gn.data.random_split(ds, [0.8, 0.2], seed=0)
+        >>> train, val = gn.utils.data.random_split(ds, [800, 200],
+        ...                                         generator=gn.Generator().manual_seed(42))
     """
     n = len(dataset)
     lengths = list(lengths)

@@ -166,8 +166,8 @@ def _args_from_attributes(module: Module) -> dict:
     d = module.__dict__
     args = {}
     for p in list(sig.parameters.values())[1:]:
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name == "dtype":
-            continue  # dtype comes from the saved weights themselves
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("dtype", "device"):
+            continue  # dtype comes from the saved weights themselves; the device is the CPU
         where = f"{cls.__name__}.{p.name}"
         if p.name in module._parameters:
             # a learnable tensor argument (bias=True/False) is stored as the Parameter itself

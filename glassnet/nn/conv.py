@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from .._device import check_device
 from ..ops.conv import conv_out_size
 from ..tensor import Tensor, empty
 from . import init
@@ -83,9 +84,10 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         layer, nd = type(self).__name__, self._nd
+        check_device(device, layer)
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
             check_positive_int(layer, name, v)

@@ -29,7 +29,8 @@ class Dropout2d(Module):
 
     Neighbouring pixels of a map are strongly correlated, so dropping single
     pixels barely regularises a CNN; dropping a whole map does.
-    Shape: (N, C, H, W) or (C, H, W), unchanged.
+    Shape: (N, C, H, W) or (C, H, W), unchanged. An (N, C) input has its single
+    elements dropped, with a warning, as in PyTorch (use ``Dropout`` there).
 
     Example:
         >>> gn.nn.Dropout2d(0.25)(gn.ones(2, 4, 3, 3)).shape

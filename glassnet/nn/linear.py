@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
+from .._device import check_device
 from ..tensor import Tensor, empty
 from . import init
 from .module import Module, Parameter, check_positive_int
@@ -27,8 +28,10 @@ class Linear(Module):
         (4, 1)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
+        check_device(device, "Linear")
         check_positive_int("Linear", "in_features", in_features)
         check_positive_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import backend as B
-from ..tensor import Tensor, _clear_grads, _HookHandle, _is_dtype_name, _plain_value, _to_array
+from .._device import check_device, parse_to
+from ..tensor import Tensor, _clear_grads, _HookHandle, _plain_value, _to_array
 
 
 def check_positive_int(layer: str, arg: str, value) -> None:
@@ -237,17 +238,14 @@ class Module:
         _clear_grads(self.parameters(), set_to_none)
 
     # ------------------------------------------------------------- dtype
-    def to(self, *args, dtype=None, **kwargs):
-        """Cast floating-point parameters and buffers (``model.to(gn.float64)``)."""
-        for a in args:
-            if isinstance(a, str) and not _is_dtype_name(a):
-                if a != "cpu":
-                    raise ValueError(f"Module.to: device {a!r} is not available (glassnet runs on 'cpu')")
-                continue
-            dtype = a
-        if kwargs.get("device") not in (None, "cpu"):
-            raise ValueError(f"Module.to: device {kwargs['device']!r} is not available "
-                             "(glassnet runs on 'cpu')")
+    def to(self, *args, **kwargs):
+        """Cast floating-point parameters and buffers, in place; returns the module.
+
+        As PyTorch's ``Module.to``: ``model.to(gn.float64)``, ``model.to(device)``,
+        ``model.to("cpu", gn.float64)``, ``model.to(tensor)`` (its dtype). Devices
+        other than the CPU are refused (glassnet runs on the CPU).
+        """
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
         dt = B.as_dtype(dtype, "Module.to")
@@ -270,6 +268,11 @@ class Module:
         return self.to(np.float32)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """Refused: glassnet runs on the CPU (a ``ValueError`` that says so)."""
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     # -------------------------------------------------------- state dicts

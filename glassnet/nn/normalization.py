@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend as B
 from .. import functional as F
+from .._device import check_device
 from ..tensor import Tensor, ones, zeros
 from . import init
 from .module import Module, Parameter, check_positive_int
@@ -33,10 +34,12 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device=None,
         dtype=None,
     ):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         check_positive_int(name, "num_features", num_features)
         if eps <= 0:
             raise ValueError(f"{name}: eps must be positive, got {eps}")
@@ -172,9 +175,11 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device=None,
         dtype=None,
     ):
         super().__init__()
+        check_device(device, "LayerNorm")
         shape = (
             (normalized_shape,)
             if isinstance(normalized_shape, (int, np.integer))

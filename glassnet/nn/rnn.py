@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from .._device import check_device
 from ..ops import recurrent as R
 from ..tensor import Tensor, as_tensor, cat, empty, stack, zeros
 from . import init
@@ -35,9 +36,10 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype=None, proj_size: int = 0):
+                 bidirectional: bool = False, dtype=None, proj_size: int = 0, device=None):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         check_positive_int(name, "input_size", input_size)
         check_positive_int(name, "hidden_size", hidden_size)
         check_positive_int(name, "num_layers", num_layers)
@@ -89,6 +91,9 @@ class RNNBase(Module):
         k = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         w = self.all_weights_flat
         return [w[i:i + k] for i in range(0, len(w), k)]
+
+    def flatten_parameters(self) -> None:
+        """Accepted for PyTorch code; does nothing (the weights are always used as they are)."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -261,11 +266,14 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype=None):
+                 dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')")
+        # proj_size keeps PyTorch's positional order (device and dtype come after it); only
+        # LSTM accepts a non-zero one
         super().__init__(nonlinearity, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype)
+                         dropout, bidirectional, dtype, proj_size, device=device)
         self.nonlinearity = nonlinearity
 
 
@@ -291,9 +299,9 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, dtype=None):
+                 proj_size: int = 0, device=None, dtype=None):
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype, proj_size)
+                         bidirectional, dtype, proj_size, device=device)
 
 
 class GRU(RNNBase):
@@ -312,18 +320,20 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None):
+                 proj_size: int = 0, device=None, dtype=None):
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype)
+                         bidirectional, dtype, proj_size, device=device)
 
 
 # ---------------------------------------------------------------------------
 # cells: one time step, composed from primitives
 # ---------------------------------------------------------------------------
 class RNNCellBase(Module):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, dtype=None,
+                 device=None):
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         check_positive_int(name, "input_size", input_size)
         check_positive_int(name, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
@@ -395,10 +405,10 @@ class RNNCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype=None):
+                 nonlinearity: str = "tanh", device=None, dtype=None):
         if nonlinearity not in _NONLINEARITIES:
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or 'relu')")
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, dtype, device)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -416,8 +426,9 @@ class LSTMCell(RNNCellBase):
     None → (h', c').
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, dtype, device)
 
     def forward(self, input, hx=None):
         x, (h, c), unbatched = self._inputs(input, hx, 2)
@@ -435,8 +446,9 @@ class GRUCell(RNNCellBase):
     Shape: input (N, input_size); hx (N, hidden_size) or None → h'.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, dtype, device)
 
     def forward(self, input, hx=None):
         x, (h,), unbatched = self._inputs(input, hx, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import functional as F
+from .._device import check_device
 from ..tensor import Tensor, as_tensor, empty
 from . import init
 from .module import Module, Parameter, check_positive_int
@@ -33,8 +34,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                 sparse: bool = False, _weight=None, _freeze: bool = False, dtype=None):
+                 sparse: bool = False, _weight=None, _freeze: bool = False, device=None,
+                 dtype=None):
         super().__init__()
+        check_device(device, "Embedding")
         check_positive_int("Embedding", "num_embeddings", num_embeddings)
         check_positive_int("Embedding", "embedding_dim", embedding_dim)
         F._check_embedding_options("Embedding", max_norm, norm_type, sparse)
