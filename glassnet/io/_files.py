@@ -157,12 +157,39 @@ def as_array(value, name: str) -> np.ndarray:
     return _contiguous(arr)
 
 
+def is_file_object(f) -> bool:
+    """Whether ``f`` is an open file (anything with read or write), not a path."""
+    return not isinstance(f, (str, bytes, os.PathLike)) and (hasattr(f, "write") or
+                                                             hasattr(f, "read"))
+
+
+def file_name(f) -> str:
+    """A name for ``f`` in messages: the path, or an open file's name."""
+    if is_file_object(f):
+        name = getattr(f, "name", None)
+        return str(name) if isinstance(name, (str, os.PathLike)) else f"<{type(f).__name__}>"
+    return str(os.fspath(f))
+
+
 def write_safetensors(path, tensors: dict, meta: dict, where: str = "save") -> None:
-    """Write arrays plus a JSON metadata record into one safetensors file, atomically."""
+    """Write arrays plus a JSON metadata record into one safetensors file, atomically (or
+    into an open binary file, at its current position)."""
     try:
         data = stn.save(tensors, metadata={META_KEY: json.dumps(meta, allow_nan=True)})
     except (safetensors.SafetensorError, TypeError, ValueError) as err:
-        raise ValueError(f"{where}: cannot serialise to {str(path)!r}: {err}") from None
+        raise ValueError(f"{where}: cannot serialise to {file_name(path)!r}: {err}") from None
+    if is_file_object(path):
+        if not hasattr(path, "write"):
+            raise TypeError(f"{where}: {file_name(path)!r} is open for reading; expected a path "
+                            "or a file opened for writing in binary mode ('wb')")
+        try:
+            path.write(data)
+        except TypeError:
+            raise TypeError(f"{where}: {file_name(path)!r} takes text; open the file in binary "
+                            "mode ('wb') or use io.BytesIO") from None
+        if hasattr(path, "flush"):
+            path.flush()
+        return
     if str(path) == "":
         raise ValueError(f"{where}: the path is empty; expected a file name such as "
                          "'model.safetensors'")
@@ -175,15 +202,44 @@ def write_safetensors(path, tensors: dict, meta: dict, where: str = "save") -> N
 
 
 def read_safetensors(path, where: str) -> tuple[dict, dict | None]:
-    """``(arrays, glassnet_metadata_or_None)`` from a safetensors file, with clear errors."""
+    """``(arrays, glassnet_metadata_or_None)`` from a safetensors file (a path, or an open
+    binary file read from its current position), with clear errors."""
+    if is_file_object(path):
+        if not hasattr(path, "read"):
+            raise TypeError(f"{where}: {file_name(path)!r} is not readable; expected a path or "
+                            "a file opened for reading in binary mode ('rb')")
+        raw = path.read()
+        if isinstance(raw, str):
+            raise TypeError(f"{where}: {file_name(path)!r} gives text; open the file in binary "
+                            "mode ('rb') or use io.BytesIO")
+        return parse_safetensors(bytes(raw), file_name(path), where)
     if str(os.fspath(path)) == "":
         raise ValueError(f"{where}: the path is empty; expected a file name")
     p = Path(os.fspath(path))
     if not p.is_file():
         raise FileNotFoundError(f"{where}: no such file: {str(p)!r}")
     remove_stale_temporaries(p)
-    raw = p.read_bytes()
-    bad = f"{where}: {str(p)!r} is not a valid glassnet/safetensors file"
+    return parse_safetensors(p.read_bytes(), str(p), where)
+
+
+_PICKLE_HINT = ("it looks like a file written by torch.save (a pickle), which glassnet never "
+                "opens (unpickling can run any code); save the state dict with "
+                "safetensors.torch.save_file(model.state_dict(), path) and load that")
+
+
+def parse_safetensors(raw: bytes, name: str, where: str) -> tuple[dict, dict | None]:
+    """``(arrays, glassnet_metadata_or_None)`` from the bytes of a safetensors file."""
+    bad = f"{where}: {name!r} is not a valid glassnet/safetensors file"
+    try:
+        return _parse(raw, bad)
+    except ValueError:
+        # torch.save's formats: a zip archive, or (before PyTorch 1.6) a bare pickle
+        if raw[:4] == b"PK\x03\x04" or (raw[:1] == b"\x80" and raw[1:2] in b"\x02\x03\x04\x05"):
+            raise ValueError(f"{bad}: {_PICKLE_HINT}") from None
+        raise
+
+
+def _parse(raw: bytes, bad: str) -> tuple[dict, dict | None]:
     if len(raw) < 8:
         raise ValueError(f"{bad}: only {len(raw)} bytes (truncated or empty)")
     (n,) = struct.unpack("<Q", raw[:8])
@@ -253,11 +309,17 @@ def _depth(value) -> int:
 # ------------------------------------------------------------------------------------------
 # JSON trees with arrays inside (optimizer and scheduler states, extras): arrays go to the
 # safetensors part under a generated key, the rest stays JSON; markers make the trip exact.
-def encode_tree(obj, key: str, arrays: dict):
+def encode_tree(obj, key: str, arrays: dict, where: str = "save_checkpoint"):
+    """``obj`` as JSON with its arrays moved into ``arrays`` under keys that start with ``key``
+    (numbers, strings, None, lists, tuples, dicts, Counters, arrays, tensors); anything else
+    is refused with a TypeError that names it."""
     if isinstance(obj, Tensor):
         arrays[key] = _contiguous(obj.data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise TypeError(f"{where}: cannot save {key!r}: an array of dtype object (Python "
+                            "objects) is not data glassnet can write safely")
         arrays[key] = _contiguous(obj)
         return {"__ndarray__": key}
     if isinstance(obj, np.generic):  # keep NumPy scalar types: float32 arithmetic must stay float32
@@ -266,19 +328,23 @@ def encode_tree(obj, key: str, arrays: dict):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode_tree(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]}
+        return {"__tuple__": [encode_tree(v, f"{key}/{i}", arrays, where)
+                              for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [encode_tree(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]
+        return [encode_tree(v, f"{key}/{i}", arrays, where) for i, v in enumerate(obj)]
     if isinstance(obj, Counter):  # MultiStepLR's milestones: a missing key must still count 0
-        return {"__counter__": [[encode_tree(k, f"{key}/k{i}", arrays), v]
+        return {"__counter__": [[encode_tree(k, f"{key}/k{i}", arrays, where), v]
                                 for i, (k, v) in enumerate(obj.items())]}
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: encode_tree(v, f"{key}/{k}", arrays) for k, v in obj.items()}
-        return {"__dict__": [[encode_tree(k, f"{key}/k{i}", arrays),
-                              encode_tree(v, f"{key}/{i}", arrays)]
+            return {k: encode_tree(v, f"{key}/{k}", arrays, where) for k, v in obj.items()}
+        return {"__dict__": [[encode_tree(k, f"{key}/k{i}", arrays, where),
+                              encode_tree(v, f"{key}/{i}", arrays, where)]
                              for i, (k, v) in enumerate(obj.items())]}
-    raise TypeError(f"save_checkpoint: cannot save {key!r} of type {type(obj).__name__} (only "
+    if hasattr(obj, "state_dict") and hasattr(obj, "parameters"):  # a model inside a container
+        raise TypeError(f"{where}: cannot save {key!r}: it is a {type(obj).__name__} model inside "
+                        "a container; save its state_dict() there, or the model on its own")
+    raise TypeError(f"{where}: cannot save {key!r} of type {type(obj).__name__} (only "
                     "numbers, strings, lists, tuples, dicts, arrays and tensors)")
 
 
