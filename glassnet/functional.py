@@ -7,8 +7,6 @@ validates its arguments, then calls one fused primitive from ``glassnet.ops``.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import backend as B
@@ -1125,18 +1123,11 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not 0 <= p <= 1:
         raise ValueError(f"dropout2d: probability p must be in [0, 1], got {p}")
     x = as_tensor(input)
-    if x.ndim < 2:
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape {x.shape}")
     if x.ndim not in (3, 4):
-        # as PyTorch: an (N, C) input drops single elements, an (N, C, D, H, W) one whole
-        # (n, c) maps, with a warning that dropout (or dropout3d) is meant
-        warnings.warn(f"dropout2d: received a {x.ndim}-D input of shape {x.shape}; dropout2d drops "
-                      "the channels of (N, C, H, W) or (C, H, W) inputs, so this drops each "
-                      "(n, c) entry as PyTorch does — use dropout for (N, C) inputs",
-                      UserWarning, stacklevel=2)
+        raise ValueError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape {x.shape}")
     if not training or p == 0:
         return x
-    lead = 1 if x.ndim == 3 else 2  # an unbatched (C, H, W) input drops channels
+    lead = 2 if x.ndim == 4 else 1  # an unbatched (C, H, W) input drops channels
     return _dropout(x, x.shape[:lead] + (1,) * (x.ndim - lead), p)
 
 

@@ -252,7 +252,7 @@ def test_format_follows_torch(torch):
 
 def test_dropout2d_on_a_2d_input_drops_elements_with_a_warning(torch):
     gn.manual_seed(0)
-    with pytest.warns(UserWarning, match=r"dropout2d: received a 2-D input of shape \(64, 50\)"):
+    with pytest.warns(UserWarning, match=r"Dropout2d: received a 2-D input of shape \(64, 50\)"):
         y = gn.nn.Dropout2d(0.5)(gn.ones(64, 50))
     with pytest.warns(UserWarning, match=r"dropout2d: Received a 2-D input"):
         ty = torch.nn.Dropout2d(0.5)(torch.ones(64, 50))
@@ -265,8 +265,9 @@ def test_dropout2d_on_a_2d_input_drops_elements_with_a_warning(torch):
         warnings.simplefilter("error")
         assert gn.nn.Dropout2d(0.5).eval()(gn.ones(3, 4, 2, 2)).shape == (3, 4, 2, 2)
         gn.nn.Dropout2d(0.5)(gn.ones(3, 4, 2, 2))
-    _one_line(lambda: gn.nn.functional.dropout2d(gn.ones(4)), ValueError,
-              r"dropout2d: expected a 3-D or 4-D input")
+    for shape in ((4,), (4, 4)):  # the function keeps to the inputs it is documented for
+        _one_line(lambda s=shape: gn.nn.functional.dropout2d(gn.ones(*s)), ValueError,
+                  r"dropout2d: expected a 3-D or 4-D input")
 
 
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from .. import functional as F
 from .module import Module
 
@@ -44,6 +46,14 @@ class Dropout2d(Module):
         self.p = p
 
     def forward(self, input):
+        if getattr(input, "ndim", None) == 2:
+            # as PyTorch: an (N, C) input has no maps to drop, so single entries are dropped,
+            # with a warning that Dropout is meant
+            warnings.warn(f"Dropout2d: received a 2-D input of shape {input.shape}; Dropout2d "
+                          "drops the channels of (N, C, H, W) or (C, H, W) inputs, so this drops "
+                          "each (n, c) entry, as PyTorch does — use Dropout for (N, C) inputs",
+                          UserWarning, stacklevel=2)
+            return F.dropout(input, self.p, self.training)
         return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self):
