@@ -30,9 +30,9 @@ from . import (  # noqa: F401
     viz,
 )
 from ._device import device  # noqa: F401
+from ._generator import Generator  # noqa: F401
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (  # noqa: F401
-    Generator,
     bool_,
     double,
     float16,

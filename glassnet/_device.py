@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numbers
 
+from .backend import is_dtype_name
+
 # PyTorch's device types; all but 'cpu' are refused (known, but not available here)
 _OTHER_TYPES = ("cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mkldnn", "opengl", "opencl",
                 "ideep", "ve", "fpga", "maia", "lazy", "vulkan", "hpu", "mtia", "privateuseone")
@@ -123,8 +125,6 @@ def check_device(value, where: str) -> None:
 
 def is_device(value) -> bool:
     """Whether a positional argument of ``to()`` names a device rather than a dtype."""
-    from .backend import is_dtype_name
-
     if isinstance(value, device):
         return True
     return isinstance(value, str) and not is_dtype_name(value)

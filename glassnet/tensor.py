@@ -22,6 +22,7 @@ import numpy as np
 from . import autograd
 from . import backend as B
 from ._device import CPU, check_device, parse_to
+from ._generator import resolve_rng
 from .autograd import Function
 from .ops import activation as A
 from .ops import elementwise as E
@@ -1454,7 +1455,7 @@ def _options(name: str, device, kwargs: dict, random: bool = False) -> np.random
                              "dense, 'strided')")
         elif k not in _IGNORED_OPTIONS:
             raise TypeError(f"{name}: unexpected keyword argument {k!r}")
-    return B.resolve_rng(generator, name) if random else None
+    return resolve_rng(generator, name) if random else None
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:

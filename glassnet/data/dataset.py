@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import backend as B
+from .._generator import resolve_rng
 from ..tensor import Tensor
 from .transforms import _arr, apply_batch
 
@@ -183,7 +184,7 @@ def _resolve_generator(generator, seed, where: str) -> np.random.Generator:
     if generator is not None and seed is not None:
         raise ValueError(f"{where}: give generator or seed, not both")
     if generator is not None:
-        return B.resolve_rng(generator, where)
+        return resolve_rng(generator, where)
     if seed is not None:
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")

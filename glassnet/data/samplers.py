@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend as B
+from .._generator import resolve_rng
 
 
 def _count(value, where: str, arg: str, minimum: int = 1) -> int:
@@ -67,14 +67,14 @@ class RandomSampler(Sampler):
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = None if num_samples is None else _count(
             num_samples, "RandomSampler", "num_samples")
-        B.resolve_rng(generator, "RandomSampler")  # a wrong generator fails here, not mid-epoch
+        resolve_rng(generator, "RandomSampler")  # a wrong generator fails here, not mid-epoch
 
     @property
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def indices(self) -> np.ndarray:
-        rng, n, k = B.resolve_rng(self.generator, "RandomSampler"), len(self.data_source), \
+        rng, n, k = resolve_rng(self.generator, "RandomSampler"), len(self.data_source), \
             self.num_samples
         if self.replacement:
             return rng.integers(0, n, size=k)
@@ -95,10 +95,10 @@ class SubsetRandomSampler(Sampler):
     def __init__(self, indices, generator=None):
         self.indices_ = np.asarray(indices, dtype=np.int64).reshape(-1)
         self.generator = generator
-        B.resolve_rng(generator, "SubsetRandomSampler")
+        resolve_rng(generator, "SubsetRandomSampler")
 
     def indices(self) -> np.ndarray:
-        return self.indices_[B.resolve_rng(self.generator, "SubsetRandomSampler")
+        return self.indices_[resolve_rng(self.generator, "SubsetRandomSampler")
                              .permutation(len(self.indices_))]
 
     def __iter__(self):
@@ -121,10 +121,10 @@ class WeightedRandomSampler(Sampler):
         if not replacement and self.num_samples > np.count_nonzero(w):
             raise ValueError(f"WeightedRandomSampler: cannot draw {self.num_samples} samples "
                              f"without replacement from {np.count_nonzero(w)} with weight > 0")
-        B.resolve_rng(generator, "WeightedRandomSampler")
+        resolve_rng(generator, "WeightedRandomSampler")
 
     def indices(self) -> np.ndarray:
-        rng = B.resolve_rng(self.generator, "WeightedRandomSampler")
+        rng = resolve_rng(self.generator, "WeightedRandomSampler")
         return rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
                           p=self.weights / self.weights.sum())
 
