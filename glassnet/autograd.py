@@ -209,13 +209,13 @@ class Function:
         # lookup and temporary here is paid thousands of times per second.
         rule = cls.dtypes
         if rule is not None:  # PyTorch's dtype rule (Function.dtypes), inlined for the usual case
-            first = inputs[0].data.dtype
+            first = inputs[0]._data.dtype
             if rule == "float":
                 if first.kind != "f":
                     _check_dtypes(cls, inputs)
             else:
                 for t in inputs:
-                    if t.data.dtype is not first:
+                    if t._data.dtype is not first:
                         _check_dtypes(cls, inputs)
                         break
         fn = _object_new(cls)
@@ -228,7 +228,7 @@ class Function:
         fn.needs_input_grad = needs
         if requires_grad:
             fn._epoch = _epoch
-        out = fn.forward(*[t.data for t in inputs], **params)
+        out = fn.forward(*[t._data for t in inputs], **params)
         if type(out) is tuple:
             make = _Tensor._make
             if requires_grad:
@@ -241,12 +241,12 @@ class Function:
             else:
                 result = tuple(make(o, False, None, 0) for o in out)
             for r in result:
-                if r.data.base is not None:
+                if r._data.base is not None:
                     _link_view(r, inputs)
         else:
             # Tensor._make inlined (one Python call less per op)
             result = _object_new(_Tensor)
-            result.data = out if type(out) is _ndarray else np.asarray(out)
+            result._data = out if type(out) is _ndarray else np.asarray(out)
             result.grad = None
             result._out_idx = 0
             result.name = None
@@ -260,7 +260,7 @@ class Function:
             else:
                 result.requires_grad = False
                 result._ctx = None
-            if result.data.base is not None:  # a view (reshape, transpose, slice) of an input?
+            if result._data.base is not None:  # a view (reshape, transpose, slice) of an input?
                 _link_view(result, inputs)
         if _recording:  # someone explains: is it this thread?
             rec = _thread.recorder
@@ -282,20 +282,20 @@ def _op_name(cls) -> str:
 
 def _check_dtypes(cls, inputs) -> None:
     """Refuse inputs that break the op's dtype rule (``Function.dtypes``), as PyTorch does."""
-    first = inputs[0].data.dtype
+    first = inputs[0]._data.dtype
     if cls.dtypes == "float":
         if first.kind == "f":
             return
         raise TypeError(f"{_op_name(cls)}: expected a floating-point input, got dtype {first} "
                         "(convert it with .float())")
     for t in inputs:
-        d = t.data.dtype
+        d = t._data.dtype
         if d is not first and d != first:  # dtypes are shared objects: `is` settles most
             break
     else:
         return
     for i, t in enumerate(inputs):
-        d = t.data.dtype
+        d = t._data.dtype
         if d != first:
             names = cls.arg_names
             a = names[0] if names else "input 0"
@@ -313,11 +313,14 @@ def _toposort(roots):
     # inputs): each function is pushed once and emitted after all its inputs'
     # functions. Functions hash by identity, so they key sets and dicts directly.
     order, visited = [], set()
+    rebound = _rebind_epoch  # nodes older than the last in-place rebind may need their inputs fixed
     for r in roots:
         fn = r._ctx
         if fn is None or fn in visited:
             continue
         visited.add(fn)
+        if fn._epoch < rebound:
+            _inputs_as_of(fn)
         stack = [(fn, iter(fn.parents))]
         while stack:
             fn, parents = stack[-1]
@@ -325,6 +328,8 @@ def _toposort(roots):
                 c = p._ctx
                 if c is not None and c not in visited:
                     visited.add(c)
+                    if c._epoch < rebound:
+                        _inputs_as_of(c)
                     stack.append((c, iter(c.parents)))
                     break
             else:
@@ -337,13 +342,13 @@ def _run_hooks(hooks, g):
     for h in hooks:
         r = h(_Tensor._make(g, False, None, 0))
         if r is not None:
-            g = r.data if isinstance(r, _Tensor) else np.asarray(r)
+            g = r._data if isinstance(r, _Tensor) else np.asarray(r)
     return g
 
 
 def _accumulate_leaf(t, g, seen):
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
+    if g.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
     if t._hooks:
         g = _run_hooks(t._hooks, g)
     if t.grad is None:
@@ -357,10 +362,10 @@ def _accumulate_leaf(t, g, seen):
             # and add to it out of place below.
             seen.add(id(g))
         t.grad = _Tensor._make(g, False, None, 0)
-    elif t.grad.data.flags.writeable and id(t.grad.data) not in seen:
-        t.grad.data += g
+    elif t.grad._data.flags.writeable and id(t.grad._data) not in seen:
+        t.grad._data += g
     else:
-        t.grad.data = t.grad.data + g
+        t.grad._data = t.grad._data + g
 
 
 def run_backward(roots, grad_roots, retain_graph=False):
@@ -413,10 +418,10 @@ def run_backward(roots, grad_roots, retain_graph=False):
             i += 1
             if g is None or not p.requires_grad:
                 continue
-            if g.shape != p.data.shape:
+            if g.shape != p._data.shape:
                 raise RuntimeError(
                     f"{fn.display_name}.backward returned a gradient of shape {g.shape} "
-                    f"for input {i}, whose shape is {p.data.shape}"
+                    f"for input {i}, whose shape is {p._data.shape}"
                 )
             c = p._ctx
             if c is None:
@@ -430,10 +435,10 @@ def run_backward(roots, grad_roots, retain_graph=False):
     if not retain_graph:
         for fn in order:
             d = fn.__dict__
-            parents, n_out = d["parents"], d.get("n_outputs", 1)
+            parents, n_out, epoch = d["parents"], d.get("n_outputs", 1), fn._epoch
             d.clear()
             # keep what routing a later backward needs, so it reaches the clear error
-            d["parents"], d["n_outputs"] = parents, n_out
+            d["parents"], d["n_outputs"], d["_epoch"] = parents, n_out, epoch
             d["_freed"] = True
 
 
@@ -457,15 +462,57 @@ def bump_version(t) -> None:
 
 def _link_view(result, inputs) -> None:
     """Record which input ``result`` is a view of (NumPy keeps the memory's owner in ``.base``)."""
-    owner = result.data.base
+    owner = result._data.base
     for t in inputs:
-        d = t.data
+        d = t._data
         if d is owner or d.base is owner:
             result._base = t
             return
 
 
 _epoch = 0
+# The in-place epoch of the latest rebind (an in-place op recorded in the graph): a node
+# that ran before it may hold, among its inputs, a tensor that has become another node
+# since, and the backward pass routes its gradient to the node that tensor was then.
+_rebind_epoch = -1
+
+
+def previous_value(t, copy: bool):
+    """A tensor standing for ``t`` as it is now (its node in the graph, its values) before
+    an in-place op recorded in the graph changes it (``rebind``). With ``copy`` it holds a
+    copy of the values, for an op that keeps them for backward; otherwise it shares ``t``'s
+    memory and version, so that an op that kept it for backward sees the change."""
+    old = _Tensor._make(t._data.copy() if copy else t._data, t.requires_grad, t._ctx, t._out_idx)
+    if not copy:
+        old._base = t
+    return old
+
+
+def rebind(t, result) -> None:
+    """Finish an in-place op recorded in the graph: write ``result`` into ``t``'s memory and
+    make ``t`` the node that computed it (PyTorch's in-place semantics). Nodes that used
+    ``t`` before keep seeing its previous node (``_inputs_as_of``)."""
+    global _rebind_epoch
+    past = previous_value(t, copy=False)
+    t._data[...] = result._data
+    bump_version(t)
+    _rebind_epoch = _epoch
+    history = t.__dict__.setdefault("_rebinds", [])
+    history.append((_epoch, past))
+    t._ctx, t._out_idx, t.requires_grad = result._ctx, result._out_idx, result.requires_grad
+
+
+def _inputs_as_of(fn) -> None:
+    """Replace each input of ``fn`` that was rebound after ``fn`` ran by the tensor standing
+    for it as it was then (see ``rebind``)."""
+    parents = []
+    for p in fn.parents:
+        for epoch, past in p.__dict__.get("_rebinds", ()):
+            if epoch > fn._epoch:
+                p = past
+                break
+        parents.append(p)
+    fn.parents = tuple(parents)
 
 
 def _changed_since(t, epoch) -> bool:
@@ -485,7 +532,9 @@ def _check_unchanged(fn) -> None:
         t = fn.parents[i]
         if _changed_since(t, fn._epoch):
             raise RuntimeError(
-                f"backward: input {i} of {op} (a tensor of shape {t.data.shape}) was changed in "
+                f"backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: input {i} of {op} (a tensor of shape "
+                f"{t._data.shape}) was changed in "
                 f"place after {op} used it, and {op} needs its old value for the gradient. Change "
                 "it after backward(), or give the forward pass a copy (x.clone())."
             )
@@ -493,7 +542,9 @@ def _check_unchanged(fn) -> None:
         t = ref()
         if t is not None and _changed_since(t, fn._epoch):
             raise RuntimeError(
-                f"backward: output {i} of {op} (a tensor of shape {t.data.shape}) was changed in "
+                f"backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: output {i} of {op} (a tensor of shape "
+                f"{t._data.shape}) was changed in "
                 f"place after {op} made it, and {op} computes its gradient from that output. Change "
                 "a copy (y.clone()) instead."
             )
@@ -544,7 +595,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     def dot_v():
         with no_grad():
             res = [o for o in outputs() if isinstance(o, _Tensor)]
-        return sum(float(np.sum(o.data * v)) for o, v in zip(res, vs))
+        return sum(float(np.sum(o._data * v)) for o, v in zip(res, vs))
 
     for x in inputs:
         if isinstance(x, _Tensor):
@@ -560,13 +611,13 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     for i, x in enumerate(inputs):
         if not (isinstance(x, _Tensor) and x.requires_grad):
             continue
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.data
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad._data
         # perturb a C-ordered copy, so reshape(-1) below is a view we can poke
         # (np.ascontiguousarray would turn a 0-d input into shape (1,)); the
         # caller's array goes back afterwards, so outside views stay valid
-        original = x.data
-        x.data = np.array(original, order="C")
-        flat = x.data.reshape(-1)
+        original = x._data
+        x._data = np.array(original, order="C")
+        flat = x._data.reshape(-1)
         try:
             for j in range(flat.size):
                 orig = flat[j]
@@ -585,5 +636,5 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                         f"backprop gives {a:.8g}, finite differences give {numeric:.8g}"
                     )
         finally:
-            x.data = original
+            x._data = original
     return True

@@ -185,7 +185,7 @@ def _cmd_train(args) -> int:
     ckpt = train.ModelCheckpoint(out / "checkpoints")
     ckpt.resume_hint = f"{_command(args, out)} --resume {shlex.quote(ckpt.last_path)}"
     say(f"Training {args.model} on {d.describe()}")
-    n_params = sum(p.data.size for p in model.parameters())
+    n_params = sum(p._data.size for p in model.parameters())
     say(f"{n_params:,} parameters; {type(opt).__name__} lr={opt.param_groups[0]['lr']:g}, "
         f"{epochs} epochs, batch {args.batch_size}, seed {args.seed}; output in {out}")
     # validation (curves, best checkpoint) comes out of the training set; the
@@ -351,7 +351,7 @@ def _lr_demo(args, d, out, loss, metrics, epochs, say) -> int:
     good = args.lr or OPTIMIZERS[args.optimizer][1]
     rates = {(good * 300, "too high"): None, (good / 100, "too low"): None, (good, "good"): None}
     gn.manual_seed(args.seed)
-    init = {k: v.data.copy() for k, v in build_model(args.model, d).state_dict().items()}
+    init = {k: v._data.copy() for k, v in build_model(args.model, d).state_dict().items()}
     say(f"Learning-rate lesson: {args.model} on {d.describe()}, {args.optimizer}, {epochs} epochs")
     for key in rates:
         model = build_model(args.model, d)
@@ -452,8 +452,8 @@ def _cmd_info(args) -> int:
     if table:
         print(table)
     else:
-        n_params = sum(p.data.size for p in model.parameters())
-        n_train = sum(p.data.size for p in model.parameters() if p.requires_grad)
+        n_params = sum(p._data.size for p in model.parameters())
+        n_train = sum(p._data.size for p in model.parameters() if p.requires_grad)
         print(f"parameters: {n_params:,} ({n_train:,} trainable)")
     if n is not None:
         print(f"input: {n} values per sample, as {input_shape(model, n)}")

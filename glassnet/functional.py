@@ -37,8 +37,8 @@ def _float_input(input, name):
     """The input as a tensor, refused unless floating-point (as PyTorch, for the functions
     that have no integer version; ``Function.dtypes`` says the same for single ops)."""
     t = as_tensor(input)
-    if t.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input, got dtype {t.data.dtype} "
+    if t._data.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {t._data.dtype} "
                         "(convert it with .float())")
     return t
 
@@ -85,7 +85,7 @@ def relu(input: Tensor) -> Tensor:
         tensor([0., 0., 3.])
     """
     t = as_tensor(input)
-    if t.data.dtype.kind == "b":
+    if t._data.dtype.kind == "b":
         raise TypeError("relu: not defined for bool tensors (convert with .long() or .float())")
     return A.ReLUFunction.apply(t)
 
@@ -197,7 +197,7 @@ def softsign(input: Tensor) -> Tensor:
         tensor([-0.6667,  0.    ,  0.75  ])
     """
     t = as_tensor(input)
-    if t.data.dtype.kind == "b":
+    if t._data.dtype.kind == "b":
         raise TypeError("softsign: not defined for bool tensors (convert with .float())")
     return A.SoftsignFunction.apply(t._float())
 
@@ -217,7 +217,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     if min_val >= max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
     t = as_tensor(input)
-    if t.data.dtype.kind == "b":
+    if t._data.dtype.kind == "b":
         raise TypeError("hardtanh: not defined for bool tensors (convert with .long() or .float())")
     return A.HardtanhFunction.apply(t, min_val=min_val, max_val=max_val)
 
@@ -358,10 +358,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     input, weight = as_tensor(input), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
-    if input.data.dtype.kind == "b":
+    if input._data.dtype.kind == "b":
         raise TypeError("linear: not defined for bool input (convert with .float())")
     # shapes read once from the arrays: this runs for every layer of every step
-    x_shape, w_shape = input.data.shape, weight.data.shape
+    x_shape, w_shape = input._data.shape, weight._data.shape
     if len(w_shape) != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w_shape}")
     if not x_shape or x_shape[-1] != w_shape[1]:
@@ -371,7 +371,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if bias is None:
         return L.LinearFunction.apply(input, weight)
-    if bias.data.shape != (w_shape[0],):
+    if bias._data.shape != (w_shape[0],):
         raise ValueError(f"linear: bias must have shape ({w_shape[0]},) (one per output feature), "
                          f"got {bias.shape}")
     return L.LinearFunction.apply(input, weight, bias)
@@ -519,7 +519,7 @@ def _optional(t, like, name, arg):
     """An optional weight tensor as an array of ``like``'s dtype that broadcasts to its shape."""
     if t is None:
         return None
-    w = _target(t, like).data
+    w = _target(t, like)._data
     if not broadcasts_to(w.shape, like.shape):
         raise ValueError(f"{name}: {arg} of shape {w.shape} does not broadcast to the input's "
                          f"shape {like.shape}")
@@ -573,9 +573,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     name = "binary_cross_entropy"
     _float_target(target, name)
     input, target = _loss_args(name, input, target, reduction)
-    _check_probabilities(input.data, name, "input", "apply sigmoid first, or use "
+    _check_probabilities(input._data, name, "input", "apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits on raw scores")
-    _check_probabilities(target.data, name, "target", "targets are probabilities: 0, 1 or between")
+    _check_probabilities(target._data, name, "target", "targets are probabilities: 0, 1 or between")
     return LS.BCELossFunction.apply(input, target,
                                     weight=_optional(weight, input, "binary_cross_entropy", "weight"),
                                     reduction=reduction)
@@ -621,7 +621,7 @@ def _class_weight(weight, input, name):
     """The optional (C,) class weights as an array, C read from the input's class axis."""
     if weight is None:
         return None
-    w = _target(weight, input).data
+    w = _target(weight, input)._data
     n_classes = input.shape[1 if input.ndim > 1 else 0] if input.ndim else 0
     if w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have one entry per class ({n_classes}), "
@@ -704,7 +704,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         tensor([[1, 0, 0],
                 [0, 0, 1]])
     """
-    idx = as_tensor(tensor).data
+    idx = as_tensor(tensor)._data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects class indices (int64), got dtype {idx.dtype}")
     if idx.size and idx.min() < 0:
@@ -725,7 +725,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 # ---------------------------------------------------------------------------
 def _stat_array(t):
     """The array behind a running statistic (a Tensor or a NumPy array), updated in place."""
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -763,11 +763,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, x.ndim))
     use_batch = training or running_mean is None or running_var is None
     if use_batch:
-        count = x.data.size // max(c, 1)
+        count = x._data.size // max(c, 1)
         if training and count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}")
-        mean, var, inv_std, centered = NORM.moments(x.data, axes, eps)
+        mean, var, inv_std, centered = NORM.moments(x._data, axes, eps)
         if training and running_mean is not None and running_var is not None:
             m = momentum
             rm, rv = _stat_array(running_mean), _stat_array(running_var)
@@ -811,7 +811,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
-    mean, _, inv_std, centered = NORM.moments(x.data, axes, eps)
+    mean, _, inv_std, centered = NORM.moments(x._data, axes, eps)
     wb = [as_tensor(t) for t in (weight, bias) if t is not None]
     return NORM.LayerNormFunction.apply(x, *wb, mean=mean, inv_std=inv_std, axes=axes,
                                         param_axes=tuple(range(x.ndim - k)), pshape=shape,
@@ -1156,7 +1156,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
                          f"got shape {weight.shape}")
     num = weight.shape[0]
-    a = idx.data
+    a = idx._data
     if a.size and (a.min() < 0 or a.max() >= num):
         raise ValueError(f"embedding: indices must be in [0, {num - 1}] (num_embeddings={num}), "
                          f"got values from {a.min()} to {a.max()}")
@@ -1186,7 +1186,7 @@ def _check_embedding_options(caller, max_norm, norm_type, sparse):
 def embedding_renorm_(weight: Tensor, indices, max_norm: float, norm_type: float = 2.0) -> Tensor:
     """Rescale in place each row of ``weight`` named in ``indices`` whose ``norm_type``-norm
     exceeds ``max_norm``: row ← row · max_norm / (‖row‖ + 1e-7). Outside the graph."""
-    w = weight.data
+    w = weight._data
     rows = np.unique(np.asarray(indices))
     norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
     over = norms > max_norm

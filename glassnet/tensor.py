@@ -38,6 +38,8 @@ _INPLACE_SYMBOL = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "
 _NO_GRAD_HINT = "do it inside `with gn.no_grad():`"
 _INPLACE_HINT = {f: f"write `x = x {sym} y` instead, or {_NO_GRAD_HINT}"
                  for f, sym in _INPLACE_SYMBOL.items()}
+_INPLACE_OP = {np.add: E.AddFunction, np.subtract: E.SubFunction, np.multiply: E.MulFunction,
+               np.divide: E.DivFunction}
 
 
 class Size(tuple):
@@ -92,14 +94,14 @@ def _to_array(data, dtype=None, where: str = "tensor") -> np.ndarray:
     refused with a TypeError naming ``where``.
     """
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif isinstance(data, np.ndarray):
         arr = data
         if arr.dtype not in B._SUPPORTED:
             _refuse_array_dtype(arr, where)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
-            data = [d.data if isinstance(d, Tensor) else d for d in data]
+            data = [d._data if isinstance(d, Tensor) else d for d in data]
         try:
             arr = np.asarray(data)
         except ValueError:
@@ -130,7 +132,7 @@ def _refuse_array_dtype(arr, where):
 def _plain_value(v):
     """A glassnet or torch tensor as its NumPy array; anything else unchanged (state-dict loading)."""
     if isinstance(v, Tensor):
-        return v.data
+        return v._data
     if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, perhaps one that requires grad
         return v.detach().cpu().numpy()
     return v
@@ -142,7 +144,7 @@ def _clear_grads(params, set_to_none: bool) -> None:
         if set_to_none:
             p.grad = None
         elif p.grad is not None:
-            p.grad.data[...] = 0
+            p.grad._data[...] = 0
 
 
 def _check_grad_dtype(arr, requires_grad, where="tensor"):
@@ -174,8 +176,8 @@ class Tensor:
         "__weakref__",
         "_ctx",
         "_hooks",
+        "_data",
         "_out_idx",
-        "data",
         "grad",
         "name",
         "requires_grad",
@@ -185,17 +187,17 @@ class Tensor:
     # copy_, x[i] = v) and by optimizer steps, init and loading on parameters
     # (autograd.bump_version); an op that keeps an input for backward checks it is
     # unchanged (autograd.Function.saves). Changes made to the NumPy array directly
-    # (t.data, t.numpy()) are not seen.
+    # (t.numpy()) and through ``t.data`` are not seen, as in PyTorch.
     _version = 0
     _base = None  # the tensor whose memory this one views (set by view ops and detach)
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
     def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None):
         arr = _to_array(data, dtype)
-        if isinstance(data, (Tensor, np.ndarray)) and arr is (data.data if isinstance(data, Tensor) else data):
+        if isinstance(data, (Tensor, np.ndarray)) and arr is (data._data if isinstance(data, Tensor) else data):
             arr = arr.copy()
         _check_grad_dtype(arr, requires_grad)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._ctx = None
@@ -203,11 +205,32 @@ class Tensor:
         self.name = name
         self._hooks = None
 
+    # The values live in ``_data``, a NumPy array; glassnet's own code reads it there.
+    @property
+    def data(self) -> Tensor:
+        """The same values as a tensor that shares memory with this one but is outside the
+        graph (it does not require grad, and changes made through it are not tracked), as
+        PyTorch's ``.data``: ``p.data.add_(p.grad, alpha=-lr)`` updates ``p`` in place.
+        Assigning ``t.data = other`` makes ``t`` hold ``other``'s values (its memory, shape
+        and dtype). ``t.numpy()`` (or ``t.detach().numpy()``) gives the NumPy array."""
+        return Tensor._make(self._data, False, None, 0)
+
+    @data.setter
+    def data(self, value) -> None:
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not isinstance(value, np.ndarray):
+            raise TypeError(f"data: expected a tensor (or NumPy array) to assign, got "
+                            f"{type(value).__name__}")
+        elif value.dtype not in B._SUPPORTED:
+            _refuse_array_dtype(value, "data")
+        self._data = value
+
     @classmethod
     def _make(cls, data, requires_grad, ctx, idx):
         """Fast constructor for op results (no conversion, no checks)."""
         t = object.__new__(Tensor)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = ctx
@@ -219,33 +242,33 @@ class Tensor:
     # ------------------------------------------------------------------ info
     @property
     def shape(self) -> Size:
-        return tuple.__new__(Size, self.data.shape)
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self) -> int:
         """The number of dimensions (``ndim``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None):
         """The shape as a ``gn.Size``, or its length along ``dim`` (an int)."""
         if dim is None:
-            return tuple.__new__(Size, self.data.shape)
+            return tuple.__new__(Size, self._data.shape)
         try:
-            return self.data.shape[operator.index(dim)]
+            return self._data.shape[operator.index(dim)]
         except (IndexError, TypeError):
             raise IndexError(f"size: dim {dim!r} is out of range for a tensor of "
-                             f"{self.data.ndim} dimensions (shape {self.data.shape})") from None
+                             f"{self._data.ndim} dimensions (shape {self._data.shape})") from None
 
     def numel(self) -> int:
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def device(self):
@@ -266,7 +289,7 @@ class Tensor:
 
     def is_floating_point(self) -> bool:
         """True for float16/32/64 tensors."""
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     # ------------------------------------------------------------- autograd
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
@@ -282,7 +305,7 @@ class Tensor:
                 "create the inputs with requires_grad=True, or compute it under no_grad()?)"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be created implicitly only for scalar outputs, but this "
                     f"tensor has shape {self.shape}; pass gradient= a tensor of that shape "
@@ -290,10 +313,10 @@ class Tensor:
                 )
             # np.array(1) for the usual scalar loss: np.ones is a Python-level
             # function that costs more than the rest of this call
-            g = (np.array(1, self.data.dtype) if self.data.ndim == 0
-                 else np.ones(self.data.shape, self.data.dtype))
+            g = (np.array(1, self._data.dtype) if self._data.ndim == 0
+                 else np.ones(self._data.shape, self._data.dtype))
         else:
-            g = np.array(gradient.data if isinstance(gradient, Tensor) else gradient,
+            g = np.array(gradient._data if isinstance(gradient, Tensor) else gradient,
                          dtype=self.dtype)
             if g.shape != self.shape:
                 raise ValueError(
@@ -303,7 +326,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut off from the graph (shares memory)."""
-        t = Tensor._make(self.data, False, None, 0)
+        t = Tensor._make(self._data, False, None, 0)
         t._base = self  # an in-place change to either is a change to both
         return t
 
@@ -312,7 +335,7 @@ class Tensor:
         if not self.is_leaf and not requires_grad:
             raise RuntimeError("requires_grad_: only leaf tensors can be set not to require grad; "
                                "use .detach() instead")
-        _check_grad_dtype(self.data, requires_grad, "requires_grad_")
+        _check_grad_dtype(self._data, requires_grad, "requires_grad_")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -344,8 +367,8 @@ class Tensor:
         def keep(g):
             t = ref()
             if t is not None:
-                t.grad = Tensor._make(g.data.copy(), False, None, 0) if t.grad is None else \
-                    Tensor._make(t.grad.data + g.data, False, None, 0)
+                t.grad = Tensor._make(g._data.copy(), False, None, 0) if t.grad is None else \
+                    Tensor._make(t.grad._data + g._data, False, None, 0)
 
         self.register_hook(keep)
 
@@ -355,31 +378,31 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         # NumPy 2 passes copy=True for np.array(t) and trusts the result to be a copy
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return np.array(self._data, dtype=dtype, copy=True)
+        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
             raise ValueError(f"__array__: converting a {self.dtype} tensor to {np.dtype(dtype)} "
                              "needs a copy, but copy=False was given")
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self._data if dtype is None else self._data.astype(dtype, copy=False)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
         """The values as (nested) Python lists."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to the original."""
-        return self * 1 if self.requires_grad else Tensor._make(self.data.copy(), False, None, 0)
+        return self * 1 if self.requires_grad else Tensor._make(self._data.copy(), False, None, 0)
 
     def to(self, *args, **kwargs) -> Tensor:
         """Cast to a dtype, as PyTorch's ``to``: ``t.to(gn.float64)``, ``t.to(device)``,
@@ -439,19 +462,19 @@ class Tensor:
                         f"t.item() for one element or t.tolist()")
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements "
+        if self._data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self._data.size} elements "
                                "is ambiguous; use .any() or .all()")
-        return builtins.bool(self.data)
+        return builtins.bool(self._data)
 
     def __float__(self):
         return builtins.float(self.item())
@@ -460,14 +483,14 @@ class Tensor:
         return builtins.int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return builtins.int(self.data)
+        return builtins.int(self._data)
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(",
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(",
                                suppress_small=False, threshold=1000)
         extra = []
         if self.dtype not in (B.get_default_dtype(), B.int64, B.bool_):
@@ -484,25 +507,25 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (builtins.int, builtins.float, builtins.bool)) and not isinstance(other, np.ndarray):
-            if self.data.dtype.kind == "f":
-                return Tensor._make(np.asarray(other, self.data.dtype), False, None, 0)
+            if self._data.dtype.kind == "f":
+                return Tensor._make(np.asarray(other, self._data.dtype), False, None, 0)
             if isinstance(other, builtins.float):
                 return Tensor._make(np.asarray(other, B.get_default_dtype()), False, None, 0)
-            if self.data.dtype.kind in "iu" and not isinstance(other, builtins.bool):
-                return Tensor._make(np.asarray(other, self.data.dtype), False, None, 0)  # int32 + 1 is int32
+            if self._data.dtype.kind in "iu" and not isinstance(other, builtins.bool):
+                return Tensor._make(np.asarray(other, self._data.dtype), False, None, 0)  # int32 + 1 is int32
         return Tensor._make(_to_array(other), False, None, 0)
 
     def _binary(self, op, other, name, reflected=False):
         other = self._const(other)
         a, b = (other, self) if reflected else (self, other)
-        if a.data.dtype != b.data.dtype or (op is E.DivFunction and a.data.dtype.kind != "f"):
-            if op is E.SubFunction and "b" in (a.data.dtype.kind, b.data.dtype.kind):
+        if a._data.dtype != b._data.dtype or (op is E.DivFunction and a._data.dtype.kind != "f"):
+            if op is E.SubFunction and "b" in (a._data.dtype.kind, b._data.dtype.kind):
                 _bool_sub()
             a, b = _promote(a, b, op is E.DivFunction)
         try:
             return op.apply(a, b)
         except TypeError:
-            if op is E.SubFunction and a.data.dtype.kind == "b":  # NumPy refuses bool − bool too
+            if op is E.SubFunction and a._data.dtype.kind == "b":  # NumPy refuses bool − bool too
                 _bool_sub()
             raise
         except ValueError as err:
@@ -538,13 +561,13 @@ class Tensor:
         return self._binary(E.DivFunction, other, "div", True)
 
     def __pow__(self, exponent):
-        if self.data.dtype.kind == "b":  # bools are powered as int64, as PyTorch (NumPy: int8)
-            if isinstance(exponent, Tensor) and exponent.data.dtype.kind == "b":
+        if self._data.dtype.kind == "b":  # bools are powered as int64, as PyTorch (NumPy: int8)
+            if isinstance(exponent, Tensor) and exponent._data.dtype.kind == "b":
                 raise TypeError("pow: not defined for a bool tensor to a bool power "
                                 "(convert with .long() or .float())")
             return self.long() ** exponent
         if isinstance(exponent, (builtins.int, builtins.float)):
-            if isinstance(exponent, builtins.float) and self.data.dtype.kind != "f":
+            if isinstance(exponent, builtins.float) and self._data.dtype.kind != "f":
                 return self.to(B.get_default_dtype()) ** exponent  # int ** 0.5 is float32
             return E.PowScalarFunction.apply(self, p=exponent)
         return self._binary(E.PowFunction, exponent, "pow")
@@ -568,23 +591,60 @@ class Tensor:
     def __rmatmul__(self, other):
         return matmul(self._const(other), self)
 
-    # in-place forms: allowed on tensors that need no grad (or under no_grad)
+    # In-place forms follow PyTorch's rules. Outside the graph (no grad needed, or under
+    # no_grad) they write into the array. On a leaf that requires grad they are refused
+    # (its gradient would no longer be of the value the user made). On any other tensor
+    # they are recorded: the op runs out of place on the old value, the result is written
+    # into this tensor's memory, and this tensor becomes the op's output (autograd.rebind).
+    # An op that kept the old value for its backward finds the change there (version check).
     def _check_writable(self, name, hint=_NO_GRAD_HINT, what="in-place operation on"):
-        """Refuse to write into a tensor that requires grad while the graph is being
-        recorded (the graph may need its old values, as in PyTorch)."""
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError(f"{name}: {what} a tensor that requires grad; {hint}")
+        """Refuse to write into a leaf that requires grad while the graph is being recorded
+        (its gradient would be of a value that is gone, as in PyTorch)."""
+        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
+            raise RuntimeError(f"{name}: {what} a leaf tensor that requires grad; {hint}")
+
+    def _records_inplace(self, other, name, hint=_NO_GRAD_HINT, what="in-place operation on"):
+        """Whether an in-place change must be recorded in the graph (see above); refuses the
+        cases PyTorch refuses and the one glassnet does not record (a view of such a tensor)."""
+        if not autograd.is_grad_enabled() or not (
+                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            return False
+        self._check_writable(name, hint, what)
+        if self._base is not None:
+            raise RuntimeError(f"{name}: {what} a view (slice, reshape, detach) of a tensor while "
+                               "the graph is recorded is not supported; change the tensor itself, "
+                               "or build a new one with gn.where/cat")
+        return True
 
     def _inplace(self, ufunc, other, name):
         """``self.data op= other`` for ``x op= y`` and ``name`` (add_, sub_, ...)."""
-        self._check_writable(name, _INPLACE_HINT[ufunc])
-        o = other.data if isinstance(other, Tensor) else other
+        if self._records_inplace(other, name, _INPLACE_HINT[ufunc]):
+            return self._inplace_recorded(ufunc, other, name)
+        o = other._data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, o, out=self.data, casting="same_kind")
+            ufunc(self._data, o, out=self._data, casting="same_kind")
         except (ValueError, TypeError) as err:
             raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} and dtype "
                              f"{self.dtype} in place with {np.shape(o)}: {err}") from None
         autograd.bump_version(self)
+        return self
+
+    def _inplace_recorded(self, ufunc, other, name):
+        op = _INPLACE_OP[ufunc]
+        # the op reads the value this tensor has now; Mul and Div keep it for backward, so
+        # they get a copy of it (the memory is about to be overwritten)
+        old = autograd.previous_value(self, copy=op.saves is None or 0 in op.saves)
+        result = old._binary(op, other, name)
+        if result.shape != self.shape:
+            raise ValueError(f"{name}: cannot update a tensor of shape {self.shape} in place with "
+                             f"shape {np.shape(other)}: the result has shape {result.shape}")
+        if result.dtype != self.dtype:
+            if np.can_cast(result.dtype, self.dtype, "same_kind"):
+                result = result.to(self.dtype)
+            else:
+                raise ValueError(f"{name}: cannot update a tensor of dtype {self.dtype} in place "
+                                 f"with a result of dtype {result.dtype}")
+        autograd.rebind(self, result)
         return self
 
     def __iadd__(self, other):
@@ -621,25 +681,27 @@ class Tensor:
 
     def fill_(self, value):
         """Fill with ``value`` in place."""
-        self._check_writable("fill_")
-        self.data[...] = value
+        if self._records_inplace(value, "fill_"):
+            _not_recorded("fill_")
+        self._data[...] = value
         autograd.bump_version(self)
         return self
 
     def copy_(self, src):
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        self._check_writable("copy_")
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        if self._records_inplace(src, "copy_"):
+            _not_recorded("copy_")
+        src = src._data if isinstance(src, Tensor) else np.asarray(src)
         if not broadcasts_to(src.shape, self.shape):
             raise ValueError(f"copy_: source of shape {src.shape} does not fit a tensor of shape {self.shape}")
-        self.data[...] = src
+        self._data[...] = src
         autograd.bump_version(self)
         return self
 
     # comparisons: boolean tensors, outside the graph
     def _compare(self, ufunc, other):
-        o = other.data if isinstance(other, Tensor) else other
-        return Tensor._make(ufunc(self.data, o), False, None, 0)
+        o = other._data if isinstance(other, Tensor) else other
+        return Tensor._make(ufunc(self._data, o), False, None, 0)
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -666,7 +728,7 @@ class Tensor:
         return self._compare(np.logical_or, other)
 
     def __invert__(self):
-        return Tensor._make(np.logical_not(self.data), False, None, 0)
+        return Tensor._make(np.logical_not(self._data), False, None, 0)
 
     def eq(self, other):
         """Elementwise ``==`` as a bool tensor."""
@@ -674,19 +736,19 @@ class Tensor:
 
     def any(self):
         """True (a 0-d bool tensor) if any element is non-zero."""
-        return Tensor._make(np.asarray(self.data.any()), False, None, 0)
+        return Tensor._make(np.asarray(self._data.any()), False, None, 0)
 
     def all(self):
         """True (a 0-d bool tensor) if every element is non-zero."""
-        return Tensor._make(np.asarray(self.data.all()), False, None, 0)
+        return Tensor._make(np.asarray(self._data.all()), False, None, 0)
 
     def isnan(self):
         """Elementwise test for nan (a bool tensor)."""
-        return Tensor._make(np.isnan(self.data), False, None, 0)
+        return Tensor._make(np.isnan(self._data), False, None, 0)
 
     def isfinite(self):
         """Elementwise test for finite values (a bool tensor)."""
-        return Tensor._make(np.isfinite(self.data), False, None, 0)
+        return Tensor._make(np.isfinite(self._data), False, None, 0)
 
     # -------------------------------------------------------------- indexing
     def __getitem__(self, index):
@@ -698,12 +760,13 @@ class Tensor:
                              f"{self.shape}: {err}") from None
 
     def __setitem__(self, index, value):
-        self._check_writable("setitem", _NO_GRAD_HINT + " or build a new tensor with gn.where/cat",
-                             what="assigning into")
+        if self._records_inplace(value, "setitem", _NO_GRAD_HINT + " or build a new tensor with "
+                                 "gn.where/cat", what="assigning into"):
+            _not_recorded("setitem")
         index = _convert_index(index)
-        v = value.data if isinstance(value, Tensor) else value
+        v = value._data if isinstance(value, Tensor) else value
         try:
-            self.data[index] = v
+            self._data[index] = v
         except IndexError as err:
             raise IndexError(f"setitem: index {_show_index(index)} is invalid for a tensor of shape "
                              f"{self.shape}: {err}") from None
@@ -723,7 +786,7 @@ class Tensor:
             return M.ReshapeFunction.apply(self, shape=shape)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {self.shape} "
-                             f"({self.data.size} elements) into shape {shape}") from None
+                             f"({self._data.size} elements) into shape {shape}") from None
 
     view = reshape
 
@@ -854,7 +917,7 @@ class Tensor:
     def _check_reducible(self, axes, fn):
         """Refuse a max/min/argmax over no values (there is none to pick), as PyTorch does;
         over a non-empty dim of an empty tensor the result is simply empty."""
-        if self.data.size:
+        if self._data.size:
             return
         if axes is None:
             raise IndexError(f"{fn}: cannot reduce an empty tensor of shape {self.shape}; pass a "
@@ -878,7 +941,7 @@ class Tensor:
         self._check_reducible(axes, mode)
         # the winners' indices are found once, here, and handed to the op for its backward
         # (NumPy's argmax/argmin pick the first NaN, as PyTorch's max/min do)
-        idx = (self.data.argmax if mode == "max" else self.data.argmin)(axis=axes[0], keepdims=True)
+        idx = (self._data.argmax if mode == "max" else self._data.argmin)(axis=axes[0], keepdims=True)
         values = R.MaxMinFunction.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
         idx = (idx if keepdim else np.squeeze(idx, axes[0])).astype(np.int64)  # a copy: the op keeps its own
         return MaxResult(values, Tensor._make(idx, False, None, 0))
@@ -920,12 +983,12 @@ class Tensor:
         fn = find.__name__
         if dim is None:
             self._check_reducible(None, fn)
-            return Tensor._make(np.asarray(find(self.data), np.int64), False, None, 0)
+            return Tensor._make(np.asarray(find(self._data), np.int64), False, None, 0)
         (d,) = normalize_axis(dim, self.ndim, fn=fn)
         if self.ndim == 0:
             return Tensor._make(np.asarray(0, np.int64), False, None, 0)
         self._check_reducible((d,), fn)
-        return Tensor._make(find(self.data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+        return Tensor._make(find(self._data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
         """The index of the largest element (of the flattened tensor, or along ``dim``)."""
@@ -993,7 +1056,7 @@ class Tensor:
             # tensor bounds: each output element comes from x, min or max, and so does its
             # gradient; a NaN bound gives NaN, as PyTorch (which has no bool clamp between
             # two bool bounds)
-            if all(isinstance(b, Tensor) and b.data.dtype.kind == "b" for b in (min, max)):
+            if all(isinstance(b, Tensor) and b._data.dtype.kind == "b" for b in (min, max)):
                 _no_bool(self, "clamp")
             out = self
             if min is not None:
@@ -1014,7 +1077,7 @@ class Tensor:
 
     def square(self):
         """x², elementwise."""
-        if self.data.dtype.kind == "b":
+        if self._data.dtype.kind == "b":
             return self.long() * self.long()  # as PyTorch: bools square to int64
         return self * self
 
@@ -1037,7 +1100,7 @@ class Tensor:
     def sign(self) -> Tensor:
         """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
         is a constant outside the graph."""
-        return Tensor._make(E.sign(self.data), False, None, 0)
+        return Tensor._make(E.sign(self._data), False, None, 0)
 
     def cumsum(self, dim: int) -> Tensor:
         """Running sums along ``dim``: yᵢ = Σ_{k ≤ i} x_k."""
@@ -1063,7 +1126,7 @@ class Tensor:
 
     def gather(self, dim: int, index) -> Tensor:
         """out[i][j] = self[i][index[i][j]] for dim=1 (and likewise for any dim)."""
-        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+        idx = index._data if isinstance(index, Tensor) else np.asarray(index)
         (d,) = normalize_axis(dim, self.ndim)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"gather: index must hold integers (int64), got dtype {idx.dtype}")
@@ -1079,7 +1142,7 @@ class Tensor:
 
     def masked_fill(self, mask, value) -> Tensor:
         """A copy with ``value`` wherever the boolean ``mask`` (broadcast to this shape) is True."""
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != np.bool_:
             raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
         if not broadcasts_to(m.shape, self.shape):
@@ -1101,9 +1164,9 @@ class Tensor:
             # largest; NumPy sorts it last). Negating the data instead would put NaN last.
             n = self.shape[d]
             flip = tuple(slice(None, None, -1) if a == d else slice(None) for a in range(self.ndim))
-            idx = (n - 1) - np.argsort(self.data[flip], axis=d, kind="stable")[flip]
+            idx = (n - 1) - np.argsort(self._data[flip], axis=d, kind="stable")[flip]
         else:
-            idx = np.argsort(self.data, axis=d, kind="stable")
+            idx = np.argsort(self._data, axis=d, kind="stable")
         return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64), False, None, 0))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
@@ -1144,11 +1207,11 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         """This tensor, or a C-ordered copy in the graph when it is a strided view."""
-        return self if self.data.flags.c_contiguous else self.clone()
+        return self if self._data.flags.c_contiguous else self.clone()
 
     def is_contiguous(self) -> bool:
         """True when the data is C-ordered in memory."""
-        return builtins.bool(self.data.flags.c_contiguous)
+        return builtins.bool(self._data.flags.c_contiguous)
 
     def new_zeros(self, *size, dtype=None, device=None,
                   requires_grad: bool = False) -> Tensor:
@@ -1172,7 +1235,7 @@ class Tensor:
 
     def _float(self):
         # int/bool input to float-valued math gives the default float dtype, as PyTorch
-        return self if self.data.dtype.kind == "f" else self.to(B.get_default_dtype())
+        return self if self._data.dtype.kind == "f" else self.to(B.get_default_dtype())
 
     def sigmoid(self):
         """σ(x) = 1/(1 + e^{−x}), elementwise."""
@@ -1205,31 +1268,141 @@ class Tensor:
         """The matrix product ``self @ other``."""
         return matmul(self, other)
 
+    def bmm(self, other):
+        """The batched matrix product of (B, n, m) and (B, m, p) tensors: (B, n, p)."""
+        from .toplevel import bmm
+
+        return bmm(self, other)
+
+    # ------------------------------------------- PyTorch's method forms of the operators
+    def add(self, other, *, alpha=1):
+        """self + alpha·other."""
+        return self + (other * alpha if alpha != 1 else other)
+
+    def sub(self, other, *, alpha=1):
+        """self − alpha·other."""
+        return self - (other * alpha if alpha != 1 else other)
+
+    def mul(self, other):
+        """self · other, elementwise."""
+        return self * other
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other, elementwise (``rounding_mode`` 'trunc' or 'floor' rounds the quotient,
+        outside the graph)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        q = self.detach() / other if self.dtype.kind == "f" else self.to(B.get_default_dtype()) / other
+        r = np.trunc(q._data) if rounding_mode == "trunc" else np.floor(q._data)
+        if self.dtype.kind in "iu" and (not isinstance(other, Tensor) or other.dtype.kind in "iu") \
+                and not isinstance(other, builtins.float):
+            r = r.astype(self.dtype)
+        return Tensor._make(r, False, None, 0)
+
+    multiply, subtract, divide, true_divide = mul, sub, div, div
+
+    def where(self, condition, y) -> Tensor:
+        """Elements of this tensor where ``condition`` holds, else of ``y`` (``gn.where``)."""
+        return where(condition, self, y)
+
+    def maximum(self, other) -> Tensor:
+        """max(self, other) elementwise (``gn.maximum``)."""
+        return maximum(self, other)
+
+    def minimum(self, other) -> Tensor:
+        """min(self, other) elementwise (``gn.minimum``)."""
+        return minimum(self, other)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        """``gn.isclose(self, other)``."""
+        return isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        """``gn.allclose(self, other)``."""
+        return allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        """``gn.equal(self, other)``."""
+        return equal(self, other)
+
+    # ------------------------------------------------------- triangles, rolls, slices
+    def _triangle(self, op, name, diagonal):
+        if self.ndim < 2:
+            raise ValueError(f"{name}: expects a tensor with at least 2 dimensions, got shape {self.shape}")
+        return op.apply(self, diagonal=_int_arg(diagonal, name, "diagonal", minimum=-(2**63)))
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dimensions: elements (i, j) with j − i ≤ diagonal
+        kept, the others 0."""
+        return self._triangle(M.TrilFunction, "tril", diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dimensions: elements (i, j) with j − i ≥ diagonal
+        kept, the others 0."""
+        return self._triangle(M.TriuFunction, "triu", diagonal)
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        """The elements shifted cyclically by ``shifts`` along ``dims`` (of the flattened
+        tensor when ``dims`` is None); ``shifts`` and ``dims`` may be tuples of equal length."""
+        many = isinstance(shifts, (tuple, list))
+        s = tuple(_int_arg(v, "roll", "shifts", minimum=-(2**63)) for v in (shifts if many else (shifts,)))
+        if dims is None:
+            if len(s) != 1:
+                raise ValueError(f"roll: {len(s)} shifts need as many dims, got dims=None")
+            return M.RollFunction.apply(self, shifts=s[0], dims=None)
+        d = normalize_axis(dims, builtins.max(self.ndim, 1), fn="roll")
+        if len(d) != len(s):
+            raise ValueError(f"roll: shifts {tuple(s)} and dims {tuple(d)} must have the same length")
+        if self.ndim == 0:
+            return self * 1 if self.requires_grad else self
+        return M.RollFunction.apply(self, shifts=s, dims=d)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """Elements ``start`` to ``start + length − 1`` along ``dim`` (a view, as PyTorch)."""
+        if self.ndim == 0:
+            raise ValueError("narrow: cannot narrow a 0-d tensor")
+        (d,) = normalize_axis(dim, self.ndim, fn="narrow")
+        n = self.shape[d]
+        start = _int_arg(start, "narrow", "start", minimum=-(2**63))
+        length = _int_arg(length, "narrow", "length")
+        if start < 0:
+            start += n
+        if not 0 <= start <= n or start + length > n:
+            raise IndexError(f"narrow: start {start} and length {length} are out of range for "
+                             f"dimension {d} of size {n} (shape {self.shape})")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+        """``num_samples`` indices drawn from each row of weights (``gn.multinomial``)."""
+        return multinomial(self, num_samples, replacement, generator=generator)
+
 
 def _same_dtype(ts):
     """Tensors cast to one dtype by PyTorch's rule: the widest float among them if
     any is float (ints do not widen float32 to float64), else NumPy's integer rule."""
-    dtypes = {t.data.dtype for t in ts}
+    dtypes = {t._data.dtype for t in ts}
     if len(dtypes) == 1:
         return ts
     floats = [d for d in dtypes if d.kind == "f"]
     target = np.result_type(*floats) if floats else np.result_type(*dtypes)
-    return tuple(t if t.data.dtype == target else t.to(target) for t in ts)
+    return tuple(t if t._data.dtype == target else t.to(target) for t in ts)
 
 
 def _promote(a, b, true_divide=False):
     """PyTorch's promotion for mixed operands: a float tensor keeps its dtype against
     integer or bool tensors (NumPy would make float32 with int64 float64), and
     integers divide to the default float dtype."""
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka == "f" and kb != "f":
-        return a, Tensor._make(b.data.astype(a.data.dtype), False, None, 0)
+        return a, Tensor._make(b._data.astype(a._data.dtype), False, None, 0)
     if kb == "f" and ka != "f":
-        return Tensor._make(a.data.astype(b.data.dtype), False, None, 0), b
+        return Tensor._make(a._data.astype(b._data.dtype), False, None, 0), b
     if true_divide and ka != "f":
         d = B.get_default_dtype()
-        return (Tensor._make(a.data.astype(d), False, None, 0),
-                Tensor._make(b.data.astype(d), False, None, 0))
+        return (Tensor._make(a._data.astype(d), False, None, 0),
+                Tensor._make(b._data.astype(d), False, None, 0))
     return a, b
 
 
@@ -1333,7 +1506,7 @@ def _setitem_error(t, index, v):
     if arr.dtype not in B._SUPPORTED:
         raise TypeError(f"setitem: cannot assign {type(v).__name__} {v!r:.40} into a {t.dtype} "
                         "tensor (expected a number, a tensor or an array of numbers)") from None
-    part = t.data[index].shape
+    part = t._data[index].shape
     raise ValueError(f"setitem: cannot assign a value of shape {arr.shape} to index "
                      f"{_show_index(index)} of a tensor of shape {t.shape}: the value must "
                      f"broadcast to the selected part's shape {part}") from None
@@ -1341,9 +1514,9 @@ def _setitem_error(t, index, v):
 
 def _convert_index(index):
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -1363,6 +1536,12 @@ def _isnan(v):
     return v.isnan() if isinstance(v, Tensor) else math.isnan(v)
 
 
+def _not_recorded(name):
+    raise RuntimeError(f"{name}: glassnet does not record this in-place change in the graph (a "
+                       "tensor that requires grad is involved); build a new tensor instead "
+                       "(gn.where, gn.cat, x.clone()), or do it inside `with gn.no_grad():`")
+
+
 def _bool_sub():
     raise TypeError("sub: subtraction is not defined for bool tensors (as PyTorch); use ~mask "
                     "or logical_not to invert a mask, or convert with .long()")
@@ -1370,7 +1549,7 @@ def _bool_sub():
 
 def _no_bool(t, name):
     """Refuse a bool tensor where PyTorch has no bool version of the op (abs, relu, matmul)."""
-    if t.data.dtype.kind == "b":
+    if t._data.dtype.kind == "b":
         raise TypeError(f"{name}: not defined for bool tensors (convert with .long() or .float())")
 
 
@@ -1430,7 +1609,7 @@ def _number_arg(value, name: str, arg: str):
     """A real number argument (int, float, NumPy scalar or one-element tensor), as a Python
     number; a string, a complex number or None is refused."""
     if isinstance(value, Tensor):
-        if value.data.size != 1:
+        if value._data.size != 1:
             raise TypeError(f"{name}: {arg} must be a number, got a tensor of shape {value.shape}")
         value = value.item()
     if isinstance(value, (builtins.int, builtins.float, np.integer, np.floating, np.bool_)):
@@ -1570,6 +1749,63 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad: boo
                 requires_grad)
 
 
+def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None,
+                out=None) -> Tensor:
+    """Indices drawn from each row of ``input``, read as unnormalised category weights.
+
+    Args:
+        input: weights (non-negative, finite, a positive sum), shape (n,) or (rows, n).
+        num_samples: draws per row.
+        replacement: draw with replacement; without it (the default) a category is drawn
+            at most once, so ``num_samples`` is at most the number of non-zero weights.
+        generator: a ``gn.Generator`` to draw from (default: the one ``gn.manual_seed`` seeds).
+    Returns:
+        int64 indices of shape (num_samples,) or (rows, num_samples).
+
+    Example:
+        >>> gn.manual_seed(0); gn.multinomial(gn.tensor([0.1, 0.0, 0.9]), 4, replacement=True)
+    """
+    x = as_tensor(input)
+    n = _int_arg(num_samples, "multinomial", "num_samples")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must have 1 or 2 dimensions, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"multinomial: input must hold floating-point weights, got dtype {x.dtype}")
+    w = x._data.astype(np.float64).reshape(-1, x.shape[-1])
+    if w.shape[1] == 0:
+        raise ValueError(f"multinomial: input has no categories (shape {x.shape})")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("multinomial: weights must be finite and non-negative (got "
+                         f"{'inf or nan' if not np.isfinite(w).all() else 'a negative value'})")
+    totals = w.sum(axis=1)
+    if (totals <= 0).any():
+        raise ValueError("multinomial: every row of weights needs a positive sum")
+    nonzero = int((w > 0).sum(axis=1).min())
+    if not replacement and n > nonzero:
+        raise ValueError(f"multinomial: cannot draw {n} samples without replacement from "
+                         f"{nonzero} categories of non-zero weight (pass replacement=True)")
+    rng = resolve_rng(generator, "multinomial")
+    if replacement:
+        # inverse CDF: a uniform u falls in category k when cdf[k−1] ≤ u·total < cdf[k]
+        cdf = np.cumsum(w, axis=1)
+        u = rng.random((w.shape[0], n)) * totals[:, None]
+        idx = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
+        idx = np.minimum(idx, w.shape[1] - 1)
+    else:
+        # drawing one by one without replacement is the same as sorting the keys E_k / w_k
+        # (E_k exponential): the smallest key comes first with probability w_k / Σw, ...
+        with np.errstate(divide="ignore"):
+            keys = rng.standard_exponential(w.shape) / w
+        idx = np.argsort(keys, axis=1, kind="stable")[:, :n]
+    idx = idx.astype(np.int64).reshape(x.shape[:-1] + (n,))
+    result = Tensor._make(idx, False, None, 0)
+    if out is not None:
+        from .toplevel import write_out
+
+        return write_out(result, out, "multinomial")
+    return result
+
+
 def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
     """A random permutation of 0..n−1 (int64)."""
     gen = _options("randperm", device, kwargs, random=True)
@@ -1695,7 +1931,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
 
 def where(condition, x, y) -> Tensor:
     """Elements of ``x`` where ``condition`` holds, else of ``y``."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype} (compare "
                         "to make one, e.g. x > 0, or convert with .bool())")
@@ -1711,7 +1947,7 @@ def where(condition, x, y) -> Tensor:
     except ValueError:
         raise ValueError(f"where: condition {cond.shape}, x {xt.shape} and y {yt.shape} cannot be "
                          "broadcast together") from None
-    if xt.data.dtype != yt.data.dtype:
+    if xt._data.dtype != yt._data.dtype:
         xt, yt = _same_dtype((xt, yt))
     return E.WhereFunction.apply(xt, yt, cond=cond)
 
@@ -1781,7 +2017,7 @@ def is_tensor(obj) -> bool:
 
 def numel(input) -> int:
     """The number of elements."""
-    return as_tensor(input).data.size
+    return as_tensor(input)._data.size
 
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
@@ -1792,7 +2028,7 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: b
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     """True when every element is ``isclose``."""
-    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input, other) -> bool:

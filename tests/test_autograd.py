@@ -19,12 +19,12 @@ def _leaf(values, dtype=gn.float64):
 def test_grad_accumulates_across_backward_calls():
     x = _leaf([1.0, 2.0, 3.0])
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0, 6.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, 4.0, 6.0])
     (3 * x).sum().backward()  # a new graph: PyTorch adds into .grad
-    np.testing.assert_allclose(x.grad.data, [5.0, 7.0, 9.0])
+    np.testing.assert_allclose(x.grad._data, [5.0, 7.0, 9.0])
     x.grad = None
     x.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(x.grad._data, [1.0, 1.0, 1.0])
 
 
 def test_backward_on_non_scalar_needs_gradient():
@@ -41,7 +41,7 @@ def test_backward_with_explicit_gradient(torch):
     (x * x * 3).backward(gn.tensor(v))
     tx = torch.from_numpy(a).requires_grad_()
     (tx * tx * 3).backward(torch.from_numpy(v))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
     with pytest.raises(ValueError, match=r"gradient has shape \(3,\) but the tensor has shape \(2, 2\)"):
         (x * 2).backward(gn.ones(3, dtype=gn.float64))
 
@@ -49,7 +49,7 @@ def test_backward_with_explicit_gradient(torch):
 def test_backward_of_scalar_with_one_element_shape():
     x = _leaf([2.0])
     (x * x).backward()  # shape (1,) counts as a scalar, as in PyTorch
-    np.testing.assert_allclose(x.grad.data, [4.0])
+    np.testing.assert_allclose(x.grad._data, [4.0])
 
 
 def test_backward_without_grad_is_a_clear_error():
@@ -72,9 +72,9 @@ def test_retain_graph_doubles_grads():
     x = _leaf([1.0, 2.0])
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad._data.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad._data, 2 * first)
 
 
 def test_second_backward_through_a_multi_output_op_fails_clearly():
@@ -100,10 +100,10 @@ def test_detach_cuts_the_graph_and_shares_memory():
     x = _leaf([1.0, 2.0])
     d = x.detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
-    assert np.shares_memory(d.data, x.data)
+    assert np.shares_memory(d._data, x._data)
     y = (x * d).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, [1.0, 2.0])  # d is a constant
+    np.testing.assert_allclose(x.grad._data, [1.0, 2.0])  # d is a constant
 
 
 def test_no_grad_records_nothing():
@@ -220,7 +220,7 @@ def test_requires_grad_flag_on_non_leaf():
 def test_register_hook_sees_and_replaces_gradients():
     x = _leaf([1.0, 2.0])
     seen = []
-    handle = x.register_hook(lambda g: seen.append(g.data.copy()))
+    handle = x.register_hook(lambda g: seen.append(g._data.copy()))
     (x * 3).sum().backward()
     np.testing.assert_allclose(seen[0], [3.0, 3.0])
     handle.remove()
@@ -231,7 +231,7 @@ def test_register_hook_sees_and_replaces_gradients():
     x.grad = None
     x.register_hook(lambda g: g * 2)
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [6.0, 6.0])
+    np.testing.assert_allclose(x.grad._data, [6.0, 6.0])
 
 
 def test_hook_on_intermediate_changes_upstream_gradient(torch):
@@ -244,7 +244,7 @@ def test_hook_on_intermediate_changes_upstream_gradient(torch):
     th = tx * tx
     th.register_hook(lambda g: g * 10)
     th.sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
 
 
 def test_retain_grad_keeps_intermediate_grad():
@@ -252,8 +252,8 @@ def test_retain_grad_keeps_intermediate_grad():
     h = x * 3
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.data, 2 * h.data)
-    np.testing.assert_allclose(x.grad.data, 2 * h.data * 3)
+    np.testing.assert_allclose(h.grad._data, 2 * h._data)
+    np.testing.assert_allclose(x.grad._data, 2 * h._data * 3)
     assert (x * 2).grad is None
 
 
@@ -264,7 +264,7 @@ def test_retain_grad_accumulates(torch):
     y = (h * h).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(h.grad.data, 4 * h.data)
+    np.testing.assert_allclose(h.grad._data, 4 * h._data)
 
 
 def test_hook_on_tensor_without_grad_fails():
@@ -281,7 +281,7 @@ def test_deep_chain_has_no_recursion_limit():
     for _ in range(20000):
         y = y * 1.0001 + 0.0
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0001**20000], rtol=1e-9)
+    np.testing.assert_allclose(x.grad._data, [1.0001**20000], rtol=1e-9)
 
 
 def test_diamond_graph(torch):
@@ -297,26 +297,26 @@ def test_diamond_graph(torch):
     f(x, gn.exp, gn.sin).backward()
     tx = torch.from_numpy(a).requires_grad_()
     f(tx, torch.exp, torch.sin).backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-12)
 
 
 def test_x_plus_x_gradient_is_two():
     x = _leaf([1.0, -3.0])
     (x + x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, 2.0])
     x.grad = None
     (x * x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 27.0])
+    np.testing.assert_allclose(x.grad._data, [3.0, 27.0])
 
 
 def test_leaf_grads_are_not_aliased():
     """Two leaves that receive the same array (x + y) get separate .grad buffers."""
     x, y = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
     (x + y).sum().backward()
-    assert not np.shares_memory(x.grad.data, y.grad.data)
+    assert not np.shares_memory(x.grad._data, y.grad._data)
     with gn.no_grad():
-        x.grad.data *= 5
-    np.testing.assert_allclose(y.grad.data, [1.0, 1.0])
+        x.grad._data *= 5
+    np.testing.assert_allclose(y.grad._data, [1.0, 1.0])
 
 
 def test_leaf_grad_not_aliased_with_upstream_or_broadcast():
@@ -326,8 +326,8 @@ def test_leaf_grad_not_aliased_with_upstream_or_broadcast():
     out = y * 1 + z
     g = np.ones((3, 2))
     out.backward(gn.tensor(g))
-    x.grad.data[...] = 7
-    np.testing.assert_allclose(z.grad.data, np.ones((3, 2)))
+    x.grad._data[...] = 7
+    np.testing.assert_allclose(z.grad._data, np.ones((3, 2)))
     np.testing.assert_allclose(g, np.ones((3, 2)))
 
 
@@ -348,7 +348,7 @@ def test_multi_output_op_with_one_output_used(torch):
     x = _leaf(a)
     _p, q, _r = gn.chunk(x, 3)
     (q * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[0, 0], [2, 2], [0, 0]])
+    np.testing.assert_allclose(x.grad._data, [[0, 0], [2, 2], [0, 0]])
 
 
 # ---------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def test_multi_output_op_with_one_output_used(torch):
                                 "setitem"])
 def test_inplace_on_requires_grad_raises(op):
     x = _leaf([1.0, 2.0])
-    before = x.data.copy()
+    before = x._data.copy()
     ops = {
         "iadd": lambda t: t.__iadd__(1.0), "isub": lambda t: t.__isub__(1.0),
         "imul": lambda t: t.__imul__(2.0), "itruediv": lambda t: t.__itruediv__(2.0),
@@ -368,10 +368,10 @@ def test_inplace_on_requires_grad_raises(op):
     }
     with pytest.raises(RuntimeError, match=r"in-place|assigning into"):
         ops[op](x)
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x._data, before)
     with gn.no_grad():
         ops[op](x)
-    assert not np.array_equal(x.data, before)
+    assert not np.array_equal(x._data, before)
     assert x.requires_grad and x.is_leaf
 
 
@@ -380,9 +380,9 @@ def test_inplace_on_plain_tensor_works():
     x += 1
     x *= gn.tensor([2.0, 3.0])
     x[0] = 0.5
-    np.testing.assert_allclose(x.data, [0.5, 9.0])
+    np.testing.assert_allclose(x._data, [0.5, 9.0])
     x.sub_(gn.tensor([0.5, 1.0]), alpha=2)
-    np.testing.assert_allclose(x.data, [-0.5, 7.0])
+    np.testing.assert_allclose(x._data, [-0.5, 7.0])
 
 
 def test_inplace_update_under_no_grad_is_an_sgd_step():
@@ -390,7 +390,7 @@ def test_inplace_update_under_no_grad_is_an_sgd_step():
     (w * w).sum().backward()
     with gn.no_grad():
         w -= 0.1 * w.grad
-    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    np.testing.assert_allclose(w._data, [0.8, 1.6])
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
 
 
@@ -408,11 +408,114 @@ def test_inplace_shape_error_names_shapes():
         x += gn.ones(4)
 
 
-def test_non_leaf_inplace_on_graph_is_refused():
+def test_non_leaf_inplace_is_recorded_as_pytorch(torch):
+    """PyTorch's rules: in-place on a non-leaf is recorded in the graph (the leaf case is
+    refused above); an op that kept the old value finds the change at backward."""
+    def run(lib, a, x, case):
+        if case == "mul":
+            y = a * 2
+            y *= x
+            return y
+        if case == "consumer_before":
+            y = a * 2
+            z = y + 1  # z was computed from y before the change: its gradient is of the old y
+            y += x
+            return z * 3 + y
+        if case == "chain":
+            y = a * 1
+            y.add_(x, alpha=3)
+            y.sub_(a * 0.25)
+            y.div_(x)
+            y -= 0.5
+            return y * y
+        if case == "plain_gets_grad":
+            b = lib.zeros(3, dtype=lib.float64)
+            b += x  # b needed no grad: it becomes part of the graph
+            assert b.requires_grad and not b.is_leaf
+            return b * a
+        if case == "saved_by_mul":
+            y = a * 2
+            z = y * y
+            y += 1
+            return z
+        if case == "saved_output":
+            y = a.exp()
+            y += 1
+            return y
+    rng = np.random.default_rng(0)
+    a0, x0 = rng.standard_normal(3), rng.standard_normal(3)
+    for case in ("mul", "consumer_before", "chain", "plain_gets_grad"):
+        ga, gx = gn.tensor(a0, requires_grad=True), gn.tensor(x0, requires_grad=True)
+        ta, tx = torch.tensor(a0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+        gy, ty = run(gn, ga, gx, case), run(torch, ta, tx, case)
+        assert gy.grad_fn is not None
+        gy.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(gy.detach().numpy(), ty.detach().numpy(), rtol=1e-12, err_msg=case)
+        np.testing.assert_allclose(ga.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=case)
+        np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=case)
+    for case in ("saved_by_mul", "saved_output"):
+        with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation "
+                                               "has been modified by an inplace operation"):
+            run(torch, torch.tensor(a0, requires_grad=True), None, case).sum().backward()
+        with pytest.raises(RuntimeError, match="one of the variables needed for gradient computation "
+                                               "has been modified by an inplace operation"):
+            run(gn, gn.tensor(a0, requires_grad=True), None, case).sum().backward()
+
+
+def test_inplace_on_a_non_leaf_gradchecks():
+    def f(a, x):
+        y = a * 1.5
+        y *= x
+        y += a
+        y /= 2
+        return y
+
+    a = gn.tensor([0.3, -1.2, 0.8], dtype=gn.float64, requires_grad=True)
+    x = gn.tensor([1.1, 0.4, -0.7], dtype=gn.float64, requires_grad=True)
+    assert gn.autograd.gradcheck(f, (a, x))
+
+
+def test_inplace_on_a_leaf_that_requires_grad_names_it():
+    x = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"x \+= y: in-place operation on a leaf tensor that requires grad"):
+        x += 1
+
+
+def test_inplace_writes_not_recorded_are_refused_not_silently_wrong():
     x = _leaf([1.0, 2.0])
     y = x * 2
-    with pytest.raises(RuntimeError, match=r"in-place"):
-        y += 1
+    for change in (lambda: y.fill_(0), lambda: y.copy_(gn.ones(2)), lambda: y.__setitem__(0, 1.0),
+                   lambda: gn.zeros(2).copy_(x), lambda: y[0:1].__iadd__(1.0)):
+        with pytest.raises(RuntimeError, match=r"not record|view"):
+            change()
+
+
+def test_data_is_a_tensor_sharing_memory_outside_the_graph(torch):
+    p = gn.nn.Parameter(gn.tensor([1.0, 2.0, 3.0]))
+    p.grad = gn.tensor([0.5, 0.5, 1.0])
+    d = p.data
+    assert isinstance(d, gn.Tensor) and not d.requires_grad and d.grad_fn is None and d.is_leaf
+    p.data.add_(p.grad, alpha=-0.1)  # the classic manual SGD update
+    np.testing.assert_allclose(p.detach().numpy(), [0.95, 1.95, 2.9], rtol=1e-6)
+    p.data.mul_(2)
+    assert float(p.data.norm()) == pytest.approx(float(np.linalg.norm([1.9, 3.9, 5.8])), rel=1e-6)
+    assert p.data.numpy() is not None and np.shares_memory(p.data.numpy(), p.detach().numpy())
+    # assigning replaces the values (shape and dtype too), as PyTorch
+    p.data = gn.zeros(2, dtype=gn.float64)
+    assert p.shape == (2,) and p.dtype == np.float64 and p.requires_grad
+    with pytest.raises(TypeError, match=r"data: expected a tensor \(or NumPy array\) to assign, got str"):
+        p.data = "x"
+    # a change through .data is not seen by the version check, as in PyTorch
+    w = gn.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    w.data.mul_(1.0)
+    loss.backward()
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    tloss = (tw * tw).sum()
+    tw.data.mul_(1.0)
+    tloss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy())
 
 
 # values kept for backward and changed in place afterwards (version counters)
@@ -581,7 +684,7 @@ def test_leaf_grad_does_not_corrupt_a_pending_gradient(form, torch):
     f(x).backward()
     t = torch.from_numpy(a).requires_grad_()
     f(t).backward()
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, t.grad.numpy(), rtol=1e-12)
 
 
 def _random_program(rng, n_steps):
@@ -625,7 +728,7 @@ def test_random_graphs_match_torch(torch):
         tx, ty = torch.from_numpy(a).requires_grad_(), torch.from_numpy(b).requires_grad_()
         _run_program(prog, outs, tx, ty).backward()
         for g, t in ((x.grad, tx.grad), (y.grad, ty.grad)):
-            got = np.zeros((3, 4)) if g is None else g.data
+            got = np.zeros((3, 4)) if g is None else g._data
             expected = np.zeros((3, 4)) if t is None else t.numpy()
             np.testing.assert_allclose(got, expected, atol=1e-10, err_msg=f"program {seed}: {prog}")
         checked += 1
@@ -635,9 +738,9 @@ def test_random_graphs_match_torch(torch):
 def test_gradcheck_gives_the_inputs_arrays_back():
     base = np.arange(12.0).reshape(3, 4)
     x = gn.from_numpy(base.T).requires_grad_()  # a non-contiguous view
-    view = x.data
+    view = x._data
     assert gn.autograd.gradcheck(lambda t: (t * t).sum(), x)
-    assert x.data is view and np.shares_memory(x.data, base)
+    assert x._data is view and np.shares_memory(x._data, base)
     np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4))
 
 

@@ -23,7 +23,7 @@ def test_neuron_forward_and_backward():
     assert z.dtype == np.float32 and y.dtype == np.float32
     y.backward()
     s = y.item() * (1 - y.item())  # σ'(z) = a(1 − a)
-    np.testing.assert_allclose(w.grad.data, s * np.array([0.5, 0.6, 0.1]), rtol=1e-5)
+    np.testing.assert_allclose(w.grad._data, s * np.array([0.5, 0.6, 0.1]), rtol=1e-5)
     assert b.grad.item() == pytest.approx(s, rel=1e-5)
     assert b.grad.shape == ()
 
@@ -48,7 +48,7 @@ def test_sigmoid_plus_bce_gradient_is_a_minus_y(reduction):
     loss = F.binary_cross_entropy(a, gn.tensor(Y), reduction=reduction)
     loss.backward()
     scale = 1 if reduction == "sum" else 1 / Z.size
-    np.testing.assert_allclose(z.grad.data, scale * (a.data - Y), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(z.grad._data, scale * (a._data - Y), rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
@@ -58,7 +58,7 @@ def test_bce_with_logits_gradient_is_a_minus_y(reduction):
     loss.backward()
     a = 1 / (1 + np.exp(-Z))
     scale = 1 if reduction == "sum" else 1 / Z.size
-    np.testing.assert_allclose(z.grad.data, scale * (a - Y), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z.grad._data, scale * (a - Y), rtol=1e-12, atol=1e-15)
     # and the same loss value as the two-step version
     two_step = F.binary_cross_entropy(gn.sigmoid(gn.tensor(Z)), gn.tensor(Y), reduction=reduction)
     assert loss.item() == pytest.approx(two_step.item(), rel=1e-12)
@@ -71,7 +71,7 @@ def test_chapter_neuron_loss_gradient_through_the_weights():
     x = np.array([0.5, 0.6, 0.1])
     a = gn.sigmoid(w @ gn.tensor(x) + b)
     F.binary_cross_entropy(a, gn.tensor(np.array(1.0))).backward()
-    np.testing.assert_allclose(w.grad.data, (a.item() - 1.0) * x, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, (a.item() - 1.0) * x, rtol=1e-12)
     assert b.grad.item() == pytest.approx(a.item() - 1.0, rel=1e-12)
 
 
@@ -79,8 +79,8 @@ def test_softmax_cross_entropy_gradient_is_p_minus_onehot():
     z = gn.tensor(np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]]), requires_grad=True)
     t = gn.tensor([0, 2])
     F.cross_entropy(z, t, reduction="sum").backward()
-    p = np.exp(z.data) / np.exp(z.data).sum(1, keepdims=True)
-    np.testing.assert_allclose(z.grad.data, p - np.eye(3)[[0, 2]], rtol=1e-12)
+    p = np.exp(z._data) / np.exp(z._data).sum(1, keepdims=True)
+    np.testing.assert_allclose(z.grad._data, p - np.eye(3)[[0, 2]], rtol=1e-12)
     assert F.cross_entropy(gn.tensor([[2.0, 0.5, -1.0]]), gn.tensor([0])).item() == pytest.approx(0.2413, abs=1e-4)
 
 
@@ -90,6 +90,6 @@ def test_bce_gradient_at_the_activation_is_the_chapters_formula():
     a = gn.sigmoid(z)
     a.retain_grad()
     F.binary_cross_entropy(a, gn.tensor(Y), reduction="sum").backward()
-    av = a.data
-    np.testing.assert_allclose(a.grad.data, -(Y / av + (Y - 1) / (1 - av)), rtol=1e-10)
-    np.testing.assert_allclose(z.grad.data, a.grad.data * av * (1 - av), rtol=1e-10)
+    av = a._data
+    np.testing.assert_allclose(a.grad._data, -(Y / av + (Y - 1) / (1 - av)), rtol=1e-10)
+    np.testing.assert_allclose(z.grad._data, a.grad._data * av * (1 - av), rtol=1e-10)

@@ -67,7 +67,7 @@ def train_steps(kind: str, rank: int, size: int, overlap: bool = False) -> np.nd
             loss = gn.nn.functional.cross_entropy(model(gn.tensor(X[lo:hi])), gn.tensor(y[lo:hi]))
             loss.backward()
             opt.step()
-        return np.concatenate([p.data.ravel() for p in net.parameters()])
+        return np.concatenate([p._data.ravel() for p in net.parameters()])
     finally:
         gn.set_default_dtype(previous)
 
@@ -95,7 +95,7 @@ def train_sync_bn(rank: int, size: int) -> np.ndarray:
             loss = gn.nn.functional.cross_entropy(model(gn.tensor(X[lo:hi])), gn.tensor(y[lo:hi]))
             loss.backward()
             opt.step()
-        return np.concatenate([v.data.ravel().astype(np.float64)
+        return np.concatenate([v._data.ravel().astype(np.float64)
                                for v in net.state_dict().values()])
     finally:
         gn.set_default_dtype(previous)
@@ -120,7 +120,7 @@ def fit_run(epochs: int, rank: int, ckpt_dir=None, resume_from=None, report=None
         history = gn.train.fit(model, (X[:81], y[:81]), "cross_entropy", opt, epochs=epochs,
                                batch_size=10, val_data=(X[81:], y[81:]), verbose=2,
                                callbacks=callbacks, resume_from=resume_from, report=report)
-        return history.to_dict(), np.concatenate([p.data.ravel() for p in model.parameters()])
+        return history.to_dict(), np.concatenate([p._data.ravel() for p in model.parameters()])
     finally:
         gn.set_default_dtype(previous)
 
@@ -159,7 +159,7 @@ def case_ddp(out: Path) -> None:
         sampler.set_epoch(epoch)
         loader = gn.data.DataLoader(gn.data.TensorDataset(np.arange(20)), batch_size=4,
                                     sampler=sampler)
-        epochs.append([int(v) for xb in loader for v in xb[0].data])
+        epochs.append([int(v) for xb in loader for v in xb[0]._data])
     result["sampler"] = d.all_gather_object([], epochs)
 
     gn.manual_seed(rank)
@@ -189,7 +189,7 @@ def case_fit(out: Path) -> None:
                           gn.optim.SGD(model.parameters(), lr=0.1), epochs=2, verbose=False)
     (out / f"sampler-{rank}.json").write_text(json.dumps(
         {"loss": shared["loss"], "epoch": sampler.epoch,
-         "weights": [p.data.ravel().tolist() for p in model.parameters()]}))
+         "weights": [p._data.ravel().tolist() for p in model.parameters()]}))
     if rank == 0:
         np.savez(out / "fit-0.npz", weights=weights, resumed=resumed_weights)
         (out / "fit-0.json").write_text(json.dumps({"history": history, "resumed": resumed}))

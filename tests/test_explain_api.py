@@ -76,9 +76,9 @@ def test_backward_chain_rule_and_sgd_step(torch):
     tb = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
     ta = torch.sigmoid(tw @ torch.tensor([0.5, 0.6, 0.1], dtype=torch.float64) + tb)
     torch.nn.functional.binary_cross_entropy(ta, torch.tensor(1.0, dtype=torch.float64)).backward()
-    np.testing.assert_allclose(w.data, (tw - 0.5 * tw.grad).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w._data, (tw - 0.5 * tw.grad).detach().numpy(), rtol=1e-12)
     updates = [e for s in ex.steps if s.phase == "update" for e in s.items if isinstance(e, Eq)]
-    np.testing.assert_allclose([e.result.value() for e in updates[:3]], w.data, rtol=1e-12)
+    np.testing.assert_allclose([e.result.value() for e in updates[:3]], w._data, rtol=1e-12)
 
 
 def test_every_number_is_the_engines_for_many_ops():
@@ -172,7 +172,7 @@ def test_cross_entropy_softmax_target_probability_log(torch):
     assert "ℓ_1 = −log(p_12) = −log(0.6285) = 0.4644" in text
     assert "∂L/∂z_12 = (1/2)·(p_12 − y_12) = (1/2)·(0.6285 − 1) = −0.1857" in text
     check(ex)
-    tz = torch.tensor(z.data, requires_grad=True)
+    tz = torch.tensor(z._data, requires_grad=True)
     tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 2]))
     tl.backward()
     (final,) = [e for e in ex.steps[0].items if isinstance(e, Eq) and e.ref is not None]
@@ -218,7 +218,7 @@ def test_explaining_a_whole_model_changes_nothing_and_describes_every_op():
     loss1, m1, ex = _small_cnn_step(True)
     assert loss0.item() == loss1.item()
     for p0, p1 in zip(m0.parameters(), m1.parameters()):
-        np.testing.assert_array_equal(p0.data, p1.data)
+        np.testing.assert_array_equal(p0._data, p1._data)
     text, _, _ = str(ex), ex.to_markdown(), ex.to_latex()
     assert "could not describe" not in text
     titles = [s.title for s in ex.steps]
@@ -231,7 +231,7 @@ def test_fused_rnn_steps_and_parameter_names_from_the_model():
     layer = gn.nn.RNN(1, 2, dtype=gn.float64)
     for n, v in (("weight_ih_l0", [[0.5], [0.1]]), ("weight_hh_l0", [[0.2, 0], [0, 0.3]]),
                  ("bias_ih_l0", [0, 0.1]), ("bias_hh_l0", [0, 0])):
-        getattr(layer, n).data[...] = v
+        getattr(layer, n)._data[...] = v
     with gn.explain(names=layer) as ex:
         out, _ = layer(gn.tensor(np.array([1.0, 0.5, -1.0])[:, None, None]))
         out.sum().backward()
@@ -278,7 +278,7 @@ def test_more_activations_and_leaf_gradients_summed_over_paths(torch):
     assert "could not describe" not in text
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
-    tz = torch.tensor(z.data, requires_grad=True)
+    tz = torch.tensor(z._data, requires_grad=True)
     tf = torch.nn.functional
     (tf.leaky_relu(tz, 0.1) + tf.elu(tz) + tf.selu(tz) + tf.silu(tz) + tf.softplus(tz) + tf.softsign(tz)
      - tz).sum().backward()
@@ -301,5 +301,5 @@ def test_a_describe_hook_that_fails_is_reported_and_the_computation_goes_on():
     x = named([1.0, 2.0], "x", True)
     with gn.explain() as ex:
         y = Twice.apply(x)
-    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    np.testing.assert_array_equal(y._data, [2.0, 4.0])
     assert "Twice could not describe itself: TypeError" in str(ex)

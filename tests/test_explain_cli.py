@@ -124,7 +124,7 @@ def test_backprop_batch_and_the_same_step_without_explain(capsys, torch):
         gn.sigmoid(linears[0](gn.tensor(np.array([[1.0, 0.0], [0.0, 1.0]])))),
         gn.tensor(np.array([[1.0], [0.0]]))).backward()
     opt.step()
-    np.testing.assert_array_equal(shown(ex, "W^[1]"), linears[0].weight.data)
+    np.testing.assert_array_equal(shown(ex, "W^[1]"), linears[0].weight._data)
     rc, out, _ = run(capsys, "backprop", "--sizes", "2,1", "--weights", "0.5 0.6", "--no-bias", "--input", "1,0",
                      "--target", "1", "--input", "0,1", "--target", "0", "--loss", "bce", "--lr", "0.5", "--batch")
     assert rc == 0 and out.count("SGD step") == 1 and "− [y_21·log(a^[1]_21)" in out
@@ -339,7 +339,7 @@ def test_shapes_by_arithmetic_only(capsys):
     text = str(ex)
     assert f"output: {y.shape[2]}×{y.shape[3]}×3\n" in text
     n_flat = y.shape[1] * y.shape[2] * y.shape[3]
-    n_params = sum(p.data.size for p in convs.parameters()) + (n_flat + 1) * 7
+    n_params = sum(p._data.size for p in convs.parameters()) + (n_flat + 1) * 7
     assert f"= {n_flat}\n" in text and f"trainable parameters: {n_params}\n" in text
 
 
@@ -355,13 +355,13 @@ def test_rnn_forward_matches_nn_rnn_and_bptt_matches_torch(torch):
     check(ex)
     # forward: the library's fused nn.RNN with the same weights
     layer = gn.nn.RNN(1, 2, dtype=gn.float64)
-    layer.weight_ih_l0.data[...] = wxh
-    layer.weight_hh_l0.data[...] = whh
-    layer.bias_ih_l0.data[...] = bh
-    layer.bias_hh_l0.data[...] = 0
+    layer.weight_ih_l0._data[...] = wxh
+    layer.weight_hh_l0._data[...] = whh
+    layer.bias_ih_l0._data[...] = bh
+    layer.bias_hh_l0._data[...] = 0
     out, _ = layer(gn.tensor(np.array(xs)[:, None, None]))
     for t in range(3):
-        np.testing.assert_allclose(shown(ex, f"h_{t + 1}"), out.data[t, 0], rtol=1e-12)
+        np.testing.assert_allclose(shown(ex, f"h_{t + 1}"), out._data[t, 0], rtol=1e-12)
     # BPTT: gradients from PyTorch autograd on the same recurrence
     W = [torch.tensor(np.array(v, float), requires_grad=True) for v in (wxh, whh, bh, why)]
     h, E = torch.zeros(2, dtype=torch.float64), 0

@@ -55,7 +55,7 @@ def test_softmax_cross_entropy_p_minus_y(torch):
     assert all(f"p_{k}{c} = e^z_{k}{c}/" in text for k in (1, 2) for c in (1, 2, 3))
     n_eq, n_ref, n_num = check(ex)
     assert n_eq == n_num == 6 + 2 + 1 + 6 and n_ref == 1 + 6
-    tz = torch.tensor(z.data, requires_grad=True)
+    tz = torch.tensor(z._data, requires_grad=True)
     tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 2]))
     tl.backward()
     assert abs(results(forward)[-1] - tl.item()) < 1e-12
@@ -78,9 +78,9 @@ def test_cross_entropy_one_sample_sum_and_upstream(torch):
     # the loss is not where backward started: the upstream factor ∂L/∂t·(p − y)
     assert "∂J/∂z_1 = ∂J/∂L·(p_1 − y_1) = 3·(0.7856 − 1) = −0.6432" in text
     check(ex)
-    tz = torch.tensor(z.data, requires_grad=True)
+    tz = torch.tensor(z._data, requires_grad=True)
     (torch.nn.functional.cross_entropy(tz, torch.tensor(0)) * 3).backward()
-    np.testing.assert_allclose(z.grad.data, tz.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(z.grad._data, tz.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(results(ex.steps[-1]), tz.grad.numpy(), rtol=1e-12)
 
 
@@ -93,8 +93,8 @@ def test_cross_entropy_probability_targets_ignored_rows_and_sum(torch):
     assert "ℓ_1 = −(t_11·log(p_11) + t_12·log(p_12) + t_13·log(p_13))" in text
     assert "∂L/∂z_11 = (1/2)·(p_11 − t_11) = (1/2)·(0.2312 − 0.2) = 0.0156" in text
     check(ex)
-    tz = torch.tensor(z.data, requires_grad=True)
-    torch.nn.functional.cross_entropy(tz, torch.tensor(t.data)).backward()
+    tz = torch.tensor(z._data, requires_grad=True)
+    torch.nn.functional.cross_entropy(tz, torch.tensor(t._data)).backward()
     np.testing.assert_allclose(results(ex.steps[-1]), tz.grad.numpy().ravel(), rtol=1e-12)
 
     z2 = named([[1.0, 2.0, 0.5], [0.1, -1.0, 0.3], [3.0, 0.0, 0.0]], "z", True)
@@ -104,7 +104,7 @@ def test_cross_entropy_probability_targets_ignored_rows_and_sum(torch):
     assert "2, ignored, 1" in text2 and "∂L/∂z_21 = 0" in text2 and "(1/N)" not in text2
     assert "L = ℓ_1 + ℓ_3 = " in text2
     check(ex2)
-    tz2 = torch.tensor(z2.data, requires_grad=True)
+    tz2 = torch.tensor(z2._data, requires_grad=True)
     torch.nn.functional.cross_entropy(tz2, torch.tensor([1, -100, 0]), reduction="sum").backward()
     np.testing.assert_allclose(
         results(ex2.steps[-1]), tz2.grad.numpy().ravel(), rtol=1e-12, atol=1e-15
@@ -121,7 +121,7 @@ def test_cross_entropy_of_large_scores_subtracts_the_maximum(torch):
     assert "log(p_12) = z_12 − m_1 − log(e^(z_11 − m_1) + " in text and ") = −1100" in text
     assert "ℓ_1 = −log(p_12) = −(−1100) = 1100" in text and "∞" not in text
     check(ex)
-    tz = torch.tensor(z.data, requires_grad=True)
+    tz = torch.tensor(z._data, requires_grad=True)
     tl = torch.nn.functional.cross_entropy(tz, torch.tensor([1, 0]))
     tl.backward()
     assert _by_lhs(ex, "forward")["L"] == pytest.approx(tl.item(), rel=1e-12)
@@ -171,7 +171,7 @@ def test_mse_in_the_chapters_symbols(torch):
     assert "∂L/∂y_1 = (2/3)·(y_1 − ŷ_1) = (2/3)·(0 − 0.5) = −0.3333" in text
     n_eq, n_ref, n_num = check(ex)
     assert n_eq == n_ref == n_num == 7
-    to, ty = torch.tensor(o.data, requires_grad=True), torch.tensor(y.data, requires_grad=True)
+    to, ty = torch.tensor(o._data, requires_grad=True), torch.tensor(y._data, requires_grad=True)
     tl = torch.nn.functional.mse_loss(to, ty)
     tl.backward()
     forward, backward = ex.steps
@@ -248,10 +248,10 @@ def test_dropout_mask_scaling_and_gradient(torch):
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
     m = _mask(ex)
-    tx = torch.tensor(x.data, requires_grad=True)
+    tx = torch.tensor(x._data, requires_grad=True)
     ta = tx * torch.tensor(m) / (1 - 0.5)
-    (ta * torch.tensor(c.data)).sum().backward()
-    np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-12)
+    (ta * torch.tensor(c._data)).sum().backward()
+    np.testing.assert_allclose(a._data, ta.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(results(ex.steps[-1]), tx.grad.numpy().ravel(), rtol=1e-12)
 
 
@@ -329,10 +329,10 @@ def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
     ) in text
     n_eq, n_ref, _ = check(ex)
     assert n_eq - n_ref == 2  # the two variances: the op keeps 1/√(σ² + ε), not σ²
-    tx, tg, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, g, b))
+    tx, tg, tb = (torch.tensor(t._data, requires_grad=True) for t in (x, g, b))
     ty = torch.nn.functional.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-5)
-    (ty * torch.tensor(c.data)).sum().backward()
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12)
+    (ty * torch.tensor(c._data)).sum().backward()
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-12)
     back = _by_lhs(ex, "backward")
     for k in (1, 2):
         assert back[f"∂L/∂β_{k}"] == pytest.approx(tb.grad[k - 1].item(), rel=1e-12)
@@ -345,8 +345,8 @@ def test_batch_norm_training_forward_and_backward_of_each_feature(torch):
 
 def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
     bn = gn.nn.BatchNorm1d(2, dtype=gn.float64)  # as x: PyTorch refuses mixed dtypes
-    bn.running_mean.data[:] = [0.5, -0.5]
-    bn.running_var.data[:] = [2.0, 0.5]
+    bn.running_mean._data[:] = [0.5, -0.5]
+    bn.running_var._data[:] = [2.0, 0.5]
     bn.eval()
     x = named([[1.0, 2.0], [3.0, -1.0]], "x", True)
     with gn.explain() as ex:
@@ -356,11 +356,11 @@ def test_batch_norm_evaluation_and_a_layer_of_a_cnn(torch):
     assert "√(σ²_1 + ε) = √(2 + 1e−5) = 1.4142" in text
     assert "x̂_21 = (x_21 − μ_1)/√(σ²_1 + ε) = (3 − 0.5)/√(2 + 1e−5) = 1.7678" in text
     check(ex, rtol=1e-5)
-    tx = torch.tensor(x.data, requires_grad=True)
+    tx = torch.tensor(x._data, requires_grad=True)
     torch.nn.functional.batch_norm(
         tx, torch.tensor([0.5, -0.5]), torch.tensor([2.0, 0.5]), training=False
     ).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-6)
 
     gn.manual_seed(0)
     model = gn.nn.Sequential(gn.nn.Conv2d(1, 3, 3), gn.nn.BatchNorm2d(3), gn.nn.ReLU())
@@ -387,9 +387,9 @@ def _pool_case(torch, pool, tpool, c, **kw):
         L = (p * cc).sum()
         L.name = "L"
         L.backward()
-    tx = torch.tensor(x.data, requires_grad=True)
-    (tpool(tx, **kw) * torch.tensor(cc.data)).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12)
+    tx = torch.tensor(x._data, requires_grad=True)
+    (tpool(tx, **kw) * torch.tensor(cc._data)).sum().backward()
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-12)
     last = ex.steps[-1]
     np.testing.assert_allclose(
         [e.result.value() for e in eqs(last) if e.ref and e.ref[0] == "grad"],
@@ -473,8 +473,8 @@ def _conv_case(torch, x, w, b, c, **kw):
         L = (z * named(c, "c")).sum()
         L.name = "L"
         L.backward()
-    tx, tw = torch.tensor(xt.data, requires_grad=True), torch.tensor(wt.data, requires_grad=True)
-    tb = torch.tensor(bt.data, requires_grad=True) if bt is not None else None
+    tx, tw = torch.tensor(xt._data, requires_grad=True), torch.tensor(wt._data, requires_grad=True)
+    tb = torch.tensor(bt._data, requires_grad=True) if bt is not None else None
     (torch.nn.functional.conv2d(tx, tw, tb, **kw) * torch.tensor(np.asarray(c))).sum().backward()
     step = ex.steps[-1]
     engine = {
@@ -488,7 +488,7 @@ def _conv_case(torch, x, w, b, c, **kw):
         assert e.result.value() == pytest.approx(
             float(engine[e.ref[1]][e.ref[2]]), rel=1e-9, abs=1e-12
         )
-    np.testing.assert_allclose(xt.grad.data, tx.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(xt.grad._data, tx.grad.numpy(), rtol=1e-10)
     n_eq, n_ref, _ = check(ex)
     assert n_eq == n_ref
     return str(ex)
@@ -647,7 +647,7 @@ def test_optimizer_updates_are_the_engines_and_pytorchs(torch, name, kw, state):
             np.testing.assert_allclose(
                 [found[f"{sym}_1"], found[f"{sym}_2"]], t_state[key].numpy(), rtol=1e-10
             )
-    np.testing.assert_allclose(w.data, reference[-1][1].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w._data, reference[-1][1].numpy(), rtol=1e-12)
 
 
 def test_optimizer_update_text_in_the_textbooks_form():

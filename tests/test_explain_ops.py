@@ -33,7 +33,7 @@ def test_every_printed_equation_is_the_engines(info, sample):
         with gn.explain(max_elements=8) as ex:
             outs = [o for o in _outputs(info.op(*args, **kwargs)) if o.requires_grad]
             if outs:
-                total = sum((o * gn.tensor(np.linspace(-1, 1, o.data.size).reshape(o.shape))).sum() for o in outs)
+                total = sum((o * gn.tensor(np.linspace(-1, 1, o._data.size).reshape(o.shape))).sum() for o in outs)
                 total.backward()
     assert len(ex) > 0
     text = ex.to_text()

@@ -14,13 +14,13 @@ def test_dropout_scales_kept_elements_and_gradient_is_the_mask(dtype):
     x = gn.tensor(np.linspace(1, 2, 20000).astype(dtype), requires_grad=True)
     y = F.dropout(x, p=0.3)
     assert y.dtype == dtype
-    kept = y.data != 0
+    kept = y._data != 0
     assert 0.67 < kept.mean() < 0.73
-    np.testing.assert_allclose(y.data[kept], x.data[kept] / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y._data[kept], x._data[kept] / 0.7, rtol=1e-6)
     y.sum().backward()
     assert x.grad.dtype == dtype
-    np.testing.assert_allclose(x.grad.data, kept / 0.7, rtol=1e-6)
-    assert abs(y.data.mean() - x.data.mean()) < 0.02  # expectation preserved
+    np.testing.assert_allclose(x.grad._data, kept / 0.7, rtol=1e-6)
+    assert abs(y._data.mean() - x._data.mean()) < 0.02  # expectation preserved
 
 
 def test_dropout_identity_cases():
@@ -28,9 +28,9 @@ def test_dropout_identity_cases():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     y = F.dropout(x, 1.0)
-    assert not y.data.any()
+    assert not y._data.any()
     y.sum().backward()
-    assert not x.grad.data.any()
+    assert not x.grad._data.any()
 
 
 def test_dropout_is_repeatable_under_manual_seed():
@@ -48,7 +48,7 @@ def test_dropout_rejects_bad_p(p):
 
 def test_one_hot_matches_torch_and_names_bad_values(torch):
     idx = np.array([[0, 2], [1, 1]])
-    np.testing.assert_array_equal(F.one_hot(gn.tensor(idx)).data,
+    np.testing.assert_array_equal(F.one_hot(gn.tensor(idx))._data,
                                   torch.nn.functional.one_hot(torch.from_numpy(idx)).numpy())
     assert F.one_hot(gn.tensor([1]), 4).shape == (1, 4) and F.one_hot(gn.tensor([1])).dtype == np.int64
     with pytest.raises(ValueError, match=r"one_hot: class value 3 is out of range for num_classes=2"):
@@ -74,7 +74,7 @@ def test_one_hot_matches_torch_and_names_bad_values(torch):
 ])
 def test_functional_accepts_arrays(call):
     out = call()
-    assert isinstance(out, gn.Tensor) and np.isfinite(out.data).all()
+    assert isinstance(out, gn.Tensor) and np.isfinite(out._data).all()
 
 
 def test_class_weight_is_checked_for_a_single_sample_and_a_scalar_input():

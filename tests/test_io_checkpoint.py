@@ -40,7 +40,7 @@ def _epoch(model, opt, sched, loader):
 
 
 def _weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v._data.copy() for k, v in model.state_dict().items()}
 
 
 @pytest.mark.parametrize("sched_kind", ["step", "multistep"])
@@ -111,7 +111,7 @@ def test_checkpoint_model_only_and_gn_load(tmp_path):
     info = gn.io.load_checkpoint(tmp_path / "c", nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
     assert info == {"epoch": None, "extra": {}, "version": gn.__version__}
     rebuilt = gn.load(tmp_path / "c")  # the model inside a checkpoint
-    np.testing.assert_array_equal(rebuilt[0].weight.data, model[0].weight.data)
+    np.testing.assert_array_equal(rebuilt[0].weight._data, model[0].weight._data)
 
 
 def test_checkpoint_errors(tmp_path):

@@ -94,13 +94,13 @@ def test_deeply_nested_header_is_refused(tmp_path):
 
 def test_an_integer_or_bool_weight_file_does_not_load_into_a_float_model(tmp_path):
     model = nn.Linear(3, 2)
-    before = model.weight.data.copy()
+    before = model.weight._data.copy()
     for dtype in (np.int32, np.bool_):
         gn.save({"weight": np.ones((2, 3), dtype), "bias": np.zeros(2, np.float32)}, tmp_path / "i")
         with pytest.raises(ValueError, match=rf"dtype mismatches: weight: file {np.dtype(dtype)} vs "
                                              r"model float32"):
             gn.load(tmp_path / "i", model=model)
-        np.testing.assert_array_equal(model.weight.data, before)
+        np.testing.assert_array_equal(model.weight._data, before)
     gn.save({"weight": np.ones((2, 3), np.float64), "bias": np.zeros(2)}, tmp_path / "f")
     gn.load(tmp_path / "f", model=model)  # another float precision: the file's is kept
     assert model.weight.dtype == np.float64
@@ -122,7 +122,7 @@ def _trained(seed=0):
 
 
 def _snapshot(model, opt, sched):
-    return ({k: v.data.copy() for k, v in model.state_dict().items()},
+    return ({k: v._data.copy() for k, v in model.state_dict().items()},
             repr(opt.state_dict()), repr(sched.state_dict()), repr(gn.backend.get_rng_state()))
 
 
@@ -165,7 +165,7 @@ def test_an_optimizer_state_of_the_wrong_shape_changes_nothing(tmp_path):
     gn.io.save_checkpoint(tmp_path / "c.ckpt", model, opt, sched, epoch=3)
     model2 = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     opt2 = gn.optim.Adam(model2.parameters(), lr=0.01)
-    before = {k: v.data.copy() for k, v in model2.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model2.state_dict().items()}
     arrays, meta = _files.read_safetensors(tmp_path / "c.ckpt", "test")
     key = next(k for k in arrays if k.startswith("optimizer/") and arrays[k].ndim == 2)
     arrays[key] = np.zeros((1, 1), arrays[key].dtype)
@@ -173,7 +173,7 @@ def test_an_optimizer_state_of_the_wrong_shape_changes_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"does not fit this Adam: state 'exp_avg\w*' has shape \(1, 1\)"):
         gn.io.load_checkpoint(tmp_path / "bad.ckpt", model2, opt2)
     for k, v in model2.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v._data, before[k])
     assert not opt2.state
 
 

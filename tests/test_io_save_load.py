@@ -91,17 +91,17 @@ def _make(name):
 def _perturb(model):
     """Random values everywhere, so equality after loading proves the file was read."""
     for _, t in model.state_dict(keep_vars=True).items():
-        if t.data.dtype.kind == "f":
-            t.data = rng.normal(size=t.shape).astype(t.data.dtype)
+        if t._data.dtype.kind == "f":
+            t._data = rng.normal(size=t.shape).astype(t._data.dtype)
             if "running_var" in _:
-                t.data = np.abs(t.data) + 0.5
-        elif t.data.dtype.kind in "iu":
-            t.data = np.asarray(rng.integers(1, 5, size=t.shape), dtype=t.data.dtype)
+                t._data = np.abs(t._data) + 0.5
+        elif t._data.dtype.kind in "iu":
+            t._data = np.asarray(rng.integers(1, 5, size=t.shape), dtype=t._data.dtype)
 
 
 def _outputs(y):
     if isinstance(y, gn.Tensor):
-        return [y.data]
+        return [y._data]
     return [a for part in y for a in _outputs(part)]
 
 
@@ -110,7 +110,7 @@ def _assert_same_state(a, b):
     assert list(sa) == list(sb)
     for k in sa:
         assert sa[k].dtype == sb[k].dtype, k
-        np.testing.assert_array_equal(sa[k].data, sb[k].data, err_msg=k)
+        np.testing.assert_array_equal(sa[k]._data, sb[k]._data, err_msg=k)
 
 
 def _input(x):
@@ -139,7 +139,7 @@ def test_round_trip_every_layer(tmp_path, name):
     for attr in ("weight", "pos_weight"):  # constants given to losses survive too
         v = getattr(layer, attr, None)
         if isinstance(v, gn.Tensor) and attr not in layer.state_dict():
-            np.testing.assert_array_equal(getattr(back, attr).data, v.data)
+            np.testing.assert_array_equal(getattr(back, attr)._data, v._data)
 
 
 def test_nested_containers_and_float64(tmp_path):
@@ -156,7 +156,7 @@ def test_nested_containers_and_float64(tmp_path):
     assert list(back.state_dict()) == list(model.state_dict())
     _assert_same_state(model, back)
     x = gn.randn(5, 2, dtype=gn.float64)
-    np.testing.assert_array_equal(back[:3](x).data, model[:3](x).data)
+    np.testing.assert_array_equal(back[:3](x)._data, model[:3](x)._data)
     assert back.training is True
 
 
@@ -164,9 +164,9 @@ def test_load_does_not_disturb_the_random_stream(tmp_path):
     gn.save(nn.Sequential(nn.Linear(30, 30), nn.Linear(30, 2)), tmp_path / "m.safetensors")
     gn.manual_seed(5)
     gn.load(tmp_path / "m.safetensors")
-    a = gn.rand(3).data
+    a = gn.rand(3)._data
     gn.manual_seed(5)
-    np.testing.assert_array_equal(a, gn.rand(3).data)
+    np.testing.assert_array_equal(a, gn.rand(3)._data)
 
 
 def test_load_into_existing_model(tmp_path):
@@ -182,13 +182,13 @@ def test_load_into_existing_model(tmp_path):
 def test_load_into_incompatible_model_lists_keys_and_shapes(tmp_path):
     gn.save(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)), tmp_path / "a.st")
     dst = nn.Sequential(nn.Linear(2, 5), nn.Sigmoid(), nn.Linear(5, 1, bias=False))
-    before = dst[0].weight.data.copy()
+    before = dst[0].weight._data.copy()
     with pytest.raises(ValueError) as info:
         gn.load(tmp_path / "a.st", model=dst)
     msg = str(info.value)
     assert "a.st" in msg and "not in the model: ['2.bias']" in msg
     assert "0.weight: file (3, 2) vs model (5, 2)" in msg and "2.weight: file (1, 3) vs model (1, 5)" in msg
-    np.testing.assert_array_equal(dst[0].weight.data, before)  # nothing changed
+    np.testing.assert_array_equal(dst[0].weight._data, before)  # nothing changed
     with pytest.raises(ValueError, match=r"missing in the file: \['extra.weight'"):
         m = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
         m.add_module("extra", nn.Linear(1, 1))
@@ -202,7 +202,7 @@ def test_state_dicts_and_arrays(tmp_path):
     back = gn.load(tmp_path / "s.safetensors")
     assert isinstance(back, OrderedDict) and list(back) == ["b", "a", "c"]
     assert all(isinstance(v, gn.Tensor) for v in back.values())
-    np.testing.assert_array_equal(back["c"].data, np.eye(3))
+    np.testing.assert_array_equal(back["c"]._data, np.eye(3))
     assert back["b"].dtype == np.int64 and back["a"].dtype == np.float32
 
 
@@ -247,7 +247,7 @@ def test_pytorch_reads_our_files_and_we_read_theirs(tmp_path, torch):
     tmodel = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
     tmodel.load_state_dict(load_file(tmp_path / "gn.safetensors"))
     x = rng.normal(size=(5, 3))
-    np.testing.assert_allclose(tmodel(torch.tensor(x)).detach().numpy(), model(gn.tensor(x)).data,
+    np.testing.assert_allclose(tmodel(torch.tensor(x)).detach().numpy(), model(gn.tensor(x))._data,
                                rtol=1e-12)
     save_file({k: v.contiguous() for k, v in tmodel.state_dict().items()}, tmp_path / "t.safetensors")
     sd = gn.load(tmp_path / "t.safetensors")
@@ -348,6 +348,6 @@ def test_registered_layer_with_a_layer_argument(tmp_path):
         assert back.out_features == 2 and back.scale.tolist() == [1.5, 2.0]
         _assert_same_state(m, back)
         x = gn.randn(5, 3)
-        np.testing.assert_array_equal(back(x).data, m(x).data)
+        np.testing.assert_array_equal(back(x)._data, m(x)._data)
     finally:
         gn.io.arch._REGISTRY.pop(gn.io.arch._default_name(Head))

@@ -394,7 +394,7 @@ def test_non_contiguous_input_and_gradient(torch):
     base = np.random.standard_normal((5, 3, 2, 6))
     gbase = gn.tensor(base, requires_grad=True)
     gx = gbase.permute(2, 1, 3, 0)                                      # (2, 3, 6, 5) view
-    assert not gx.data.flags.c_contiguous
+    assert not gx._data.flags.c_contiguous
     w = np.random.standard_normal((4, 3, 3, 3))
     y = F.conv2d(gx, gn.tensor(w), padding=1).permute(0, 2, 3, 1)       # non-contiguous grad
     (y * gn.tensor(np.arange(y.numel()).reshape(y.shape) % 5)).sum().backward()

@@ -63,7 +63,7 @@ def test_max_pool_ties_on_channels_last_input(torch, kernel, stride, padding):
     x = np.maximum(np.random.standard_normal((2, 7, 8, 4)), 0.5)
     g0, t0 = gn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     g, t = g0.permute(0, 3, 1, 2), t0.permute(0, 3, 1, 2)
-    assert g.data.strides[1] < g.data.strides[3]
+    assert g._data.strides[1] < g._data.strides[3]
     y, ty = F.max_pool2d(g, kernel, stride, padding), torch.nn.functional.max_pool2d(t, kernel, stride, padding)
     np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
     up = np.random.standard_normal(y.shape)
@@ -77,7 +77,7 @@ def test_weight_gradient_is_reused_after_zero_grad_and_accumulates():
     x = gn.randn(2, 8, 6, 6)
     conv(x).sum().backward()
     first = conv.weight.grad.numpy().copy()
-    assert conv.weight.grad.data.flags.owndata
+    assert conv.weight.grad._data.flags.owndata
     conv(x).sum().backward()                       # no zero_grad: gradients add up
     np.testing.assert_allclose(conv.weight.grad.numpy(), 2 * first, rtol=1e-5)
     kept = conv.weight.grad                        # a held gradient is never handed out again

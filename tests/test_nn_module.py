@@ -25,19 +25,19 @@ def test_torch_state_dict_loads_and_gives_same_outputs(torch):
     assert missing == [] and unexpected == []
     x = np.random.randn(5, 4)
     np.testing.assert_allclose(
-        g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+        g(gn.tensor(x))._data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
     # torch tensors themselves load as well
     g2 = _mlp(gn).double()
     g2.load_state_dict(t.state_dict())
     np.testing.assert_allclose(
-        g2(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+        g2(gn.tensor(x))._data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
     # and so do its parameters, which require grad
     g3 = _mlp(gn).double()
     g3.load_state_dict(dict(t.named_parameters()))
     np.testing.assert_allclose(
-        g3(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+        g3(gn.tensor(x))._data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
 
 
@@ -47,7 +47,7 @@ def test_glassnet_state_dict_loads_into_torch(torch):
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in g.state_dict().items()})
     x = np.random.randn(5, 4)
     np.testing.assert_allclose(
-        t(torch.tensor(x)).detach().numpy(), g(gn.tensor(x)).data, atol=1e-12
+        t(torch.tensor(x)).detach().numpy(), g(gn.tensor(x))._data, atol=1e-12
     )
 
 
@@ -60,9 +60,9 @@ def test_batchnorm_state_dict_both_ways(torch):
     g.eval()
     x = np.random.randn(5, 3)
     np.testing.assert_allclose(
-        g(gn.tensor(x)).data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
+        g(gn.tensor(x))._data, t(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
-    assert int(g[1].num_batches_tracked.data) == 1
+    assert int(g[1].num_batches_tracked._data) == 1
 
 
 def test_load_state_dict_strict_errors():
@@ -81,20 +81,20 @@ def test_load_state_dict_strict_errors():
         match=r"'0.weight' has shape \(8, 5\) in the state dict but \(8, 4\) in the model",
     ):
         g.load_state_dict(bad)
-    before = g[0].weight.data.copy()
+    before = g[0].weight._data.copy()
     assert g.load_state_dict(missing, strict=False) == (["2.bias"], [])
     assert g.load_state_dict(extra, strict=False) == ([], ["3.weight"])
-    np.testing.assert_array_equal(g[0].weight.data, before)
+    np.testing.assert_array_equal(g[0].weight._data, before)
 
 
 def test_failed_load_changes_nothing():
     g = _mlp(gn)
     sd = {k: np.ones(v.shape) for k, v in g.state_dict().items()}
     sd["2.weight"] = np.zeros((1, 1))
-    w0 = g[0].weight.data.copy()
+    w0 = g[0].weight._data.copy()
     with pytest.raises(ValueError):
         g.load_state_dict(sd)
-    np.testing.assert_array_equal(g[0].weight.data, w0)
+    np.testing.assert_array_equal(g[0].weight._data, w0)
 
 
 def test_train_eval_flags_reach_every_module():
@@ -113,7 +113,7 @@ def test_zero_grad():
     g(gn.randn(3, 4)).sum().backward()
     assert all(p.grad is not None for p in g.parameters())
     g.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in g.parameters())
+    assert all(np.all(p.grad._data == 0) for p in g.parameters())
     g.zero_grad()
     assert all(p.grad is None for p in g.parameters())
 
@@ -136,8 +136,8 @@ def test_dtype_rules_and_casts():
 
 def test_module_to_keeps_arrays_of_the_same_dtype_and_refuses_devices():
     layer = gn.nn.Linear(2, 3)
-    w = layer.weight.data
-    assert layer.to(gn.float32) is layer and layer.weight.data is w
+    w = layer.weight._data
+    assert layer.to(gn.float32) is layer and layer.weight._data is w
     layer.to("float64")
     assert layer.weight.dtype == np.float64 and layer.to("cpu") is layer
     with pytest.raises(ValueError, match=r"Module.to: device 'cuda' is not available"):
@@ -149,7 +149,7 @@ def test_module_to_keeps_arrays_of_the_same_dtype_and_refuses_devices():
 def test_linear_init_statistics_like_torch():
     layer = gn.nn.Linear(400, 300)
     bound = 1 / np.sqrt(400)
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight._data, layer.bias._data
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     # U(−a, a) has standard deviation a/√3
     assert w.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
@@ -168,7 +168,7 @@ def test_apply_visits_every_module():
 
     assert g.apply(init) is g
     assert seen == ["Linear", "ReLU", "Linear", "Sequential"]
-    assert np.all(g[2].weight.data == 0.5)
+    assert np.all(g[2].weight._data == 0.5)
 
 
 def test_repr_readable(torch):
@@ -212,12 +212,12 @@ def test_module_list_and_dict_register(torch):
 def test_dropout_train_and_eval():
     d = gn.nn.Dropout(0.25)
     x = gn.ones(200, 100)
-    y = d(x).data
+    y = d(x)._data
     kept = y != 0
     assert abs(kept.mean() - 0.75) < 0.01
     np.testing.assert_allclose(y[kept], 1 / 0.75)  # survivors scaled so the mean is unchanged
     d.eval()
-    assert d(x) is x or np.array_equal(d(x).data, x.data)
+    assert d(x) is x or np.array_equal(d(x)._data, x._data)
     with pytest.raises(ValueError, match=r"Dropout: probability p must be in \[0, 1\], got 1.5"):
         gn.nn.Dropout(1.5)
 
@@ -227,7 +227,7 @@ def test_dropout_gradient_uses_the_same_mask():
     x = gn.ones(50, 20, requires_grad=True)
     y = d(x)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)
+    np.testing.assert_array_equal(x.grad._data, y._data)
 
 
 def test_init_errors_name_the_function():
@@ -258,12 +258,12 @@ def test_forward_hook_sees_and_may_replace_the_output_and_is_removable():
     x = gn.ones(4, 2)
     y = model(x)
     assert seen[0][0] is layer and seen[0][1] == (4, 2)
-    assert np.allclose(np.maximum(seen[0][2].data, 0), y.data)
+    assert np.allclose(np.maximum(seen[0][2]._data, 0), y._data)
     handle.remove()
     model(x)
     assert len(seen) == 1
     swap = layer.register_forward_hook(lambda m, args, out: out * 0)
-    assert np.all(model(x).data == 0)
+    assert np.all(model(x)._data == 0)
     swap.remove()
     with pytest.raises(TypeError, match="register_forward_hook: hook must be callable"):
         layer.register_forward_hook(3)

@@ -26,16 +26,16 @@ def _compare(torch, gm, tm, x, steps=3, atol=1e-10):
         xt = torch.tensor(x, requires_grad=True)
         xg = gn.tensor(x, requires_grad=True)
         yt, yg = tm(xt), gm(xg)
-        np.testing.assert_allclose(yg.data, yt.detach().numpy(), atol=atol)
+        np.testing.assert_allclose(yg._data, yt.detach().numpy(), atol=atol)
         yt.backward(torch.tensor(g))
         yg.backward(gn.tensor(g))
-        np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), atol=atol)
+        np.testing.assert_allclose(xg.grad._data, xt.grad.numpy(), atol=atol)
     for (name, p), (tname, tp) in zip(gm.named_parameters(), tm.named_parameters()):
         assert name == tname
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(p.grad._data, tp.grad.numpy(), atol=1e-9, err_msg=name)
     for (name, b), (tname, tb) in zip(gm.named_buffers(), tm.named_buffers()):
         assert name == tname
-        np.testing.assert_allclose(b.data, tb.numpy(), atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(b._data, tb.numpy(), atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("shape", [(8, 4), (6, 4, 5)])
@@ -49,7 +49,7 @@ def test_batchnorm1d_matches_torch_train_and_eval(torch, shape, momentum):
     gm.eval()
     tm.eval()
     _compare(torch, gm, tm, np.random.randn(*shape), steps=1)
-    assert int(gm.num_batches_tracked.data) == 3
+    assert int(gm.num_batches_tracked._data) == 3
 
 
 @pytest.mark.parametrize(
@@ -117,9 +117,9 @@ def test_functional_batch_norm_updates_running_stats_like_torch(torch):
     grm, grv = gn.tensor(rm), gn.tensor(rv)
     yt = torch.nn.functional.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.3)
     yg = F.batch_norm(gn.tensor(x), grm, grv, training=True, momentum=0.3)
-    np.testing.assert_allclose(yg.data, yt.numpy(), atol=1e-12)
-    np.testing.assert_allclose(grm.data, trm.numpy(), atol=1e-12)
-    np.testing.assert_allclose(grv.data, trv.numpy(), atol=1e-12)  # unbiased variance
+    np.testing.assert_allclose(yg._data, yt.numpy(), atol=1e-12)
+    np.testing.assert_allclose(grm._data, trm.numpy(), atol=1e-12)
+    np.testing.assert_allclose(grv._data, trv.numpy(), atol=1e-12)  # unbiased variance
 
 
 def test_batchnorm_default_dtype_and_repr():
@@ -137,15 +137,15 @@ def test_batchnorm_default_dtype_and_repr():
 def test_batchnorm_normalises_in_train_and_uses_running_stats_in_eval():
     bn = gn.nn.BatchNorm1d(3, momentum=None)
     x = gn.randn(200, 3) * 4 + 2
-    y = bn(x).data
+    y = bn(x)._data
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(y.var(0), 1, atol=1e-3)
     np.testing.assert_allclose(
-        bn.running_mean.data, x.data.mean(0), rtol=1e-5
+        bn.running_mean._data, x._data.mean(0), rtol=1e-5
     )  # cumulative: one batch
     bn.eval()
-    y2 = bn(x[:5]).data
-    expected = (x.data[:5] - bn.running_mean.data) / np.sqrt(bn.running_var.data + 1e-5)
+    y2 = bn(x[:5])._data
+    expected = (x._data[:5] - bn.running_mean._data) / np.sqrt(bn.running_var._data + 1e-5)
     np.testing.assert_allclose(y2, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -190,8 +190,8 @@ def test_functional_norms_with_only_weight_or_bias(torch, which):
     g = np.random.randn(*x.shape)
     (yg * gn.tensor(g) + zg * gn.tensor(g * 2)).sum().backward()
     (yt * torch.tensor(g) + zt * torch.tensor(g * 2)).sum().backward()
-    np.testing.assert_allclose(yg.data, yt.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(zg.data, zt.detach().numpy(), atol=1e-12)
-    np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(kw_g[which].grad.data, kw_t[which].grad.numpy(), atol=1e-10)
-    np.testing.assert_allclose(lg[which].grad.data, lt[which].grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(yg._data, yt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(zg._data, zt.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(xg.grad._data, xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(kw_g[which].grad._data, kw_t[which].grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(lg[which].grad._data, lt[which].grad.numpy(), atol=1e-10)

@@ -59,9 +59,9 @@ def test_matches_torch(torch, mode, layers, bidirectional, lengths, with_state, 
     g_out, g_hn = gm(gx, g_state, lengths=lengths)
     t_finals = list(t_hn) if mode == "lstm" else [t_hn]
     g_finals = list(g_hn) if mode == "lstm" else [g_hn]
-    _close(g_out.data, t_out.detach().numpy(), "output")
+    _close(g_out._data, t_out.detach().numpy(), "output")
     for g, t in zip(g_finals, t_finals):
-        _close(g.data, t.detach().numpy(), "final state")
+        _close(g._data, t.detach().numpy(), "final state")
     # one random cotangent per output: every gradient is compared at once
     t_loss, g_loss = 0, 0
     for g, t in zip([g_out] + g_finals, [t_out] + t_finals):
@@ -70,15 +70,15 @@ def test_matches_torch(torch, mode, layers, bidirectional, lengths, with_state, 
         g_loss = g_loss + (g * gn.tensor(v)).sum()
     t_loss.backward()
     g_loss.backward()
-    _close(gx.grad.data, tx.grad.numpy(), "input grad")
+    _close(gx.grad._data, tx.grad.numpy(), "input grad")
     if with_state:
-        _close(gh.grad.data, th.grad.numpy(), "h0 grad")
+        _close(gh.grad._data, th.grad.numpy(), "h0 grad")
         if mode == "lstm":
-            _close(gc.grad.data, tc.grad.numpy(), "c0 grad")
+            _close(gc.grad._data, tc.grad.numpy(), "c0 grad")
     t_params = dict(tm.named_parameters())
     assert [n for n, _ in gm.named_parameters()] == list(t_params)
     for name, p in gm.named_parameters():
-        _close(p.grad.data, t_params[name].grad.numpy(), name)
+        _close(p.grad._data, t_params[name].grad.numpy(), name)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -88,7 +88,7 @@ def test_unbatched_and_packed_input(torch, mode):
     x = rng.standard_normal((T, I))
     t_out, _ = tm(torch.tensor(x))
     g_out, g_hn = gm(gn.tensor(x))
-    _close(g_out.data, t_out.detach().numpy(), "unbatched output")
+    _close(g_out._data, t_out.detach().numpy(), "unbatched output")
     assert (g_hn[0] if mode == "lstm" else g_hn).shape == (2, H)
 
     xs = rng.standard_normal((T, N, I))
@@ -101,14 +101,14 @@ def test_unbatched_and_packed_input(torch, mode):
     t_out, t_hn = tm(tp)
     g_out, g_hn = gm(gp)
     assert isinstance(g_out, gn.nn.utils.rnn.PackedSequence)
-    _close(g_out.data.data, t_out.data.detach().numpy(), "packed output")
+    _close(g_out.data._data, t_out.data.detach().numpy(), "packed output")
     t_hn = t_hn[0] if mode == "lstm" else t_hn
     g_hn = g_hn[0] if mode == "lstm" else g_hn
-    _close(g_hn.data, t_hn.detach().numpy(), "h_n from packed input")
+    _close(g_hn._data, t_hn.detach().numpy(), "h_n from packed input")
     v = rng.standard_normal(g_out.data.shape)
     (t_out.data * torch.tensor(v)).sum().backward()
     (g_out.data * gn.tensor(v)).sum().backward()
-    _close(gx.grad.data, tx.grad.numpy(), "input grad through packing")
+    _close(gx.grad._data, tx.grad.numpy(), "input grad through packing")
 
 
 def test_pack_pad_roundtrip(torch):
@@ -120,13 +120,13 @@ def test_pack_pad_roundtrip(torch):
                                                   enforce_sorted=enforce)
         tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, batch_first=True,
                                                      enforce_sorted=enforce)
-        _close(gp.data.data, tp.data.numpy(), "packed data")
+        _close(gp.data._data, tp.data.numpy(), "packed data")
         g_pad, g_len = gn.nn.utils.rnn.pad_packed_sequence(gp, batch_first=True, padding_value=-1.0)
         t_pad, t_len = torch.nn.utils.rnn.pad_packed_sequence(tp, batch_first=True, padding_value=-1.0)
-        _close(g_pad.data, t_pad.numpy(), "padded")
+        _close(g_pad._data, t_pad.numpy(), "padded")
         assert g_len.tolist() == t_len.tolist()
     seqs = [rng.standard_normal((n, 2)) for n in (3, 1, 2)]
-    _close(gn.nn.utils.rnn.pad_sequence([gn.tensor(s) for s in seqs], batch_first=True).data,
+    _close(gn.nn.utils.rnn.pad_sequence([gn.tensor(s) for s in seqs], batch_first=True)._data,
            torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=True).numpy(),
            "pad_sequence")
     p = gn.nn.utils.rnn.pack_sequence([gn.tensor(s) for s in seqs], enforce_sorted=False)
@@ -150,14 +150,14 @@ def test_padding_never_leaks():
         xt = gn.tensor(xv, requires_grad=True)
         out, hn = gm(xt, lengths=lengths)
         (out.sum() + hn.sum()).backward()
-        outs.append((out.data, hn.data, xt.grad.data))
+        outs.append((out._data, hn._data, xt.grad._data))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
     assert (outs[0][0][pad] == 0).all()
     assert (outs[0][2][pad] == 0).all()
     for b, n in enumerate(lengths):  # h_n equals the run on the unpadded sequence alone
         _, hb = gm(gn.tensor(x[:n, b:b + 1]))
-        np.testing.assert_allclose(hb.data[0, 0], outs[0][1][0, b], rtol=1e-12)
+        np.testing.assert_allclose(hb._data[0, 0], outs[0][1][0, b], rtol=1e-12)
 
 
 @pytest.mark.parametrize("cell", ["tanh", "relu", "lstm", "gru"])
@@ -177,17 +177,17 @@ def test_cells_match_torch(torch, cell):
         t_out, g_out = torch.cat(tm(tx, (th, tc)), 1), gn.cat(gm(gx, (gh, gc)), 1)
     else:
         t_out, g_out = tm(tx, th), gm(gx, gh)
-    _close(g_out.data, t_out.detach().numpy(), "cell output")
+    _close(g_out._data, t_out.detach().numpy(), "cell output")
     v = rng.standard_normal(g_out.shape)
     (t_out * torch.tensor(v)).sum().backward()
     (g_out * gn.tensor(v)).sum().backward()
-    _close(gx.grad.data, tx.grad.numpy(), "x grad")
-    _close(gh.grad.data, th.grad.numpy(), "h grad")
+    _close(gx.grad._data, tx.grad.numpy(), "x grad")
+    _close(gh.grad._data, th.grad.numpy(), "h grad")
     if cell == "lstm":
-        _close(gc.grad.data, tc.grad.numpy(), "c grad")
+        _close(gc.grad._data, tc.grad.numpy(), "c grad")
     tp = dict(tm.named_parameters())
     for name, p in gm.named_parameters():
-        _close(p.grad.data, tp[name].grad.numpy(), name)
+        _close(p.grad._data, tp[name].grad.numpy(), name)
 
 
 @pytest.mark.parametrize("cell", [gn.nn.RNNCell, gn.nn.LSTMCell, gn.nn.GRUCell])
@@ -215,7 +215,7 @@ def test_fused_layer_gradcheck(mode, bidirectional, lengths):
         inputs.append(c0)
     if mode == "relu":  # keep pre-activations away from the kink at 0
         for p in m.parameters():
-            p.data *= 0.5
+            p._data *= 0.5
 
     def run(*_):
         out, hn = m(x, (h0, c0) if mode == "lstm" else h0, lengths=lengths)
@@ -238,9 +238,9 @@ def test_chapter_bptt_sum_over_steps():
     E = ((gn.tensor(y) - y_hat) ** 2).mean()  # (1/T) Σ_t (y_t − ŷ_t)²
     E.backward()
 
-    W_xh, W_hh = rnn.weight_ih_l0.data, rnn.weight_hh_l0.data
-    b_h = rnn.bias_ih_l0.data + rnn.bias_hh_l0.data
-    W_yh, b_y = head.weight.data, head.bias.data
+    W_xh, W_hh = rnn.weight_ih_l0._data, rnn.weight_hh_l0._data
+    b_h = rnn.bias_ih_l0._data + rnn.bias_hh_l0._data
+    W_yh, b_y = head.weight._data, head.bias._data
     h = [np.zeros(n_h)]
     for t in range(T3):
         h.append(np.tanh(W_xh @ x[t, 0] + W_hh @ h[-1] + b_h))
@@ -253,8 +253,8 @@ def test_chapter_bptt_sum_over_steps():
             dW_xh += np.outer(delta, x[j - 1, 0])
             dW_hh += np.outer(delta, h[j - 1])
             delta = (W_hh.T @ delta) * (1 - h[j - 1] ** 2)
-    np.testing.assert_allclose(rnn.weight_ih_l0.grad.data, dW_xh, rtol=1e-10)
-    np.testing.assert_allclose(rnn.weight_hh_l0.grad.data, dW_hh, rtol=1e-10)
+    np.testing.assert_allclose(rnn.weight_ih_l0.grad._data, dW_xh, rtol=1e-10)
+    np.testing.assert_allclose(rnn.weight_hh_l0.grad._data, dW_hh, rtol=1e-10)
 
 
 def test_watch_gradients_records_per_step_norms(torch):
@@ -280,7 +280,7 @@ def test_watch_gradients_records_per_step_norms(torch):
     np.testing.assert_allclose(norms, [hh.grad.norm().item() for hh in hs], rtol=1e-9)
     assert set(watch.weight_grad_norms) == {f"0.{n}" for n, _ in gm.named_parameters()}
     np.testing.assert_allclose(watch.weight_grad_norms["0.weight_hh_l0"],
-                               np.linalg.norm(gm.weight_hh_l0.grad.data))
+                               np.linalg.norm(gm.weight_hh_l0.grad._data))
     assert "0.l0" in watch.report()
     # outside the block nothing is recorded
     out, _ = model(gn.tensor(x))
@@ -292,7 +292,7 @@ def test_truncated_bptt_detach():
     """A hidden state carried across chunks with detach() passes values, not gradients."""
     lstm = gn.nn.LSTM(I, H, dtype=gn.float64)
     x = gn.randn(2 * T, N, I, dtype=gn.float64, requires_grad=True)
-    x1, x2 = x.data[:T], x.data[T:]
+    x1, x2 = x._data[:T], x._data[T:]
     c1 = gn.tensor(x1, requires_grad=True)
     _, (h, c) = lstm(c1)
     state = (h.detach(), c.detach())
@@ -300,7 +300,7 @@ def test_truncated_bptt_detach():
     out2.sum().backward()
     assert c1.grad is None  # the first chunk is cut off
     full, _ = lstm(x)
-    np.testing.assert_allclose(out2.data, full.data[T:], rtol=1e-12)  # same values as one run
+    np.testing.assert_allclose(out2._data, full._data[T:], rtol=1e-12)  # same values as one run
 
 
 def test_parameters_and_init():
@@ -310,7 +310,7 @@ def test_parameters_and_init():
     assert "weight_ih_l1_reverse" in names and len(names) == 16
     assert m.weight_ih_l0.shape == (80, I) and m.weight_ih_l1.shape == (80, 40)
     bound = 1 / np.sqrt(20)
-    allw = np.concatenate([p.data.ravel() for p in m.parameters()])
+    allw = np.concatenate([p._data.ravel() for p in m.parameters()])
     assert np.abs(allw).max() <= bound and np.abs(allw).max() > 0.95 * bound
     assert abs(allw.mean()) < 0.01
     assert gn.nn.GRU(I, 5, bias=False).weight_hh_l0.shape == (15, 5)
@@ -322,11 +322,11 @@ def test_dropout_between_layers():
     x = gn.randn(T, N, I, dtype=gn.float64)
     a, _ = m(x)
     b, _ = m(x)
-    assert not np.allclose(a.data, b.data)
+    assert not np.allclose(a._data, b._data)
     m.eval()
     a, _ = m(x)
     b, _ = m(x)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_float32_training_step():
@@ -394,14 +394,14 @@ def test_several_graphs_alive_at_once(mode):
     for x in xs:
         out, _ = m(x)
         (out ** 2).sum().backward()
-        separate.append(m.weight_hh_l0.grad.data.copy())
+        separate.append(m.weight_hh_l0.grad._data.copy())
         m.zero_grad()
     outs = [m(x)[0] for x in xs]
-    values = [o.data.copy() for o in outs]
+    values = [o._data.copy() for o in outs]
     for o, g, v in zip(outs, separate, values):
-        np.testing.assert_array_equal(o.data, v)
+        np.testing.assert_array_equal(o._data, v)
         (o ** 2).sum().backward()
-        np.testing.assert_allclose(m.weight_hh_l0.grad.data, g, rtol=1e-12)
+        np.testing.assert_allclose(m.weight_hh_l0.grad._data, g, rtol=1e-12)
         m.zero_grad()
 
 
@@ -413,13 +413,13 @@ def test_save_load_and_bidirectional_watch(tmp_path):
     ids = gn.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
     out, _ = model[1](model[0](ids), lengths=[4, 2])
     out2, _ = loaded[1](loaded[0](ids), lengths=[4, 2])
-    np.testing.assert_allclose(out.data, out2.data, rtol=1e-6)
+    np.testing.assert_allclose(out._data, out2._data, rtol=1e-6)
     with gn.nn.utils.rnn.watch_gradients(model) as w:
         out.sum().backward()
     assert sorted(w.hidden_grad_norms) == ["1.l0", "1.l0_reverse", "1.l1", "1.l1_reverse"]
     # the second sequence has 2 real steps: no gradient reaches its padded steps
     assert all(n.shape == (4,) and np.isfinite(n).all() for n in w.hidden_grad_norms.values())
-    assert model[0].weight.grad.data[0].tolist() == [0.0] * 4  # padding row
+    assert model[0].weight.grad._data[0].tolist() == [0.0] * 4  # padding row
 
 
 @pytest.mark.parametrize("mode", ["lstm", "gru"])

@@ -26,7 +26,7 @@ def test_clip_grad_norm_matches_torch(torch, norm_type, max_norm, scale):
     assert isinstance(gnorm, gn.Tensor) and gnorm.shape == ()
     np.testing.assert_allclose(gnorm.item(), tn.item(), rtol=1e-12)
     for t, g in zip(tp, gp):
-        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(g.grad._data, t.grad.numpy(), rtol=1e-12)
 
 
 def test_clip_grad_norm_clips_to_max():
@@ -34,7 +34,7 @@ def test_clip_grad_norm_clips_to_max():
     gp[0].grad = gn.tensor([3.0, 4.0, 0.0])
     total = gn.nn.utils.clip_grad_norm_(gp[0], 1.0)
     assert total.item() == pytest.approx(5.0)
-    assert np.linalg.norm(gp[0].grad.data) == pytest.approx(1.0, rel=1e-5)
+    assert np.linalg.norm(gp[0].grad._data) == pytest.approx(1.0, rel=1e-5)
 
 
 def test_clip_grad_norm_nonfinite_and_empty():
@@ -51,8 +51,8 @@ def test_clip_grad_value_matches_torch(torch, clip):
     torch.nn.utils.clip_grad_value_(tp, clip)
     gn.nn.utils.clip_grad_value_(gp, clip)
     for t, g in zip(tp, gp):
-        np.testing.assert_array_equal(g.grad.data, t.grad.numpy())
-    assert max(np.abs(g.grad.data).max() for g in gp) == clip
+        np.testing.assert_array_equal(g.grad._data, t.grad.numpy())
+    assert max(np.abs(g.grad._data).max() for g in gp) == clip
     with pytest.raises(ValueError, match="clip_value must be non-negative"):
         gn.nn.utils.clip_grad_value_(gp, -1)
 
@@ -62,4 +62,4 @@ def test_parameters_to_vector_round_trip():
     v = gn.nn.utils.parameters_to_vector(m.parameters())
     assert v.shape == (8,)
     gn.nn.utils.vector_to_parameters(v * 2, m.parameters())
-    np.testing.assert_allclose(gn.nn.utils.parameters_to_vector(m.parameters()).data, v.data * 2)
+    np.testing.assert_allclose(gn.nn.utils.parameters_to_vector(m.parameters())._data, v._data * 2)

@@ -35,7 +35,7 @@ class BranchOnValue(nn.Module):
 
 class BranchOnData(nn.Module):
     def forward(self, x):
-        if x.data.mean() > 0:             # the array behind the tensor: invisible to the ops
+        if x._data.mean() > 0:             # the array behind the tensor: invisible to the ops
             return x.tanh()
         return x.sigmoid()
 
@@ -47,7 +47,7 @@ class LoopOverBatch(nn.Module):
 
 class ConstantFromData(nn.Module):
     def forward(self, x):
-        return x * gn.tensor(x.data.max())   # a number read from the input, frozen as a constant
+        return x * gn.tensor(x._data.max())   # a number read from the input, frozen as a constant
 
 
 def test_training_mode_is_exported_in_eval_with_a_warning(tmp_path):
@@ -70,7 +70,7 @@ def test_branch_on_a_value_is_refused_at_its_line(tmp_path):
 
 def test_branch_on_data_is_found_by_tracing_again(tmp_path):
     x = gn.ones(3, 4)  # mean 1: the other trace's noisy values still take the same branch...
-    x.data[:] = [[5, -5, 5, -5]] * 3  # ...unless the values straddle 0, as here
+    x._data[:] = [[5, -5, 5, -5]] * 3  # ...unless the values straddle 0, as here
     with pytest.raises(ExportError, match="runs different ops for two inputs of the same shape"):
         gn.onnx.export(BranchOnData(), x, tmp_path / "m.onnx")
 

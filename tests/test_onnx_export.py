@@ -34,7 +34,7 @@ RTOL = 1e-5
 def flat(out):
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in flat(o)]
-    return [out.data if isinstance(out, gn.Tensor) else np.asarray(out)]
+    return [out._data if isinstance(out, gn.Tensor) else np.asarray(out)]
 
 
 def rel_err(want, got) -> float:
@@ -54,7 +54,7 @@ def make_input(shape, batch, kind="float", batch_dim=0):
 
 def run_ort(path, inputs):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {i.name: x.data for i, x in zip(session.get_inputs(), inputs)})
+    return session.run(None, {i.name: x._data for i, x in zip(session.get_inputs(), inputs)})
 
 
 def check_model(model, shape, tmp_path, kind="float", batch_dim=0, extra_inputs=(), **kw):
@@ -179,10 +179,10 @@ def with_stats(model):
     """Batch norm layers with running statistics that are not the initial 0 and 1."""
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.running_mean is not None:
-            m.running_mean.data[...] = np.random.default_rng(1).normal(size=m.num_features)
-            m.running_var.data[...] = np.random.default_rng(2).uniform(0.5, 2, m.num_features)
+            m.running_mean._data[...] = np.random.default_rng(1).normal(size=m.num_features)
+            m.running_var._data[...] = np.random.default_rng(2).uniform(0.5, 2, m.num_features)
             if m.weight is not None:
-                m.weight.data[...] = np.random.default_rng(3).uniform(0.5, 1.5, m.num_features)
+                m.weight._data[...] = np.random.default_rng(3).uniform(0.5, 1.5, m.num_features)
     return model
 
 
@@ -326,7 +326,7 @@ def test_initial_states_as_inputs(tmp_path):
             assert rel_err(w, g) <= RTOL
         out, (h, c) = gn.onnx.load(path)(*xs)  # the nesting comes back
         for w, g in zip(want, (out, h, c)):
-            assert rel_err(w, g.data) <= RTOL
+            assert rel_err(w, g._data) <= RTOL
 
 
 def test_graph_keeps_names_opset_and_dynamic_batch(tmp_path):

@@ -37,7 +37,7 @@ def rel_err(want, got) -> float:
 def flat(out):
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in flat(o)]
-    return [out.data]
+    return [out._data]
 
 
 # ---------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def train_step(model, x, y, lr=0.1):
     opt = gn.optim.SGD(model.parameters(), lr=lr)
     opt.zero_grad()
     nn.functional.cross_entropy(model(x), y).backward()
-    grads = {k: p.grad.data.copy() for k, p in model.named_parameters()}
+    grads = {k: p.grad._data.copy() for k, p in model.named_parameters()}
     opt.step()
     return grads
 
@@ -98,7 +98,7 @@ def test_own_export_imports_and_trains_alike(name, tmp_path):
     assert not imported.training
     assert dict(imported.named_parameters()).keys() == dict(model.named_parameters()).keys()
     x = gn.randn(*shape)
-    assert rel_err(model(x).data, imported(x).data) <= RTOL
+    assert rel_err(model(x)._data, imported(x)._data) <= RTOL
 
     # one training step on each, in training mode, on the same batch: the gradients agree,
     # and so do the gradients of the step after
@@ -111,10 +111,10 @@ def test_own_export_imports_and_trains_alike(name, tmp_path):
             assert rel_err(want[k], got[k]) <= 1e-4, k
     model.eval()
     imported.eval()
-    assert rel_err(model(x).data, imported(x).data) <= 1e-4
+    assert rel_err(model(x)._data, imported(x)._data) <= 1e-4
     for k, buf in model.named_buffers():  # batch norm's running statistics moved alike
         if buf is not None and not k.endswith("num_batches_tracked"):
-            assert rel_err(buf.data, dict(imported.named_buffers())[k].data) <= 1e-5, k
+            assert rel_err(buf._data, dict(imported.named_buffers())[k]._data) <= 1e-5, k
 
 
 def test_imported_model_explains(tmp_path):
@@ -209,14 +209,14 @@ def test_pytorch_export_imports(name, torch, tmp_path):
     integer = name.startswith("embedding")
     x = gn.randint(0, 20, shape) if integer else gn.randn(*shape)
     path = tmp_path / f"torch-{name}.onnx"
-    torch_export(torch, t_model, torch.from_numpy(x.data.copy()), path, axis)
+    torch_export(torch, t_model, torch.from_numpy(x._data.copy()), path, axis)
     imported = gn.onnx.load(path)
     for batch in (shape[0], shape[0] + 3):
         xb = (gn.randint(0, 20, (batch,) + shape[1:]) if integer else
               gn.randn(batch, *shape[1:]))
-        want = t_model(torch.from_numpy(xb.data.copy())).detach().numpy()
-        assert rel_err(want, imported(xb).data) <= RTOL
-        assert rel_err(g_model(xb).data, imported(xb).data) <= RTOL
+        want = t_model(torch.from_numpy(xb._data.copy())).detach().numpy()
+        assert rel_err(want, imported(xb)._data) <= RTOL
+        assert rel_err(g_model(xb)._data, imported(xb)._data) <= RTOL
 
 
 def test_pytorch_mlp_trains_like_glassnet(torch, tmp_path):

@@ -105,10 +105,10 @@ def test_forward_matches_torch(info, sample, torch):
         assert o.shape == tv.shape, f"output {k}: shape {o.shape}, torch {tv.shape}"
         if tv.dtype.kind == "f":
             assert o.dtype == np.float64, f"output {k}: dtype {o.dtype} for float64 inputs"
-            np.testing.assert_allclose(o.data, tv, rtol=info.rtol, atol=info.atol, err_msg=f"output {k}")
+            np.testing.assert_allclose(o._data, tv, rtol=info.rtol, atol=info.atol, err_msg=f"output {k}")
         else:
             assert o.dtype.kind == tv.dtype.kind, f"output {k}: dtype {o.dtype}, torch {tv.dtype}"
-            np.testing.assert_array_equal(o.data, tv, err_msg=f"output {k}")
+            np.testing.assert_array_equal(o._data, tv, err_msg=f"output {k}")
 
 
 @pytest.mark.parametrize("info, sample", GRAD_CASES)
@@ -133,7 +133,7 @@ def test_gradients_match_torch(info, sample, torch):
     for k, (x, tx) in enumerate(zip(leaves, tleaves)):
         expected = np.zeros(tx.shape) if tx.grad is None else tx.grad.numpy()
         assert x.grad is not None or not expected.any(), f"input {k}: no gradient, torch has one"
-        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+        got = np.zeros(x.shape) if x.grad is None else x.grad._data
         assert got.shape == x.shape, f"input {k}: grad shape {got.shape} != input shape {x.shape}"
         assert got.dtype == np.float64, f"input {k}: grad dtype {got.dtype}"
         np.testing.assert_allclose(got, expected, rtol=max(info.rtol, 1e-6), atol=max(info.atol, 1e-9),
@@ -177,7 +177,7 @@ class _DtypeWatch:
     def on_backward(self, fn, slots, gin):
         self.calls += 1
         for p, g in zip(fn.parents, gin):
-            if g is not None and p.data.dtype == np.float32 and g.dtype != np.float32:
+            if g is not None and p._data.dtype == np.float32 and g.dtype != np.float32:
                 self.upcasts.add(type(fn).__name__)
 
 
@@ -193,10 +193,10 @@ def test_float32_preserved(info, sample):
     for k, (o, r) in enumerate(zip(outs, ref)):
         if r.dtype.kind == "f":
             assert o.dtype == np.float32, f"{info.name}: output {k} is {o.dtype} for float32 inputs"
-            np.testing.assert_allclose(o.data, r.data, rtol=2e-4, atol=2e-4 * (1 + np.abs(r.data).max(initial=0)))
+            np.testing.assert_allclose(o._data, r._data, rtol=2e-4, atol=2e-4 * (1 + np.abs(r._data).max(initial=0)))
             float_outs.append(o)
         else:
-            np.testing.assert_array_equal(o.data, r.data)
+            np.testing.assert_array_equal(o._data, r._data)
     if not info.differentiable or not leaves:
         return
     total = None

@@ -19,7 +19,7 @@ def _grads(torch, gn_fn, torch_fn, *arrays):
     xs = [gn.tensor(a.copy(), requires_grad=True) for a in arrays]
     ts = [torch.from_numpy(a.copy()).requires_grad_() for a in arrays]
     out, tout = gn_fn(*xs), torch_fn(*ts)
-    v = np.linspace(0.5, 1.5, out.data.size).reshape(out.shape)
+    v = np.linspace(0.5, 1.5, out._data.size).reshape(out.shape)
     (out * gn.tensor(v)).sum().backward()
     (tout * torch.from_numpy(v)).sum().backward()
     return out, tout, xs, ts
@@ -27,10 +27,10 @@ def _grads(torch, gn_fn, torch_fn, *arrays):
 
 def _assert_same(torch, gn_fn, torch_fn, *arrays, atol=1e-12):
     out, tout, xs, ts = _grads(torch, gn_fn, torch_fn, *arrays)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=atol, rtol=1e-9)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), atol=atol, rtol=1e-9)
     for k, (x, t) in enumerate(zip(xs, ts)):
         expected = np.zeros(x.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+        got = np.zeros(x.shape) if x.grad is None else x.grad._data
         np.testing.assert_allclose(got, expected, atol=atol, rtol=1e-9, err_msg=f"grad of input {k}")
 
 
@@ -66,9 +66,9 @@ def test_max_dim_indices_pick_first_tie(torch):
     x = gn.tensor(TIES)
     _values, indices = x.max(1)
     _tv, ti = torch.from_numpy(TIES).max(1)
-    np.testing.assert_array_equal(indices.data, ti.numpy())
-    np.testing.assert_array_equal(x.argmax(1).data, torch.from_numpy(TIES).argmax(1).numpy())
-    np.testing.assert_array_equal(x.argmin(0).data, torch.from_numpy(TIES).argmin(0).numpy())
+    np.testing.assert_array_equal(indices._data, ti.numpy())
+    np.testing.assert_array_equal(x.argmax(1)._data, torch.from_numpy(TIES).argmax(1).numpy())
+    np.testing.assert_array_equal(x.argmin(0)._data, torch.from_numpy(TIES).argmin(0).numpy())
     assert indices.dtype == np.int64 and not indices.requires_grad
 
 
@@ -143,15 +143,15 @@ def test_activations_stable_at_large_inputs(name, dtype, torch):
             out = g(x)
             out.sum().backward()
     assert out.dtype == np.dtype(dtype) and x.grad.dtype == np.dtype(dtype)
-    assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
+    assert np.isfinite(out._data).all() and np.isfinite(x.grad._data).all()
     tx = torch.from_numpy(z.astype(np.float64)).requires_grad_()
     tout = t(tx)
     tout.sum().backward()
     tol = 1e-12 if dtype == "float64" else 1e-4
     if name == "hardsigmoid" and dtype == "float64":
         tol = 1e-7  # PyTorch's backward multiplies by 1/6 in float32 precision
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=tol, atol=tol)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("name", ["bce_with_logits", "cross_entropy", "nll_of_log_softmax"])
@@ -185,8 +185,8 @@ def test_bce_saturated_probabilities_match_torch(torch):
     t = torch.from_numpy(p).requires_grad_()
     tl = torch.nn.functional.binary_cross_entropy(t, torch.from_numpy(y), reduction="none")
     tl.sum().backward()
-    np.testing.assert_allclose(loss.data, tl.detach().numpy())
-    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(loss._data, tl.detach().numpy())
+    np.testing.assert_allclose(x.grad._data, t.grad.numpy(), rtol=1e-6)
 
 
 def test_pow_at_zero_base_matches_torch(torch):
@@ -203,7 +203,7 @@ def test_pow_at_zero_base_matches_torch(torch):
 def test_sqrt_log_at_zero_match_torch(torch):
     with np.errstate(divide="ignore"):
         _out, _tout, xs, ts = _grads(torch, lambda x: x.sqrt(), torch.sqrt, np.array([0.0, 4.0]))
-    np.testing.assert_array_equal(xs[0].grad.data, ts[0].grad.numpy())
+    np.testing.assert_array_equal(xs[0].grad._data, ts[0].grad.numpy())
 
 
 # ---------------------------------------------------------------------------
@@ -241,6 +241,6 @@ def test_degenerate_reductions_match_torch(case, torch):
         tout = t(tx)
         if case != "logsumexp_all_neg_inf":
             tout.sum().backward()
-    np.testing.assert_allclose(out.data, tout.detach().numpy())
+    np.testing.assert_allclose(out._data, tout.detach().numpy())
     if case != "logsumexp_all_neg_inf":
-        np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+        np.testing.assert_allclose(x.grad._data, tx.grad.numpy())

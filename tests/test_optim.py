@@ -73,7 +73,7 @@ def _step_gn(gm, opt, x, y):
 def _assert_same(tm, gm, atol=1e-6):
     for (n, tp), (gn_name, gp) in zip(tm.named_parameters(), gm.named_parameters()):
         assert n == gn_name
-        np.testing.assert_allclose(gp.data, tp.detach().numpy(), rtol=0, atol=atol, err_msg=n)
+        np.testing.assert_allclose(gp._data, tp.detach().numpy(), rtol=0, atol=atol, err_msg=n)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_optimizer_matches_torch_20_steps(torch, name, kw):
     _assert_same(tm, gm)
     # the moved distance is large compared with the tolerance: the check can fail
     assert (
-        max(np.abs(p.data - q).max() for p, q in zip(gm.parameters(), _twins_initial(torch))) > 1e-3
+        max(np.abs(p._data - q).max() for p, q in zip(gm.parameters(), _twins_initial(torch))) > 1e-3
     )
 
 
@@ -153,7 +153,7 @@ def test_state_dict_round_trip_resumes_identically(torch, name, kw):
         _step_gn(a, opt_a, x, y)
         _step_gn(b, opt_b, x, y)
     for p, q in zip(a.parameters(), b.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 @pytest.mark.parametrize(
@@ -202,10 +202,10 @@ def test_zero_grad_and_skips_params_without_grad():
     opt = gn.optim.SGD([w, v], lr=0.5)
     (w * w).sum().backward()
     opt.step()
-    np.testing.assert_allclose(w.data, [0.0, 0.0])
-    np.testing.assert_allclose(v.data, [3.0])  # no gradient: untouched
+    np.testing.assert_allclose(w._data, [0.0, 0.0])
+    np.testing.assert_allclose(v._data, [3.0])  # no gradient: untouched
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(w.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(w.grad._data, [0.0, 0.0])
     opt.zero_grad()
     assert w.grad is None
 

@@ -27,7 +27,7 @@ def test_2_2_1_sigmoid_network_learns_xor(opt_name):
         loss = F.binary_cross_entropy(model(x), y)
         loss.backward()
         opt.step()
-    pred = (model(x).data > 0.5).astype(np.float32)
+    pred = (model(x)._data > 0.5).astype(np.float32)
     np.testing.assert_array_equal(pred, XOR_Y)
     assert loss.item() < 0.1
 
@@ -68,5 +68,5 @@ def test_mlp_on_two_moons_reaches_97_percent():
         sched.step()
     model.eval()
     with gn.no_grad():
-        acc = (model(gn.tensor(xte)).data.argmax(1) == yte).mean()
+        acc = (model(gn.tensor(xte))._data.argmax(1) == yte).mean()
     assert acc >= 0.97, f"test accuracy {acc:.3f}"

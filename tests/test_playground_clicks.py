@@ -38,7 +38,7 @@ def _check_entries(result):
 def _torch_grads(model, xb, yb):
     """∂L/∂θ of the MLP's BCE loss on the batch, by torch in float64."""
     torch = pytest.importorskip("torch")
-    params = {n: torch.tensor(p.data.astype(np.float64), requires_grad=True) for n, p in model.named_parameters()}
+    params = {n: torch.tensor(p._data.astype(np.float64), requires_grad=True) for n, p in model.named_parameters()}
     h = torch.tensor(xb.astype(np.float64))
     linears = [k for k in ("0", "2", "4")]
     for i, k in enumerate(linears):
@@ -55,10 +55,10 @@ def moons():
 
 
 def test_neuron_click_gives_z_a_and_their_gradients(moons):
-    before = {n: (p.data.copy(), p.grad.data.copy()) for n, p in moons.model.named_parameters()}
+    before = {n: (p._data.copy(), p.grad._data.copy()) for n, p in moons.model.named_parameters()}
     r = clicks.explain(moons, {"kind": "neuron", "layer": 1, "unit": 3, "sample": 2})
     xb, _ = moons.batch()
-    W, b = moons.model[0].weight.data, moons.model[0].bias.data
+    W, b = moons.model[0].weight._data, moons.model[0].bias._data
     z = (xb[1] @ W[2] + b[2])
     assert r["values"]["z"] == pytest.approx(float(z), rel=1e-6)
     assert r["values"]["a"] == pytest.approx(np.tanh(float(z)), rel=1e-6)
@@ -68,14 +68,14 @@ def test_neuron_click_gives_z_a_and_their_gradients(moons):
     assert r["values"]["grad"] == pytest.approx(r["values"]["grad_a"] * (1 - r["values"]["a"] ** 2), rel=1e-5)
     _check_entries(r)
     for n, p in moons.model.named_parameters():  # nothing updated, the gradients put back
-        assert np.array_equal(p.data, before[n][0]) and np.array_equal(p.grad.data, before[n][1])
+        assert np.array_equal(p._data, before[n][0]) and np.array_equal(p.grad._data, before[n][1])
 
 
 def test_weight_and_bias_clicks_give_the_batch_gradient(moons):
     xb, yb = moons.batch()
     expected = _torch_grads(moons.model, xb, yb)
     r = clicks.explain(moons, {"kind": "weight", "layer": 2, "row": 2, "col": 3})
-    assert r["values"]["w"] == float(moons.model[2].weight.data[1, 2])
+    assert r["values"]["w"] == float(moons.model[2].weight._data[1, 2])
     assert r["values"]["grad"] == pytest.approx(expected["2.weight"][1, 2], rel=1e-4, abs=1e-8)
     assert r["backward"][0]["text"].startswith("∂L/∂W^[2]_23 = ")
     # column 3 of W^[2] reads a^[1]_3: the title names it in the layers' terms
@@ -88,11 +88,11 @@ def test_weight_and_bias_clicks_give_the_batch_gradient(moons):
     saved = [p.grad for p in moons.model.parameters()]
     moons.model.zero_grad()
     moons.loss_fn(moons.model(gn.tensor(xb)), gn.tensor(yb)).backward()
-    assert r["values"]["grad"] == float(moons.model[2].weight.grad.data[1, 2])
+    assert r["values"]["grad"] == float(moons.model[2].weight.grad._data[1, 2])
     for p, g in zip(moons.model.parameters(), saved):
         p.grad = g
     r = clicks.explain(moons, {"kind": "bias", "layer": 3, "unit": 1})
-    assert r["values"]["b"] == float(moons.model[4].bias.data[0])
+    assert r["values"]["b"] == float(moons.model[4].bias._data[0])
     assert r["values"]["grad"] == pytest.approx(expected["4.bias"][0], rel=1e-4)
     assert r["backward"][0]["text"].startswith("∂L/∂b^[3]_1 = ")
     _check_entries(r)
@@ -112,7 +112,7 @@ def test_pixel_click_is_the_kernel_sum_and_its_receptive_field():
     xb, _ = t.batch()
     conv = t.model[0]
     padded = np.pad(xb[1, 0].astype(np.float64), 1)
-    expected = (padded[2:5, 4:7] * conv.weight.data[1, 0]).sum() + conv.bias.data[1]
+    expected = (padded[2:5, 4:7] * conv.weight._data[1, 0]).sum() + conv.bias._data[1]
     assert r["values"]["value"] == pytest.approx(expected, rel=1e-5)
     assert r["values"]["sum"] == pytest.approx(r["values"]["value"], rel=1e-5)
     assert r["receptive_field"] == {"row": 2, "col": 4, "size": [3, 3]}
@@ -154,7 +154,7 @@ def test_hidden_state_click_uses_the_previous_one(cell):
     f = frames.rnn_view(t)
     with gn.no_grad():
         out, _ = t.model.rnn(gn.tensor(xb[:1]))
-    assert np.allclose(f["h"], out.data[0], rtol=1e-4, atol=1e-6)
+    assert np.allclose(f["h"], out._data[0], rtol=1e-4, atol=1e-6)
     assert np.allclose(states["h"][:, :], frames.recurrent_states(t.model.rnn, xb[3])[0]["h"])
 
 
@@ -170,7 +170,7 @@ def _unrolled_bptt(t):
     N, T = xb.shape[:2]
     layers = []
     for layer in range(rnn.num_layers):
-        f64 = {k: gn.tensor(np.asarray(getattr(rnn, f"{k}_l{layer}").data, np.float64), requires_grad=True)
+        f64 = {k: gn.tensor(np.asarray(getattr(rnn, f"{k}_l{layer}")._data, np.float64), requires_grad=True)
                for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         W_ih, W_hh, b_ih, b_hh = f64["weight_ih"], f64["weight_hh"], f64["bias_ih"], f64["bias_hh"]
         h = c = gn.zeros(N, H, dtype=gn.float64)
@@ -201,13 +201,13 @@ def _unrolled_bptt(t):
             kept.append(step)
         layers.append(kept)
         seq = gn.stack([k["h"] for k in kept], dim=1)
-    yhat = h @ gn.tensor(np.asarray(fc.weight.data, np.float64)).T + gn.tensor(np.asarray(fc.bias.data, np.float64))
+    yhat = h @ gn.tensor(np.asarray(fc.weight._data, np.float64)).T + gn.tensor(np.asarray(fc.bias._data, np.float64))
     t.loss_fn(yhat, gn.tensor(yb.astype(np.float64))).backward()
     out = []
     for kept in layers:
-        grads = {k: np.stack([np.asarray(s[k].grad.data) for s in kept]) for k in kept[0] if k != "pre"}
+        grads = {k: np.stack([np.asarray(s[k].grad._data) for s in kept]) for k in kept[0] if k != "pre"}
         if rnn.mode == "lstm":
-            pre = np.stack([np.asarray(s["pre"].grad.data) for s in kept])
+            pre = np.stack([np.asarray(s["pre"].grad._data) for s in kept])
             for k, g in enumerate("ifgo"):
                 grads["δ" + g] = pre[:, :, k * H:(k + 1) * H]
         out.append(grads)
@@ -297,7 +297,7 @@ def test_a_time_major_rnn_is_shown_and_explained():
     view = frames.build(t)["rnn"]
     with gn.no_grad():
         out, _ = t.model.rnn(gn.tensor(xb).transpose(0, 1))
-    h = np.asarray(out.data)  # (T, N, H)
+    h = np.asarray(out._data)  # (T, N, H)
     assert np.allclose(view["h"], h[:, 0], rtol=1e-4, atol=1e-6)
     assert np.allclose(view["inputs"], xb[0], rtol=1e-5) and set(view["gates"]) == {"r", "z", "n"}
     _, gates = frames.recurrent_states(t.model.rnn, xb[0])
@@ -321,10 +321,10 @@ def test_a_stacked_rnn_shows_and_explains_each_layer():
     rnn = t.model.rnn
     one = gn.nn.LSTM(1, 3, batch_first=True)  # layer 1 alone, with the stack's weights
     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        getattr(one, f"{k}_l0").data[...] = getattr(rnn, f"{k}_l0").data
+        getattr(one, f"{k}_l0")._data[...] = getattr(rnn, f"{k}_l0")._data
     with gn.no_grad():
-        h1 = np.asarray(one(gn.tensor(xb))[0].data)
-        h2 = np.asarray(rnn(gn.tensor(xb))[0].data)
+        h1 = np.asarray(one(gn.tensor(xb))[0]._data)
+        h2 = np.asarray(rnn(gn.tensor(xb))[0]._data)
     assert len(view["layers"]) == 2 and set(view["layers"][0]) == {"h", "gates", "c"}
     assert np.allclose(view["layers"][0]["h"], h1[0], rtol=1e-4, atol=1e-6)
     assert np.allclose(view["layers"][1]["h"], h2[0], rtol=1e-4, atol=1e-6)

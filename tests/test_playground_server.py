@@ -227,7 +227,7 @@ def test_step_once_reply_is_the_models_loss_on_the_trainers_batch(paused):
     t = paused.trainer
     xb, yb = t.batch()
     with gn.no_grad():
-        loss = float(t.loss_fn(t.model(gn.tensor(xb)), gn.tensor(yb)).data)
+        loss = float(t.loss_fn(t.model(gn.tensor(xb)), gn.tensor(yb))._data)
     assert reply["loss"] == loss
     assert _strict(get(paused.url + "frame")[2])["step"] == 1
 
@@ -243,11 +243,11 @@ def test_set_lr_is_used_by_the_next_update(paused):
     for p in params.values():
         p.grad = None
     t.loss_fn(t.model(gn.tensor(xb)), gn.tensor(yb)).backward()
-    before = {n: p.data.copy() for n, p in params.items()}
-    grads = {n: p.grad.data.copy() for n, p in params.items()}
+    before = {n: p._data.copy() for n, p in params.items()}
+    grads = {n: p.grad._data.copy() for n, p in params.items()}
     command(paused, cmd="step", n=1)
     for n, p in params.items():
-        np.testing.assert_allclose(p.data, before[n] - 0.5 * grads[n], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(p._data, before[n] - 0.5 * grads[n], rtol=1e-5, atol=1e-7)
 
 
 def test_a_reload_gets_frames_and_no_second_trainer(paused):

@@ -22,7 +22,7 @@ def _json(frame):
 
 def _full_loss(t):
     with gn.no_grad():
-        return float(t.loss_fn(t.model(gn.tensor(t.X)), gn.tensor(t.target)).data)
+        return float(t.loss_fn(t.model(gn.tensor(t.X)), gn.tensor(t.target))._data)
 
 
 @pytest.fixture
@@ -72,9 +72,9 @@ def test_frame_numbers_are_the_models(trainer):
     f = _json(frames.build(trainer))
     xb, yb = trainer.batch()
     with gn.no_grad():
-        loss = float(trainer.loss_fn(trainer.model(gn.tensor(xb)), gn.tensor(yb)).data)
+        loss = float(trainer.loss_fn(trainer.model(gn.tensor(xb)), gn.tensor(yb))._data)
     assert f["loss"] == loss  # the model's own float, not a rounded one
-    norms = {n: float(np.linalg.norm(p.grad.data.astype(np.float64))) for n, p in trainer.model.named_parameters()}
+    norms = {n: float(np.linalg.norm(p.grad._data.astype(np.float64))) for n, p in trainer.model.named_parameters()}
     assert [g["param"] for g in f["gradients"]] == list(norms)
     assert [g["name"] for g in f["gradients"]] == ["W^[1]", "b^[1]", "W^[2]", "b^[2]", "W^[3]", "b^[3]"]
     for g in f["gradients"]:
@@ -85,7 +85,7 @@ def test_frame_numbers_are_the_models(trainer):
     ys = np.linspace(hm["extent"][2], hm["extent"][3], hm["size"])
     gx, gy = np.meshgrid(xs, ys)
     pts = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
-    W, b = trainer.model[0].weight.data, trainer.model[0].bias.data
+    W, b = trainer.model[0].weight._data, trainer.model[0].bias._data
     assert np.allclose(hm["units"]["1"][2], np.tanh(pts @ W[2] + b[2]), rtol=1e-3, atol=1e-6)
     with gn.no_grad():
         out = trainer.model(gn.tensor(pts)).numpy()[:, 0]
@@ -128,10 +128,10 @@ def test_set_lr_is_used_by_the_next_update(trainer):
     trainer.start()
     trainer.command({"cmd": "step", "n": 3})
     trainer.command({"cmd": "set", "lr": 0.5})
-    before = {n: p.data.copy() for n, p in trainer.model.named_parameters()}
+    before = {n: p._data.copy() for n, p in trainer.model.named_parameters()}
     trainer.command({"cmd": "step"})
     for n, p in trainer.model.named_parameters():
-        assert np.allclose(p.data - before[n], -0.5 * p.grad.data, rtol=1e-5, atol=1e-7), n
+        assert np.allclose(p._data - before[n], -0.5 * p.grad._data, rtol=1e-5, atol=1e-7), n
     r = trainer.command({"cmd": "set", "batch_size": 4, "optimizer": "adam", "l2": 0.01})
     assert r["step"] == 4 and r["setup"]["optimizer"] == "adam"  # hyper-parameters: no rebuild
     assert len(trainer.batch()[0]) == 4 and trainer.optimizer.param_groups[0]["weight_decay"] == 0.01
@@ -216,7 +216,7 @@ def test_custom_model_and_data():
         t.command({"cmd": "set", "lr": 0.1})
         t.command({"cmd": "reset"})
         for k, v in model.state_dict().items():
-            assert np.array_equal(v.data, initial[k].data)
+            assert np.array_equal(v._data, initial[k]._data)
         _json(t.frame())
     finally:
         t.stop()

@@ -26,7 +26,7 @@ def test_tensor_copies_and_infers_dtype():
     assert gn.tensor([[1, 2]], dtype=gn.float64).dtype == np.float64
     assert gn.tensor(np.float64(1.5)).dtype == np.float64
     t2 = gn.tensor(t)
-    assert t2.data is not t.data
+    assert t2._data is not t._data
 
 
 def test_tensor_from_list_of_tensors():
@@ -62,16 +62,16 @@ def test_values_of_creation_functions():
     assert gn.arange(5).tolist() == [0, 1, 2, 3, 4] and gn.arange(5).dtype == np.int64
     assert gn.arange(1, 2, 0.25).tolist() == [1.0, 1.25, 1.5, 1.75] and gn.arange(1, 2, 0.25).dtype == np.float32
     assert gn.arange(5, 0, -2).tolist() == [5, 3, 1]
-    np.testing.assert_allclose(gn.linspace(0, 1, 5).data, [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_allclose(gn.linspace(0, 1, 5)._data, [0, 0.25, 0.5, 0.75, 1])
     assert gn.linspace(0, 1, 5).dtype == np.float32
-    np.testing.assert_array_equal(gn.eye(3).data, np.eye(3))
+    np.testing.assert_array_equal(gn.eye(3)._data, np.eye(3))
     assert gn.eye(2, 3).shape == (2, 3)
     r = gn.rand(1000)
-    assert 0 <= r.data.min() and r.data.max() < 1
+    assert 0 <= r._data.min() and r._data.max() < 1
     n = gn.randn(10000, dtype=gn.float64)
-    assert abs(n.data.mean()) < 0.05 and abs(n.data.std() - 1) < 0.05
+    assert abs(n._data.mean()) < 0.05 and abs(n._data.std() - 1) < 0.05
     ri = gn.randint(3, 7, (1000,))
-    assert ri.dtype == np.int64 and ri.data.min() >= 3 and ri.data.max() <= 6 and ri.shape == (1000,)
+    assert ri.dtype == np.int64 and ri._data.min() >= 3 and ri._data.max() <= 6 and ri.shape == (1000,)
     assert gn.randint(5, size=(2, 3)).shape == (2, 3)
     assert sorted(gn.randperm(5).tolist()) == [0, 1, 2, 3, 4]
 
@@ -91,7 +91,7 @@ def test_from_numpy_shares_memory_and_numpy_returns_the_array():
     a = np.arange(4.0)
     t = gn.from_numpy(a)
     a[0] = 10
-    assert t.data[0] == 10 and t.dtype == np.float64
+    assert t._data[0] == 10 and t.dtype == np.float64
     t.numpy()[1] = 20
     assert a[1] == 20
     with pytest.raises(TypeError, match=r"from_numpy: expected a NumPy array, got list"):
@@ -136,7 +136,7 @@ def test_cast_is_differentiable():
 def test_clone_is_a_copy_in_the_graph():
     x = gn.tensor([1.0, 2.0], requires_grad=True)
     y = x.clone()
-    assert not np.shares_memory(x.data, y.data)
+    assert not np.shares_memory(x._data, y._data)
     (y * 2).sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
 
@@ -270,12 +270,12 @@ def test_negative_step_slices_match_numpy(index):
     a = np.arange(24.0).reshape(6, 4)
     x = gn.tensor(a, requires_grad=True)
     y = x[index]
-    np.testing.assert_array_equal(y.data, a[index])
-    v = np.arange(y.data.size, dtype=float).reshape(y.shape) + 1
+    np.testing.assert_array_equal(y._data, a[index])
+    v = np.arange(y._data.size, dtype=float).reshape(y.shape) + 1
     y.backward(gn.tensor(v))
     expected = np.zeros_like(a)
     expected[index] = v
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad._data, expected)
 
 
 def test_index_with_repeated_integer_array_accumulates():
@@ -335,7 +335,7 @@ def test_float_math_on_int_tensors_gives_float32(fn, torch):
     out = fn(gn.tensor([1, 2, 4]))
     assert out.dtype == np.float32
     ref = fn(gn.tensor([1.0, 2.0, 4.0]))
-    np.testing.assert_allclose(out.data, ref.data)
+    np.testing.assert_allclose(out._data, ref._data)
 
 
 @pytest.mark.parametrize("name", ["elu", "selu", "gelu", "silu", "softplus", "softmax",
@@ -390,7 +390,7 @@ def test_new_and_contiguous():
     assert x.new_full((2,), 7).tolist() == [7.0, 7.0] and x.new_tensor([1, 2]).dtype == np.float64
     t = x.T
     assert not t.is_contiguous() and t.contiguous().is_contiguous() and x.contiguous() is x
-    np.testing.assert_array_equal(t.contiguous().data, t.data)
+    np.testing.assert_array_equal(t.contiguous()._data, t._data)
 
 
 def test_as_tensor_with_a_dtype_keeps_the_graph():
@@ -430,7 +430,7 @@ def test_numpy_array_of_a_tensor_is_a_copy_and_asarray_shares():
     a = np.array(t)
     a[0] = 99.0
     assert t.tolist() == [1.0, 2.0]
-    assert np.asarray(t) is t.data and np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert np.asarray(t) is t._data and np.asarray(t, dtype=np.float64).dtype == np.float64
     with pytest.raises(ValueError, match=r"needs a copy, but copy=False"):
         np.asarray(t, dtype=np.float64, copy=False)
 
@@ -494,7 +494,7 @@ def test_max_min_along_a_dim_return_indices_and_route_the_gradient_as_torch(keep
             t = torch.tensor(x, requires_grad=True)
             (v, i), (tv, ti) = getattr(g, mode)(d, keepdim), getattr(t, mode)(d, keepdim)
             assert i.dtype == np.int64 and i.tolist() == ti.tolist() and v.tolist() == tv.tolist()
-            i.data[...] = 0  # the returned indices are the caller's: the backward keeps its own
+            i._data[...] = 0  # the returned indices are the caller's: the backward keeps its own
             (v * gn.tensor(np.arange(1, 1 + v.numel(), dtype=np.float32).reshape(v.shape))).sum().backward()
             (tv * torch.arange(1, 1 + tv.numel(), dtype=torch.float32).reshape(tv.shape)).sum().backward()
             np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())

@@ -71,14 +71,14 @@ def test_early_stopping_stops_and_restores_best():
 
     class Snap(Callback):
         def on_epoch_end(self, epoch, logs):
-            saved[epoch] = self.model[0].weight.data.copy()
+            saved[epoch] = self.model[0].weight._data.copy()
 
     es = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
     model, _, h = run([Scripted(), es, Snap()], epochs=6)
     assert h.epochs == [1, 2, 3]
     assert es.stopped_epoch == 3 and es.best_epoch == 2 and es.best == 0.5
     assert "early stopping" in h.stop_reason
-    np.testing.assert_array_equal(model[0].weight.data, saved[2])
+    np.testing.assert_array_equal(model[0].weight._data, saved[2])
 
 
 def test_early_stopping_mode_and_min_delta():
@@ -106,7 +106,7 @@ def test_checkpoint_writes_best_and_last(tmp_path):
     m2 = mlp()
     info = gn.io.load_checkpoint(ck.last_path, m2)
     assert info["epoch"] == 4 and info["extra"]["history"]["loss"] == h["loss"]
-    np.testing.assert_array_equal(m2[0].weight.data, model[0].weight.data)
+    np.testing.assert_array_equal(m2[0].weight._data, model[0].weight._data)
     assert gn.io.load_checkpoint(ck.best_path, mlp())["epoch"] == best
 
 
@@ -134,7 +134,7 @@ class ExplodeAt(Callback):
 
     def on_batch_end(self, batch, logs):
         if (self.state.epoch, batch) == self.at:
-            self.model[2].weight.data[...] = np.nan
+            self.model[2].weight._data[...] = np.nan
 
 
 def test_terminate_on_nan_stops_and_keeps_last_good_checkpoint(tmp_path, capsys):
@@ -152,7 +152,7 @@ def test_terminate_on_nan_stops_and_keeps_last_good_checkpoint(tmp_path, capsys)
     assert "Training stopped: loss is nan at epoch 3, batch 2" in err
     assert f"The last checkpoint (epoch 2) is intact: {ck.last_path}" in err
     info = gn.io.load_checkpoint(ck.last_path, m := mlp())
-    assert info["epoch"] == 2 and np.isfinite(m[0].weight.data).all()
+    assert info["epoch"] == 2 and np.isfinite(m[0].weight._data).all()
 
 
 def test_terminate_on_nan_checks_weights_at_epoch_end(tmp_path):
@@ -222,7 +222,7 @@ def test_keyboard_interrupt_stops_cleanly_and_resume_continues(tmp_path, capsys)
     h3 = gn.train.fit(model3, (X, y), "cross_entropy", gn.optim.Adam(model3.parameters(), lr=0.01),
                       epochs=5, batch_size=30, seed=7, verbose=False)
     assert h2["loss"] == h3["loss"]
-    np.testing.assert_array_equal(model2[0].weight.data, model3[0].weight.data)
+    np.testing.assert_array_equal(model2[0].weight._data, model3[0].weight._data)
     assert os.path.getmtime(ck.last_path) == before
 
 

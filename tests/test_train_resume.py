@@ -60,7 +60,7 @@ def _run(tmp, kind, stop_at=None, resume=None):
 
 
 def _weights(m):
-    return {k: v.data.copy() for k, v in m.state_dict().items()}
+    return {k: v._data.copy() for k, v in m.state_dict().items()}
 
 
 @pytest.mark.parametrize("kind", ["none", "early", "restore", "plateau", "all"])

@@ -146,7 +146,7 @@ def test_bad_inputs(moons, tmp_path):
     with pytest.raises(ValueError, match="must end in .png or .svg"):
         gn.viz.decision_boundary(model, X, y, path=tmp_path / "b.jpg", resolution=10)
     broken = mlp()
-    broken[0].weight.data[...] = np.nan
+    broken[0].weight._data[...] = np.nan
     with pytest.raises(ValueError, match="outputs NaN"):
         gn.viz.decision_boundary(broken, X, y, resolution=10)
     with pytest.raises(ValueError, match=r"output of shape \(3660, 2, 2\)"):
@@ -196,11 +196,11 @@ def test_animation_errors_come_before_training(moons, tmp_path):
         gn.viz.BoundaryAnimation(np.zeros((4, 3)), [0, 1, 0, 1], tmp_path / "b.gif")
     model = mlp()
     anim = gn.viz.BoundaryAnimation(X, y, tmp_path / "b.gif")
-    before = model[0].weight.data.copy()
+    before = model[0].weight._data.copy()
     with pytest.raises(ValueError, match="too big to watch"):
         gn.train.fit(model, (X, y), "cross_entropy", gn.optim.SGD(model.parameters(), 0.1),
                      epochs=1000, callbacks=[anim], verbose=False)
-    np.testing.assert_array_equal(model[0].weight.data, before)  # no step was taken
+    np.testing.assert_array_equal(model[0].weight._data, before)  # no step was taken
 
 
 def test_moons_example(tmp_path):

@@ -56,8 +56,8 @@ def small_cnn():
 def test_filters_draws_the_layer_weights(tmp_path):
     layer = nn.Conv2d(1, 6, 3)
     fig = gn.viz.filters(layer, tmp_path / "f.png")
-    np.testing.assert_array_equal(fig.drawn["weights"], layer.weight.data.astype(np.float64))
-    np.testing.assert_array_equal(fig.drawn["shown"], layer.weight.data.astype(np.float64))
+    np.testing.assert_array_equal(fig.drawn["weights"], layer.weight._data.astype(np.float64))
+    np.testing.assert_array_equal(fig.drawn["shown"], layer.weight._data.astype(np.float64))
     decoded(tmp_path / "f.png")
     gn.viz.filters(layer, tmp_path / "f.svg")
     svg_root(tmp_path / "f.svg")
@@ -65,17 +65,17 @@ def test_filters_draws_the_layer_weights(tmp_path):
 
 def test_filters_of_a_model_draw_its_first_conv_layer_and_say_which():
     model = small_cnn()
-    model[4].weight.data[:] = 0.5
+    model[4].weight._data[:] = 0.5
     fig = gn.viz.filters(model)
     assert fig.drawn["layer"] == "0"
-    np.testing.assert_array_equal(fig.drawn["weights"], model[0].weight.data)
+    np.testing.assert_array_equal(fig.drawn["weights"], model[0].weight._data)
     assert "first conv layer '0' of Sequential" in fig.texts[0].get_text()
 
 
 def test_rgb_filters_are_colour_images_scaled_per_filter():
     layer = nn.Conv2d(3, 5, 2)
     fig = gn.viz.filters(layer)
-    w = layer.weight.data.astype(np.float64)
+    w = layer.weight._data.astype(np.float64)
     lo = w.min(axis=(1, 2, 3), keepdims=True)
     want = ((w - lo) / (w.max(axis=(1, 2, 3), keepdims=True) - lo)).transpose(0, 2, 3, 1)
     np.testing.assert_allclose(fig.drawn["images"], want)
@@ -87,7 +87,7 @@ def test_filters_of_a_big_layer_show_the_first_ones_and_say_so():
     fig = gn.viz.filters(layer)
     shown = fig.drawn["shown"]
     assert shown.shape == (32, 4, 3, 3)          # at most 4 input channels, 128 kernels in all
-    np.testing.assert_array_equal(shown, layer.weight.data[:32, :4])
+    np.testing.assert_array_equal(shown, layer.weight._data[:32, :4])
     text = fig.texts[1].get_text()
     assert "first 32 of 100 shown" in text and "input channels 0–3 of 32" in text
 
@@ -95,7 +95,7 @@ def test_filters_of_a_big_layer_show_the_first_ones_and_say_so():
 def test_conv1d_filters_are_channels_by_positions():
     layer = nn.Conv1d(5, 7, 4)
     fig = gn.viz.filters(layer)
-    np.testing.assert_array_equal(fig.drawn["shown"], layer.weight.data)
+    np.testing.assert_array_equal(fig.drawn["shown"], layer.weight._data)
     assert fig.drawn["shown"].shape == (7, 5, 4)
 
 

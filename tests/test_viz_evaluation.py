@@ -21,7 +21,7 @@ def digits_model():
 
 
 def predicted(model, X):
-    return gn.train.predict(model, X).data.argmax(1)
+    return gn.train.predict(model, X)._data.argmax(1)
 
 
 def test_confusion_matrix_counts_the_models_predictions(digits_model, tmp_path):
@@ -42,7 +42,7 @@ def test_confusion_matrix_of_a_single_logit_binary_model():
     model = gn.nn.Linear(2, 1)
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [2.0, 1.0], [0.0, -3.0]], np.float32)
     y = np.array([1, 0, 0, 1])
-    logits = gn.train.predict(model, X).data.reshape(-1)
+    logits = gn.train.predict(model, X)._data.reshape(-1)
     fig = gn.viz.confusion_matrix(model, (X, y))
     pred = (logits > 0).astype(int)  # a single output is a logit unless it lies in [0, 1]
     if np.all((logits >= 0) & (logits <= 1)):
@@ -69,8 +69,8 @@ def test_misclassified_shows_the_models_mistakes(digits_model, tmp_path):
 
 def test_misclassified_with_no_mistakes_says_so():
     model = gn.nn.Sequential(gn.nn.Flatten(), gn.nn.Linear(4, 2))
-    model[1].weight.data[:] = [[0, 0, 0, 0], [1, 1, 1, 1]]
-    model[1].bias.data[:] = 0
+    model[1].weight._data[:] = [[0, 0, 0, 0], [1, 1, 1, 1]]
+    model[1].bias._data[:] = 0
     fig = gn.viz.misclassified(model, (np.ones((3, 2, 2), np.float32), np.ones(3, np.int64)))
     assert fig.drawn["errors"] == 0 and len(fig.drawn["indices"]) == 0
     assert "No mistakes" in "".join(t.get_text() for ax in fig.axes for t in ax.texts)

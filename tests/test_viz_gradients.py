@@ -52,8 +52,8 @@ def test_gradient_flow_frozen_zero_and_nan_gradients():
     model = mlp()
     model[0].weight.requires_grad = False
     backward(model)
-    model[3].bias.grad.data[...] = 0
-    model[5].bias.grad.data[0] = np.nan
+    model[3].bias.grad._data[...] = 0
+    model[5].bias.grad._data[0] = np.nan
     fig = gn.viz.gradient_flow(model)
     assert "0.weight" not in fig.drawn
     assert fig.drawn["3.bias"] == 0 and np.isnan(fig.drawn["5.bias"])
@@ -92,7 +92,7 @@ def watched(nonlinearity, scale=None):
     gn.manual_seed(1)
     model = LastStep(nonlinearity)
     if scale is not None:
-        model.rnn.weight_hh_l0.data[...] = scale * np.eye(6)
+        model.rnn.weight_hh_l0._data[...] = scale * np.eye(6)
     x = gn.tensor(np.random.default_rng(0).standard_normal((12, 3, 1)).astype(np.float32))
     with gn.nn.utils.rnn.watch_gradients(model) as w:
         model(x).sum().backward()
@@ -159,7 +159,7 @@ class Snapshot(gn.train.Callback):
 
     def on_batch_end(self, batch, logs):
         if batch == self.state.steps - 1:
-            self.weights = {n: p.data.copy() for n, p in self.model.named_parameters()}
+            self.weights = {n: p._data.copy() for n, p in self.model.named_parameters()}
 
 
 def test_recorder_histograms_are_np_histograms_of_the_real_arrays():
@@ -181,8 +181,8 @@ def test_recorder_histograms_are_np_histograms_of_the_real_arrays():
 
     for row in ("0", "3", "5"):  # weights and gradients at the end of the last epoch
         layer = model[int(row)]
-        same(rec.records[row]["weights"][-1], layer.weight.data)
-        same(rec.records[row]["gradients"][-1], layer.weight.grad.data)
+        same(rec.records[row]["weights"][-1], layer.weight._data)
+        same(rec.records[row]["gradients"][-1], layer.weight.grad._data)
     # activations: the last training batch (rows 32..39), with the weights it ran with
     gn.manual_seed(0)
     again = mlp()

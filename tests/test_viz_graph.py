@@ -87,8 +87,8 @@ def test_the_graph_of_a_neuron():
     named = by_name(d)
     assert named["y"]["role"] == "output" and named["w"]["role"] == "leaf"
     assert named["x"]["role"] == "constant" and named["b"]["shape"] == ()
-    np.testing.assert_allclose(named["y"]["value"], y.data)
-    np.testing.assert_allclose(named["w"]["value"], w.data)
+    np.testing.assert_allclose(named["y"]["value"], y._data)
+    np.testing.assert_allclose(named["w"]["value"], w._data)
     assert number_list(named["w"]["label"].split("\n")[1]) == pytest.approx([0.2, 0.3, 0.9])
     assert named["w"]["grad"] is None and "grad" not in named["w"]["label"]
     sigmoid = next(n for n in d["nodes"] if n["op"] == "Sigmoid")
@@ -104,11 +104,11 @@ def test_after_backward_the_gradients_are_drawn():
     d = gn.viz.graph(y).drawn
     check_structure(d, y)
     named = by_name(d)
-    np.testing.assert_allclose(named["w"]["grad"], w.grad.data)
-    np.testing.assert_allclose(named["b"]["grad"], b.grad.data)
+    np.testing.assert_allclose(named["w"]["grad"], w.grad._data)
+    np.testing.assert_allclose(named["b"]["grad"], b.grad._data)
     grad_line = named["w"]["label"].split("\n")[-1]
     assert grad_line.startswith("grad ")
-    assert number_list(grad_line) == pytest.approx(list(w.grad.data), rel=2e-3)
+    assert number_list(grad_line) == pytest.approx(list(w.grad._data), rel=2e-3)
     assert named["x"]["grad"] is None  # a constant gets no gradient
     assert "(gradients from backward())" in "".join(
         t.get_text() for t in gn.viz.graph(y).axes[0].texts)
@@ -123,12 +123,12 @@ def test_the_loss_of_a_small_mlp_with_parameter_names():
     named = by_name(d)
     assert set(named) == {"0.weight", "0.bias", "2.weight", "2.bias"}
     for name, p in net.named_parameters():
-        np.testing.assert_allclose(named[name]["grad"], p.grad.data)
+        np.testing.assert_allclose(named[name]["grad"], p.grad._data)
         assert named[name]["role"] == "leaf" and named[name]["shape"] == p.shape
     assert named["0.weight"]["value"] is None  # 6 values: too many to print
     assert "grad computed (6 values)" in named["0.weight"]["label"]
     root = d["nodes"][0]
-    assert root["role"] == "output" and root["value"] == pytest.approx(float(loss.data))
+    assert root["role"] == "output" and root["value"] == pytest.approx(float(loss._data))
     # a dict of names works too, and a tensor's own name wins
     net[0].weight.name = "W1"
     d = gn.viz.graph(loss, params={"first": net[0].weight, "b": net[0].bias}).drawn
@@ -151,7 +151,7 @@ def test_multi_output_ops_repeated_inputs_and_retained_gradients():
     assert sum(1 for e in d["edges"] if e[1] == mul) == 2  # a * a: the same tensor twice
     retained = [n for n in d["nodes"] if n["role"] == "intermediate" and n["grad"] is not None]
     assert len(retained) == 1
-    np.testing.assert_allclose(retained[0]["grad"], z.grad.data)
+    np.testing.assert_allclose(retained[0]["grad"], z.grad._data)
 
 
 def test_a_deep_graph_is_walked_without_recursion():

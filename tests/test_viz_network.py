@@ -16,10 +16,10 @@ B2 = [0.05]
 def chapter_net():
     """The chapter's 2-3-1 sigmoid net with readable weights."""
     net = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1), nn.Sigmoid())
-    net[0].weight.data[...] = W1
-    net[0].bias.data[...] = B1
-    net[2].weight.data[...] = W2
-    net[2].bias.data[...] = B2
+    net[0].weight._data[...] = W1
+    net[0].bias._data[...] = B1
+    net[2].weight._data[...] = W2
+    net[2].bias._data[...] = B2
     return net
 
 
@@ -40,7 +40,7 @@ def test_the_chapter_net_draws_every_weight_and_bias():
     assert d["folded"] == [False, False, False]
     assert len(d["edges"]) == 2 * 3 + 3 * 1
     for k, i, j, w in d["edges"]:  # edge i -> j of layer k is weight[j, i]
-        assert w == pytest.approx(float(net[2 * k].weight.data[j, i]))
+        assert w == pytest.approx(float(net[2 * k].weight._data[j, i]))
     labels = {(k, i, j): number(t) for k, i, j, t in d["edge_labels"]}
     assert len(labels) == 9
     for k, i, j, w in d["edges"]:
@@ -50,7 +50,7 @@ def test_the_chapter_net_draws_every_weight_and_bias():
     assert d["activations"] == ["a = σ(z)", "a = σ(z)"]
     assert "input layer" in d["texts"] and "output layer" in d["texts"]
     assert "z" not in d and "value_labels" not in d
-    np.testing.assert_array_equal(d["weights"][0], net[0].weight.data)
+    np.testing.assert_array_equal(d["weights"][0], net[0].weight._data)
 
 
 def test_z_and_a_are_the_models_own_forward_pass():
@@ -63,7 +63,7 @@ def test_z_and_a_are_the_models_own_forward_pass():
     np.testing.assert_allclose(d["z"][0], z1, rtol=1e-6)
     np.testing.assert_allclose(d["a"][1], a1, rtol=1e-6)
     np.testing.assert_allclose(d["z"][1], z2, rtol=1e-6)
-    np.testing.assert_allclose(d["a"][2], net(gn.tensor([x], dtype="float32")).data.ravel())
+    np.testing.assert_allclose(d["a"][2], net(gn.tensor([x], dtype="float32"))._data.ravel())
     np.testing.assert_array_equal(d["a"][0], x)
     for c, j, kind, text in d["value_labels"]:
         value = d["z"][c - 1][j] if kind == "z" else d["a"][c][j]
@@ -89,7 +89,7 @@ def test_wide_layers_fold_to_their_first_and_last_units():
     assert d["shown"][0] == [0, 1, 2, 3, 4, 779, 780, 781, 782, 783]
     assert d["shown"][1] == [0, 1, 2, 3, 4, 123, 124, 125, 126, 127]
     assert len(d["edges"]) == 10 * 10 + 10 * 10  # only among drawn units
-    w0, w1 = net[1].weight.data, net[3].weight.data
+    w0, w1 = net[1].weight._data, net[3].weight._data
     for k, i, j, w in d["edges"]:
         assert i in d["shown"][k] and j in d["shown"][k + 1]
         assert w == pytest.approx(float((w0 if k == 0 else w1)[j, i]))
@@ -97,7 +97,7 @@ def test_wide_layers_fold_to_their_first_and_last_units():
     assert d["texts"].count("⋮") == 2
     assert "774 more" in d["texts"] and "118 more" in d["texts"]
     # z and a are kept in full, for every unit, drawn or not
-    z1 = w0.astype(np.float64) @ x + net[1].bias.data
+    z1 = w0.astype(np.float64) @ x + net[1].bias._data
     np.testing.assert_allclose(d["z"][0], z1, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(d["a"][1], np.maximum(z1, 0), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(d["a"][2].sum(), 1.0, rtol=1e-5)
@@ -108,7 +108,7 @@ def test_one_linear_layer_nested_sequentials_and_pass_through_layers():
     lin = nn.Linear(3, 2, bias=False)
     d = gn.viz.network(lin, x=[1.0, 2.0, 3.0]).drawn
     assert d["units"] == [3, 2] and d["bias_labels"] == [] and d["biases"] == [None]
-    np.testing.assert_allclose(d["z"][0], lin.weight.data @ [1.0, 2.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(d["z"][0], lin.weight._data @ [1.0, 2.0, 3.0], rtol=1e-6)
     assert d["activations"] == ["a = z"]
 
     net = nn.Sequential(nn.Identity(), nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Dropout(0.5)),
@@ -121,7 +121,7 @@ def test_one_linear_layer_nested_sequentials_and_pass_through_layers():
     assert d["activations"][0] == "a = tanh(z)\n(dropout p=0.5 in training)"
     assert d["activations"][1] == "a = LeakyReLU(z)\n(slope 0.1 for z < 0)"
     net.eval()
-    np.testing.assert_allclose(d["a"][-1], net(gn.tensor([x], dtype="float32")).data.ravel(),
+    np.testing.assert_allclose(d["a"][-1], net(gn.tensor([x], dtype="float32"))._data.ravel(),
                                rtol=1e-6)  # dropout off: what the net computes
     for m in net.modules():  # the hooks are gone again
         assert not getattr(m, "_forward_hooks", None)

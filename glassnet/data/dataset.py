@@ -56,11 +56,11 @@ class IterableDataset(Dataset):
 
 def _as_array(x, where: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     try:
-        return Tensor(x).data
+        return Tensor(x)._data
     except (TypeError, ValueError) as err:
         raise TypeError(f"{where}: expected a tensor or array, got {type(x).__name__} ({err})") from None
 

@@ -17,7 +17,7 @@ from ..tensor import Tensor
 
 
 def _arr(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def apply_batch(transform, x) -> np.ndarray:

@@ -79,12 +79,12 @@ class _Bucket:
 
     def __init__(self, indices, params):
         self.indices = indices
-        self.dtype = params[indices[0]].data.dtype
+        self.dtype = params[indices[0]]._data.dtype
         wire = np.float32 if self.dtype == np.float16 else self.dtype  # MPI has no float16
         self.offsets, offset = [], 0
         for i in indices:
             self.offsets.append(offset)
-            offset += params[i].data.size
+            offset += params[i]._data.size
         self.numel = offset
         self.send = np.empty(offset, wire)
         self.used = 0      # parameters of this bucket the current backward will reach
@@ -145,8 +145,8 @@ class DistributedDataParallel(Module):
         self._params = [p for p in module.parameters() if p.requires_grad]
         if self._group is None:
             return  # a world of one: nothing to synchronise
-        broadcast_arrays([p.data for p in module.parameters()] +
-                         [b.data for b in module.buffers()], 0,
+        broadcast_arrays([p._data for p in module.parameters()] +
+                         [b._data for b in module.buffers()], 0,
                          "DistributedDataParallel: copying rank 0's parameters and buffers")
         self._index = {id(p): i for i, p in enumerate(self._params)}
         self._make_buckets()
@@ -163,12 +163,12 @@ class DistributedDataParallel(Module):
         current, size = [], 0
         for i in reversed(range(len(self._params))):
             p = self._params[i]
-            if current and (p.data.dtype != self._params[current[0]].data.dtype
-                            or size + p.data.nbytes > cap * 2 ** 20):
+            if current and (p._data.dtype != self._params[current[0]]._data.dtype
+                            or size + p._data.nbytes > cap * 2 ** 20):
                 self._buckets.append(_Bucket(current, self._params))
                 current, size, cap = [], 0, self.bucket_cap_mb
             current.append(i)
-            size += p.data.nbytes
+            size += p._data.nbytes
         if current:
             self._buckets.append(_Bucket(current, self._params))
         for b in self._buckets:
@@ -187,7 +187,7 @@ class DistributedDataParallel(Module):
                 "every output of the model? (run one forward per backward, and use no_sync() "
                 "to accumulate gradients over several)")
         if self.broadcast_buffers and self.module.training:
-            broadcast_arrays([b.data for b in self.module.buffers()], 0,
+            broadcast_arrays([b._data for b in self.module.buffers()], 0,
                              "DistributedDataParallel: copying rank 0's buffers")
         out = self.module(*inputs, **kwargs)
         self._armed = False
@@ -243,7 +243,7 @@ class DistributedDataParallel(Module):
         def hook(grad):
             if not self._armed:
                 return None
-            return self._arrive(i, grad.data)
+            return self._arrive(i, grad._data)
         return hook
 
     def _arrive(self, i: int, g: np.ndarray):
@@ -264,7 +264,7 @@ class DistributedDataParallel(Module):
         bucket, offset = self._where[i]
         view = bucket.send[offset:offset + g.size].reshape(g.shape)
         if p.grad is not None:
-            np.add(p.grad.data, g, out=view)
+            np.add(p.grad._data, g, out=view)
             g = view
         self._weigh(g, view)
         bucket.pending -= 1
@@ -294,11 +294,11 @@ class DistributedDataParallel(Module):
                 continue
             p = self._params[i]
             bucket, offset = self._where[i]
-            view = bucket.send[offset:offset + p.data.size]
+            view = bucket.send[offset:offset + p._data.size]
             if p.grad is None:
                 view[...] = 0
             else:
-                self._weigh(p.grad.data.reshape(-1), view)
+                self._weigh(p.grad._data.reshape(-1), view)
         if self.overlap:
             for b in self._buckets:
                 if b.used == 0:
@@ -328,9 +328,9 @@ class DistributedDataParallel(Module):
             recv, b.request = b.recv, None
             for i, offset in zip(b.indices, b.offsets):
                 p = self._params[i]
-                grad = recv[offset:offset + p.data.size].reshape(p.data.shape)
-                if grad.dtype != p.data.dtype:
-                    grad = grad.astype(p.data.dtype)
+                grad = recv[offset:offset + p._data.size].reshape(p._data.shape)
+                if grad.dtype != p._data.dtype:
+                    grad = grad.astype(p._data.dtype)
                 if i == last:
                     result = grad
                 elif self._expected[i] or p.grad is not None or grad.any():

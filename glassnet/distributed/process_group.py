@@ -268,7 +268,7 @@ def _as_array(x, what: str) -> np.ndarray:
     from ..tensor import Tensor
 
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     raise TypeError(f"{what}: expected a Tensor or a NumPy array, got {type(x).__name__}")

@@ -72,7 +72,7 @@ class SyncBatchNorm(_BatchNorm):
         x = as_tensor(input)
         self._check_input(x)
         c, axes = x.shape[1], (0,) + tuple(range(2, x.ndim))
-        sums = np.concatenate([x.data.sum(axis=axes, dtype=np.float64), [x.data.size // c]])
+        sums = np.concatenate([x._data.sum(axis=axes, dtype=np.float64), [x._data.size // c]])
         pg.all_reduce(sums)
         count = int(sums[-1])
         if count <= 1:
@@ -80,16 +80,16 @@ class SyncBatchNorm(_BatchNorm):
                              f"ranks when training, got {count}")
         pshape = (1, c) + (1,) * (x.ndim - 2)
         mean = (sums[:c] / count).reshape(pshape)
-        centered = x.data - mean.astype(x.dtype)
+        centered = x._data - mean.astype(x.dtype)
         sq = np.asarray((centered * centered).sum(axis=axes, dtype=np.float64))
         pg.all_reduce(sq)
         var = sq / count
         inv_std = (1.0 / np.sqrt(var + self.eps)).reshape(pshape).astype(x.dtype)
         if self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             m = self.momentum if self.momentum is not None else \
-                1.0 / int(self.num_batches_tracked.data)
-            rm, rv = self.running_mean.data, self.running_var.data
+                1.0 / int(self.num_batches_tracked._data)
+            rm, rv = self.running_mean._data, self.running_var._data
             rm *= 1 - m
             rm += (m * mean.reshape(c)).astype(rm.dtype)
             rv *= 1 - m

@@ -134,7 +134,7 @@ def neuron(weights, bias, inputs, activation="sigmoid", digits=4) -> Explanation
             y = _apply_activation(act, z)
             y.name = "y"
     ex.add(Step("note", "Answer", [Text(f"y = {'z' if act == 'linear' else act + '(z)'}:"),
-                                  Show(Sym("y"), (z if act == "linear" else y).data)]))
+                                  Show(Sym("y"), (z if act == "linear" else y)._data)]))
     return ex
 
 
@@ -206,10 +206,10 @@ def build_network(sizes, weights, biases=None, activations="sigmoid"):
     linears, acts = [], []
     for i, (w, b, act) in enumerate(spec):
         lin = nn.Linear(w.shape[1], w.shape[0], bias=b is not None, dtype=np.float64)
-        lin.weight.data[...] = w
+        lin.weight._data[...] = w
         lin.weight.name = f"W^[{i + 1}]"
         if b is not None:
-            lin.bias.data[...] = b
+            lin.bias._data[...] = b
             lin.bias.name = f"b^[{i + 1}]"
         linears.append(lin)
         acts.append(act)
@@ -277,7 +277,7 @@ def network(sizes, weights, biases=None, activations="sigmoid", loss="mse", exam
                 L.backward()
                 opt.step()
     if backprop:
-        ex.section("Updated weights", *[Show(Sym(p.name), p.data) for p in params])
+        ex.section("Updated weights", *[Show(Sym(p.name), p._data) for p in params])
     return ex
 
 

@@ -86,7 +86,7 @@ def explain_gates(cell, w_ih, w_hh, inputs, b_ih=None, b_hh=None, h0=None, c0=No
         named += [("bias_ih_l0", bi, "b_ih"), ("bias_hh_l0", bh, "b_hh")]
     for attr, value, name in named:
         p = getattr(layer, attr)
-        p.data[...] = value
+        p._data[...] = value
         p.name = name
     xt = tensor(x[:, None, :])
     xt.name = "x"
@@ -100,9 +100,9 @@ def explain_gates(cell, w_ih, w_hh, inputs, b_ih=None, b_hh=None, h0=None, c0=No
     def one(v):  # a number when the hidden size is 1
         return v[0] if H == 1 else v
 
-    answer = [Show(Sym(f"h_{t + 1}"), one(out.data[t, 0])) for t in range(T)]
+    answer = [Show(Sym(f"h_{t + 1}"), one(out._data[t, 0])) for t in range(T)]
     if key == "lstm":
-        answer.append(Show(Sym(f"c_{T}"), one(last[1].data[0, 0])))
+        answer.append(Show(Sym(f"c_{T}"), one(last[1]._data[0, 0])))
     ex.add(Step("note", "Answer", answer))
     return ex
 

@@ -48,7 +48,7 @@ def explain_model(model, input, target=None, lr=0.1, loss="auto", digits=4,
     if loss not in LOSSES:
         raise ExerciseError(f"--loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
     lr = _learning_rate(lr)
-    dtype = next((p.data.dtype for p in net.parameters()), np.dtype(np.float32))
+    dtype = next((p._data.dtype for p in net.parameters()), np.dtype(np.float32))
     xt = tensor(x.astype(dtype, copy=False))
     net.eval()  # dropout off, batch normalisation with its running statistics: one input, one answer
     with no_grad():

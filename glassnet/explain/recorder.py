@@ -188,12 +188,12 @@ class Recorder:
     def operand(self, t, letter=None):
         if letter is None:
             letter = "x" if t._ctx is None and not t.requires_grad else ("w" if t._ctx is None else "t")
-        if t._ctx is None and not t.requires_grad and t.data.size == 1 and not getattr(t, "name", None):
+        if t._ctx is None and not t.requires_grad and t._data.size == 1 and not getattr(t, "name", None):
             # an unnamed constant (the ½ in ½·Σ…) reads best as its value
-            op = Operand(t, t.data, f"{float(t.data.reshape(-1)[0]):g}".replace("-", "−"))
+            op = Operand(t, t._data, f"{float(t._data.reshape(-1)[0]):g}".replace("-", "−"))
             op.const = True
             return op
-        op = _Operand(t, t.data, self._auto(t, letter))
+        op = _Operand(t, t._data, self._auto(t, letter))
         hit = self._elements.get(id(t))
         if hit is not None and hit[0] is t:
             op.element = hit[1]
@@ -225,7 +225,7 @@ class Recorder:
         for t, parts, fresh in self._contrib.values():
             if t._ctx is not None or len(parts) < 2 or not fresh or t.grad is None:
                 continue
-            op = Operand(t, t.grad.data, self._auto(t, "w"))
+            op = Operand(t, t.grad._data, self._auto(t, "w"))
             for idx in X.indices(op.shape):
                 items.append(Eq(Deriv(self.loss_expr(), Ref(op, idx or None)), [Sum([Num(c[idx]) for c in parts])],
                                 Num(op.value[idx]), ref=(op, idx), note="paths"))
@@ -249,7 +249,7 @@ class Recorder:
         if hit is not None and hit[0] is r and _GENERIC.fullmatch(hit[1].text):
             self.name_as(r, "L")  # a loss written out by hand (½·Σ(y − a)²) is still the loss L
             self._name_loss_parts(r)
-        self._root = Operand(r, r.data, hit[1] if hit else "L")
+        self._root = Operand(r, r._data, hit[1] if hit else "L")
 
     def on_backward(self, fn, grad_outs, grad_ins):
         if self._hidden.get(id(fn)) is fn:
@@ -400,7 +400,7 @@ class Recorder:
         if maps is None:
             return False
         in_ops = [self.operand(t) for t in inputs]
-        offsets = np.cumsum([0] + [t.data.size for t in inputs[:-1]])
+        offsets = np.cumsum([0] + [t._data.size for t in inputs[:-1]])
         for k, (o, m) in enumerate(zip(outs, maps)):
             view = _View(in_ops, m, offsets)
             label = _ViewLabel(_whole_name(fn, in_ops, params, k, view))
@@ -446,10 +446,10 @@ class Recorder:
         each parameter that has a gradient before and after it, and return what it returned."""
         params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
         lrs = {p: g["lr"] for g in optimizer.param_groups for p in g["params"]}
-        before = {p: np.array(p.data, dtype=np.float64) for p in params}
-        grads = {p: np.array(p.grad.data, dtype=np.float64) for p in params}
+        before = {p: np.array(p._data, dtype=np.float64) for p in params}
+        grads = {p: np.array(p.grad._data, dtype=np.float64) for p in params}
         out = step()
-        after = {p: np.array(p.data, dtype=np.float64) for p in params}
+        after = {p: np.array(p._data, dtype=np.float64) for p in params}
         self.on_update(optimizer, before, after, lrs, grads)
         return out
 
@@ -565,11 +565,11 @@ def _view_maps(fn, inputs, outs, params):
     try:
         if len({id(t) for t in inputs}) != len(inputs):
             return None
-        sizes = [t.data.size for t in inputs]
-        if sum(sizes) + sum(o.data.size for o in outs) > _PLUMBING_LIMIT:
+        sizes = [t._data.size for t in inputs]
+        if sum(sizes) + sum(o._data.size for o in outs) > _PLUMBING_LIMIT:
             return None
         starts = np.cumsum([0] + sizes[:-1])
-        ids = [np.arange(s, s + n, dtype=np.int64).reshape(t.data.shape) for s, n, t in zip(starts, sizes, inputs)]
+        ids = [np.arange(s, s + n, dtype=np.int64).reshape(t._data.shape) for s, n, t in zip(starts, sizes, inputs)]
         res = object.__new__(type(fn)).forward(*ids, **params)
         res = res if type(res) is tuple else (res,)
         if len(res) != len(outs):
@@ -577,19 +577,19 @@ def _view_maps(fn, inputs, outs, params):
         maps = []
         for r, o in zip(res, outs):
             r = np.asarray(r)
-            if r.shape != o.data.shape:
+            if r.shape != o._data.shape:
                 return None
             if r.dtype.kind not in "iu":  # a cast: each element is its own source
-                if len(inputs) != 1 or r.shape != inputs[0].data.shape:
+                if len(inputs) != 1 or r.shape != inputs[0]._data.shape:
                     return None
                 r = ids[0]
             maps.append(np.array(r, dtype=np.int64))
         every = np.concatenate([m.reshape(-1) for m in maps])
         if np.unique(every).size != every.size:
             return None
-        src = np.concatenate([np.asarray(t.data, dtype=np.float64).reshape(-1) for t in inputs])
+        src = np.concatenate([np.asarray(t._data, dtype=np.float64).reshape(-1) for t in inputs])
         for m, o in zip(maps, outs):
-            if not np.allclose(np.asarray(o.data, dtype=np.float64), src[m], rtol=1e-3, atol=1e-12,
+            if not np.allclose(np.asarray(o._data, dtype=np.float64), src[m], rtol=1e-3, atol=1e-12,
                                equal_nan=True):
                 return None
         return maps

@@ -164,7 +164,7 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
                 opt = optim.SGD(params, lr=float(lr))
                 opt.step()
     if y is not None and lr is not None:
-        ex.section("Updated weights", *[Show(Sym(p.name), p.data) for p in params])
+        ex.section("Updated weights", *[Show(Sym(p.name), p._data) for p in params])
     return ex
 
 
@@ -192,7 +192,7 @@ def _bptt_summary(ex, params):
         # each step's part, time step 1 first; taken, so they are not summed again as plain paths
         contribs = rec.take_contributions(p)
         steps = Sum([Sym(f"[t={t + 1}]") for t in range(len(contribs))])
-        op, total = Operand(p, p.data, p.name), Operand(p, p.grad.data, p.name)
+        op, total = Operand(p, p._data, p.name), Operand(p, p.grad._data, p.name)
         for idx in X.indices(p.shape):
             items.append(Eq(Deriv(Sym("E"), Ref(op, idx or None)), [steps, Sum([Num(c[idx]) for c in contribs])],
                             Num(total.value[idx]), ref=(total, idx)))

@@ -144,7 +144,7 @@ def _contiguous(arr: np.ndarray) -> np.ndarray:
 
 def as_array(value, name: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        arr = value.data
+        arr = value._data
     elif isinstance(value, np.ndarray):
         arr = value
     elif hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
@@ -314,7 +314,7 @@ def encode_tree(obj, key: str, arrays: dict, where: str = "save_checkpoint"):
     (numbers, strings, None, lists, tuples, dicts, Counters, arrays, tensors); anything else
     is refused with a TypeError that names it."""
     if isinstance(obj, Tensor):
-        arrays[key] = _contiguous(obj.data)
+        arrays[key] = _contiguous(obj._data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:

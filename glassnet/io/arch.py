@@ -110,7 +110,7 @@ def _json_value(v, where: str):
     if isinstance(v, np.dtype):
         return {"__dtype__": v.name}
     if isinstance(v, (Tensor, np.ndarray)):  # a small constant such as a loss's class weights
-        a = v.data if isinstance(v, Tensor) else v
+        a = v._data if isinstance(v, Tensor) else v
         if a.size <= _MAX_INLINE and a.dtype.kind in "biuf":
             return {"__array__": a.tolist(), "dtype": a.dtype.name, "tensor": isinstance(v, Tensor)}
         raise _Missing(f"{where} is an array too large to record as an argument ({a.shape})")

@@ -147,8 +147,8 @@ def _check_compatible(model: Module, own: dict, state: dict, path: str, where: s
               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     # the saved precision wins (a float64 model stays float64), but integer or bool values
     # are not weights of a floating-point model, nor the other way round
-    dtypes = [f"{k}: file {state[k].dtype} vs model {own[k].data.dtype}"
-              for k in own if k in state and _kind(state[k].dtype) != _kind(own[k].data.dtype)]
+    dtypes = [f"{k}: file {state[k].dtype} vs model {own[k]._data.dtype}"
+              for k in own if k in state and _kind(state[k].dtype) != _kind(own[k]._data.dtype)]
     if missing or unexpected or shapes or dtypes:
         parts = []
         if missing:
@@ -183,11 +183,11 @@ def prepare_load(model: Module, state: dict, path: str, where: str):
 def _copy_in(own, state) -> None:
     for k, t in own.items():
         arr = state[k]
-        if arr.dtype == t.data.dtype and t.data.flags.writeable:
-            t.data[...] = arr  # in place: anything holding this buffer sees the loaded values
+        if arr.dtype == t._data.dtype and t._data.flags.writeable:
+            t._data[...] = arr  # in place: anything holding this buffer sees the loaded values
             _bump_version(t)
         else:
-            t.data = np.array(arr, copy=True)  # the saved dtype wins: a float64 model stays float64
+            t._data = np.array(arr, copy=True)  # the saved dtype wins: a float64 model stays float64
 
 
 def rebuild(config: dict, training: bool, state: dict, path: str, where: str) -> Module:

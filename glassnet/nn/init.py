@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 
 def _fill(t: Tensor, values) -> Tensor:
-    t.data[...] = values
+    t._data[...] = values
     _bump_version(t)
     return t
 

@@ -31,9 +31,9 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, np.float32)
-        arr = data.data if isinstance(data, Tensor) else _to_array(data)
+        arr = data._data if isinstance(data, Tensor) else _to_array(data)
         super().__init__(arr, requires_grad=requires_grad)
-        self.data = arr  # share storage with the tensor it wraps, as PyTorch does
+        self._data = arr  # share storage with the tensor it wraps, as PyTorch does
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -255,10 +255,10 @@ class Module:
             for store in (m._parameters, m._buffers):
                 for t in store.values():
                     # same dtype: keep the array (views of it, e.g. a state_dict, stay live)
-                    if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dt:
-                        t.data = t.data.astype(dt)
+                    if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dt:
+                        t._data = t._data.astype(dt)
                         if t.grad is not None:
-                            t.grad.data = t.grad.data.astype(dt)
+                            t.grad._data = t.grad._data.astype(dt)
         return self
 
     def double(self):
@@ -333,7 +333,7 @@ class Module:
             arrays[k] = arr
         for k, arr in arrays.items():  # all checked before anything changes
             t = own[k]
-            t.data = np.array(arr, dtype=t.data.dtype)
+            t._data = np.array(arr, dtype=t._data.dtype)
         return missing, unexpected
 
     # ------------------------------------------------------------- summary

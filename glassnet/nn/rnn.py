@@ -149,7 +149,7 @@ class RNNBase(Module):
             if lengths is not None:
                 raise ValueError(f"{name}: pass lengths or a PackedSequence, not both")
             x, lens = pad_packed_sequence(input)
-            lengths = lens.data
+            lengths = lens._data
         else:
             x = as_tensor(input)
         layout = "(N, T, input_size)" if batch_first else "(T, N, input_size)"
@@ -195,7 +195,7 @@ class RNNBase(Module):
                 if h.requires_grad:
                     states.append([h[k] for k in range(LD)])
                 else:
-                    states.append([Tensor._make(h.data[k], False, None, 0) for k in range(LD)])
+                    states.append([Tensor._make(h._data[k], False, None, 0) for k in range(LD)])
 
         # the fused layer runs the sequences longest first (the running rows are then a
         # prefix of the batch): sort once here for every layer, and unsort at the end

@@ -40,7 +40,7 @@ def _int_tensor(a):
 def check_lengths(name, lengths, T, N, context=""):
     """Sequence lengths as an int64 array of N values in [1, T] (``context`` ends the
     shape error, e.g. the input's shape)."""
-    arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    arr = np.asarray(lengths._data if isinstance(lengths, Tensor) else lengths)
     if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and (arr == np.round(arr)).all()):
         raise ValueError(f"{name}: lengths must be integers, got {arr.tolist()!r} (dtype {arr.dtype})")
     arr = arr.astype(np.int64)
@@ -55,9 +55,9 @@ def check_lengths(name, lengths, T, N, context=""):
 
 def _pack_padded(padded, batch_sizes, sorted_indices, unsorted_indices):
     """Pack a time-major padded tensor (T, N, *) given the packing's layout."""
-    bs = np.asarray(batch_sizes.data if isinstance(batch_sizes, Tensor) else batch_sizes)
+    bs = np.asarray(batch_sizes._data if isinstance(batch_sizes, Tensor) else batch_sizes)
     order = (np.arange(padded.shape[1]) if sorted_indices is None
-             else np.asarray(sorted_indices.data))
+             else np.asarray(sorted_indices._data))
     t_idx = np.repeat(np.arange(len(bs)), bs)
     b_idx = order[np.concatenate([np.arange(n) for n in bs])]
     return PackedSequence(padded[t_idx, b_idx], _int_tensor(bs), sorted_indices, unsorted_indices)
@@ -114,7 +114,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"{name}: expected a PackedSequence, got {type(sequence).__name__}")
     data = sequence.data
-    bs = np.asarray(sequence.batch_sizes.data)
+    bs = np.asarray(sequence.batch_sizes._data)
     T, N = len(bs), int(bs[0])
     if total_length is not None:
         if total_length < T:
@@ -127,12 +127,12 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     for t, (s, n) in enumerate(zip(starts, bs)):
         rows[t, :n] = s + np.arange(n)
     if sequence.unsorted_indices is not None:
-        rows = rows[:, np.asarray(sequence.unsorted_indices.data)]
+        rows = rows[:, np.asarray(sequence.unsorted_indices._data)]
     pad_row = full((1,) + tuple(data.shape[1:]), padding_value, dtype=data.dtype)
     padded = cat([data, pad_row], 0)[rows]
     sorted_lens = (bs[None, :] > np.arange(N)[:, None]).sum(1)
     lengths = sorted_lens if sequence.unsorted_indices is None else \
-        sorted_lens[np.asarray(sequence.unsorted_indices.data)]
+        sorted_lens[np.asarray(sequence.unsorted_indices._data)]
     if batch_first:
         padded = padded.transpose(0, 1)
     return padded, _int_tensor(lengths)
@@ -218,7 +218,7 @@ class watch_gradients:
         self.records.append((name, norms))
 
     def _current_weight_norms(self):
-        return {n: float(np.sqrt(np.sum(np.square(p.grad.data, dtype=np.float64))))
+        return {n: float(np.sqrt(np.sum(np.square(p.grad._data, dtype=np.float64))))
                 for n, p in self.model.named_parameters() if p.grad is not None}
 
     @property

@@ -58,12 +58,12 @@ class Embedding(Module):
             if w.shape != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {w.shape}, expected "
                                  f"({num_embeddings}, {embedding_dim})")
-            self.weight = Parameter(w.data.copy(), requires_grad=not _freeze)
+            self.weight = Parameter(w._data.copy(), requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,

@@ -12,7 +12,7 @@ from . import rnn_utils as rnn  # noqa: F401  (gn.nn.utils.rnn, as torch.nn.util
 def _grads(parameters) -> list:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    return [p.grad._data for p in parameters if p.grad is not None]
 
 
 def clip_grad_norm_(
@@ -75,20 +75,20 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
 
 def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
-    return Tensor(np.concatenate([p.data.ravel() for p in parameters]))
+    return Tensor(np.concatenate([p._data.ravel() for p in parameters]))
 
 
 def vector_to_parameters(vec, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in order."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    v = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
     params = list(parameters)
-    n = sum(p.data.size for p in params)
+    n = sum(p._data.size for p in params)
     if v.ndim != 1 or v.size != n:
         raise ValueError(
             f"vector_to_parameters: expected a 1-D vector of {n} elements, got shape {v.shape}"
         )
     i = 0
     for p in params:
-        p.data[...] = v[i : i + p.data.size].reshape(p.shape)
+        p._data[...] = v[i : i + p._data.size].reshape(p.shape)
         _bump_version(p)
-        i += p.data.size
+        i += p._data.size

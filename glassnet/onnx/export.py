@@ -123,7 +123,7 @@ def _inputs(example) -> tuple:
     out = []
     for k, x in enumerate(items):
         if isinstance(x, Tensor):
-            x = x.data
+            x = x._data
         elif not isinstance(x, np.ndarray):
             raise TypeError(f"export: example input {k} must be a tensor or a NumPy array, "
                             f"got {type(x).__name__}")
@@ -222,7 +222,7 @@ def _verify(path: str, a: T.Trace, inputs) -> None:
     feeds = {i.name: x for i, x in zip(session.get_inputs(), inputs)}
     got = session.run(None, feeds)
     for k, (want, have) in enumerate(zip(a.outputs_flat(), got)):
-        want = want.data
+        want = want._data
         scale = max(float(np.abs(want).max()) if want.size else 0.0, 1e-6)
         err = float(np.abs(want - have).max()) / scale if want.size else 0.0
         if want.shape != have.shape or not err <= 1e-4:
@@ -245,12 +245,12 @@ class _Builder:
         self.state: dict[int, tuple] = {}  # id(tensor or its array) → (state_dict name, tensor)
         for name, p in model.named_parameters():
             self.state.setdefault(id(p), (name, p))
-            self.state.setdefault(id(p.data), (name, p))
+            self.state.setdefault(id(p._data), (name, p))
         self.buffers = []
         for name, buf in model.named_buffers():
             if buf is not None:
                 self.state.setdefault(id(buf), (name, buf))
-                self.state.setdefault(id(buf.data), (name, buf))
+                self.state.setdefault(id(buf._data), (name, buf))
                 self.buffers.append(name)
 
     def build(self):
@@ -280,7 +280,7 @@ class _Builder:
 
     def bind(self, t, name):
         self.values[id(t)] = name
-        self.arrays.setdefault(id(t.data), name)
+        self.arrays.setdefault(id(t._data), name)
 
     def _finish(self, in_names):
         g, a = self.g, self.a
@@ -308,8 +308,8 @@ class _Builder:
         inputs = []
         for k, (t, name) in enumerate(zip(a.inputs, in_names)):
             tc = self.c.inputs[k] if self.c is not None else None
-            inputs.append((name, t.data.dtype, self._io_shape(t, tc)))
-        outputs = [(name, t.data.dtype, s) for name, t, s in zip(out_names, outs, shapes)]
+            inputs.append((name, t._data.dtype, self._io_shape(t, tc)))
+        outputs = [(name, t._data.dtype, s) for name, t, s in zip(out_names, outs, shapes)]
         meta = {"glassnet.outputs": json.dumps(a.output_structure()),
                 "glassnet.buffers": json.dumps([b for b in self.buffers if b in g.initializers])}
         return g.to_model(inputs, outputs, __version__, meta)
@@ -334,7 +334,7 @@ class _Builder:
             return name
         if id(t) in self.state:
             pname, p = self.state[id(t)]
-            return self.g.initializer(pname, p.data)
+            return self.g.initializer(pname, p._data)
         raise ExportError(f"export: {what} is a tensor the forward pass did not compute with "
                           "glassnet's ops from the input or the parameters")
 
@@ -377,9 +377,9 @@ class OpContext:
             return name
         if id(t) in bld.state:
             pname, p = bld.state[id(t)]
-            return self.g.initializer(pname, p.data)
-        c = self.op_c.inputs[j].data if self.op_c is not None else None
-        return self.constant(t.data, self.op_b.inputs[j].data, c, f"its input {j}")
+            return self.g.initializer(pname, p._data)
+        c = self.op_c.inputs[j]._data if self.op_c is not None else None
+        return self.constant(t._data, self.op_b.inputs[j]._data, c, f"its input {j}")
 
     @property
     def inputs(self) -> list:
@@ -389,9 +389,9 @@ class OpContext:
         """Whether input j is a tensor of zeros made during the forward pass (a default state)."""
         t = self.op.inputs[j]
         bld = self.builder
-        if id(t) in bld.values or id(t) in bld.state or bld.from_input(t.data) is not None:
+        if id(t) in bld.values or id(t) in bld.state or bld.from_input(t._data) is not None:
             return False
-        return not t.data.any() and not self.op_b.inputs[j].data.any()
+        return not t._data.any() and not self.op_b.inputs[j]._data.any()
 
     def param(self, key, default=None):
         """A keyword parameter of the op, which must be the same in the other traces."""
@@ -445,7 +445,7 @@ class OpContext:
         return None if self.op_c is None else tuple(self.op_c.inputs[j].shape)
 
     def dtype(self, j: int = 0):
-        return self.op.inputs[j].data.dtype
+        return self.op.inputs[j]._data.dtype
 
     def shape_value(self, k: int = 0, reshape: bool = False) -> str:
         """Output k's shape as a graph value (sizes that follow the batch computed)."""

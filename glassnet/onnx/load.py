@@ -289,7 +289,7 @@ class NodeContext:
         return Tensor(np.asarray(v))
 
     def array(self, v) -> np.ndarray:
-        return v.data if isinstance(v, Tensor) else np.asarray(v)
+        return v._data if isinstance(v, Tensor) else np.asarray(v)
 
     def state(self, v):
         """A running statistic: the module's buffer itself, so that training updates it."""

@@ -53,7 +53,7 @@ class Trace:
         self.ops: list[Op] = []
         self.output = None
         self.derived: set[int] = {id(t) for t in inputs}  # tensors computed from the input
-        self.derived_arrays: set[int] = {id(t.data) for t in inputs}  # and their arrays
+        self.derived_arrays: set[int] = {id(t._data) for t in inputs}  # and their arrays
         self.keep: list = list(inputs)  # holds every traced tensor, so ids stay unique
 
     def outputs_flat(self) -> list:
@@ -99,7 +99,7 @@ class _Recorder:
         if any(id(x) in t.derived for x in inputs) or any(
                 isinstance(v, np.ndarray) and _is_view_of_derived(v, t) for v in params.values()):
             t.derived.update(id(o) for o in outs)
-            t.derived_arrays.update(id(o.data) for o in outs)
+            t.derived_arrays.update(id(o._data) for o in outs)
         if self.previous is not None:
             self.previous.on_forward(fn, inputs, result, params)
 
@@ -159,7 +159,7 @@ def _passing_on(original):
         if trace is not None and isinstance(out, Tensor) and any(
                 isinstance(t, Tensor) and id(t) in trace.derived for t in (self, *args)):
             trace.derived.add(id(out))
-            trace.derived_arrays.add(id(out.data))
+            trace.derived_arrays.add(id(out._data))
             trace.keep.append(out)
         return out
 

@@ -154,3 +154,47 @@ class GatherFunction(Function):
         coords[self.dim] = self.index
         np.add.at(gx, tuple(coords), grad_out)
         return gx
+
+
+class TrilFunction(Function):
+    """y = x with the elements above diagonal ``diagonal`` of the last two dimensions set to 0
+    (``Tensor.tril``);  ∂L/∂x = ∂L/∂y with the same elements set to 0 (they do not reach y)."""
+
+    saves = ()
+    upper = False
+
+    def forward(self, x, diagonal):
+        rows, cols = x.shape[-2:]
+        i, j = np.ogrid[:rows, :cols]
+        # tril keeps j − i ≤ diagonal, triu keeps j − i ≥ diagonal
+        self.keep = (j - i >= diagonal) if self.upper else (j - i <= diagonal)
+        return np.where(self.keep, x, np.zeros((), x.dtype))
+
+    def backward(self, grad_out):
+        return np.where(self.keep, grad_out, np.zeros((), grad_out.dtype))
+
+
+class TriuFunction(TrilFunction):
+    """y = x with the elements below diagonal ``diagonal`` set to 0 (``Tensor.triu``);
+    ∂L/∂x = ∂L/∂y with the same elements set to 0."""
+
+    upper = True
+
+
+class RollFunction(Function):
+    """y = x shifted cyclically by ``shifts`` along ``dims`` (``Tensor.roll``); each element
+    moves, so ∂L/∂x is ∂L/∂y shifted back by −shifts."""
+
+    saves = ()
+
+    def forward(self, x, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        if dims is None:  # roll the flattened tensor, then restore the shape
+            return np.roll(x.reshape(-1), shifts).reshape(x.shape)
+        return np.roll(x, shifts, dims)
+
+    def backward(self, grad_out):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        if self.dims is None:
+            return np.roll(grad_out.reshape(-1), back).reshape(grad_out.shape)
+        return np.roll(grad_out, back, self.dims)

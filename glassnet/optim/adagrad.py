@@ -84,7 +84,7 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _init_state(p, group):
-        return {"step": 0.0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+        return {"step": 0.0, "sum": np.full_like(p._data, group["initial_accumulator_value"])}
 
     def _validate_group(self, g):
         check_common("Adagrad", g["lr"], eps=g["eps"], weight_decay=g["weight_decay"])
@@ -97,7 +97,7 @@ class Adagrad(Optimizer):
             state.update(self._init_state(p, group))
         state["step"] += 1
         adagrad(
-            p.data,
+            p._data,
             grad,
             state["sum"],
             state["step"],

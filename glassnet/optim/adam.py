@@ -114,14 +114,14 @@ class Adam(Optimizer):
     def _update(self, p, grad, state, group):
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         state["step"] += 1
         beta1, beta2 = group["betas"]
         adam(
-            p.data,
+            p._data,
             grad,
             state["exp_avg"],
             state["exp_avg_sq"],

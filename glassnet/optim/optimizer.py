@@ -4,7 +4,7 @@ An optimizer holds ``param_groups`` — lists of parameters that share
 hyperparameters (a dict each: ``{'params': [...], 'lr': ..., ...}``) — and
 ``state[p]``, a dict of arrays per parameter (momentum buffers, moment
 estimates). ``step()`` visits each parameter that has a gradient and calls the
-subclass's update, which changes ``p.data`` in place.
+subclass's update, which changes ``p._data`` in place.
 
 ``state_dict()`` has PyTorch's layout: ``{'state': {index: {...}},
 'param_groups': [{..., 'params': [indices]}]}``, the parameters numbered in
@@ -168,7 +168,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                update(p, p.grad.data, state[p], group)
+                update(p, p.grad._data, state[p], group)
                 _bump_version(p)  # a graph built before the step can no longer backward through p
         return loss
 
@@ -294,7 +294,7 @@ class Optimizer:
                         f"load_state_dict: state {k!r} has shape {v.shape} but its "
                         f"parameter has shape {p.shape}"
                     )
-                out[k] = np.array(v, dtype=p.data.dtype if v.dtype.kind == "f" else v.dtype)
+                out[k] = np.array(v, dtype=p._data.dtype if v.dtype.kind == "f" else v.dtype)
             else:
                 out[k] = copy.deepcopy(v)
         return out

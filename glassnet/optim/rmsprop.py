@@ -110,14 +110,14 @@ class RMSprop(Optimizer):
     def _update(self, p, grad, state, group):
         if not state:
             state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
             if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         rmsprop(
-            p.data,
+            p._data,
             grad,
             state["square_avg"],
             state.get("grad_avg"),

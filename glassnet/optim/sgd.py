@@ -106,7 +106,7 @@ class SGD(Optimizer):
     def _update(self, p, grad, state, group):
         momentum = group["momentum"]
         buf = sgd(
-            p.data,
+            p._data,
             grad,
             state.get("momentum_buffer"),
             lr=group["lr"],

@@ -105,7 +105,7 @@ class Run:
                 self.output = model(self.x)
                 self.loss = trainer.loss_fn(self.output, Tensor(yb))
                 self.loss.backward()
-            self.grads = {id(p): (None if p.grad is None else np.array(p.grad.data)) for p in params}
+            self.grads = {id(p): (None if p.grad is None else np.array(p.grad._data)) for p in params}
         finally:
             for h in handles:
                 h.remove()
@@ -167,7 +167,7 @@ class Run:
 
 def _grad_of(t, idx):
     g = getattr(t, "grad", None)
-    return None if g is None else float(np.asarray(g.data)[idx])
+    return None if g is None else float(np.asarray(g._data)[idx])
 
 
 # ---------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def _neuron(trainer, t):
     forward = run.find(z, idx) + (run.find(a, idx) if act is not None else [])
     backward = (run.find(a, idx, deriv=True) if act is not None else []) + run.find(z, idx, deriv=True)
     backward.sort(key=lambda h: run.ex.steps.index(h[0]))
-    values = {"z": float(z.data[idx]), "a": float(a.data[idx]), "grad": _grad_of(z, idx), "grad_a": _grad_of(a, idx)}
+    values = {"z": float(z._data[idx]), "a": float(a._data[idx]), "grad": _grad_of(z, idx), "grad_a": _grad_of(a, idx)}
     name = "the output unit" if L == len(groups) and lin.out_features == 1 else f"unit {j} of layer {L}"
     return {"title": f"{name}, sample {n}", "forward": run.entries(forward), "backward": run.entries(backward),
             "values": values}
@@ -258,7 +258,7 @@ def _weight(trainer, t, bias=False):
     forward = run.find(z, (0, j - 1))
     backward = run.find(W, idx, deriv=True)
     g = run.grads.get(id(W))
-    values = {"b" if bias else "w": float(W.data[idx]), "grad": None if g is None else float(g[idx])}
+    values = {"b" if bias else "w": float(W._data[idx]), "grad": None if g is None else float(g[idx])}
     sym = f"b^[{L}]_{j}" if bias else f"W^[{L}]_{j}{k}" if max(j, k) < 10 else f"W^[{L}]_{j},{k}"
     where = f"unit {j} of layer {L}" if bias else f"from {_source(groups, L, k)} to unit {j} of layer {L}"
     return {"title": f"{'bias' if bias else 'weight'} {sym} ({where})", "forward": run.entries(forward),
@@ -281,7 +281,7 @@ def _pixel(trainer, t):
     act = _activation_out(rest)
     # the output's size, from one cheap pass of the batch's first image
     seen, _ = _capture(trainer.model, xb[:1], [conv])
-    H, W = np.asarray(seen[id(conv)].data).shape[2:]
+    H, W = np.asarray(seen[id(conv)]._data).shape[2:]
     r = _count("pixel", "row", t["row"], H)
     q = _count("pixel", "col", t["col"], W)
     run_focus["pixel"] = (r, q)
@@ -299,9 +299,9 @@ def _pixel(trainer, t):
         total = None if v is None else float(v)
     (sh, sw), (ph, pw) = conv.stride, conv.padding if isinstance(conv.padding, tuple) else (0, 0)
     kh, kw = conv.kernel_size
-    values = {"value": float(z.data[idx]), "sum": total, "grad": _grad_of(z, idx)}
+    values = {"value": float(z._data[idx]), "sum": total, "grad": _grad_of(z, idx)}
     if a is not None:
-        values["a"] = float(a.data[idx])
+        values["a"] = float(a._data[idx])
     field = {"row": (r - 1) * sh - ph + 1, "col": (q - 1) * sw - pw + 1, "size": [kh, kw]}
     forward = [(s, _map_names(e)) for s, e in forward]
     backward = [(s, _map_names(e)) for s, e in backward]

@@ -127,8 +127,8 @@ def network(model, groups, n_inputs) -> dict:
         layers = [{"name": "x", "size": int(n_inputs)}]
         for lin, rest in groups:
             layers.append({"name": labels.get(id(lin), "?"), "size": int(lin.out_features),
-                           "activation": _activation_name(rest), "weight": rounded(lin.weight.data),
-                           "bias": rounded(lin.bias.data) if lin.bias is not None else None})
+                           "activation": _activation_name(rest), "weight": rounded(lin.weight._data),
+                           "bias": rounded(lin.bias._data) if lin.bias is not None else None})
         return {"layers": layers}
     from ..explain.naming import _kind, _param_symbol
 
@@ -139,7 +139,7 @@ def network(model, groups, n_inputs) -> dict:
         entry = {"name": labels[id(m)], "type": type(m).__name__}
         for pname, p in m._parameters.items():
             if p is not None:
-                entry[_param_symbol("layer", pname) or pname] = rounded(p.data)
+                entry[_param_symbol("layer", pname) or pname] = rounded(p._data)
         size = getattr(m, "out_features", None) or getattr(m, "out_channels", None) or getattr(m, "hidden_size", None)
         entry["size"] = int(size) if size is not None else None
         layers.append(entry)
@@ -231,7 +231,7 @@ def batch_loss(trainer) -> float | None:
 
     x, y = trainer._tensors()
     with no_grad():
-        return float(trainer.loss_fn(trainer.model(x), y).data)
+        return float(trainer.loss_fn(trainer.model(x), y)._data)
 
 
 def step_graph(trainer) -> dict:
@@ -291,7 +291,7 @@ def _capture(model, x, modules):
         model.train(was)
         for h in handles:
             h.remove()
-    return seen, np.asarray(out.data, np.float64)
+    return seen, np.asarray(out._data, np.float64)
 
 
 def _layers(model):
@@ -332,16 +332,16 @@ def cnn_view(trainer) -> dict:
     for conv, rest in groups:
         if type(conv).__name__ != "Conv2d":
             continue
-        entry = {"name": labels.get(id(conv)), "filters": rounded(conv.weight.data),
-                 "bias": rounded(conv.bias.data) if conv.bias is not None else None,
+        entry = {"name": labels.get(id(conv)), "filters": rounded(conv.weight._data),
+                 "bias": rounded(conv.bias._data) if conv.bias is not None else None,
                  "kernel": list(conv.kernel_size), "stride": list(conv.stride), "padding": list(conv.padding),
-                 "maps": rounded(np.asarray(seen[id(conv)].data)[0], 4)}
+                 "maps": rounded(np.asarray(seen[id(conv)]._data)[0], 4)}
         acts = [m for m in rest if _kind(m) == "activation"]
         pools = [m for m in rest if _kind(m) == "pool"]
         if acts:
-            entry["activations"] = rounded(np.asarray(seen[id(acts[-1])].data)[0], 4)
+            entry["activations"] = rounded(np.asarray(seen[id(acts[-1])]._data)[0], 4)
         if pools:
-            entry["pooled"] = rounded(np.asarray(seen[id(pools[0])].data)[0], 4)
+            entry["pooled"] = rounded(np.asarray(seen[id(pools[0])]._data)[0], 4)
         layers.append(entry)
     logits = out[0].reshape(-1)
     p = np.exp(logits - logits.max())
@@ -361,7 +361,7 @@ def recurrent_states(rnn, x, layer: int = 0):
 
     def weight(name):
         p = getattr(rnn, f"{name}_l{layer}", None)
-        return None if p is None else np.asarray(p.data, np.float64)
+        return None if p is None else np.asarray(p._data, np.float64)
 
     H = rnn.hidden_size
     zeros = np.zeros((1, H))
@@ -401,8 +401,8 @@ def rnn_io(model, rnn, x):
     seen = {}
 
     def hook(module, args, out):
-        seen["in"] = np.asarray(args[0].data, np.float64)
-        seen["out"] = np.asarray((out[0] if isinstance(out, tuple) else out).data, np.float64)
+        seen["in"] = np.asarray(args[0]._data, np.float64)
+        seen["out"] = np.asarray((out[0] if isinstance(out, tuple) else out)._data, np.float64)
 
     handle = rnn.register_forward_hook(hook)
     was = model.training
@@ -413,7 +413,7 @@ def rnn_io(model, rnn, x):
     finally:
         model.train(was)
         handle.remove()
-    return seen["in"], seen["out"], np.asarray(out.data, np.float64)
+    return seen["in"], seen["out"], np.asarray(out._data, np.float64)
 
 
 def first_sequence(rnn, a):

@@ -274,7 +274,7 @@ def infer_loss(model, X, y, loss=None) -> str:
     from ..tensor import Tensor
 
     with no_grad():
-        out = np.asarray(model(Tensor(np.asarray(X[:2]))).data)
+        out = np.asarray(model(Tensor(np.asarray(X[:2])))._data)
     y = np.asarray(y)
     width = out.shape[-1] if out.ndim > 1 else 1
     integer = y.dtype.kind in "iub" or (y.dtype.kind == "f" and np.all(y == np.round(y)))
@@ -294,7 +294,7 @@ class Built:
 
     def __init__(self, setup, X, y, model, loss):
         self.setup, self.X, self.y, self.model, self.loss = setup, X, y, model, loss
-        dtype = next((p.data.dtype for p in model.parameters()), np.float32)
+        dtype = next((p._data.dtype for p in model.parameters()), np.float32)
         self.X = np.ascontiguousarray(np.asarray(X, dtype=dtype))
         self.target = targets_for(loss, y, dtype)
         self.loss_fn = loss_function(loss)

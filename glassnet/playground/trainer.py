@@ -86,7 +86,7 @@ class Trainer:
         self.setup = S.validate(setup, custom=custom)
         self._build()
         if custom:  # reset restores the weights the model came with
-            self._initial = {k: np.array(v.data, copy=True) for k, v in self.model.state_dict().items()}
+            self._initial = {k: np.array(v._data, copy=True) for k, v in self.model.state_dict().items()}
         self._queue: queue.Queue = queue.Queue()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -161,13 +161,13 @@ class Trainer:
     # ------------------------------------------------------------------
     def train_step(self) -> float:
         x, y = self._tensors()
-        self._pos += len(x.data)
+        self._pos += len(x._data)
         self.optimizer.zero_grad()          # 1. forget the last step's gradients
         output = self.model(x)              # 2. forward pass
         loss = self.loss_fn(output, y)      # 3. the loss of this batch
         loss.backward()                     # 4. backward pass: ∂L/∂θ for every parameter
         self.optimizer.step()               # 5. θ ← update(θ, ∂L/∂θ)
-        value = float(loss.data)
+        value = float(loss._data)
         self.step += 1
         self.last_loss = value
         if self._graph is None:

@@ -179,7 +179,7 @@ class EarlyStopping(_Watching):
         if self._watch.improved(value):
             self._watch.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self._best_weights = {k: v.data.copy() for k, v in self.model.state_dict().items()}
+                self._best_weights = {k: v._data.copy() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
@@ -399,7 +399,7 @@ class TerminateOnNaN(Callback):
                                 abort_epoch=True)
                 return
         for name, p in self.model.named_parameters():
-            if not np.isfinite(p.data).all():
+            if not np.isfinite(p._data).all():
                 self.state.stop(f"parameter {name!r} holds NaN/Inf after epoch {epoch} "
                                 f"(try a smaller learning rate)", abort_epoch=True)
                 return

@@ -60,12 +60,12 @@ def _with_output_shaped_targets(loss_fn):
     or ``'mse'`` with one value per sample just works."""
     @functools.wraps(loss_fn)
     def call(output, target):
-        t = target.data
-        if t.shape != output.shape and t.size == output.data.size:
+        t = target._data
+        if t.shape != output.shape and t.size == output._data.size:
             t = t.reshape(output.shape)
         if t.dtype != output.dtype:
             t = t.astype(output.dtype)
-        if t is not target.data:
+        if t is not target._data:
             target = Tensor._make(t, False, None, 0)
         return loss_fn(output, target)
     return call
@@ -110,7 +110,7 @@ def _regression_targets(data) -> bool:
     """True for an ``(X, y)`` tuple whose targets are real numbers other than 0/1 labels."""
     if not (isinstance(data, tuple) and len(data) == 2):
         return False
-    y = data[1].data if isinstance(data[1], Tensor) else np.asarray(data[1])
+    y = data[1]._data if isinstance(data[1], Tensor) else np.asarray(data[1])
     return y.dtype.kind == "f" and bool(((y != 0) & (y != 1)).any())
 
 
@@ -172,9 +172,9 @@ def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, 
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        value = float(loss.data)
-        n = x.data.shape[0]
-        scores = [fn(output.data, y.data) for _, fn in metric_fns]
+        value = float(loss._data)
+        n = x._data.shape[0]
+        scores = [fn(output._data, y._data) for _, fn in metric_fns]
         if sync is not None:
             value, n, scores = sync(value, n, scores)
         total += value * n
@@ -404,11 +404,11 @@ def _evaluate(model, loader, loss_fn, metric_fns, what, sync=None) -> dict:
             for b in loader:
                 x, y = _unpack(b, what)
                 output = model(x)
-                n = x.data.shape[0]
+                n = x._data.shape[0]
                 if loss_fn is not None:
-                    total += float(loss_fn(output, y).data) * n
+                    total += float(loss_fn(output, y)._data) * n
                 for i, (_, fn) in enumerate(metric_fns):
-                    sums[i] += fn(output.data, y.data) * n
+                    sums[i] += fn(output._data, y._data) * n
                 count += n
     finally:
         model.train(was_training)

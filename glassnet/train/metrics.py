@@ -16,7 +16,7 @@ from ..tensor import Tensor
 
 
 def _array(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _predicted_classes(output: np.ndarray, threshold: float | None) -> np.ndarray:

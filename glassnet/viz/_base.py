@@ -134,7 +134,7 @@ def as_array(x, caller: str, arg: str) -> np.ndarray:
     from ..tensor import Tensor
 
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -148,7 +148,7 @@ def model_outputs(model, X: np.ndarray) -> np.ndarray:
     from ..autograd import no_grad
     from ..tensor import Tensor
 
-    dtype = next((p.data.dtype for p in model.parameters()), np.float32)
+    dtype = next((p._data.dtype for p in model.parameters()), np.float32)
     was = model.training
     model.eval()
     try:
@@ -156,7 +156,7 @@ def model_outputs(model, X: np.ndarray) -> np.ndarray:
             out = model(Tensor(np.asarray(X, dtype=dtype)))
     finally:
         model.train(was)
-    return np.asarray(out.data)
+    return np.asarray(out._data)
 
 
 def number(v) -> str:

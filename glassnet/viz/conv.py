@@ -147,7 +147,7 @@ def filters(conv, path=None):
         raise TypeError(f"{caller}: expected a gn.nn.Conv2d or Conv1d layer (or a model "
                         f"containing one), got {type(conv).__name__}")
 
-    w = np.array(layer.weight.data, dtype=np.float64)
+    w = np.array(layer.weight._data, dtype=np.float64)
     one_d = _spatial_dims(layer) == 1
     n_out, n_in = w.shape[:2]
     rgb = not one_d and n_in == 3

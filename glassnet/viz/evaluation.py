@@ -24,7 +24,7 @@ def _xy(data, caller: str, classes: bool = True):
     from ..train.batches import as_loader
 
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        X, y = (a.data if isinstance(a, Tensor) else np.asarray(a) for a in data)
+        X, y = (a._data if isinstance(a, Tensor) else np.asarray(a) for a in data)
     else:
         xs, ys = [], []
         for batch in as_loader(data, 256, False, what=f"{caller}: data"):
@@ -54,7 +54,7 @@ def _predictions(model, X) -> tuple[np.ndarray, np.ndarray]:
     from ..train.batches import predict
     from ..train.metrics import _predicted_classes
 
-    out = predict(model, X).data.astype(np.float64)
+    out = predict(model, X)._data.astype(np.float64)
     if out.ndim == 2 and out.shape[1] > 1:
         e = np.exp(out - out.max(axis=1, keepdims=True))
         return out.argmax(axis=1), e / e.sum(axis=1, keepdims=True)

@@ -48,7 +48,7 @@ def _log_floor(values, default: float = 1e-12) -> float:
 def gradient_norms(model) -> dict:
     """{parameter name: ‖∂L/∂w‖₂} of every parameter that has a gradient, in model order: the
     numbers ``gradient_flow`` draws."""
-    return {n: _grad_norm(p.grad.data) for n, p in model.named_parameters() if p.grad is not None}
+    return {n: _grad_norm(p.grad._data) for n, p in model.named_parameters() if p.grad is not None}
 
 
 def gradient_flow(model, path=None):
@@ -584,10 +584,10 @@ class HistogramRecorder(Callback):
         for r in self._rows:
             rec = self.records[r.name]
             params = [p for _, p in r.params]
-            rec["weights"].append(_joined_histogram([p.data for p in params], self.bins))
+            rec["weights"].append(_joined_histogram([p._data for p in params], self.bins))
             grads = [p.grad for p in params]
             rec["gradients"].append(None if any(g is None for g in grads) else _joined_histogram(
-                [g.data for g in grads], self.bins))
+                [g._data for g in grads], self.bins))
             a = self._captured.get(r.name)
             kind = r.kind
             if a is None:

@@ -170,15 +170,15 @@ def _describe(nodes, root, names):
         role = ("output" if t is root else "intermediate" if t._ctx is not None
                 else "leaf" if t.requires_grad else "constant")
         name = t.name or names.get(id(t))
-        shape = tuple(t.data.shape)
+        shape = tuple(t._data.shape)
         head = f"{name}  {_shape_text(shape)}" if name else _shape_text(shape)
         lines = [head]
         value = grad = None
-        if t.data.size <= SMALL:
-            value = np.array(t.data, np.float64)
+        if t._data.size <= SMALL:
+            value = np.array(t._data, np.float64)
             lines.append(f"value {_values_text(value)}")
         if t.grad is not None:
-            grad = np.array(t.grad.data, np.float64)
+            grad = np.array(t.grad._data, np.float64)
             lines.append(f"grad {_values_text(grad)}" if grad.size <= SMALL
                          else f"grad computed ({grad.size} values)")
         out.append({"id": f"t{n}", "kind": "tensor", "role": role, "op": None, "name": name,

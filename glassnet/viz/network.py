@@ -145,7 +145,7 @@ def layer_values(model, X, groups=None, caller: str = "network"):
     mods = [m for lin, rest in groups for m in (lin, *rest)]
     handles = [m.register_forward_hook(lambda mod, args, out: seen.append((mod, out)))
                for m in {id(m): m for m in mods}.values()]
-    dtype = next((p.data.dtype for p in model.parameters()), np.float32)
+    dtype = next((p._data.dtype for p in model.parameters()), np.float32)
     was = model.training
     model.eval()  # dropout off: the diagram shows what the net computes
     try:
@@ -158,7 +158,7 @@ def layer_values(model, X, groups=None, caller: str = "network"):
     if [id(m) for m, _ in seen] != [id(m) for m in mods]:
         raise ValueError(f"{caller}: {type(model).__name__} did not run its layers one after "
                          f"another; {caller}() draws a Sequential's layers in order")
-    outs = iter(np.asarray(out.data, np.float64).reshape(len(X), -1) for _, out in seen)
+    outs = iter(np.asarray(out._data, np.float64).reshape(len(X), -1) for _, out in seen)
     z, a = [], [X.reshape(len(X), -1).astype(np.float64)]
     for _, rest in groups:
         z.append(next(outs))
@@ -282,8 +282,8 @@ def network(model: Module, x=None, path: str | os.PathLike | None = None) -> Fig
         xs = xs.ravel()
         z, a = _forward(model, groups, xs)
 
-    weights = [np.array(lin.weight.data, np.float64) for lin, _ in groups]
-    biases = [None if lin.bias is None else np.array(lin.bias.data, np.float64)
+    weights = [np.array(lin.weight._data, np.float64) for lin, _ in groups]
+    biases = [None if lin.bias is None else np.array(lin.bias._data, np.float64)
               for lin, _ in groups]
     shown = [_shown(n) for n in units]
     drawn = {"units": units, "shown": shown, "circles": [len(s) for s in shown],

@@ -275,7 +275,7 @@ def _write_page(folder: str, model, record: dict, X, y) -> str:
         label = esc(record.get("data_label", "test data"))
         parts.append(f'<p class="lead metrics">Final results on the {label}: ' + "".join(
             f"<span><b>{esc(k)}</b> {esc(_fmt(v))}</span>" for k, v in metrics.items()) + "</p>")
-    n_params = sum(p.data.size for p in model.parameters())
+    n_params = sum(p._data.size for p in model.parameters())
     parts.append(f'<p class="lead">{esc(type(model).__name__)} with {n_params:,} parameters'
                  + (f"; {record['data_samples']:,} held-out samples, {len(y):,} of them drawn"
                     if y is not None and record.get("data_samples") else "") + ".</p>")

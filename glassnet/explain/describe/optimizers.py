@@ -56,7 +56,7 @@ class _Param:
         g = -grad if self.maximize else grad
         self.g = theta * self.wd + g if self.wd else g
         self.shape = np.shape(rec.before)
-        self.exact = np.asarray(rec.param.data).dtype == np.float64
+        self.exact = np.asarray(rec.param._data).dtype == np.float64
 
     def dL(self, i):
         return Deriv(self.recorder.loss_expr(), Ref(self.before, i or None))

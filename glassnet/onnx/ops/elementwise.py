@@ -73,7 +73,7 @@ def dropout(c):
 def cast(c):
     from ..graph import tensor_dtype
 
-    return c.node("Cast", [c.input(0)], to=tensor_dtype(c.op.outputs[0].data.dtype))
+    return c.node("Cast", [c.input(0)], to=tensor_dtype(c.op.outputs[0]._data.dtype))
 
 
 # --------------------------------------------------------------------------- import

@@ -37,8 +37,8 @@ def batch_norm(c):
                               c.node("Reshape", [bias, shape])])
     name, module = layer
     prefix = f"{name}." if name else ""
-    mean = c.g.initializer(prefix + "running_mean", module.running_mean.data)
-    var = c.g.initializer(prefix + "running_var", module.running_var.data)
+    mean = c.g.initializer(prefix + "running_mean", module.running_mean._data)
+    var = c.g.initializer(prefix + "running_var", module.running_var._data)
     momentum = getattr(module, "momentum", 0.1)
     return c.node("BatchNormalization", [x, weight, bias, mean, var], epsilon=eps,
                   momentum=1.0 - (0.1 if momentum is None else float(momentum)))
@@ -54,7 +54,7 @@ def _owner(c, mean):
     for name, m in c.builder.model.named_modules():
         rm = m._buffers.get("running_mean")
         rv = m._buffers.get("running_var")
-        if rm is not None and rv is not None and id(rm.data) in arrays:
+        if rm is not None and rv is not None and id(rm._data) in arrays:
             return name, m
     return None
 
