@@ -122,6 +122,32 @@ class enable_grad(_ModeDecorator):
     _mode = True
 
 
+class inference_mode(_ModeDecorator):
+    """``with gn.inference_mode():`` or ``@gn.inference_mode()`` — compute without recording a
+    graph, as PyTorch's inference mode (glassnet's no_grad is already as cheap);
+    ``inference_mode(False)`` changes nothing."""
+
+    _mode = False
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare decorator: @gn.inference_mode
+            return _with_mode(False, mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode=True):
+        self.enabled = bool(mode)
+        self.mode = False
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        if self.enabled:
+            _set_mode(False)
+        return self
+
+    def __call__(self, func):
+        return _with_mode(False, func) if self.enabled else func
+
+
 def set_recorder(recorder):
     """Install (or remove, with None) this thread's explain recorder. Returns the previous one.
 
@@ -195,6 +221,23 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "display_name" not in vars(cls):
             cls.display_name = cls.__name__.removesuffix("Function") or cls.__name__
+        if isinstance(vars(cls).get("forward"), staticmethod):
+            # PyTorch's form (forward(ctx, ...) on tensors, as a staticmethod): a user's
+            # function, applied through _CustomNode; glassnet's own ops are never of this form
+            cls.apply = classmethod(_apply_custom)
+            if "display_name" not in vars(cls) or cls.display_name == cls.__name__:
+                cls.display_name = cls.__name__ + "Backward"
+
+    @property
+    def next_functions(self):
+        """The nodes this one sends gradients to, one ``(node, output index)`` per input, as
+        PyTorch's ``grad_fn.next_functions``: the op that made the input, an
+        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` for the others."""
+        parents = self.__dict__.get("parents", ())
+        if parents and self._epoch < _rebind_epoch:
+            _inputs_as_of(self)
+            parents = self.parents
+        return tuple(_next_function(p) for p in parents)
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -270,6 +313,164 @@ class Function:
 
     def __repr__(self):
         return f"<{self.display_name}>"
+
+
+class AccumulateGrad:
+    """The node that adds a gradient into a leaf's ``.grad`` (``variable``), as PyTorch's."""
+
+    next_functions = ()
+    display_name = "AccumulateGrad"
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _next_function(t):
+    if t._ctx is not None:
+        return (t._ctx, t._out_idx)
+    if not t.requires_grad:
+        return (None, 0)
+    node = t.__dict__.get("_accumulate")
+    if node is None:  # one per leaf, as PyTorch's
+        node = t.__dict__["_accumulate"] = AccumulateGrad(t)
+    return (node, 0)
+
+
+class FunctionCtx:
+    """The ``ctx`` a PyTorch-form ``Function`` receives: save tensors for backward with
+    ``save_for_backward`` (read back as ``saved_tensors``), see which inputs need a gradient
+    in ``needs_input_grad``, and keep anything else as attributes (``ctx.k = 3``)."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self._saved = ()
+        self._epoch = _epoch
+        self._non_differentiable = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        """Keep these tensors (or None) for backward; changing them in place afterwards is
+        an error at backward, as PyTorch."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, _Tensor):
+                raise TypeError(f"save_for_backward: argument {i} is a {type(t).__name__}; only "
+                                "tensors (or None) can be saved (keep other values as ctx attributes)")
+        self._saved = tensors
+        self._epoch = _epoch
+
+    @property
+    def saved_tensors(self):
+        for i, t in enumerate(self._saved):
+            if t is not None and _changed_since(t, self._epoch):
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: saved tensor {i} (shape {t._data.shape}) was changed in "
+                    "place after save_for_backward")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        """Outputs that get no gradient (indices, masks): they do not require grad."""
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors):
+        """Accepted as PyTorch's (inputs changed in place by forward)."""
+
+    def set_materialize_grads(self, value: bool):
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = bool(value)
+
+
+class _CustomNode(Function):
+    """The graph node of one call of a PyTorch-form ``Function``: its backward wraps the
+    incoming gradients as tensors, calls the user's ``backward(ctx, *grads)``, and hands back
+    one array per tensor input."""
+
+    saves = ()
+
+    def backward(self, *grad_outs):
+        ctx, fn = self.ctx, self.user
+        if not ctx.materialize_grads:
+            grad_outs = tuple(None if i in self.unused else g for i, g in enumerate(grad_outs))
+        grads = tuple(None if g is None else _Tensor._make(g, False, None, 0) for g in grad_outs)
+        with no_grad():
+            result = fn.backward(ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.arg_is_tensor)
+        if len(result) < n or any(r is not None for r in result[n:]):
+            raise RuntimeError(f"{fn.__name__}.backward returned {len(result)} gradients, but "
+                               f"forward took {n} arguments: return one per argument (None for "
+                               "those without a gradient)")
+        out = []
+        for i, (is_t, g) in enumerate(zip(self.arg_is_tensor, result)):
+            if not is_t:
+                continue
+            if g is None:
+                out.append(None)
+                continue
+            g = g._data if isinstance(g, _Tensor) else np.asarray(g)
+            p = self.parents[len(out)]
+            if g.shape != p._data.shape:
+                if g.size == p._data.size or np.broadcast_shapes(g.shape, p._data.shape) != p._data.shape:
+                    raise RuntimeError(f"{fn.__name__}.backward returned a gradient of shape "
+                                       f"{g.shape} for argument {i}, whose shape is {p._data.shape}")
+                g = np.broadcast_to(g, p._data.shape)
+            out.append(g.astype(p._data.dtype, copy=False))
+        return tuple(out)
+
+
+def _apply_custom(cls, *args, **kwargs):
+    """``MyFunction.apply(*args)`` for a PyTorch-form ``Function``: run ``forward(ctx, *args)``
+    outside the graph, then make its outputs the outputs of one node whose backward is the
+    user's ``backward(ctx, *grads)``."""
+    tensors = [a for a in args if isinstance(a, _Tensor)]
+    record = _thread.mode and any(t.requires_grad for t in tensors)
+    needs = tuple(isinstance(a, _Tensor) and a.requires_grad and _thread.mode for a in args)
+    ctx = FunctionCtx(needs)
+    setup = vars(cls).get("setup_context")
+    with no_grad():
+        if setup is not None:  # PyTorch 2's form: forward(*args) and setup_context(ctx, inputs, output)
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    for i, o in enumerate(outs):
+        if not isinstance(o, _Tensor):
+            raise TypeError(f"{cls.__name__}.forward must return a tensor or a tuple of tensors, "
+                            f"got {type(o).__name__}" + (f" at position {i}" if not single else ""))
+    if not record:
+        return out
+    node_cls = vars(cls).get("_node_class")
+    if node_cls is None:  # one node class per user class, named as PyTorch's (MyReLUBackward)
+        node_cls = type(cls.display_name, (_CustomNode,), {"display_name": cls.display_name,
+                                                           "user": cls, "__module__": cls.__module__})
+        cls._node_class = node_cls
+    node = _object_new(node_cls)
+    node.ctx = ctx
+    node.arg_is_tensor = tuple(isinstance(a, _Tensor) for a in args)
+    node.parents = tuple(tensors)
+    node.needs_input_grad = tuple(t.requires_grad for t in tensors)
+    node._epoch = _epoch
+    node.n_outputs = len(outs)
+    node._out_meta = [(o._data.shape, o._data.dtype) for o in outs]
+    fixed = {id(t) for t in ctx._non_differentiable}
+    node.unused = set()
+    result = []
+    for i, o in enumerate(outs):
+        if id(o) in fixed or o._data.dtype.kind != "f":
+            node.unused.add(i)
+            result.append(_Tensor._make(o._data, False, None, 0))
+        else:
+            result.append(_Tensor._make(o._data, True, node, i))
+    return result[0] if single else tuple(result)
 
 
 def _op_name(cls) -> str:
