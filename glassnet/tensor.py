@@ -15,6 +15,7 @@ import contextlib
 import math
 import operator
 import threading
+import warnings as _warnings
 from collections import namedtuple
 
 import numpy as np
@@ -617,7 +618,7 @@ class Tensor:
         return True
 
     def _inplace(self, ufunc, other, name):
-        """``self.data op= other`` for ``x op= y`` and ``name`` (add_, sub_, ...)."""
+        """``self._data op= other`` for ``x op= y`` and ``name`` (add_, sub_, ...)."""
         if self._records_inplace(other, name, _INPLACE_HINT[ufunc]):
             return self._inplace_recorded(ufunc, other, name)
         o = other._data if isinstance(other, Tensor) else other
@@ -1270,8 +1271,6 @@ class Tensor:
 
     def bmm(self, other):
         """The batched matrix product of (B, n, m) and (B, m, p) tensors: (B, n, p)."""
-        from .toplevel import bmm
-
         return bmm(self, other)
 
     # ------------------------------------------- PyTorch's method forms of the operators
@@ -1799,11 +1798,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
         idx = np.argsort(keys, axis=1, kind="stable")[:, :n]
     idx = idx.astype(np.int64).reshape(x.shape[:-1] + (n,))
     result = Tensor._make(idx, False, None, 0)
-    if out is not None:
-        from .toplevel import write_out
-
-        return write_out(result, out, "multinomial")
-    return result
+    return write_out(result, out, "multinomial")
 
 
 def randperm(n: int, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
@@ -1983,6 +1978,44 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     except ValueError:
         raise ValueError(f"matmul: batch dimensions of {x.shape} and {y.shape} cannot be "
                          "broadcast together") from None
+
+
+def bmm(input, mat2, *, out=None) -> Tensor:
+    """The batched matrix product: (B, n, m) @ (B, m, p) → (B, n, p), no broadcasting."""
+    x, y = as_tensor(input), as_tensor(mat2)
+    if x.ndim != 3 or y.ndim != 3:
+        raise ValueError(f"bmm: expects two 3-d tensors (batches of matrices), got shapes "
+                         f"{x.shape} and {y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"bmm: the batch sizes differ: {x.shape[0]} (shape {x.shape}) and "
+                         f"{y.shape[0]} (shape {y.shape})")
+    return write_out(matmul(x, y), out, "bmm")
+
+
+def write_out(result: Tensor, out, name: str) -> Tensor:
+    """Write ``result`` into ``out`` (PyTorch's ``out=``) and return ``out``; returns ``result``
+    when ``out`` is None."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}: out must be a tensor, got {type(out).__name__}")
+    if autograd.is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}: functions with out= do not support automatic differentiation, "
+                           "but one of the arguments requires grad; call it without out=, or "
+                           "inside `with gn.no_grad():`")
+    r = result._data
+    if not np.can_cast(r.dtype, out.dtype, "same_kind"):
+        raise TypeError(f"{name}: the result has dtype {r.dtype}, which out (dtype {out.dtype}) "
+                        "cannot hold")
+    if out.shape != r.shape:
+        if out._data.size:
+            _warnings.warn(f"{name}: an output with one or more elements was resized since it had "
+                          f"shape {out.shape}, which does not match the required output shape "
+                          f"{r.shape}", UserWarning, stacklevel=3)
+        out._data = np.empty(r.shape, out.dtype)
+    out._data[...] = r
+    autograd.bump_version(out)
+    return out
 
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:

@@ -10,41 +10,10 @@ with a warning, when its shape differs.
 
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
-
-from . import autograd
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_tensor, bmm, write_out  # noqa: F401  (bmm: gn.bmm)
 from .tensor import cat as _cat
 from .tensor import matmul as _matmul
 from .tensor import stack as _stack
-
-
-def write_out(result: Tensor, out, name: str) -> Tensor:
-    """Write ``result`` into ``out`` (PyTorch's ``out=``) and return ``out``; returns ``result``
-    when ``out`` is None."""
-    if out is None:
-        return result
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{name}: out must be a tensor, got {type(out).__name__}")
-    if autograd.is_grad_enabled() and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{name}: functions with out= do not support automatic differentiation, "
-                           "but one of the arguments requires grad; call it without out=, or "
-                           "inside `with gn.no_grad():`")
-    r = result._data
-    if not np.can_cast(r.dtype, out.dtype, "same_kind"):
-        raise TypeError(f"{name}: the result has dtype {r.dtype}, which out (dtype {out.dtype}) "
-                        "cannot hold")
-    if out.shape != r.shape:
-        if out._data.size:
-            warnings.warn(f"{name}: an output with one or more elements was resized since it had "
-                          f"shape {out.shape}, which does not match the required output shape "
-                          f"{r.shape}", UserWarning, stacklevel=3)
-        out._data = np.empty(r.shape, out.dtype)
-    out._data[...] = r
-    autograd.bump_version(out)
-    return out
 
 
 def add(input, other, *, alpha=1, out=None) -> Tensor:
@@ -86,18 +55,6 @@ def mm(input, mat2, *, out=None) -> Tensor:
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(f"mm: expects two 2-d tensors (matrices), got shapes {x.shape} and {y.shape}")
     return write_out(_matmul(x, y), out, "mm")
-
-
-def bmm(input, mat2, *, out=None) -> Tensor:
-    """The batched matrix product: (B, n, m) @ (B, m, p) → (B, n, p), no broadcasting."""
-    x, y = as_tensor(input), as_tensor(mat2)
-    if x.ndim != 3 or y.ndim != 3:
-        raise ValueError(f"bmm: expects two 3-d tensors (batches of matrices), got shapes "
-                         f"{x.shape} and {y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"bmm: the batch sizes differ: {x.shape[0]} (shape {x.shape}) and "
-                         f"{y.shape[0]} (shape {y.shape})")
-    return write_out(_matmul(x, y), out, "bmm")
 
 
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:

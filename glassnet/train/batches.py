@@ -15,7 +15,7 @@ from ..tensor import Tensor
 
 def _model_dtype(model):
     for p in model.parameters():
-        return p.data.dtype
+        return p._data.dtype
     return None
 
 
@@ -23,7 +23,7 @@ def _arrays(data, what: str, dtype) -> list:
     """(X, y) or (X,) given as arrays/tensors/lists: arrays with floats in the model's dtype."""
     out = []
     for i, a in enumerate(data):
-        arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+        arr = a._data if isinstance(a, Tensor) else np.asarray(a)
         if arr.dtype.kind == "f" and dtype is not None and arr.dtype != dtype:
             arr = arr.astype(dtype)
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
@@ -88,7 +88,7 @@ def predict(model, X, batch_size: int = 256) -> Tensor:
             for b in loader:
                 x = b[0] if isinstance(b, (tuple, list)) else b
                 x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None, 0)
-                outputs.append(model(x).data)
+                outputs.append(model(x)._data)
     finally:
         model.train(was_training)
     if not outputs:
