@@ -96,7 +96,7 @@ def test_custom_function_errors():
 
         @staticmethod
         def backward(ctx, grad):
-            ctx.saved_tensors
+            _ = ctx.saved_tensors
             return grad, grad
 
     x = gn.ones(2, requires_grad=True)

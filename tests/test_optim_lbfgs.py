@@ -206,7 +206,7 @@ def test_explain_records_an_lbfgs_and_an_adadelta_step():
         w = gn.nn.Parameter(gn.tensor([0.5, -0.3], dtype=gn.float64))
         opt = make([w])
 
-        def closure():
+        def closure(opt=opt, w=w):
             opt.zero_grad()
             loss = ((w - 1) ** 2).sum()
             loss.backward()

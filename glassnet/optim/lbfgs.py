@@ -230,7 +230,7 @@ class LBFGS(Optimizer):
             if group["line_search_fn"] == "strong_wolfe":
                 start = [p._data.copy() for p in self._params]
 
-                def evaluate(step):
+                def evaluate(step, d=d, start=start):
                     self._add_to_params(step, d)
                     result = self._evaluate(closure)
                     self._set_params(start)
