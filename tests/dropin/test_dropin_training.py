@@ -18,8 +18,9 @@ def load(name, lib):
     source = (PROGRAMS / f"{name}.py").read_text()
     if lib == "glassnet":  # only the import lines change
         assert "import torch\n" in source
-        source = re.sub(r"^import torch$", "import glassnet as torch", source, flags=re.M)
-        source = re.sub(r"^import torch\.(\S+) as ", r"import glassnet.\1 as ", source, flags=re.M)
+        source = re.sub(r"^import torch$", "import glassnet as torch", source, flags=re.MULTILINE)
+        source = re.sub(r"^import torch\.(\S+) as ", r"import glassnet.\1 as ", source, flags=re.MULTILINE)
+        source = re.sub(r"^from torch(\S*) import ", r"from glassnet\1 import ", source, flags=re.MULTILINE)
     module = types.ModuleType(f"{name}_{lib}")
     exec(compile(source, str(PROGRAMS / f"{name}.py"), "exec"), module.__dict__)  # noqa: S102 - the test's own program
     return module

@@ -1,5 +1,5 @@
 import torch
-import torch.nn as nn
+from torch import nn
 
 # A word-level LSTM language model in the manner of PyTorch's word_language_model example:
 # batchify, truncated BPTT with repackaged hidden states, gradient clipping and the manual
