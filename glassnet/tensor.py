@@ -1274,13 +1274,22 @@ class Tensor:
         return bmm(self, other)
 
     # ------------------------------------------- PyTorch's method forms of the operators
+    def _alpha(self, other, alpha, name):
+        """``other`` scaled by ``alpha``; as PyTorch, a float alpha is refused for integer operands."""
+        if alpha == 1 and not isinstance(alpha, builtins.float):
+            return other
+        kind = other.dtype.kind if isinstance(other, Tensor) else np.asarray(other).dtype.kind
+        if isinstance(alpha, (builtins.float, np.floating)) and self.dtype.kind in "iub" and kind in "iub":
+            raise TypeError(f"{name}: for integer tensors alpha must be an integer, got {alpha!r}")
+        return other * alpha
+
     def add(self, other, *, alpha=1):
         """self + alpha·other."""
-        return self + (other * alpha if alpha != 1 else other)
+        return self + self._alpha(other, alpha, "add")
 
     def sub(self, other, *, alpha=1):
         """self − alpha·other."""
-        return self - (other * alpha if alpha != 1 else other)
+        return self - self._alpha(other, alpha, "sub")
 
     def mul(self, other):
         """self · other, elementwise."""
