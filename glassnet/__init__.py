@@ -33,7 +33,6 @@ from ._device import device  # noqa: F401
 from ._generator import Generator  # noqa: F401
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .backend import (  # noqa: F401
-    Generator,
     bool_,
     double,
     float16,
