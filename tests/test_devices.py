@@ -63,7 +63,7 @@ def test_accelerator_queries_answer_for_the_cpu(torch):
     gn.manual_seed(3)
     gn.cuda.manual_seed_all(7)  # as PyTorch without a GPU: the CPU generator is untouched
     gn.cuda.manual_seed(7)
-    assert np.array_equal(a.data, gn.rand(2).data)
+    assert np.array_equal(a._data, gn.rand(2)._data)
     assert gn.accelerator.is_available() is torch.accelerator.is_available() is False
     assert gn.accelerator.current_accelerator() is torch.accelerator.current_accelerator() is None
     assert gn.backends.mps.is_available() is False and gn.backends.mps.is_built() is False
@@ -108,7 +108,7 @@ def test_factories_take_device_dtype_and_requires_grad_as_torch(torch, name):
         assert ours.shape == tuple(theirs.shape) and ours.dtype == np.float64
         assert ours.requires_grad and ours.device == gn.device("cpu") and ours.is_leaf
         if name not in ("empty", "rand", "randn", "rand_like", "randn_like"):
-            np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+            np.testing.assert_array_equal(ours._data, theirs.detach().numpy())
     assert make(gn, pin_memory=False).device.type == "cpu"
 
 
@@ -120,11 +120,11 @@ def test_integer_factories_take_device_dtype_and_generator(torch):
     g1, g2 = gn.Generator().manual_seed(5), gn.Generator().manual_seed(5)
     for f in (lambda g: gn.rand(3, generator=g), lambda g: gn.randn(3, generator=g),
               lambda g: gn.randint(0, 9, (4,), generator=g), lambda g: gn.randperm(6, generator=g)):
-        np.testing.assert_array_equal(f(g1).data, f(g2).data)
+        np.testing.assert_array_equal(f(g1)._data, f(g2)._data)
     state = g1.get_state()
     a = gn.rand(4, generator=g1)
     g1.set_state(state)
-    np.testing.assert_array_equal(a.data, gn.rand(4, generator=g1).data)
+    np.testing.assert_array_equal(a._data, gn.rand(4, generator=g1)._data)
     assert g1.initial_seed() == 5 and g1.device == "cpu"
     _one_line(lambda: gn.zeros(2, out=None), TypeError, r"zeros: unexpected keyword argument 'out'")
     _one_line(lambda: gn.zeros(2, generator=g1), TypeError, r"zeros: unexpected keyword argument")
@@ -151,7 +151,7 @@ def test_tensor_to_reads_arguments_as_torch(torch):
     assert x.to(device="cpu", dtype=gn.float64).dtype == np.float64
     assert x.to("cpu") is x and x.to(gn.float32) is x and x.to(non_blocking=True) is x
     y = x.to(gn.float32, copy=True)
-    assert y is not x and np.array_equal(y.data, x.data) and not np.shares_memory(y.data, x.data)
+    assert y is not x and np.array_equal(y._data, x._data) and not np.shares_memory(y._data, x._data)
     assert x.cpu() is x and x.is_cuda is False
     _one_line(lambda: x.to(gn.float64, dtype=gn.float32), TypeError, r"to: dtype given twice")
     _one_line(lambda: x.to(foo=1), TypeError, r"to: unexpected keyword argument 'foo'")
@@ -211,7 +211,7 @@ def test_a_model_built_with_device_saves_and_loads(tmp_path):
     model = gn.nn.Sequential(gn.nn.Linear(2, 3, device="cpu"), gn.nn.LSTMCell(3, 2, device="cpu"))
     gn.save(model, tmp_path / "m.safetensors")
     back = gn.load(tmp_path / "m.safetensors")
-    np.testing.assert_array_equal(back[0].weight.data, model[0].weight.data)
+    np.testing.assert_array_equal(back[0].weight._data, model[0].weight._data)
 
 
 def test_size_is_a_tuple_shaped_like_torch_size(torch):
@@ -256,7 +256,7 @@ def test_dropout2d_on_a_2d_input_drops_elements_with_a_warning(torch):
         y = gn.nn.Dropout2d(0.5)(gn.ones(64, 50))
     with pytest.warns(UserWarning, match=r"dropout2d: Received a 2-D input"):
         ty = torch.nn.Dropout2d(0.5)(torch.ones(64, 50))
-    for out in (y.data, ty.numpy()):  # single elements dropped: rows are mixed, not all 0 or all 2
+    for out in (y._data, ty.numpy()):  # single elements dropped: rows are mixed, not all 0 or all 2
         assert set(np.unique(out)) == {0.0, 2.0}
         mixed = ((out == 0).any(1) & (out == 2).any(1)).mean()
         assert mixed > 0.9
@@ -273,14 +273,14 @@ def test_dropout2d_on_a_2d_input_drops_elements_with_a_warning(torch):
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 def test_flatten_parameters_is_accepted(torch, name):
     rnn = getattr(gn.nn, name)(2, 3)
-    before = {k: v.data.copy() for k, v in rnn.state_dict().items()}
+    before = {k: v._data.copy() for k, v in rnn.state_dict().items()}
     assert rnn.flatten_parameters() is None
-    assert all(np.array_equal(before[k], v.data) for k, v in rnn.state_dict().items())
+    assert all(np.array_equal(before[k], v._data) for k, v in rnn.state_dict().items())
     getattr(torch.nn, name)(2, 3).flatten_parameters()
 
 
 def test_tensor_with_a_float64_dtype_keeps_every_digit_of_python_floats(torch):
     ours = gn.tensor([0.1, 1 / 3], dtype=gn.float64, device="cpu")
     theirs = torch.tensor([0.1, 1 / 3], dtype=torch.float64, device="cpu")
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours._data, theirs.numpy())
     assert gn.tensor([0.1]).dtype == np.float32 and gn.tensor([1, 2], dtype="float32").dtype == np.float32
