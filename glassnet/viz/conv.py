@@ -132,102 +132,153 @@ def filters(conv, path=None):
     """
     caller = "filters"
     _base.matplotlib()
+    layer, name, owner = _conv_layer(conv, caller)
+    w = np.array(layer.weight._data, dtype=np.float64)
+    one_d = _spatial_dims(layer) == 1
+    rgb = not one_d and w.shape[1] == 3
+    shown, images = _filter_images(w, one_d, rgb)
+    drawn = {"weights": w, "shown": shown, "layer": name}
+    if rgb:
+        drawn["images"] = images[:, 0]
+    grid = _FilterGrid(images.shape, one_d, rgb)
+    fig, ax = grid.figure(drawn)
+    image = grid.draw(ax, images, _base.diverging_limit(shown))
+    _filter_titles(fig, layer, name, owner, w, shown, one_d, rgb)
+    if not rgb:
+        grid.colorbar(fig, image)
+    return _base.finish(fig, path, caller)
+
+
+def _conv_layer(conv, caller):
+    """(layer, its name in the model or '', the model or None): ``conv`` or a model's first conv."""
     from ..nn.module import Module
 
     Conv, _, _ = _layer_kinds()
     if isinstance(conv, Conv):
-        layer, name, owner = conv, "", None
-    elif isinstance(conv, Module):
-        layer = next(((n, m) for n, m in conv.named_modules() if isinstance(m, Conv)), None)
-        if layer is None:
+        return conv, "", None
+    if isinstance(conv, Module):
+        found = next(((n, m) for n, m in conv.named_modules() if isinstance(m, Conv)), None)
+        if found is None:
             raise TypeError(f"{caller}: expected a gn.nn.Conv2d or Conv1d layer (or a model "
                             f"containing one), got {_short(conv)}, which has no conv layer")
-        (name, layer), owner = layer, conv
-    else:
-        raise TypeError(f"{caller}: expected a gn.nn.Conv2d or Conv1d layer (or a model "
-                        f"containing one), got {type(conv).__name__}")
+        return found[1], found[0], conv
+    raise TypeError(f"{caller}: expected a gn.nn.Conv2d or Conv1d layer (or a model "
+                    f"containing one), got {type(conv).__name__}")
 
-    w = np.array(layer.weight._data, dtype=np.float64)
-    one_d = _spatial_dims(layer) == 1
+
+def _filter_images(w: np.ndarray, one_d: bool, rgb: bool):
+    """The weights drawn (filters × channels × kernel) and the images of each grid cell.
+
+    Images are (n, per cell, rows, cols): a Conv1d filter is one heatmap (input
+    channels × positions), an RGB filter one colour image scaled to its own
+    min … max, any other filter its kernels side by side, one per input channel.
+    """
     n_out, n_in = w.shape[:2]
-    rgb = not one_d and n_in == 3
-    if one_d:                          # each filter: one heatmap, input channels × positions
-        c = min(n_in, MAX_1D_CHANNELS)
-        n = min(n_out, MAX_FILTERS)
-        shown = w[:n, :c]
-        images = shown[:, None]                                   # (n, 1, c, k)
-    elif rgb:                          # each filter: one small colour image
-        c, n = 3, min(n_out, MAX_FILTERS)
-        shown = w[:n]
+    if one_d:
+        shown = w[:min(n_out, MAX_FILTERS), :min(n_in, MAX_1D_CHANNELS)]
+        return shown, shown[:, None]                                  # (n, 1, c, k)
+    if rgb:
+        shown = w[:min(n_out, MAX_FILTERS)]
         lo = shown.min(axis=(1, 2, 3), keepdims=True)
         span = np.maximum(shown.max(axis=(1, 2, 3), keepdims=True) - lo, 1e-12)
-        images = ((shown - lo) / span).transpose(0, 2, 3, 1)[:, None]   # (n, 1, kH, kW, 3)
-    else:                              # each filter: its kernels side by side, one per channel
-        c = min(n_in, MAX_FILTER_CHANNELS)
-        n = min(n_out, MAX_FILTERS, MAX_KERNELS // c)
-        shown = w[:n, :c]
-        images = shown                                            # (n, c, kH, kW)
-    drawn = {"weights": w, "shown": shown, "layer": name}
-    if rgb:
-        drawn["images"] = images[:, 0]
+        return shown, ((shown - lo) / span).transpose(0, 2, 3, 1)[:, None]  # (n, 1, kH, kW, 3)
+    c = min(n_in, MAX_FILTER_CHANNELS)
+    shown = w[:min(n_out, MAX_FILTERS, MAX_KERNELS // c), :c]
+    return shown, shown                                               # (n, c, kH, kW)
 
-    # Geometry in kernel-pixel units: a label above each filter, its kernels side by side.
-    per, ih, iw = images.shape[1], images.shape[2], images.shape[3]
-    gap_k = 0.15 * iw
-    cell_w, cell_h = per * iw + (per - 1) * gap_k, ih
-    s = min((0.85 if per == 1 else 0.5) / iw, 1.2 / ih, 0.3)      # inches per kernel pixel
-    gap_x, label_h, gap_y = 0.22 / s, 0.2 / s, 0.1 / s
-    ncols = max(1, min(n, 8, int(10.5 / (cell_w * s + 0.22))))
-    nrows = math.ceil(n / ncols)
-    left = 0.5 / s if one_d else 0.0                               # room for a row label
-    grid_w = left + ncols * cell_w + (ncols - 1) * gap_x
-    grid_h = nrows * (label_h + cell_h + gap_y)
-    bar_in = 0.0 if rgb else 0.9
-    title_in = 0.75
-    fig_w = max(6.0, grid_w * s + bar_in + 0.3)
-    fig = _base.new_figure(fig_w, grid_h * s + title_in + 0.2, drawn)
+
+class _FilterGrid:
+    """Where each filter of ``filters`` goes, in kernel-pixel units (``s`` inches each).
+
+    A label above each filter, its kernels side by side; at most 8 filters a row, and
+    the grid centred in axes that leave room for the colorbar.
+    """
+
+    def __init__(self, shape, one_d: bool, rgb: bool):
+        self.n, self.per, self.ih, self.iw = shape[:4]
+        self.one_d, self.rgb = one_d, rgb
+        self.gap_k = 0.15 * self.iw
+        self.cell_w = self.per * self.iw + (self.per - 1) * self.gap_k
+        self.s = s = min((0.85 if self.per == 1 else 0.5) / self.iw, 1.2 / self.ih, 0.3)
+        self.gap_x, self.label_h, self.gap_y = 0.22 / s, 0.2 / s, 0.1 / s
+        self.ncols = max(1, min(self.n, 8, int(10.5 / (self.cell_w * s + 0.22))))
+        nrows = math.ceil(self.n / self.ncols)
+        self.left = 0.5 / s if one_d else 0.0                          # room for a row label
+        self.grid_w = self.left + self.ncols * self.cell_w + (self.ncols - 1) * self.gap_x
+        self.grid_h = nrows * (self.label_h + self.ih + self.gap_y)
+        self.bar_in = 0.0 if rgb else 0.9
+        self.fig_w = max(6.0, self.grid_w * s + self.bar_in + 0.3)
+        self.ax_w_in = self.fig_w - self.bar_in - 0.3
+
+    def corner(self, i: int):
+        """Top-left corner of filter ``i``'s first kernel (below its label), and its column."""
+        r, col = divmod(i, self.ncols)
+        x0 = self.left + col * (self.cell_w + self.gap_x)
+        return x0, r * (self.label_h + self.ih + self.gap_y) + self.label_h, col
+
+    def figure(self, drawn):
+        """The figure (0.75 inch for the title) and its axes, the grid centred in them."""
+        s, grid_h = self.s, self.grid_h
+        fig = _base.new_figure(self.fig_w, grid_h * s + 0.75 + 0.2, drawn)
+        fig_h = fig.get_figheight()
+        ax = fig.add_axes((0.15 / self.fig_w, 0.1 / fig_h, self.ax_w_in / self.fig_w,
+                           grid_h * s / fig_h))
+        self._frame(ax)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        return fig, ax
+
+    def _frame(self, ax):
+        x_start = -(self.ax_w_in / self.s - self.grid_w) / 2
+        ax.set_xlim(x_start, x_start + self.ax_w_in / self.s)
+        ax.set_ylim(self.grid_h, 0)
+
+    def draw(self, ax, images, lim: float):
+        """Every kernel in one image (white gaps), R screen pixels per kernel pixel: a few
+        hundred separate images would take seconds to draw. Returns the image."""
+        n, per, ih, iw, s = self.n, self.per, self.ih, self.iw, self.s
+        R = max(4, math.ceil(24 / max(ih, iw)))
+        canvas = np.full((math.ceil(self.grid_h * R), math.ceil(self.grid_w * R))
+                         + ((3,) if self.rgb else ()), 1.0 if self.rgb else np.nan)
+        label_x, label_y = [], []
+        for i in range(n):
+            x0, y0, col = self.corner(i)
+            label_x.append(x0 + self.cell_w / 2)
+            label_y.append(y0 - 0.45 * self.label_h)
+            py = round(y0 * R)
+            for k in range(per):
+                px = round((x0 + k * (iw + self.gap_k)) * R)
+                canvas[py: py + ih * R, px: px + iw * R] = images[i, k].repeat(R, 0).repeat(R, 1)
+            if self.one_d and col == 0:
+                ax.text(x0 - 0.08 / s, y0 + ih / 2, "input\nchannels", ha="right", va="center",
+                        fontsize=6.5, color="0.3")
+        colours = {} if self.rgb else {"vmin": -lim, "vmax": lim, "cmap": _white_gaps("RdBu_r")}
+        image = ax.imshow(canvas, extent=(0, canvas.shape[1] / R, canvas.shape[0] / R, 0),
+                          interpolation="nearest", **colours)
+        self._frame(ax)
+        _path_text(ax, label_x, label_y, [f"filter {i}" for i in range(n)], 7.5, ["black"] * n)
+        return image
+
+    def colorbar(self, fig, image):
+        fig_w, fig_h = self.fig_w, fig.get_figheight()
+        cax = fig.add_axes(((fig_w - self.bar_in + 0.1) / fig_w, 0.15 / fig_h, 0.14 / fig_w,
+                            max(self.grid_h * self.s - 0.1, 0.5) / fig_h))
+        fig.colorbar(image, cax=cax).set_label("weight w", fontsize=8)
+        cax.tick_params(labelsize=7)
+
+
+def _white_gaps(cmap: str):
+    """A colormap that draws NaN (the gaps between maps in one image) white."""
+    from matplotlib import colormaps
+
+    return colormaps[cmap].with_extremes(bad="white")
+
+
+def _filter_titles(fig, layer, name, owner, w, shown, one_d, rgb):
+    """The title (which layer) and the lines under it (what is shown, how to read the colours)."""
     fig_h = fig.get_figheight()
-    ax_w_in = fig_w - bar_in - 0.3
-    ax = fig.add_axes((0.15 / fig_w, 0.1 / fig_h, ax_w_in / fig_w, grid_h * s / fig_h))
-    x_start = -(ax_w_in / s - grid_w) / 2                 # centre the grid in the axes
-    ax.set_xlim(x_start, x_start + ax_w_in / s)
-    ax.set_ylim(grid_h, 0)
-    ax.set_aspect("equal")
-    ax.axis("off")
-
-    # One image for the whole grid (white gaps), R screen pixels per kernel pixel: a few
-    # hundred separate images would take seconds to draw.
-    lim = _base.diverging_limit(shown)
-    R = max(4, math.ceil(24 / max(ih, iw)))
-    canvas = np.full((math.ceil(grid_h * R), math.ceil(grid_w * R)) + ((3,) if rgb else ()),
-                     1.0 if rgb else np.nan)
-    label_x, label_y = [], []
-    for i in range(n):
-        r, col = divmod(i, ncols)
-        x0 = left + col * (cell_w + gap_x)
-        y0 = r * (label_h + cell_h + gap_y) + label_h
-        label_x.append(x0 + cell_w / 2)
-        label_y.append(y0 - 0.45 * label_h)
-        py = round(y0 * R)
-        for k in range(per):
-            px = round((x0 + k * (iw + gap_k)) * R)
-            canvas[py: py + ih * R, px: px + iw * R] = images[i, k].repeat(R, 0).repeat(R, 1)
-        if one_d and col == 0:
-            ax.text(x0 - 0.08 / s, y0 + ih / 2, "input\nchannels", ha="right", va="center",
-                    fontsize=6.5, color="0.3")
-    if rgb:
-        image = ax.imshow(canvas, extent=(0, canvas.shape[1] / R, canvas.shape[0] / R, 0),
-                          interpolation="nearest")
-    else:
-        from matplotlib import colormaps
-
-        image = ax.imshow(canvas, extent=(0, canvas.shape[1] / R, canvas.shape[0] / R, 0),
-                          interpolation="nearest", vmin=-lim, vmax=lim,
-                          cmap=colormaps["RdBu_r"].with_extremes(bad="white"))
-    ax.set_xlim(x_start, x_start + ax_w_in / s)
-    ax.set_ylim(grid_h, 0)
-    _path_text(ax, label_x, label_y, [f"filter {i}" for i in range(n)], 7.5, ["black"] * n)
-
+    n_out, n_in = w.shape[:2]
+    n, c = shown.shape[:2]
     where = f"first conv layer '{name}' of {type(owner).__name__}: " if owner is not None else ""
     size = "×".join(str(d) for d in w.shape[2:])
     what = f"{n_out} filters, each {n_in} channel{'s' * (n_in != 1)} × {size}"
@@ -245,12 +296,6 @@ def filters(conv, path=None):
     fig.text(0.5, 1 - 0.12 / fig_h, f"Filters of {where}{_short(layer)}", ha="center", va="top",
              fontsize=10.5, fontweight="bold")
     fig.text(0.5, 1 - 0.36 / fig_h, what + "\n" + key, ha="center", va="top", fontsize=8.5)
-    if not rgb:
-        cax = fig.add_axes(((fig_w - bar_in + 0.1) / fig_w, 0.15 / fig_h, 0.14 / fig_w,
-                            max(grid_h * s - 0.1, 0.5) / fig_h))
-        fig.colorbar(image, cax=cax).set_label("weight w", fontsize=8)
-        cax.tick_params(labelsize=7)
-    return _base.finish(fig, path, caller)
 
 
 # ------------------------------------------------------------- feature maps
@@ -288,6 +333,27 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
     """
     caller = "feature_maps"
     _base.matplotlib()
+    kinds, nd = _spatial_model(model, max_channels, caller)
+    x = _one_input(x, nd, caller)
+    records, output = _layer_outputs(model, x, nd, kinds, caller)
+    rows = _feature_rows(x, records)
+    drawn = {"input": x[0], "maps": {}, "shapes": {}, "layers": [], "output": output}
+    for key, _module, a in rows[1:]:
+        drawn["maps"][key] = a[:max_channels]
+        drawn["shapes"][key] = a.shape
+        drawn["layers"].append(key)
+    lines = _feature_title(model, x, rows, max_channels, nd, len(records), kinds[0])
+    fig = _draw_feature_rows(rows, max_channels, nd, drawn, len(lines))
+    fig.text(0.5, 1 - 0.1 / fig.get_figheight(), lines[0], ha="center", va="top",
+             fontsize=10.5, fontweight="bold")
+    fig.text(0.5, 1 - 0.34 / fig.get_figheight(), "\n".join(lines[1:]), ha="center", va="top",
+             fontsize=8.5)
+    return _base.finish(fig, path, caller)
+
+
+def _spatial_model(model, max_channels, caller):
+    """The (conv, pooling, activation) layer classes and the model's spatial dims (1 or 2),
+    after checking ``model`` and ``max_channels``."""
     from ..nn.module import Module
 
     if not isinstance(model, Module):
@@ -296,23 +362,34 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
             or not 1 <= max_channels <= MAX_CHANNELS):
         raise ValueError(f"{caller}: max_channels must be an int from 1 to {MAX_CHANNELS}, "
                          f"got {max_channels!r}")
-    Conv, Pool, Act = _layer_kinds()
-    spatial = [(n, m) for n, m in model.named_modules() if isinstance(m, (Conv, Pool))]
+    kinds = _layer_kinds()
+    spatial = [m for _, m in model.named_modules() if isinstance(m, kinds[:2])]
     if not spatial:
         raise ValueError(f"{caller}: {_short(model)} has no Conv1d/Conv2d or pooling layer "
                          "to show feature maps of")
-    nd = _spatial_dims(spatial[0][1])
+    return kinds, _spatial_dims(spatial[0])
+
+
+def _one_input(x, nd: int, caller) -> np.ndarray:
+    """``x`` as a batch of one (1, C, H, W) (or (1, C, L)), or a one-line error."""
     x = _finite(_base.as_array(x, caller, "x"), caller, "x")
     dims = "(C, L) or (1, C, L)" if nd == 1 else "(C, H, W) or (1, C, H, W)"
     if x.ndim == nd + 2:
         if x.shape[0] != 1:
             raise ValueError(f"{caller}: x must be one input {dims}, got a batch of "
                              f"{x.shape[0]} (shape {x.shape}); pass x[0]")
-    elif x.ndim == nd + 1:
-        x = x[None]
-    else:
-        raise ValueError(f"{caller}: x must be one input {dims}, got shape {x.shape}")
+        return x
+    if x.ndim == nd + 1:
+        return x[None]
+    raise ValueError(f"{caller}: x must be one input {dims}, got shape {x.shape}")
 
+
+def _layer_outputs(model, x, nd: int, kinds, caller):
+    """Run the model once with forward hooks on its conv, pooling and activation layers.
+
+    Returns ([(name, layer, its output for the one input)] in call order, keeping only
+    outputs that still have positions, and the model's output).
+    """
     records, handles = [], []
 
     def hook(name):
@@ -323,7 +400,7 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
         return keep
 
     for name, m in model.named_modules():
-        if isinstance(m, (Conv, Pool, Act)):
+        if isinstance(m, kinds):
             handles.append(m.register_forward_hook(hook(name)))
     try:
         output = _base.model_outputs(model, x)
@@ -333,21 +410,23 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
     finally:
         for h in handles:
             h.remove()
+    return records, output
 
+
+def _feature_rows(x, records):
+    """The rows to draw: the input, then each recorded output (a layer called again is
+    named 'name (call 2)'), at most ``MAX_ROWS`` layers."""
     seen: dict[str, int] = {}
     rows = [("input x", None, x[0])]
     for name, module, a in records:
         seen[name] = seen.get(name, 0) + 1
         key = name if seen[name] == 1 else f"{name} (call {seen[name]})"
         rows.append((key, module, a))
-    cut = len(rows) - 1 > MAX_ROWS
-    rows = rows[: MAX_ROWS + 1]
-    drawn = {"input": x[0], "maps": {}, "shapes": {}, "layers": [], "output": output}
-    for key, module, a in rows[1:]:
-        drawn["maps"][key] = a[:max_channels]
-        drawn["shapes"][key] = a.shape
-        drawn["layers"].append(key)
+    return rows[: MAX_ROWS + 1]
 
+
+def _feature_title(model, x, rows, max_channels, nd, n_records, Conv):
+    """The title line and the lines under it: what a row is, how to read its colours."""
     shape = tuple(x.shape[1:])
     lines = [f"Feature maps of {type(model).__name__} for one input {shape}",
              "each row is one layer's output, " + ("one map per channel" if nd == 2 else
@@ -360,14 +439,9 @@ def feature_maps(model, x, path=None, max_channels: int = 16):
     if any(a[:max_channels].min() >= 0 for _, _, a in rows[1:]):
         lines.append("rows with no negative values (after ReLU, and their pooling): "
                      "dark = 0, yellow = largest")
-    if cut:
-        lines.append(f"first {MAX_ROWS} of {len(records)} layers shown")
-    fig = _draw_feature_rows(rows, max_channels, nd, drawn, len(lines))
-    fig.text(0.5, 1 - 0.1 / fig.get_figheight(), lines[0], ha="center", va="top",
-             fontsize=10.5, fontweight="bold")
-    fig.text(0.5, 1 - 0.34 / fig.get_figheight(), "\n".join(lines[1:]), ha="center", va="top",
-             fontsize=8.5)
-    return _base.finish(fig, path, caller)
+    if n_records > MAX_ROWS:
+        lines.append(f"first {MAX_ROWS} of {n_records} layers shown")
+    return lines
 
 
 def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
@@ -388,51 +462,11 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
     left = (fig.get_figwidth() - row_w - bar) / 2          # rows centred under the title
     W, y = fig.get_figwidth(), fig_h - top
     for (key, module, a), h in zip(rows, heights):
-        shown = a[:max_channels]
         y -= title_h + h
         ax = fig.add_axes((left / W, y / fig_h, row_w / W, h / fig_h))
         ax.axis("off")
-        lo, hi = float(shown.min()), float(shown.max())
-        rgb = module is None and nd == 2 and shown.shape[0] == 3
-        if rgb:                                              # an RGB input: one colour image
-            kw, has_bar = {}, False
-        elif module is None:
-            kw, has_bar = {"cmap": "gray", "vmin": lo, "vmax": hi if hi > lo else lo + 1}, True
-        elif lo < 0:
-            lim = _base.diverging_limit(shown)
-            kw, has_bar = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}, True
-        else:
-            kw, has_bar = {"cmap": "viridis", "vmin": 0.0, "vmax": max(hi, 1e-12)}, True
-        if rgb:
-            colour = (shown - lo) / max(hi - lo, 1e-12)
-            image = ax.imshow(colour.transpose(1, 2, 0), extent=(0, 1, 1, 0),
-                              interpolation="nearest")
-            ax.set_xlim(0, cells * 1.12)
-            ax.set_ylim(1, 0)
-            ax.set_aspect("auto")
-        elif nd == 2:   # all channels as one image, white gaps between them: fast to draw
-            tiles, step, map_w = _mosaic(shown)
-            if kw.get("cmap"):
-                from matplotlib import colormaps
-
-                kw["cmap"] = colormaps[kw["cmap"]].with_extremes(bad="white")
-            image = ax.imshow(tiles, extent=(0, tiles.shape[1], tiles.shape[0], 0),
-                              interpolation="nearest", aspect="auto", **kw)
-            ax.set_xlim(0, cells * step)
-            ax.set_ylim(tiles.shape[0], 0)
-            if shown.shape[0] > 1:
-                n = shown.shape[0]
-                _path_text(ax, [c * step + map_w / 2 for c in range(n)],
-                           [tiles.shape[0] * (1 + 0.09 / h)] * n, [str(c) for c in range(n)],
-                           6.0, ["0.35"] * n)
-        else:
-            image = ax.imshow(shown, aspect="auto", interpolation="nearest", **kw)
-        shape = tuple(a.shape)
-        what = "input" if module is None else _short(module)
-        head = f"{key} · {what} → {shape}" if module is not None else f"{key} {shape}"
-        if a.shape[0] > max_channels and module is not None:
-            head += f" · channels 0–{max_channels - 1} of {a.shape[0]}"
-        ax.set_title(head, fontsize=8.5, loc="left", pad=3)
+        image, has_bar = _draw_maps(ax, module, a[:max_channels], nd, cells, h)
+        ax.set_title(_row_title(key, module, a, max_channels), fontsize=8.5, loc="left", pad=3)
         if has_bar:
             cax = fig.add_axes(((left + row_w + 0.12) / W, y / fig_h, 0.1 / W, h / fig_h))
             cb = fig.colorbar(image, cax=cax)
@@ -441,6 +475,58 @@ def _draw_feature_rows(rows, max_channels, nd, drawn, title_lines):
             cb.update_ticks()
         y -= under_h
     return fig
+
+
+def _map_colours(module, shown):
+    """imshow's colour settings for one row: None for an RGB input (drawn as a colour
+    image), grey for the input, red/blue around 0 for signed values, viridis from 0."""
+    lo, hi = float(shown.min()), float(shown.max())
+    if module is None:
+        return {"cmap": "gray", "vmin": lo, "vmax": hi if hi > lo else lo + 1}
+    if lo < 0:
+        lim = _base.diverging_limit(shown)
+        return {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}
+    return {"cmap": "viridis", "vmin": 0.0, "vmax": max(hi, 1e-12)}
+
+
+def _draw_maps(ax, module, shown, nd, cells, h):
+    """One row's maps on ``ax``; returns the image and whether it gets a colorbar."""
+    if module is None and nd == 2 and shown.shape[0] == 3:    # an RGB input: one colour image
+        lo, hi = float(shown.min()), float(shown.max())
+        colour = (shown - lo) / max(hi - lo, 1e-12)
+        image = ax.imshow(colour.transpose(1, 2, 0), extent=(0, 1, 1, 0),
+                          interpolation="nearest")
+        ax.set_xlim(0, cells * 1.12)
+        ax.set_ylim(1, 0)
+        ax.set_aspect("auto")
+        return image, False
+    kw = _map_colours(module, shown)
+    if nd == 1:
+        return ax.imshow(shown, aspect="auto", interpolation="nearest", **kw), True
+    # all channels as one image, white gaps between them: fast to draw
+    tiles, step, map_w = _mosaic(shown)
+    kw["cmap"] = _white_gaps(kw["cmap"])
+    image = ax.imshow(tiles, extent=(0, tiles.shape[1], tiles.shape[0], 0),
+                      interpolation="nearest", aspect="auto", **kw)
+    ax.set_xlim(0, cells * step)
+    ax.set_ylim(tiles.shape[0], 0)
+    if shown.shape[0] > 1:
+        n = shown.shape[0]
+        _path_text(ax, [c * step + map_w / 2 for c in range(n)],
+                   [tiles.shape[0] * (1 + 0.09 / h)] * n, [str(c) for c in range(n)],
+                   6.0, ["0.35"] * n)
+    return image, True
+
+
+def _row_title(key, module, a, max_channels) -> str:
+    """'name · layer → output shape', and which channels are shown when not all."""
+    shape = tuple(a.shape)
+    if module is None:
+        return f"{key} {shape}"
+    head = f"{key} · {_short(module)} → {shape}"
+    if a.shape[0] > max_channels:
+        head += f" · channels 0–{max_channels - 1} of {a.shape[0]}"
+    return head
 
 
 def _mosaic(maps: np.ndarray):
@@ -546,6 +632,29 @@ def convolution(image, kernel, stride=1, padding=0, path=None, bias: float = 0.0
         [3.0, -1.0, -3.0, -1.0]
     """
     caller = "convolution"
+    x, w = _image_and_kernel(image, kernel, caller)
+    b = _bias(bias, caller)
+    s = _pair(caller, "stride", stride, 1)
+    p = _pair(caller, "padding", padding, 0)
+    k = w.shape[1:]
+    _check_grid(caller, x.shape[1:], p, k, s, "kernel")
+    xp = np.pad(x, ((0, 0), (p[0], p[0]), (p[1], p[1])))
+    win = _windows(xp, k, s)                                     # (oH, oW, C, kH, kW)
+    per_channel = np.einsum("ijcuv,cuv->ijc", win, w)
+    z = per_channel.sum(axis=2) + b
+
+    def formula(i, j):
+        return _conv_formula(f"z{_sub(i, j)} = ", win[i, j], w, per_channel[i, j], b, z[i, j])
+
+    slide = _Slide(caller, xp, p, k, s, z, w, formula, lambda i, j: (), ("∗", "="),
+                   ("image x" + (" (padded)" if any(p) else ""), "kernel w", "output z"),
+                   _conv_title(x.shape, k, s, p, b, z.shape))
+    drawn = {"padded": xp, "kernel": w, "output": z, "steps": _step_records(slide, win)}
+    return _draw_slide(slide, path, drawn)
+
+
+def _image_and_kernel(image, kernel, caller):
+    """The image (C, H, W) and kernel (C, kH, kW), a 2-D pair given a channel axis of 1."""
     x = _finite(_base.as_array(image, caller, "image"), caller, "image")
     w = _finite(_base.as_array(kernel, caller, "kernel"), caller, "kernel")
     if x.ndim not in (2, 3):
@@ -560,58 +669,63 @@ def convolution(image, kernel, stride=1, padding=0, path=None, bias: float = 0.0
     if w.shape[0] != x.shape[0]:
         raise ValueError(f"{caller}: kernel has {w.shape[0]} channels but the image has "
                          f"{x.shape[0]} (image {x.shape}, kernel {w.shape})")
+    return x, w
+
+
+def _bias(bias, caller) -> float:
     if isinstance(bias, bool) or not isinstance(bias, (int, float, np.number)) \
             or not math.isfinite(float(bias)):
         raise ValueError(f"{caller}: bias must be a finite number, got {bias!r}")
-    b = float(bias)
-    s = _pair(caller, "stride", stride, 1)
-    p = _pair(caller, "padding", padding, 0)
-    k = w.shape[1:]
-    _check_grid(caller, x.shape[1:], p, k, s, "kernel")
-    xp = np.pad(x, ((0, 0), (p[0], p[0]), (p[1], p[1])))
-    win = _windows(xp, k, s)                                     # (oH, oW, C, kH, kW)
-    per_channel = np.einsum("ijcuv,cuv->ijc", win, w)
-    z = per_channel.sum(axis=2) + b
+    return float(bias)
 
-    def formula(i, j):
-        if x.shape[0] == 1:
-            rows = [" + ".join(f"{_factor(a)}·{_factor(v)}"
-                               for a, v in zip(win[i, j, 0, u], w[0, u])) for u in range(k[0])]
-            if k[0] > 5:
-                rows = rows[:2] + ["…"] + rows[-1:]
-            if k[1] > 5:
-                rows = [" + ".join(r.split(" + ")[:3]) + " + …" if r != "…" else r for r in rows]
-            head = f"z{_sub(i, j)} = "
-            lines = [head + rows[0]] + [" " * len(head) + "+ " + r for r in rows[1:]]
-            if b:
-                lines.append(" " * len(head) + f"+ {_factor(b)} (bias b)")
-            lines[-1] += f" = {_num(z[i, j])}"
-            return "\n".join(lines)
-        lines = []
-        for c in range(x.shape[0]):
-            first = [f"{_factor(a)}·{_factor(v)}" for a, v in zip(win[i, j, c, 0], w[c, 0])]
-            lines.append(f"ch {c}: " + " + ".join(first[:3]) + " + … = "
-                         + _num(per_channel[i, j, c]))
-        terms = " + ".join(_factor(v) for v in per_channel[i, j])
-        lines.append(f"z{_sub(i, j)} = {terms}" + (f" + {_factor(b)}" if b else "")
-                     + f" = {_num(z[i, j])}")
+
+def _conv_formula(head, window, w, sums, b, value) -> str:
+    """One window's Σ x·w + b written out: one line per kernel row (of more than 5 rows the
+    first 2, …, the last; of more than 5 columns the first 3 products, …); for several
+    channels each channel's first products and its sum, then z as the sum of those."""
+    kh, kw = w.shape[1:]
+    if w.shape[0] == 1:
+        rows = [" + ".join(f"{_factor(a)}·{_factor(v)}" for a, v in zip(window[0, u], w[0, u]))
+                for u in range(kh)]
+        if kh > 5:
+            rows = rows[:2] + ["…"] + rows[-1:]
+        if kw > 5:
+            rows = [" + ".join(r.split(" + ")[:3]) + " + …" if r != "…" else r for r in rows]
+        lines = [head + rows[0]] + [" " * len(head) + "+ " + r for r in rows[1:]]
+        if b:
+            lines.append(" " * len(head) + f"+ {_factor(b)} (bias b)")
+        lines[-1] += f" = {_num(value)}"
         return "\n".join(lines)
+    lines = []
+    for c in range(w.shape[0]):
+        first = [f"{_factor(a)}·{_factor(v)}" for a, v in zip(window[c, 0], w[c, 0])]
+        lines.append(f"ch {c}: " + " + ".join(first[:3]) + " + … = " + _num(sums[c]))
+    terms = " + ".join(_factor(v) for v in sums)
+    lines.append(f"{head}{terms}" + (f" + {_factor(b)}" if b else "") + f" = {_num(value)}")
+    return "\n".join(lines)
 
-    shape = "×".join(str(d) for d in x.shape[1:]) + (f"×{x.shape[0]}" if x.shape[0] > 1 else "")
-    kshape = "×".join(str(d) for d in k) + (f"×{x.shape[0]}" if x.shape[0] > 1 else "")
-    title = (f"Convolution by hand: {shape} image ∗ {kshape} kernel, stride {_num(s[0])}"
-             + (f"×{s[1]}" if s[0] != s[1] else "") + f", padding {p[0]}"
-             + (f"×{p[1]}" if p[0] != p[1] else "")
-             + (f", bias {_num(b)}" if b else "")
-             + f" → {z.shape[0]}×{z.shape[1]} output"
-             + "\neach output cell z = Σ (window value x · kernel weight w)"
-             + (" + b" if b else "") + ", the window moving by the stride")
-    slide = _Slide(caller, xp, p, k, s, z, w, formula, lambda i, j: (), ("∗", "="),
-                   ("image x" + (" (padded)" if any(p) else ""), "kernel w", "output z"), title)
-    drawn = {"padded": xp, "kernel": w, "output": z,
-             "steps": [{"cell": (i, j), "corner": (i * s[0], j * s[1]), "window": win[i, j],
-                        "value": float(z[i, j])} for i, j in slide.steps]}
-    return _draw_slide(slide, path, drawn)
+
+def _by(pair) -> str:
+    """An (h, w) setting as the title writes it: 2, or 1×2 when the two differ."""
+    return f"{pair[0]}" + (f"×{pair[1]}" if pair[0] != pair[1] else "")
+
+
+def _conv_title(shape, k, s, p, b, out_shape) -> str:
+    channels = f"×{shape[0]}" if shape[0] > 1 else ""
+    size = "×".join(str(d) for d in shape[1:]) + channels
+    kshape = "×".join(str(d) for d in k) + channels
+    return (f"Convolution by hand: {size} image ∗ {kshape} kernel, stride {_by(s)}"
+            f", padding {_by(p)}" + (f", bias {_num(b)}" if b else "")
+            + f" → {out_shape[0]}×{out_shape[1]} output"
+            + "\neach output cell z = Σ (window value x · kernel weight w)"
+            + (" + b" if b else "") + ", the window moving by the stride")
+
+
+def _step_records(slide, win):
+    """What ``fig.drawn["steps"]`` says of each output cell, in sliding order."""
+    s = slide.stride
+    return [{"cell": (i, j), "corner": (i * s[0], j * s[1]), "window": win[i, j],
+             "value": float(slide.out[i, j])} for i, j in slide.steps]
 
 
 def pooling(image, kernel_size=2, stride=None, mode: str = "max", path=None):
@@ -641,65 +755,76 @@ def pooling(image, kernel_size=2, stride=None, mode: str = "max", path=None):
         [[3.0, 0.0], [3.0, 1.0]]
     """
     caller = "pooling"
+    mode = _pool_mode(mode, caller)
+    x = _one_map(image, caller)
+    k = _pair(caller, "kernel_size", kernel_size, 1)
+    s = k if stride is None else _pair(caller, "stride", stride, 1)
+    _check_grid(caller, x.shape, (0, 0), k, s, "kernel_size")
+    win = _windows(x[None], k, s)[:, :, 0]                       # (oH, oW, kH, kW)
+    flat = win.reshape(win.shape[0], win.shape[1], -1)
+    y = flat.max(axis=2) if mode == "max" else flat.mean(axis=2)
+    first = flat.argmax(axis=2)                                  # the first max on a tie
+
+    def marked(i, j):
+        if mode != "max":
+            return ()
+        u, v = divmod(int(first[i, j]), k[1])
+        return ((i * s[0] + u, j * s[1] + v),)
+
+    def formula(i, j):
+        return _pool_formula(f"y{_sub(i, j)} = ", win[i, j], mode, y[i, j])
+
+    slide = _Slide(caller, x[None], (0, 0), k, s, y, None, formula, marked, ("→",),
+                   ("map x", None, "output y"), _pool_title(mode, x.shape, k, s, y.shape))
+    steps = _step_records(slide, win)
+    if mode == "max":
+        for step in steps:
+            step["max_at"] = marked(*step["cell"])[0]
+    drawn = {"image": x, "output": y, "mode": mode, "steps": steps}
+    return _draw_slide(slide, path, drawn)
+
+
+def _pool_mode(mode, caller) -> str:
     modes = {"max": "max", "avg": "avg", "average": "avg", "mean": "avg"}
     if not isinstance(mode, str) or mode.lower() not in modes:
         raise ValueError(f"{caller}: mode must be 'max' or 'avg', got {mode!r}")
-    mode = modes[mode.lower()]
+    return modes[mode.lower()]
+
+
+def _one_map(image, caller) -> np.ndarray:
+    """``image`` as one (H, W) map (a (1, H, W) one loses its channel axis)."""
     x = _finite(_base.as_array(image, caller, "image"), caller, "image")
     if x.ndim == 3 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2:
         raise ValueError(f"{caller}: image must be one 2-D map (H, W) — pooling works on each "
                          f"channel on its own, so pass one channel — got shape {x.shape}")
-    k = _pair(caller, "kernel_size", kernel_size, 1)
-    s = k if stride is None else _pair(caller, "stride", stride, 1)
-    _check_grid(caller, x.shape, (0, 0), k, s, "kernel_size")
-    win = _windows(x[None], k, s)[:, :, 0]                       # (oH, oW, kH, kW)
-    flat = win.reshape(win.shape[0], win.shape[1], -1)
-    if mode == "max":
-        y = flat.max(axis=2)
-        first = flat.argmax(axis=2)                              # the first max on a tie
-    else:
-        y = flat.mean(axis=2)
-        first = None
+    return x
 
-    def marked(i, j):
-        if first is None:
-            return ()
-        u, v = divmod(int(first[i, j]), k[1])
-        return ((i * s[0] + u, j * s[1] + v),)
 
-    def formula(i, j):
-        vals = [", ".join(_num(v) for v in row) for row in win[i, j]] if mode == "max" else \
-            [" + ".join(_factor(v) for v in row) for row in win[i, j]]
-        if k[0] > 5:
-            vals = vals[:2] + ["…"] + vals[-1:]
-        if k[0] * k[1] <= 4:
-            vals = [(", " if mode == "max" else " + ").join(vals)]
-        head = f"y{_sub(i, j)} = " + ("max(" if mode == "max" else "(")
-        sep = "," if mode == "max" else " +"
-        lines = [head + vals[0]] + [" " * len(head) + r for r in vals[1:]]
-        lines = [ln + (sep if n < len(lines) - 1 else "") for n, ln in enumerate(lines)]
-        tail = ")" if mode == "max" else f") / {k[0] * k[1]}"
-        lines[-1] += f"{tail} = {_num(y[i, j])}"
-        return "\n".join(lines)
+def _pool_formula(head, window, mode, value) -> str:
+    """max(…) or (… + …) / n of one window, one line per window row (a small window on one)."""
+    kh, kw = window.shape
+    join = ", " if mode == "max" else " + "
+    vals = [join.join((_num if mode == "max" else _factor)(v) for v in row) for row in window]
+    if kh > 5:
+        vals = vals[:2] + ["…"] + vals[-1:]
+    if kh * kw <= 4:
+        vals = [join.join(vals)]
+    head += "max(" if mode == "max" else "("
+    sep = join.rstrip()
+    lines = [head + vals[0]] + [" " * len(head) + r for r in vals[1:]]
+    lines = [ln + (sep if n < len(lines) - 1 else "") for n, ln in enumerate(lines)]
+    tail = ")" if mode == "max" else f") / {kh * kw}"
+    lines[-1] += f"{tail} = {_num(value)}"
+    return "\n".join(lines)
 
-    kname = f"{k[0]}×{k[1]}"
-    title = (f"{'Max' if mode == 'max' else 'Average'} pooling by hand: {x.shape[0]}×{x.shape[1]} "
-             f"map, {kname} window, stride {s[0]}" + (f"×{s[1]}" if s[0] != s[1] else "")
-             + f" → {y.shape[0]}×{y.shape[1]} output\neach output cell keeps the window's "
-             + ("largest value (darker orange)" if mode == "max" else "mean"))
-    slide = _Slide(caller, x[None], (0, 0), k, s, y, None, formula, marked, ("→",),
-                   ("map x", None, "output y"), title)
-    steps = []
-    for i, j in slide.steps:
-        step = {"cell": (i, j), "corner": (i * s[0], j * s[1]), "window": win[i, j],
-                "value": float(y[i, j])}
-        if mode == "max":
-            step["max_at"] = marked(i, j)[0]
-        steps.append(step)
-    drawn = {"image": x, "output": y, "mode": mode, "steps": steps}
-    return _draw_slide(slide, path, drawn)
+
+def _pool_title(mode, shape, k, s, out_shape) -> str:
+    return (f"{'Max' if mode == 'max' else 'Average'} pooling by hand: {shape[0]}×{shape[1]} "
+            f"map, {k[0]}×{k[1]} window, stride {_by(s)}"
+            f" → {out_shape[0]}×{out_shape[1]} output\neach output cell keeps the window's "
+            + ("largest value (darker orange)" if mode == "max" else "mean"))
 
 
 def _draw_slide(slide: _Slide, path, drawn):
@@ -792,64 +917,76 @@ def _panels_figure(slide: _Slide, panels, formulas, title, drawn, cell_in=None):
 
 def _panel(ax, slide: _Slide, t: int, cell_in: float, formulas, g):
     """Draw step ``t`` on ``ax``: input with the window, kernel, output so far, and the formula."""
-    from matplotlib.colors import Normalize
-    from matplotlib.patches import Rectangle
-
     ax.set_xlim(0, g["width"])
     ax.set_ylim(g["height"], 0)
     ax.set_aspect("equal")
     ax.axis("off")
     i, j = slide.steps[t]
-    c, hp, wp = slide.x.shape
-    kh, kw = slide.size
-    oh, ow = slide.out.shape
-    r0, c0 = i * slide.stride[0], j * slide.stride[1]
-    cell_pt = cell_in * 72
-    top, block_h = g["top"], g["block_h"]
     f = g["font"]
     ax.text(0, 0.2, f"step {t + 1} of {len(slide.steps)}: {slide.names[2][-1]}{_sub(i, j)} = "
             f"{_num(slide.out[i, j])}", ha="left", va="top", fontsize=8.5 * f, fontweight="bold")
     label = {"ha": "center", "va": "bottom", "fontsize": 6.5 * f, "color": "0.35"}
+    for ch in range(slide.x.shape[0]):
+        _panel_input(ax, slide, ch, (i, j), cell_in * 72, g, label)
+    _panel_output(ax, slide, t, cell_in * 72, g, label)
+    # the arithmetic of this step
+    ax.text(0, g["top"] + max(g["block_h"], slide.out.shape[0]) + 0.5, formulas[t], ha="left",
+            va="top", fontsize=g["text_pt"], family="DejaVu Sans Mono", linespacing=1.25)
 
-    # the input (each channel), its padding, the window and the emphasised cells
+
+def _panel_input(ax, slide: _Slide, ch: int, cell, cell_pt: float, g, label):
+    """Input channel ``ch`` with its padding, the window and the emphasised cells, and the
+    kernel's channel beside it."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    c, hp, wp = slide.x.shape
+    kh, kw = slide.size
+    top, f = g["top"], g["font"]
+    r0, c0 = cell[0] * slide.stride[0], cell[1] * slide.stride[1]
     inner = slide.x[:, slide.pad[0]: hp - slide.pad[0], slide.pad[1]: wp - slide.pad[1]]
     lo, hi = float(inner.min()), float(inner.max())
     shade = Normalize(lo, hi if hi > lo else lo + 1)
-    marked = set(slide.marked(i, j))
-    for ch in range(c):
-        y0 = top + ch * (hp + 1.0)
-        face = np.empty((hp, wp, 3))
-        face[:] = (1 - 0.35 * shade(slide.x[ch]))[..., None]     # white → mid grey by value
-        pad = np.ones((hp, wp), bool)
-        pad[slide.pad[0]: hp - slide.pad[0], slide.pad[1]: wp - slide.pad[1]] = False
-        face[pad] = PADDING
-        numbers = [[("0" if pad[r, q] else _num(slide.x[ch, r, q])) for q in range(wp)]
-                   for r in range(hp)]
-        colors = np.where(pad, "0.45", "black")
-        _grid(ax, 0, y0, face, numbers, colors, cell_pt, bold=marked if ch == 0 else ())
-        ax.add_patch(Rectangle((c0, y0 + r0), kw, kh, facecolor=WINDOW, alpha=0.22,
+    marked = set(slide.marked(*cell))
+    y0 = top + ch * (hp + 1.0)
+    face = np.empty((hp, wp, 3))
+    face[:] = (1 - 0.35 * shade(slide.x[ch]))[..., None]     # white → mid grey by value
+    pad = np.ones((hp, wp), bool)
+    pad[slide.pad[0]: hp - slide.pad[0], slide.pad[1]: wp - slide.pad[1]] = False
+    face[pad] = PADDING
+    numbers = [[("0" if pad[r, q] else _num(slide.x[ch, r, q])) for q in range(wp)]
+               for r in range(hp)]
+    colors = np.where(pad, "0.45", "black")
+    _grid(ax, 0, y0, face, numbers, colors, cell_pt, bold=marked if ch == 0 else ())
+    ax.add_patch(Rectangle((c0, y0 + r0), kw, kh, facecolor=WINDOW, alpha=0.22,
+                           edgecolor="none"))
+    for (r, q) in marked:
+        ax.add_patch(Rectangle((q, y0 + r), 1, 1, facecolor=WINDOW, alpha=0.55,
                                edgecolor="none"))
-        for (r, q) in marked:
-            ax.add_patch(Rectangle((q, y0 + r), 1, 1, facecolor=WINDOW, alpha=0.55,
-                                   edgecolor="none"))
-        ax.add_patch(Rectangle((c0, y0 + r0), kw, kh, fill=False, edgecolor=WINDOW, lw=2.2))
-        if ch == 0:
-            ax.text(wp / 2, top - 0.25, slide.names[0] + (f", channel {ch}" if c > 1 else ""),
-                    **label)
-        elif c > 1:
-            ax.text(wp / 2, y0 - 0.1, f"channel {ch}", **label)
-        if slide.kernel is not None:
-            yk = y0 + (hp - kh) / 2
-            ax.text(g["x_k"] - 0.6, yk + kh / 2, slide.symbols[0], ha="center", va="center",
-                    fontsize=11 * f)
-            kface = _signed_faces(slide.kernel[ch], _base.diverging_limit(slide.kernel))
-            _grid(ax, g["x_k"], yk, kface, [[_num(v) for v in row] for row in slide.kernel[ch]],
-                  np.full((kh, kw), "black"), cell_pt)
-            ax.text(g["x_k"] + kw / 2, yk - 0.25,
-                    slide.names[1] + (f" [{ch}]" if c > 1 else ""), **label)
+    ax.add_patch(Rectangle((c0, y0 + r0), kw, kh, fill=False, edgecolor=WINDOW, lw=2.2))
+    if ch == 0:
+        ax.text(wp / 2, top - 0.25, slide.names[0] + (f", channel {ch}" if c > 1 else ""),
+                **label)
+    elif c > 1:
+        ax.text(wp / 2, y0 - 0.1, f"channel {ch}", **label)
+    if slide.kernel is not None:
+        yk = y0 + (hp - kh) / 2
+        ax.text(g["x_k"] - 0.6, yk + kh / 2, slide.symbols[0], ha="center", va="center",
+                fontsize=11 * f)
+        kface = _signed_faces(slide.kernel[ch], _base.diverging_limit(slide.kernel))
+        _grid(ax, g["x_k"], yk, kface, [[_num(v) for v in row] for row in slide.kernel[ch]],
+              np.full((kh, kw), "black"), cell_pt)
+        ax.text(g["x_k"] + kw / 2, yk - 0.25,
+                slide.names[1] + (f" [{ch}]" if c > 1 else ""), **label)
 
-    # the output, filled up to this step
-    yo = top + (max(block_h, oh) - oh) / 2
+
+def _panel_output(ax, slide: _Slide, t: int, cell_pt: float, g, label):
+    """The output grid filled up to step ``t``, its newest cell outlined."""
+    from matplotlib.patches import Rectangle
+
+    i, j = slide.steps[t]
+    oh, ow = slide.out.shape
+    yo = g["top"] + (max(g["block_h"], oh) - oh) / 2
     done = np.zeros((oh, ow), bool)
     done.flat[: t + 1] = True
     oface = _signed_faces(slide.out, _base.diverging_limit(slide.out))
@@ -859,12 +996,8 @@ def _panel(ax, slide: _Slide, t: int, cell_in: float, formulas, g):
           bold={(i, j)})
     ax.add_patch(Rectangle((g["x_out"] + j, yo + i), 1, 1, fill=False, edgecolor=WINDOW, lw=2.2))
     ax.text(g["x_out"] - 0.6, yo + oh / 2, slide.symbols[-1], ha="center", va="center",
-            fontsize=11 * f)
+            fontsize=11 * g["font"])
     ax.text(g["x_out"] + ow / 2, yo - 0.25, slide.names[2], **label)
-
-    # the arithmetic of this step
-    ax.text(0, top + max(block_h, oh) + 0.5, formulas[t], ha="left", va="top",
-            fontsize=g["text_pt"], family="DejaVu Sans Mono", linespacing=1.25)
 
 
 def _signed_faces(values: np.ndarray, lim: float) -> np.ndarray:
