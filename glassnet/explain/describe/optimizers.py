@@ -103,6 +103,11 @@ class _Param:
             note="update",
         )
 
+    def descend(self, i, step_sym, step_val):
+        """θ_i ← θ_i − step, in symbols and in numbers."""
+        before = num(np.asarray(self.rec.before)[i])
+        return self.update_eq(i, Sum([self.theta(i), Neg(step_sym)]), Sum([before, Neg(step_val)]))
+
 
 def _sq(x):
     """x² (a derivative in brackets: (∂L/∂w)²)."""
@@ -189,11 +194,7 @@ def _momentum(rec, recorder, mu, shown):
         for idx in p.worked():
             items += p.grad_items(idx)
             items.append(
-                p.update_eq(
-                    idx,
-                    Sum([p.theta(idx), Neg(Prod([ETA, p.grad_sym(idx)]))]),
-                    Sum([num(np.asarray(rec.before)[idx]), Neg(Prod([num(lr), p.g_num(idx)]))]),
-                )
+                p.descend(idx, Prod([ETA, p.grad_sym(idx)]), Prod([num(lr), p.g_num(idx)]))
             )
         return items + X.note_partial(p.shape)
     tol = 0 if p.exact else 1e-6
@@ -230,16 +231,12 @@ def _momentum(rec, recorder, mu, shown):
                     note="update",
                 )
             )
-        theta = num(np.asarray(rec.before)[idx])
         if nesterov:
-            sym = Sum([p.theta(idx), Neg(Prod([ETA, Sum([p.grad_sym(idx), Prod([MU, V.at(i)])])]))])
-            val = Sum(
-                [theta, Neg(Prod([num(lr), Sum([p.g_num(idx), Prod([num(mu), num(buf[idx])])])]))]
-            )
+            step_s = Prod([ETA, Sum([p.grad_sym(idx), Prod([MU, V.at(i)])])])
+            step_n = Prod([num(lr), Sum([p.g_num(idx), Prod([num(mu), num(buf[idx])])])])
         else:
-            sym = Sum([p.theta(idx), Neg(Prod([ETA, V.at(i)]))])
-            val = Sum([theta, Neg(Prod([num(lr), num(buf[idx])]))])
-        items.append(p.update_eq(idx, sym, val))
+            step_s, step_n = Prod([ETA, V.at(i)]), Prod([num(lr), num(buf[idx])])
+        items.append(p.descend(idx, step_s, step_n))
     return items + X.note_partial(p.shape)
 
 
@@ -248,106 +245,96 @@ def _momentum(rec, recorder, mu, shown):
 # ---------------------------------------------------------------------------
 @describes_update(RMSprop, rule="v ← α v + (1 − α) g², θ ← θ − η g/(√v + ε)")
 def rmsprop(optimizer, records, recorder):
+    return _each_param(records, recorder, _rmsprop_param)
+
+
+def _each_param(records, recorder, explain):
+    """The items of every parameter's step; ``with …`` is written again only when the
+    settings change from one parameter to the next."""
     items, shown = [], []
     for rec in records:
-        grp = rec.group
-        alpha, eps = float(grp["alpha"]), float(grp["eps"])
-        mu, centered = float(grp.get("momentum", 0) or 0), bool(grp.get("centered", False))
-        p = _Param(rec, recorder, grp.get("weight_decay", 0), grp.get("maximize", False))
-        lr = float(rec.lr)
-        t = float(rec.state.get("step", 1))
-        first = t <= 1
-        sq = _state(rec, "square_avg")
-        v_prev = _taken_back(sq, (1 - alpha) * p.g**2, alpha, first)
-        settings = (
-            [(ALPHA, alpha), (EPS, eps)]
-            + ([(MU, mu)] if mu else [])
-            + ([(LAMBDA, p.wd)] if p.wd else [])
-        )
-        items += _header(shown, *settings, (T, t)) + [_for(p, "the running mean v of g²")]
-        v_op = Operand(None, sq, "v")
-        gbar = _state(rec, "grad_avg") if centered else None
-        if gbar is not None:
-            gbar_prev = _taken_back(gbar, (1 - alpha) * p.g, alpha, first)
-            gbar_op = Operand(None, gbar, "ḡ")
-        buf = _state(rec, "momentum_buffer") if mu else None
-        for idx in p.worked():
-            i = idx or None
-            items += p.grad_items(idx)
-            gs, gv = p.grad_sym(idx), p.g_num(idx)
-            one_a = Sum([num(1), Neg(ALPHA)])
-            items.append(
-                Eq(
-                    V.at(i),
-                    [
-                        Sum([Prod([ALPHA, V.at(i)]), Prod([one_a, _sq(gs)])]),
-                        Sum(
-                            [
-                                Prod([num(alpha), num(v_prev[idx])]),
-                                Prod([Sum([num(1), num(-alpha)]), Pow(gv, num(2))]),
-                            ]
-                        ),
-                    ],
-                    num(sq[idx]),
-                    ref=(v_op, idx),
-                    note="update",
-                )
-            )
-            if gbar is not None:
-                items.append(
-                    Eq(
-                        GBAR.at(i),
-                        [
-                            Sum([Prod([ALPHA, GBAR.at(i)]), Prod([one_a, gs])]),
-                            Sum(
-                                [
-                                    Prod([num(alpha), num(gbar_prev[idx])]),
-                                    Prod([Sum([num(1), num(-alpha)]), gv]),
-                                ]
-                            ),
-                        ],
-                        num(gbar[idx]),
-                        ref=(gbar_op, idx),
-                        note="update",
-                    )
-                )
-                den_s = Sum([Sqrt(Sum([V.at(i), Neg(Pow(GBAR.at(i), num(2)))])), EPS])
-                den_n = Sum([Sqrt(Sum([num(sq[idx]), Neg(Pow(num(gbar[idx]), num(2)))])), num(eps)])
-            else:
-                den_s, den_n = Sum([Sqrt(V.at(i)), EPS]), Sum([Sqrt(num(sq[idx])), num(eps)])
-            theta = num(np.asarray(rec.before)[idx])
-            if buf is not None:
-                b_prev = _taken_back(buf, p.g / _den(sq, gbar, eps), mu, first)
-                u_op = Operand(None, buf, "u")
-                items.append(
-                    Eq(
-                        U.at(i),
-                        [
-                            Sum([Prod([MU, U.at(i)]), Frac(gs, den_s)]),
-                            Sum([Prod([num(mu), num(b_prev[idx])]), _over(gv.v, den_n)]),
-                        ],
-                        num(buf[idx]),
-                        ref=(u_op, idx),
-                        note="update",
-                    )
-                )
-                items.append(
-                    p.update_eq(
-                        idx,
-                        Sum([p.theta(idx), Neg(Prod([ETA, U.at(i)]))]),
-                        Sum([theta, Neg(Prod([num(lr), num(buf[idx])]))]),
-                    )
-                )
-            else:
-                items.append(
-                    p.update_eq(
-                        idx,
-                        Sum([p.theta(idx), Neg(Prod([ETA, Frac(gs, den_s)]))]),
-                        Sum([theta, Neg(Prod([num(lr), Frac(gv, den_n)]))]),
-                    )
-                )
-        items += X.note_partial(p.shape)
+        items += explain(rec, recorder, shown)
     return items
+
+
+def _running_mean(sym, i, idx, rate_sym, rate, before, after, op, new_sym, new_val):
+    """s_i ← ρ·s_i + (1 − ρ)·new: the running mean ``sym`` (state ``after``, operand ``op``)."""
+    return Eq(
+        sym.at(i),
+        [
+            Sum([Prod([rate_sym, sym.at(i)]), Prod([Sum([num(1), Neg(rate_sym)]), new_sym])]),
+            Sum(
+                [
+                    Prod([num(rate), num(before[idx])]),
+                    Prod([Sum([num(1), num(-rate)]), new_val]),
+                ]
+            ),
+        ],
+        num(after[idx]),
+        ref=(op, idx),
+        note="update",
+    )
+
+
+def _rmsprop_param(rec, recorder, shown):
+    grp = rec.group
+    alpha, eps = float(grp["alpha"]), float(grp["eps"])
+    mu, centered = float(grp.get("momentum", 0) or 0), bool(grp.get("centered", False))
+    p = _Param(rec, recorder, grp.get("weight_decay", 0), grp.get("maximize", False))
+    lr, t = float(rec.lr), float(rec.state.get("step", 1))
+    first = t <= 1
+    sq = _state(rec, "square_avg")
+    v_prev = _taken_back(sq, (1 - alpha) * p.g**2, alpha, first)
+    settings = (
+        [(ALPHA, alpha), (EPS, eps)]
+        + ([(MU, mu)] if mu else [])
+        + ([(LAMBDA, p.wd)] if p.wd else [])
+    )
+    items = _header(shown, *settings, (T, t)) + [_for(p, "the running mean v of g²")]
+    v_op = Operand(None, sq, "v")
+    gbar = _state(rec, "grad_avg") if centered else None
+    if gbar is not None:
+        gbar_prev = _taken_back(gbar, (1 - alpha) * p.g, alpha, first)
+        gbar_op = Operand(None, gbar, "ḡ")
+    buf = _state(rec, "momentum_buffer") if mu else None
+    if buf is not None:
+        b_prev = _taken_back(buf, p.g / _den(sq, gbar, eps), mu, first)
+    for idx in p.worked():
+        i = idx or None
+        items += p.grad_items(idx)
+        gs, gv = p.grad_sym(idx), p.g_num(idx)
+        items.append(
+            _running_mean(V, i, idx, ALPHA, alpha, v_prev, sq, v_op, _sq(gs), Pow(gv, num(2)))
+        )
+        if gbar is not None:
+            items.append(
+                _running_mean(GBAR, i, idx, ALPHA, alpha, gbar_prev, gbar, gbar_op, gs, gv)
+            )
+        den_s, den_n = _rms_denominator(i, idx, sq, gbar, eps)
+        if buf is None:  # θ ← θ − η·g/(√v + ε)
+            items.append(
+                p.descend(idx, Prod([ETA, Frac(gs, den_s)]), Prod([num(lr), Frac(gv, den_n)]))
+            )
+            continue
+        # with momentum: u ← μ·u + g/(√v + ε), θ ← θ − η·u
+        u_sides = [
+            Sum([Prod([MU, U.at(i)]), Frac(gs, den_s)]),
+            Sum([Prod([num(mu), num(b_prev[idx])]), _over(gv.v, den_n)]),
+        ]
+        items.append(
+            Eq(U.at(i), u_sides, num(buf[idx]), ref=(Operand(None, buf, "u"), idx), note="update")
+        )
+        items.append(p.descend(idx, Prod([ETA, U.at(i)]), Prod([num(lr), num(buf[idx])])))
+    return items + X.note_partial(p.shape)
+
+
+def _rms_denominator(i, idx, sq, gbar, eps):
+    """√v + ε (centered: √(v − ḡ²) + ε) in symbols and in numbers."""
+    if gbar is None:
+        return Sum([Sqrt(V.at(i)), EPS]), Sum([Sqrt(num(sq[idx])), num(eps)])
+    den_s = Sum([Sqrt(Sum([V.at(i), Neg(Pow(GBAR.at(i), num(2)))])), EPS])
+    den_n = Sum([Sqrt(Sum([num(sq[idx]), Neg(Pow(num(gbar[idx]), num(2)))])), num(eps)])
+    return den_s, den_n
 
 
 def _den(sq, gbar, eps):
@@ -373,111 +360,75 @@ def adamw(optimizer, records, recorder):
 
 
 def _adam(optimizer, records, recorder, decoupled):
-    items, shown = [], []
-    for rec in records:
-        grp = rec.group
-        (b1, b2), eps = (float(b) for b in grp["betas"]), float(grp["eps"])
-        wd, amsgrad = float(grp.get("weight_decay", 0) or 0), bool(grp.get("amsgrad", False))
-        p = _Param(rec, recorder, 0.0 if decoupled else wd, grp.get("maximize", False))
-        lr, t = float(rec.lr), float(rec.state.get("step", 1))
-        first = t <= 1
-        m, v = _state(rec, "exp_avg"), _state(rec, "exp_avg_sq")
-        m_prev = _taken_back(m, (1 - b1) * p.g, b1, first)
-        v_prev = _taken_back(v, (1 - b2) * p.g**2, b2, first)
-        vmax = _state(rec, "max_exp_avg_sq") if amsgrad else None
-        settings = [(BETA1, b1), (BETA2, b2), (EPS, eps)] + ([(LAMBDA, wd)] if wd else [])
-        items += _header(shown, *settings, (T, t)) + [
-            _for(p, "the running means m of g and v of g²")
-        ]
-        m_op, v_op = Operand(None, m, "m"), Operand(None, v, "v")
-        bc1, bc2 = 1 - b1**t, 1 - b2**t
-        for idx in p.worked():
-            i = idx or None
-            items += p.grad_items(idx)
-            gs, gv = p.grad_sym(idx), p.g_num(idx)
-            items.append(
-                Eq(
-                    M.at(i),
-                    [
-                        Sum([Prod([BETA1, M.at(i)]), Prod([Sum([num(1), Neg(BETA1)]), gs])]),
-                        Sum(
-                            [Prod([num(b1), num(m_prev[idx])]), Prod([Sum([num(1), num(-b1)]), gv])]
-                        ),
-                    ],
-                    num(m[idx]),
-                    ref=(m_op, idx),
-                    note="update",
-                )
-            )
-            items.append(
-                Eq(
-                    V.at(i),
-                    [
-                        Sum([Prod([BETA2, V.at(i)]), Prod([Sum([num(1), Neg(BETA2)]), _sq(gs)])]),
-                        Sum(
-                            [
-                                Prod([num(b2), num(v_prev[idx])]),
-                                Prod([Sum([num(1), num(-b2)]), Pow(gv, num(2))]),
-                            ]
-                        ),
-                    ],
-                    num(v[idx]),
-                    ref=(v_op, idx),
-                    note="update",
-                )
-            )
-            v_used, v_sym = v, V.at(i)
-            if vmax is not None:  # AMSGrad: the largest v so far (0 before the first step)
-                known = first or vmax[idx] > v[idx]  # else the old maximum was at most v: not kept
-                sides = [Call("max", VMAX.at(i), V.at(i))]
-                if known:
-                    sides.append(Call("max", num(0 if first else vmax[idx]), num(v[idx])))
-                items.append(
-                    Eq(
-                        VMAX.at(i),
-                        sides,
-                        num(vmax[idx]),
-                        ref=(Operand(None, vmax, "v_max"), idx),
-                        note="update",
-                    )
-                )
-                v_used, v_sym = vmax, VMAX.at(i)
-            m_hat, v_hat = m[idx] / bc1, v_used[idx] / bc2
-            items.append(
-                Eq(
-                    MHAT.at(i),
-                    [
-                        Frac(M.at(i), Sum([num(1), Neg(Pow(BETA1, T))])),
-                        Frac(num(m[idx]), Sum([num(1), Neg(Pow(num(b1), num(t)))])),
-                    ],
-                    num(m_hat),
-                )
-            )
-            items.append(
-                Eq(
-                    VHAT.at(i),
-                    [
-                        Frac(v_sym, Sum([num(1), Neg(Pow(BETA2, T))])),
-                        Frac(num(v_used[idx]), Sum([num(1), Neg(Pow(num(b2), num(t)))])),
-                    ],
-                    num(v_hat),
-                )
-            )
-            step_s = Prod([ETA, Frac(MHAT.at(i), Sum([Sqrt(VHAT.at(i)), EPS]))])
-            step_n = Prod([num(lr), Frac(num(m_hat), Sum([Sqrt(num(v_hat)), num(eps)]))])
+    def explain(rec, recorder, shown):
+        return _adam_param(rec, recorder, shown, decoupled)
+
+    return _each_param(records, recorder, explain)
+
+
+def _adam_param(rec, recorder, shown, decoupled):
+    grp = rec.group
+    (b1, b2), eps = (float(b) for b in grp["betas"]), float(grp["eps"])
+    wd, amsgrad = float(grp.get("weight_decay", 0) or 0), bool(grp.get("amsgrad", False))
+    p = _Param(rec, recorder, 0.0 if decoupled else wd, grp.get("maximize", False))
+    lr, t = float(rec.lr), float(rec.state.get("step", 1))
+    first = t <= 1
+    m, v = _state(rec, "exp_avg"), _state(rec, "exp_avg_sq")
+    m_prev = _taken_back(m, (1 - b1) * p.g, b1, first)
+    v_prev = _taken_back(v, (1 - b2) * p.g**2, b2, first)
+    vmax = _state(rec, "max_exp_avg_sq") if amsgrad else None
+    settings = [(BETA1, b1), (BETA2, b2), (EPS, eps)] + ([(LAMBDA, wd)] if wd else [])
+    items = _header(shown, *settings, (T, t)) + [_for(p, "the running means m of g and v of g²")]
+    m_op, v_op = Operand(None, m, "m"), Operand(None, v, "v")
+    for idx in p.worked():
+        i = idx or None
+        items += p.grad_items(idx)
+        gs, gv = p.grad_sym(idx), p.g_num(idx)
+        items.append(_running_mean(M, i, idx, BETA1, b1, m_prev, m, m_op, gs, gv))
+        items.append(_running_mean(V, i, idx, BETA2, b2, v_prev, v, v_op, _sq(gs), Pow(gv, num(2))))
+        v_used, v_sym = v, V.at(i)
+        if vmax is not None:  # AMSGrad: the largest v so far
+            items.append(_amsgrad_max(i, idx, v, vmax, first))
+            v_used, v_sym = vmax, VMAX.at(i)
+        m_hat, v_hat = m[idx] / (1 - b1**t), v_used[idx] / (1 - b2**t)
+        items.append(_bias_corrected(MHAT.at(i), M.at(i), BETA1, m[idx], b1, t, m_hat))
+        items.append(_bias_corrected(VHAT.at(i), v_sym, BETA2, v_used[idx], b2, t, v_hat))
+        step_s = Prod([ETA, Frac(MHAT.at(i), Sum([Sqrt(VHAT.at(i)), EPS]))])
+        step_n = Prod([num(lr), Frac(num(m_hat), Sum([Sqrt(num(v_hat)), num(eps)]))])
+        if decoupled and wd:  # AdamW: θ·(1 − η·λ) − step
+            shrink_s = Prod([p.theta(idx), Sum([num(1), Neg(Prod([ETA, LAMBDA]))])])
             theta = num(np.asarray(rec.before)[idx])
-            if decoupled and wd:
-                shrink_s = Prod([p.theta(idx), Sum([num(1), Neg(Prod([ETA, LAMBDA]))])])
-                shrink_n = Prod([theta, Sum([num(1), Neg(Prod([num(lr), num(wd)]))])])
-                items.append(
-                    p.update_eq(idx, Sum([shrink_s, Neg(step_s)]), Sum([shrink_n, Neg(step_n)]))
-                )
-            else:
-                items.append(
-                    p.update_eq(idx, Sum([p.theta(idx), Neg(step_s)]), Sum([theta, Neg(step_n)]))
-                )
-        items += X.note_partial(p.shape)
-    return items
+            shrink_n = Prod([theta, Sum([num(1), Neg(Prod([num(lr), num(wd)]))])])
+            items.append(
+                p.update_eq(idx, Sum([shrink_s, Neg(step_s)]), Sum([shrink_n, Neg(step_n)]))
+            )
+        else:
+            items.append(p.descend(idx, step_s, step_n))
+    return items + X.note_partial(p.shape)
+
+
+def _amsgrad_max(i, idx, v, vmax, first):
+    """v_max ← max(v_max, v), with numbers when the old maximum is known (0 before the first
+    step; else only when it is the one kept, larger than v)."""
+    known = first or vmax[idx] > v[idx]
+    sides = [Call("max", VMAX.at(i), V.at(i))]
+    if known:
+        sides.append(Call("max", num(0 if first else vmax[idx]), num(v[idx])))
+    return Eq(
+        VMAX.at(i), sides, num(vmax[idx]), ref=(Operand(None, vmax, "v_max"), idx), note="update"
+    )
+
+
+def _bias_corrected(hat, sym, beta_sym, value, beta, t, result):
+    """m̂ = m/(1 − β^t), in symbols and in numbers."""
+    return Eq(
+        hat,
+        [
+            Frac(sym, Sum([num(1), Neg(Pow(beta_sym, T))])),
+            Frac(num(value), Sum([num(1), Neg(Pow(num(beta), num(t)))])),
+        ],
+        num(result),
+    )
 
 
 __all__ = ["adam", "adamw", "rmsprop", "sgd"]
