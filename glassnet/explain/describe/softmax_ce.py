@@ -91,15 +91,51 @@ def softmax_cross_entropy(fn, inputs, outputs, grads, params):
         first = next((k for k in range(M) if valid[k]), 0)
     preferred = _idx(z, first, labels[first] if labels[first] is not None else 0)
     if grads is None:
-        return _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred)
+        return _forward(fn, z, out, q, onehot, p, n, valid, labels, y, preferred)
     return _backward(fn, z, out, q, onehot, p, n, valid, y, preferred, grads)
 
 
-def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
-    M, C = q.shape
-    shape = z.shape
-    items = X.shows(z)
+def _forward(fn, z, out, q, onehot, p, n, valid, labels, y, preferred):
+    """The scores, the targets, p = softmax(z), each sample's ℓ, then L."""
+    M = q.shape[0]
+    items = X.shows(z) + _target_items(z, q, onehot, labels, y)
+    top = z.value.reshape(q.shape).max(axis=1)
+    with np.errstate(over="ignore"):  # e^z overflows: subtract the row's maximum
+        shifted = ~np.isfinite(np.exp(z.value.reshape(q.shape))).all(axis=1)
+    items += _softmax_items(z, p, top, shifted, preferred)
+    ell = -(q * fn.logp).sum(axis=1)
+    ell_sym = [ELL.at((k,) if M > 1 else None) for k in range(M)]
+    rows = (
+        [k for (k,) in X.indices((M,), roles={"sample": 0}, base=(preferred[0],)) if valid[k]]
+        if M > 1
+        else [0]
+    )
     if onehot:
+        items.append(
+            Text(
+                "the loss of a sample is ℓ = −Σ_c y_c log p_c; only its target class has "
+                "y_c ≠ 0, so ℓ = −log p of the target class:"
+            )
+        )
+    else:
+        items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c:"))
+    for k in rows:
+        items += _sample_loss(fn, z, y, k, q, onehot, labels[k], p, top[k], ell_sym[k], ell[k])
+    if M > 1 and len(rows) < int(valid.sum()):
+        items.append(
+            Text(
+                f"(one sample worked in full; the other {int(valid.sum()) - len(rows)} "
+                "follow the same rule)"
+            )
+        )
+    return items + _total(out, ell_sym, ell, valid, n)
+
+
+def _target_items(z, q, onehot, labels, y):
+    """The target classes (counted from 1) and y, the one-hot rows or the probabilities."""
+    items = []
+    if onehot:
+        M = q.shape[0]
         names = [str(c + 1) if c is not None else "ignored" for c in labels]
         classes = ", ".join(names) if not many(len(names)) else ", ".join(names[:8]) + ", …"
         items.append(
@@ -108,12 +144,15 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
                 + ("as one-hot rows, y:" if z.value.ndim == 2 else "as a one-hot vector, y:")
             )
         )
-    items.append(Show(y, q.reshape(shape)))
-    items.append(Text("softmax turns the scores into probabilities, p_c = e^z_c / Σ_j e^z_j:"))
-    zr = z.value.reshape(M, C)
-    top = zr.max(axis=1)
-    with np.errstate(over="ignore"):
-        shifted = ~np.isfinite(np.exp(zr)).all(axis=1)  # e^z overflows: subtract the row's maximum
+    items.append(Show(y, q.reshape(z.shape)))
+    return items
+
+
+def _softmax_items(z, p, top, shifted, preferred):
+    """p_c = e^z_c / Σ_j e^z_j for the worked scores (e^(z_c − m) where e^z overflows)."""
+    shape = z.shape
+    C = p.shape[1]
+    items = [Text("softmax turns the scores into probabilities, p_c = e^z_c / Σ_j e^z_j:")]
     if shifted.any():
         items.append(
             Text(
@@ -123,7 +162,7 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         )
     for i in pick(shape, preferred):
         r, k = i[:-1], (i[0] if len(i) == 2 else 0)
-        mk = Sym("m", (k,) if M > 1 else None)
+        mk = Sym("m", (k,) if p.shape[0] > 1 else None)
 
         def power(zs, zv, k=k, mk=mk):
             if shifted[k]:
@@ -133,8 +172,8 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         terms = [power(Ref(z, r + (j,)), z.value[r + (j,)]) for j in range(C)]
         sigma = r"\sum_{j} e^{z_{j} - m}" if shifted[k] else r"\sum_{j} e^{z_{j}}"
         sides = sum_sides(
-            [t[0] for t in terms],
-            [t[1] for t in terms],
+            [s for s, _ in terms],
+            [v for _, v in terms],
             Named("Σ_j e^(z_j − m)" if shifted[k] else "Σ_j e^z_j", sigma),
         )
         head = power(Ref(z, i), z.value[i])
@@ -147,70 +186,56 @@ def _forward(fn, z, t, out, q, onehot, p, n, valid, labels, y, preferred):
         )
     items += X.note_partial(shape)
     items.append(Show(Sym("p"), p.reshape(shape)))
-    ell = -(q * fn.logp).sum(axis=1)
-    per_row = M > 1
-    rows = [k for (k,) in X.indices((M,), roles={"sample": 0}, base=(preferred[0],)) if valid[k]] \
-        if per_row else [0]
+    return items
+
+
+def _sample_loss(fn, z, y, k, q, onehot, label, p, top, ell_sym, ell):
+    """ℓ_k = −log p of the target class (or −Σ_c y_c log p_c); a p too small to write
+    has its log worked from the scores."""
+    M, C = q.shape
+    cs = [c for c in range(C) if q[k, c] != 0]
+    tiny = bool(np.any(fn.logp[k, cs] < _TINY))  # p underflows: log p from the scores
     if onehot:
-        items.append(
-            Text(
-                "the loss of a sample is ℓ = −Σ_c y_c log p_c; only its target class has "
-                "y_c ≠ 0, so ℓ = −log p of the target class:"
-            )
-        )
-    else:
-        items.append(Text("the loss of a sample is ℓ = −Σ_c y_c log p_c:"))
-    ell_sym = [ELL.at((k,) if per_row else None) for k in range(M)]
-    for k in rows:
-        cs = [c for c in range(C) if q[k, c] != 0]
-        tiny = bool(np.any(fn.logp[k, cs] < _TINY))  # p underflows: log p from the scores
-        if onehot:
-            c = labels[k]
-            p_sym = Sym("p", _idx(z, k, c))
-            if tiny:
-                items += _log_p(z, k, c, M, C, top[k], fn.logp[k, c])
-                value = Neg(num(fn.logp[k, c]))
-            else:
-                value = Neg(log(num(p[k, c])))
-            items.append(Eq(ell_sym[k], [Neg(log(p_sym)), value], num(ell[k])))
+        items = []
+        if tiny:
+            items += _log_p(z, k, label, M, C, top, fn.logp[k, label])
+            value = Neg(num(fn.logp[k, label]))
         else:
-            logs = [num(fn.logp[k, c]) if tiny else log(num(p[k, c])) for c in cs]
-            items.append(
-                Eq(
-                    ell_sym[k],
-                    [
-                        Neg(
-                            long_sum(
-                                [
-                                    Prod([y.at(_idx(z, k, c)), log(Sym("p", _idx(z, k, c)))])
-                                    for c in range(C)
-                                ]
-                            )
-                        ),
-                        Neg(long_sum([Prod([num(q[k, c]), lg]) for c, lg in zip(cs, logs)])),
-                    ],
-                    num(ell[k]),
-                )
-            )
-    if per_row and len(rows) < int(valid.sum()):
-        items.append(
-            Text(
-                f"(one sample worked in full; the other {int(valid.sum()) - len(rows)} "
-                "follow the same rule)"
-            )
+            value = Neg(log(num(p[k, label])))
+        p_sym = Sym("p", _idx(z, k, label))
+        return items + [Eq(ell_sym, [Neg(log(p_sym)), value], num(ell))]
+    logs = [num(fn.logp[k, c]) if tiny else log(num(p[k, c])) for c in cs]
+    return [
+        Eq(
+            ell_sym,
+            [
+                Neg(
+                    long_sum(
+                        [
+                            Prod([y.at(_idx(z, k, c)), log(Sym("p", _idx(z, k, c)))])
+                            for c in range(C)
+                        ]
+                    )
+                ),
+                Neg(long_sum([Prod([num(q[k, c]), lg]) for c, lg in zip(cs, logs)])),
+            ],
+            num(ell),
         )
-    ks = [k for k in range(M) if valid[k]]
+    ]
+
+
+def _total(out, ell_sym, ell, valid, n):
+    """L = ℓ alone, or (1/N)·Σ_k ℓ_k over the samples that count."""
+    ks = [k for k in range(len(ell)) if valid[k]]
     scale = [Frac(num(1), num(n))] if n != 1 else []
     if len(ks) == 1 and not scale:
-        items.append(Eq(Ref(out), [ell_sym[ks[0]]], num(out.value), ref=(out, ())))
-        return items
+        return [Eq(Ref(out), [ell_sym[ks[0]]], num(out.value), ref=(out, ()))]
     s_sym, s_num = sum_sides(
         [ell_sym[k] for k in ks], [num(ell[k]) for k in ks], Named("Σ_k ℓ_k", r"\sum_{k} \ell_{k}")
     )
     if scale:
         s_sym, s_num = Prod(scale + [s_sym]), Prod(scale + [s_num])
-    items.append(Eq(Ref(out), [s_sym, s_num], num(out.value), ref=(out, ())))
-    return items
+    return [Eq(Ref(out), [s_sym, s_num], num(out.value), ref=(out, ()))]
 
 
 def _backward(fn, z, out, q, onehot, p, n, valid, y, preferred, grads):
