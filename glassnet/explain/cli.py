@@ -403,6 +403,14 @@ def _common(p):
 
 
 def _add_kinds(sub):
+    """One subcommand per kind of exercise, in the order the help lists them."""
+    for add in (_add_neuron, _add_network, _add_conv, _add_pool,
+                _add_shapes, _add_rnn, _add_gated, _add_model):
+        add(sub)
+
+
+def _add_neuron(sub):
+    """explain neuron: one neuron's weights, bias, input and activation."""
     p = sub.add_parser("neuron", help="y = g(w·x + b) for one neuron",
                        description="y = g(w·x + b) for one neuron. With no values: the chapter's neuron "
                                    "(w = [0.2, 0.3, 0.9], b = 0.5, x = [0.5, 0.6, 0.1]).")
@@ -411,6 +419,10 @@ def _add_kinds(sub):
     p.add_argument("--input", help="x, e.g. 0.5,0.6,0.1")
     p.add_argument("--activation", help="sigmoid (default), tanh, relu or linear")
     _common(p)
+
+
+def _add_network(sub):
+    """explain forward and explain backprop: a small fully connected network."""
     for kind in ("forward", "backprop"):
         p = sub.add_parser(kind, help=("forward pass of a small fully connected network" if kind == "forward"
                                        else "forward, chain rule and SGD update of a small network"))
@@ -427,6 +439,10 @@ def _add_kinds(sub):
         p.add_argument("--batch", action="store_true",
                        help="all examples in one pass and one update (default: one update per example)")
         _common(p)
+
+
+def _add_conv(sub):
+    """explain conv: an image, its filters and an optional pooling after them."""
     p = sub.add_parser("conv", help="convolution by hand: every feature-map cell, then optional pooling")
     p.add_argument("--image", help="the image as a matrix, e.g. '1 0 0; 0 1 0; 0 0 1'")
     p.add_argument("--filter", action="append", help="a filter matrix (repeat for more filters)")
@@ -437,6 +453,10 @@ def _add_kinds(sub):
     p.add_argument("--pool-size", dest="pool_size", help="pooling window (default 2)")
     p.add_argument("--pool-stride", dest="pool_stride", help="pooling stride (default: the window)")
     _common(p)
+
+
+def _add_pool(sub):
+    """explain pool: max or average pooling of one input."""
     p = sub.add_parser("pool", help="max or average pooling by hand")
     p.add_argument("--image", help="the input as a matrix")
     p.add_argument("--mode", help="max (default) or avg")
@@ -444,11 +464,19 @@ def _add_kinds(sub):
     p.add_argument("--stride", help="stride (default: the window size)")
     p.add_argument("--padding", help="zero padding (default 0)")
     _common(p)
+
+
+def _add_shapes(sub):
+    """explain shapes: an input size and a list of layers."""
     p = sub.add_parser("shapes", help="output size of each conv/pool/flatten/dense layer")
     p.add_argument("--input", help="input size h×w×c, e.g. 39x39x3")
     p.add_argument("--layer", action="append",
                    help="conv:f=3,n=10,s=1,p=0 | pool:f=2,s=2,mode=max | flatten | dense:n=10 (repeat)")
     _common(p)
+
+
+def _add_rnn(sub):
+    """explain rnn: a plain RNN's weights, inputs and targets."""
     p = sub.add_parser("rnn", help="RNN forward pass step by step and BPTT")
     p.add_argument("--w-xh", dest="w_xh", help="W_xh (hidden × input)")
     p.add_argument("--w-hh", dest="w_hh", help="W_hh (hidden × hidden)")
@@ -464,6 +492,10 @@ def _add_kinds(sub):
     p.add_argument("--loss", help="mse (default, E = 1/T Σ (y_t − ŷ_t)²) or sse")
     p.add_argument("--lr", help="learning rate: also show the updated weights")
     _common(p)
+
+
+def _add_gated(sub):
+    """explain lstm and explain gru: a gated layer's weights (gate rows stacked)."""
     for cell, gate_rows in (("lstm", "i, f, g, o"), ("gru", "r, z, n")):
         n = len(gate_rows.split(","))
         p = sub.add_parser(cell, help=f"{cell.upper()} layer step by step: every gate ({gate_rows}), "
@@ -477,6 +509,10 @@ def _add_kinds(sub):
         if cell == "lstm":
             p.add_argument("--c0", help="initial cell state (default 0)")
         _common(p)
+
+
+def _add_model(sub):
+    """explain model: a saved model file and one input (and target)."""
     p = sub.add_parser("model", help="a saved model's forward pass on one input (and with --target one "
                                      "backward pass and SGD step)",
                        description="The forward pass of a model saved by glassnet train, on one input, in "
@@ -495,7 +531,6 @@ def _add_kinds(sub):
     p.add_argument("--max-terms", dest="max_terms",
                    help="a longer sum is written as its first terms, …, the last and the count")
     _common(p)
-
 
 def register(subparsers) -> None:
     """Add the ``explain`` and ``exercise`` subcommands to ``subparsers``."""
