@@ -355,80 +355,112 @@ def shapes(input_shape, layers, digits=4) -> Explanation:
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) not in (2, 3):
         raise ExerciseError(f"input shape: expected h×w or h×w×c (e.g. 39x39x3), got {input_shape!r}")
     dims = [_int(v, "input shape", 1, MAX_SIZE) for v in input_shape]
-    h, w = dims[0], dims[1]
-    c = dims[2] if len(dims) == 3 else 1
+    size = _Sizes(dims[0], dims[1], dims[2] if len(dims) == 3 else 1)
     if not layers:
         raise ExerciseError("layers: expected at least one layer (conv, pool, flatten or dense)")
-    expl = Explanation(digits, title=f"Output sizes for a {h}×{w}×{c} input")
-    total = 0
-    flat = None
+    expl = Explanation(digits, title=f"Output sizes for a {size.h}×{size.w}×{size.c} input")
     for i, spec in enumerate(layers):
-        kind = str(spec.get("type", "")).lower()
-        where = f"layer {i + 1} ({kind or '?'})"
-        if kind not in _LAYER_KEYS:
-            raise ExerciseError(f"layer {i + 1}: unknown layer type {spec.get('type')!r} "
-                                "(expected conv, pool, flatten or dense)")
-        unknown = [k for k in spec if k != "type" and k not in _LAYER_KEYS[kind]]
-        if unknown:
-            raise ExerciseError(f"{where}: unknown setting {unknown[0]!r} (expected "
-                                f"{', '.join(_LAYER_KEYS[kind]) or 'none'})")
-        items = []
+        kind = _layer_kind(spec, i)
+        where = f"layer {i + 1} ({kind})"
         if kind in ("conv", "pool"):
-            if flat is not None:
-                raise ExerciseError(f"{where}: a {kind} layer cannot follow flatten/dense (its input is a vector)")
-            f = _int(spec.get("f"), f"{where}: filter size f", 1, MAX_SIZE)
-            s = _int(spec.get("s", 1 if kind == "conv" else f), f"{where}: stride s", 1, MAX_SIZE)
-            p = _int(spec.get("p", 0), f"{where}: padding p", 0, MAX_SIZE)
-            n = _int(spec.get("n", 1), f"{where}: number of filters n", 1, MAX_SIZE) if kind == "conv" else c
-            if f > h + 2 * p or f > w + 2 * p:
-                raise ExerciseError(f"{where}: filter {f}×{f} is larger than the padded input "
-                                    f"{h + 2 * p}×{w + 2 * p} (h×w = {h}×{w}, padding {p})")
-            mode = _pool_mode(spec.get("mode", "max"), where) if kind == "pool" else None
-            if kind == "pool" and p > f // 2:
-                raise ExerciseError(f"{where}: padding {p} is more than half the window {f} "
-                                    f"(expected at most {f // 2})")
-            size_items, (h_new, w_new) = output_size(h, w, f, s, p)
-            items += size_items
-            c_new = n
-            if kind == "conv":
-                params = (f * f * c + 1) * n
-                items.append(Eq(Sym("parameters"),
-                                [Prod([Sum([Prod([Sym("f"), Sym("f"), Sym("c_in")]), Num(1)]), Sym("n")]),
-                                 Prod([Sum([Prod([Num(f), Num(f), Num(c)]), Num(1)]), Num(n)])], Num(params)))
-                total += params
-            items.append(Text(f"output: {h_new}×{w_new}×{c_new}"))
-            title = (f"Layer {i + 1}: conv {f}×{f}, {plural(n, 'filter')}, stride {s}, padding {p}"
-                     if kind == "conv" else
-                     f"Layer {i + 1}: {'max' if mode == 'max' else 'average'} pooling "
-                     f"{f}×{f}, stride {s}, padding {p}")
-            h, w, c = h_new, w_new, c_new
+            title, items = _spatial_layer(size, kind, spec, i, where)
         elif kind == "flatten":
-            if flat is None:
-                flat = h * w * c
-                items.append(Eq(Sym("length"), [Prod([Sym("h"), Sym("w"), Sym("c")]),
-                                                Prod([Num(h), Num(w), Num(c)])], Num(flat)))
-            else:
-                items.append(Text(f"already a vector of {flat}"))
-            title = f"Layer {i + 1}: flatten"
+            title, items = f"Layer {i + 1}: flatten", _flatten_layer(size)
         else:
-            n = _int(spec.get("n"), f"{where}: number of neurons n", 1, MAX_SIZE)
-            n_in = flat if flat is not None else h * w * c
-            if flat is None:
-                items.append(Text(f"(flattening first: {h}·{w}·{c} = {n_in} inputs)"))
-            params = (n_in + 1) * n
-            items.append(Eq(Sym("parameters"), [Prod([Sum([Sym("n_in"), Num(1)]), Sym("n")]),
-                                                Prod([Sum([Num(n_in), Num(1)]), Num(n)])], Num(params)))
-            items.append(Text(f"output: a vector of {n}"))
-            total += params
-            flat = n
-            title = f"Layer {i + 1}: dense, {plural(n, 'neuron')}"
+            title, items = _dense_layer(size, spec, i, where)
         expl.add(Step("forward", title, items))
-    answer = [Text(f"final output: {'a vector of ' + str(flat) if flat is not None else f'{h}×{w}×{c}'}")]
-    if flat is None:
-        answer.append(Eq(Sym("flattened length"), [Prod([Num(h), Num(w), Num(c)])], Num(h * w * c)))
-    answer.append(Text(f"trainable parameters: {total}"))
-    expl.add(Step("note", "Answer", answer))
+    expl.add(Step("note", "Answer", size.answer()))
     return expl
+
+
+class _Sizes:
+    """What flows from layer to layer in ``shapes``: h×w×c (or ``flat``, a vector's length,
+    after flatten/dense) and the parameters counted so far."""
+
+    def __init__(self, h, w, c):
+        self.h, self.w, self.c = h, w, c
+        self.flat = None
+        self.total = 0
+
+    def answer(self):
+        h, w, c, flat = self.h, self.w, self.c, self.flat
+        answer = [Text(f"final output: {'a vector of ' + str(flat) if flat is not None else f'{h}×{w}×{c}'}")]
+        if flat is None:
+            answer.append(Eq(Sym("flattened length"), [Prod([Num(h), Num(w), Num(c)])], Num(h * w * c)))
+        answer.append(Text(f"trainable parameters: {self.total}"))
+        return answer
+
+
+def _layer_kind(spec, i):
+    """The layer's type, lower case, after checking it and its settings."""
+    kind = str(spec.get("type", "")).lower()
+    where = f"layer {i + 1} ({kind or '?'})"
+    if kind not in _LAYER_KEYS:
+        raise ExerciseError(f"layer {i + 1}: unknown layer type {spec.get('type')!r} "
+                            "(expected conv, pool, flatten or dense)")
+    unknown = [k for k in spec if k != "type" and k not in _LAYER_KEYS[kind]]
+    if unknown:
+        raise ExerciseError(f"{where}: unknown setting {unknown[0]!r} (expected "
+                            f"{', '.join(_LAYER_KEYS[kind]) or 'none'})")
+    return kind
+
+
+def _spatial_layer(size, kind, spec, i, where):
+    """A conv or pooling layer: the output size rule, a conv's parameter count."""
+    if size.flat is not None:
+        raise ExerciseError(f"{where}: a {kind} layer cannot follow flatten/dense (its input is a vector)")
+    h, w, c = size.h, size.w, size.c
+    f = _int(spec.get("f"), f"{where}: filter size f", 1, MAX_SIZE)
+    s = _int(spec.get("s", 1 if kind == "conv" else f), f"{where}: stride s", 1, MAX_SIZE)
+    p = _int(spec.get("p", 0), f"{where}: padding p", 0, MAX_SIZE)
+    n = _int(spec.get("n", 1), f"{where}: number of filters n", 1, MAX_SIZE) if kind == "conv" else c
+    if f > h + 2 * p or f > w + 2 * p:
+        raise ExerciseError(f"{where}: filter {f}×{f} is larger than the padded input "
+                            f"{h + 2 * p}×{w + 2 * p} (h×w = {h}×{w}, padding {p})")
+    mode = _pool_mode(spec.get("mode", "max"), where) if kind == "pool" else None
+    if kind == "pool" and p > f // 2:
+        raise ExerciseError(f"{where}: padding {p} is more than half the window {f} "
+                            f"(expected at most {f // 2})")
+    items, (size.h, size.w) = output_size(h, w, f, s, p)
+    if kind == "conv":
+        params = (f * f * c + 1) * n
+        items.append(Eq(Sym("parameters"),
+                        [Prod([Sum([Prod([Sym("f"), Sym("f"), Sym("c_in")]), Num(1)]), Sym("n")]),
+                         Prod([Sum([Prod([Num(f), Num(f), Num(c)]), Num(1)]), Num(n)])], Num(params)))
+        size.total += params
+    size.c = n
+    items.append(Text(f"output: {size.h}×{size.w}×{n}"))
+    title = (f"Layer {i + 1}: conv {f}×{f}, {plural(n, 'filter')}, stride {s}, padding {p}"
+             if kind == "conv" else
+             f"Layer {i + 1}: {'max' if mode == 'max' else 'average'} pooling "
+             f"{f}×{f}, stride {s}, padding {p}")
+    return title, items
+
+
+def _flatten_layer(size):
+    """length = h·w·c (a vector stays as it is)."""
+    if size.flat is not None:
+        return [Text(f"already a vector of {size.flat}")]
+    h, w, c = size.h, size.w, size.c
+    size.flat = h * w * c
+    return [Eq(Sym("length"), [Prod([Sym("h"), Sym("w"), Sym("c")]),
+                               Prod([Num(h), Num(w), Num(c)])], Num(size.flat))]
+
+
+def _dense_layer(size, spec, i, where):
+    """A dense layer of n neurons: (n_in + 1)·n parameters, flattening its input first."""
+    n = _int(spec.get("n"), f"{where}: number of neurons n", 1, MAX_SIZE)
+    items = []
+    n_in = size.flat if size.flat is not None else size.h * size.w * size.c
+    if size.flat is None:
+        items.append(Text(f"(flattening first: {size.h}·{size.w}·{size.c} = {n_in} inputs)"))
+    params = (n_in + 1) * n
+    items.append(Eq(Sym("parameters"), [Prod([Sum([Sym("n_in"), Num(1)]), Sym("n")]),
+                                        Prod([Sum([Num(n_in), Num(1)]), Num(n)])], Num(params)))
+    items.append(Text(f"output: a vector of {n}"))
+    size.total += params
+    size.flat = n
+    return f"Layer {i + 1}: dense, {plural(n, 'neuron')}", items
 
 
 def _fmt_list(v):
