@@ -189,6 +189,18 @@ def time_step_gradients(watch, path=None, labels=None):
         >>> gn.viz.time_step_gradients({"tanh": w1, "relu, large W_hh": w2})
     """
     caller = "time_step_gradients"
+    series = _watched_series(watch, labels, caller)
+    drawn = {name: a for name, a in series}
+    fig = _base.new_figure(8.0, 5.2 + 0.2 * len(drawn), drawn)
+    ax = fig.add_subplot()
+    for name, a in drawn.items():
+        _norm_line(ax, name, a)
+    _time_axes(ax, drawn)
+    return _base.finish(fig, path, caller)
+
+
+def _watched_series(watch, labels, caller):
+    """[(label, norms)] from one watch, a list of them (with ``labels``) or ``{label: watch}``."""
     series = []
     if isinstance(watch, (list, tuple)) and not all(
             isinstance(v, (int, float, np.number)) for v in watch):  # several, not one array
@@ -216,33 +228,39 @@ def time_step_gradients(watch, path=None, labels=None):
     if len(series) > MAX_SERIES:
         raise ValueError(f"{caller}: {len(series)} lines would be unreadable; at most "
                          f"{MAX_SERIES}")
-    drawn = {name: a for name, a in series}
-    fig = _base.new_figure(8.0, 5.2 + 0.2 * len(drawn), drawn)
-    ax = fig.add_subplot()
-    T_max = max(len(a) for a in drawn.values())
-    for name, a in drawn.items():
-        T = len(a)
-        t = np.arange(1, T + 1)
-        ok = np.isfinite(a) & (a > 0)
-        ratio = a[0] / a[-1] if a[-1] > 0 and np.isfinite(a[[0, -1]]).all() else float("nan")
-        note = f"t=1 / t={T}: {ratio:.2g}" if np.isfinite(ratio) else f"t=1 / t={T}: —"
-        if not ok.all():
-            note += f"; {int((~ok).sum())} step(s) 0 or not finite, not drawn"
-        (line,) = ax.plot(t, np.where(ok, a, np.nan), marker="o" if T <= 40 else None,
-                          markersize=3, lw=1.8, label=f"{name}   ({note})")
-        ends = [i for i in (0, T - 1) if ok[i]]
-        ax.plot(t[ends], a[ends], "o", color=line.get_color(), markersize=6, zorder=3)
-        if np.isfinite(ratio):
-            ax.annotate(f"‖∂L/∂h_1‖ = {ratio:.2g} × ‖∂L/∂h_{T}‖", (1, a[0]), xytext=(8, 8),
-                        textcoords="offset points", va="bottom", color=line.get_color(),
-                        fontsize=9, fontweight="bold",
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
-                              "alpha": 0.8})
+    return series
+
+
+def _norm_line(ax, name, a):
+    """One line of norms, its ends marked, the ratio ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ in its legend
+    entry and written beside t = 1; steps that are 0 or not finite are left out."""
+    T = len(a)
+    t = np.arange(1, T + 1)
+    ok = np.isfinite(a) & (a > 0)
+    ratio = a[0] / a[-1] if a[-1] > 0 and np.isfinite(a[[0, -1]]).all() else float("nan")
+    note = f"t=1 / t={T}: {ratio:.2g}" if np.isfinite(ratio) else f"t=1 / t={T}: —"
+    if not ok.all():
+        note += f"; {int((~ok).sum())} step(s) 0 or not finite, not drawn"
+    (line,) = ax.plot(t, np.where(ok, a, np.nan), marker="o" if T <= 40 else None,
+                      markersize=3, lw=1.8, label=f"{name}   ({note})")
+    ends = [i for i in (0, T - 1) if ok[i]]
+    ax.plot(t[ends], a[ends], "o", color=line.get_color(), markersize=6, zorder=3)
+    if np.isfinite(ratio):
+        ax.annotate(f"‖∂L/∂h_1‖ = {ratio:.2g} × ‖∂L/∂h_{T}‖", (1, a[0]), xytext=(8, 8),
+                    textcoords="offset points", va="bottom", color=line.get_color(),
+                    fontsize=9, fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
+
+
+def _time_axes(ax, drawn):
+    """A log scale with room above the highest line for its label, the axes' words, a legend."""
     ax.set_yscale("log")
     positive = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in drawn.values()])
     if positive.size:  # room above the highest line for its label
         span = max(np.log10(positive.max() / positive.min()), 1)
         ax.set_ylim(positive.min() / 10 ** (0.04 * span), positive.max() * 10 ** (0.14 * span))
+    T_max = max(len(a) for a in drawn.values())
     ax.set_xlim(0.5 - 0.02 * T_max, T_max + 0.5 + 0.02 * T_max)
     ax.set_xlabel("time step t   (backpropagation runs from t = T back to t = 1)")
     ax.set_ylabel(r"$\|\partial L / \partial h_t\|$  (log scale)")
@@ -251,7 +269,6 @@ def time_step_gradients(watch, path=None, labels=None):
                  fontsize=10)
     ax.grid(which="major", alpha=0.3)
     ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
-    return _base.finish(fig, path, caller)
 
 
 # ---------------------------------------------------------------------------
@@ -671,6 +688,9 @@ def _cell_title(drawn: dict, name: str, kind: str, epochs) -> str:
     return title
 
 
+_KINDS = ("weights", "activations", "gradients")   # the columns of ``histograms``
+
+
 def histograms(recorder, path=None, layers=None, max_epochs: int = 20):
     """Draw what a ``HistogramRecorder`` recorded: one row per layer, one histogram per epoch.
 
@@ -698,6 +718,38 @@ def histograms(recorder, path=None, layers=None, max_epochs: int = 20):
         >>> fig = gn.viz.histograms(rec, path="histograms.png")
     """
     caller = "histograms"
+    names = _histogram_rows(recorder, layers, max_epochs, caller)
+    E = len(recorder.epochs)
+    idx = np.unique(np.linspace(0, E - 1, min(E, max_epochs)).round().astype(int))
+    epochs = [recorder.epochs[i] for i in idx]
+    pick = (lambda values: [values[i] for i in idx])
+    drawn = {
+        "epochs": epochs,
+        "layers": {n: {k: pick(recorder.records[n][k]) for k in _KINDS} for n in names},
+        "dead": {n: pick(v) for n, v in recorder.dead.items() if n in names},
+        "saturated": {n: pick(v) for n, v in recorder.saturated.items() if n in names},
+        "labels": {n: recorder.labels[n] for n in names},
+        "outputs": {n: recorder.outputs[n] for n in names},
+    }
+    height = 0.5 + 2.3 * len(names)
+    fig = _base.new_figure(12.5, height, drawn)
+    axes = fig.subplots(len(names), 3, squeeze=False)
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    colours = [cmap(0.15 + 0.7 * k / max(len(epochs) - 1, 1)) for k in range(len(epochs))]
+    for row, name in zip(axes, names):
+        _histogram_row(row, drawn, name, colours)
+    fig.suptitle("Weights, activations and gradients per layer, one histogram per epoch "
+                 "(earliest at the top)", fontsize=11, y=1 - 0.15 / height)
+    # fixed margins in inches (tight_layout would measure every tick label: seconds)
+    fig.subplots_adjust(left=0.6 / 12.5, right=1 - 0.2 / 12.5, top=1 - 1.05 / height,
+                        bottom=0.45 / height, wspace=0.16, hspace=0.95 / 1.35)
+    return _base.finish(fig, path, caller)
+
+
+def _histogram_rows(recorder, layers, max_epochs, caller):
+    """The recorded rows to draw, after checking the recorder, ``layers`` and ``max_epochs``."""
     if not isinstance(recorder, HistogramRecorder):
         raise TypeError(f"{caller}: recorder must be a gn.viz.HistogramRecorder, got "
                         f"{type(recorder).__name__}")
@@ -717,45 +769,24 @@ def histograms(recorder, path=None, layers=None, max_epochs: int = 20):
         raise ValueError(f"{caller}: {len(names)} layers would make {len(names)} rows; at most "
                          f"{MAX_ROWS} stay readable: pass layers=[...] (recorded: "
                          f"{', '.join(map(repr, names))})")
-    E = len(recorder.epochs)
-    idx = np.unique(np.linspace(0, E - 1, min(E, max_epochs)).round().astype(int))
-    epochs = [recorder.epochs[i] for i in idx]
-    pick = (lambda values: [values[i] for i in idx])
-    kinds = ("weights", "activations", "gradients")
-    drawn = {
-        "epochs": epochs,
-        "layers": {n: {k: pick(recorder.records[n][k]) for k in kinds} for n in names},
-        "dead": {n: pick(v) for n, v in recorder.dead.items() if n in names},
-        "saturated": {n: pick(v) for n, v in recorder.saturated.items() if n in names},
-        "labels": {n: recorder.labels[n] for n in names},
-        "outputs": {n: recorder.outputs[n] for n in names},
-    }
-    from matplotlib import colormaps
+    return names
 
-    cmap = colormaps["viridis"]
-    colours = [cmap(0.15 + 0.7 * k / max(len(epochs) - 1, 1)) for k in range(len(epochs))]
-    height = 0.5 + 2.3 * len(names)
-    fig = _base.new_figure(12.5, height, drawn)
-    axes = fig.subplots(len(names), 3, squeeze=False)
-    for row, name in zip(axes, names):
-        titles = [_cell_title(drawn, name, kind, epochs) for kind in kinds]
-        lines = max(t.count("\n") + 1 for t in titles)
-        for ax, kind, title in zip(row, kinds, titles):
-            hists = drawn["layers"][name][kind]
-            if all(h is None for h in hists):
-                ax.axis("off")
-                ax.text(0.5, 0.5, "no parameters" if kind != "activations" else "not recorded",
-                        ha="center", va="center", color="0.5", transform=ax.transAxes)
-            else:
-                _ridges(ax, hists, epochs, colours)
-            ax.set_title("\n" * (lines - 1 - title.count("\n")) + title, fontsize=8.5)
-        row[0].set_ylabel("epoch", fontsize=8)
-        row[0].annotate(drawn["labels"][name], (0, 1), xytext=(0, 8 + 11 * lines),
-                        xycoords="axes fraction", textcoords="offset points", fontsize=9.5,
-                        fontweight="bold", va="bottom")
-    fig.suptitle("Weights, activations and gradients per layer, one histogram per epoch "
-                 "(earliest at the top)", fontsize=11, y=1 - 0.15 / height)
-    # fixed margins in inches (tight_layout would measure every tick label: seconds)
-    fig.subplots_adjust(left=0.6 / 12.5, right=1 - 0.2 / 12.5, top=1 - 1.05 / height,
-                        bottom=0.45 / height, wspace=0.16, hspace=0.95 / 1.35)
-    return _base.finish(fig, path, caller)
+
+def _histogram_row(row, drawn, name, colours):
+    """One layer's three cells (weights, activations, gradients), titled, the layer named above."""
+    epochs = drawn["epochs"]
+    titles = [_cell_title(drawn, name, kind, epochs) for kind in _KINDS]
+    lines = max(t.count("\n") + 1 for t in titles)
+    for ax, kind, title in zip(row, _KINDS, titles):
+        hists = drawn["layers"][name][kind]
+        if all(h is None for h in hists):
+            ax.axis("off")
+            ax.text(0.5, 0.5, "no parameters" if kind != "activations" else "not recorded",
+                    ha="center", va="center", color="0.5", transform=ax.transAxes)
+        else:
+            _ridges(ax, hists, epochs, colours)
+        ax.set_title("\n" * (lines - 1 - title.count("\n")) + title, fontsize=8.5)
+    row[0].set_ylabel("epoch", fontsize=8)
+    row[0].annotate(drawn["labels"][name], (0, 1), xytext=(0, 8 + 11 * lines),
+                    xycoords="axes fraction", textcoords="offset points", fontsize=9.5,
+                    fontweight="bold", va="bottom")
