@@ -628,18 +628,7 @@ def graph(tensor: Tensor, path: str | os.PathLike | None = None, max_nodes: int 
     styled, sizes = _measure(nodes)
     order = _Order(len(nodes), edges, _layers(len(nodes), edges))
     roles = [r for r in _STYLE if any(node["role"] == r for node in nodes)]
-    legend_width = 1.55 * len(roles)
-    # left to right reads like an equation; a long chain goes top to bottom instead
-    # when that needs less shrinking to fit the page
-    pic = _Picture(order, sizes, across_page=False)
-    (x0, x1, y0, y1), scale = pic.canvas(legend_width)
-    if x1 - x0 > 13:
-        tall = _Picture(order, sizes, across_page=True)
-        box, tall_scale = tall.canvas(legend_width)
-        if tall_scale > scale or (tall_scale == scale and box[1] - box[0] < x1 - x0):
-            pic, (x0, x1, y0, y1), scale = tall, box, tall_scale
-    start, end = pic.ports(edges)
-
+    pic, (x0, x1, y0, y1), scale = _choose_layout(order, sizes, 1.55 * len(roles))
     drawn = {"nodes": [{k: v for k, v in node.items() if k != "lines"} for node in nodes],
              "edges": [(nodes[s]["id"], nodes[d]["id"]) for s, d in edges],
              "positions": {node["id"]: (float(x), float(y))
@@ -650,38 +639,70 @@ def graph(tensor: Tensor, path: str | os.PathLike | None = None, max_nodes: int 
     ax.set_xlim(x0, x1)
     ax.set_ylim(y1, y0)  # y grows downwards, as in the layout
     ax.axis("off")
+    for node, lines, centre, size in zip(nodes, styled, pic.centres, sizes):
+        _draw_node(ax, node, lines, centre, size, scale)
+    _draw_edges(ax, pic, edges, scale)
+    ax.text((x0 + x1) / 2, pic.top - 0.3, _graph_title(nodes), fontsize=11 * scale,
+            ha="center", va="center", parse_math=False)
+    from matplotlib.patches import Patch
 
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
-
-    for node, lines, (cx, cy), (w, h) in zip(nodes, styled, pic.centres, sizes):
-        face, edge, _ = _STYLE[node["role"]]
-        rounding = h / 2 if node["kind"] == "op" else 0.04
-        ax.add_artist(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, zorder=3,
-                                    boxstyle=f"round,pad=0,rounding_size={min(rounding, w / 2)}",
-                                    fc=face, ec=edge, lw=(1.8 if node["role"] == "output"
-                                                          else 1.0) * scale))
-        ty = cy - h / 2 + PAD
-        for s, size, weight, colour in lines:
-            ty += size * 1.3 / 72 / 2
-            ax.text(cx, ty, s, fontsize=size * scale, fontweight=weight, color=colour,
-                    ha="center", va="center", zorder=4, parse_math=False)
-            ty += size * 1.3 / 72 / 2
-    for e in range(len(edges)):
-        route = pic.path([start[e], *pic.ways[e], end[e]])
-        ax.add_artist(FancyArrowPatch(path=route, arrowstyle="-|>", mutation_scale=9 * scale,
-                                     lw=0.9 * scale, color="#555555", shrinkA=0, shrinkB=0,
-                                     zorder=2))
-    n_ops = sum(node["kind"] == "op" for node in nodes)
-    grads = any(node["grad"] is not None for node in nodes)
-    root = nodes[0]
-    what = (root["name"] or ("the scalar result" if root["shape"] == ()
-                             else f"a {_shape_text(root['shape'])} result"))
-    title = (f"Computational graph of {what}: {n_ops} op{'s' if n_ops != 1 else ''}, "
-             f"{len(nodes) - n_ops} tensors" + ("  (gradients from backward())" if grads else ""))
-    ax.text((x0 + x1) / 2, pic.top - 0.3, title, fontsize=11 * scale, ha="center",
-            va="center", parse_math=False)
     handles = [Patch(fc=_STYLE[r][0], ec=_STYLE[r][1], label=_STYLE[r][2]) for r in roles]
     ax.legend(handles=handles, loc="center", ncol=len(handles), frameon=False,
               fontsize=8.5 * scale, bbox_to_anchor=((x0 + x1) / 2, pic.bottom + 0.28),
               bbox_transform=ax.transData)
     return _base.finish(fig, path, "graph")
+
+
+def _choose_layout(order, sizes, legend_width):
+    """(picture, its canvas box, inches per unit): left to right reads like an equation; a
+    long chain goes top to bottom instead when that needs less shrinking to fit the page."""
+    pic = _Picture(order, sizes, across_page=False)
+    box, scale = pic.canvas(legend_width)
+    if box[1] - box[0] > 13:
+        tall = _Picture(order, sizes, across_page=True)
+        tall_box, tall_scale = tall.canvas(legend_width)
+        if tall_scale > scale or (tall_scale == scale and tall_box[1] - tall_box[0] < box[1] - box[0]):
+            return tall, tall_box, tall_scale
+    return pic, box, scale
+
+
+def _draw_node(ax, node, lines, centre, size, scale):
+    """A node's box (rounded for an op) and its lines of text, top to bottom."""
+    from matplotlib.patches import FancyBboxPatch
+
+    (cx, cy), (w, h) = centre, size
+    face, edge, _ = _STYLE[node["role"]]
+    rounding = h / 2 if node["kind"] == "op" else 0.04
+    ax.add_artist(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h, zorder=3,
+                                 boxstyle=f"round,pad=0,rounding_size={min(rounding, w / 2)}",
+                                 fc=face, ec=edge, lw=(1.8 if node["role"] == "output"
+                                                       else 1.0) * scale))
+    ty = cy - h / 2 + PAD
+    for s, font, weight, colour in lines:
+        ty += font * 1.3 / 72 / 2
+        ax.text(cx, ty, s, fontsize=font * scale, fontweight=weight, color=colour,
+                ha="center", va="center", zorder=4, parse_math=False)
+        ty += font * 1.3 / 72 / 2
+
+
+def _draw_edges(ax, pic, edges, scale):
+    """An arrow along each edge's route, the way data flows."""
+    from matplotlib.patches import FancyArrowPatch
+
+    start, end = pic.ports(edges)
+    for e in range(len(edges)):
+        route = pic.path([start[e], *pic.ways[e], end[e]])
+        ax.add_artist(FancyArrowPatch(path=route, arrowstyle="-|>", mutation_scale=9 * scale,
+                                      lw=0.9 * scale, color="#555555", shrinkA=0, shrinkB=0,
+                                      zorder=2))
+
+
+def _graph_title(nodes) -> str:
+    """What the graph computes, how many ops and tensors, and whether gradients are drawn."""
+    n_ops = sum(node["kind"] == "op" for node in nodes)
+    grads = any(node["grad"] is not None for node in nodes)
+    root = nodes[0]
+    what = (root["name"] or ("the scalar result" if root["shape"] == ()
+                             else f"a {_shape_text(root['shape'])} result"))
+    return (f"Computational graph of {what}: {n_ops} op{'s' if n_ops != 1 else ''}, "
+            f"{len(nodes) - n_ops} tensors" + ("  (gradients from backward())" if grads else ""))
