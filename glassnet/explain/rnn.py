@@ -443,132 +443,172 @@ def _bptt_steps(inputs, outputs, grads, params):
     the output's part plus what flows back from step t+1, then the step's own gradients (a plain
     RNN's ∂L/∂z_t; LSTM ∂L/∂c_t and each gate; GRU each gate), in symbols and numbers. The
     numbers are BPTT again in float64 (the engine's backward runs all the steps in one pass)."""
-    mode = params.get("mode")
-    g_outs, _ = grads
-    reverse = params.get("reverse", False)
-    lstm = mode == "lstm"
-    y_op, u_op = outputs[0], inputs[4 if lstm else 3]
-    whh = u_op.value
-    tr = _trace(mode, inputs, params)
-    d = _bptt(mode, tr, whh, g_outs, reverse)
-    T, N, H = tr["h"].shape
-    L = X.loss()
-    dh_n = np.asarray(g_outs[1], np.float64).reshape(N, H)
-    dc_n = np.asarray(g_outs[2], np.float64).reshape(N, H) if lstm else None
-    h0 = inputs[1].value
-    h_init = Operand(None, h0 if N > 1 else h0[0], _StepName(y_op, -1))
-    last = 0 if reverse else T - 1
-
-    def sub(n, j):
-        return (j,) if N == 1 else (n, j)
-
-    def h_ref(t, n, j):  # h_t as the forward pass names it (h_0 before the first step)
-        return Ref(y_op, (t, n, j)) if 0 <= t < T else Ref(h_init, (j,) if N == 1 else (n, j))
-
-    def s(name, t, n, j):  # a gate, c_t or δ at step t (0-based)
-        return Sym(f"{name}_{t + 1}", sub(n, j))
-
-    def dL(e):
-        return Deriv(L, e)
-
-    gate_names = "ifgo" if lstm else "rzn"
+    b = _Bptt(inputs, outputs, grads, params)
     items = [Text("BPTT inside the layer, step by step: ∂L/∂h_t is what the output sent back to h_t plus "
                   "what flows back from step t+1"
                   + ("; δ^(g)_t is ∂L/∂ of gate g's pre-activation (the sum inside σ or tanh)"
-                     if mode in ("lstm", "gru") else "; z_t is the sum inside the activation"))]
-    for t, n, j in X.indices((T, N, H), roles=_TIME_MAJOR):
-        at = (t, n, j)
-        nxt = t - 1 if reverse else t + 1
-        prev = t + 1 if reverse else t - 1
-        sym, nums = [Sym("(from the output)")], [Num(g_outs[0][at])]
-        if t == last:
-            if dh_n[n, j] != 0:
+                     if b.mode in ("lstm", "gru") else "; z_t is the sum inside the activation"))]
+    step = {"lstm": b.lstm_step, "gru": b.gru_step}.get(b.mode, b.rnn_step)
+    for at in X.indices((b.T, b.N, b.H), roles=_TIME_MAJOR):
+        items.append(b.total_dh(at))
+        items += step(at)
+    return items + X.note_partial((b.T, b.N, b.H), "unit")
+
+
+class _Bptt:
+    """The numbers of BPTT through one fused layer (its trace, run again in float64, and every
+    gradient) and the names its equations use: h_t as the forward pass names it, gates, c_t and
+    δ at step t (written 1-based), ∂L/∂ of each."""
+
+    def __init__(self, inputs, outputs, grads, params):
+        self.mode = mode = params.get("mode")
+        self.g_outs, _ = grads
+        self.reverse = reverse = params.get("reverse", False)
+        lstm = mode == "lstm"
+        self.y_op, self.u_op = outputs[0], inputs[4 if lstm else 3]
+        self.whh = self.u_op.value
+        self.tr = _trace(mode, inputs, params)
+        self.d = _bptt(mode, self.tr, self.whh, self.g_outs, reverse)
+        self.T, self.N, self.H = T, N, H = self.tr["h"].shape
+        self.L = X.loss()
+        self.dh_n = np.asarray(self.g_outs[1], np.float64).reshape(N, H)
+        self.dc_n = np.asarray(self.g_outs[2], np.float64).reshape(N, H) if lstm else None
+        h0 = inputs[1].value
+        self.h_init = Operand(None, h0 if N > 1 else h0[0], _StepName(self.y_op, -1))
+        self.last = 0 if reverse else T - 1
+        self.gate_names = "ifgo" if lstm else "rzn"
+
+    def next_prev(self, t):
+        """The steps after and before t in the order the layer runs."""
+        return (t - 1, t + 1) if self.reverse else (t + 1, t - 1)
+
+    def sub(self, n, j):
+        return (j,) if self.N == 1 else (n, j)
+
+    def h_ref(self, t, n, j):  # h_t as the forward pass names it (h_0 before the first step)
+        return Ref(self.y_op, (t, n, j)) if 0 <= t < self.T else Ref(self.h_init, self.sub(n, j))
+
+    def s(self, name, t, n, j):  # a gate, c_t or δ at step t (0-based)
+        return Sym(f"{name}_{t + 1}", self.sub(n, j))
+
+    def dL(self, e):
+        return Deriv(self.L, e)
+
+    def eq(self, key, at, lhs, sides, result):
+        return BpttEq(key, at, lhs, sides, result, out=self.y_op)
+
+    def total_dh(self, at):
+        """∂L/∂h_t = (from the output) + what flows back from step t+1 (or from h_n)."""
+        t, n, j = at
+        sym, nums = [Sym("(from the output)")], [Num(self.g_outs[0][at])]
+        if t == self.last:
+            if self.dh_n[n, j] != 0:
                 sym.append(Sym("(from h_n)"))
-                nums.append(Num(dh_n[n, j]))
-        elif mode == "gru":
-            sym.append(Prod([dL(h_ref(nxt, n, j)), s("z", nxt, n, j)]))
-            nums.append(Prod([Num(d["h"][nxt, n, j]), Num(tr["z"][nxt, n, j])]))
-            for k, g in enumerate(gate_names):
-                for m in range(H):
-                    w = Sym(f"W_h{g}", (m, j))
-                    if g == "n":  # r scales W_hn h_{t−1} + b_hn
-                        sym.append(Prod([w, s("r", nxt, n, m), s("δ^(n)", nxt, n, m)]))
-                        nums.append(Prod([Num(whh[k * H + m, j]), Num(tr["r"][nxt, n, m]),
-                                          Num(d["pre"][nxt, n, k * H + m])]))
-                    else:
-                        sym.append(Prod([w, s(f"δ^({g})", nxt, n, m)]))
-                        nums.append(Prod([Num(whh[k * H + m, j]), Num(d["pre"][nxt, n, k * H + m])]))
-        elif lstm:
-            for k, g in enumerate(gate_names):
-                for m in range(H):
-                    sym.append(Prod([Sym(f"W_h{g}", (m, j)), s(f"δ^({g})", nxt, n, m)]))
-                    nums.append(Prod([Num(whh[k * H + m, j]), Num(d["pre"][nxt, n, k * H + m])]))
+                nums.append(Num(self.dh_n[n, j]))
         else:
+            self._from_next(self.next_prev(t)[0], n, j, sym, nums)
+        return self.eq("h", at, self.dL(self.h_ref(t, n, j)), [Sum(sym), Sum(nums)], Num(self.d["h"][at]))
+
+    def _from_next(self, nxt, n, j, sym, nums):
+        """The terms of ∂L/∂h_t that step t+1 sends back through W_hh (and, in a GRU, through z)."""
+        whh, d, tr, H = self.whh, self.d, self.tr, self.H
+        if self.mode not in ("lstm", "gru"):
             for m in range(H):
-                sym.append(Prod([Ref(u_op, (m, j)), dL(s("z", nxt, n, m))]))
+                sym.append(Prod([Ref(self.u_op, (m, j)), self.dL(self.s("z", nxt, n, m))]))
                 nums.append(Prod([Num(whh[m, j]), Num(d["z"][nxt, n, m])]))
-        dh = dL(h_ref(t, n, j))
-        items.append(BpttEq("h", at, dh, [Sum(sym), Sum(nums)], Num(d["h"][at])))
-        gv = {k: float(tr[k][at]) for k in tr}
-        if mode in ("tanh", "relu"):
-            if mode == "tanh":
-                local_s, local_n = _one_minus_sq(h_ref(t, n, j)), _one_minus_sq(Num(gv["h"]))
-            else:
-                local_s, local_n = Sym(f"[z_{t + 1} > 0]"), Num(1.0 if gv["h"] > 0 else 0.0)
-            items.append(BpttEq("z", at, dL(s("z", t, n, j)), [Prod([dh, local_s]), Prod([Num(d["h"][at]), local_n])],
-                                Num(d["z"][at])))
-            continue
-        dpre = {g: float(d["pre"][t, n, k * H + j]) for k, g in enumerate(gate_names)}
-        if lstm:
-            c_prev = s("c", prev, n, j) if 0 <= prev < T else Sym("c_0", sub(n, j))
-            c_sym = [Prod([dh, s("o", t, n, j), _one_minus_sq(Call("tanh", s("c", t, n, j)))])]
-            c_num = [Prod([Num(d["h"][at]), Num(gv["o"]), _one_minus_sq(Call("tanh", Num(gv["c"])))])]
-            if t != last:
-                c_sym.append(Prod([dL(s("c", nxt, n, j)), s("f", nxt, n, j)]))
-                c_num.append(Prod([Num(d["c"][nxt, n, j]), Num(tr["f"][nxt, n, j])]))
-            elif dc_n[n, j] != 0:
-                c_sym.append(Sym("(from c_n)"))
-                c_num.append(Num(dc_n[n, j]))
-            dc = dL(s("c", t, n, j))
-            items.append(BpttEq("c", at, dc, [Sum(c_sym), Sum(c_num)], Num(d["c"][at])))
-            # each gate's value, then its pre-activation: ∂L/∂i_t = ∂L/∂c_t·g_t, δ^(i)_t = ∂L/∂i_t·i_t·(1 − i_t)
-            parts = {"i": (dc, "g", d["c"][at], gv["g"]), "f": (dc, None, d["c"][at], gv["cp"]),
-                     "g": (dc, "i", d["c"][at], gv["i"]), "o": (dh, None, d["h"][at], math.tanh(gv["c"]))}
-            for g in gate_names:
-                up, other, up_v, other_v = parts[g]
-                other_s = c_prev if g == "f" else Call("tanh", s("c", t, n, j)) if g == "o" else s(other, t, n, j)
-                other_n = Num(other_v) if g != "o" else Call("tanh", Num(gv["c"]))
-                items.append(BpttEq(g, at, dL(s(g, t, n, j)), [Prod([up, other_s]), Prod([Num(up_v), other_n])],
-                                    Num(d[g][at])))
-                items.append(_delta_eq(g, at, s, dL, gv, d, dpre))
-            continue
-        # GRU: n_t, then z_t, then r_t (whose gradient comes through n_t's pre-activation)
-        hp_s = h_ref(prev, n, j)
-        items.append(BpttEq("n", at, dL(s("n", t, n, j)), [Prod([dh, _one_minus(s("z", t, n, j))]),
-                                                           Prod([Num(d["h"][at]), _one_minus(Num(gv["z"]))])],
-                            Num(d["n"][at])))
-        items.append(_delta_eq("n", at, s, dL, gv, d, dpre))
-        items.append(BpttEq("z", at, dL(s("z", t, n, j)),
-                            [Prod([dh, Sum([hp_s, Neg(s("n", t, n, j))])]),
-                             Prod([Num(d["h"][at]), Sum([Num(gv["hp"]), Num(-gv["n"])])])], Num(d["z"][at])))
-        items.append(_delta_eq("z", at, s, dL, gv, d, dpre))
-        items.append(BpttEq("r", at, dL(s("r", t, n, j)), [Prod([s("δ^(n)", t, n, j), s("a", t, n, j)]),
-                                                           Prod([Num(dpre["n"]), Num(gv["a"])])], Num(d["r"][at])))
-        items.append(_delta_eq("r", at, s, dL, gv, d, dpre))
-    for it in items:
-        if isinstance(it, BpttEq):
-            it.out = y_op
-    return items + X.note_partial((T, N, H), "unit")
+            return
+        if self.mode == "gru":
+            sym.append(Prod([self.dL(self.h_ref(nxt, n, j)), self.s("z", nxt, n, j)]))
+            nums.append(Prod([Num(d["h"][nxt, n, j]), Num(tr["z"][nxt, n, j])]))
+        for k, g in enumerate(self.gate_names):
+            for m in range(H):
+                w, delta = Sym(f"W_h{g}", (m, j)), Num(d["pre"][nxt, n, k * H + m])
+                if g == "n":  # r scales W_hn h_{t−1} + b_hn
+                    sym.append(Prod([w, self.s("r", nxt, n, m), self.s("δ^(n)", nxt, n, m)]))
+                    nums.append(Prod([Num(whh[k * H + m, j]), Num(tr["r"][nxt, n, m]), delta]))
+                else:
+                    sym.append(Prod([w, self.s(f"δ^({g})", nxt, n, m)]))
+                    nums.append(Prod([Num(whh[k * H + m, j]), delta]))
 
+    def values(self, at):
+        """Every traced value at ``at`` and each gate's δ (∂L/∂ of its pre-activation)."""
+        t, n, j = at
+        gv = {k: float(self.tr[k][at]) for k in self.tr}
+        dpre = {g: float(self.d["pre"][t, n, k * self.H + j]) for k, g in enumerate(self.gate_names)}
+        return gv, dpre
 
-def _delta_eq(g, at, s, dL, gv, d, dpre):
-    """δ^(g)_t = ∂L/∂g_t · (the activation's derivative): g(1 − g) after σ, 1 − g² after tanh."""
-    t, n, j = at
-    v = gv[g]
-    if g in ("g", "n"):  # tanh
-        local_s, local_n = _one_minus_sq(s(g, t, n, j)), _one_minus_sq(Num(v))
-    else:
-        local_s, local_n = [s(g, t, n, j), _one_minus(s(g, t, n, j))], [Num(v), _one_minus(Num(v))]
-        local_s, local_n = Prod(local_s), Prod(local_n)
-    return BpttEq("δ" + g, at, s(f"δ^({g})", t, n, j), [Prod([dL(s(g, t, n, j)), local_s]),
-                                                         Prod([Num(d[g][at]), local_n])], Num(dpre[g]))
+    def rnn_step(self, at):
+        """∂L/∂z_t = ∂L/∂h_t · g'(z_t): 1 − h_t² after tanh, [z_t > 0] after ReLU."""
+        t, n, j = at
+        h = float(self.tr["h"][at])
+        if self.mode == "tanh":
+            local_s, local_n = _one_minus_sq(self.h_ref(t, n, j)), _one_minus_sq(Num(h))
+        else:
+            local_s, local_n = Sym(f"[z_{t + 1} > 0]"), Num(1.0 if h > 0 else 0.0)
+        dh, d = self.dL(self.h_ref(t, n, j)), self.d
+        return [self.eq("z", at, self.dL(self.s("z", t, n, j)),
+                        [Prod([dh, local_s]), Prod([Num(d["h"][at]), local_n])], Num(d["z"][at]))]
+
+    def lstm_step(self, at):
+        """∂L/∂c_t (through h_t and from c_{t+1}), then each gate's value and pre-activation."""
+        t, n, j = at
+        nxt, prev = self.next_prev(t)
+        s, dL, d, tr = self.s, self.dL, self.d, self.tr
+        gv, dpre = self.values(at)
+        dh = dL(self.h_ref(t, n, j))
+        c_prev = s("c", prev, n, j) if 0 <= prev < self.T else Sym("c_0", self.sub(n, j))
+        c_sym = [Prod([dh, s("o", t, n, j), _one_minus_sq(Call("tanh", s("c", t, n, j)))])]
+        c_num = [Prod([Num(d["h"][at]), Num(gv["o"]), _one_minus_sq(Call("tanh", Num(gv["c"])))])]
+        if t != self.last:
+            c_sym.append(Prod([dL(s("c", nxt, n, j)), s("f", nxt, n, j)]))
+            c_num.append(Prod([Num(d["c"][nxt, n, j]), Num(tr["f"][nxt, n, j])]))
+        elif self.dc_n[n, j] != 0:
+            c_sym.append(Sym("(from c_n)"))
+            c_num.append(Num(self.dc_n[n, j]))
+        dc = dL(s("c", t, n, j))
+        items = [self.eq("c", at, dc, [Sum(c_sym), Sum(c_num)], Num(d["c"][at]))]
+        # each gate's value, then its pre-activation: ∂L/∂i_t = ∂L/∂c_t·g_t, δ^(i)_t = ∂L/∂i_t·i_t·(1 − i_t)
+        parts = {"i": (dc, "g", d["c"][at], gv["g"]), "f": (dc, None, d["c"][at], gv["cp"]),
+                 "g": (dc, "i", d["c"][at], gv["i"]), "o": (dh, None, d["h"][at], math.tanh(gv["c"]))}
+        for g in self.gate_names:
+            up, other, up_v, other_v = parts[g]
+            other_s = c_prev if g == "f" else Call("tanh", s("c", t, n, j)) if g == "o" else s(other, t, n, j)
+            other_n = Num(other_v) if g != "o" else Call("tanh", Num(gv["c"]))
+            items.append(self.eq(g, at, dL(s(g, t, n, j)), [Prod([up, other_s]), Prod([Num(up_v), other_n])],
+                                 Num(d[g][at])))
+            items.append(self.delta(g, at, gv, dpre))
+        return items
+
+    def gru_step(self, at):
+        """n_t, then z_t, then r_t (whose gradient comes through n_t's pre-activation)."""
+        t, n, j = at
+        s, dL, d = self.s, self.dL, self.d
+        gv, dpre = self.values(at)
+        dh = dL(self.h_ref(t, n, j))
+        hp_s = self.h_ref(self.next_prev(t)[1], n, j)
+        return [
+            self.eq("n", at, dL(s("n", t, n, j)), [Prod([dh, _one_minus(s("z", t, n, j))]),
+                                                   Prod([Num(d["h"][at]), _one_minus(Num(gv["z"]))])],
+                    Num(d["n"][at])),
+            self.delta("n", at, gv, dpre),
+            self.eq("z", at, dL(s("z", t, n, j)),
+                    [Prod([dh, Sum([hp_s, Neg(s("n", t, n, j))])]),
+                     Prod([Num(d["h"][at]), Sum([Num(gv["hp"]), Num(-gv["n"])])])], Num(d["z"][at])),
+            self.delta("z", at, gv, dpre),
+            self.eq("r", at, dL(s("r", t, n, j)), [Prod([s("δ^(n)", t, n, j), s("a", t, n, j)]),
+                                                   Prod([Num(dpre["n"]), Num(gv["a"])])], Num(d["r"][at])),
+            self.delta("r", at, gv, dpre),
+        ]
+
+    def delta(self, g, at, gv, dpre):
+        """δ^(g)_t = ∂L/∂g_t · (the activation's derivative): g(1 − g) after σ, 1 − g² after tanh."""
+        t, n, j = at
+        v, s = gv[g], self.s
+        if g in ("g", "n"):  # tanh
+            local_s, local_n = _one_minus_sq(s(g, t, n, j)), _one_minus_sq(Num(v))
+        else:
+            local_s = Prod([s(g, t, n, j), _one_minus(s(g, t, n, j))])
+            local_n = Prod([Num(v), _one_minus(Num(v))])
+        return self.eq("δ" + g, at, s(f"δ^({g})", t, n, j), [Prod([self.dL(s(g, t, n, j)), local_s]),
+                                                             Prod([Num(self.d[g][at]), local_n])],
+                       Num(dpre[g]))
