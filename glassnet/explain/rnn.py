@@ -94,30 +94,11 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
             raise ExerciseError("W_yh: give the output weights once, as W_hy or as W_yh (the same matrix)")
         w_hy = w_yh
     out_w = "W_yh" if w_yh is not None else "W_hy"
-    wxh = as_array(w_xh, "W_xh")
-    if wxh.ndim == 1:
-        wxh = wxh[:, None]
-    if wxh.ndim != 2:
-        raise ExerciseError(f"W_xh: expected a matrix (hidden × input), got shape {wxh.shape}")
-    H, I = wxh.shape
-    whh = _matrix(w_hh, "W_hh", (H, H))
-    x = _rows(inputs, "inputs", I)
-    T = x.shape[0]
-    bh = None if b_h is None else _vector(b_h, "b_h", H)
-    h_init = np.zeros(H) if h0 is None else _vector(h0, "h0", H)
-    why = None if w_hy is None else as_array(w_hy, out_w)
-    if why is not None:
-        if why.ndim == 1:
-            why = why[None, :] if why.size == H else why[:, None]
-        if why.ndim != 2 or why.shape[1] != H:
-            raise ExerciseError(f"{out_w}: expected a matrix (outputs × hidden) with {H} columns, "
-                                f"got shape {why.shape}")
-    O = H if why is None else why.shape[0]
-    by = None if b_y is None else _vector(b_y, "b_y", O)
-    if by is not None and why is None:
-        raise ExerciseError(f"b_y: an output bias needs an output layer (give {out_w} too)")
+    wxh, whh, x, bh, h_init = _rnn_layer(w_xh, w_hh, inputs, b_h, h0)
+    (T, _), H = x.shape, wxh.shape[0]
+    why, by = _rnn_output(w_hy, b_y, out_w, H)
     act = _activation(activation, "activation")
-    y = None if targets is None else _rows(targets, "targets", O)
+    y = None if targets is None else _rows(targets, "targets", H if why is None else why.shape[0])
     if y is not None and y.shape[0] != T:
         raise ExerciseError(f"targets: expected {T} rows (one per time step, as many as inputs), got {y.shape[0]}")
     lk = loss_key(loss)
@@ -133,26 +114,7 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
     params = [p for p in (Wxh, Whh, bht, Why, byt) if p is not None]
     title = f"RNN: {T} time steps, hidden size {H}, g_h = {act}" + ("" if y is None else ", BPTT")
     with explain(digits=digits, max_elements=64, title=title) as ex:
-        h = _named(h_init, "h_0")
-        outs = []
-        for t in range(T):
-            ex.section(f"Time step t = {t + 1}: h_{t + 1} = {act}(W_xh x_{t + 1} + W_hh h_{t}"
-                       + (" + b_h)" if bht is not None else ")"))
-            xt = _named(x[t], f"x_{t + 1}")
-            a = F.linear(xt, Wxh, bht)
-            a.name = f"W_xh x_{t + 1}" + (" + b_h" if bht is not None else "")
-            r = F.linear(h, Whh)
-            r.name = f"W_hh h_{t}"
-            z = a + r
-            z.name = f"z_{t + 1}"
-            h = _apply_activation(act, z)
-            h.name = f"h_{t + 1}"
-            if Why is not None:
-                yh = F.linear(h, Why, byt)
-                yh.name = f"ŷ_{t + 1}"
-            else:
-                yh = h
-            outs.append(yh)
+        outs = _rnn_forward(ex, x, h_init, act, Wxh, Whh, bht, Why, byt)
         if y is not None:
             ex.section("Loss" + (": E = (1/T) Σ_t (y_t − ŷ_t)²" if lk == "mse" else ": E = ½ Σ_t (y_t − ŷ_t)²"))
             yhat = stack(outs)  # its elements read as ŷ_t's, as the targets' as y_t's
@@ -166,6 +128,62 @@ def explain_rnn(w_xh, w_hh, inputs, b_h=None, w_hy=None, b_y=None, h0=None, acti
     if y is not None and lr is not None:
         ex.section("Updated weights", *[Show(Sym(p.name), p._data) for p in params])
     return ex
+
+
+def _rnn_layer(w_xh, w_hh, inputs, b_h, h0):
+    """W_xh (hidden × input), W_hh, the inputs (one row per step), b_h and h_0, checked."""
+    wxh = as_array(w_xh, "W_xh")
+    if wxh.ndim == 1:
+        wxh = wxh[:, None]
+    if wxh.ndim != 2:
+        raise ExerciseError(f"W_xh: expected a matrix (hidden × input), got shape {wxh.shape}")
+    H, I = wxh.shape
+    whh = _matrix(w_hh, "W_hh", (H, H))
+    x = _rows(inputs, "inputs", I)
+    bh = None if b_h is None else _vector(b_h, "b_h", H)
+    h_init = np.zeros(H) if h0 is None else _vector(h0, "h0", H)
+    return wxh, whh, x, bh, h_init
+
+
+def _rnn_output(w_hy, b_y, out_w, H):
+    """The output layer's weights (outputs × hidden) and bias, checked; None where not given."""
+    why = None if w_hy is None else as_array(w_hy, out_w)
+    if why is not None:
+        if why.ndim == 1:
+            why = why[None, :] if why.size == H else why[:, None]
+        if why.ndim != 2 or why.shape[1] != H:
+            raise ExerciseError(f"{out_w}: expected a matrix (outputs × hidden) with {H} columns, "
+                                f"got shape {why.shape}")
+    O = H if why is None else why.shape[0]
+    by = None if b_y is None else _vector(b_y, "b_y", O)
+    if by is not None and why is None:
+        raise ExerciseError(f"b_y: an output bias needs an output layer (give {out_w} too)")
+    return why, by
+
+
+def _rnn_forward(ex, x, h_init, act, Wxh, Whh, bht, Why, byt):
+    """One section per time step: h_t = g(W_xh x_t + b_h + W_hh h_{t−1}), and ŷ_t; returns the ŷ_t."""
+    h = _named(h_init, "h_0")
+    outs = []
+    for t in range(x.shape[0]):
+        ex.section(f"Time step t = {t + 1}: h_{t + 1} = {act}(W_xh x_{t + 1} + W_hh h_{t}"
+                   + (" + b_h)" if bht is not None else ")"))
+        xt = _named(x[t], f"x_{t + 1}")
+        a = F.linear(xt, Wxh, bht)
+        a.name = f"W_xh x_{t + 1}" + (" + b_h" if bht is not None else "")
+        r = F.linear(h, Whh)
+        r.name = f"W_hh h_{t}"
+        z = a + r
+        z.name = f"z_{t + 1}"
+        h = _apply_activation(act, z)
+        h.name = f"h_{t + 1}"
+        if Why is not None:
+            yh = F.linear(h, Why, byt)
+            yh.name = f"ŷ_{t + 1}"
+        else:
+            yh = h
+        outs.append(yh)
+    return outs
 
 
 def _loss(yhat, y, lk):
