@@ -75,6 +75,30 @@ def gradient_flow(model, path=None):
         0.0123
     """
     caller = "gradient_flow"
+    norms, missing = _flow_norms(model, caller)
+    names, values = list(norms), np.array(list(norms.values()))
+    colours = [_WEIGHT_COLOUR if "weight" in n else _BIAS_COLOUR if "bias" in n else _OTHER_COLOUR
+               for n in names]
+    fig = _base.new_figure(float(np.clip(2 + 0.42 * len(names), 6.5, 16)), 5.0, dict(norms))
+    ax = fig.add_subplot()
+    _norm_bars(ax, values, colours)
+    x = np.arange(len(names))
+    ax.set_xticks(x, names, rotation=60 if len(names) > 6 else 30, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylabel(r"$\|\partial L / \partial w\|_2$  (log scale)")
+    ax.set_xlabel("parameter (input side on the left, output side on the right)")
+    ax.grid(axis="y", which="major", alpha=0.3)
+    from matplotlib.patches import Patch
+
+    kinds = [("weights", _WEIGHT_COLOUR), ("biases", _BIAS_COLOUR), ("other", _OTHER_COLOUR)]
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="k", label=k) for k, c in kinds
+                       if c in colours], fontsize=8, loc="upper left")
+    ax.set_title(_flow_title(values, missing), fontsize=10)
+    return _base.finish(fig, path, caller)
+
+
+def _flow_norms(model, caller):
+    """({name: ‖∂L/∂w‖₂} of the parameters with a gradient, [names of those without one])."""
     if not hasattr(model, "named_parameters"):
         raise TypeError(f"{caller}: model must be a gn.nn.Module, got {type(model).__name__}")
     params = list(model.named_parameters())
@@ -87,17 +111,18 @@ def gradient_flow(model, path=None):
     if len(norms) > MAX_BARS:
         raise ValueError(f"{caller}: {len(norms)} parameters have gradients; at most {MAX_BARS} "
                          f"bars stay readable: draw a part of the model (e.g. one block)")
-    names, values = list(norms), np.array(list(norms.values()))
+    return norms, missing
+
+
+def _norm_bars(ax, values, colours):
+    """One bar per norm on a log scale: a 0 drawn as a stub marked 0, NaN/inf marked in red
+    above the others, and each value written on its bar when there are at most 24."""
     finite = np.isfinite(values)
     floor = _log_floor(values)
     top = values[finite].max(initial=floor * 10) * 1.5
     shown = np.where(finite & (values > 0), values, np.where(finite, floor, top))
-    colours = [_WEIGHT_COLOUR if "weight" in n else _BIAS_COLOUR if "bias" in n else _OTHER_COLOUR
-               for n in names]
-    fig = _base.new_figure(float(np.clip(2 + 0.42 * len(names), 6.5, 16)), 5.0, dict(norms))
-    ax = fig.add_subplot()
-    x = np.arange(len(names))
-    ax.bar(x, shown, color=colours, edgecolor="k", linewidth=0.5, bottom=floor / 2)
+    ax.bar(np.arange(len(values)), shown, color=colours, edgecolor="k", linewidth=0.5,
+           bottom=floor / 2)
     ax.set_yscale("log")
     decades = np.log10(top / floor)  # room above the highest bar for its rotated label
     ax.set_ylim(floor / 2, top * 10 ** (0.17 * decades + 0.15))
@@ -107,27 +132,20 @@ def gradient_flow(model, path=None):
                     color="red", fontweight="bold", fontsize=9)
         elif v == 0:
             ax.text(i, floor, "0", ha="center", va="bottom", fontsize=8)
-        elif len(names) <= 24:
+        elif len(values) <= 24:
             ax.text(i, v * 1.15, f"{v:.1e}", ha="center", va="bottom", fontsize=7, rotation=90)
-    ax.set_xticks(x, names, rotation=60 if len(names) > 6 else 30, ha="right", fontsize=8)
-    ax.set_xlim(-0.6, len(names) - 0.4)
-    ax.set_ylabel(r"$\|\partial L / \partial w\|_2$  (log scale)")
-    ax.set_xlabel("parameter (input side on the left, output side on the right)")
-    ax.grid(axis="y", which="major", alpha=0.3)
-    from matplotlib.patches import Patch
 
-    kinds = [("weights", _WEIGHT_COLOUR), ("biases", _BIAS_COLOUR), ("other", _OTHER_COLOUR)]
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="k", label=k) for k, c in kinds
-                       if c in colours], fontsize=8, loc="upper left")
+
+def _flow_title(values, missing) -> str:
+    """The title, the spread largest / smallest, and the parameters that have no gradient."""
     title = "Gradient flow: norm of each parameter's gradient after backward()"
-    spread = values[finite & (values > 0)]
+    spread = values[np.isfinite(values) & (values > 0)]
     if spread.size > 1:
         title += f"\nlargest / smallest = {spread.max() / spread.min():.2g}"
     if missing:
         shown_missing = ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else "")
         title += f"; no gradient: {shown_missing}"
-    ax.set_title(title, fontsize=10)
-    return _base.finish(fig, path, caller)
+    return title
 
 
 # ---------------------------------------------------------------------------
