@@ -330,6 +330,45 @@ def _crossings(rank, pairs) -> int:
     return _inversions([b for _, b in p])
 
 
+def _ranks(members, total):
+    """Each node's position within its layer."""
+    r = [0] * total
+    for m in members:
+        for i, v in enumerate(m):
+            r[v] = i
+    return r
+
+
+def _mean_rank(v, nb, r):
+    """The mean position of v's neighbours ``nb[v]`` (v's own position when it has none)."""
+    return sum(r[w] for w in nb[v]) / len(nb[v]) if nb[v] else r[v]
+
+
+def _sweep(members, up, down, by_layer, total):
+    """Barycentre sweeps, right to left then left to right (8, or 2 for a huge graph): each
+    layer sorted by its neighbours' mean position. Returns the order with fewest crossings."""
+    def crossings():
+        r = _ranks(members, total)
+        return sum(_crossings(r, pairs) for pairs in by_layer)
+
+    nlayers = len(members)
+    best, best_c = [m[:] for m in members], crossings()
+    for sweep in range(8 if total <= 2000 else 2):  # right-to-left, left-to-right, ...
+        backwards = sweep % 2 == 0
+        nb = down if backwards else up
+        r = _ranks(members, total)
+        for lay in range(nlayers - 2, -1, -1) if backwards else range(1, nlayers):
+            m = members[lay]
+            bary = {v: _mean_rank(v, nb, r) for v in m}
+            m.sort(key=bary.__getitem__)
+            for i, v in enumerate(m):
+                r[v] = i
+        c = crossings()
+        if c < best_c:
+            best, best_c = [m[:] for m in members], c
+    return best
+
+
 class _Order:
     """Layers with waypoints, ordered by barycentre sweeps to cut edge crossings.
 
@@ -346,8 +385,27 @@ class _Order:
         nlayers = max(layer) + 1
         layer = list(layer)
         sources = {s for s, _ in edges} - {d for _, d in edges}
-        self.chains = []  # chains[e] = [src, waypoints..., dst]
-        links, pulls = [], []  # (u, v, weight): what pulls nodes into line
+        self.chains, links, pulls = self._chains(edges, layer, sources)
+        total = len(layer)
+        members = [[] for _ in range(nlayers)]
+        for v in range(total):  # numbering order first: nodes are numbered from the result back
+            members[layer[v]].append(v)
+        up = [[] for _ in range(total)]
+        down = [[] for _ in range(total)]
+        for u, v in links:
+            down[u].append(v)
+            up[v].append(u)
+        by_layer = [[] for _ in range(nlayers)]
+        for u, v in links:
+            by_layer[layer[u]].append((u, v))
+        self._first_order(members, down, sources, total)
+        best = _sweep(members, up, down, by_layer, total)
+        self.members, self.layer, self.total, self.pulls = best, layer, total, pulls
+
+    def _chains(self, edges, layer, sources):
+        """Each edge's chain [src, waypoints..., dst] (appending the waypoints to ``layer``),
+        the links between neighbours of a chain, and the (u, v, weight) pulls into line."""
+        chains, links, pulls = [], [], []
         for s, d in edges:
             chain = [s]
             # the computed chain that carries the result pulls hardest, so it runs straight
@@ -362,42 +420,19 @@ class _Order:
             else:
                 chain.append(d)
                 pulls.append((s, d, 0.25))
-            self.chains.append(chain)
-        total = len(layer)
-        members = [[] for _ in range(nlayers)]
-        for v in range(total):  # numbering order first: nodes are numbered from the result back
-            members[layer[v]].append(v)
-        up = [[] for _ in range(total)]
-        down = [[] for _ in range(total)]
-        for u, v in links:
-            down[u].append(v)
-            up[v].append(u)
-        by_layer = [[] for _ in range(nlayers)]
-        for u, v in links:
-            by_layer[layer[u]].append((u, v))
+            chains.append(chain)
+        return chains, links, pulls
 
-        def ranks():
-            r = [0] * total
-            for m in members:
-                for i, v in enumerate(m):
-                    r[v] = i
-            return r
-
-        def crossings():
-            r = ranks()
-            return sum(_crossings(r, pairs) for pairs in by_layer)
-
-        def mean_rank(v, nb, r):
-            return sum(r[w] for w in nb[v]) / len(nb[v]) if nb[v] else r[v]
-
-        # first order, from the result back: each layer by its consumers' order, and the
-        # inputs of one op with the computed ones in the middle, so the chain that carries
-        # the result runs straight and the leaves sit on either side of it
-        r = ranks()
-        for lay in range(nlayers - 2, -1, -1):
+    def _first_order(self, members, down, sources, total):
+        """The first order, from the result back: each layer by its consumers' order, and the
+        inputs of one op with the computed ones in the middle, so the chain that carries
+        the result runs straight and the leaves sit on either side of it."""
+        n = self.n
+        r = _ranks(members, total)
+        for lay in range(len(members) - 2, -1, -1):
             groups = {}
             for v in members[lay]:
-                groups.setdefault(mean_rank(v, down, r), []).append(v)
+                groups.setdefault(_mean_rank(v, down, r), []).append(v)
             order = []
             for bary in sorted(groups):
                 g = groups[bary]
@@ -407,21 +442,6 @@ class _Order:
             members[lay] = order
             for i, v in enumerate(order):
                 r[v] = i
-        best, best_c = [m[:] for m in members], crossings()
-        for sweep in range(8 if total <= 2000 else 2):  # right-to-left, left-to-right, ...
-            backwards = sweep % 2 == 0
-            nb = down if backwards else up
-            r = ranks()
-            for lay in range(nlayers - 2, -1, -1) if backwards else range(1, nlayers):
-                m = members[lay]
-                bary = {v: mean_rank(v, nb, r) for v in m}
-                m.sort(key=bary.__getitem__)
-                for i, v in enumerate(m):
-                    r[v] = i
-            c = crossings()
-            if c < best_c:
-                best, best_c = [m[:] for m in members], c
-        self.members, self.layer, self.total, self.pulls = best, layer, total, pulls
 
     def coords(self, along, across, gap_along, gap_across):
         """Centres as (position along the layers, position across them), in inches.
@@ -642,15 +662,20 @@ def graph(tensor: Tensor, path: str | os.PathLike | None = None, max_nodes: int 
     for node, lines, centre, size in zip(nodes, styled, pic.centres, sizes):
         _draw_node(ax, node, lines, centre, size, scale)
     _draw_edges(ax, pic, edges, scale)
-    ax.text((x0 + x1) / 2, pic.top - 0.3, _graph_title(nodes), fontsize=11 * scale,
-            ha="center", va="center", parse_math=False)
+    _draw_caption(ax, nodes, roles, (x0 + x1) / 2, pic, scale)
+    return _base.finish(fig, path, "graph")
+
+
+def _draw_caption(ax, nodes, roles, middle, pic, scale):
+    """The title above the graph and the legend of node colours below it."""
     from matplotlib.patches import Patch
 
+    ax.text(middle, pic.top - 0.3, _graph_title(nodes), fontsize=11 * scale,
+            ha="center", va="center", parse_math=False)
     handles = [Patch(fc=_STYLE[r][0], ec=_STYLE[r][1], label=_STYLE[r][2]) for r in roles]
     ax.legend(handles=handles, loc="center", ncol=len(handles), frameon=False,
-              fontsize=8.5 * scale, bbox_to_anchor=((x0 + x1) / 2, pic.bottom + 0.28),
+              fontsize=8.5 * scale, bbox_to_anchor=(middle, pic.bottom + 0.28),
               bbox_transform=ax.transData)
-    return _base.finish(fig, path, "graph")
 
 
 def _choose_layout(order, sizes, legend_width):
