@@ -930,7 +930,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Example:
         >>> x = gn.randn(1, 1, 6, 6)
         >>> F.conv2d(x, gn.randn(2, 1, 3, 3)).shape
-        (1, 2, 4, 4)
+        glassnet.Size([1, 2, 4, 4])
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, "zeros", 2, "conv2d")
 
@@ -948,7 +948,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Shape: output (N, C_out, L_out), L_out = ⌊(L + 2p − d(k − 1) − 1)/s⌋ + 1.
     Example:
         >>> F.conv1d(gn.randn(4, 8, 20), gn.randn(16, 8, 3), padding="same").shape
-        (4, 16, 20)
+        glassnet.Size([4, 16, 20])
     """
     return _conv(input, weight, bias, stride, padding, dilation, groups, "zeros", 1, "conv1d")
 
@@ -1001,7 +1001,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     Shape: H_out = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1 (⌈⌉ with ceil_mode).
     Example:
         >>> F.max_pool2d(gn.randn(1, 2, 4, 4), 2).shape
-        (1, 2, 2, 2)
+        glassnet.Size([1, 2, 2, 2])
     """
     if return_indices:
         raise ValueError("max_pool2d: return_indices=True is not supported")
@@ -1018,7 +1018,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
     Example:
         >>> F.max_pool1d(gn.randn(2, 3, 10), 2).shape
-        (2, 3, 5)
+        glassnet.Size([2, 3, 5])
     """
     if return_indices:
         raise ValueError("max_pool1d: return_indices=True is not supported")
@@ -1147,7 +1147,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
     Example:
         >>> w = gn.randn(10, 3, requires_grad=True)
         >>> gn.nn.functional.embedding(gn.tensor([[1, 2, 4]]), w).shape
-        (1, 3, 3)
+        glassnet.Size([1, 3, 3])
     """
     idx, weight = as_tensor(input), as_tensor(weight)
     if idx.dtype.kind not in "iu":

@@ -1573,7 +1573,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, name: str
 
     Example:
         >>> gn.tensor([[1., 2.], [3., 4.]]).shape
-        (2, 2)
+        glassnet.Size([2, 2])
     """
     check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name)

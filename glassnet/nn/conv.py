@@ -164,7 +164,7 @@ class Conv2d(_ConvNd):
     Example:
         >>> conv = gn.nn.Conv2d(3, 10, 3)              # CNN Numerical 2, layer 1
         >>> conv(gn.zeros(1, 3, 39, 39)).shape
-        (1, 10, 37, 37)
+        glassnet.Size([1, 10, 37, 37])
     """
 
     _nd = 2
@@ -181,7 +181,7 @@ class Conv1d(_ConvNd):
 
     Example:
         >>> gn.nn.Conv1d(8, 16, 3, padding="same")(gn.randn(4, 8, 20)).shape
-        (4, 16, 20)
+        glassnet.Size([4, 16, 20])
     """
 
     _nd = 1

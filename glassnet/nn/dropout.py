@@ -36,7 +36,7 @@ class Dropout2d(Module):
 
     Example:
         >>> gn.nn.Dropout2d(0.25)(gn.ones(2, 4, 3, 3)).shape
-        (2, 4, 3, 3)
+        glassnet.Size([2, 4, 3, 3])
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False):

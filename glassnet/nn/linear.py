@@ -25,7 +25,7 @@ class Linear(Module):
     Example:
         >>> layer = gn.nn.Linear(3, 1)
         >>> layer(gn.randn(4, 3)).shape
-        (4, 1)
+        glassnet.Size([4, 1])
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,

@@ -130,7 +130,7 @@ class BatchNorm1d(_BatchNorm):
     Example:
         >>> bn = gn.nn.BatchNorm1d(3)
         >>> bn(gn.randn(16, 3)).shape
-        (16, 3)
+        glassnet.Size([16, 3])
     """
 
     _ranks = (2, 3)
@@ -145,7 +145,7 @@ class BatchNorm2d(_BatchNorm):
     Example:
         >>> bn = gn.nn.BatchNorm2d(8)
         >>> bn(gn.randn(4, 8, 5, 5)).shape
-        (4, 8, 5, 5)
+        glassnet.Size([4, 8, 5, 5])
     """
 
     _ranks = (4,)
@@ -166,7 +166,7 @@ class LayerNorm(Module):
     Example:
         >>> ln = gn.nn.LayerNorm(10)
         >>> ln(gn.randn(4, 10)).shape
-        (4, 10)
+        glassnet.Size([4, 10])
     """
 
     def __init__(

@@ -64,7 +64,7 @@ class MaxPool1d(MaxPool2d):
 
     Example:
         >>> gn.nn.MaxPool1d(2)(gn.randn(2, 3, 10)).shape
-        (2, 3, 5)
+        glassnet.Size([2, 3, 5])
     """
 
     def forward(self, input: Tensor) -> Tensor:
@@ -81,7 +81,7 @@ class AvgPool2d(_Pool):
 
     Example:
         >>> gn.nn.AvgPool2d(2)(gn.ones(1, 1, 4, 4)).shape
-        (1, 1, 2, 2)
+        glassnet.Size([1, 1, 2, 2])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -99,7 +99,7 @@ class AvgPool1d(_Pool):
 
     Example:
         >>> gn.nn.AvgPool1d(3)(gn.ones(1, 1, 6)).shape
-        (1, 1, 2)
+        glassnet.Size([1, 1, 2])
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -119,7 +119,7 @@ class AdaptiveAvgPool2d(Module):
 
     Example:
         >>> gn.nn.AdaptiveAvgPool2d((1, 1))(gn.randn(2, 8, 7, 7)).shape
-        (2, 8, 1, 1)
+        glassnet.Size([2, 8, 1, 1])
     """
 
     def __init__(self, output_size):
@@ -138,7 +138,7 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
     Example:
         >>> gn.nn.AdaptiveAvgPool1d(1)(gn.randn(2, 8, 13)).shape
-        (2, 8, 1)
+        glassnet.Size([2, 8, 1])
     """
 
     def forward(self, input: Tensor) -> Tensor:

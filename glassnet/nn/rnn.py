@@ -261,7 +261,7 @@ class RNN(RNNBase):
         >>> rnn = gn.nn.RNN(8, 32, batch_first=True)
         >>> out, h_n = rnn(gn.randn(4, 10, 8))        # 4 sequences of 10 steps
         >>> out.shape, h_n.shape
-        ((4, 10, 32), (1, 4, 32))
+        (glassnet.Size([4, 10, 32]), glassnet.Size([1, 4, 32]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -294,7 +294,7 @@ class LSTM(RNNBase):
         >>> lstm = gn.nn.LSTM(8, 32, num_layers=2)
         >>> out, (h_n, c_n) = lstm(gn.randn(10, 4, 8))
         >>> out.shape, c_n.shape
-        ((10, 4, 32), (2, 4, 32))
+        (glassnet.Size([10, 4, 32]), glassnet.Size([2, 4, 32]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -315,7 +315,7 @@ class GRU(RNNBase):
         >>> gru = gn.nn.GRU(8, 32, bidirectional=True)
         >>> out, h_n = gru(gn.randn(10, 4, 8))
         >>> out.shape, h_n.shape
-        ((10, 4, 64), (2, 4, 32))
+        (glassnet.Size([10, 4, 64]), glassnet.Size([2, 4, 32]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,

@@ -49,7 +49,7 @@ def load(path) -> OnnxModule:
     Example:
         >>> model = gn.onnx.load("mlp.onnx")
         >>> model(gn.randn(5, 4)).shape
-        (5, 3)
+        glassnet.Size([5, 3])
     """
     from .extra import require
 

@@ -27,7 +27,7 @@ class SequenceClassifier(Module):
     Example:
         >>> net = SequenceClassifier(gn.nn.LSTM(8, 32, batch_first=True), 32, 10)
         >>> net(gn.randn(4, 8, 8)).shape
-        (4, 10)
+        glassnet.Size([4, 10])
     """
 
     def __init__(self, rnn, hidden_size: int, out_features: int):
