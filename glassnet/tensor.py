@@ -454,12 +454,12 @@ class Tensor:
     def __format__(self, format_spec: str) -> str:
         # as PyTorch: a 0-d tensor formats as its number (f"{loss:.4f}", f"{loss}"); any
         # other tensor only with an empty spec, as str(t)
-        if self.data.ndim == 0:
-            return format(self.data.item(), format_spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), format_spec)
         if not format_spec:
             return str(self)
         raise TypeError(f"format: a format spec ({format_spec!r}) needs a 0-d tensor, like "
-                        f"PyTorch, but this tensor has shape {self.data.shape}; use "
+                        f"PyTorch, but this tensor has shape {self._data.shape}; use "
                         f"t.item() for one element or t.tolist()")
 
     def __len__(self):

@@ -112,7 +112,7 @@ class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
 
     def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
-        w = np.asarray(getattr(weights, "data", weights), dtype=np.float64).reshape(-1)
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
         if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and not "
                              "all zero")
