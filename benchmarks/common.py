@@ -53,6 +53,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SLOW_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# read by OpenBLAS and PyTorch as they load: a subprocess started with these set
+# runs at that thread count from its first call on
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 _options = argparse.Namespace(repeats=7, block_time=0.25, warmup_time=0.3, threads=None)
 
@@ -218,6 +221,7 @@ class Result:
     unit: str = "samples/s"
     goal: float | None = None
     note: str = ""
+    threads: int | None = None  # set when each framework ran in its own process
 
     @property
     def gn_step(self) -> float:
@@ -450,23 +454,26 @@ def memory_child(builders: dict) -> None:
     sys.exit(0)
 
 
-def _run_child(script: str, key: str, steps: int) -> dict:
-    cmd = [sys.executable, script, "--memory-child", key, str(steps), str(_options.threads or 1)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def _run_child(script: str, key: str, steps: int, threads: int | None = None) -> dict:
+    threads = threads or _options.threads or 1
+    cmd = [sys.executable, script, "--memory-child", key, str(steps), str(threads)]
+    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"memory child {key!r} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def compare_memory(name: str, script: str, keys=("gn", "torch"), steps: int = 50,
-                   goal: float | None = None) -> MemResult:
-    """Peak memory growth of a training run, each framework in its own subprocess.
+                   goal: float | None = None, threads: int | None = None) -> MemResult:
+    """Peak memory growth of a training run, each framework in its own subprocess
+    (started with ``threads`` threads, default the ``--threads`` option).
 
     ``script`` must call ``memory_child(builders)`` with ``keys`` among the
     builders (first: glassnet, second: PyTorch).
     """
-    return MemResult(name, _run_child(script, keys[0], steps), _run_child(script, keys[1], steps),
-                     goal)
+    return MemResult(name, _run_child(script, keys[0], steps, threads),
+                     _run_child(script, keys[1], steps, threads), goal)
 
 
 def print_memory(results) -> None:
@@ -485,3 +492,129 @@ def print_memory(results) -> None:
     print("\nMiB = growth of the peak resident set (VmHWM) over the resident set before the "
           "model was built, in a fresh process per framework; faults/step = minor page faults "
           "per training step after the first")
+
+
+# ---------------------------------------------------------------------------
+# each framework in its own process, at a thread count fixed at start
+# ---------------------------------------------------------------------------
+
+
+def step_worker(builders: dict) -> None:
+    """Entry point of a timing subprocess; call at the top of ``__main__``.
+
+    When the script runs as ``script --step-worker`` this serves requests, one JSON
+    line each on stdin, and exits at end of input; otherwise it returns at once:
+
+    - ``{"build": KEY}``: ``builders[KEY]()`` gives the step callable; it is warmed up
+      and the answer is the number of steps in about ``block_time`` seconds;
+    - ``{"run": N}``: N steps; the answer is their wall-clock seconds per step and
+      minor page faults per step;
+    - ``{"call": NAME, "args": [...]}``: ``builders[NAME](*args)`` returns seconds
+      (a measurement the script makes itself, e.g. one layer's backward).
+
+    The thread counts come from the environment (``THREAD_VARS``), read by OpenBLAS
+    and PyTorch when they load, so neither framework's threads are ever changed at
+    run time, and the other framework's idle threads cannot compete for the cores.
+    """
+    if len(sys.argv) < 2 or sys.argv[1] != "--step-worker":
+        return
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+    set_threads(threads)
+    step = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        if "build" in req:
+            step = builders[req["build"]]()
+            block = req.get("block_time", 0.25)
+            n = _steps_for(step, min(0.3, 2 * block))
+            answer = {"n": max(1, int(n * block / min(0.3, 2 * block)))}
+        elif "run" in req:
+            faults = []
+            answer = {"t": _block(step, req["run"], faults), "faults": faults[0]}
+        else:
+            answer = {"t": builders[req["call"]](*req.get("args", ()))}
+        print(json.dumps(answer), flush=True)
+    sys.exit(0)
+
+
+class Worker:
+    """A ``script --step-worker`` subprocess with ``threads`` BLAS/OpenMP threads."""
+
+    def __init__(self, script: str, threads: int):
+        env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+        self.proc = subprocess.Popen([sys.executable, script, "--step-worker"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **req) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"step worker for {req} exited with {self.proc.wait()}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def compare_processes(name: str, script: str, keys, threads: int, samples_per_step: int = 1, *,
+                      goal: float | None = None, unit: str = "samples/s",
+                      workers=None) -> Result:
+    """``compare`` with each framework in its own process started with ``threads``
+    threads: blocks of steps alternate between the two processes (the idle one waits
+    on its input), so machine noise hits both alike and their thread pools never run
+    at the same time. ``keys`` = (glassnet's builder, PyTorch's builder) of the
+    script's ``step_worker``; ``workers``, if given, is a (gn, torch) pair to reuse.
+    """
+    own = workers is None
+    gn, tw = workers if workers is not None else (Worker(script, threads), Worker(script, threads))
+    try:
+        res = Result(name, samples_per_step, unit=unit, goal=goal)
+        n_gn = gn.ask(build=keys[0], block_time=_options.block_time)["n"]
+        n_t = tw.ask(build=keys[1], block_time=_options.block_time)["n"]
+        for r in range(_options.repeats):
+            order = ((gn, n_gn, res.gn_times, res.gn_faults),
+                     (tw, n_t, res.torch_times, res.torch_faults))
+            for w, n, times, faults in (order if r % 2 == 0 else order[::-1]):
+                a = w.ask(run=n)
+                times.append(a["t"])
+                faults.append(a["faults"])
+        res.threads = threads
+        return res
+    finally:
+        if own:
+            gn.close()
+            tw.close()
+
+
+def serial_fraction(t1: float, t2: float) -> float:
+    """The serial fraction s of Amdahl's law from the times at 1 and 2 threads,
+    t2 = t1·(s + (1 − s)/2), clipped to [0, 1]."""
+    return min(1.0, max(0.0, 2 * t2 / t1 - 1))
+
+
+def amdahl(s: float, n: int) -> float:
+    """The speed-up on n cores of a step whose serial fraction is s."""
+    return 1 / (s + (1 - s) / n)
+
+
+def print_scaling(pairs) -> None:
+    """A table of speed-up from 1 to 2 threads, the serial fraction it implies and
+    Amdahl's estimate for 8 and 16 cores, per framework. ``pairs``: (name, result at 1
+    thread, result at 2 threads)."""
+    w = max(len(p[0]) for p in pairs) + 2
+    head = (f"{'scaling':<{w}}{'gn 1→2':>8}{'serial':>8}{'8 cores':>9}{'16 cores':>10}   "
+            f"{'torch 1→2':>9}{'serial':>8}{'8 cores':>9}{'16 cores':>10}")
+    print(head)
+    print("-" * len(head))
+    for name, r1, r2 in pairs:
+        cells = []
+        for t1, t2 in ((r1.gn_step, r2.gn_step), (r1.torch_step, r2.torch_step)):
+            s = serial_fraction(t1, t2)
+            cells.append(f"{t1 / t2:>7.2f}x{s:>8.0%}{amdahl(s, 8):>8.1f}x{amdahl(s, 16):>9.1f}x")
+        print(f"{name:<{w}}{cells[0]}   {cells[1]:>36}")
+    print("\n1→2 = step time at 1 thread / at 2 threads (median blocks); serial = the fraction "
+          "s with t2 = t1·(s + (1 − s)/2); 8 and 16 cores: Amdahl's 1/(s + (1 − s)/n). On a "
+          "machine shared with other work the second core is not always free, so these are "
+          "lower bounds of the scaling")
