@@ -31,6 +31,7 @@ class _ThreadMode(threading.local):
 
     mode = True
     recorder = None
+    retain_graph = False  # the running backward keeps saved values for another one
 
 
 _thread = _ThreadMode()
@@ -40,6 +41,12 @@ _thread = _ThreadMode()
 # per op while another thread records.
 _recording = 0
 _recording_lock = threading.Lock()
+
+
+def graph_retained() -> bool:
+    """Whether the backward running in this thread keeps the graph (``retain_graph``):
+    a Function may then not reuse the memory of what it saved."""
+    return _thread.retain_graph
 
 
 def is_grad_enabled() -> bool:
@@ -585,6 +592,23 @@ def run_backward(roots, grad_roots, retain_graph=False):
     recorder = _thread.recorder if _recording else None
     if recorder is not None:
         recorder.on_backward_begin(roots)
+    outer, _thread.retain_graph = _thread.retain_graph, retain_graph
+    try:
+        _propagate(order, grads, recorder, seen)
+    finally:
+        _thread.retain_graph = outer
+    if not retain_graph:
+        for fn in order:
+            d = fn.__dict__
+            parents, n_out, epoch = d["parents"], d.get("n_outputs", 1), fn._epoch
+            d.clear()
+            # keep what routing a later backward needs, so it reaches the clear error
+            d["parents"], d["n_outputs"], d["_epoch"] = parents, n_out, epoch
+            d["_freed"] = True
+
+
+def _propagate(order, grads, recorder, seen):
+    """run_backward's loop: each Function's backward, in reverse topological order."""
     for fn in reversed(order):
         slots = grads.pop(fn, None)
         if slots is None:
@@ -633,14 +657,6 @@ def run_backward(roots, grad_roots, retain_graph=False):
                     s = grads[c] = [None] * c.n_outputs
                 j = p._out_idx
                 s[j] = g if s[j] is None else s[j] + g
-    if not retain_graph:
-        for fn in order:
-            d = fn.__dict__
-            parents, n_out, epoch = d["parents"], d.get("n_outputs", 1), fn._epoch
-            d.clear()
-            # keep what routing a later backward needs, so it reaches the clear error
-            d["parents"], d["n_outputs"], d["_epoch"] = parents, n_out, epoch
-            d["_freed"] = True
 
 
 def bump_version(t) -> None:

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ._parallel import for_parts
 from ._workspace import workspace_like
 
 # Arrays at least this big (elements) come from the workspace pool: a fresh
@@ -125,8 +126,14 @@ class ReLUFunction(Function):
         # again); NaN stays NaN, as in PyTorch. The mask is a ≠ 0 rather than z > 0: the
         # same except at NaN, whose gradient passes, as PyTorch's (which zeroes a ≤ 0)
         if z.size >= POOLED_SIZE:
-            a = np.maximum(z, 0, out=workspace_like(z))
-            self.mask = np.not_equal(a, 0, out=workspace_like(z, np.bool_))
+            a, mask = workspace_like(z), workspace_like(z, np.bool_)
+
+            def part(lo, hi):  # a large batch split over threads
+                np.maximum(z[lo:hi], 0, out=a[lo:hi])
+                np.not_equal(a[lo:hi], 0, out=mask[lo:hi])
+
+            for_parts(part, z.shape[0], 2 * z.nbytes + mask.nbytes)
+            self.mask = mask
             return a
         a = np.maximum(z, 0)
         self.mask = a != 0
@@ -136,7 +143,10 @@ class ReLUFunction(Function):
         # multiplying by the boolean mask is one streaming pass, ~15x faster than
         # np.where(mask, g, 0) on conv-sized arrays
         if grad_out.size >= POOLED_SIZE:
-            return np.multiply(grad_out, self.mask, out=workspace_like(grad_out))
+            g, mask = workspace_like(grad_out), self.mask
+            for_parts(lambda lo, hi: np.multiply(grad_out[lo:hi], mask[lo:hi], out=g[lo:hi]),
+                      g.shape[0], 2 * g.nbytes + mask.nbytes)
+            return g
         return np.multiply(grad_out, self.mask, dtype=grad_out.dtype)
 
 

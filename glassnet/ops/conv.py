@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, graph_retained
 from .conv_fast import ChannelsLastRows, WidthUnfold, is_channels_last
 from .conv_reference import Im2col, conv_out_size  # noqa: F401  (conv_out_size: nn.conv)
 
@@ -55,7 +55,7 @@ class Conv2dFunction(Function):
         return self.lowering.forward(x, w, b)
 
     def backward(self, grad_out):
-        return self.lowering.backward(grad_out)
+        return self.lowering.backward(grad_out, reuse_saved=not graph_retained())
 
 
 def pad_matrix(n: int, lo: int, hi: int, mode: str) -> np.ndarray:

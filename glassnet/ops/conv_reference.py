@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._parallel import for_parts
 from ._workspace import workspace, workspace_copy
 
 
@@ -35,14 +36,24 @@ def fill_padded(dst, src, top, left):
 
     Both are (N, H, W, C)-shaped (channels-first arrays are passed as transposed
     views: NumPy's copies follow dst's memory order either way). Only the borders
-    are zeroed, so the interior is written once.
+    are zeroed, so the interior is written once; a large batch is split over threads.
     """
     H, W = src.shape[1:3]
-    dst[:, :top] = 0
-    dst[:, top + H:] = 0
-    dst[:, top:top + H, :left] = 0
-    dst[:, top:top + H, left + W:] = 0
-    dst[:, top:top + H, left:left + W] = src
+
+    def part(lo, hi):
+        d = dst[lo:hi]
+        d[:, :top] = 0
+        d[:, top + H:] = 0
+        d[:, top:top + H, :left] = 0
+        d[:, top:top + H, left + W:] = 0
+        d[:, top:top + H, left:left + W] = src[lo:hi]
+
+    for_parts(part, dst.shape[0], 2 * dst.nbytes)
+
+
+def copy_parts(dst, src):
+    """np.copyto(dst, src), a large batch split over threads along the leading axis."""
+    for_parts(lambda lo, hi: np.copyto(dst[lo:hi], src[lo:hi]), dst.shape[0], 2 * dst.nbytes)
 
 
 def pad_zeros(x, pads):
@@ -77,11 +88,17 @@ def col2im(cols, Hp, Wp, stride, dilation):
     """
     kh, kw, A, B, Ho, Wo = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
-    gxp = workspace((A, B, Hp, Wp), cols.dtype, zero=True)
+    gxp = workspace((A, B, Hp, Wp), cols.dtype)
     hspan, wspan = sh * (Ho - 1) + 1, sw * (Wo - 1) + 1
-    for u in range(kh):
-        for v in range(kw):
-            gxp[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += cols[u, v]
+
+    def part(lo, hi):  # one slice of the leading axis A
+        g = gxp[lo:hi]
+        g.fill(0)
+        for u in range(kh):
+            for v in range(kw):
+                g[:, :, u * dh:u * dh + hspan:sh, v * dw:v * dw + wspan:sw] += cols[u, v, lo:hi]
+
+    for_parts(part, A, 2 * gxp.nbytes + cols.nbytes)
     return gxp
 
 
@@ -112,8 +129,11 @@ class Lowering:
     def forward(self, x, w, b):
         raise NotImplementedError
 
-    def backward(self, grad_out):
-        """(∂L/∂x, ∂L/∂w[, ∂L/∂b]), None where ``needs`` says no gradient is wanted."""
+    def backward(self, grad_out, reuse_saved=False):
+        """(∂L/∂x, ∂L/∂w[, ∂L/∂b]), None where ``needs`` says no gradient is wanted.
+
+        ``reuse_saved``: no later backward needs what forward saved, so its memory
+        may serve as scratch."""
         raise NotImplementedError
 
 
@@ -126,8 +146,8 @@ class Im2col(Lowering):
         G, (Ho, Wo) = self.groups, self.out_hw
         K, L = Cg * kh * kw, Ho * Wo
         cols = workspace((N, G, K, L), x.dtype)
-        np.copyto(cols.reshape(N, C, kh, kw, Ho, Wo),
-                  windows(pad_zeros(x, self.padding), kh, kw, Ho, Wo, self.stride, self.dilation))
+        copy_parts(cols.reshape(N, C, kh, kw, Ho, Wo),
+                   windows(pad_zeros(x, self.padding), kh, kw, Ho, Wo, self.stride, self.dilation))
         z = workspace((N, G, O // G, L), np.result_type(x, w))
         np.matmul(w.reshape(G, O // G, K), cols, out=z)
         if b is not None:
@@ -136,7 +156,7 @@ class Im2col(Lowering):
         self.w = w if self.needs[0] else None
         return z.reshape(N, O, Ho, Wo)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, reuse_saved=False):
         N, C, H, W = self.x_shape
         O, Cg, kh, kw = self.w_shape
         G, (Ho, Wo) = self.groups, self.out_hw

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
+from ._parallel import for_parts
 from ._workspace import workspace
 
 
@@ -74,16 +75,21 @@ def _first_max_onehot(win: np.ndarray, m: np.ndarray) -> np.ndarray:
     passes over M bytes. A window holding NaN matches nothing: its first element gets
     the gradient, as in ``_first_max_index``.
     """
-    hot = workspace(win.shape, np.bool_)
-    np.equal(win, m, out=hot)
-    seen = workspace(hot[0].shape, np.bool_)
-    np.copyto(seen, hot[0])
-    for k in range(1, len(hot)):
-        np.greater(hot[k], seen, out=hot[k])  # hot and not seen
-        seen |= hot[k]
-    np.logical_not(seen, out=seen)
-    hot[0] |= seen
-    return hot
+    hot_all = workspace(win.shape, np.bool_)
+    seen_all = workspace(hot_all[0].shape, np.bool_)
+
+    def part(lo, hi):  # columns lo..hi: a large pooling is split over threads
+        hot, seen = hot_all[:, lo:hi], seen_all[lo:hi]
+        np.equal(win[:, lo:hi], m[lo:hi], out=hot)
+        np.copyto(seen, hot[0])
+        for k in range(1, len(hot)):
+            np.greater(hot[k], seen, out=hot[k])  # hot and not seen
+            seen |= hot[k]
+        np.logical_not(seen, out=seen)
+        hot[0] |= seen
+
+    for_parts(part, win.shape[1], 2 * win.nbytes)
+    return hot_all
 
 
 def _is_channels_last(x: np.ndarray) -> bool:
@@ -142,11 +148,18 @@ class MaxPool2dFunction(Function):
         # window elements first: (kh, kw, N, C, Ho, Wo), so the max runs over axis 0
         # as kh·kw elementwise maxima of long contiguous rows
         win = workspace((K, M), x.dtype)
-        np.copyto(win.reshape((kh, kw) + order(N, C, Ho, Wo)),
-                  as_strided(xp, (kh, kw) + order(N, C, Ho, Wo),
-                             (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw)))
+        src = as_strided(xp, (kh, kw) + order(N, C, Ho, Wo),
+                         (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw))
+        dst = win.reshape((kh, kw) + order(N, C, Ho, Wo))
         y = workspace(order(N, C, Ho, Wo), x.dtype)
-        np.max(win, axis=0, out=y.reshape(M))
+        y_flat, per_image = y.reshape(M), M // max(N, 1)
+
+        def part(lo, hi):  # images lo..hi (the batch axis is outermost in either order)
+            np.copyto(dst[:, :, lo:hi], src[:, :, lo:hi])
+            np.max(win[:, lo * per_image:hi * per_image], axis=0,
+                   out=y_flat[lo * per_image:hi * per_image])
+
+        for_parts(part, N, 2 * win.nbytes)
         if self.needs_input_grad[0]:
             if disjoint:
                 self.onehot = _first_max_onehot(win, y.reshape(M))
@@ -169,13 +182,20 @@ class MaxPool2dFunction(Function):
             # one-hot, scaling it and copying it through the view)
             order = self.order
             covered = Hp == Ho * sh and Wp == Wo * sw and sh == kh and sw == kw
-            gxp = _logical(workspace(order(N, C, Hp, Wp), grad_out.dtype, zero=not covered),
-                           order)
+            buf = workspace(order(N, C, Hp, Wp), grad_out.dtype)
+            gxp = _logical(buf, order)
             sN, sC, sH, sW = gxp.strides
-            np.multiply(self.onehot.reshape((kh, kw) + order(N, C, Ho, Wo)),
-                        _physical(grad_out, order),
-                        out=as_strided(gxp, (kh, kw) + order(N, C, Ho, Wo),
-                                       (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw)))
+            hot = self.onehot.reshape((kh, kw) + order(N, C, Ho, Wo))
+            g = _physical(grad_out, order)
+            out = as_strided(gxp, (kh, kw) + order(N, C, Ho, Wo),
+                             (sH * dh, sW * dw) + order(sN, sC, sH * sh, sW * sw))
+
+            def part(lo, hi):  # images lo..hi, split over threads when large
+                if not covered:
+                    buf[lo:hi].fill(0)
+                np.multiply(hot[:, :, lo:hi], g[lo:hi], out=out[:, :, lo:hi])
+
+            for_parts(part, N, 2 * buf.nbytes + hot.nbytes)
         else:
             # overlapping windows: one input may be the max of several; bincount adds
             # the gradients that land on the same flat position

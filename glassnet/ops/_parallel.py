@@ -1,0 +1,112 @@
+"""Large copies and elementwise passes split over the batch across a few threads.
+
+Matrix products already use every core (OpenBLAS's threads); the copies that
+feed them (the convolution's unfolds, col2im sums) and the elementwise passes
+around them (ReLU, pooling) are NumPy calls that run on one core. NumPy
+releases the GIL while it copies or computes over a large array, so the parts
+of a batch can run at once on separate threads: ``for_parts(fn, n, nbytes)``
+calls ``fn(lo, hi)`` over slices of range(n), the caller's thread taking the
+first part itself.
+
+Small work stays on the caller's thread: handing a part to another thread and
+waiting for it costs tens of microseconds, so a part must move at least
+``MIN_PART_BYTES``. Parts never allocate from the workspace pool (its
+reference-count check is not atomic across threads): callers take every buffer
+first and pass it in.
+
+The number of threads is the process's usable cores, at most ``OMP_NUM_THREADS``
+(or ``OPENBLAS_NUM_THREADS``) when set, as for the BLAS; at most 8, since
+memory-bound copies gain little beyond that.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+MIN_PART_BYTES = 1 << 20
+MAX_THREADS = 8
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_in_pool = threading.local()
+
+
+def thread_count() -> int:
+    """Threads a split uses: usable cores, capped by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            cores = min(cores, int(value))
+            break
+    return max(1, min(cores, MAX_THREADS))
+
+
+_threads = thread_count()
+
+
+def _mark_worker():
+    _in_pool.active = True
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads - 1, thread_name_prefix="glassnet",
+                                       initializer=_mark_worker)
+        return _pool
+
+
+def _forget_pool_in_child():
+    """A forked child (a DataLoader worker) has none of the parent's threads: start afresh."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def part_bounds(n: int, parts: int) -> list:
+    """range(n) cut into ``parts`` contiguous (lo, hi) slices whose sizes differ by at most 1."""
+    q, r = divmod(n, parts)
+    bounds, lo = [], 0
+    for i in range(parts):
+        hi = lo + q + (i < r)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def parts_for(n: int, nbytes: int) -> int:
+    """How many parts ``n`` batch items moving ``nbytes`` in all are split into (1: no split)."""
+    if _threads <= 1 or n <= 1 or getattr(_in_pool, "active", False):
+        return 1
+    return max(1, min(_threads, n, nbytes // MIN_PART_BYTES))
+
+
+def for_parts(fn, n: int, nbytes: int) -> None:
+    """``fn(lo, hi)`` for slices covering range(n), in parallel when the work is large.
+
+    ``nbytes`` is about what the whole pass reads and writes. The caller's thread
+    runs the first part; an exception from any part is raised here.
+    """
+    parts = parts_for(n, nbytes)
+    if parts == 1:
+        fn(0, n)
+        return
+    bounds = part_bounds(n, parts)
+    pool = _executor()
+    futures = [pool.submit(fn, lo, hi) for lo, hi in bounds[1:]]
+    try:
+        fn(*bounds[0])
+    finally:
+        wait(futures)  # every part has finished before the caller goes on, even on an error
+    for f in futures:
+        f.result()
