@@ -4,12 +4,16 @@
 
 - MLP 784-256-128-10, ReLU, cross-entropy, Adam, batch 128, float32
   (goal: glassnet >= 1.2x PyTorch's samples/s);
-- the chapter's 2-3-1 sigmoid network, MSE, SGD, batch 4 — per-op overhead
-  (goal: >= 3x PyTorch's steps/s);
+- the chapter's 2-3-1 sigmoid network, batch 4, with MSE and plain SGD and with
+  binary cross-entropy and SGD with momentum — per-op overhead (goal: >= 3x
+  PyTorch's steps/s);
 - peak memory of the MLP run, each framework in its own process
   (goal: glassnet <= 1.5x PyTorch's growth).
 
 A step is forward + backward + optimizer step on a batch prepared beforehand.
+``--scaling`` instead runs each framework in its own process at 1 and at 2
+threads (``common.compare_processes``) and prints the speed-up, the serial
+fraction it implies and Amdahl's estimate for 8 and 16 cores.
 ``--reference`` adds rows for the same steps written by hand in NumPy (no
 autograd): the floor an engine can approach.
 """
@@ -28,11 +32,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import (
     compare,
     compare_memory,
+    compare_processes,
     framework,
     memory_child,
     print_memory,
     print_report,
+    print_scaling,
     setup,
+    step_worker,
     training_step,
 )
 
@@ -103,6 +110,13 @@ def tiny_step(name):
                           lambda fw: fw.nn.MSELoss())
 
 
+def tiny_bce_step(name):
+    """The chapter's 2-3-1 sigmoid network, binary cross-entropy, SGD with momentum."""
+    return _training_step(framework(name), tiny_data(), "sigmoid",
+                          lambda fw, ps: fw.optim.SGD(ps, lr=0.5, momentum=0.9),
+                          lambda fw: fw.nn.BCELoss())
+
+
 # ---------------------------------------------------------------------------
 # hand-written NumPy (reference floor, no autograd)
 # ---------------------------------------------------------------------------
@@ -168,6 +182,27 @@ def numpy_tiny():
 
 
 BUILDERS = {"gn": lambda: mlp_step("gn"), "torch": lambda: mlp_step("torch"), "numpy": numpy_mlp}
+WORKLOADS = {  # name: (step builder, samples per step, unit)
+    "MLP 784-256-128-10 Adam b128": (mlp_step, MLP_BATCH, "samples/s"),
+    "2-3-1 sigmoid SGD MSE b4": (tiny_step, 1, "steps/s"),
+    "2-3-1 sigmoid SGD-momentum BCE b4": (tiny_bce_step, 1, "steps/s"),
+}
+for _i, (_name, (_build, _, _)) in enumerate(WORKLOADS.items()):
+    BUILDERS[f"gn-{_i}"] = lambda b=_build: b("gn")
+    BUILDERS[f"torch-{_i}"] = lambda b=_build: b("torch")
+
+
+def scaling():
+    """Each workload in its own processes at 1 and at 2 threads; scaling and Amdahl."""
+    by_threads = {}
+    for threads in (1, 2):
+        by_threads[threads] = [
+            compare_processes(f"{name}, {threads} thr", os.path.abspath(__file__),
+                              (f"gn-{i}", f"torch-{i}"), threads, samples, unit=unit)
+            for i, (name, (_, samples, unit)) in enumerate(WORKLOADS.items())]
+        print_report(by_threads[threads], f"{threads} thread(s), each framework in its own process")
+        print()
+    print_scaling(list(zip(WORKLOADS, by_threads[1], by_threads[2])))
 
 
 def main():
@@ -175,12 +210,19 @@ def main():
         p.add_argument("--reference", action="store_true",
                        help="add hand-written NumPy rows (no autograd)"),
         p.add_argument("--no-memory", action="store_true", help="skip the memory runs"),
-        p.add_argument("--mem-steps", type=int, default=100, help="training steps per memory run")))
+        p.add_argument("--mem-steps", type=int, default=100, help="training steps per memory run"),
+        p.add_argument("--scaling", action="store_true",
+                       help="1 and 2 threads, each framework in its own process")))
+    if args.scaling:
+        scaling()
+        return
     results = [
         compare("MLP 784-256-128-10 Adam b128", mlp_step("gn"), mlp_step("torch"), MLP_BATCH,
                 goal=1.2),
-        compare("2-3-1 sigmoid SGD b4", tiny_step("gn"), tiny_step("torch"), 1, unit="steps/s",
-                goal=3.0),
+        compare("2-3-1 sigmoid SGD MSE b4", tiny_step("gn"), tiny_step("torch"), 1,
+                unit="steps/s", goal=3.0),
+        compare("2-3-1 sigmoid SGD-momentum BCE b4", tiny_bce_step("gn"),
+                tiny_bce_step("torch"), 1, unit="steps/s", goal=3.0),
     ]
     if args.reference:
         results += [
@@ -199,4 +241,5 @@ def main():
 
 if __name__ == "__main__":
     memory_child(BUILDERS)
+    step_worker(BUILDERS)
     main()

@@ -7,6 +7,8 @@ batch 32, then a linear head on the last step's output; MSE loss; Adam. A
 step is forward + backward + optimizer update on data prepared beforehand.
 Goals: Elman RNN (tanh) >= 1.0x PyTorch's samples/s, LSTM >= 1.0x; GRU reported.
 ``--profile`` prints where glassnet's step spends its time (cProfile).
+``--scaling`` runs each framework in its own process at 1 and at 2 threads and
+prints the speed-up, the serial fraction and Amdahl's estimate for 8 and 16 cores.
 ``--cpu-steps N`` times N single steps of each framework, interleaved, by the
 process's CPU time, and reports the fastest and the median step: on a shared,
 noisy machine, with ``--threads 1``, the steadiest comparison.
@@ -46,7 +48,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import compare, compare_cpu_time, framework, print_report, setup, training_step
+from common import (
+    compare,
+    compare_cpu_time,
+    compare_processes,
+    framework,
+    print_report,
+    print_scaling,
+    setup,
+    step_worker,
+    training_step,
+)
 
 INPUT, HIDDEN, SEQ, BATCH = 32, 128, 50, 32
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -109,11 +121,32 @@ def profile(kind, steps=200):
     pstats.Stats(pr).sort_stats("tottime").print_stats(12)
 
 
+BUILDERS = {f"{fw}-{kind}": (lambda fw=fw, kind=kind: training(fw, kind))
+            for fw in ("gn", "torch") for kind in GATES}
+
+
+def scaling(kinds):
+    by_threads = {}
+    for threads in (1, 2):
+        by_threads[threads] = [
+            compare_processes(f"{kind} in{INPUT} h{HIDDEN} T{SEQ} b{BATCH}, {threads} thr",
+                              os.path.abspath(__file__), (f"gn-{kind}", f"torch-{kind}"), threads,
+                              BATCH) for kind in kinds]
+        print_report(by_threads[threads], f"{threads} thread(s), each framework in its own process")
+        print()
+    print_scaling(list(zip(kinds, by_threads[1], by_threads[2])))
+
+
 def main():
     args = setup("rnn", extra_args=lambda p: (
+        p.add_argument("--scaling", action="store_true",
+                       help="1 and 2 threads, each framework in its own process"),
         p.add_argument("--profile", action="store_true", help="profile glassnet's steps"),
         p.add_argument("--only", choices=sorted(GATES), default=None, help="one layer kind")))
     kinds = [args.only] if args.only else ["RNN", "LSTM", "GRU"]
+    if args.scaling:
+        scaling(kinds)
+        return
     if args.profile:
         for kind in kinds:
             profile(kind)
@@ -133,4 +166,5 @@ def main():
 
 
 if __name__ == "__main__":
+    step_worker(BUILDERS)
     main()

@@ -6,6 +6,7 @@ that 3 does not divide, and checked against PyTorch in float64 and by finite
 differences; two threads training at once, a nested split, a forked child and
 retain_graph are covered too."""
 
+import itertools
 import multiprocessing
 import threading
 
@@ -42,7 +43,7 @@ def split(monkeypatch):
 def test_part_bounds_cover_the_batch_in_near_equal_slices(n, parts):
     bounds = _parallel.part_bounds(n, parts)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     sizes = [hi - lo for lo, hi in bounds]
     assert max(sizes) - min(sizes) <= 1
 
