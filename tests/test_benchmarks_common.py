@@ -87,3 +87,40 @@ def test_one_training_step_body_runs_on_both_frameworks(torch):
         results[name] = model.weight.detach().numpy().copy()
     np.testing.assert_allclose(results["gn"], results["torch"], rtol=1e-12)
     assert not np.allclose(results["gn"], 1.0)  # the steps changed the weights
+
+
+def test_compare_processes_alternates_two_worker_processes(tmp_path, monkeypatch, capsys):
+    script = tmp_path / "work.py"
+    script.write_text(
+        f"import os, sys; sys.path.insert(0, {BENCH!r})\n"
+        "from common import step_worker\n"
+        "threads = os.environ['OPENBLAS_NUM_THREADS']\n"
+        "def build():\n"
+        "    def step():\n"
+        "        sum(range(1000))\n"
+        "    return step\n"
+        "step_worker({'a': build, 'b': build, 'threads': lambda: float(threads)})\n"
+        "print('not a worker')\n")
+    monkeypatch.setattr(common._options, "repeats", 3)
+    monkeypatch.setattr(common._options, "block_time", 0.01)
+    worker = common.Worker(str(script), 2)
+    try:
+        assert worker.ask(call="threads")["t"] == 2.0  # the thread count set at start
+    finally:
+        worker.close()
+    r1 = common.compare_processes("toy", str(script), ("a", "b"), 1)
+    r2 = common.compare_processes("toy", str(script), ("a", "b"), 2)
+    assert len(r1.gn_times) == len(r1.torch_times) == 3 and r1.threads == 1
+    assert all(t > 0 for t in r1.gn_times + r1.torch_times)
+    common.print_scaling([("toy", r1, r2)])
+    out = capsys.readouterr().out
+    assert "toy" in out and "16 cores" in out
+
+
+def test_serial_fraction_and_amdahl():
+    assert common.serial_fraction(10.0, 5.0) == 0.0      # perfect scaling
+    assert common.serial_fraction(10.0, 10.0) == 1.0     # none
+    assert common.serial_fraction(10.0, 7.5) == pytest.approx(0.5)
+    assert common.serial_fraction(10.0, 4.0) == 0.0      # clipped
+    assert common.amdahl(0.5, 2) == pytest.approx(4 / 3)
+    assert common.amdahl(0.0, 16) == pytest.approx(16)
