@@ -34,7 +34,7 @@ MAX_THREADS = 8
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_in_pool = threading.local()
+_in_part = threading.local()  # .active: this thread is running a part (no nested split)
 
 
 def thread_count() -> int:
@@ -55,7 +55,7 @@ _threads = thread_count()
 
 
 def _mark_worker():
-    _in_pool.active = True
+    _in_part.active = True
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -90,7 +90,7 @@ def part_bounds(n: int, parts: int) -> list:
 
 def parts_for(n: int, nbytes: int) -> int:
     """How many parts ``n`` batch items moving ``nbytes`` in all are split into (1: no split)."""
-    if _threads <= 1 or n <= 1 or getattr(_in_pool, "active", False):
+    if _threads <= 1 or n <= 1 or getattr(_in_part, "active", False):
         return 1
     return max(1, min(_threads, n, nbytes // MIN_PART_BYTES))
 
@@ -108,9 +108,11 @@ def for_parts(fn, n: int, nbytes: int) -> None:
     bounds = part_bounds(n, parts)
     pool = _executor()
     futures = [pool.submit(fn, lo, hi) for lo, hi in bounds[1:]]
+    _in_part.active = True  # a split inside the caller's part runs there, as in the others
     try:
         fn(*bounds[0])
     finally:
+        _in_part.active = False
         wait(futures)  # every part has finished before the caller goes on, even on an error
     for f in futures:
         f.result()
