@@ -147,6 +147,10 @@ class _ShardedLoader:
             self.ddp._grad_weight = self.share * size / len(idx)
             yield loader._batch(idx[lo:hi] if hi > lo else idx[:1])  # weight 0 for a stand-in
 
+    @property
+    def _own_generator(self) -> bool:  # whether a checkpoint's shuffle state applies to it
+        return self.loader._own_generator
+
     def state_dict(self) -> dict:
         return self.loader.state_dict()
 

@@ -1,20 +1,28 @@
 """Callbacks: code that ``fit`` runs at fixed points of training.
 
-A callback subclasses ``Callback`` and overrides any of ``on_train_begin``,
-``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``, ``on_train_end``.
-``fit`` gives each one its ``state`` (model, optimizer, history, epoch, ...)
-before training starts; ``self.state.stop("why")`` ends training after the
-current epoch, ``self.state.stop("why", abort_epoch=True)`` at once, without
-running the rest of the epoch's callbacks (so a bad epoch is never
-checkpointed). ``on_batch_end`` is only called on callbacks that define it,
-so the per-batch loop stays lean.
+``fit`` is a loop over one list of callbacks, as in Keras. A callback
+subclasses ``Callback`` and overrides any of ``on_train_begin``,
+``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end``, ``on_train_end``;
+at each point ``fit`` calls that hook on every callback, lowest ``order``
+first. The list always holds the ``History`` that ``fit`` returns (first: it
+records each epoch before anyone else sees it) and the ``Progress`` display
+(second), then ``TerminateOnNaN`` (unless turned off), the callbacks given, and
+``ResumeFromCheckpoint`` when resuming (last).
+
+``fit`` gives each callback its ``state`` (model, optimizer, history, epoch,
+...) before training starts; ``self.state.stop("why")`` ends training after the
+current epoch, ``self.state.stop("why", abort_epoch=True)`` at once: the
+epoch's remaining ``on_epoch_end`` hooks are skipped (so a bad epoch is never
+checkpointed), and an epoch abandoned during its batches reaches ``History``
+alone. ``on_batch_end`` is only called on callbacks that define it, so the
+per-batch loop stays lean.
 
 A callback that carries state from epoch to epoch (a best value, a patience
 counter) returns it from ``state_dict()`` and takes it back in
 ``load_state_dict()``: ``ModelCheckpoint`` saves every callback's state with
-the model, and ``fit(..., resume_from=...)`` restores it after
-``on_train_begin``, so a resumed run makes the decisions the unbroken run
-would have made.
+the model, and ``ResumeFromCheckpoint`` (what ``fit(..., resume_from=...)``
+adds) restores it after every other ``on_train_begin``, so a resumed run
+makes the decisions the unbroken run would have made.
 """
 
 from __future__ import annotations
@@ -240,7 +248,7 @@ class ModelCheckpoint(_Watching):
     Files are written with ``gn.io.save_checkpoint`` (model, optimizer,
     scheduler state, epoch and history), atomically: a crash or Ctrl-C during
     a save leaves the previous file whole. Resume with
-    ``fit(..., resume_from=checkpoint.last_path)``.
+    ``fit(..., resume_from=checkpoint.last_path)`` (``ResumeFromCheckpoint``).
 
     Args:
         path: a directory (files ``best.ckpt`` and ``last.ckpt`` inside it) or a
@@ -277,9 +285,6 @@ class ModelCheckpoint(_Watching):
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        resumed = self.state.resumed or {}
-        if resumed.get("monitor") == self.monitor:  # a checkpoint without callback states
-            self._watch.best = resumed.get("best")
         try:
             os.makedirs(self.directory or ".", exist_ok=True)
         except OSError as e:
@@ -326,6 +331,47 @@ class ModelCheckpoint(_Watching):
                 except BaseException:
                     self.last_epoch = previous
                     raise
+
+
+class ResumeFromCheckpoint(Callback):
+    """Continue training from a ``ModelCheckpoint`` file exactly as the unbroken run would have.
+
+    At the start of training it puts back the model, the optimizer, the
+    scheduler, glassnet's random state, the history, the epoch (training goes
+    on with the next one), the loader's shuffle state and every callback's
+    state (best values, patience counters, best weights). It runs after every
+    other callback's ``on_train_begin``, which resets them. A run that had
+    already stopped (early stopping) stays stopped and trains nothing.
+    ``fit(..., resume_from=path)`` adds one.
+
+    Example:
+        >>> ckpt = gn.train.ModelCheckpoint("runs/mlp")
+        >>> gn.train.fit(model, train, "cross_entropy", opt, epochs=20,
+        ...              callbacks=[ckpt, gn.train.ResumeFromCheckpoint("runs/mlp/last.ckpt")])
+    """
+
+    order = 1000  # last: after every other callback has reset itself
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, logs=None):
+        from ..io import load_checkpoint
+
+        state = self.state
+        info = load_checkpoint(self.path, state.model, optimizer=state.optimizer,
+                               scheduler=state.scheduler)
+        state.epoch = int(info.get("epoch") or 0)
+        saved = state.resumed = info.get("extra") or {}
+        if saved.get("history"):
+            state.history.load_dict(saved["history"])
+        loader, shuffles = state.train_loader, saved.get("loader") or {}
+        if shuffles.get("generator") is not None and getattr(loader, "_own_generator", False):
+            loader.load_state_dict(shuffles)  # the same shuffles as the unbroken run
+        for cb in state.callbacks:  # a checkpoint without callback states still has its best
+            if isinstance(cb, ModelCheckpoint) and saved.get("monitor") == cb.monitor:
+                cb._watch.best = saved.get("best")
+        restore_callback_states(state.callbacks, saved.get("callbacks"))
 
 
 class LRSchedulerCallback(_Watching):

@@ -1,11 +1,13 @@
 """``fit``, ``evaluate`` and ``predict``: the training loop a beginner calls in one line.
 
-One epoch is the chapter's loop over mini-batches: forward, loss, zero the
-gradients, backward, optimizer step. Everything else ``fit`` does (metrics,
-progress, callbacks, checkpoints) is kept out of that loop's way: the loss is
-turned into a Python float once per batch, metrics read arrays already
-computed, the progress bar redraws a few times a second, and only callbacks
-that define ``on_batch_end`` are called per batch.
+One epoch is the chapter's loop over mini-batches, one ``train_step`` per
+batch: zero the gradients, forward, loss, backward, optimizer step. Everything
+else ``fit`` does (the history, progress, checkpoints, resuming, early
+stopping) is a callback in one ``CallbackList``, called at the start and end
+of training and of every epoch, and kept out of the batch loop's way: the loss
+is turned into a Python float once per batch, metrics read arrays already
+computed, and only callbacks that define ``on_batch_end`` (the progress bar
+only while it shows) are called per batch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .batches import _model_dtype, as_loader
-from .callbacks import ModelCheckpoint, TerminateOnNaN, defines, restore_callback_states
+from .callbacks import ResumeFromCheckpoint, TerminateOnNaN, defines
 from .history import History
 from .metrics import accuracy, get_metric
 from .progress import Progress
@@ -127,6 +129,25 @@ def _unpack(batch, what):
     return x, y
 
 
+def train_step(model, x, y, loss_fn, optimizer):
+    """One step of gradient descent on one batch: the chapter's five steps.
+
+    ``fit`` calls it for every batch; pass your own ``fit(..., train_step=fn)``
+    with the same arguments to change what a step does (clip the gradients,
+    add a penalty to the loss, ...).
+
+    Returns:
+        ``(loss, output)``: the batch's loss tensor (logged) and the model's output
+        (read by the metrics).
+    """
+    optimizer.zero_grad()      # 1. forget the previous batch's gradients
+    output = model(x)          # 2. forward: ŷ = f(x; w)
+    loss = loss_fn(output, y)  # 3. loss: L(ŷ, y)
+    loss.backward()            # 4. backward: ∂L/∂w for every weight
+    optimizer.step()           # 5. step: w ← w − η ∂L/∂w
+    return loss, output
+
+
 class TrainState:
     """What callbacks can see and change during ``fit``."""
 
@@ -137,12 +158,72 @@ class TrainState:
         self.has_validation, self.scheduler, self.resumed = has_validation, scheduler, resumed
         self.epoch, self.batch = 0, 0
         self.stop_training, self.abort_epoch, self.stop_reason = False, False, None
+        self.interrupted = False  # stopped with Ctrl-C
+        self.callbacks, self.train_loader, self._means = [], None, None
 
     def stop(self, reason: str, abort_epoch: bool = False) -> None:
         """End training after this epoch (or at once, skipping its end, with ``abort_epoch``)."""
         self.stop_training = True
         self.abort_epoch = self.abort_epoch or abort_epoch
         self.stop_reason = self.stop_reason or reason
+
+    def running_logs(self) -> dict:
+        """The current epoch's mean loss and metrics over the batches done so far."""
+        return self._means.logs()
+
+
+class _EpochMeans:
+    """The loss and metrics of an epoch's batches, each weighted by the batch's size."""
+
+    __slots__ = ("count", "names", "sums")
+
+    def __init__(self, metric_names):
+        self.names = ["loss", *metric_names]
+        self.sums, self.count = [0.0] * len(self.names), 0
+
+    def add(self, n: int, loss: float, scores: list) -> None:
+        self.count += n
+        sums = self.sums
+        sums[0] += loss * n
+        for i, score in enumerate(scores, 1):
+            sums[i] += score * n
+
+    def logs(self) -> dict:
+        return {name: s / self.count for name, s in zip(self.names, self.sums)}
+
+
+class CallbackList:
+    """The callbacks of one ``fit`` run, lowest ``order`` first; each hook calls them all."""
+
+    def __init__(self, callbacks, state: TrainState):
+        self.callbacks = state.callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))
+        self.state = state
+        for cb in self.callbacks:
+            cb.set_state(state)
+        # only callbacks that define on_batch_end are called per batch
+        self.per_batch = [cb for cb in self.callbacks if defines(cb, "on_batch_end")]
+
+    def on_train_begin(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_begin({})
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, {})
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        for cb in self.per_batch:
+            cb.on_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+            if self.state.abort_epoch:  # a bad epoch goes no further: it is never checkpointed
+                break
+
+    def on_train_end(self) -> None:
+        for cb in self.callbacks:
+            cb.on_train_end({})
 
 
 def _steps(loader):
@@ -152,60 +233,139 @@ def _steps(loader):
         return None
 
 
-def _run_epoch(model, loader, loss_fn, optimizer, metric_fns, state, batch_cbs, progress,
-               sync=None):
-    """One pass over ``loader`` with updates; returns the epoch's mean loss and metrics.
-
-    ``sync`` (under mpiexec) turns this rank's batch loss, size and metrics into the
-    whole batch's, summed over the ranks."""
-    total, count = 0.0, 0
-    sums = [0.0] * len(metric_fns)
-    live = progress.live
-
-    def running():
-        return {"loss": total / count, **{name: s / count for (name, _), s in zip(metric_fns, sums)}}
-
-    for batch, b in enumerate(loader, 1):
+def _run_epoch(state: TrainState, callbacks: CallbackList) -> dict:
+    """One pass over the training data, one ``train_step`` per batch; returns the epoch's mean
+    loss and metrics. Under mpiexec each batch's numbers are first summed over the ranks."""
+    model, loss_fn, optimizer, step = state.train_model, state.loss, state.optimizer, state.train_step
+    metric_fns, sync, per_batch = state.metrics, state.sync_batch, callbacks.per_batch
+    means = state._means = _EpochMeans([name for name, _ in metric_fns])
+    for batch, b in enumerate(state.train_loader, 1):
         x, y = _unpack(b, "fit")
-        output = model(x)
-        loss = loss_fn(output, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        value = float(loss._data)
-        n = x._data.shape[0]
+        out = step(model, x, y, loss_fn, optimizer)
+        if type(out) is not tuple or len(out) != 2:
+            raise TypeError(f"fit: train_step must return (loss, output), got "
+                            f"{type(out).__name__}")
+        loss, output = out
+        value, n = float(loss._data if isinstance(loss, Tensor) else loss), x._data.shape[0]
         scores = [fn(output._data, y._data) for _, fn in metric_fns]
         if sync is not None:
             value, n, scores = sync(value, n, scores)
-        total += value * n
-        count += n
-        for i, score in enumerate(scores):
-            sums[i] += score * n
-        if batch_cbs:
+        means.add(n, value, scores)
+        if per_batch:
             state.batch = batch
-            logs = {"loss": value}
-            for cb in batch_cbs:
-                cb.on_batch_end(batch, logs)
+            callbacks.on_batch_end(batch, {"loss": value})
             if state.abort_epoch:
                 break
-        if live:
-            progress.batch(running)
-    if count == 0:
+    if means.count == 0:
         raise ValueError("fit: the training data yielded no batches (is it empty?)")
-    return running()
+    return means.logs()
 
 
-def _validate_training_setup(epochs, batch_size, initial_epoch):
+def _epoch(state: TrainState, callbacks: CallbackList, epoch: int) -> None:
+    """One epoch: the hooks at its beginning, its batches, validation, the hooks at its end."""
+    state.epoch, state.batch = epoch, 0
+    lr = _current_lr(state.optimizer)  # the rate this epoch trains with
+    callbacks.on_epoch_begin(epoch)
+    state.model.train()
+    logs = _run_epoch(state, callbacks)
+    if not state.abort_epoch:  # an abandoned epoch is logged as it is: the curve shows the blow-up
+        if state.val_loader is not None:
+            val = _evaluate(state.model, state.val_loader, state.loss, state.metrics,
+                            "fit: val_data", state.sync_eval)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        if lr is not None:
+            logs["lr"] = lr
+    callbacks.on_epoch_end(epoch, logs)
+
+
+def _train(state: TrainState, callbacks: CallbackList, progress: Progress) -> None:
+    """The epochs between ``on_train_begin`` and ``on_train_end``. Ctrl-C ends training
+    cleanly after the current batch."""
+    model, was_training = state.model, state.model.training
+    callbacks.on_train_begin()  # resuming happens here: state.epoch becomes the checkpoint's
+    last = state.epoch if state.stop_training else state.epochs  # a run that had stopped stays so
+    try:
+        for epoch in range(state.epoch + 1, last + 1):
+            _epoch(state, callbacks, epoch)
+            if state.stop_training or state.abort_epoch:
+                break
+    except KeyboardInterrupt:
+        state.interrupted = True
+        state.stop(f"interrupted (Ctrl-C) during epoch {state.epoch}")
+    finally:
+        progress.close()  # a bar that an error left open
+        model.train(was_training)
+    callbacks.on_train_end()
+
+
+def _validate_training_setup(epochs, batch_size, initial_epoch, train_step):
     for name, v, low in (("epochs", epochs, 0), ("batch_size", batch_size, 1),
                          ("initial_epoch", initial_epoch, 0)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
             raise ValueError(f"fit: {name} must be an integer >= {low}, got {v!r}")
+    if not callable(train_step):
+        raise TypeError(f"fit: train_step must be a function (model, x, y, loss_fn, optimizer) "
+                        f"-> (loss, output), got {type(train_step).__name__}")
+
+
+def _training_state(model, train_data, loss, optimizer, epochs, val_data, metrics, batch_size,
+                    shuffle, seed, step) -> TrainState:
+    """The state of a new ``fit`` run: loss, metrics, loaders (each rank's share under mpiexec)."""
+    loss_fn, metric_fns = _loss_and_metrics(loss, metrics, train_data)
+    if loss_fn is None and step is train_step:
+        raise TypeError("fit: loss is None; give a loss module, a function or a name such as "
+                        "'cross_entropy' (or a train_step that computes its own loss)")
+    dtype = _model_dtype(model)
+    train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
+    val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
+                                                         None, dtype, "fit: val_data")
+    from ..distributed.training import data_parallel
+
+    parallel = data_parallel(model, train_loader, val_loader)
+    if parallel is not None:  # under mpiexec: each rank trains on its share; rank 0 alone speaks
+        train_loader, val_loader = parallel.train_loader, parallel.val_loader
+    state = TrainState(model, optimizer, loss_fn, History(), epochs, _steps(train_loader),
+                       val_loader is not None)
+    state.train_model = model if parallel is None else parallel.train_model
+    state.train_step, state.metrics = step, metric_fns
+    state.train_loader, state.val_loader, state.parallel = train_loader, val_loader, parallel
+    state.sync_batch = parallel and parallel.sync_batch
+    state.sync_eval = parallel and parallel.sync_eval
+    return state
+
+
+def _callback_list(state, given, progress, terminate_on_nan, resume_from) -> CallbackList:
+    """History, progress, the NaN guard, the given callbacks, the data-parallel part under
+    mpiexec and the resuming: one list, run in order."""
+    given = sorted(given or (), key=lambda c: getattr(c, "order", 0))
+    callbacks = [state.history, progress, *given]
+    if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in given):
+        callbacks.append(TerminateOnNaN())
+    if state.parallel is not None:
+        callbacks.append(state.parallel)
+    if resume_from is not None:
+        callbacks.append(ResumeFromCheckpoint(resume_from))
+    state.scheduler = next((getattr(c, "scheduler", None) for c in given
+                            if getattr(c, "scheduler", None) is not None), None)
+    return CallbackList(callbacks, state)
+
+
+def _prepare_report(report):
+    """The report folder, checked (and matplotlib loaded) before training rather than after."""
+    if report is None:
+        return None
+    from ..viz import _base
+    from ..viz.report import prepare_folder
+
+    _base.matplotlib()
+    return prepare_folder(report, "fit: report")
 
 
 def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         metrics=DEFAULT_METRICS, callbacks=(), batch_size: int = 32, shuffle: bool = True,
         seed: int | None = None, verbose=True, initial_epoch: int = 0,
-        resume_from: str | None = None, report=None, terminate_on_nan: bool = True) -> History:
+        resume_from: str | None = None, report=None, terminate_on_nan: bool = True,
+        train_step=train_step) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``: w ← w − η ∇L per mini-batch.
 
     Args:
@@ -214,7 +374,8 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
             arrays/tensors (batched with ``batch_size``, shuffled each epoch).
         loss: a loss module (``gn.nn.CrossEntropyLoss()``), a function
             ``(output, target) -> Tensor`` or a name: 'cross_entropy', 'mse',
-            'bce', 'bce_with_logits', 'mae', 'nll', 'huber', 'smooth_l1'.
+            'bce', 'bce_with_logits', 'mae', 'nll', 'huber', 'smooth_l1'
+            (None with a ``train_step`` that computes its own loss).
         optimizer: a ``gn.optim`` optimizer over ``model.parameters()``.
         epochs: index of the last epoch (epochs run: ``initial_epoch+1 .. epochs``).
         val_data: evaluated after every epoch (same forms as ``train_data``);
@@ -223,16 +384,17 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
             functions ``(output, target) -> float`` (default: accuracy, left
             out when the loss is a regression loss such as 'mse').
         callbacks: ``gn.train.Callback`` instances (``EarlyStopping``,
-            ``ModelCheckpoint``, ``LRSchedulerCallback``, ``TerminateOnNaN``).
+            ``ModelCheckpoint``, ``LRSchedulerCallback``, ``TerminateOnNaN``),
+            run in one list with the ``History`` and the progress display.
         batch_size, shuffle, seed: how tuples and Datasets are batched (a given
             DataLoader is used as it is). ``seed`` fixes the shuffle order.
         verbose: True: a progress bar with live loss on a terminal, one line
             per epoch otherwise; 2: always lines; False: silent.
         initial_epoch: number of epochs already done (when continuing).
-        resume_from: a checkpoint written by ``ModelCheckpoint``: restores the
-            model, optimizer, scheduler, history, epoch, random state and every
-            callback's state (best values, patience counters, best weights),
-            then continues exactly as the unbroken run would have.
+        resume_from: a checkpoint written by ``ModelCheckpoint``: adds a
+            ``ResumeFromCheckpoint``, which restores the model, optimizer,
+            scheduler, history, epoch, random state and every callback's state,
+            so training continues exactly as the unbroken run would have.
         report: a folder: when training ends, write ``report.html`` there (curves,
             confusion matrix and mistakes on ``val_data`` — or ``train_data``
             without it —, filters and feature maps of a CNN, the model summary,
@@ -241,6 +403,10 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         terminate_on_nan: stop as ``TerminateOnNaN`` does (naming the epoch and
             batch) when the loss or a weight becomes NaN or infinite (default);
             False trains on through NaN.
+        train_step: the function run on every batch,
+            ``(model, x, y, loss_fn, optimizer) -> (loss, output)``; the default
+            ``gn.train.train_step`` is the chapter's zero_grad, forward, loss,
+            backward, step.
     Returns:
         a ``History``: ``history['loss']``, ``history['val_accuracy']``, ...
         one value per epoch, and ``history.epochs``.
@@ -252,102 +418,19 @@ def fit(model, train_data, loss, optimizer, epochs: int = 1, val_data=None,
         >>> opt = gn.optim.Adam(model.parameters(), lr=0.01)
         >>> history = gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=20)
     """
-    _validate_training_setup(epochs, batch_size, initial_epoch)
-    if report is not None:  # a bad folder or a missing matplotlib fails before training, not after
-        from ..viz import _base
-        from ..viz.report import prepare_folder
-
-        _base.matplotlib()
-        report = prepare_folder(report, "fit: report")
-    loss_fn, metric_fns = _loss_and_metrics(loss, metrics, train_data)
-    dtype = _model_dtype(model)
-    train_loader = as_loader(train_data, batch_size, shuffle, seed, dtype, "fit: train_data")
-    val_loader = None if val_data is None else as_loader(val_data, max(batch_size, 256), False,
-                                                         None, dtype, "fit: val_data")
-    callbacks = list(callbacks or ())
-    if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in callbacks):
-        callbacks.append(TerminateOnNaN())
-    callbacks = sorted(callbacks, key=lambda c: getattr(c, "order", 0))
-    scheduler = next((getattr(c, "scheduler", None) for c in callbacks
-                      if getattr(c, "scheduler", None) is not None), None)
-    history, resumed = History(), None
-    if resume_from is not None:
-        from ..io import load_checkpoint
-
-        info = load_checkpoint(resume_from, model, optimizer=optimizer, scheduler=scheduler)
-        initial_epoch = int(info.get("epoch") or 0)
-        resumed = info.get("extra") or {}
-        if resumed.get("history"):
-            history = History.from_dict(resumed["history"])
-        loader_state = resumed.get("loader") or {}
-        if loader_state.get("generator") is not None and getattr(train_loader, "_own_generator",
-                                                                 False):
-            train_loader.load_state_dict(loader_state)  # the same shuffles as an unbroken run
-    from ..distributed.training import data_parallel
-
-    train_model, parallel = model, data_parallel(model, train_loader, val_loader)
-    if parallel is not None:  # under mpiexec: each rank trains on its share; rank 0 alone speaks
-        train_model, train_loader, val_loader = (parallel.train_model, parallel.train_loader,
-                                                 parallel.val_loader)
-        callbacks.insert(0, parallel)
-        verbose = verbose if parallel.is_main else False
-    state = TrainState(model, optimizer, loss_fn, history, epochs, _steps(train_loader),
-                       val_loader is not None, scheduler, resumed)
-    state.train_loader, state.callbacks = train_loader, callbacks
-    for cb in callbacks:
-        cb.set_state(state)
-    batch_cbs = [cb for cb in callbacks if defines(cb, "on_batch_end")]
-    progress = Progress(verbose, epochs, state.steps)
-    was_training = model.training
-    for cb in callbacks:
-        cb.on_train_begin({})
+    _validate_training_setup(epochs, batch_size, initial_epoch, train_step)
+    report = _prepare_report(report)  # a bad folder fails before training, not after
+    state = _training_state(model, train_data, loss, optimizer, epochs, val_data, metrics,
+                            batch_size, shuffle, seed, train_step)
+    main = state.parallel is None or state.parallel.is_main
+    progress = Progress(verbose if main else False)
+    callbacks = _callback_list(state, callbacks, progress, terminate_on_nan, resume_from)
     state.epoch = initial_epoch
-    if resumed:
-        restore_callback_states(callbacks, resumed.get("callbacks"))
-    last_epoch = initial_epoch if state.stop_training else epochs  # a run that had stopped stays so
-    try:
-        for epoch in range(initial_epoch + 1, last_epoch + 1):
-            state.epoch, state.batch = epoch, 0
-            lr = _current_lr(optimizer)
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, {})
-            progress.epoch_begin(epoch)
-            model.train()
-            logs = _run_epoch(train_model, train_loader, loss_fn, optimizer, metric_fns, state,
-                              batch_cbs, progress, parallel and parallel.sync_batch)
-            if state.abort_epoch:  # logged (the curve shows the blow-up), never checkpointed
-                history.append(epoch, logs)
-                break
-            if val_loader is not None:
-                val = _evaluate(model, val_loader, loss_fn, metric_fns, "fit: val_data",
-                                parallel and parallel.sync_eval)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            if lr is not None:
-                logs["lr"] = lr
-            history.append(epoch, logs)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-                if state.abort_epoch:
-                    break
-            progress.epoch_end(epoch, logs)
-            if state.stop_training:
-                break
-    except KeyboardInterrupt:
-        history.interrupted = True
-        state.stop(f"interrupted (Ctrl-C) during epoch {state.epoch}")
-    finally:
-        progress.close()
-        model.train(was_training)
-    for cb in callbacks:
-        cb.on_train_end({})
-    if state.stop_training:
-        history.stopped_epoch = state.epoch
-        history.stop_reason = state.stop_reason
-        progress.message(_stop_message(state, callbacks, history))
-    if report is not None and not history.interrupted and (parallel is None or parallel.is_main):
-        _write_fit_report(report, model, history, loss, optimizer, train_data, val_data,
-                          epochs, batch_size, seed, metric_fns, progress)
-    return history
+    _train(state, callbacks, progress)
+    if report is not None and main and not state.interrupted:
+        _write_fit_report(report, model, state.history, loss, optimizer, train_data, val_data,
+                          epochs, batch_size, seed, state.metrics, progress)
+    return state.history
 
 
 def _write_fit_report(folder, model, history, loss, optimizer, train_data, val_data, epochs,
@@ -373,25 +456,6 @@ def _current_lr(optimizer):
     if groups and "lr" in groups[0]:
         return float(groups[0]["lr"])
     return None
-
-
-def _stop_message(state, callbacks, history) -> str:
-    lines = [f"Training stopped: {state.stop_reason}."]
-    if not (history.interrupted or state.abort_epoch):
-        return lines[0]
-    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint) and c.save_last]
-    ckpt = next((c for c in checkpoints if c.last_epoch), None)
-    if ckpt is not None:
-        lines.append(f"The last checkpoint (epoch {ckpt.last_epoch}) is intact: {ckpt.last_path}")
-        if history.interrupted:
-            hint = ckpt.resume_hint or f"fit(..., resume_from={ckpt.last_path!r})"
-            lines.append(f"Resume with: {hint}")
-    elif history.interrupted and checkpoints:
-        lines.append("No checkpoint was written yet: the first epoch had not finished.")
-    elif history.interrupted:
-        lines.append("No checkpoint was written (add gn.train.ModelCheckpoint(dir) to be "
-                     "able to resume).")
-    return "\n".join(lines)
 
 
 def _evaluate(model, loader, loss_fn, metric_fns, what, sync=None) -> dict:
