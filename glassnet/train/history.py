@@ -55,6 +55,7 @@ class History(Callback, dict):
         self.interrupted = state.interrupted
         if state.stop_training:
             self.stopped_epoch, self.stop_reason = state.epoch, state.stop_reason
+        self.state = None  # the history fit returns does not keep the model and data alive
 
     def last(self) -> dict:
         """The most recent epoch's values."""
