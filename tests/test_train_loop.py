@@ -17,7 +17,7 @@ def mlp():
 
 
 def weights(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p.detach().numpy().copy() for p in model.parameters()]
 
 
 def clipped_step(model, x, y, loss_fn, optimizer):
@@ -40,7 +40,7 @@ def test_the_default_train_step_is_the_hand_written_loop():
     loader = gn.data.DataLoader(gn.data.TensorDataset(X, Y), batch_size=16, shuffle=True, seed=3)
     loss_fn = gn.nn.CrossEntropyLoss()
     for _ in range(2):
-        losses = [float(gn.train.train_step(ref, x, y, loss_fn, ref_opt)[0].data) * len(y)
+        losses = [gn.train.train_step(ref, x, y, loss_fn, ref_opt)[0].item() * len(y)
                   for x, y in loader]
     assert h["loss"][-1] == pytest.approx(sum(losses) / len(Y), rel=1e-6)
     for a, b in zip(weights(model), weights(ref)):
@@ -91,7 +91,7 @@ def test_a_train_step_with_its_own_loss():
         loss = gn.nn.functional.cross_entropy(output, y) + 0.01 * penalty
         loss.backward()
         optimizer.step()
-        seen.append(float(loss.data))
+        seen.append(loss.item())
         return loss, output
 
     model = mlp()
