@@ -56,14 +56,15 @@ def test_small_work_stays_on_the_callers_thread(monkeypatch):
     assert _parallel.parts_for(64, 1 << 30) == 4
 
 
-def test_thread_count_follows_the_blas_variables(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+def test_thread_count_is_one_unless_asked_for(monkeypatch):
+    monkeypatch.delenv("GLASSNET_NUM_THREADS", raising=False)
     assert _parallel.thread_count() == 1
-    monkeypatch.delenv("OMP_NUM_THREADS")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "2")
     assert 1 <= _parallel.thread_count() <= 2
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "many")  # not a count: ignored
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "1000")
     assert 1 <= _parallel.thread_count() <= _parallel.MAX_THREADS
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "many")  # not a count: ignored
+    assert _parallel.thread_count() == 1
 
 
 def test_for_parts_runs_every_part_once_and_raises_a_parts_error(split):

@@ -8,9 +8,12 @@ of a batch can run at once on separate threads: ``for_parts(fn, n, nbytes)``
 calls ``fn(lo, hi)`` over slices of range(n), the caller's thread taking the
 first part itself.
 
-What it wins (benchmarks/bench_cnn.py at 2 threads): the split passes are 23 % of
-the MNIST example network's step and 33 % of the RGB CNN's at one thread (py-spy),
-so at most a half of that, 12–16 % of the step, on two cores, and more on more.
+What it wins: the split passes are 23 % of the MNIST example network's step and
+33 % of the RGB CNN's at one thread (py-spy). On a 2-core machine, timed with
+the pool on and off in alternation at 2 BLAS threads, it won nothing (0.90–1.02×
+for the MNIST example, the RGB CNN and LeNet): OpenBLAS's threads keep spinning
+on the cores for a while after each product. So it is off unless
+``GLASSNET_NUM_THREADS`` asks for it, for machines with cores to spare.
 
 Small work stays on the caller's thread: handing a part to another thread and
 waiting for it costs tens of microseconds, so a part must move at least
@@ -18,9 +21,9 @@ waiting for it costs tens of microseconds, so a part must move at least
 reference-count check is not atomic across threads): callers take every buffer
 first and pass it in.
 
-The number of threads is the process's usable cores, at most ``OMP_NUM_THREADS``
-(or ``OPENBLAS_NUM_THREADS``) when set, as for the BLAS; at most 8, since
-memory-bound copies gain little beyond that.
+The number of threads is ``GLASSNET_NUM_THREADS`` (default 1: no split), at most
+the process's usable cores and at most 8, since memory-bound copies gain little
+beyond that.
 """
 
 from __future__ import annotations
@@ -38,17 +41,15 @@ _in_part = threading.local()  # .active: this thread is running a part (no neste
 
 
 def thread_count() -> int:
-    """Threads a split uses: usable cores, capped by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS."""
+    """Threads a split uses: GLASSNET_NUM_THREADS (default 1), at most the usable cores."""
+    value = os.environ.get("GLASSNET_NUM_THREADS", "").strip()
+    if not (value.isdigit() and int(value) > 0):
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) > 0:
-            cores = min(cores, int(value))
-            break
-    return max(1, min(cores, MAX_THREADS))
+    return max(1, min(int(value), cores, MAX_THREADS))
 
 
 _threads = thread_count()
