@@ -175,14 +175,6 @@ def current_recorder():
     return _thread.recorder
 
 
-def __getattr__(name):
-    # ``autograd._recorder`` reads this thread's recorder (the optimizer and the
-    # explainers read it so).
-    if name == "_recorder":
-        return _thread.recorder
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ----------------------------------------------------------------------------
 # Function
 # ----------------------------------------------------------------------------

@@ -134,18 +134,18 @@ def test_auto_names_and_names_set_later():
 
 
 def test_no_cost_and_no_recording_when_off():
-    assert autograd._recorder is None
+    assert autograd.current_recorder() is None
     with gn.explain() as ex:
-        assert autograd._recorder is not None
+        assert autograd.current_recorder() is not None
         gn.tensor([1.0]) + 1
-    assert autograd._recorder is None
+    assert autograd.current_recorder() is None
     n = len(ex.steps)
     gn.tensor([1.0]) + 1
     assert len(ex.steps) == n == 1
     # a recorder left behind by an exception is removed too
     with pytest.raises(RuntimeError), gn.explain():
         raise RuntimeError("boom")
-    assert autograd._recorder is None
+    assert autograd.current_recorder() is None
 
 
 def test_settings_are_checked():

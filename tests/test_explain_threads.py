@@ -215,7 +215,7 @@ def test_set_recorder_is_per_thread():
         gn.tensor([1.0]) + 2
         go.wait()
         worker.join(WAIT)
-        assert autograd._recorder is mine  # the module attribute reads this thread's
+        assert autograd.current_recorder() is mine  # this thread reads its own
     finally:
         autograd.set_recorder(prev)
     assert mine.ops == ["AddFunction"] and theirs.ops == ["MulFunction"]

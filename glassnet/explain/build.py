@@ -27,7 +27,7 @@ DEFAULT_MAX_TERMS = 16  # a longer sum is written shortened (explain(max_terms=.
 
 def _settings():
     """The active explain recorder (max_elements, the loss's name), or None."""
-    return autograd._recorder
+    return autograd.current_recorder()
 
 
 def indices(shape, limit=None, *, param=None, roles=None, base=None):

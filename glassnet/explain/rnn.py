@@ -205,7 +205,7 @@ def _bptt_summary(ex, params):
     the weights the time steps share (W_xh, W_hh, b_h), then the output layer's."""
     items = [Text("each time step adds its own term (the chain of ∂h_t/∂h_{t−1} factors is already in "
                   "∂E/∂z_t); the sum is the gradient")]
-    rec = autograd._recorder
+    rec = autograd.current_recorder()
     for p in params:
         # each step's part, time step 1 first; taken, so they are not summed again as plain paths
         contribs = rec.take_contributions(p)
@@ -282,7 +282,7 @@ class _StepName(Label):
 def _name_time_steps(out):
     """Write element (t, n, j) of a recurrent layer's output (T, N, H) as h_t's unit j (n, j
     for a batch), here and in every later step that uses it (a slice h[:, -1] included)."""
-    rec = autograd._recorder
+    rec = autograd.current_recorder()
     if not hasattr(rec, "name_elements") or out.value.ndim != 3:
         return
     N, steps = out.shape[1], {}

@@ -153,7 +153,7 @@ class Optimizer:
 
         ``closure``, if given, re-evaluates the model and returns the loss.
         """
-        rec = _autograd._recorder
+        rec = _autograd.current_recorder()
         if rec is not None:  # a watcher (gn.explain) runs the step itself, to see before and after
             return rec.on_optimizer_step(self, lambda: self._step(closure))
         return self._step(closure)
