@@ -20,7 +20,6 @@ import numpy as np
 
 _Tensor = None  # set by glassnet.tensor (avoids an import cycle)
 _object_new = object.__new__
-_ndarray = np.ndarray
 
 # ----------------------------------------------------------------------------
 # grad mode
@@ -271,8 +270,8 @@ class Function:
         if requires_grad:
             fn._epoch = _epoch
         out = fn.forward(*[t._data for t in inputs], **params)
+        make = _Tensor._make
         if type(out) is tuple:
-            make = _Tensor._make
             if requires_grad:
                 fn.parents = inputs
                 fn.n_outputs = len(out)
@@ -281,27 +280,18 @@ class Function:
                 if cls.saves_output:
                     fn._outputs = [_weakref(r) for r in result]
             else:
-                result = tuple(make(o, False, None, 0) for o in out)
+                result = tuple(make(o) for o in out)
             for r in result:
                 if r._data.base is not None:
                     _link_view(r, inputs)
         else:
-            # Tensor._make inlined (one Python call less per op)
-            result = _object_new(_Tensor)
-            result._data = out if type(out) is _ndarray else np.asarray(out)
-            result.grad = None
-            result._out_idx = 0
-            result.name = None
-            result._hooks = None
             if requires_grad:
+                result = make(out, True, fn)
                 fn.parents = inputs
-                result.requires_grad = True
-                result._ctx = fn
                 if cls.saves_output:
                     fn._outputs = [_weakref(result)]
             else:
-                result.requires_grad = False
-                result._ctx = None
+                result = make(out)
             if result._data.base is not None:  # a view (reshape, transpose, slice) of an input?
                 _link_view(result, inputs)
         if _recording:  # someone explains: is it this thread?
@@ -396,7 +386,7 @@ class _CustomNode(Function):
         ctx, fn = self.ctx, self.user
         if not ctx.materialize_grads:
             grad_outs = tuple(None if i in self.unused else g for i, g in enumerate(grad_outs))
-        grads = tuple(None if g is None else _Tensor._make(g, False, None, 0) for g in grad_outs)
+        grads = tuple(None if g is None else _Tensor._make(g) for g in grad_outs)
         with no_grad():
             result = fn.backward(ctx, *grads)
         if not isinstance(result, tuple):
@@ -466,7 +456,7 @@ def _apply_custom(cls, *args, **kwargs):
     for i, o in enumerate(outs):
         if id(o) in fixed or o._data.dtype.kind != "f":
             node.unused.add(i)
-            result.append(_Tensor._make(o._data, False, None, 0))
+            result.append(_Tensor._make(o._data))
         else:
             result.append(_Tensor._make(o._data, True, node, i))
     return result[0] if single else tuple(result)
@@ -540,7 +530,7 @@ def _toposort(roots):
 
 def _run_hooks(hooks, g):
     for h in hooks:
-        r = h(_Tensor._make(g, False, None, 0))
+        r = h(_Tensor._make(g))
         if r is not None:
             g = r._data if isinstance(r, _Tensor) else np.asarray(r)
     return g
@@ -561,7 +551,7 @@ def _accumulate_leaf(t, g, seen):
             # another node's slot (x + h hands one array to both): remember it,
             # and add to it out of place below.
             seen.add(id(g))
-        t.grad = _Tensor._make(g, False, None, 0)
+        t.grad = _Tensor._make(g)
     elif t.grad._data.flags.writeable and id(t.grad._data) not in seen:
         t.grad._data += g
     else:

@@ -717,7 +717,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and idx.max() >= n:
         raise ValueError(f"one_hot: class value {idx.max()} is out of range for num_classes={n} "
                          f"(expected values in [0, {n - 1}])")
-    return Tensor._make(np.eye(n, dtype=np.int64)[idx], False, None, 0)
+    return Tensor._make(np.eye(n, dtype=np.int64)[idx])
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from .ops import movement as M
 from .ops import reduce as R
 from .ops._util import broadcasts_to, normalize_axis, unique_axes
 
+_object_new = object.__new__
+_ndarray = np.ndarray
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 SortResult = namedtuple("SortResult", ["values", "indices"])
 _INPLACE_SYMBOL = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/"}
@@ -193,18 +195,19 @@ class Tensor:
     _base = None  # the tensor whose memory this one views (set by view ops and detach)
     __array_ufunc__ = None  # make NumPy defer to our reflected operators
 
+    # A tensor is made in one of two ways, both ending in _fill, the one place that
+    # sets its fields: Tensor(data) converts and copies the user's data (gn.tensor);
+    # Tensor._make wraps an array as it is (op results, as_tensor, from_numpy, gn.zeros).
+    # (nn.Parameter fills itself with the array of the data it wraps.) Function.apply
+    # calls _make rather than a copy of it: a copy inlined there won nothing beyond noise
+    # (bench_core.py steps, calling/inlined: 2-3-1 1.005, IQR 0.973-1.029; MLP 0.987).
     def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None):
         arr = _to_array(data, dtype)
         if isinstance(data, (Tensor, np.ndarray)) and arr is (data._data if isinstance(data, Tensor) else data):
             arr = arr.copy()
         _check_grad_dtype(arr, requires_grad)
-        self._data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self._out_idx = 0
+        self._fill(arr, bool(requires_grad), None, 0)
         self.name = name
-        self._hooks = None
 
     # The values live in ``_data``, a NumPy array; glassnet's own code reads it there.
     @property
@@ -214,7 +217,7 @@ class Tensor:
         PyTorch's ``.data``: ``p.data.add_(p.grad, alpha=-lr)`` updates ``p`` in place.
         Assigning ``t.data = other`` makes ``t`` hold ``other``'s values (its memory, shape
         and dtype). ``t.numpy()`` (or ``t.detach().numpy()``) gives the NumPy array."""
-        return Tensor._make(self._data, False, None, 0)
+        return Tensor._make(self._data)
 
     @data.setter
     def data(self, value) -> None:
@@ -228,17 +231,21 @@ class Tensor:
         self._data = value
 
     @classmethod
-    def _make(cls, data, requires_grad, ctx, idx):
-        """Fast constructor for op results (no conversion, no checks)."""
-        t = object.__new__(Tensor)
-        t._data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._ctx = ctx
-        t._out_idx = idx
-        t.name = None
-        t._hooks = None
+    def _make(cls, data, requires_grad: bool = False, ctx=None, idx: int = 0):
+        """A tensor around ``data`` as it is (no conversion, no copy, no checks): output
+        ``idx`` of the op ``ctx`` (a graph node when ``requires_grad``), or a plain tensor."""
+        t = _object_new(cls)
+        t._fill(data, requires_grad, ctx, idx)
         return t
+
+    def _fill(self, data, requires_grad, ctx, idx):
+        self._data = data if type(data) is _ndarray else np.asarray(data)
+        self.grad = None
+        self.requires_grad = requires_grad
+        self._ctx = ctx
+        self._out_idx = idx
+        self.name = None
+        self._hooks = None
 
     # ------------------------------------------------------------------ info
     @property
@@ -327,7 +334,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut off from the graph (shares memory)."""
-        t = Tensor._make(self._data, False, None, 0)
+        t = Tensor._make(self._data)
         t._base = self  # an in-place change to either is a change to both
         return t
 
@@ -368,8 +375,8 @@ class Tensor:
         def keep(g):
             t = ref()
             if t is not None:
-                t.grad = Tensor._make(g._data.copy(), False, None, 0) if t.grad is None else \
-                    Tensor._make(t.grad._data + g._data, False, None, 0)
+                t.grad = Tensor._make(g._data.copy()) if t.grad is None else \
+                    Tensor._make(t.grad._data + g._data)
 
         self.register_hook(keep)
 
@@ -403,7 +410,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to the original."""
-        return self * 1 if self.requires_grad else Tensor._make(self._data.copy(), False, None, 0)
+        return self * 1 if self.requires_grad else Tensor._make(self._data.copy())
 
     def to(self, *args, **kwargs) -> Tensor:
         """Cast to a dtype, as PyTorch's ``to``: ``t.to(gn.float64)``, ``t.to(device)``,
@@ -509,12 +516,12 @@ class Tensor:
             return other
         if isinstance(other, (builtins.int, builtins.float, builtins.bool)) and not isinstance(other, np.ndarray):
             if self._data.dtype.kind == "f":
-                return Tensor._make(np.asarray(other, self._data.dtype), False, None, 0)
+                return Tensor._make(np.asarray(other, self._data.dtype))
             if isinstance(other, builtins.float):
-                return Tensor._make(np.asarray(other, B.get_default_dtype()), False, None, 0)
+                return Tensor._make(np.asarray(other, B.get_default_dtype()))
             if self._data.dtype.kind in "iu" and not isinstance(other, builtins.bool):
-                return Tensor._make(np.asarray(other, self._data.dtype), False, None, 0)  # int32 + 1 is int32
-        return Tensor._make(_to_array(other), False, None, 0)
+                return Tensor._make(np.asarray(other, self._data.dtype))  # int32 + 1 is int32
+        return Tensor._make(_to_array(other))
 
     def _binary(self, op, other, name, reflected=False):
         other = self._const(other)
@@ -702,7 +709,7 @@ class Tensor:
     # comparisons: boolean tensors, outside the graph
     def _compare(self, ufunc, other):
         o = other._data if isinstance(other, Tensor) else other
-        return Tensor._make(ufunc(self._data, o), False, None, 0)
+        return Tensor._make(ufunc(self._data, o))
 
     def __eq__(self, other):
         return self._compare(np.equal, other)
@@ -729,7 +736,7 @@ class Tensor:
         return self._compare(np.logical_or, other)
 
     def __invert__(self):
-        return Tensor._make(np.logical_not(self._data), False, None, 0)
+        return Tensor._make(np.logical_not(self._data))
 
     def eq(self, other):
         """Elementwise ``==`` as a bool tensor."""
@@ -737,19 +744,19 @@ class Tensor:
 
     def any(self):
         """True (a 0-d bool tensor) if any element is non-zero."""
-        return Tensor._make(np.asarray(self._data.any()), False, None, 0)
+        return Tensor._make(np.asarray(self._data.any()))
 
     def all(self):
         """True (a 0-d bool tensor) if every element is non-zero."""
-        return Tensor._make(np.asarray(self._data.all()), False, None, 0)
+        return Tensor._make(np.asarray(self._data.all()))
 
     def isnan(self):
         """Elementwise test for nan (a bool tensor)."""
-        return Tensor._make(np.isnan(self._data), False, None, 0)
+        return Tensor._make(np.isnan(self._data))
 
     def isfinite(self):
         """Elementwise test for finite values (a bool tensor)."""
-        return Tensor._make(np.isfinite(self._data), False, None, 0)
+        return Tensor._make(np.isfinite(self._data))
 
     # -------------------------------------------------------------- indexing
     def __getitem__(self, index):
@@ -938,14 +945,14 @@ class Tensor:
         axes = self._reduce_dims(dim, mode)
         if axes is None:  # a 0-d tensor is its own max along dim 0 / -1, as PyTorch
             values = R.MaxMinFunction.apply(self, dim=None, keepdim=False, mode=mode)
-            return MaxResult(values, Tensor._make(np.asarray(0, np.int64), False, None, 0))
+            return MaxResult(values, Tensor._make(np.asarray(0, np.int64)))
         self._check_reducible(axes, mode)
         # the winners' indices are found once, here, and handed to the op for its backward
         # (NumPy's argmax/argmin pick the first NaN, as PyTorch's max/min do)
         idx = (self._data.argmax if mode == "max" else self._data.argmin)(axis=axes[0], keepdims=True)
         values = R.MaxMinFunction.apply(self, dim=axes, keepdim=keepdim, mode=mode, indices=idx)
         idx = (idx if keepdim else np.squeeze(idx, axes[0])).astype(np.int64)  # a copy: the op keeps its own
-        return MaxResult(values, Tensor._make(idx, False, None, 0))
+        return MaxResult(values, Tensor._make(idx))
 
     def max(self, dim=None, keepdim: bool = False):
         """The largest element; with ``dim``, ``(values, indices)`` along it. NaN counts as the
@@ -984,12 +991,12 @@ class Tensor:
         fn = find.__name__
         if dim is None:
             self._check_reducible(None, fn)
-            return Tensor._make(np.asarray(find(self._data), np.int64), False, None, 0)
+            return Tensor._make(np.asarray(find(self._data), np.int64))
         (d,) = normalize_axis(dim, self.ndim, fn=fn)
         if self.ndim == 0:
-            return Tensor._make(np.asarray(0, np.int64), False, None, 0)
+            return Tensor._make(np.asarray(0, np.int64))
         self._check_reducible((d,), fn)
-        return Tensor._make(find(self._data, axis=d, keepdims=keepdim).astype(np.int64), False, None, 0)
+        return Tensor._make(find(self._data, axis=d, keepdims=keepdim).astype(np.int64))
 
     def argmax(self, dim=None, keepdim: bool = False) -> Tensor:
         """The index of the largest element (of the flattened tensor, or along ``dim``)."""
@@ -1101,7 +1108,7 @@ class Tensor:
     def sign(self) -> Tensor:
         """−1, 0 or 1 per element. Its derivative is 0 everywhere, so the result
         is a constant outside the graph."""
-        return Tensor._make(E.sign(self._data), False, None, 0)
+        return Tensor._make(E.sign(self._data))
 
     def cumsum(self, dim: int) -> Tensor:
         """Running sums along ``dim``: yᵢ = Σ_{k ≤ i} x_k."""
@@ -1150,15 +1157,14 @@ class Tensor:
             raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to the "
                              f"tensor's shape {self.shape}")
         if not isinstance(value, Tensor):  # a number takes the tensor's dtype, as PyTorch
-            value = Tensor._make(np.asarray(_number_arg(value, "masked_fill", "value"), self.dtype),
-                                 False, None, 0)
+            value = Tensor._make(np.asarray(_number_arg(value, "masked_fill", "value"), self.dtype))
         return where(m, value, self)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         """``(values, indices)`` sorted along ``dim``; ties keep their order."""
         (d,) = normalize_axis(dim, self.ndim)
         if self.ndim == 0:
-            return SortResult(self * 1 if self.requires_grad else self, Tensor._make(np.asarray(0), False, None, 0))
+            return SortResult(self * 1 if self.requires_grad else self, Tensor._make(np.asarray(0)))
         if descending:
             # a stable ascending sort of the reversed data, reversed back: the largest first,
             # ties in their original order, and NaN first, as PyTorch (NaN counts as the
@@ -1168,7 +1174,7 @@ class Tensor:
             idx = (n - 1) - np.argsort(self._data[flip], axis=d, kind="stable")[flip]
         else:
             idx = np.argsort(self._data, axis=d, kind="stable")
-        return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64), False, None, 0))
+        return SortResult(self.gather(d, idx), Tensor._make(idx.astype(np.int64)))
 
     def argsort(self, dim: int = -1, descending: bool = False) -> Tensor:
         """The indices that sort along ``dim``."""
@@ -1307,7 +1313,7 @@ class Tensor:
         if self.dtype.kind in "iu" and (not isinstance(other, Tensor) or other.dtype.kind in "iu") \
                 and not isinstance(other, builtins.float):
             r = r.astype(self.dtype)
-        return Tensor._make(r, False, None, 0)
+        return Tensor._make(r)
 
     multiply, subtract, divide, true_divide = mul, sub, div, div
 
@@ -1404,13 +1410,13 @@ def _promote(a, b, true_divide=False):
     integers divide to the default float dtype."""
     ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka == "f" and kb != "f":
-        return a, Tensor._make(b._data.astype(a._data.dtype), False, None, 0)
+        return a, Tensor._make(b._data.astype(a._data.dtype))
     if kb == "f" and ka != "f":
-        return Tensor._make(a._data.astype(b._data.dtype), False, None, 0), b
+        return Tensor._make(a._data.astype(b._data.dtype)), b
     if true_divide and ka != "f":
         d = B.get_default_dtype()
-        return (Tensor._make(a._data.astype(d), False, None, 0),
-                Tensor._make(b._data.astype(d), False, None, 0))
+        return (Tensor._make(a._data.astype(d)),
+                Tensor._make(b._data.astype(d)))
     return a, b
 
 
@@ -1584,7 +1590,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)  # a cast stays in the graph
-    return Tensor._make(_to_array(data, dtype), False, None, 0)
+    return Tensor._make(_to_array(data, dtype))
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -1593,12 +1599,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: expected a NumPy array, got {type(array).__name__}")
     if array.dtype not in B._SUPPORTED:
         _refuse_array_dtype(array, "from_numpy")
-    return Tensor._make(array, False, None, 0)
+    return Tensor._make(array)
 
 
 def _new(arr, requires_grad):
     _check_grad_dtype(arr, requires_grad)
-    return Tensor._make(arr, bool(requires_grad), None, 0)
+    return Tensor._make(arr, bool(requires_grad))
 
 
 def _int_arg(value, name: str, arg: str, minimum: int = 0) -> int:
@@ -1806,7 +1812,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
             keys = rng.standard_exponential(w.shape) / w
         idx = np.argsort(keys, axis=1, kind="stable")[:, :n]
     idx = idx.astype(np.int64).reshape(x.shape[:-1] + (n,))
-    result = Tensor._make(idx, False, None, 0)
+    result = Tensor._make(idx)
     return write_out(result, out, "multinomial")
 
 
@@ -2064,8 +2070,7 @@ def numel(input) -> int:
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
     """|input − other| ≤ atol + rtol·|other|, element by element (a bool tensor)."""
-    return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol, atol, equal_nan),
-                        False, None, 0)
+    return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol, atol, equal_nan))
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

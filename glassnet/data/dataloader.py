@@ -39,11 +39,11 @@ def default_collate(samples: list):
         if len(shapes) > 1:
             raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}; "
                              "pad them or pass a collate_fn")
-        return Tensor._make(np.stack(arrays), False, None, 0)
+        return Tensor._make(np.stack(arrays))
     if isinstance(first, (bool, np.bool_)):
-        return Tensor._make(np.asarray(samples, dtype=np.bool_), False, None, 0)
+        return Tensor._make(np.asarray(samples, dtype=np.bool_))
     if isinstance(first, numbers.Integral):
-        return Tensor._make(np.asarray(samples, dtype=np.int64), False, None, 0)
+        return Tensor._make(np.asarray(samples, dtype=np.int64))
     if isinstance(first, numbers.Real):
         return Tensor(samples)
     if isinstance(first, (str, bytes)):

@@ -110,7 +110,7 @@ class TensorDataset(Dataset):
 
     @property
     def tensors(self) -> tuple:
-        return tuple(Tensor._make(a, False, None, 0) for a in self.arrays)
+        return tuple(Tensor._make(a) for a in self.arrays)
 
     def __len__(self) -> int:
         return self.arrays[0].shape[0]
@@ -120,7 +120,7 @@ class TensorDataset(Dataset):
         out[0] = _apply(self.transform, out[0], batched)
         if len(out) > 1:
             out[1] = _apply(self.target_transform, out[1], batched)
-        return tuple(Tensor._make(np.asarray(o), False, None, 0) for o in out)
+        return tuple(Tensor._make(np.asarray(o)) for o in out)
 
     def __getitem__(self, index):
         n = len(self)

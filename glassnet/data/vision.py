@@ -103,8 +103,7 @@ class StandardDataset(Dataset):
         idx = np.asarray(indices, dtype=np.intp)
         x = _apply(self.transform, self.data[idx], batched=True)
         y = _apply(self.target_transform, self.targets[idx], batched=True)
-        return Tensor._make(np.asarray(x), False, None, 0), Tensor._make(np.asarray(y), False,
-                                                                          None, 0)
+        return Tensor._make(np.asarray(x)), Tensor._make(np.asarray(y))
 
     def arrays(self):
         """The whole split as training arrays: ``(X, y)`` with X float32 in [0, 1] —

@@ -334,7 +334,7 @@ class DistributedDataParallel(Module):
                 if i == last:
                     result = grad
                 elif self._expected[i] or p.grad is not None or grad.any():
-                    p.grad = Tensor._make(grad, False, None, 0)
+                    p.grad = Tensor._make(grad)
         # the engine still adds the hook's return value to the last parameter's .grad:
         # it must start from None so that .grad becomes exactly the average
         self._params[last].grad = None

@@ -382,7 +382,7 @@ def all_gather(tensor_list: list, tensor) -> list:
     if a.dtype != send.dtype:
         gathered = gathered.astype(a.dtype) if a.dtype != np.bool_ else gathered != 0
     if not tensor_list:
-        make = (lambda g: Tensor._make(g, False, None, 0)) if isinstance(tensor, Tensor) else (
+        make = (lambda g: Tensor._make(g)) if isinstance(tensor, Tensor) else (
             lambda g: g)
         tensor_list.extend(make(gathered[r].copy()) for r in range(size))
         return tensor_list

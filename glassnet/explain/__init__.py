@@ -26,12 +26,15 @@ from .records import Eq, Operand, Show, Step, Text  # noqa: F401
 from .registry import describes, describes_update  # noqa: F401
 
 
+# ``gn.explain`` is this package (gn.explain.describes, gn.explain.Step, the submodules)
+# and, called, the context manager (``with gn.explain() as ex:``). No plain form keeps
+# both: a function has no submodules, a package cannot be called. So the module's class
+# gains a __call__ (a ModuleType subclass, as Python documents for customising a module).
+# Nothing to measure: it adds one call per ``gn.explain()``, none per op or step.
 class _CallableModule(_types.ModuleType):
-    def __call__(self, digits: int = 4, max_elements: int = 16, title: str | None = None, names=None,
-                 focus=None, max_terms: int | None = None) -> explain:
-        """``with gn.explain() as ex:`` — see ``glassnet.explain.explain``."""
-        return explain(digits=digits, max_elements=max_elements, title=title, names=names, focus=focus,
-                       max_terms=max_terms)
+    def __call__(self, *args, **kwargs) -> explain:
+        """``with gn.explain() as ex:`` — the arguments are ``glassnet.explain.explain``'s."""
+        return explain(*args, **kwargs)
 
 
 _sys.modules[__name__].__class__ = _CallableModule

@@ -360,7 +360,7 @@ def decode_tree(obj, arrays: dict, where: str):
         return arrays[key]
 
     if "__tensor__" in obj:
-        return Tensor._make(get(obj["__tensor__"]), bool(obj.get("requires_grad")), None, 0)
+        return Tensor._make(get(obj["__tensor__"]), bool(obj.get("requires_grad")))
     if "__ndarray__" in obj:
         return get(obj["__ndarray__"])
     if "__scalar__" in obj:

@@ -283,7 +283,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         return rebuild(meta["arch"], meta.get("training", True), state, name, "load")
     if meta is not None and meta.get("class") and weights_only is False:
         return _rebuild_own_class(meta["class"], meta.get("training", True), state, name)
-    return OrderedDict((k, Tensor._make(v, False, None, 0)) for k, v in state.items())
+    return OrderedDict((k, Tensor._make(v)) for k, v in state.items())
 
 
 def _tree_kind(meta) -> str:

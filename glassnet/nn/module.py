@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend as B
 from .._device import check_device, parse_to
-from ..tensor import Tensor, _clear_grads, _HookHandle, _plain_value, _to_array
+from ..tensor import Tensor, _check_grad_dtype, _clear_grads, _HookHandle, _plain_value, _to_array
 
 
 def check_positive_int(layer: str, arg: str, value) -> None:
@@ -32,8 +32,8 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, np.float32)
         arr = data._data if isinstance(data, Tensor) else _to_array(data)
-        super().__init__(arr, requires_grad=requires_grad)
-        self._data = arr  # share storage with the tensor it wraps, as PyTorch does
+        _check_grad_dtype(arr, requires_grad)
+        self._fill(arr, bool(requires_grad), None, 0)  # shares storage with the tensor it wraps, as PyTorch
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

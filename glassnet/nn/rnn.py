@@ -195,7 +195,7 @@ class RNNBase(Module):
                 if h.requires_grad:
                     states.append([h[k] for k in range(LD)])
                 else:
-                    states.append([Tensor._make(h._data[k], False, None, 0) for k in range(LD)])
+                    states.append([Tensor._make(h._data[k]) for k in range(LD)])
 
         # the fused layer runs the sequences longest first (the running rows are then a
         # prefix of the batch): sort once here for every layer, and unsort at the end

@@ -34,7 +34,7 @@ or ``pack_sequence``; undone by ``pad_packed_sequence``.
 
 
 def _int_tensor(a):
-    return Tensor._make(np.asarray(a, dtype=np.int64), False, None, 0)
+    return Tensor._make(np.asarray(a, dtype=np.int64))
 
 
 def check_lengths(name, lengths, T, N, context=""):

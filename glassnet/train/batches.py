@@ -87,12 +87,12 @@ def predict(model, X, batch_size: int = 256) -> Tensor:
         with no_grad():
             for b in loader:
                 x = b[0] if isinstance(b, (tuple, list)) else b
-                x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x), False, None, 0)
+                x = x if isinstance(x, Tensor) else Tensor._make(np.asarray(x))
                 outputs.append(model(x)._data)
     finally:
         model.train(was_training)
     if not outputs:
         raise ValueError("predict: the input holds no samples")
-    return Tensor._make(np.concatenate(outputs), False, None, 0)
+    return Tensor._make(np.concatenate(outputs))
 
 

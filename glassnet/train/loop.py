@@ -68,7 +68,7 @@ def _with_output_shaped_targets(loss_fn):
         if t.dtype != output.dtype:
             t = t.astype(output.dtype)
         if t is not target._data:
-            target = Tensor._make(t, False, None, 0)
+            target = Tensor._make(t)
         return loss_fn(output, target)
     return call
 
@@ -123,9 +123,9 @@ def _unpack(batch, what):
         raise ValueError(f"{what}: each batch must be an (inputs, targets) pair, got "
                          f"{type(batch).__name__}")
     if not isinstance(x, Tensor):
-        x = Tensor._make(np.asarray(x), False, None, 0)
+        x = Tensor._make(np.asarray(x))
     if not isinstance(y, Tensor):
-        y = Tensor._make(np.asarray(y), False, None, 0)
+        y = Tensor._make(np.asarray(y))
     return x, y
 
 
