@@ -99,63 +99,79 @@ from .tensor import (  # noqa: F401
 float = float32
 bool = bool_
 
-
-def _elementwise(name):
-    def f(input, *args, **kwargs):
-        return getattr(as_tensor(input), name)(*args, **kwargs)
-
-    f.__name__ = name
-    f.__doc__ = f"Elementwise {name} of a tensor (see ``Tensor.{name}``)."
-    return f
-
-
-sqrt, abs, sin, cos, clamp, clip = (_elementwise(n) for n in
-                                    ("sqrt", "abs", "sin", "cos", "clamp", "clip"))
-sum, mean, var, std, logsumexp = (_elementwise(n) for n in ("sum", "mean", "var", "std", "logsumexp"))
-max, min, argmax, argmin = (_elementwise(n) for n in ("max", "min", "argmax", "argmin"))
-reshape, flatten, squeeze, unsqueeze, transpose, permute = (
-    _elementwise(n) for n in ("reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute"))
-pow = _elementwise("pow")
-(neg, square, reciprocal, rsqrt, log1p, expm1, sign, cumsum, flip, gather, masked_fill, sort,
- argsort, topk) = (_elementwise(n) for n in (
-    "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1", "sign", "cumsum", "flip", "gather",
-    "masked_fill", "sort", "argsort", "topk"))
-norm, prod = _elementwise("norm"), _elementwise("prod")
 from .tensor import allclose, equal, is_tensor, isclose, numel  # noqa: F401
 from .toplevel import (  # noqa: F401
+    abs,
     add,
     all,
     amax,
     amin,
     any,
+    argmax,
+    argmin,
+    argsort,
     bmm,
     cat,
+    clamp,
+    clip,
     clone,
     concat,
     concatenate,
+    cos,
+    cumsum,
     detach,
     div,
     divide,
     eq,
+    expm1,
     fill_,
+    flatten,
+    flip,
+    gather,
     is_floating_point,
     isfinite,
     isnan,
+    log1p,
+    logsumexp,
+    masked_fill,
     matmul,
+    max,
+    mean,
+    min,
     mm,
     mul,
     multiply,
     narrow,
+    neg,
     negative,
+    norm,
+    permute,
+    pow,
+    prod,
+    reciprocal,
+    reshape,
     roll,
+    rsqrt,
+    sign,
+    sin,
+    sort,
+    sqrt,
+    square,
+    squeeze,
     stack,
+    std,
     sub,
     subtract,
+    sum,
     t,
+    topk,
+    transpose,
     tril,
     triu,
     true_divide,
     unflatten,
+    unsqueeze,
+    var,
     zero_,
 )
 

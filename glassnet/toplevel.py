@@ -80,6 +80,15 @@ def _method(name):
 
 
 # the methods PyTorch also has as functions
+sqrt, abs, sin, cos, pow, neg, square, reciprocal, rsqrt, log1p, expm1, sign = (_method(n) for n in (
+    "sqrt", "abs", "sin", "cos", "pow", "neg", "square", "reciprocal", "rsqrt", "log1p", "expm1",
+    "sign"))
+clamp, clip, cumsum, flip, gather, masked_fill, sort, argsort, topk = (_method(n) for n in (
+    "clamp", "clip", "cumsum", "flip", "gather", "masked_fill", "sort", "argsort", "topk"))
+sum, mean, var, std, logsumexp, norm, prod, max, min, argmax, argmin = (_method(n) for n in (
+    "sum", "mean", "var", "std", "logsumexp", "norm", "prod", "max", "min", "argmax", "argmin"))
+reshape, flatten, squeeze, unsqueeze, transpose, permute = (_method(n) for n in (
+    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "permute"))
 (all, any, amax, amin, clone, detach, eq, fill_, zero_, is_floating_point, isfinite, isnan,
  negative, t, unflatten, tril, triu, roll, narrow) = (_method(n) for n in (
     "all", "any", "amax", "amin", "clone", "detach", "eq", "fill_", "zero_", "is_floating_point",
