@@ -273,15 +273,13 @@ def build(trainer) -> dict:
     return frame
 
 
-def _capture(model, x, modules):
-    """{id(module): its output as float64 NumPy} of one eval-mode forward pass of ``x``, and the
-    model's output."""
+def _hooked_eval(model, x, hooks):
+    """The model's output, as float64 NumPy, of one eval-mode forward pass of the batch ``x``
+    with the forward hooks ``[(module, hook)]`` in place (removed afterwards)."""
     from ..autograd import no_grad
     from ..tensor import Tensor
 
-    seen = {}
-    handles = [m.register_forward_hook(
-        lambda mod, args, out: seen.__setitem__(id(mod), out)) for m in modules]
+    handles = [m.register_forward_hook(h) for m, h in hooks]
     was = model.training
     model.eval()
     try:
@@ -291,7 +289,19 @@ def _capture(model, x, modules):
         model.train(was)
         for h in handles:
             h.remove()
-    return seen, np.asarray(out._data, np.float64)
+    return np.asarray(out._data, np.float64)
+
+
+def _capture(model, x, modules):
+    """{id(module): its output as float64 NumPy} of one eval-mode forward pass of ``x``, and the
+    model's output."""
+    seen = {}
+
+    def keep(mod, args, out):
+        seen[id(mod)] = out
+
+    out = _hooked_eval(model, x, [(m, keep) for m in modules])
+    return seen, out
 
 
 def _layers(model):
@@ -395,25 +405,14 @@ def rnn_io(model, rnn, x):
     """The recurrent layer's input and output of one eval-mode pass of the batch ``x``, as float64
     NumPy in its own layout ((N, T, ·) with ``batch_first``, else (T, N, ·)), and the model's
     output. The model may reshape or transpose its input on the way."""
-    from ..autograd import no_grad
-    from ..tensor import Tensor
-
     seen = {}
 
     def hook(module, args, out):
         seen["in"] = np.asarray(args[0]._data, np.float64)
         seen["out"] = np.asarray((out[0] if isinstance(out, tuple) else out)._data, np.float64)
 
-    handle = rnn.register_forward_hook(hook)
-    was = model.training
-    model.eval()
-    try:
-        with no_grad():
-            out = model(Tensor(x))
-    finally:
-        model.train(was)
-        handle.remove()
-    return seen["in"], seen["out"], np.asarray(out._data, np.float64)
+    out = _hooked_eval(model, x, [(rnn, hook)])
+    return seen["in"], seen["out"], out
 
 
 def first_sequence(rnn, a):
