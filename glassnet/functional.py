@@ -20,7 +20,8 @@ from .ops import loss as LS
 from .ops import norm as NORM
 from .ops import pool as POOL
 from .ops._util import broadcasts_to
-from .tensor import Tensor, as_tensor, cat, chunk, matmul, pad, split, stack, where  # noqa: F401
+from .tensor import Tensor, as_tensor
+from .toplevel import cat, chunk, matmul, pad, split, stack, where  # noqa: F401
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -28,11 +29,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 # ---------------------------------------------------------------------------
 # activations
 # ---------------------------------------------------------------------------
-def _floating(input):
-    """The input as a tensor; int/bool ones converted to the default float dtype (as PyTorch)."""
-    return as_tensor(input)._float()
-
-
 def _float_input(input, name):
     """The input as a tensor, refused unless floating-point (as PyTorch, for the functions
     that have no integer version; ``Function.dtypes`` says the same for single ops)."""
@@ -56,7 +52,7 @@ def sigmoid(input: Tensor) -> Tensor:
         >>> round(gn.sigmoid(gn.tensor(0.87)).item(), 4)  # the chapter's neuron
         0.7047
     """
-    return A.SigmoidFunction.apply(_floating(input))
+    return as_tensor(input).sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:
@@ -70,7 +66,7 @@ def tanh(input: Tensor) -> Tensor:
         >>> gn.tanh(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([-0.964 ,  0.    ,  0.9951])
     """
-    return A.TanhFunction.apply(_floating(input))
+    return as_tensor(input).tanh()
 
 
 def relu(input: Tensor) -> Tensor:
@@ -84,10 +80,7 @@ def relu(input: Tensor) -> Tensor:
         >>> gn.relu(gn.tensor([-2.0, 0.0, 3.0]))
         tensor([0., 0., 3.])
     """
-    t = as_tensor(input)
-    if t._data.dtype.kind == "b":
-        raise TypeError("relu: not defined for bool tensors (convert with .long() or .float())")
-    return A.ReLUFunction.apply(t)
+    return as_tensor(input).relu()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:

@@ -594,10 +594,10 @@ class Tensor:
         return E.AbsFunction.apply(self)
 
     def __matmul__(self, other):
-        return matmul(self, other)
+        return self.matmul(other)
 
     def __rmatmul__(self, other):
-        return matmul(self._const(other), self)
+        return self._const(other).matmul(self)
 
     # In-place forms follow PyTorch's rules. Outside the graph (no grad needed, or under
     # no_grad) they write into the array. On a leaf that requires grad they are refused
@@ -887,12 +887,34 @@ class Tensor:
         return self.expand(other.shape)
 
     def split(self, split_size_or_sections, dim: int = 0):
-        """Pieces along ``dim`` of ``split_size`` each, or of the listed sizes."""
-        return split(self, split_size_or_sections, dim)
+        """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the
+        listed sizes."""
+        (d,) = normalize_axis(dim, self.ndim)
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (builtins.int, np.integer)):
+            size = builtins.int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: split_size must be positive, got {size}")
+            cuts = list(range(size, n, size))
+        else:
+            sizes = list(split_size_or_sections)
+            if builtins.sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} add up to {builtins.sum(sizes)} but dimension "
+                                 f"{d} has size {n}")
+            cuts = list(np.cumsum(sizes)[:-1])
+        if not cuts:
+            return (self,)
+        return M.SplitFunction.apply(self, sections=cuts, dim=d)
 
     def chunk(self, chunks: int, dim: int = 0):
         """``chunks`` pieces of (nearly) equal size along ``dim``."""
-        return chunk(self, chunks, dim)
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        (d,) = normalize_axis(dim, self.ndim)
+        if self.shape[d] == 0:  # as PyTorch: ``chunks`` empty pieces
+            return tuple(self[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
+        size = -(-self.shape[d] // chunks)
+        return self.split(builtins.max(size, 1), d)
 
     # ------------------------------------------------------------ reductions
     def _reduce_dims(self, dim, fn):
@@ -958,13 +980,13 @@ class Tensor:
         """The largest element; with ``dim``, ``(values, indices)`` along it. NaN counts as the
         largest (and the smallest): a NaN anywhere gives NaN, with its gradient, as PyTorch."""
         if isinstance(dim, Tensor):
-            return maximum(self, dim)
+            return self.maximum(dim)
         return self._maxmin(dim, keepdim, "max")
 
     def min(self, dim=None, keepdim: bool = False):
         """The smallest element; with ``dim``, ``(values, indices)`` along it (NaN wins, as in max)."""
         if isinstance(dim, Tensor):
-            return minimum(self, dim)
+            return self.minimum(dim)
         return self._maxmin(dim, keepdim, "min")
 
     def amax(self, dim=None, keepdim: bool = False):
@@ -1068,9 +1090,9 @@ class Tensor:
                 _no_bool(self, "clamp")
             out = self
             if min is not None:
-                out = where((out < min) | _isnan(min), min, out)
+                out = Tensor.where(min, (out < min) | _isnan(min), out)
             if max is not None:
-                out = where((out > max) | _isnan(max), max, out)
+                out = Tensor.where(max, (out > max) | _isnan(max), out)
             return out
         return E.ClampFunction.apply(self, min=min, max=max)
 
@@ -1158,7 +1180,7 @@ class Tensor:
                              f"tensor's shape {self.shape}")
         if not isinstance(value, Tensor):  # a number takes the tensor's dtype, as PyTorch
             value = Tensor._make(np.asarray(_number_arg(value, "masked_fill", "value"), self.dtype))
-        return where(m, value, self)
+        return value.where(m, self)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         """``(values, indices)`` sorted along ``dim``; ties keep their order."""
@@ -1268,16 +1290,39 @@ class Tensor:
         return A.LogSoftmaxFunction.apply(self, dim=d)
 
     def matmul(self, other):
-        """The matrix product ``self @ other``."""
-        return matmul(self, other)
+        """The matrix product ``self @ other``, with NumPy's rules for vectors and batches."""
+        y = other if isinstance(other, Tensor) else as_tensor(other)
+        _no_bool(self, "matmul")
+        _no_bool(y, "matmul")
+        if self.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                             f"{self.shape} and {y.shape}")
+        inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
+        if self.shape[-1] != inner_y:
+            raise ValueError(
+                f"matmul: shapes {self.shape} and {y.shape} do not fit: the first has "
+                f"{self.shape[-1]} columns but the second has {inner_y} rows"
+            )
+        try:
+            return L.MatMulFunction.apply(self, y)
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions of {self.shape} and {y.shape} cannot be "
+                             "broadcast together") from None
 
     def mm(self, other):
         """The matrix product ``self @ other``."""
-        return matmul(self, other)
+        return self.matmul(other)
 
     def bmm(self, other):
-        """The batched matrix product of (B, n, m) and (B, m, p) tensors: (B, n, p)."""
-        return bmm(self, other)
+        """The batched matrix product, no broadcasting: (B, n, m) @ (B, m, p) → (B, n, p)."""
+        y = as_tensor(other)
+        if self.ndim != 3 or y.ndim != 3:
+            raise ValueError(f"bmm: expects two 3-d tensors (batches of matrices), got shapes "
+                             f"{self.shape} and {y.shape}")
+        if self.shape[0] != y.shape[0]:
+            raise ValueError(f"bmm: the batch sizes differ: {self.shape[0]} (shape {self.shape}) "
+                             f"and {y.shape[0]} (shape {y.shape})")
+        return self.matmul(y)
 
     # ------------------------------------------- PyTorch's method forms of the operators
     def _alpha(self, other, alpha, name):
@@ -1318,28 +1363,52 @@ class Tensor:
     multiply, subtract, divide, true_divide = mul, sub, div, div
 
     def where(self, condition, y) -> Tensor:
-        """Elements of this tensor where ``condition`` holds, else of ``y`` (``gn.where``)."""
-        return where(condition, self, y)
+        """Elements of this tensor where ``condition`` holds, else of ``y``. ``gn.where(condition,
+        x, y)`` is ``Tensor.where(x, condition, y)``, so here ``self`` may also be a number (then
+        ``y`` gives the dtype)."""
+        cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype} "
+                            "(compare to make one, e.g. x > 0, or convert with .bool())")
+        x = self
+        xt = x if isinstance(x, Tensor) else None
+        yt = y if isinstance(y, Tensor) else None
+        ref = xt if xt is not None else yt
+        if ref is None:
+            return as_tensor(np.where(cond, x, y))
+        xt = ref._const(x)
+        yt = ref._const(y)
+        try:
+            np.broadcast_shapes(cond.shape, xt.shape, yt.shape)
+        except ValueError:
+            raise ValueError(f"where: condition {cond.shape}, x {xt.shape} and y {yt.shape} cannot "
+                             "be broadcast together") from None
+        if xt._data.dtype != yt._data.dtype:
+            xt, yt = _same_dtype((xt, yt))
+        return E.WhereFunction.apply(xt, yt, cond=cond)
 
     def maximum(self, other) -> Tensor:
-        """max(self, other) elementwise (``gn.maximum``)."""
-        return maximum(self, other)
+        """max(self, other) elementwise with broadcasting; ties share the gradient."""
+        return self._binary(E.MaximumFunction, other, "maximum")
 
     def minimum(self, other) -> Tensor:
-        """min(self, other) elementwise (``gn.minimum``)."""
-        return minimum(self, other)
+        """min(self, other) elementwise with broadcasting; ties share the gradient."""
+        return self._binary(E.MinimumFunction, other, "minimum")
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-        """``gn.isclose(self, other)``."""
-        return isclose(self, other, rtol, atol, equal_nan)
+        """|self − other| ≤ atol + rtol·|other|, element by element (a bool tensor). As
+        ``gn.isclose(input, other)`` it is ``Tensor.isclose(input, other)``: ``self`` may also
+        be an array or a list."""
+        return Tensor._make(np.isclose(np.asarray(self), np.asarray(other), rtol, atol, equal_nan))
 
     def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-        """``gn.allclose(self, other)``."""
-        return allclose(self, other, rtol, atol, equal_nan)
+        """True when every element is ``isclose`` (``self`` as in ``isclose``)."""
+        return builtins.bool(Tensor.isclose(self, other, rtol, atol, equal_nan)._data.all())
 
     def equal(self, other) -> bool:
-        """``gn.equal(self, other)``."""
-        return equal(self, other)
+        """True when both have the same shape and the same values (``self`` as in ``isclose``)."""
+        a, b = np.asarray(self), np.asarray(other)
+        return a.shape == b.shape and builtins.bool((a == b).all())
 
     # ------------------------------------------------------- triangles, rolls, slices
     def _triangle(self, op, name, diagonal):
@@ -1866,147 +1935,6 @@ def randn_like(x, dtype=None, device=None, requires_grad: bool = False, **kwargs
     return _new(_draw(gen.standard_normal, x.shape, d, "randn_like"), requires_grad)
 
 
-# ---------------------------------------------------------------------------
-# functions of several tensors
-# ---------------------------------------------------------------------------
-def _as_tensors(tensors, name):
-    if isinstance(tensors, Tensor) or not len(tensors):
-        raise ValueError(f"{name}: expected a non-empty sequence of tensors")
-    return tuple(t if isinstance(t, Tensor) else as_tensor(t) for t in tensors)
-
-
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
-    ts = _as_tensors(tensors, "cat")
-    for i, t in enumerate(ts):
-        if t.ndim == 0:
-            raise ValueError(f"cat: tensor {i} is 0-d (shape ()); 0-d tensors cannot be "
-                             "concatenated (use stack, or reshape them to (1,) first)")
-    (d,) = normalize_axis(dim, ts[0].ndim)
-    ref = ts[0].shape
-    for i, t in enumerate(ts):
-        if t.ndim != len(ref) or t.shape[:d] + t.shape[d + 1:] != ref[:d] + ref[d + 1:]:
-            raise ValueError(
-                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {ref}; all sizes "
-                f"must match except in dimension {d}"
-            )
-    return M.CatFunction.apply(*_same_dtype(ts), dim=d)
-
-
-concatenate = cat
-
-
-def stack(tensors, dim: int = 0) -> Tensor:
-    """Join tensors of equal shape along a new dimension."""
-    ts = _as_tensors(tensors, "stack")
-    for i, t in enumerate(ts):
-        if t.shape != ts[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "
-                             f"{ts[0].shape}; stack needs equal shapes")
-    (d,) = normalize_axis(dim, ts[0].ndim + 1)
-    return M.StackFunction.apply(*_same_dtype(ts), dim=d)
-
-
-def split(x: Tensor, split_size_or_sections, dim: int = 0):
-    """Pieces of ``x`` along ``dim``: of size ``split_size`` each (the last may be
-    smaller), or of the listed sizes."""
-    (d,) = normalize_axis(dim, x.ndim)
-    n = x.shape[d]
-    if isinstance(split_size_or_sections, (builtins.int, np.integer)):
-        size = builtins.int(split_size_or_sections)
-        if size <= 0:
-            raise ValueError(f"split: split_size must be positive, got {size}")
-        cuts = list(range(size, n, size))
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)} but dimension {d} has "
-                             f"size {n}")
-        cuts = list(np.cumsum(sizes)[:-1])
-    if not cuts:
-        return (x,)
-    return M.SplitFunction.apply(x, sections=cuts, dim=d)
-
-
-def chunk(x: Tensor, chunks: int, dim: int = 0):
-    """``chunks`` pieces of (nearly) equal size along ``dim``."""
-    if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    (d,) = normalize_axis(dim, x.ndim)
-    if x.shape[d] == 0:  # as PyTorch: ``chunks`` empty pieces
-        return tuple(x[(slice(None),) * d + (slice(0, 0),)] for _ in range(chunks))
-    size = -(-x.shape[d] // chunks)
-    return split(x, max(size, 1), d)
-
-
-def where(condition, x, y) -> Tensor:
-    """Elements of ``x`` where ``condition`` holds, else of ``y``."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != np.bool_:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype} (compare "
-                        "to make one, e.g. x > 0, or convert with .bool())")
-    xt = x if isinstance(x, Tensor) else None
-    yt = y if isinstance(y, Tensor) else None
-    ref = xt if xt is not None else yt
-    if ref is None:
-        return as_tensor(np.where(cond, x, y))
-    xt = ref._const(x)
-    yt = ref._const(y)
-    try:
-        np.broadcast_shapes(cond.shape, xt.shape, yt.shape)
-    except ValueError:
-        raise ValueError(f"where: condition {cond.shape}, x {xt.shape} and y {yt.shape} cannot be "
-                         "broadcast together") from None
-    if xt._data.dtype != yt._data.dtype:
-        xt, yt = _same_dtype((xt, yt))
-    return E.WhereFunction.apply(xt, yt, cond=cond)
-
-
-def maximum(x, y) -> Tensor:
-    """max(x, y) elementwise with broadcasting; ties share the gradient."""
-    x = as_tensor(x)
-    return x._binary(E.MaximumFunction, y, "maximum")
-
-
-def minimum(x, y) -> Tensor:
-    """min(x, y) elementwise with broadcasting; ties share the gradient."""
-    x = as_tensor(x)
-    return x._binary(E.MinimumFunction, y, "minimum")
-
-
-def matmul(x: Tensor, y: Tensor) -> Tensor:
-    """Matrix product with NumPy's rules for vectors and batches."""
-    x, y = as_tensor(x), as_tensor(y)
-    _no_bool(x, "matmul")
-    _no_bool(y, "matmul")
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
-                         f"{x.shape} and {y.shape}")
-    inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
-    if x.shape[-1] != inner_y:
-        raise ValueError(
-            f"matmul: shapes {x.shape} and {y.shape} do not fit: the first has {x.shape[-1]} "
-            f"columns but the second has {inner_y} rows"
-        )
-    try:
-        return L.MatMulFunction.apply(x, y)
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {x.shape} and {y.shape} cannot be "
-                         "broadcast together") from None
-
-
-def bmm(input, mat2, *, out=None) -> Tensor:
-    """The batched matrix product: (B, n, m) @ (B, m, p) → (B, n, p), no broadcasting."""
-    x, y = as_tensor(input), as_tensor(mat2)
-    if x.ndim != 3 or y.ndim != 3:
-        raise ValueError(f"bmm: expects two 3-d tensors (batches of matrices), got shapes "
-                         f"{x.shape} and {y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"bmm: the batch sizes differ: {x.shape[0]} (shape {x.shape}) and "
-                         f"{y.shape[0]} (shape {y.shape})")
-    return write_out(matmul(x, y), out, "bmm")
-
-
 def write_out(result: Tensor, out, name: str) -> Tensor:
     """Write ``result`` into ``out`` (PyTorch's ``out=``) and return ``out``; returns ``result``
     when ``out`` is None."""
@@ -2031,54 +1959,3 @@ def write_out(result: Tensor, out, name: str) -> Tensor:
     out._data[...] = r
     autograd.bump_version(out)
     return out
-
-
-def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last dimensions: ``pad=(left, right, top, bottom, ...)`` as PyTorch."""
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: expected an even number of sizes, at most 2 per dimension "
-                         f"({2 * x.ndim} for shape {x.shape}), got {tuple(pad)}")
-    if mode != "constant":
-        raise ValueError(f"pad: mode {mode!r} is not supported (expected 'constant')")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
-    width = [(0, 0)] * x.ndim
-    for i in range(len(pad) // 2):
-        width[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return M.PadFunction.apply(x, pad_width=tuple(width), value=value)
-
-
-def exp(x):
-    """eˣ, elementwise."""
-    return as_tensor(x).exp()
-
-
-def log(x):
-    """ln x, elementwise."""
-    return as_tensor(x).log()
-
-
-def is_tensor(obj) -> bool:
-    """True for a glassnet ``Tensor``."""
-    return isinstance(obj, Tensor)
-
-
-def numel(input) -> int:
-    """The number of elements."""
-    return as_tensor(input)._data.size
-
-
-def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    """|input − other| ≤ atol + rtol·|other|, element by element (a bool tensor)."""
-    return Tensor._make(np.isclose(np.asarray(input), np.asarray(other), rtol, atol, equal_nan))
-
-
-def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    """True when every element is ``isclose``."""
-    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
-
-
-def equal(input, other) -> bool:
-    """True when both have the same shape and the same values."""
-    a, b = np.asarray(input), np.asarray(other)
-    return a.shape == b.shape and builtins.bool((a == b).all())

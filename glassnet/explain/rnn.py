@@ -20,7 +20,7 @@ import numpy as np
 from .. import autograd, optim
 from .. import functional as F
 from ..ops import recurrent as recurrent_ops
-from ..tensor import stack
+from ..toplevel import stack
 from . import build as X
 from .exercises import (
     ExerciseError,

@@ -23,7 +23,8 @@ import numpy as np
 from .. import functional as F
 from .._device import check_device
 from ..ops import recurrent as R
-from ..tensor import Tensor, as_tensor, cat, empty, stack, zeros
+from ..tensor import Tensor, as_tensor, empty, zeros
+from ..toplevel import cat, stack
 from . import init
 from .module import Module, Parameter, check_positive_int
 from .rnn_utils import PackedSequence, _pack_padded, check_lengths, pad_packed_sequence

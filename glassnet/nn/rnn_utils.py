@@ -15,7 +15,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..ops import recurrent as R
-from ..tensor import Tensor, as_tensor, cat, full
+from ..tensor import Tensor, as_tensor, full
+from ..toplevel import cat
 
 # ``from glassnet.nn.utils.rnn import pack_padded_sequence`` works as with torch.nn.utils.rnn
 sys.modules.setdefault(__name__.rsplit(".", 1)[0] + ".utils.rnn", sys.modules[__name__])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import functional as F
 from ...ops import conv as CV
-from ...tensor import pad
+from ...toplevel import pad
 from ..registry import exports, imports
 
 

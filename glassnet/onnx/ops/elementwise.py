@@ -11,7 +11,8 @@ import numpy as np
 
 from ... import functional as F
 from ...ops import elementwise as E
-from ...tensor import CastFunction, Tensor, exp, log, maximum, minimum, where
+from ...tensor import CastFunction, Tensor
+from ...toplevel import exp, log, maximum, minimum, where
 from ..registry import exports, imports
 
 _BINARY = {E.AddFunction: "Add", E.SubFunction: "Sub", E.MulFunction: "Mul", E.DivFunction: "Div",

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import functional as F
 from ...ops import linalg as L
-from ...tensor import matmul
+from ...toplevel import matmul
 from ..registry import exports, imports
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ... import functional as F
 from ...ops import conv as CV
 from ...ops import pool as P
-from ...tensor import pad
+from ...toplevel import pad
 from ..registry import exports, imports
 
 

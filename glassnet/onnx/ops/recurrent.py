@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import recurrent as RC
-from ...tensor import cat, split, stack, zeros
+from ...tensor import zeros
+from ...toplevel import cat, split, stack
 from ..registry import exports, imports
 
 _ONNX_ORDER = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}  # ONNX's gate k is PyTorch's gate order[k]
