@@ -151,7 +151,7 @@ def worker(args) -> None:
                     d.barrier()
                 else:
                     rounds[kind].append(_block(step, counts[kind]))
-        grad_bytes = sum(p.numpy().nbytes for p in _workload(name, 1)[0].parameters())
+        grad_bytes = sum(p.detach().numpy().nbytes for p in _workload(name, 1)[0].parameters())
         out[name] = {"batch": batch, "grad_bytes": grad_bytes, "rounds": rounds}
     points = {}
     for nbytes in [s for s in SIZES if s <= args.max_bytes]:
