@@ -6,19 +6,14 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from test_optim import _data
+from test_optim import _twins as _unseeded_twins
 
 
 def _twins(torch, seed=0):
+    """test_optim's twin networks, seeded: two calls give the same weights."""
     torch.manual_seed(seed)
-    tm = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
-    gm = gn.nn.Sequential(gn.nn.Linear(3, 5), gn.nn.Tanh(), gn.nn.Linear(5, 2)).double()
-    gm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
-    return tm, gm
-
-
-def _data():
-    rng = np.random.default_rng(1)
-    return rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
+    return _unseeded_twins(torch)
 
 
 def _closures(torch, tm, gm, topt, gopt):
