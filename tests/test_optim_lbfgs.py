@@ -4,10 +4,10 @@ import copy
 
 import numpy as np
 import pytest
-
-import glassnet as gn
 from test_optim import _data
 from test_optim import _twins as _unseeded_twins
+
+import glassnet as gn
 
 
 def _twins(torch, seed=0):
