@@ -50,11 +50,31 @@ def _case_id(v):
     return v if isinstance(v, str) else "x".join(map(str, v[:5]))
 
 
+def chunks_of(k):
+    """A ``batch_chunks`` that cuts the batch into chunks of ``k`` images whatever their size."""
+    return lambda n, item_bytes: [(lo, min(n, lo + k)) for lo in range(0, n, k)]
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["chunk-whole", "chunk-1", "chunk-2"])
+def chunk(request, monkeypatch):
+    """0: the batch chunks ``CHUNK_BYTES`` gives (one chunk at these sizes); k: k images each."""
+    if request.param:
+        monkeypatch.setattr(conv_fast, "batch_chunks", chunks_of(request.param))
+    return request.param
+
+
+def test_batch_chunks_cover_the_batch_in_chunks_of_the_set_size(monkeypatch):
+    monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 1000)
+    assert conv_fast.batch_chunks(7, 300) == [(0, 3), (3, 6), (6, 7)]
+    assert conv_fast.batch_chunks(2, 5000) == [(0, 1), (1, 2)]  # an image larger than a chunk
+    assert conv_fast.batch_chunks(4, 10) == [(0, 4)]
+
+
 @pytest.mark.parametrize("case, lowering", PAIRS, ids=_case_id)
 @pytest.mark.parametrize("needs", NEEDS,
                          ids=lambda n: "".join("xwb"[i] for i, v in enumerate(n) if v))
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "nhwc"])
-def test_fast_lowering_equals_reference(case, lowering, needs, channels_last):
+def test_fast_lowering_equals_reference(case, lowering, needs, channels_last, chunk):
     x, w, b, geometry = _inputs(case, 0, channels_last)
     ref = conv_reference.Im2col(x.shape, w.shape, *geometry, 1, needs)
     z_ref = ref.forward(x, w, b if len(needs) == 3 else None).copy()
@@ -70,7 +90,7 @@ def test_fast_lowering_equals_reference(case, lowering, needs, channels_last):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "x".join(map(str, c[:5])))
-def test_both_input_gradients_equal_reference(case):
+def test_both_input_gradients_equal_reference(case, chunk):
     """∂L/∂x by the transposed convolution (where it is defined: stride 1, borders within
     the kernel's reach) and by the kernel-offset-major col2im, whatever the rule picks."""
     x, w, _, geometry = _inputs(case, 2)

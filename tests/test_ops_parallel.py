@@ -136,8 +136,17 @@ def test_the_network_picks_every_lowering():
                            np.zeros((8, 16, 3, 3)), (1, 1), 1) is conv_fast.WidthUnfold
 
 
+def in_chunks_of(monkeypatch, k):
+    """The channels-last layers work through the batch k images at a time."""
+    monkeypatch.setattr(conv_fast, "batch_chunks",
+                        lambda n, item_bytes: [(lo, min(n, lo + k)) for lo in range(0, n, k)])
+
+
 @pytest.mark.parametrize("batch", [1, 5, 7])
-def test_split_network_matches_pytorch_float64(torch, split, batch):
+@pytest.mark.parametrize("chunk", [0, 2], ids=["chunk-whole", "chunk-2"])
+def test_split_network_matches_pytorch_float64(torch, split, monkeypatch, batch, chunk):
+    if chunk:
+        in_chunks_of(monkeypatch, chunk)
     rng = np.random.default_rng(batch)
     x = rng.standard_normal((batch, 3, 17, 17))
     v = rng.standard_normal((batch, 8 * 3 * 3))
@@ -158,7 +167,10 @@ def test_split_network_matches_pytorch_float64(torch, split, batch):
         assert max(split) == 3  # the copies really were split
 
 
-def test_split_conv_gradients_by_finite_differences(split):
+@pytest.mark.parametrize("chunk", [0, 2], ids=["chunk-whole", "chunk-2"])
+def test_split_conv_gradients_by_finite_differences(split, monkeypatch, chunk):
+    if chunk:  # the channels-last layer's batch of 5 in chunks of 2, each copy split in 3
+        in_chunks_of(monkeypatch, chunk)
     rng = np.random.default_rng(0)
     x = gn.tensor(rng.standard_normal((5, 6, 7, 6)), requires_grad=True)
     w1 = gn.tensor(rng.standard_normal((20, 6, 3, 3)) * 0.3, requires_grad=True)
