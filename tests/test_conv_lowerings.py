@@ -20,7 +20,8 @@ CASES = [
     (1, 32, 16, 5, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),      # a large weight
     (2, 3, 7, 6, 6, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)),        # 1×1
 ]
-NEEDS = [(True, True, True), (True, True), (False, True, True), (True, False, False)]
+NEEDS = [(True, True, True), (True, True), (False, True, True), (True, False, False),
+         (True, False, True)]
 
 
 def _run(lowering, x, w, b, geometry, needs, grad_out):
@@ -42,8 +43,8 @@ def _inputs(case, seed, channels_last=False):
 
 
 # the width unfold is defined for stride 1 only (choose_lowering never picks it otherwise)
-PAIRS = [(c, low) for c in CASES for low in ("ChannelsLastRows", "WidthUnfold")
-         if low == "ChannelsLastRows" or c[6] == (1, 1)]
+PAIRS = [(c, low) for c in CASES for low in ("ChannelsLastRows", "WidthUnfold", "TransposedColumns")
+         if low != "WidthUnfold" or c[6] == (1, 1)]
 
 
 def _case_id(v):
@@ -124,7 +125,8 @@ def test_reference_handles_groups_and_is_chosen_for_them():
 
 @pytest.mark.parametrize("c_in, c_out, k, stride, channels_last, expected", [
     (1, 6, 5, (1, 1), False, "Im2col"),             # LeNet's first layer
-    (3, 32, 3, (1, 1), False, "Im2col"),            # the RGB CNN's first layer
+    (1, 32, 3, (1, 1), False, "TransposedColumns"),  # the MNIST example's first layer
+    (3, 32, 3, (1, 1), False, "TransposedColumns"),  # the RGB CNN's first layer
     (6, 16, 5, (1, 1), False, "WidthUnfold"),       # LeNet's second layer
     (32, 64, 3, (1, 1), False, "ChannelsLastRows"),  # a large weight
     (8, 4, 3, (2, 2), False, "ChannelsLastRows"),   # strided

@@ -107,14 +107,16 @@ def test_a_split_inside_a_part_runs_on_that_thread(split):
 
 def build(nn, dtype):
     """Every split code path in one network, the same code for glassnet and torch:
-    conv 3→8 (reference im2col, ∂L/∂x by col2im), conv 8→64 pad 1 (channels-last rows,
-    transposed ∂L/∂x, rows reused as scratch), ReLU, max-pool 2 (channels-last),
-    conv 64→16 stride 2 (channels-last rows, col2im ∂L/∂x), conv 16→8 pad 1 (width unfold)."""
+    conv 3→16 (transposed columns, ∂L/∂x by col2im), conv 16→64 pad 1 (channels-last rows
+    in batch chunks, transposed ∂L/∂x), ReLU, max-pool 2 (channels-last), conv 64→16
+    stride 2 (channels-last rows, col2im ∂L/∂x), conv 16→8 pad 1 (width unfold),
+    conv 8→8 pad 1 in 2 groups (reference im2col, ∂L/∂x by col2im)."""
     return nn.Sequential(
-        nn.Conv2d(3, 8, 3, dtype=dtype), nn.ReLU(),
-        nn.Conv2d(8, 64, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 16, 3, dtype=dtype), nn.ReLU(),
+        nn.Conv2d(16, 64, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 16, 3, stride=2, dtype=dtype), nn.ReLU(),
-        nn.Conv2d(16, 8, 3, padding=1, dtype=dtype), nn.Flatten())
+        nn.Conv2d(16, 8, 3, padding=1, dtype=dtype),
+        nn.Conv2d(8, 8, 3, padding=1, groups=2, dtype=dtype), nn.Flatten())
 
 
 def copy_weights(src, dst, torch):
@@ -126,14 +128,16 @@ def copy_weights(src, dst, torch):
 
 def test_the_network_picks_every_lowering():
     """The shapes of ``build`` route through the paths the tests below mean to cover."""
-    x = np.zeros((5, 8, 13, 13))
+    x = np.zeros((5, 15, 15, 16)).transpose(0, 3, 1, 2)
     cl = np.zeros((5, 13, 13, 64)).transpose(0, 3, 1, 2)
-    assert choose_lowering(np.zeros((5, 3, 15, 15)), np.zeros((8, 3, 3, 3)), (1, 1), 1).__name__ \
-        == "Im2col"
-    assert choose_lowering(x, np.zeros((64, 8, 3, 3)), (1, 1), 1) is conv_fast.ChannelsLastRows
+    assert choose_lowering(np.zeros((5, 3, 17, 17)), np.zeros((16, 3, 3, 3)), (1, 1), 1) \
+        is conv_fast.TransposedColumns
+    assert choose_lowering(x, np.zeros((64, 16, 3, 3)), (1, 1), 1) is conv_fast.ChannelsLastRows
     assert choose_lowering(cl, np.zeros((16, 64, 3, 3)), (2, 2), 1) is conv_fast.ChannelsLastRows
     assert choose_lowering(np.zeros((5, 4, 4, 16)).transpose(0, 3, 1, 2),
                            np.zeros((8, 16, 3, 3)), (1, 1), 1) is conv_fast.WidthUnfold
+    assert choose_lowering(np.zeros((5, 4, 4, 8)).transpose(0, 3, 1, 2),
+                           np.zeros((8, 4, 3, 3)), (1, 1), 2).__name__ == "Im2col"
 
 
 def in_chunks_of(monkeypatch, k):

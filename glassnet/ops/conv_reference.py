@@ -13,8 +13,7 @@ Backward is the same product read the other way:
                             it was copied from (∂L/∂x).
 
 This is the reference every faster lowering (``conv_fast.py``) is tested
-against, and the one used where none of them applies: grouped convolutions and
-thin layers (kw·C_in < 16, such as a first layer on grey or RGB images).
+against, and the one used where none of them applies: grouped convolutions.
 """
 
 from __future__ import annotations
