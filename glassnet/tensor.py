@@ -234,11 +234,20 @@ class Tensor:
     def _make(cls, data, requires_grad: bool = False, ctx=None, idx: int = 0):
         """A tensor around ``data`` as it is (no conversion, no copy, no checks): output
         ``idx`` of the op ``ctx`` (a graph node when ``requires_grad``), or a plain tensor."""
+        # _fill's body written out: one call less for each of the tensors every op makes
+        # (0.34 → 0.24 µs a tensor, timeit; nine of them in a 2-3-1 training step)
         t = _object_new(cls)
-        t._fill(data, requires_grad, ctx, idx)
+        t._data = data if type(data) is _ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t._out_idx = idx
+        t.name = None
+        t._hooks = None
         return t
 
     def _fill(self, data, requires_grad, ctx, idx):
+        # every attribute a tensor starts with (``_make`` writes the same, inline)
         self._data = data if type(data) is _ndarray else np.asarray(data)
         self.grad = None
         self.requires_grad = requires_grad
@@ -1656,7 +1665,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, name: str
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but without copying when ``data`` is already an array or tensor."""
-    check_device(device, "as_tensor")
+    if device is not None:
+        check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)  # a cast stays in the graph
     return Tensor._make(_to_array(data, dtype))

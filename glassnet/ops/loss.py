@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ._util import const
 from .activation import _log_softmax, _softplus, sigmoid
 from .elementwise import sign
 
@@ -34,7 +35,7 @@ def _reduce(loss, reduction, denom=None):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(total / n)
     # (np.errstate costs about as much as the whole division, so only when needed)
-    return np.asarray(total / n)
+    return np.asarray(total / const(n, total.dtype))
 
 
 def _scale(grad_out, reduction, n):
@@ -42,7 +43,9 @@ def _scale(grad_out, reduction, n):
     ``n`` the 'mean' denominator; with n = 0 nothing receives a gradient."""
     if reduction != "mean":
         return grad_out
-    return grad_out / n if n else np.zeros_like(grad_out)
+    if not n:
+        return np.zeros_like(grad_out)
+    return grad_out / const(n, grad_out.dtype)
 
 
 class _PointwiseFunction(Function):
@@ -72,7 +75,7 @@ class MSELossFunction(_PointwiseFunction):
 
     @staticmethod
     def pointwise(d):
-        return d * d, 2 * d
+        return d * d, d * const(2, d.dtype)
 
 
 class L1LossFunction(_PointwiseFunction):
@@ -125,22 +128,39 @@ class BCELossFunction(Function):
 
     def forward(self, p, y, weight=None, reduction="mean"):
         self.p, self.y, self.w, self.reduction = p, y, weight, reduction
-        with np.errstate(divide="ignore"):  # log 0 = −inf, clamped just below
-            logp = np.maximum(np.log(p), -100)
-            log1mp = np.maximum(np.log1p(-p), -100)
-        loss = -(y * logp + (1 - y) * log1mp)
+        dt = p.dtype
+        # log 0 = −inf, clamped just below; a p outside [0, 1] gives NaN, which
+        # binary_cross_entropy reports
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logp = np.log(p, out=np.empty_like(p))  # (out=: arrays even for a 0-d p)
+            log1mp = np.negative(p, out=np.empty_like(p))
+            np.log1p(log1mp, out=log1mp)
+        np.maximum(logp, const(-100, dt), out=logp)
+        np.maximum(log1mp, const(-100, dt), out=log1mp)
+        loss = np.multiply(y, logp, out=logp)  # y ln p + (1 − y) ln(1 − p), negated below
+        log1mp *= np.subtract(const(1, dt), y)
+        loss += log1mp
         if weight is not None:
-            loss = loss * weight
-        return _reduce(loss, reduction).astype(p.dtype, copy=False)
+            loss *= weight
+        # the minus sign after the sum: negation is exact, so the result is the same
+        if reduction == "none":
+            return np.negative(loss, out=loss)
+        return np.negative(_reduce(loss, reduction)).astype(dt, copy=False)
 
     def backward(self, grad_out):
         p, y = self.p, self.y
+        dt = p.dtype
         g = _scale(grad_out, self.reduction, p.size)
-        d = (p - y) / np.maximum(p * (1 - p), 1e-12)
+        d = np.subtract(p, y)  # (p − y)/max(p(1 − p), 10⁻¹²)
+        d /= np.maximum(p * np.subtract(const(1, dt), p), const(1e-12, dt))
         if self.w is not None:
             d = d * self.w
         nx, ny = self.needs_input_grad
-        gp = np.broadcast_to(g * d, p.shape) if nx else None
+        gp = None
+        if nx:
+            gp = d * g
+            if gp.shape != p.shape:
+                gp = np.broadcast_to(gp, p.shape)
         gy = None
         if ny:
             with np.errstate(divide="ignore"):  # ∂ℓ/∂y = −logit(p): ±inf at p = 0 or 1, as PyTorch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._util import const
 from .optimizer import Optimizer, check_common, check_hparam, non_negative, prepare
 
 
@@ -33,24 +34,26 @@ def sgd(
         work: two scratch arrays shaped like ``param`` (allocated if None).
     """
     d, t = prepare(param, grad, weight_decay, maximize, work)
+    dt = d.dtype  # the hyperparameters as 0-d arrays of the dtype: see ops._util.const
     if momentum != 0:
+        mu = const(momentum, dt)
         if momentum_buffer is None:
             momentum_buffer = d.copy()
         else:
-            momentum_buffer *= momentum
+            momentum_buffer *= mu
             if dampening:
-                np.multiply(d, 1 - dampening, out=t)
+                np.multiply(d, const(1 - dampening, dt), out=t)
                 momentum_buffer += t
             else:
                 momentum_buffer += d
         if nesterov:
-            np.multiply(momentum_buffer, momentum, out=t)
+            np.multiply(momentum_buffer, mu, out=t)
             t += d
-            t *= lr
+            t *= const(lr, dt)
         else:
-            np.multiply(momentum_buffer, lr, out=t)
+            np.multiply(momentum_buffer, const(lr, dt), out=t)
     else:
-        np.multiply(d, lr, out=t)
+        np.multiply(d, const(lr, dt), out=t)
     param -= t
     return momentum_buffer
 
