@@ -537,14 +537,15 @@ def _run_hooks(hooks, g):
 
 
 def _accumulate_leaf(t, g, seen):
-    if g.dtype != t._data.dtype:
-        g = g.astype(t._data.dtype)
+    dt = t._data.dtype
+    if g.dtype is not dt and g.dtype != dt:  # (dtypes are shared objects: `is` settles most)
+        g = g.astype(dt)
     if t._hooks:
         g = _run_hooks(t._hooks, g)
     if t.grad is None:
         # A backward may hand the same array to several inputs (x + x, views):
         # copy before it becomes a .grad that optimizers may change in place.
-        if not g.flags.owndata or not g.flags.writeable or id(g) in seen:
+        if g.base is not None or id(g) in seen or not g.flags.writeable:
             g = g.copy()
         else:
             # Kept without a copy, so it may also be a gradient still waiting in

@@ -412,7 +412,7 @@ def _check_reduction(reduction, name):
 
 
 def _check_same_shape(input, target, name):
-    if input.shape != target.shape:
+    if input._data.shape != target._data.shape:
         raise ValueError(
             f"{name}: target has shape {target.shape} but input has shape {input.shape}; "
             "they must match"
@@ -421,7 +421,7 @@ def _check_same_shape(input, target, name):
 
 def _target(target, like):
     t = as_tensor(target)
-    return t if t.dtype == like.dtype else t.to(like.dtype)
+    return t if t._data.dtype == like._data.dtype else t.to(like._data.dtype)
 
 
 def _loss_args(name, input, target, reduction):
