@@ -180,7 +180,7 @@ def _cmd_train(args) -> int:
     loss, metrics = _loss_and_metrics(d)
     say = (lambda *a: None) if args.quiet else print
     if args.lr_demo:
-        return _lr_demo(args, d, out, loss, metrics, epochs, say)
+        return _lr_demo(args, d, out, loss, metrics, epochs, say, write=main_rank)
     opt = make_optimizer(args.optimizer, model.parameters(), args.lr)
     ckpt = train.ModelCheckpoint(out / "checkpoints")
     ckpt.resume_hint = f"{_command(args, out)} --resume {shlex.quote(ckpt.last_path)}"
@@ -342,8 +342,9 @@ def _plot(draw, path) -> list:
     return [str(path)]
 
 
-def _lr_demo(args, d, out, loss, metrics, epochs, say) -> int:
-    """Train the same network (same initial weights) with a too-high, a too-low and a good rate."""
+def _lr_demo(args, d, out, loss, metrics, epochs, say, write=True) -> int:
+    """Train the same network (same initial weights) with a too-high, a too-low and a good rate;
+    ``write``: save the picture (rank 0 only under mpiexec)."""
     import glassnet as gn
 
     from . import train
@@ -365,7 +366,7 @@ def _lr_demo(args, d, out, loss, metrics, epochs, say) -> int:
         last = h["loss"][-1] if h.get("loss") else float("nan")
         status = "diverged (loss became NaN/inf)" if h.stop_reason else f"final loss {last:.4f}"
         print(f"lr {key[0]:<10g} {'(' + key[1] + '):':<12} {status}")
-    if not args.no_plot:
+    if write and not args.no_plot:
         from . import viz
 
         saved = _plot(lambda p: viz.plot_learning_rates(rates, p), out / LR_FILE)
