@@ -577,24 +577,27 @@ def run_backward(roots, grad_roots, retain_graph=False):
         recorder.on_backward_begin(roots)
     outer, _thread.retain_graph = _thread.retain_graph, retain_graph
     try:
-        _propagate(order, grads, recorder, seen)
+        _propagate(order, grads, recorder, seen, not retain_graph)
     finally:
         _thread.retain_graph = outer
-    if not retain_graph:
-        for fn in order:
-            d = fn.__dict__
-            parents, n_out, epoch = d["parents"], d.get("n_outputs", 1), fn._epoch
-            d.clear()
-            # keep what routing a later backward needs, so it reaches the clear error
-            d["parents"], d["n_outputs"], d["_epoch"] = parents, n_out, epoch
-            d["_freed"] = True
 
 
-def _propagate(order, grads, recorder, seen):
-    """run_backward's loop: each Function's backward, in reverse topological order."""
+def _free(fn) -> None:
+    """Release what ``fn`` saved for backward, keeping what routing a later backward needs,
+    so that it reaches the clear error."""
+    d = fn.__dict__
+    fn.__dict__ = {"parents": d["parents"], "n_outputs": d.get("n_outputs", 1),
+                   "_epoch": fn._epoch, "_freed": True}
+
+
+def _propagate(order, grads, recorder, seen, free):
+    """run_backward's loop: each Function's backward, in reverse topological order; with
+    ``free``, each node's saved values are released as soon as its backward has run."""
     for fn in reversed(order):
         slots = grads.pop(fn, None)
         if slots is None:
+            if free:
+                _free(fn)
             continue
         if fn._freed:
             raise RuntimeError(
@@ -640,6 +643,8 @@ def _propagate(order, grads, recorder, seen):
                     s = grads[c] = [None] * c.n_outputs
                 j = p._out_idx
                 s[j] = g if s[j] is None else s[j] + g
+        if free:
+            _free(fn)
 
 
 def bump_version(t) -> None:
