@@ -172,3 +172,76 @@ def test_sync_batchnorm_is_also_at_gn_nn_as_in_pytorch():
     assert gn.nn.SyncBatchNorm is gn.distributed.SyncBatchNorm
     with pytest.raises(AttributeError, match="no attribute 'NoSuchLayer'"):
         gn.nn.NoSuchLayer
+
+
+def _zero_run(make_opt, steps=3):
+    gn.manual_seed(0)
+    net = gn.nn.Sequential(gn.nn.Linear(5, 7), gn.nn.Tanh(), gn.nn.Linear(7, 3))
+    opt = make_opt(net)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        opt.zero_grad()
+        x = gn.tensor(rng.normal(size=(8, 5)).astype(np.float32))
+        gn.nn.functional.cross_entropy(net(x), gn.tensor(rng.integers(0, 3, 8))).backward()
+        opt.step()
+    return net, opt
+
+
+@pytest.mark.parametrize("cls, options", [(gn.optim.Adam, {"lr": 0.01, "weight_decay": 0.1}),
+                                          (gn.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+                                          (gn.optim.RMSprop, {"lr": 0.01})])
+def test_zero_redundancy_optimizer_in_a_world_of_one_is_the_plain_optimizer(cls, options):
+    Zero = gn.distributed.optim.ZeroRedundancyOptimizer
+    plain_net, plain = _zero_run(lambda net: cls(net.parameters(), **options))
+    net, opt = _zero_run(lambda net: Zero(net.parameters(), cls, **options))
+    for p, q in zip(plain_net.parameters(), net.parameters()):
+        np.testing.assert_array_equal(p._data, q._data)  # element-wise: the same numbers
+    with pytest.raises(RuntimeError, match=r"consolidate_state_dict\(to=RANK\)"):
+        opt.state_dict()
+    opt.consolidate_state_dict(to=0)
+    state, expected = opt.state_dict(), plain.state_dict()
+    assert state["param_groups"] == expected["param_groups"]
+    assert state["state"].keys() == expected["state"].keys()
+    for i, st in expected["state"].items():
+        for name, value in st.items():
+            np.testing.assert_array_equal(state["state"][i][name], value)
+    # a plain optimizer's state (of one more step) loads into a fresh one, and both go on alike
+    plain_net, plain = _zero_run(lambda net: cls(net.parameters(), **options), steps=4)
+    fresh_net, fresh = _zero_run(lambda net: Zero(net.parameters(), cls, **options), steps=0)
+    fresh_net.load_state_dict(plain_net.state_dict())
+    fresh.load_state_dict(plain.state_dict())
+    for group in fresh.param_groups:
+        group["lr"] = 0.5 * group["lr"]  # reaches the shard's optimizer at the next step
+    for group in plain.param_groups:
+        group["lr"] = 0.5 * group["lr"]
+    for o, model in ((fresh, fresh_net), (plain, plain_net)):
+        for p in model.parameters():
+            p.grad = gn.ones(*p.shape)
+        o.step()
+    for p, q in zip(plain_net.parameters(), fresh_net.parameters()):
+        np.testing.assert_array_equal(p._data, q._data)
+    fresh.consolidate_state_dict()
+    for i, st in plain.state_dict()["state"].items():
+        for name, value in st.items():
+            np.testing.assert_array_equal(fresh.state_dict()["state"][i][name], value)
+
+
+def test_zero_redundancy_optimizer_errors():
+    Zero = gn.distributed.optim.ZeroRedundancyOptimizer
+    net = gn.nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="optimizer_class must be an optimizer class"):
+        Zero(net.parameters(), "adam")
+    with pytest.raises(TypeError, match="LBFGS cannot be sharded"):
+        Zero(net.parameters(), gn.optim.LBFGS)
+    with pytest.raises(ValueError, match="overlap_with_ddp"):
+        Zero(net.parameters(), gn.optim.SGD, overlap_with_ddp=True, lr=0.1)
+    mixed = [net.weight, gn.nn.Parameter(np.zeros(2, np.float64))]
+    with pytest.raises(TypeError, match=r"one dtype, got \['float32', 'float64'\]"):
+        Zero(mixed, gn.optim.SGD, lr=0.1)
+    with pytest.raises(ValueError, match="invalid learning rate"):
+        Zero(net.parameters(), gn.optim.SGD, lr=-1)
+    opt = Zero(net.parameters(), gn.optim.SGD, lr=0.1)
+    with pytest.raises(ValueError, match=r"to must be a rank in 0\.\.0, got 1"):
+        opt.consolidate_state_dict(to=1)
+    with pytest.raises(NotImplementedError, match="add_param_group"):
+        opt.add_param_group({"params": [gn.nn.Parameter(np.zeros(2, np.float32))]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,54 @@ def train_steps(kind: str, rank: int, size: int, overlap: bool = False) -> np.nd
             loss.backward()
             opt.step()
         return np.concatenate([p._data.ravel() for p in net.parameters()])
+    finally:
+        gn.set_default_dtype(previous)
+
+
+def train_zero(kind: str, rank: int, size: int, steps=range(STEPS), start=None):
+    """The optimizer steps ``steps`` (of STEPS + 2 batches) of the float64 Tied net with
+    ZeroRedundancyOptimizer (a plain optimizer in a world of one); ``start``: (weights, the
+    optimizer's whole state) to begin from. Returns the weights and, on rank 0, the whole
+    state after them."""
+    d = gn.distributed
+    previous = gn.get_default_dtype()
+    gn.set_default_dtype(gn.float64)
+    try:
+        gn.manual_seed(100 + rank)
+        net = Tied()
+        if start is not None:
+            offset = 0
+            for p in net.parameters():
+                p._data[...] = start[0][offset:offset + p._data.size].reshape(p.shape)
+                offset += p._data.size
+        model = d.DistributedDataParallel(net, bucket_cap_mb=0.0005)
+        cls, options = {"adam": (gn.optim.Adam, {"lr": 0.01, "amsgrad": True}),
+                        "sgd": (gn.optim.SGD, {"lr": 0.1, "momentum": 0.9,
+                                               "weight_decay": 1e-3})}[kind]
+        groups = [{"params": net.inp.parameters(), "lr": 0.02}, {"params": net.mid.parameters()},
+                  {"params": net.out.parameters()}]  # shard 0 ends inside mid.weight
+        opt = d.optim.ZeroRedundancyOptimizer(groups, cls, **options) if size > 1 else \
+            cls(groups, **options)
+        if start is not None:
+            opt.load_state_dict(start[1])
+        base_lr = [g["lr"] for g in groups[:1]] + [options["lr"]] * 2
+        rng = np.random.default_rng(5)
+        lo, hi = rank * GLOBAL_BATCH // size, (rank + 1) * GLOBAL_BATCH // size
+        for step in range(STEPS + 2):
+            X = rng.normal(size=(GLOBAL_BATCH, 6))
+            y = rng.integers(0, 3, GLOBAL_BATCH)
+            if step not in steps:
+                continue
+            for g, lr in zip(opt.param_groups, base_lr):  # as a scheduler does: halved
+                g["lr"] = lr * 0.5 ** (step // 2)               # every 2 steps
+            opt.zero_grad()
+            loss = gn.nn.functional.cross_entropy(model(gn.tensor(X[lo:hi])), gn.tensor(y[lo:hi]))
+            loss.backward()
+            opt.step()
+        if size > 1:
+            opt.consolidate_state_dict(to=0)
+        state = opt.state_dict() if rank == 0 else None
+        return np.concatenate([p._data.ravel() for p in net.parameters()]), state
     finally:
         gn.set_default_dtype(previous)
 
@@ -172,6 +221,27 @@ def case_ddp(out: Path) -> None:
     # each rank updates its own statistics, but from rank 0's, which it took at the forward
     result["running_mean"] = bn_net[1].running_mean.tolist()
     (out / f"ddp-{rank}.json").write_text(json.dumps(result))
+
+
+def case_zero(out: Path) -> None:
+    """ZeroRedundancyOptimizer: STEPS steps from the start, then 2 more from the whole state
+    that rank 0 consolidated (loaded on both ranks), for SGD and Adam."""
+    d = gn.distributed
+    rank, size = d.rank(), d.world_size()
+    results = {}
+    for kind in ("sgd", "adam"):
+        weights, state = train_zero(kind, rank, size)
+        start = d.broadcast_object_list([weights, state], src=0)
+        results[kind] = weights
+        results[kind + "_resumed"] = train_zero(kind, rank, size, range(STEPS, STEPS + 2),
+                                                start=start)[0]
+        if rank == 0:
+            (out / f"zero-{kind}-state.pkl").write_bytes(pickle.dumps(state))
+    np.savez(out / f"zero-{rank}.npz", **results)
+    try:
+        d.optim.ZeroRedundancyOptimizer(Tied().parameters(), gn.optim.Adam).state_dict()
+    except RuntimeError as e:
+        (out / f"zero-{rank}-error.txt").write_text(str(e))
 
 
 def case_fit(out: Path) -> None:
@@ -291,6 +361,29 @@ def test_ddp_equals_one_process_and_collectives(tmp_path):
         assert sorted(seen) == list(range(20))  # every sample exactly once per epoch
         assert len(shares[0][epoch]) == len(shares[1][epoch]) == 10
     assert shares[0][0] != shares[0][1]  # set_epoch: a new order
+
+
+def test_zero_redundancy_optimizer_equals_one_process(tmp_path):
+    rc, _, err, _ = mpirun("zero", tmp_path)
+    assert rc == 0, err[-3000:]
+    ranks = [np.load(tmp_path / f"zero-{r}.npz") for r in (0, 1)]
+    for kind in ("sgd", "adam"):
+        alone, alone_state = train_zero(kind, 0, 1)
+        resumed = train_zero(kind, 0, 1, range(STEPS + 2))[0]  # one unbroken run
+        for r in (0, 1):
+            np.testing.assert_allclose(ranks[r][kind], alone, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(ranks[r][kind + "_resumed"], resumed, rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(ranks[0][kind], ranks[1][kind])
+        state = pickle.loads((tmp_path / f"zero-{kind}-state.pkl").read_bytes())
+        assert state["param_groups"] == alone_state["param_groups"]
+        assert state["state"].keys() == alone_state["state"].keys()
+        for i, st in alone_state["state"].items():
+            assert st.keys() == state["state"][i].keys()
+            for name, value in st.items():
+                np.testing.assert_allclose(state["state"][i][name], value, rtol=0, atol=1e-10,
+                                           err_msg=f"{kind} parameter {i} {name}")
+    for r in (0, 1):
+        assert "consolidate_state_dict" in (tmp_path / f"zero-{r}-error.txt").read_text()
 
 
 def test_fit_on_two_ranks_equals_one_process_and_resumes_across_counts(tmp_path):

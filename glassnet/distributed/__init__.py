@@ -13,6 +13,8 @@ multi-node optimizer, dataset scattering) and with PyTorch's names:
 - ``DistributedDataParallel(model)``: rank 0's weights to every rank at the
   start, gradients averaged in buckets after ``backward()``;
 - ``DistributedSampler(dataset)``: each rank's share of every epoch;
+- ``optim.ZeroRedundancyOptimizer(params, gn.optim.Adam, lr=...)``: each rank
+  updates (and keeps the optimizer state of) only its 1/N of the weights;
 
 and ``SyncBatchNorm``, batch normalisation with the statistics of the whole
 batch over all ranks.
@@ -36,6 +38,7 @@ plain ``python script.py`` (a world of one process) run without it. mpi4py
 and MPICH come with ``pip install 'glassnet[distributed]'``.
 """
 
+from . import optim  # noqa: F401
 from .ddp import DistributedDataParallel  # noqa: F401
 from .process_group import (  # noqa: F401
     DistributedTimeoutError,
