@@ -18,6 +18,10 @@ environment's bin/), one BLAS thread per process, and measures:
   below 2);
 - **communication per step**: the step with the all-reduce minus the step
   without, and the step with ``overlap=True``;
+- **two alternatives**: every bucket averaged by MPI's all-reduce instead of a
+  reduce-scatter and an all-gather ('one all-reduce', DDP's way before), and the
+  optimizer wrapped in ``ZeroRedundancyOptimizer`` (each process updates half
+  of the weights);
 - **compute per sample**: one process at the batch and at half of it;
 - **all-reduce time against message size** (4 B … 16 MB of float32), fitted
   as t = α + S/β: the latency α and bandwidth β of the README's cost model.
@@ -58,15 +62,15 @@ def _workload(name: str, batch: int):
         net = gn.nn.Sequential(gn.nn.Linear(784, 256), gn.nn.ReLU(), gn.nn.Linear(256, 128),
                                gn.nn.ReLU(), gn.nn.Linear(128, 10))
         x = rng.standard_normal((batch, 784), dtype=np.float32)
-        make_opt = lambda ps: gn.optim.Adam(ps, lr=1e-3)
+        opt_class, options = gn.optim.Adam, {"lr": 1e-3}
     else:
         from bench_cnn import lenet
 
         net = lenet(gn.nn)
         x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
-        make_opt = lambda ps: gn.optim.SGD(ps, lr=0.01)
+        opt_class, options = gn.optim.SGD, {"lr": 0.01}
     y = rng.integers(0, 10, batch)
-    return net, make_opt, gn.tensor(x), gn.tensor(y)
+    return net, opt_class, options, gn.tensor(x), gn.tensor(y)
 
 
 def _block(step, steps: int) -> float:
@@ -105,10 +109,18 @@ def _setups(name: str, batch: int) -> dict:
     for kind, b, options in (("solo", batch, None), ("solo half", batch // 2, None),
                              ("sync", batch, {}), ("no_sync", batch, {}),
                              ("overlap", batch, {"overlap": True, "bucket_cap_mb": 0.25}),
+                             ("allreduce", batch, {}), ("zero", batch, {}),
                              ("global", batch // 2, {})):
-        net, make_opt, x, y = _workload(name, b)
+        net, opt_class, opt_options, x, y = _workload(name, b)
+        split = d.ddp.SPLIT_BYTES
+        if kind == "allreduce":  # every bucket by MPI's all-reduce (no reduce-scatter)
+            d.ddp.SPLIT_BYTES = float("inf")
         model = net if options is None else d.DistributedDataParallel(net, **options)
-        opt = make_opt(net.parameters())
+        d.ddp.SPLIT_BYTES = split
+        if kind == "zero":
+            opt = d.optim.ZeroRedundancyOptimizer(net.parameters(), opt_class, **opt_options)
+        else:
+            opt = opt_class(net.parameters(), **opt_options)
 
         def step(model=model, opt=opt, x=x, y=y):
             opt.zero_grad()
@@ -206,20 +218,21 @@ def report(res: dict) -> None:
         r, batch = res[name]["rounds"], res[name]["batch"]
         solo = np.array(r["solo"])
         machine = np.median(2 * solo / np.array(r["no_sync"]))
-        for mode, key, factor, per in (("per process", "sync", 2, batch),
-                                       ("global batch", "global", 1, batch)):
+        for mode, key, factor in (("per process", "sync", 2), ("+ ZeRO optimizer", "zero", 2),
+                                  ("one all-reduce", "allreduce", 2),
+                                  ("global batch", "global", 1)):
             ratios = factor * solo / np.array(r[key])
             print(f"{label[:24] + ', ' + mode:<38}{batch / np.median(solo):>11.0f}"
-                  f"{factor * (per if key == 'sync' else batch) / np.median(r[key]):>13.0f}"
+                  f"{factor * batch / np.median(r[key]):>13.0f}"
                   f"{np.median(ratios):>8.2f}× [{ratios.max():.2f}]{machine:>8.2f}×")
     print("\nOne step at 2 processes (ms; batch per process as above; medians)")
-    print(f"{'workload':<8}{'gradient':>10}{'1 process':>11}{'alone 2×':>10}{'all-reduce':>12}"
-          f"{'+ comm':>9}{'overlap':>9}{'half batch':>12}")
+    print(f"{'workload':<8}{'gradient':>10}{'1 process':>11}{'alone 2×':>10}{'averaged':>10}"
+          f"{'+ comm':>9}{'overlap':>9}{'1 all-red.':>11}{'ZeRO':>8}{'half batch':>12}")
     for name in ("mlp", "lenet"):
         r = {k: np.median(v) * 1e3 for k, v in res[name]["rounds"].items()}
         print(f"{name:<8}{res[name]['grad_bytes'] / 1e6:>8.2f}MB{r['solo']:>11.2f}{r['no_sync']:>10.2f}"
-              f"{r['sync']:>12.2f}{r['sync'] - r['no_sync']:>9.2f}{r['overlap']:>9.2f}"
-              f"{r['solo half']:>12.2f}")
+              f"{r['sync']:>10.2f}{r['sync'] - r['no_sync']:>9.2f}{r['overlap']:>9.2f}"
+              f"{r['allreduce']:>11.2f}{r['zero']:>8.2f}{r['solo half']:>12.2f}")
     points = {int(k): v for k, v in res["allreduce"].items()}
     print("\nall_reduce of float32 between 2 processes (shared memory; best of 5 blocks)")
     for nbytes, t in sorted(points.items()):

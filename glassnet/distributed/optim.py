@@ -88,8 +88,8 @@ class ZeroRedundancyOptimizer(Optimizer):
                             f"class such as gn.optim.Adam, got {optimizer_class!r}")
         if issubclass(optimizer_class, (LBFGS, ZeroRedundancyOptimizer)):
             raise TypeError(f"ZeroRedundancyOptimizer: optimizer_class must update each weight "
-                             f"from its own gradient and state; {optimizer_class.__name__} "
-                             f"cannot be sharded")
+                            f"from its own gradient and state; {optimizer_class.__name__} "
+                            f"cannot be sharded")
         if overlap_with_ddp:
             raise ValueError("ZeroRedundancyOptimizer: overlap_with_ddp=True is not supported "
                              "(the step runs after backward)")
