@@ -9,6 +9,7 @@ in CI (CI=true) they fail instead.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -73,31 +74,32 @@ def train_steps(kind: str, rank: int, size: int, overlap: bool = False) -> np.nd
         gn.set_default_dtype(previous)
 
 
-def train_zero(kind: str, rank: int, size: int, steps=range(STEPS), start=None):
+def train_zero(kind: str, rank: int, size: int, steps=range(STEPS), start=None,
+               bucket_view=False):
     """The optimizer steps ``steps`` (of STEPS + 2 batches) of the float64 Tied net with
     ZeroRedundancyOptimizer (a plain optimizer in a world of one); ``start``: (weights, the
-    optimizer's whole state) to begin from. Returns the weights and, on rank 0, the whole
-    state after them."""
+    optimizer's whole state) to begin from, loaded after the optimizer was made. Returns the
+    weights and, on rank 0, the whole state after them."""
     d = gn.distributed
     previous = gn.get_default_dtype()
     gn.set_default_dtype(gn.float64)
     try:
         gn.manual_seed(100 + rank)
         net = Tied()
-        if start is not None:
-            offset = 0
-            for p in net.parameters():
-                p._data[...] = start[0][offset:offset + p._data.size].reshape(p.shape)
-                offset += p._data.size
         model = d.DistributedDataParallel(net, bucket_cap_mb=0.0005)
         cls, options = {"adam": (gn.optim.Adam, {"lr": 0.01, "amsgrad": True}),
                         "sgd": (gn.optim.SGD, {"lr": 0.1, "momentum": 0.9,
                                                "weight_decay": 1e-3})}[kind]
         groups = [{"params": net.inp.parameters(), "lr": 0.02}, {"params": net.mid.parameters()},
                   {"params": net.out.parameters()}]  # shard 0 ends inside mid.weight
-        opt = d.optim.ZeroRedundancyOptimizer(groups, cls, **options) if size > 1 else \
-            cls(groups, **options)
-        if start is not None:
+        opt = d.optim.ZeroRedundancyOptimizer(groups, cls, parameters_as_bucket_view=bucket_view,
+                                              **options) if size > 1 else cls(groups, **options)
+        if start is not None:  # new arrays for the parameters, and the optimizer's state
+            weights, offset = {}, 0
+            for name, p in net.named_parameters():
+                weights[name] = start[0][offset:offset + p._data.size].reshape(p.shape)
+                offset += p._data.size
+            net.load_state_dict(weights)
             opt.load_state_dict(start[1])
         base_lr = [g["lr"] for g in groups[:1]] + [options["lr"]] * 2
         rng = np.random.default_rng(5)
@@ -243,6 +245,9 @@ def case_zero(out: Path) -> None:
                                                 start=start)[0]
         if rank == 0:
             (out / f"zero-{kind}-state.pkl").write_bytes(pickle.dumps(state))
+    results["adam_view"] = train_zero("adam", rank, size, bucket_view=True)[0]
+    results["adam_view_resumed"] = train_zero("adam", rank, size, range(STEPS, STEPS + 2),
+                                              start=start, bucket_view=True)[0]
     np.savez(out / f"zero-{rank}.npz", **results)
     try:
         d.optim.ZeroRedundancyOptimizer(Tied().parameters(), gn.optim.Adam).state_dict()
@@ -378,9 +383,11 @@ def test_zero_redundancy_optimizer_equals_one_process(tmp_path):
     for kind in ("sgd", "adam"):
         alone, alone_state = train_zero(kind, 0, 1)
         resumed = train_zero(kind, 0, 1, range(STEPS + 2))[0]  # one unbroken run
-        for r in (0, 1):
-            np.testing.assert_allclose(ranks[r][kind], alone, rtol=0, atol=1e-10)
-            np.testing.assert_allclose(ranks[r][kind + "_resumed"], resumed, rtol=0, atol=1e-10)
+        views = ("", "_view") if kind == "adam" else ("",)  # parameters_as_bucket_view
+        for r, view in itertools.product((0, 1), views):
+            np.testing.assert_allclose(ranks[r][kind + view], alone, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(ranks[r][kind + view + "_resumed"], resumed, rtol=0,
+                                       atol=1e-10)
         np.testing.assert_array_equal(ranks[0][kind], ranks[1][kind])
         state = pickle.loads((tmp_path / f"zero-{kind}-state.pkl").read_bytes())
         assert state["param_groups"] == alone_state["param_groups"]

@@ -58,7 +58,10 @@ class ZeroRedundancyOptimizer(Optimizer):
         optimizer_class: the optimizer to run on each rank's shard, e.g. ``gn.optim.Adam``;
             its update must be element-wise (every optimizer but LBFGS).
         process_group: accepted for PyTorch's sake; the world is always used.
-        parameters_as_bucket_view: accepted; the shards are always views of the parameters.
+        parameters_as_bucket_view: make every parameter a view of one flat buffer (its
+            ``.data`` array is replaced, once), which the all-gather fills in place: two
+            copies of the weights fewer per step. A parameter given a new array later
+            (``model.load_state_dict``) is put back into the buffer at the next step.
         **defaults: the arguments of ``optimizer_class`` (``lr=1e-3``, ...).
 
     ``param_groups`` lists all the parameters, so learning-rate schedulers and code that
@@ -127,6 +130,15 @@ class ZeroRedundancyOptimizer(Optimizer):
             g.update((k, v) for k, v in local.items() if k != "params")  # with the defaults
         per = -(-self._total // self.world_size)
         self._flat = None if group is None else np.empty(per * self.world_size, dtypes[0])
+        self._views = None  # with parameters_as_bucket_view: each parameter's array in _flat
+        if self._flat is not None and parameters_as_bucket_view:
+            self._views, offset = [], 0
+            for p in self._all:
+                n = p._data.size
+                self._flat[offset:offset + n] = p._data.reshape(-1)
+                p._data = self._flat[offset:offset + n].reshape(p._data.shape)
+                self._views.append(p._data)
+                offset += n
         self._consolidated = None
         self._built = True
 
@@ -165,10 +177,21 @@ class ZeroRedundancyOptimizer(Optimizer):
     def _all_gather_weights(self) -> None:
         """Every rank's updated shard into every rank's parameters (one all-gather)."""
         flat, lo, hi = self._flat, self._lo, self._hi
+        MPI = sys.modules["mpi4py.MPI"]
+        wire = flat.view(np.uint8)  # as bytes: any dtype travels, float16 included
+        if self._views is not None:
+            offset = 0
+            for p, view in zip(self._all, self._views):
+                n = p._data.size
+                if p._data is not view:  # given a new array: back into the buffer
+                    flat[offset:offset + n] = p._data.reshape(-1)
+                    p._data = view
+                offset += n
+            pg.wait([self._group.comm.Iallgather(MPI.IN_PLACE, wire)],
+                    "ZeroRedundancyOptimizer: gathering the updated weights")
+            return
         for p, offset, a, b, _ in self._pieces:  # this shard into its place in the buffer
             flat[offset + a:offset + b] = _flat(p)[a:b]
-        wire = flat.view(np.uint8)  # as bytes: any dtype travels, float16 included
-        MPI = sys.modules["mpi4py.MPI"]
         pg.wait([self._group.comm.Iallgather(MPI.IN_PLACE, wire)],
                 "ZeroRedundancyOptimizer: gathering the updated weights")
         offset = 0
