@@ -118,7 +118,8 @@ def _setups(name: str, batch: int) -> dict:
         model = net if options is None else d.DistributedDataParallel(net, **options)
         d.ddp.SPLIT_BYTES = split
         if kind == "zero":
-            opt = d.optim.ZeroRedundancyOptimizer(net.parameters(), opt_class, **opt_options)
+            opt = d.optim.ZeroRedundancyOptimizer(net.parameters(), opt_class,
+                                                  parameters_as_bucket_view=True, **opt_options)
         else:
             opt = opt_class(net.parameters(), **opt_options)
 
