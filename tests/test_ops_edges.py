@@ -244,3 +244,35 @@ def test_degenerate_reductions_match_torch(case, torch):
     np.testing.assert_allclose(out._data, tout.detach().numpy())
     if case != "logsumexp_all_neg_inf":
         np.testing.assert_allclose(x.grad._data, tx.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("value", [1, 2, 0.5, 0.1, 1e-5, 1e-12, -100, 3.3e38])
+def test_cached_constants_compute_as_python_numbers(dtype, value):
+    """ops' cached 0-d constants give the same bits as the Python number they stand for."""
+    from glassnet.ops._util import const
+
+    a = np.linspace(-3, 3, 7).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 3.3e38 overflows float16 both ways
+        c = const(value, np.dtype(dtype))
+        assert c.shape == () and c.dtype == dtype and not c.flags.writeable
+        assert const(value, np.dtype(dtype)) is c  # made once
+        for op in (np.add, np.subtract, np.multiply, np.divide, np.maximum):
+            want, got = op(a, value), op(a, c)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_refuses_an_input_outside_0_1_in_every_reduction(reduction):
+    """The input is searched for values outside [0, 1] when the loss comes out NaN: that
+    happens for every reduction, and even where the element's weight is 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the NaN of the log is not warned about on the way
+        for p, w in (([0.5, 1.5], None), ([0.5, -0.5], [1.0, 0.0]), ([0.5, np.nan], None)):
+            with pytest.raises(ValueError, match="binary_cross_entropy: input must hold probabilities"):
+                F.binary_cross_entropy(gn.tensor(p), gn.tensor([0.0, 1.0]), reduction=reduction,
+                                       weight=None if w is None else gn.tensor(w))
+        empty = F.binary_cross_entropy(gn.zeros(0), gn.zeros(0), reduction=reduction)
+    assert empty.shape == ((0,) if reduction == "none" else ())  # nothing to check: as PyTorch

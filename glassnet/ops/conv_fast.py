@@ -21,7 +21,15 @@ from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import for_parts
 from ._workspace import workspace, workspace_copy
-from .conv_reference import Lowering, col2im, copy_parts, fill_padded, pad_zeros, weight_grad, windows
+from .conv_reference import (
+    Lowering,
+    col2im,
+    copy_parts,
+    fill_padded,
+    pad_zeros,
+    weight_grad,
+    windows,
+)
 
 
 def is_channels_last(x) -> bool:
