@@ -18,10 +18,8 @@ environment's bin/), one BLAS thread per process, and measures:
   below 2);
 - **communication per step**: the step with the all-reduce minus the step
   without, and the step with ``overlap=True``;
-- **two alternatives**: every bucket averaged by MPI's all-reduce instead of a
-  reduce-scatter and an all-gather ('one all-reduce', DDP's way before), and the
-  optimizer wrapped in ``ZeroRedundancyOptimizer`` (each process updates half
-  of the weights);
+- **a sharded optimizer**: the optimizer wrapped in ``ZeroRedundancyOptimizer``
+  (each process updates half of the weights, then an all-gather);
 - **compute per sample**: one process at the batch and at half of it;
 - **all-reduce time against message size** (4 B … 16 MB of float32), fitted
   as t = α + S/β: the latency α and bandwidth β of the README's cost model.
@@ -109,14 +107,10 @@ def _setups(name: str, batch: int) -> dict:
     for kind, b, options in (("solo", batch, None), ("solo half", batch // 2, None),
                              ("sync", batch, {}), ("no_sync", batch, {}),
                              ("overlap", batch, {"overlap": True, "bucket_cap_mb": 0.25}),
-                             ("allreduce", batch, {}), ("zero", batch, {}),
+                             ("zero", batch, {}),
                              ("global", batch // 2, {})):
         net, opt_class, opt_options, x, y = _workload(name, b)
-        split = d.ddp.SPLIT_BYTES
-        if kind == "allreduce":  # every bucket by MPI's all-reduce (no reduce-scatter)
-            d.ddp.SPLIT_BYTES = float("inf")
         model = net if options is None else d.DistributedDataParallel(net, **options)
-        d.ddp.SPLIT_BYTES = split
         if kind == "zero":
             opt = d.optim.ZeroRedundancyOptimizer(net.parameters(), opt_class,
                                                   parameters_as_bucket_view=True, **opt_options)
@@ -219,21 +213,20 @@ def report(res: dict) -> None:
         r, batch = res[name]["rounds"], res[name]["batch"]
         solo = np.array(r["solo"])
         machine = np.median(2 * solo / np.array(r["no_sync"]))
-        for mode, key, factor in (("per process", "sync", 2), ("+ ZeRO optimizer", "zero", 2),
-                                  ("one all-reduce", "allreduce", 2),
+        for mode, key, factor in (("per process", "sync", 2), ("ZeRO optimizer", "zero", 2),
                                   ("global batch", "global", 1)):
             ratios = factor * solo / np.array(r[key])
-            print(f"{label[:24] + ', ' + mode:<38}{batch / np.median(solo):>11.0f}"
+            print(f"{label[:24].rstrip(',') + ', ' + mode:<38}{batch / np.median(solo):>11.0f}"
                   f"{factor * batch / np.median(r[key]):>13.0f}"
                   f"{np.median(ratios):>8.2f}× [{ratios.max():.2f}]{machine:>8.2f}×")
     print("\nOne step at 2 processes (ms; batch per process as above; medians)")
     print(f"{'workload':<8}{'gradient':>10}{'1 process':>11}{'alone 2×':>10}{'averaged':>10}"
-          f"{'+ comm':>9}{'overlap':>9}{'1 all-red.':>11}{'ZeRO':>8}{'half batch':>12}")
+          f"{'+ comm':>9}{'overlap':>9}{'ZeRO':>8}{'half batch':>12}")
     for name in ("mlp", "lenet"):
         r = {k: np.median(v) * 1e3 for k, v in res[name]["rounds"].items()}
         print(f"{name:<8}{res[name]['grad_bytes'] / 1e6:>8.2f}MB{r['solo']:>11.2f}{r['no_sync']:>10.2f}"
               f"{r['sync']:>10.2f}{r['sync'] - r['no_sync']:>9.2f}{r['overlap']:>9.2f}"
-              f"{r['allreduce']:>11.2f}{r['zero']:>8.2f}{r['solo half']:>12.2f}")
+              f"{r['zero']:>8.2f}{r['solo half']:>12.2f}")
     points = {int(k): v for k, v in res["allreduce"].items()}
     print("\nall_reduce of float32 between 2 processes (shared memory; best of 5 blocks)")
     for nbytes, t in sorted(points.items()):

@@ -185,12 +185,6 @@ def case_ddp(out: Path) -> None:
     result = {"rank": rank, "size": size}
     weights = {k: train_steps(k, rank, size) for k in ("sgd", "adam")}
     weights["adam_overlap"] = train_steps("adam", rank, size, overlap=True)
-    split, d.ddp.SPLIT_BYTES = d.ddp.SPLIT_BYTES, 0  # every bucket reduce-scattered, gathered
-    try:
-        weights["adam_split"] = train_steps("adam", rank, size)
-        weights["sgd_split_overlap"] = train_steps("sgd", rank, size, overlap=True)
-    finally:
-        d.ddp.SPLIT_BYTES = split
     weights["sync_bn"] = train_sync_bn(rank, size)
     np.savez(out / f"ddp-{rank}.npz", **weights)
 
@@ -347,9 +341,7 @@ def test_ddp_equals_one_process_and_collectives(tmp_path):
     for kind in ("sgd", "adam"):
         alone = train_steps(kind, 0, 1)
         for r in (0, 1):
-            for name in (kind, kind + "_split" if kind == "adam" else kind + "_split_overlap"):
-                np.testing.assert_allclose(ranks[r][name], alone, rtol=0, atol=1e-10,
-                                           err_msg=name)
+            np.testing.assert_allclose(ranks[r][kind], alone, rtol=0, atol=1e-10)
     np.testing.assert_allclose(ranks[0]["adam_overlap"], ranks[0]["adam"], rtol=0, atol=1e-12)
     alone = train_sync_bn(0, 1)  # one process: plain batch norm over the whole batch
     for r in (0, 1):  # weights and running statistics

@@ -13,14 +13,10 @@ contributions each parameter will receive. When a parameter has received its
 last one, its whole local gradient is copied into its bucket (a flat buffer
 of about ``bucket_cap_mb``, filled in the reverse of the registration order,
 which is the order backward reaches them); when the last parameter of the
-model is done, the buckets are summed over the ranks (one collective each
-instead of one per tensor) and the averages become the ``.grad`` of every
-parameter. (Each gradient is multiplied by 1/N as it is copied into its
-bucket, so the sum is already the average.) A bucket of ``SPLIT_BYTES`` or
-more is summed in two halves, a reduce-scatter (rank r adds up the r-th
-1/N of it) then an all-gather of the summed parts, which moves the bytes
-that an all-reduce moves but took 25 % less time than MPICH's all-reduce
-between 2 processes here; a smaller one takes the single all-reduce.
+model is done, the buckets are all-reduced (one MPI call each instead of one
+per tensor) and the averages become the ``.grad`` of every parameter. (Each
+gradient is multiplied by 1/N as it is copied into its bucket, so the sum
+the all-reduce returns is already the average.)
 
 A bucket can also be sent as soon as it is full, while backward goes on
 with the layers below (``overlap=True``). It is off by default: measured on
@@ -44,10 +40,6 @@ from ..tensor import Tensor
 from . import process_group as pg
 
 FIRST_BUCKET_MB = 1.0  # the bucket backward fills first is small (as PyTorch's), so it can go early
-# from this size on a bucket is averaged by a reduce-scatter then an all-gather (each rank sums
-# 1/N of it) rather than by MPICH's all-reduce: on 2 processes here 25 % less time from 64 KB
-# on (1 MB: 296 against 382 µs), but two latencies instead of one below it (4 KB: 11 against 9 µs)
-SPLIT_BYTES = 64 * 2 ** 10
 
 
 def _tensors_in(out):
@@ -98,13 +90,6 @@ class _Bucket:
         self.used = 0      # parameters of this bucket the current backward will reach
         self.pending = 0   # of those, how many still wait for their last contribution
         self.recv = self.request = None
-        self.counts = self.displs = None  # each rank's part, when reduce-scattered
-
-    def split(self, size: int) -> None:
-        """Average this bucket by a reduce-scatter and an all-gather over ``size`` ranks."""
-        per, extra = divmod(self.numel, size)
-        self.counts = [per + (r < extra) for r in range(size)]
-        self.displs = [sum(self.counts[:r]) for r in range(size)]
 
 
 class DistributedDataParallel(Module):
@@ -186,9 +171,6 @@ class DistributedDataParallel(Module):
             size += p._data.nbytes
         if current:
             self._buckets.append(_Bucket(current, self._params))
-        for b in self._buckets:
-            if b.send.nbytes >= SPLIT_BYTES:
-                b.split(self._group.size)
         for b in self._buckets:
             for k, i in enumerate(b.indices):
                 self._where[i] = (b, b.offsets[k])
@@ -323,17 +305,9 @@ class DistributedDataParallel(Module):
                     self._launch(b)
 
     def _launch(self, bucket: _Bucket) -> None:
-        """Start summing a bucket over the ranks (a big one's second half, the all-gather of
-        the summed parts, starts in ``_finish``)."""
         MPI = sys.modules["mpi4py.MPI"]
-        comm = self._group.comm
-        bucket.recv = np.empty_like(bucket.send)  # a fresh one: the last step's .grad views it
-        if bucket.counts is None:
-            bucket.request = comm.Iallreduce(bucket.send, bucket.recv, op=MPI.SUM)
-        else:
-            lo = bucket.displs[self._group.rank]
-            part = bucket.recv[lo:lo + bucket.counts[self._group.rank]]
-            bucket.request = comm.Ireduce_scatter(bucket.send, part, bucket.counts, op=MPI.SUM)
+        bucket.recv = np.empty_like(bucket.send)
+        bucket.request = self._group.comm.Iallreduce(bucket.send, bucket.recv, op=MPI.SUM)
 
     def _progress(self) -> None:
         MPI = sys.modules["mpi4py.MPI"]
@@ -349,11 +323,6 @@ class DistributedDataParallel(Module):
                 self._launch(b)
         pg.wait([b.request for b in self._buckets],
                 "DistributedDataParallel: averaging the gradients")
-        MPI = sys.modules["mpi4py.MPI"]
-        gathers = [self._group.comm.Iallgatherv(MPI.IN_PLACE, [b.recv, (b.counts, b.displs)])
-                   for b in self._buckets if b.counts is not None]
-        if gathers:
-            pg.wait(gathers, "DistributedDataParallel: gathering the averaged gradients")
         result = None
         for b in self._buckets:
             recv, b.request = b.recv, None
