@@ -41,11 +41,10 @@ def _shard_bounds(rank: int, size: int, total: int) -> tuple[int, int]:
 
 def _flat(p) -> np.ndarray:
     """A parameter's numbers as a 1-D view (the update must write into the parameter)."""
-    flat = p._data.reshape(-1)
-    if not np.shares_memory(flat, p._data):
+    if not p._data.flags.c_contiguous:  # reshape would copy: the update would be lost
         raise ValueError(f"ZeroRedundancyOptimizer: a parameter of shape {tuple(p.shape)} is "
                          f"not a contiguous array; its shard cannot be updated in place")
-    return flat
+    return p._data.reshape(-1)
 
 
 class ZeroRedundancyOptimizer(Optimizer):
@@ -150,9 +149,10 @@ class ZeroRedundancyOptimizer(Optimizer):
         super().add_param_group(param_group)
 
     # ------------------------------------------------------------------ step
-    def step(self, closure=None):
-        """One update: this rank's shard by ``optimizer_class``, then the new weights of
-        every shard to every rank (one all-gather). Returns ``closure()``'s loss if given."""
+    def _step(self, closure):
+        """One update (``Optimizer.step`` calls it, under gn.explain too): this rank's shard
+        by ``optimizer_class``, then the new weights of every shard to every rank (one
+        all-gather). Returns ``closure()``'s loss if given."""
         loss = None
         if closure is not None:
             with enable_grad():
