@@ -171,7 +171,7 @@ def test_batch_split_gives_rank_0_the_larger_share():
 def test_sync_batchnorm_is_also_at_gn_nn_as_in_pytorch():
     assert gn.nn.SyncBatchNorm is gn.distributed.SyncBatchNorm
     with pytest.raises(AttributeError, match="no attribute 'NoSuchLayer'"):
-        gn.nn.NoSuchLayer
+        _ = gn.nn.NoSuchLayer
 
 
 def _zero_run(make_opt, steps=3):
@@ -245,3 +245,41 @@ def test_zero_redundancy_optimizer_errors():
         opt.consolidate_state_dict(to=1)
     with pytest.raises(NotImplementedError, match="add_param_group"):
         opt.add_param_group({"params": [gn.nn.Parameter(np.zeros(2, np.float32))]})
+
+
+def test_fit_checkpoints_a_zero_redundancy_optimizer_as_its_optimizer_class(tmp_path):
+    """In a world of one: the checkpoint holds Adam's whole state and says Adam, so a plain
+    Adam resumes from it, and it from a plain Adam's; another class is refused, unchanged."""
+    Zero = gn.distributed.optim.ZeroRedundancyOptimizer
+    X, y = gn.data.make_moons(40, noise=0.2, seed=0)
+
+    def run(epochs, zero, folder=None, resume_from=None):
+        gn.manual_seed(3)
+        model = gn.nn.Sequential(gn.nn.Linear(2, 6), gn.nn.Tanh(), gn.nn.Linear(6, 2))
+        opt = Zero(model.parameters(), gn.optim.Adam, lr=0.05) if zero else \
+            gn.optim.Adam(model.parameters(), lr=0.05)
+        callbacks = [gn.train.ModelCheckpoint(tmp_path / folder)] if folder else []
+        gn.train.fit(model, (X, y), "cross_entropy", opt, epochs=epochs, batch_size=8,
+                     verbose=False, callbacks=callbacks, resume_from=resume_from)
+        return model, opt
+
+    unbroken = run(4, zero=False)[0]
+    run(2, zero=True, folder="zero")
+    run(2, zero=False, folder="plain")
+    for zero, ckpt in ((False, "zero"), (True, "plain"), (True, "zero")):
+        resumed = run(4, zero, resume_from=tmp_path / ckpt / "last.ckpt")[0]
+        for p, q in zip(unbroken.parameters(), resumed.parameters()):
+            np.testing.assert_array_equal(q._data, p._data, err_msg=ckpt)
+
+    model, opt = run(0, zero=True)
+    sgd_path = tmp_path / "sgd.ckpt"
+    gn.io.save_checkpoint(sgd_path, model, gn.optim.SGD(model.parameters(), lr=0.1))
+    before = [p._data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"optimizer of class SGD, not Adam \(the "
+                                         r"optimizer_class of this ZeroRedundancyOptimizer\)"):
+        gn.io.load_checkpoint(sgd_path, model, opt)
+    with pytest.raises(ValueError, match="optimizer of class Adam, not SGD"):
+        gn.io.load_checkpoint(tmp_path / "zero" / "last.ckpt", model,
+                              gn.optim.SGD(model.parameters(), lr=0.1))
+    for p, b in zip(model.parameters(), before):  # nothing loaded
+        np.testing.assert_array_equal(p._data, b)

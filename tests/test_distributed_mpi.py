@@ -157,16 +157,19 @@ def moons(n=101):
     return X.astype(np.float64), y
 
 
-def fit_run(epochs: int, rank: int, ckpt_dir=None, resume_from=None, report=None):
+def fit_run(epochs: int, rank: int, ckpt_dir=None, resume_from=None, report=None, zero=False):
     """fit on 81 moons in batches of 10 (the last holds one sample: one rank's share is
-    empty), validated on 20, shuffled by the global generator; (history, weights)."""
+    empty), validated on 20, shuffled by the global generator, with Adam (sharded by
+    ZeroRedundancyOptimizer with ``zero``); (history, weights)."""
     previous = gn.get_default_dtype()
     gn.set_default_dtype(gn.float64)
     try:
         gn.manual_seed(7 + rank)  # rank 1's weights and shuffles must not matter
         X, y = moons()
         model = gn.nn.Sequential(gn.nn.Linear(2, 8), gn.nn.Tanh(), gn.nn.Linear(8, 2))
-        opt = gn.optim.Adam(model.parameters(), lr=0.05)
+        opt = gn.distributed.optim.ZeroRedundancyOptimizer(
+            model.parameters(), gn.optim.Adam, lr=0.05) if zero else \
+            gn.optim.Adam(model.parameters(), lr=0.05)
         callbacks = [gn.train.ModelCheckpoint(ckpt_dir)] if ckpt_dir else []
         history = gn.train.fit(model, (X[:81], y[:81]), "cross_entropy", opt, epochs=epochs,
                                batch_size=10, val_data=(X[81:], y[81:]), verbose=2,
@@ -270,6 +273,17 @@ def case_fit(out: Path) -> None:
         (out / "fit-0.json").write_text(json.dumps({"history": history, "resumed": resumed}))
     else:
         np.savez(out / "fit-1.npz", weights=weights, resumed=resumed_weights)
+
+
+def case_fit_zero(out: Path) -> None:
+    """fit on 2 ranks with ZeroRedundancyOptimizer(Adam): fresh for 2 epochs (checkpoints),
+    then on to 4 epochs from its own checkpoint and from one process's plain Adam's."""
+    rank = gn.distributed.rank()
+    history, weights = fit_run(2, rank, ckpt_dir=out / "zero", zero=True)
+    _, from_zero = fit_run(4, rank, resume_from=out / "zero" / "last.ckpt", zero=True)
+    _, from_plain = fit_run(4, rank, resume_from=out / "one" / "last.ckpt", zero=True)
+    np.savez(out / f"fit-zero-{rank}.npz", weights=weights, from_zero=from_zero,
+             from_plain=from_plain, loss=history["loss"])
 
 
 def case_raise(out: Path) -> None:
@@ -419,6 +433,26 @@ def test_fit_on_two_ranks_equals_one_process_and_resumes_across_counts(tmp_path)
     history, weights = fit_run(4, 0, resume_from=tmp_path / "two" / "last.ckpt")
     for key, values in unbroken.items():
         np.testing.assert_allclose(history[key], values, rtol=0, atol=1e-10, err_msg=key)
+    np.testing.assert_allclose(weights, unbroken_weights, rtol=0, atol=1e-10)
+
+
+def test_fit_with_zero_redundancy_optimizer_checkpoints_and_resumes_across_counts(tmp_path):
+    (tmp_path / "one").mkdir()
+    fit_run(2, 0, ckpt_dir=tmp_path / "one")  # plain Adam in one process
+    rc, _, err, _ = mpirun("fit_zero", tmp_path)
+    assert rc == 0, err[-3000:]
+    alone, alone_weights = fit_run(2, 0)
+    unbroken_weights = fit_run(4, 0)[1]
+    for r in (0, 1):
+        got = np.load(tmp_path / f"fit-zero-{r}.npz")
+        np.testing.assert_allclose(got["loss"], alone["loss"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(got["weights"], alone_weights, rtol=0, atol=1e-10)
+        # 2 processes → 2 processes, 1 process's plain Adam → 2 processes' ZeRO
+        np.testing.assert_allclose(got["from_zero"], unbroken_weights, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(got["from_plain"], unbroken_weights, rtol=0, atol=1e-10)
+    assert (tmp_path / "zero" / "best.ckpt").exists()
+    # 2 processes' ZeRO → 1 process's plain Adam: the checkpoint holds Adam's whole state
+    weights = fit_run(4, 0, resume_from=tmp_path / "zero" / "last.ckpt")[1]
     np.testing.assert_allclose(weights, unbroken_weights, rtol=0, atol=1e-10)
 
 

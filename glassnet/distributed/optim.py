@@ -70,6 +70,8 @@ class ZeroRedundancyOptimizer(Optimizer):
     ``state_dict()`` on that rank returns the state in the layout of ``optimizer_class``'s
     own ``state_dict()``, so it resumes on any number of processes, or in a plain
     optimizer. ``load_state_dict`` (every rank, the same dict) takes such a full state.
+    ``gn.train.fit``'s checkpoints do all this by themselves, and a checkpoint of a plain
+    ``optimizer_class`` loads into this one and back (``gn.io.load_checkpoint``).
     In a world of one process it is ``optimizer_class`` over all the parameters.
 
     Example:
@@ -251,14 +253,15 @@ class ZeroRedundancyOptimizer(Optimizer):
                                "state_dict() on that rank")
         return self._consolidated
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Load a whole state (from ``state_dict()`` or from a plain ``optimizer_class``);
-        each rank keeps the part of its shard. Call it on every rank with the same dict."""
+    def _prepare_load(self, state_dict):
+        """Check a whole state (from ``state_dict()`` or from a plain ``optimizer_class``)
+        against all the parameters and return a function that loads it, each rank keeping
+        the part of its shard (``load_state_dict`` and ``gn.io.load_checkpoint`` call it;
+        every rank with the same dict)."""
         plain = self.optimizer_class.__new__(self.optimizer_class)
-        plain.__dict__.update(defaults=self.defaults, param_groups=self.param_groups,
-                              state={}, _work={})
-        apply = plain._prepare_load(state_dict)  # checks everything against the whole model
-        apply()
+        plain.__dict__.update(defaults=self.defaults, state={}, _work={},
+                              param_groups=[dict(g) for g in self.param_groups])
+        plain._prepare_load(state_dict)()  # checks everything against the whole model
         local_state = {}
         for j, (p, _, a, b, _) in enumerate(self._pieces):
             st = plain.state.get(p)
@@ -266,11 +269,18 @@ class ZeroRedundancyOptimizer(Optimizer):
                 local_state[j] = {name: value.reshape(-1)[a:b].copy()
                                   if isinstance(value, np.ndarray) and value.shape == p.shape
                                   else value for name, value in st.items()}
+        hparams = [{k: v for k, v in g.items() if k != "params"} for g in plain.param_groups]
         groups, j = [], 0
-        for g, local in zip(self.param_groups, self.optim.param_groups):
+        for h, local in zip(hparams, self.optim.param_groups):
             n = len(local["params"])
-            groups.append({**{k: v for k, v in g.items() if k != "params"},
-                           "params": list(range(j, j + n))})
+            groups.append({**h, "params": list(range(j, j + n))})
             j += n
-        self.optim.load_state_dict({"state": local_state, "param_groups": groups})
-        self._consolidated = None
+        load_shard = self.optim._prepare_load({"state": local_state, "param_groups": groups})
+
+        def apply():
+            for g, h in zip(self.param_groups, hparams):
+                g.update(h)
+            load_shard()
+            self._consolidated = None
+
+        return apply

@@ -47,7 +47,7 @@ def save_checkpoint(path, model: Module, optimizer=None, scheduler=None, epoch: 
         "rng": encode_tree(B.get_rng_state(), "rng", tensors),
         "optimizer": None if optimizer is None else encode_tree(
             optimizer.state_dict(), "optimizer", tensors),
-        "optimizer_class": None if optimizer is None else type(optimizer).__name__,
+        "optimizer_class": None if optimizer is None else _state_class(optimizer),
         "scheduler": None if scheduler is None else encode_tree(
             scheduler.state_dict(), "scheduler", tensors),
         "extra": encode_tree(extra, "extra", tensors),
@@ -84,9 +84,13 @@ def load_checkpoint(path, model: Module, optimizer=None, scheduler=None) -> dict
     if scheduler is not None and meta.get("scheduler") is None:
         raise ValueError(f"{where}: {path!r} has no scheduler state to restore")
     saved_cls = meta.get("optimizer_class")
-    if optimizer is not None and saved_cls and saved_cls != type(optimizer).__name__:
+    if optimizer is not None and saved_cls and saved_cls not in (_state_class(optimizer),
+                                                                 type(optimizer).__name__):
+        ours = _state_class(optimizer)
+        if ours != type(optimizer).__name__:
+            ours += f" (the optimizer_class of this {type(optimizer).__name__})"
         raise ValueError(f"{where}: {path!r} holds the state of an optimizer of class {saved_cls}, "
-                         f"not {type(optimizer).__name__}")
+                         f"not {ours}")
     epoch = meta.get("epoch")
     if epoch is not None and (not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0):
         raise ValueError(f"{where}: {path!r} is damaged: its epoch must be a non-negative "
@@ -122,6 +126,13 @@ def load_checkpoint(path, model: Module, optimizer=None, scheduler=None) -> dict
         step()
     model.train(bool(meta.get("training", True)))
     return {"epoch": epoch, "extra": extra, "version": meta.get("version")}
+
+
+def _state_class(optimizer) -> str:
+    """The name of the class whose ``state_dict`` layout the optimizer's state has: a
+    ``ZeroRedundancyOptimizer``'s is that of the optimizer it shards (its state is Adam's for
+    Adam), so its checkpoints and a plain Adam's resume in each other."""
+    return getattr(optimizer, "optimizer_class", type(optimizer)).__name__
 
 
 def _detail(err) -> str:

@@ -249,6 +249,8 @@ class ModelCheckpoint(_Watching):
     scheduler state, epoch and history), atomically: a crash or Ctrl-C during
     a save leaves the previous file whole. Resume with
     ``fit(..., resume_from=checkpoint.last_path)`` (``ResumeFromCheckpoint``).
+    Under mpiexec rank 0 writes the files; a ``ZeroRedundancyOptimizer``'s state is
+    first gathered there from every rank, so the file holds all of it.
 
     Args:
         path: a directory (files ``best.ckpt`` and ``last.ckpt`` inside it) or a
@@ -295,6 +297,9 @@ class ModelCheckpoint(_Watching):
         from ..distributed import is_main
         from ..io import save_checkpoint
 
+        gather = getattr(self.optimizer, "consolidate_state_dict", None)
+        if gather is not None:  # a sharded optimizer (ZeroRedundancyOptimizer): every rank
+            gather(to=0)        # sends its part of the state to rank 0
         if not is_main():  # under mpiexec every rank keeps the same state; rank 0 writes it
             return
 
