@@ -101,6 +101,11 @@ def test_collectives_and_ddp_in_a_world_of_one():
     assert d.broadcast(a, src=0) is a and a.tolist() == [0, 1, 2]
     assert [p.tolist() for p in d.all_gather([], t)] == [[1.0, 2.0]]
     assert d.all_gather_object([], "x") == ["x"]
+    assert d.gather_object("x", ["old"]) == ["x"]
+    with pytest.raises(ValueError, match=r"gather_object: dst must be a rank in 0..0, got 1"):
+        d.gather_object("x", [], dst=1)
+    with pytest.raises(TypeError, match="gather_object: object_gather_list must be a list on rank dst=0, got NoneType"):
+        d.gather_object("x")
     with pytest.raises(TypeError, match="all_reduce: expected a Tensor or a NumPy array"):
         d.all_reduce([1.0])
     with pytest.raises(ValueError, match="timeout must be a positive number"):

@@ -205,7 +205,8 @@ def case_ddp(out: Path) -> None:
     d.all_gather(filled, np.array([rank, 3.0]))
     result.update(sum=t.tolist(), max=a.tolist(), avg=m.tolist(), bcast=b.tolist(),
                   gather=[p.tolist() for p in parts], gather_arrays=[f.tolist() for f in filled],
-                  objects=d.all_gather_object([], {"rank": rank}))
+                  objects=d.all_gather_object([], {"rank": rank}),
+                  gathered_at_1=d.gather_object({"rank": rank}, [] if rank == 1 else None, dst=1))
 
     sampler = d.DistributedSampler(range(20), shuffle=True, seed=3)
     epochs = []
@@ -372,6 +373,8 @@ def test_ddp_equals_one_process_and_collectives(tmp_path):
         assert r["gather"] == [[0, 0], [1, 2]]
         assert r["gather_arrays"] == [[0.0, 3.0], [1.0, 3.0]]
         assert r["objects"] == [{"rank": 0}, {"rank": 1}]
+    assert res[1]["gathered_at_1"] == [{"rank": 0}, {"rank": 1}]  # on dst alone
+    assert res[0]["gathered_at_1"] is None
     assert res[0]["running_mean"] == res[1]["running_mean"]  # rank 0's buffers at each forward
 
     shares = res[0]["sampler"]  # [rank][epoch] -> indices

@@ -51,6 +51,7 @@ from .process_group import (  # noqa: F401
     broadcast,
     broadcast_object_list,
     destroy_process_group,
+    gather_object,
     get_rank,
     get_world_size,
     init,

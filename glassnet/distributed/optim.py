@@ -214,8 +214,7 @@ class ZeroRedundancyOptimizer(Optimizer):
                              f"0..{self.world_size - 1}, got {to!r}")
         local = self.optim.state_dict()
         where = [(offset + a, b - a) for _, offset, a, b, _ in self._pieces]
-        shards = pg.all_gather_object([], (where, local)) if self._group is not None else \
-            [(where, local)]
+        shards = pg.gather_object((where, local), [], dst=to)  # only rank `to` holds them all
         self._consolidated = None
         if self.rank != to:
             return

@@ -399,10 +399,38 @@ def all_gather(tensor_list: list, tensor) -> list:
 def all_gather_object(object_list: list, obj) -> list:
     """Gather a picklable object from every rank into ``object_list`` (PyTorch's name)."""
     group = _group_or_none()
-    objs = [obj] if group is None else _gather_bytes(group, pickle.dumps(obj))
+    objs = [obj] if group is None else _gather_bytes(group, pickle.dumps(obj), None,
+                                                     "all_gather_object")
+    return _fill_list(object_list, objs, "all_gather_object", "object_list")
+
+
+def gather_object(obj, object_gather_list: list | None = None, dst: int = 0):
+    """Gather a picklable object from every rank into ``object_gather_list`` on rank ``dst``
+    alone (PyTorch's name): the other ranks keep nothing of the others' objects, which
+    ``all_gather_object`` would give each of them. ``object_gather_list`` is used on ``dst``
+    (a list, filled in rank order) and ignored on the other ranks."""
+    group = _group_or_none()
+    rank = 0 if group is None else group.rank
+    if group is None:
+        if dst != 0:
+            raise ValueError(f"gather_object: dst must be a rank in 0..0, got {dst!r}")
+        objs = [obj]
+    else:
+        _check_src(dst, group, "gather_object", "dst")
+        objs = _gather_bytes(group, pickle.dumps(obj), dst, "gather_object")
+    if rank != dst:
+        return None
+    if not isinstance(object_gather_list, list):
+        raise TypeError(f"gather_object: object_gather_list must be a list on rank dst={dst}, "
+                        f"got {type(object_gather_list).__name__}")
+    return _fill_list(object_gather_list, objs, "gather_object", "object_gather_list")
+
+
+def _fill_list(object_list: list, objs: list, what: str, name: str) -> list:
+    """``objs`` into ``object_list``: replacing its entries (one per rank) or, if empty, added."""
     if object_list:
         if len(object_list) != len(objs):
-            raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries; "
+            raise ValueError(f"{what}: {name} has {len(object_list)} entries; "
                              f"the world has {len(objs)} ranks")
         object_list[:] = objs
     else:
@@ -410,14 +438,22 @@ def all_gather_object(object_list: list, obj) -> list:
     return object_list
 
 
-def _gather_bytes(group, data: bytes) -> list:
+def _gather_bytes(group, data: bytes, root, what: str) -> list | None:
+    """Every rank's ``data`` (unpickled) on rank ``root``, or on every rank if ``root`` is
+    None; None on the others."""
+    MPI = sys.modules["mpi4py.MPI"]
+    size = np.array([len(data)], np.int64)
     sizes = np.zeros(group.size, np.int64)
-    wait([group.comm.Iallgather(np.array([len(data)], np.int64), sizes)], "all_gather_object")
-    out = np.empty(int(sizes.sum()), np.uint8)
+    here = root is None or group.rank == root
+    wait([group.comm.Iallgather(size, sizes) if root is None else
+          group.comm.Igather(size, sizes, root=root)], what)
+    out = np.empty(int(sizes.sum()) if here else 0, np.uint8)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    wait([group.comm.Iallgatherv(np.frombuffer(data, np.uint8), [out, sizes, offsets,
-                                                                  sys.modules["mpi4py.MPI"].BYTE])],
-         "all_gather_object")
+    send, recv = np.frombuffer(data, np.uint8), [out, sizes, offsets, MPI.BYTE]
+    wait([group.comm.Iallgatherv(send, recv) if root is None else
+          group.comm.Igatherv(send, recv if here else None, root=root)], what)
+    if not here:
+        return None
     return [pickle.loads(out[o:o + s].tobytes()) for o, s in zip(offsets, sizes)]
 
 
@@ -444,6 +480,6 @@ def barrier() -> None:
         wait([group.comm.Ibarrier()], "barrier")
 
 
-def _check_src(src, group, what):
+def _check_src(src, group, what, name="src"):
     if not isinstance(src, (int, np.integer)) or not 0 <= src < group.size:
-        raise ValueError(f"{what}: src must be a rank in 0..{group.size - 1}, got {src!r}")
+        raise ValueError(f"{what}: {name} must be a rank in 0..{group.size - 1}, got {src!r}")
