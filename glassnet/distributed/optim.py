@@ -179,23 +179,22 @@ class ZeroRedundancyOptimizer(Optimizer):
     def _all_gather_weights(self) -> None:
         """Every rank's updated shard into every rank's parameters (one all-gather)."""
         flat, lo, hi = self._flat, self._lo, self._hi
-        MPI = sys.modules["mpi4py.MPI"]
-        wire = flat.view(np.uint8)  # as bytes: any dtype travels, float16 included
-        if self._views is not None:
-            offset = 0
-            for p, view in zip(self._all, self._views):
+        offset = 0
+        if self._views is not None:  # the shard is already in the buffer, unless a parameter
+            for p, view in zip(self._all, self._views):  # was given a new array: put it back
                 n = p._data.size
-                if p._data is not view:  # given a new array: back into the buffer
+                if p._data is not view:
                     flat[offset:offset + n] = p._data.reshape(-1)
                     p._data = view
                 offset += n
-            pg.wait([self._group.comm.Iallgather(MPI.IN_PLACE, wire)],
-                    "ZeroRedundancyOptimizer: gathering the updated weights")
-            return
-        for p, offset, a, b, _ in self._pieces:  # this shard into its place in the buffer
-            flat[offset + a:offset + b] = _flat(p)[a:b]
-        pg.wait([self._group.comm.Iallgather(MPI.IN_PLACE, wire)],
+        else:
+            for p, offset, a, b, _ in self._pieces:  # this shard into its place in the buffer
+                flat[offset + a:offset + b] = _flat(p)[a:b]
+        MPI = sys.modules["mpi4py.MPI"]  # as bytes: any dtype travels, float16 included
+        pg.wait([self._group.comm.Iallgather(MPI.IN_PLACE, flat.view(np.uint8))],
                 "ZeroRedundancyOptimizer: gathering the updated weights")
+        if self._views is not None:  # the parameters are views of the buffer: done
+            return
         offset = 0
         for p in self._all:  # the other shards out of it
             n = p._data.size

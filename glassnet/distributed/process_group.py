@@ -410,15 +410,10 @@ def gather_object(obj, object_gather_list: list | None = None, dst: int = 0):
     ``all_gather_object`` would give each of them. ``object_gather_list`` is used on ``dst``
     (a list, filled in rank order) and ignored on the other ranks."""
     group = _group_or_none()
-    rank = 0 if group is None else group.rank
-    if group is None:
-        if dst != 0:
-            raise ValueError(f"gather_object: dst must be a rank in 0..0, got {dst!r}")
-        objs = [obj]
-    else:
-        _check_src(dst, group, "gather_object", "dst")
-        objs = _gather_bytes(group, pickle.dumps(obj), dst, "gather_object")
-    if rank != dst:
+    _check_src(dst, group, "gather_object", "dst")
+    objs = [obj] if group is None else _gather_bytes(group, pickle.dumps(obj), dst,
+                                                     "gather_object")
+    if (0 if group is None else group.rank) != dst:
         return None
     if not isinstance(object_gather_list, list):
         raise TypeError(f"gather_object: object_gather_list must be a list on rank dst={dst}, "
@@ -481,5 +476,7 @@ def barrier() -> None:
 
 
 def _check_src(src, group, what, name="src"):
-    if not isinstance(src, (int, np.integer)) or not 0 <= src < group.size:
-        raise ValueError(f"{what}: {name} must be a rank in 0..{group.size - 1}, got {src!r}")
+    """A ValueError unless ``src`` is a rank of ``group`` (of the world of one if None)."""
+    size = 1 if group is None else group.size
+    if not isinstance(src, (int, np.integer)) or not 0 <= src < size:
+        raise ValueError(f"{what}: {name} must be a rank in 0..{size - 1}, got {src!r}")

@@ -84,11 +84,11 @@ def load_checkpoint(path, model: Module, optimizer=None, scheduler=None) -> dict
     if scheduler is not None and meta.get("scheduler") is None:
         raise ValueError(f"{where}: {path!r} has no scheduler state to restore")
     saved_cls = meta.get("optimizer_class")
-    if optimizer is not None and saved_cls and saved_cls not in (_state_class(optimizer),
-                                                                 type(optimizer).__name__):
-        ours = _state_class(optimizer)
-        if ours != type(optimizer).__name__:
-            ours += f" (the optimizer_class of this {type(optimizer).__name__})"
+    ours, own = (None, None) if optimizer is None else (_state_class(optimizer),
+                                                        type(optimizer).__name__)
+    if optimizer is not None and saved_cls and saved_cls not in (ours, own):
+        if ours != own:
+            ours += f" (the optimizer_class of this {own})"
         raise ValueError(f"{where}: {path!r} holds the state of an optimizer of class {saved_cls}, "
                          f"not {ours}")
     epoch = meta.get("epoch")
